@@ -1,0 +1,449 @@
+//! Configuration: every flag of `plugboard serve`, each also read from a `PLUGBOARD_*`
+//! environment variable, with its default as a named constant.
+//!
+//! The sandbox and the HTTP layer take plain structs built from this one ([`SandboxLimits`],
+//! [`crate::sandbox::SandboxConfig`]) so that neither depends on clap.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Where the server listens unless told otherwise: loopback only, so a fresh install is not
+/// reachable from the network until its owner decides so.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The embedded database: a SQLite file in the working directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://plugboard.db";
+/// Loopback-mode address pool: one address per host, inside 127.0.0.0/8.
+pub const DEFAULT_ADDRESS_POOL: &str = "127.100.0.0/16";
+/// Live sessions at once, over all clients.
+pub const DEFAULT_MAX_SESSIONS: usize = 200;
+/// Hosts in one session (A, B, … up to this many).
+pub const DEFAULT_MAX_HOSTS: usize = 6;
+/// Open sockets in one session, all hosts together.
+pub const DEFAULT_MAX_SOCKETS: usize = 64;
+/// Blocking calls waiting at once in one session.
+pub const DEFAULT_MAX_PENDING_CALLS: usize = 16;
+/// Bytes in one send/sendto payload, and the most one recv may ask for.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+/// Bytes sent by one session over its whole life.
+pub const DEFAULT_MAX_SESSION_BYTES: u64 = 16 * 1024 * 1024;
+/// Calls per second one session may make (a token bucket with this rate and burst).
+pub const DEFAULT_MAX_CALLS_PER_SECOND: u32 = 50;
+/// Events one session may log; the log of a session is kept whole, so it is bounded.
+pub const DEFAULT_MAX_EVENTS: usize = 20_000;
+/// A session untouched for this long ends.
+pub const DEFAULT_IDLE_TTL_SECS: u64 = 30 * 60;
+/// A session ends this long after its creation, however busy.
+pub const DEFAULT_MAX_LIFETIME_SECS: u64 = 4 * 60 * 60;
+/// How long a blocking call waits before it is reported pending, unless the call says.
+pub const DEFAULT_WAIT_MS: u64 = 1_000;
+/// The longest wait a call may ask for.
+pub const DEFAULT_MAX_WAIT_MS: u64 = 10_000;
+/// Largest HTTP request body accepted.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Longest time an HTTP request may take (above the longest call wait).
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+/// Sessions one client address may create per minute.
+pub const DEFAULT_SESSIONS_PER_MINUTE: u32 = 30;
+/// Calls one client address may make per second, over all its sessions.
+pub const DEFAULT_CLIENT_CALLS_PER_SECOND: u32 = 100;
+
+/// Plugboard: a self-hosted socket playground on real kernel sockets.
+#[derive(Debug, Parser)]
+#[command(name = "plugboard", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `serve`, also accepted without the subcommand since it is the default.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+}
+
+impl Cli {
+    /// The configuration of the command that was asked for.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        match self.command {
+            Some(Command::Serve(args)) => args.into_config(),
+            None => self.serve.into_config(),
+        }
+    }
+}
+
+/// How sessions are kept apart from each other and from the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IsolationChoice {
+    /// Network namespaces when the server has the privilege, loopback otherwise.
+    Auto,
+    /// Each host its own network namespace; refuse to start without the privilege.
+    Netns,
+    /// Each host an address of the loopback pool; the sandbox enforces the boundary.
+    Loopback,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to serve HTTP on.
+    #[arg(long, env = "PLUGBOARD_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Database URL; a sqlite:// file is created and migrated on first start.
+    #[arg(long, env = "PLUGBOARD_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Isolation mode: auto, netns or loopback.
+    #[arg(long, env = "PLUGBOARD_ISOLATION", value_enum, default_value_t = IsolationChoice::Auto)]
+    pub isolation: IsolationChoice,
+    /// Loopback-mode address pool (a CIDR inside 127.0.0.0/8), one address per host.
+    #[arg(long, env = "PLUGBOARD_ADDRESS_POOL", default_value = DEFAULT_ADDRESS_POOL)]
+    pub address_pool: Ipv4Cidr,
+    /// Let sessions bind ports below 1024 (refused with EACCES by default, as for an
+    /// unprivileged program).
+    #[arg(long, env = "PLUGBOARD_ALLOW_PRIVILEGED_PORTS")]
+    pub allow_privileged_ports: bool,
+    /// Live sessions at once.
+    #[arg(long, env = "PLUGBOARD_MAX_SESSIONS", default_value_t = DEFAULT_MAX_SESSIONS)]
+    pub max_sessions: usize,
+    /// Hosts per session.
+    #[arg(long, env = "PLUGBOARD_MAX_HOSTS", default_value_t = DEFAULT_MAX_HOSTS)]
+    pub max_hosts: usize,
+    /// Open sockets per session.
+    #[arg(long, env = "PLUGBOARD_MAX_SOCKETS", default_value_t = DEFAULT_MAX_SOCKETS)]
+    pub max_sockets: usize,
+    /// Blocking calls pending at once per session.
+    #[arg(long, env = "PLUGBOARD_MAX_PENDING_CALLS", default_value_t = DEFAULT_MAX_PENDING_CALLS)]
+    pub max_pending_calls: usize,
+    /// Bytes per send payload and per recv.
+    #[arg(long, env = "PLUGBOARD_MAX_PAYLOAD_BYTES", default_value_t = DEFAULT_MAX_PAYLOAD_BYTES)]
+    pub max_payload_bytes: usize,
+    /// Bytes a session may send over its life.
+    #[arg(long, env = "PLUGBOARD_MAX_SESSION_BYTES", default_value_t = DEFAULT_MAX_SESSION_BYTES)]
+    pub max_session_bytes: u64,
+    /// Calls per second per session.
+    #[arg(long, env = "PLUGBOARD_MAX_CALLS_PER_SECOND", default_value_t = DEFAULT_MAX_CALLS_PER_SECOND)]
+    pub max_calls_per_second: u32,
+    /// Events logged per session.
+    #[arg(long, env = "PLUGBOARD_MAX_EVENTS", default_value_t = DEFAULT_MAX_EVENTS)]
+    pub max_events: usize,
+    /// Seconds of inactivity after which a session ends.
+    #[arg(long, env = "PLUGBOARD_IDLE_TTL_SECS", default_value_t = DEFAULT_IDLE_TTL_SECS)]
+    pub idle_ttl_secs: u64,
+    /// Seconds after creation at which a session ends.
+    #[arg(long, env = "PLUGBOARD_MAX_LIFETIME_SECS", default_value_t = DEFAULT_MAX_LIFETIME_SECS)]
+    pub max_lifetime_secs: u64,
+    /// Milliseconds a blocking call waits before it is reported pending (default for calls).
+    #[arg(long, env = "PLUGBOARD_WAIT_MS", default_value_t = DEFAULT_WAIT_MS)]
+    pub wait_ms: u64,
+    /// Longest wait_ms a call may ask for.
+    #[arg(long, env = "PLUGBOARD_MAX_WAIT_MS", default_value_t = DEFAULT_MAX_WAIT_MS)]
+    pub max_wait_ms: u64,
+    /// Largest HTTP request body, in bytes.
+    #[arg(long, env = "PLUGBOARD_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Seconds an HTTP request may take.
+    #[arg(long, env = "PLUGBOARD_REQUEST_TIMEOUT_SECS", default_value_t = DEFAULT_REQUEST_TIMEOUT_SECS)]
+    pub request_timeout_secs: u64,
+    /// Sessions one client address may create per minute.
+    #[arg(long, env = "PLUGBOARD_SESSIONS_PER_MINUTE", default_value_t = DEFAULT_SESSIONS_PER_MINUTE)]
+    pub sessions_per_minute: u32,
+    /// Calls per second one client address may make.
+    #[arg(long, env = "PLUGBOARD_CLIENT_CALLS_PER_SECOND", default_value_t = DEFAULT_CLIENT_CALLS_PER_SECOND)]
+    pub client_calls_per_second: u32,
+    /// Token that unlocks the admin endpoints (grading attempts); none when unset.
+    #[arg(long, env = "PLUGBOARD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Log format: human or json.
+    #[arg(long, env = "PLUGBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// An IPv4 network in CIDR notation, e.g. `127.100.0.0/16`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Cidr {
+    /// The network address (host bits zero).
+    pub network: Ipv4Addr,
+    /// Prefix length, 0..=32.
+    pub prefix: u8,
+}
+
+impl Ipv4Cidr {
+    /// Number of addresses in the network.
+    pub fn size(&self) -> u64 {
+        1u64 << (32 - u32::from(self.prefix))
+    }
+}
+
+impl FromStr for Ipv4Cidr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not a CIDR like 127.100.0.0/16"))?;
+        let addr: Ipv4Addr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= 32)
+            .ok_or_else(|| format!("`{prefix}` is not a prefix length 0..=32"))?;
+        let mask = if prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(prefix))
+        };
+        Ok(Ipv4Cidr {
+            network: Ipv4Addr::from(u32::from(addr) & mask),
+            prefix,
+        })
+    }
+}
+
+impl std::fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+/// A configuration that does not make sense, found before anything starts.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--address-pool {0} must lie inside 127.0.0.0/8 and hold at least 4 addresses")]
+    AddressPool(Ipv4Cidr),
+    #[error("--{flag} must be at least {min}")]
+    TooSmall { flag: &'static str, min: u64 },
+    #[error("--wait-ms {wait} must not exceed --max-wait-ms {max}")]
+    Wait { wait: u64, max: u64 },
+}
+
+/// Limits of one session, enforced by the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SandboxLimits {
+    /// Live sessions at once.
+    pub max_sessions: usize,
+    /// Hosts per session.
+    pub max_hosts: usize,
+    /// Open sockets per session.
+    pub max_sockets: usize,
+    /// Pending blocking calls per session.
+    pub max_pending_calls: usize,
+    /// Bytes per send payload and per recv.
+    pub max_payload_bytes: usize,
+    /// Bytes sent per session over its life.
+    pub max_session_bytes: u64,
+    /// Calls per second per session.
+    pub max_calls_per_second: u32,
+    /// Events per session.
+    pub max_events: usize,
+    /// Seconds of inactivity before a session ends.
+    pub idle_ttl_secs: u64,
+    /// Seconds after creation before a session ends.
+    pub max_lifetime_secs: u64,
+    /// Default wait of a blocking call, in milliseconds.
+    pub wait_ms: u64,
+    /// Longest wait a call may ask for, in milliseconds.
+    pub max_wait_ms: u64,
+    /// Whether ports below 1024 may be bound.
+    pub allow_privileged_ports: bool,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_hosts: DEFAULT_MAX_HOSTS,
+            max_sockets: DEFAULT_MAX_SOCKETS,
+            max_pending_calls: DEFAULT_MAX_PENDING_CALLS,
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
+            max_calls_per_second: DEFAULT_MAX_CALLS_PER_SECOND,
+            max_events: DEFAULT_MAX_EVENTS,
+            idle_ttl_secs: DEFAULT_IDLE_TTL_SECS,
+            max_lifetime_secs: DEFAULT_MAX_LIFETIME_SECS,
+            wait_ms: DEFAULT_WAIT_MS,
+            max_wait_ms: DEFAULT_MAX_WAIT_MS,
+            allow_privileged_ports: false,
+        }
+    }
+}
+
+impl SandboxLimits {
+    /// The idle time-to-live as a duration.
+    pub fn idle_ttl(&self) -> Duration {
+        Duration::from_secs(self.idle_ttl_secs)
+    }
+    /// The maximum lifetime as a duration.
+    pub fn max_lifetime(&self) -> Duration {
+        Duration::from_secs(self.max_lifetime_secs)
+    }
+}
+
+/// The whole, validated configuration of a server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to serve HTTP on.
+    pub listen: SocketAddr,
+    /// Database URL.
+    pub database_url: String,
+    /// Isolation mode asked for.
+    pub isolation: IsolationChoice,
+    /// Loopback-mode address pool.
+    pub address_pool: Ipv4Cidr,
+    /// Session limits.
+    pub limits: SandboxLimits,
+    /// Largest HTTP request body.
+    pub max_body_bytes: usize,
+    /// Longest HTTP request.
+    pub request_timeout: Duration,
+    /// Sessions per client address per minute.
+    pub sessions_per_minute: u32,
+    /// Calls per client address per second.
+    pub client_calls_per_second: u32,
+    /// Admin token, if any.
+    pub admin_token: Option<String>,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl ServeArgs {
+    /// Check the flags and turn them into a [`Config`].
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let pool = self.address_pool;
+        if pool.prefix < 8 || pool.network.octets()[0] != 127 || pool.size() < 4 {
+            return Err(ConfigError::AddressPool(pool));
+        }
+        let at_least = |flag: &'static str, value: u64, min: u64| {
+            if value < min {
+                Err(ConfigError::TooSmall { flag, min })
+            } else {
+                Ok(())
+            }
+        };
+        at_least("max-sessions", self.max_sessions as u64, 1)?;
+        at_least("max-hosts", self.max_hosts as u64, 2)?;
+        at_least("max-sockets", self.max_sockets as u64, 1)?;
+        at_least("max-payload-bytes", self.max_payload_bytes as u64, 1)?;
+        at_least(
+            "max-calls-per-second",
+            u64::from(self.max_calls_per_second),
+            1,
+        )?;
+        at_least("max-events", self.max_events as u64, 100)?;
+        at_least("idle-ttl-secs", self.idle_ttl_secs, 1)?;
+        at_least("max-lifetime-secs", self.max_lifetime_secs, 1)?;
+        at_least("max-body-bytes", self.max_body_bytes as u64, 1024)?;
+        at_least(
+            "sessions-per-minute",
+            u64::from(self.sessions_per_minute),
+            1,
+        )?;
+        at_least(
+            "client-calls-per-second",
+            u64::from(self.client_calls_per_second),
+            1,
+        )?;
+        if self.wait_ms > self.max_wait_ms {
+            return Err(ConfigError::Wait {
+                wait: self.wait_ms,
+                max: self.max_wait_ms,
+            });
+        }
+        // A request must outlive the longest call wait, or a slow call would be cut off.
+        let min_timeout = self.max_wait_ms / 1000 + 5;
+        at_least(
+            "request-timeout-secs",
+            self.request_timeout_secs,
+            min_timeout,
+        )?;
+        Ok(Config {
+            listen: self.listen,
+            database_url: self.database_url,
+            isolation: self.isolation,
+            address_pool: pool,
+            limits: SandboxLimits {
+                max_sessions: self.max_sessions,
+                max_hosts: self.max_hosts,
+                max_sockets: self.max_sockets,
+                max_pending_calls: self.max_pending_calls,
+                max_payload_bytes: self.max_payload_bytes,
+                max_session_bytes: self.max_session_bytes,
+                max_calls_per_second: self.max_calls_per_second,
+                max_events: self.max_events,
+                idle_ttl_secs: self.idle_ttl_secs,
+                max_lifetime_secs: self.max_lifetime_secs,
+                wait_ms: self.wait_ms,
+                max_wait_ms: self.max_wait_ms,
+                allow_privileged_ports: self.allow_privileged_ports,
+            },
+            max_body_bytes: self.max_body_bytes,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            sessions_per_minute: self.sessions_per_minute,
+            client_calls_per_second: self.client_calls_per_second,
+            admin_token: self.admin_token.filter(|t| !t.is_empty()),
+            log_format: self.log_format,
+        })
+    }
+}
+
+impl Config {
+    /// The defaults, as `plugboard serve` with no flags and no environment would have them.
+    pub fn defaults() -> Config {
+        let cli = Cli::parse_from(["plugboard"]);
+        match cli.into_config() {
+            Ok(config) => config,
+            // The defaults are constants checked by a unit test below.
+            Err(e) => unreachable!("default configuration is invalid: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let cli = Cli::try_parse_from(["plugboard"]).unwrap();
+        let config = cli.serve.into_config().unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.limits, SandboxLimits::default());
+    }
+
+    #[test]
+    fn serve_subcommand_takes_flags() {
+        let cli = Cli::try_parse_from(["plugboard", "serve", "--max-sockets", "7"]).unwrap();
+        assert_eq!(cli.into_config().unwrap().limits.max_sockets, 7);
+    }
+
+    #[test]
+    fn cidr_parses_and_masks() {
+        let cidr: Ipv4Cidr = "127.100.3.4/16".parse().unwrap();
+        assert_eq!(cidr.network, Ipv4Addr::new(127, 100, 0, 0));
+        assert_eq!(cidr.size(), 65536);
+        assert!("127.0.0.1".parse::<Ipv4Cidr>().is_err());
+        assert!("127.0.0.0/33".parse::<Ipv4Cidr>().is_err());
+    }
+
+    #[test]
+    fn pool_outside_loopback_is_refused() {
+        let cli = Cli::try_parse_from(["plugboard", "--address-pool", "10.0.0.0/16"]).unwrap();
+        assert!(matches!(
+            cli.into_config(),
+            Err(ConfigError::AddressPool(_))
+        ));
+    }
+}

@@ -1,0 +1,336 @@
+//! Events: one record of something that happened in a session, a call and its result or
+//! something the kernel did on its own. The event is the unit of the live stream, the stored
+//! log, the ladder diagram and the grader, so its JSON form (serde) is the documented format.
+//!
+//! An event is one flat record: the fields every event has (`seq`, `time_ms`, `kind`,
+//! `status`, …) and optional fields that only some kinds carry. Absent fields are left out of
+//! the JSON.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::call::{OptValue, ShutdownHow, SockOpt};
+use super::errno::Errno;
+use super::host::{HostId, HostInfo};
+use super::probe::TcpState;
+
+/// Bytes of a payload kept in an event's preview.
+pub const PREVIEW_BYTES: usize = 64;
+
+/// Position of an event in its session's log, from 1, without gaps.
+pub type Seq = u64;
+
+/// What an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The session began; carries its hosts.
+    SessionStarted,
+    /// A host joined the session.
+    HostAdded,
+    /// The session ended; carries the reason.
+    SessionEnded,
+    Socket,
+    Bind,
+    Listen,
+    Connect,
+    Accept,
+    Send,
+    Recv,
+    Sendto,
+    Recvfrom,
+    Shutdown,
+    Close,
+    Setsockopt,
+    Getsockopt,
+    Getsockname,
+    Getpeername,
+    Nonblocking,
+    /// A connection finished the handshake and waits in a listener's accept queue.
+    Incoming,
+    /// Bytes (or a datagram) arrived and wait to be read.
+    Data,
+    /// The peer sent FIN: reads return 0 once the waiting bytes are read.
+    Eof,
+    /// The connection was reset (RST), or refused while connecting.
+    Reset,
+    /// The kernel moved the socket to another TCP state.
+    TcpState,
+    /// The sandbox refused something that crossed the session boundary on its own (a
+    /// connection or datagram from outside the session).
+    Isolation,
+}
+
+impl EventKind {
+    /// Whether this kind records a call a user made (as opposed to the kernel or the session).
+    pub fn is_call(self) -> bool {
+        !matches!(
+            self,
+            EventKind::SessionStarted
+                | EventKind::HostAdded
+                | EventKind::SessionEnded
+                | EventKind::Incoming
+                | EventKind::Data
+                | EventKind::Eof
+                | EventKind::Reset
+                | EventKind::TcpState
+                | EventKind::Isolation
+        )
+    }
+}
+
+/// How an event turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The call succeeded.
+    Ok,
+    /// The call failed; `errno` says why.
+    Error,
+    /// The call blocked and is still waiting; a later event with the same `call_id` ends it.
+    Pending,
+    /// Something observed, not a call: kernel and session events.
+    Observed,
+}
+
+/// Transport protocol of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// Address family of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    Inet,
+    Inet6,
+}
+
+/// A socket's identity on the wire at one moment: protocol and both ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tuple {
+    /// tcp or udp.
+    pub proto: Proto,
+    /// inet or inet6.
+    pub family: Family,
+    /// Local address and port, once bound.
+    pub local: Option<SocketAddr>,
+    /// Remote address and port, once connected.
+    pub remote: Option<SocketAddr>,
+}
+
+/// The first bytes of a payload, as text when they are UTF-8 and as hex otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    /// The previewed bytes as text, when they are valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The previewed bytes in hex, when they are not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+    /// Whether the payload was longer than the preview.
+    pub truncated: bool,
+}
+
+impl Preview {
+    /// A preview of at most [`PREVIEW_BYTES`] of `bytes`.
+    pub fn of(bytes: &[u8]) -> Preview {
+        let truncated = bytes.len() > PREVIEW_BYTES;
+        let mut head = &bytes[..bytes.len().min(PREVIEW_BYTES)];
+        // Cutting may split a UTF-8 character; keep the text form when only the cut is at fault.
+        if truncated {
+            if let Err(e) = std::str::from_utf8(head) {
+                if e.error_len().is_none() {
+                    head = &head[..e.valid_up_to()];
+                }
+            }
+        }
+        match std::str::from_utf8(head) {
+            Ok(text) => Preview {
+                text: Some(text.to_owned()),
+                hex: None,
+                truncated,
+            },
+            Err(_) => Preview {
+                text: None,
+                hex: Some(super::call::to_hex(head)),
+                truncated,
+            },
+        }
+    }
+}
+
+/// One thing that happened in a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the session's log, from 1.
+    pub seq: Seq,
+    /// Wall-clock time, milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// The host the event belongs to; none for session events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostId>,
+    /// The descriptor the event is about, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fd: Option<i32>,
+    /// What happened.
+    pub kind: EventKind,
+    /// How it turned out.
+    pub status: Status,
+    /// The call this event records, for call events; a pending call's completion repeats it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<u64>,
+    /// The kernel's error, for failed calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno: Option<Errno>,
+    /// Whether the sandbox (not the kernel's own state) refused the call at the boundary.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+    /// A learner's hint when it says more than the errno's own hint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The socket's tuple at that moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuple: Option<Tuple>,
+    /// The address the call used (bind, connect, sendto), after any sandbox mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<SocketAddr>,
+    /// The address the user asked for, when the sandbox mapped it to another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_addr: Option<SocketAddr>,
+    /// The other end: accept's peer, recvfrom's source, an isolation refusal's origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<SocketAddr>,
+    /// The descriptor a call created (socket, accept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_fd: Option<i32>,
+    /// Bytes moved by the call, or waiting in the receive queue for `data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// The first bytes of the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Preview>,
+    /// Listen backlog (listen, incoming).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<u32>,
+    /// Connections waiting in the accept queue (incoming, accept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<u32>,
+    /// TCP state before (tcp_state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<TcpState>,
+    /// TCP state after (tcp_state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<TcpState>,
+    /// Socket option (setsockopt, getsockopt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option: Option<SockOpt>,
+    /// Option value set or read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<OptValue>,
+    /// Which direction shutdown closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how: Option<ShutdownHow>,
+    /// Non-blocking mode set (nonblocking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonblocking: Option<bool>,
+    /// Most bytes a receive asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+    /// Whether a receive only peeked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub peek: bool,
+    /// Hosts of the session (session_started, host_added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<HostInfo>>,
+    /// Why the session ended (session_ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A sentence for the reader: what the sandbox did, what a kernel event means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Event {
+    /// An event of `kind` with every optional field empty; `seq` and `time_ms` are filled in
+    /// when the session logs it.
+    pub fn new(kind: EventKind, status: Status) -> Event {
+        Event {
+            seq: 0,
+            time_ms: 0,
+            host: None,
+            fd: None,
+            kind,
+            status,
+            call_id: None,
+            errno: None,
+            sandbox: false,
+            hint: None,
+            tuple: None,
+            addr: None,
+            requested_addr: None,
+            peer: None,
+            new_fd: None,
+            bytes: None,
+            data: None,
+            backlog: None,
+            queue: None,
+            from: None,
+            to: None,
+            option: None,
+            value: None,
+            how: None,
+            nonblocking: None,
+            max: None,
+            peek: false,
+            hosts: None,
+            reason: None,
+            note: None,
+        }
+    }
+
+    /// A kernel observation about one socket.
+    pub fn observed(kind: EventKind, host: HostId, fd: i32, tuple: Option<Tuple>) -> Event {
+        Event {
+            host: Some(host),
+            fd: Some(fd),
+            tuple,
+            ..Event::new(kind, Status::Observed)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_is_bounded_and_keeps_text() {
+        let long = "é".repeat(100);
+        let p = Preview::of(long.as_bytes());
+        assert!(p.truncated);
+        let text = p.text.unwrap();
+        assert!(text.len() <= PREVIEW_BYTES);
+        assert!(text.chars().all(|c| c == 'é'));
+        let bin = Preview::of(&[0xff, 0x00]);
+        assert_eq!(bin.hex.as_deref(), Some("ff00"));
+        assert!(!bin.truncated);
+    }
+
+    #[test]
+    fn event_round_trips_through_json() {
+        let mut e = Event::observed(EventKind::TcpState, HostId::A, 3, None);
+        e.from = Some(TcpState::SynSent);
+        e.to = Some(TcpState::Established);
+        e.errno = Some(Errno::from_code(libc::ECONNRESET));
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains(r#""from":"SYN_SENT""#), "{json}");
+        assert!(json.contains(r#""host":"A""#), "{json}");
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,93 @@
+//! Isolation backends: how a session's hosts get their addresses and sockets, and where the
+//! session's boundary is enforced.
+//!
+//! The session code talks to one [`SessionNetwork`] per session through this seam and never
+//! asks which backend it has. [`loopback`] gives each host an address of a pool inside
+//! 127.0.0.0/8 and enforces the boundary itself; the network-namespace backend lets the
+//! kernel enforce it.
+
+pub mod loopback;
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+use socket2::Socket;
+
+use super::call::CallFailure;
+use super::event::{Family, Proto};
+use super::host::HostId;
+
+/// The isolation mode a server runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationMode {
+    /// Each host is its own network namespace.
+    Netns,
+    /// Each host is an address of the loopback pool.
+    Loopback,
+}
+
+impl fmt::Display for IsolationMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IsolationMode::Netns => "netns",
+            IsolationMode::Loopback => "loopback",
+        })
+    }
+}
+
+/// A backend that builds session networks.
+pub trait Isolation: Send + Sync + fmt::Debug + 'static {
+    /// Which mode this backend is.
+    fn mode(&self) -> IsolationMode;
+    /// A new, empty network for one session; hosts are added to it.
+    fn new_network(&self) -> Result<Box<dyn SessionNetwork>, IsolationError>;
+}
+
+/// The backend could not give a session what it needs (address pool exhausted, a namespace
+/// could not be made). Not the user's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum IsolationError {
+    /// The address pool has no free address left.
+    #[error("the address pool is exhausted")]
+    PoolExhausted,
+    /// The operating system refused to build the network.
+    #[error("could not set up the session network: {0}")]
+    Os(#[from] io::Error),
+}
+
+/// An address a call asked for, after the backend decided where it really goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapped {
+    /// The address the kernel call uses.
+    pub addr: SocketAddr,
+    /// What the sandbox changed and why, when it changed anything.
+    pub note: Option<String>,
+}
+
+impl Mapped {
+    /// The address as asked, unchanged.
+    pub fn same(addr: SocketAddr) -> Mapped {
+        Mapped { addr, note: None }
+    }
+}
+
+/// One session's network: its hosts' addresses and the rules of its boundary. Dropping it
+/// releases everything it holds (addresses, namespaces).
+pub trait SessionNetwork: Send + fmt::Debug {
+    /// Give `host` its addresses and return them, IPv4 first.
+    fn add_host(&mut self, host: HostId) -> Result<Vec<IpAddr>, IsolationError>;
+    /// Open a non-blocking, close-on-exec socket on `host`.
+    fn open_socket(&self, host: HostId, family: Family, proto: Proto) -> io::Result<Socket>;
+    /// Where a bind by `host` to `addr` goes, or why the sandbox refuses it.
+    fn bind_target(&self, host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure>;
+    /// Where a connect or sendto by `host` to `addr` goes, or why the sandbox refuses it.
+    fn destination(&self, host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure>;
+    /// The address an unbound socket of `host` must be bound to before it connects, listens or
+    /// sends, when the kernel's own choice would leave the session's addresses.
+    fn implicit_bind(&self, host: HostId, family: Family) -> Option<SocketAddr>;
+    /// Whether a peer (an accepted connection, a datagram's source) is inside the session.
+    fn peer_allowed(&self, peer: SocketAddr) -> bool;
+}

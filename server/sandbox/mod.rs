@@ -1,0 +1,680 @@
+//! The sandbox: sessions that own real kernel sockets, the calls made on them and the events
+//! they produce. It knows nothing of HTTP or SQL; it can be used as a library on its own.
+//!
+//! Tasks and what each owns:
+//! - one **session task** per session ([`session`]): its hosts, their descriptor tables and
+//!   kernel sockets, its pending calls; it runs every call, watches the kernel and logs events.
+//!   Handles talk to it through a bounded command channel.
+//! - the caller of [`Sandbox`] owns the registry of live sessions, and the receiving end of
+//!   the [`Record`] channel (the store's writer, in the server).
+//!
+//! Events flow one way: session task → its in-memory log and broadcast (subscribers) →
+//! the record channel (the store). Nothing in a session task waits on a subscriber or on the
+//! store.
+
+pub mod call;
+pub mod errno;
+pub mod event;
+pub mod host;
+pub mod isolation;
+mod poller;
+pub mod probe;
+mod session;
+mod socket;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+
+pub use call::{
+    Call, CallFailure, CallOutcome, CallReply, CallValue, OptValue, ShutdownHow, SockOpt,
+};
+pub use errno::Errno;
+pub use event::{Event, EventKind, Family, Preview, Proto, Seq, Status, Tuple};
+pub use host::{HostId, HostInfo};
+pub use isolation::{Isolation, IsolationMode};
+pub use probe::TcpState;
+
+use crate::config::SandboxLimits;
+use crate::metrics::Metrics;
+use session::{Command, SessionTask};
+
+/// Commands a session's task may have queued before senders wait.
+const COMMAND_QUEUE: usize = 64;
+/// Events a live subscriber may fall behind before it is told it lagged.
+pub const SUBSCRIBER_QUEUE: usize = 1024;
+/// Hosts a session starts with unless asked for more.
+pub const DEFAULT_HOSTS: usize = 2;
+/// How long a session task may take to end during shutdown before it is abandoned.
+const END_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A session's id: 16 hex digits of randomness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(u64);
+
+impl SessionId {
+    /// A fresh random id.
+    pub fn random() -> SessionId {
+        SessionId(random_u64())
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl std::str::FromStr for SessionId {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        if s.len() != 16 {
+            return Err(());
+        }
+        u64::from_str_radix(s, 16).map(SessionId).map_err(|_| ())
+    }
+}
+
+impl Serialize for SessionId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse()
+            .map_err(|()| serde::de::Error::custom("session id is 16 hex digits"))
+    }
+}
+
+/// Random bits from the operating system.
+pub fn random_u64() -> u64 {
+    let mut buf = [0u8; 8];
+    // The OS random source does not fail on Linux once booted; a zero id would still be unique
+    // enough to keep running, so the error is not worth a panic.
+    getrandom::fill(&mut buf).ok(/* see above */);
+    u64::from_le_bytes(buf)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Which limit a request hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    Sessions,
+    Hosts,
+    Sockets,
+    PendingCalls,
+    Payload,
+    SessionBytes,
+    CallRate,
+    Events,
+    Wait,
+}
+
+impl Limit {
+    /// The limit's name in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::Sessions => "max_sessions",
+            Limit::Hosts => "max_hosts",
+            Limit::Sockets => "max_sockets",
+            Limit::PendingCalls => "max_pending_calls",
+            Limit::Payload => "max_payload_bytes",
+            Limit::SessionBytes => "max_session_bytes",
+            Limit::CallRate => "max_calls_per_second",
+            Limit::Events => "max_events",
+            Limit::Wait => "max_wait_ms",
+        }
+    }
+}
+
+/// Why the sandbox did not run a request. A call that ran and failed in the kernel is not an
+/// error here: it is a [`CallOutcome::Err`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// The session has ended; its log stays readable.
+    #[error("the session has ended")]
+    Ended,
+    /// No such host in the session.
+    #[error("host {0} is not in this session")]
+    NoSuchHost(HostId),
+    /// No such call id in the session.
+    #[error("call {0} is not known in this session")]
+    NoSuchCall(u64),
+    /// A limit was hit.
+    #[error("limit reached: {} is {max}", .limit.name())]
+    Limit { limit: Limit, max: u64 },
+    /// An argument the kernel would never see, because it cannot be expressed.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// The isolation backend failed; the server's fault, not the user's.
+    #[error("isolation: {0}")]
+    Isolation(String),
+}
+
+/// Hashes of a session's credentials, opaque to the sandbox, kept with the session so whoever
+/// authenticates requests can find them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// Hash of the token that may make calls and end the session.
+    pub owner: Vec<u8>,
+    /// Hash of the token that may only watch.
+    pub viewer: Vec<u8>,
+}
+
+/// What a new session is made with.
+#[derive(Debug, Clone, Default)]
+pub struct NewSession {
+    /// How many hosts to start with (A, B, …); at least 2 if zero.
+    pub hosts: usize,
+    /// The exercise this session is for, if any.
+    pub exercise: Option<String>,
+    /// Credential hashes to keep with it.
+    pub credentials: Credentials,
+}
+
+/// The unchanging facts of a session.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    /// Its id.
+    pub id: SessionId,
+    /// Creation time, ms since the epoch.
+    pub created_ms: u64,
+    /// When it ends at the latest, ms since the epoch.
+    pub expires_ms: u64,
+    /// The isolation mode it runs in.
+    pub isolation: IsolationMode,
+    /// The exercise it is for.
+    pub exercise: Option<String>,
+    /// Its limits.
+    pub limits: SandboxLimits,
+    /// Credential hashes (not serialized).
+    #[serde(skip)]
+    pub credentials: Credentials,
+}
+
+/// What sessions hand to the store, in order per session.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// A session began.
+    SessionStarted(Arc<SessionInfo>),
+    /// A session logged an event (host additions included).
+    Event(SessionId, Arc<Event>),
+    /// A session ended.
+    SessionEnded {
+        id: SessionId,
+        at_ms: u64,
+        reason: String,
+    },
+}
+
+/// Configuration of a [`Sandbox`].
+#[derive(Debug, Clone, Default)]
+pub struct SandboxConfig {
+    /// Limits of every session.
+    pub limits: SandboxLimits,
+}
+
+/// The registry of live sessions and what they share.
+#[derive(Clone)]
+pub struct Sandbox {
+    shared: Arc<SandboxShared>,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("isolation", &self.shared.isolation.mode())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What every session task shares.
+pub(crate) struct SandboxShared {
+    /// Limits of every session.
+    pub(crate) limits: SandboxLimits,
+    /// The isolation backend.
+    pub(crate) isolation: Arc<dyn Isolation>,
+    /// Where records go; none when nobody stores them.
+    pub(crate) records: Option<mpsc::Sender<Record>>,
+    /// Server figures.
+    pub(crate) metrics: Arc<Metrics>,
+    /// Live sessions by id.
+    pub(crate) sessions: Mutex<HashMap<SessionId, SessionHandle>>,
+    /// The session tasks, to await them at shutdown.
+    tasks: Mutex<JoinSet<()>>,
+    /// Turns true when the server shuts down.
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+impl Sandbox {
+    /// A sandbox with no sessions. Records go to `records` when given.
+    pub fn new(
+        config: SandboxConfig,
+        isolation: Arc<dyn Isolation>,
+        records: Option<mpsc::Sender<Record>>,
+        metrics: Arc<Metrics>,
+    ) -> Sandbox {
+        Sandbox {
+            shared: Arc::new(SandboxShared {
+                limits: config.limits,
+                isolation,
+                records,
+                metrics,
+                sessions: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(JoinSet::new()),
+                shutdown: watch::Sender::new(false),
+            }),
+        }
+    }
+
+    /// The isolation mode in use.
+    pub fn isolation_mode(&self) -> IsolationMode {
+        self.shared.isolation.mode()
+    }
+
+    /// The limits of every session.
+    pub fn limits(&self) -> &SandboxLimits {
+        &self.shared.limits
+    }
+
+    /// Live sessions now.
+    pub fn live_sessions(&self) -> usize {
+        self.shared
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Start a session.
+    pub async fn create_session(&self, new: NewSession) -> Result<SessionHandle, SessionError> {
+        if *self.shared.shutdown.borrow() {
+            return Err(SessionError::Ended);
+        }
+        let limits = &self.shared.limits;
+        let hosts = if new.hosts == 0 {
+            DEFAULT_HOSTS
+        } else {
+            new.hosts
+        };
+        if hosts > limits.max_hosts {
+            return Err(SessionError::Limit {
+                limit: Limit::Hosts,
+                max: limits.max_hosts as u64,
+            });
+        }
+        let poller = poller::Poller::new().map_err(|e| SessionError::Isolation(e.to_string()))?;
+        let mut network = self
+            .shared
+            .isolation
+            .new_network()
+            .map_err(|e| SessionError::Isolation(e.to_string()))?;
+        let mut host_infos = Vec::with_capacity(hosts);
+        for i in 0..hosts {
+            let name = HostId::from_index(i).ok_or(SessionError::Limit {
+                limit: Limit::Hosts,
+                max: host::MAX_HOST_NAMES as u64,
+            })?;
+            let addrs = network
+                .add_host(name)
+                .map_err(|e| SessionError::Isolation(e.to_string()))?;
+            host_infos.push(HostInfo { name, addrs });
+        }
+        let created_ms = now_ms();
+        let info = Arc::new(SessionInfo {
+            id: SessionId::random(),
+            created_ms,
+            expires_ms: created_ms + limits.max_lifetime().as_millis() as u64,
+            isolation: self.shared.isolation.mode(),
+            exercise: new.exercise,
+            limits: limits.clone(),
+            credentials: new.credentials,
+        });
+        let (commands_tx, commands_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (live, _) = broadcast::channel(SUBSCRIBER_QUEUE);
+        let log = Arc::new(SessionLog {
+            info: info.clone(),
+            state: Mutex::new(LogState {
+                events: Vec::new(),
+                ended: None,
+                hosts: host_infos.clone(),
+            }),
+            live,
+        });
+        let handle = SessionHandle {
+            log: log.clone(),
+            commands: commands_tx,
+        };
+        {
+            let mut sessions = self
+                .shared
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if sessions.len() >= limits.max_sessions {
+                return Err(SessionError::Limit {
+                    limit: Limit::Sessions,
+                    max: limits.max_sessions as u64,
+                });
+            }
+            sessions.insert(info.id, handle.clone());
+        }
+        let task = SessionTask::new(
+            self.shared.clone(),
+            log,
+            commands_rx,
+            network,
+            host_infos,
+            poller,
+        );
+        let mut tasks = self.shared.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        // Reap finished tasks so the set holds only live ones.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task.run());
+        Ok(handle)
+    }
+
+    /// A live session by id.
+    pub fn get(&self, id: SessionId) -> Option<SessionHandle> {
+        self.shared
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    /// End every session (closing every socket, logging why) and wait for their tasks.
+    pub async fn shutdown(&self) {
+        self.shared.shutdown.send_replace(true);
+        let mut tasks =
+            std::mem::take(&mut *self.shared.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let all = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(END_TIMEOUT, all).await.is_err() {
+            tracing::warn!("some sessions did not end in time; their tasks were dropped");
+        }
+    }
+}
+
+/// A session's log: every event since it began, the live broadcast, and what is known of its
+/// hosts. Kept by every handle, so it stays readable after the session ends.
+#[derive(Debug)]
+pub(crate) struct SessionLog {
+    /// The session's facts.
+    pub(crate) info: Arc<SessionInfo>,
+    /// Events and hosts; locked briefly to append or read.
+    pub(crate) state: Mutex<LogState>,
+    /// New events for subscribers; a slow one lags, nobody waits for it.
+    pub(crate) live: broadcast::Sender<Arc<Event>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct LogState {
+    /// Every event, seq n at index n - 1.
+    pub(crate) events: Vec<Arc<Event>>,
+    /// Why the session ended, once it has.
+    pub(crate) ended: Option<String>,
+    /// Hosts and their addresses.
+    pub(crate) hosts: Vec<HostInfo>,
+}
+
+/// A way to reach a live session. Cloning is cheap.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    /// The session's log, readable even after it ends.
+    log: Arc<SessionLog>,
+    /// The session task's command channel.
+    commands: mpsc::Sender<Command>,
+}
+
+/// Events after a given seq, and a live feed of what follows.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Events already in the log after the asked seq, in order.
+    pub backlog: Vec<Arc<Event>>,
+    /// Events logged after the backlog was read; may repeat the backlog's last ones, which
+    /// the reader skips by seq.
+    pub live: broadcast::Receiver<Arc<Event>>,
+}
+
+/// The status of one call, for whoever polls it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallStatus {
+    /// Still blocked.
+    Pending {
+        host: HostId,
+        kind: EventKind,
+        fd: Option<i32>,
+    },
+    /// Done; the reply it would have had.
+    Done(CallReply),
+}
+
+impl SessionHandle {
+    /// The session's facts.
+    pub fn info(&self) -> &Arc<SessionInfo> {
+        &self.log.info
+    }
+
+    /// The session's id.
+    pub fn id(&self) -> SessionId {
+        self.log.info.id
+    }
+
+    /// Hosts and their addresses.
+    pub fn hosts(&self) -> Vec<HostInfo> {
+        self.log
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .hosts
+            .clone()
+    }
+
+    /// Why the session ended, if it has.
+    pub fn ended(&self) -> Option<String> {
+        self.log
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ended
+            .clone()
+    }
+
+    /// Seq of the newest event.
+    pub fn last_seq(&self) -> Seq {
+        self.log
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .events
+            .len() as Seq
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, SessionError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| SessionError::Ended)?;
+        rx.await.map_err(|_| SessionError::Ended)
+    }
+
+    /// Make a call on `host`. A blocking call waits up to `wait` (the session's default when
+    /// none, capped by its limit), then answers [`CallOutcome::Pending`].
+    pub async fn call(
+        &self,
+        host: HostId,
+        call: Call,
+        wait: Option<Duration>,
+    ) -> Result<CallReply, SessionError> {
+        let limits = &self.log.info.limits;
+        let wait = match wait {
+            None => Duration::from_millis(limits.wait_ms),
+            Some(w) if w.as_millis() > u128::from(limits.max_wait_ms) => {
+                return Err(SessionError::Limit {
+                    limit: Limit::Wait,
+                    max: limits.max_wait_ms,
+                });
+            }
+            Some(w) => w,
+        };
+        self.ask(|reply| Command::Call {
+            host,
+            call,
+            wait,
+            reply,
+        })
+        .await?
+    }
+
+    /// The status of call `call_id`.
+    pub async fn call_status(&self, call_id: u64) -> Result<CallStatus, SessionError> {
+        self.ask(|reply| Command::CallStatus { call_id, reply })
+            .await?
+    }
+
+    /// A snapshot of every host and socket with live kernel figures.
+    pub async fn snapshot(&self) -> Result<Snapshot, SessionError> {
+        self.ask(|reply| Command::Snapshot { reply }).await
+    }
+
+    /// Add a host (the next letter).
+    pub async fn add_host(&self) -> Result<HostInfo, SessionError> {
+        self.ask(|reply| Command::AddHost { reply }).await?
+    }
+
+    /// End the session: close every socket and cancel every pending call.
+    pub async fn end(&self, reason: &str) -> Result<(), SessionError> {
+        let reason = reason.to_owned();
+        self.ask(|reply| Command::End { reason, reply }).await
+    }
+
+    /// Up to `limit` events with seq greater than `after`.
+    pub fn events_after(&self, after: Seq, limit: usize) -> Vec<Arc<Event>> {
+        let state = self.log.state.lock().unwrap_or_else(|e| e.into_inner());
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(state.events.len());
+        state.events[start..].iter().take(limit).cloned().collect()
+    }
+
+    /// Subscribe to events after `after`: the logged ones now, then live ones.
+    pub fn subscribe(&self, after: Seq) -> Subscription {
+        // Subscribing under the log's lock means no event can fall between backlog and live.
+        let state = self.log.state.lock().unwrap_or_else(|e| e.into_inner());
+        let live = self.log.live.subscribe();
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(state.events.len());
+        Subscription {
+            backlog: state.events[start..].to_vec(),
+            live,
+        }
+    }
+}
+
+/// Everything about a session at one moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// The session's facts.
+    #[serde(flatten)]
+    pub info: Arc<SessionInfo>,
+    /// Seq of the newest event when the snapshot was taken.
+    pub last_seq: Seq,
+    /// When the session ends if nothing happens, ms since the epoch.
+    pub idle_expires_ms: u64,
+    /// Why it ended, if it has.
+    pub ended: Option<String>,
+    /// Hosts and their sockets.
+    pub hosts: Vec<HostSnapshot>,
+    /// Calls still blocked.
+    pub pending: Vec<PendingSnapshot>,
+    /// What the session has used of its limits.
+    pub usage: Usage,
+}
+
+/// One host in a snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostSnapshot {
+    /// "A", "B", …
+    pub name: HostId,
+    /// Its addresses.
+    pub addrs: Vec<std::net::IpAddr>,
+    /// Its open sockets by descriptor.
+    pub sockets: Vec<SocketSnapshot>,
+}
+
+/// One socket in a snapshot, with what the kernel says of it now.
+#[derive(Debug, Clone, Serialize)]
+pub struct SocketSnapshot {
+    /// Its descriptor.
+    pub fd: i32,
+    /// Protocol and both ends.
+    pub tuple: Tuple,
+    /// Whether the user set non-blocking mode.
+    pub nonblocking: bool,
+    /// Listen backlog as given, once listening.
+    pub backlog: Option<i32>,
+    /// TCP state.
+    pub tcp_state: Option<TcpState>,
+    /// Bytes waiting to be read.
+    pub recv_queue: Option<u32>,
+    /// Bytes not yet sent or acknowledged.
+    pub send_queue: Option<u32>,
+    /// Connections waiting to be accepted.
+    pub accept_queue: Option<u32>,
+    /// The accept queue's limit as the kernel holds it.
+    pub accept_backlog: Option<u32>,
+    /// Options as the kernel reports them now.
+    pub options: Vec<(SockOpt, OptValue)>,
+}
+
+/// A blocked call in a snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingSnapshot {
+    /// Its id.
+    pub call_id: u64,
+    /// Its host.
+    pub host: HostId,
+    /// Its descriptor.
+    pub fd: i32,
+    /// What call it is.
+    pub kind: EventKind,
+}
+
+/// A session's use of its limits.
+#[derive(Debug, Clone, Serialize)]
+pub struct Usage {
+    /// Sockets open.
+    pub sockets: usize,
+    /// Calls pending.
+    pub pending_calls: usize,
+    /// Bytes sent so far.
+    pub bytes_sent: u64,
+    /// Events logged.
+    pub events: usize,
+    /// Hosts.
+    pub hosts: usize,
+}

@@ -1,0 +1,115 @@
+//! A session's readiness watcher: one edge-triggered epoll instance holding every socket of the
+//! session, itself registered with tokio.
+//!
+//! tokio's own per-descriptor readiness keeps "closed" states set for good, so an unconnected
+//! or finished TCP socket (which the kernel reports as hung up) would look ready forever. An
+//! inner edge-triggered epoll reports each change once, which is what the session wants: wake
+//! up when something happened, then probe and retry.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::task::{Context, Poll};
+
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+/// Events read from the inner epoll in one system call.
+const EVENT_BATCH: usize = 64;
+
+/// The epoll instance of one session.
+#[derive(Debug)]
+pub struct Poller {
+    /// The epoll descriptor, registered with tokio for readability.
+    epoll: AsyncFd<OwnedFd>,
+}
+
+impl Poller {
+    /// A new, empty poller; needs a running tokio runtime.
+    pub fn new() -> io::Result<Poller> {
+        // SAFETY: plain system call; the result is checked before use.
+        let raw = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a new descriptor that nothing else owns.
+        let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: the `OwnedFd` keeps the descriptor open and unchanged until dropped, and the
+        // `AsyncFd` owns it.
+        let epoll = unsafe { AsyncFd::register_with_interest(owned, Interest::READABLE) }?;
+        Ok(Poller { epoll })
+    }
+
+    /// Watch `fd` for every kind of readiness, edge-triggered.
+    pub fn add(&self, fd: &impl AsRawFd) -> io::Result<()> {
+        let fd = fd.as_raw_fd();
+        let mut event = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+            u64: fd as u64,
+        };
+        // SAFETY: a valid epoll descriptor, a valid socket and a valid event struct.
+        let rc =
+            unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Stop watching `fd` (before it is closed).
+    pub fn remove(&self, fd: RawFd) {
+        // SAFETY: a valid epoll descriptor; a stale `fd` only makes the call fail.
+        let rc = unsafe {
+            libc::epoll_ctl(
+                self.epoll.as_raw_fd(),
+                libc::EPOLL_CTL_DEL,
+                fd,
+                std::ptr::null_mut(),
+            )
+        };
+        // Closing removes it anyway; a failure here changes nothing.
+        let _ = rc;
+    }
+
+    /// Ready when any watched socket reported something since the last time.
+    pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let mut guard = match self.epoll.poll_read_ready(cx) {
+                Poll::Ready(Ok(guard)) => guard,
+                // The epoll descriptor cannot fail to poll; if it does, wake up and let the
+                // session probe rather than sleep forever.
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
+            };
+            let drained = self.drain();
+            guard.clear_ready();
+            if drained > 0 {
+                return Poll::Ready(());
+            }
+        }
+    }
+
+    /// Read and forget every queued event; the session probes all its sockets anyway.
+    fn drain(&self) -> usize {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; EVENT_BATCH];
+        let mut total = 0;
+        loop {
+            // SAFETY: the buffer holds EVENT_BATCH events; timeout 0 never blocks.
+            let n = unsafe {
+                libc::epoll_wait(
+                    self.epoll.as_raw_fd(),
+                    events.as_mut_ptr(),
+                    EVENT_BATCH as i32,
+                    0,
+                )
+            };
+            if n <= 0 {
+                return total;
+            }
+            total += n as usize;
+            if (n as usize) < EVENT_BATCH {
+                return total;
+            }
+        }
+    }
+}

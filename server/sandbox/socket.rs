@@ -1,0 +1,257 @@
+//! One kernel socket of a host: the descriptor (registered with tokio), what the user set on
+//! it, and what the kernel was last seen to say of it.
+//!
+//! The kernel descriptor is always non-blocking; a user's "blocking" socket is one whose calls
+//! the session waits on. Dropping a [`Sock`] closes the descriptor.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+
+use socket2::{SockAddr, Socket};
+
+use super::call::{OptShape, OptValue, SockOpt};
+use super::event::{Family, Proto, Tuple};
+use super::probe::{self, Figures};
+
+/// A socket owned by a host's descriptor table.
+#[derive(Debug)]
+pub struct Sock {
+    /// The kernel socket (non-blocking; its session's poller watches it).
+    pub io: Socket,
+    /// inet or inet6.
+    pub family: Family,
+    /// tcp or udp.
+    pub proto: Proto,
+    /// Whether the user turned non-blocking mode on.
+    pub nonblocking: bool,
+    /// The backlog given to listen, once listening.
+    pub backlog: Option<i32>,
+    /// What the kernel said at the last probe.
+    pub seen: Figures,
+    /// Receive-memory figure at the last probe (UDP), to notice each new datagram.
+    pub seen_rmem: u32,
+}
+
+impl Sock {
+    /// Wrap a freshly opened kernel socket.
+    pub fn new(socket: Socket, family: Family, proto: Proto) -> Sock {
+        let io = socket;
+        let seen = probe::probe(&io, proto == Proto::Tcp);
+        Sock {
+            io,
+            family,
+            proto,
+            nonblocking: false,
+            backlog: None,
+            seen,
+            seen_rmem: 0,
+        }
+    }
+
+    /// The kernel socket.
+    pub fn socket(&self) -> &Socket {
+        &self.io
+    }
+
+    /// Whether this is a TCP socket.
+    pub fn is_tcp(&self) -> bool {
+        self.proto == Proto::Tcp
+    }
+
+    /// The local address, if bound to a port.
+    pub fn local(&self) -> Option<SocketAddr> {
+        self.socket()
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .filter(|a| a.port() != 0)
+    }
+
+    /// The peer address, if connected.
+    pub fn remote(&self) -> Option<SocketAddr> {
+        self.socket().peer_addr().ok().and_then(|a| a.as_socket())
+    }
+
+    /// The socket's tuple now.
+    pub fn tuple(&self) -> Tuple {
+        Tuple {
+            proto: self.proto,
+            family: self.family,
+            local: self.local(),
+            remote: self.remote(),
+        }
+    }
+
+    /// Read what the kernel says now, without consuming anything.
+    pub fn probe(&self) -> Figures {
+        probe::probe(self.socket(), self.is_tcp())
+    }
+
+    /// The kernel's receive-memory figure (SO_MEMINFO), which grows with every datagram queued.
+    pub fn rmem_alloc(&self) -> u32 {
+        const SK_MEMINFO_VARS: usize = 9;
+        let mut info = [0u32; SK_MEMINFO_VARS];
+        let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+        // SAFETY: the kernel writes at most `len` bytes into `info`.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.socket().as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_MEMINFO,
+                info.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if rc == 0 { info[0] } else { 0 }
+    }
+
+    /// Up to `max` bytes waiting to be read, left in place.
+    pub fn peek_bytes(&self, max: usize) -> Vec<u8> {
+        let mut buf = vec![MaybeUninit::<u8>::uninit(); max];
+        match self
+            .socket()
+            .recv_with_flags(&mut buf, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+        {
+            Ok(n) => init_prefix(&buf, n),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// send(2) without SIGPIPE: a closed peer gives EPIPE.
+    pub fn send(&self, data: &[u8]) -> io::Result<usize> {
+        self.socket().send_with_flags(data, libc::MSG_NOSIGNAL)
+    }
+
+    /// sendto(2) without SIGPIPE.
+    pub fn send_to(&self, data: &[u8], addr: SocketAddr) -> io::Result<usize> {
+        self.socket()
+            .send_to_with_flags(data, &SockAddr::from(addr), libc::MSG_NOSIGNAL)
+    }
+
+    /// recv(2) of at most `max` bytes.
+    pub fn recv(&self, max: usize, peek: bool) -> io::Result<Vec<u8>> {
+        let mut buf = vec![MaybeUninit::<u8>::uninit(); max];
+        let flags = if peek { libc::MSG_PEEK } else { 0 };
+        let n = self.socket().recv_with_flags(&mut buf, flags)?;
+        Ok(init_prefix(&buf, n))
+    }
+
+    /// recvfrom(2) of at most `max` bytes.
+    pub fn recv_from(&self, max: usize, peek: bool) -> io::Result<(Vec<u8>, Option<SocketAddr>)> {
+        let mut buf = vec![MaybeUninit::<u8>::uninit(); max];
+        let flags = if peek { libc::MSG_PEEK } else { 0 };
+        let (n, from) = self.socket().recv_from_with_flags(&mut buf, flags)?;
+        Ok((init_prefix(&buf, n), from.as_socket()))
+    }
+
+    /// setsockopt(2) of one option.
+    pub fn set_option(&self, option: SockOpt, value: OptValue) -> io::Result<()> {
+        let (level, name, shape) = option.raw();
+        let fd = self.socket().as_raw_fd();
+        let rc = match (shape, value) {
+            (OptShape::Linger, OptValue::Linger { onoff, seconds }) => {
+                let linger = libc::linger {
+                    l_onoff: i32::from(onoff),
+                    l_linger: i32::try_from(seconds).unwrap_or(i32::MAX),
+                };
+                // SAFETY: passes a valid `struct linger` and its size.
+                unsafe {
+                    libc::setsockopt(
+                        fd,
+                        level,
+                        name,
+                        (&raw const linger).cast(),
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    )
+                }
+            }
+            (OptShape::Bool | OptShape::Int, OptValue::Bool(b)) => {
+                set_int(fd, level, name, i32::from(b))
+            }
+            (OptShape::Bool | OptShape::Int, OptValue::Int(v)) => {
+                let v = i32::try_from(v).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+                set_int(fd, level, name, v)
+            }
+            // A value of the wrong shape is what the kernel calls an invalid argument (a linger
+            // struct where an int belongs has the wrong size).
+            _ => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// getsockopt(2) of one option.
+    pub fn get_option(&self, option: SockOpt) -> io::Result<OptValue> {
+        let (level, name, shape) = option.raw();
+        let fd = self.socket().as_raw_fd();
+        match shape {
+            OptShape::Linger => {
+                let mut linger = libc::linger {
+                    l_onoff: 0,
+                    l_linger: 0,
+                };
+                let mut len = std::mem::size_of::<libc::linger>() as libc::socklen_t;
+                // SAFETY: the kernel writes at most `len` bytes into `linger`.
+                let rc = unsafe {
+                    libc::getsockopt(fd, level, name, (&raw mut linger).cast(), &mut len)
+                };
+                if rc != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(OptValue::Linger {
+                    onoff: linger.l_onoff != 0,
+                    seconds: u32::try_from(linger.l_linger).unwrap_or(0),
+                })
+            }
+            OptShape::Bool => get_int(fd, level, name).map(|v| OptValue::Bool(v != 0)),
+            OptShape::Int => get_int(fd, level, name).map(|v| OptValue::Int(i64::from(v))),
+        }
+    }
+
+    /// Linger seconds when SO_LINGER is on with a non-zero time: closing such a socket blocks.
+    pub fn linger_blocks(&self) -> bool {
+        matches!(
+            self.get_option(SockOpt::SoLinger),
+            Ok(OptValue::Linger { onoff: true, seconds }) if seconds > 0
+        )
+    }
+}
+
+fn set_int(fd: i32, level: i32, name: i32, value: i32) -> i32 {
+    // SAFETY: passes a valid int and its size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&raw const value).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    }
+}
+
+fn get_int(fd: i32, level: i32, name: i32) -> io::Result<i32> {
+    let mut value: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `value`.
+    let rc = unsafe { libc::getsockopt(fd, level, name, (&raw mut value).cast(), &mut len) };
+    if rc == 0 {
+        Ok(value)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The first `n` bytes of `buf`, which the kernel initialised.
+fn init_prefix(buf: &[MaybeUninit<u8>], n: usize) -> Vec<u8> {
+    buf[..n.min(buf.len())]
+        .iter()
+        // SAFETY: recv wrote the first `n` bytes.
+        .map(|b| unsafe { b.assume_init() })
+        .collect()
+}

@@ -1,0 +1,170 @@
+//! Helpers shared by the integration tests: a sandbox on the loopback backend with a pool of
+//! its own, calls that read like the socket API, and a timeout around anything that can hang.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugboard::config::SandboxLimits;
+use plugboard::metrics::Metrics;
+use plugboard::sandbox::isolation::loopback::Loopback;
+use plugboard::sandbox::{
+    Call, CallOutcome, CallReply, CallValue, Event, EventKind, Family, HostId, NewSession, Proto,
+    Sandbox, SandboxConfig, SessionHandle,
+};
+
+/// Longest any single step of a test may take.
+pub const STEP: Duration = Duration::from_secs(10);
+
+/// Run `f` or fail the test after [`STEP`].
+pub async fn timeout<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(STEP, f).await.expect("step timed out")
+}
+
+/// A /24 inside 127.0.0.0/8 that no other test process is likely to use.
+pub fn private_pool() -> String {
+    let mut b = [0u8; 2];
+    getrandom::fill(&mut b).unwrap();
+    format!("127.{}.{}.0/24", 101 + b[0] % 150, b[1])
+}
+
+/// A sandbox with loopback isolation and the given limits.
+pub fn sandbox_with(limits: SandboxLimits) -> Sandbox {
+    let isolation = Arc::new(Loopback::new(private_pool().parse().unwrap()));
+    Sandbox::new(
+        SandboxConfig { limits },
+        isolation,
+        None,
+        Arc::new(Metrics::default()),
+    )
+}
+
+/// A sandbox with default limits.
+pub fn sandbox() -> Sandbox {
+    sandbox_with(SandboxLimits::default())
+}
+
+/// A session with hosts A and B.
+pub async fn session(sb: &Sandbox) -> S {
+    S(timeout(sb.create_session(NewSession::default()))
+        .await
+        .unwrap())
+}
+
+/// A session handle with call helpers.
+#[derive(Debug, Clone)]
+pub struct S(pub SessionHandle);
+
+pub const A: HostId = HostId::A;
+pub const B: HostId = HostId::B;
+
+impl S {
+    pub async fn call(&self, host: HostId, call: Call) -> CallReply {
+        timeout(self.0.call(host, call, None)).await.unwrap()
+    }
+
+    pub async fn call_wait(&self, host: HostId, call: Call, wait_ms: u64) -> CallReply {
+        timeout(
+            self.0
+                .call(host, call, Some(Duration::from_millis(wait_ms))),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A call that must succeed.
+    pub async fn ok(&self, host: HostId, call: Call) -> CallValue {
+        let desc = format!("{call:?}");
+        match self.call(host, call).await.outcome {
+            CallOutcome::Ok(v) => v,
+            other => panic!("{desc} on {host}: expected ok, got {other:?}"),
+        }
+    }
+
+    /// A call that must fail with `errno`.
+    pub async fn fails(
+        &self,
+        host: HostId,
+        call: Call,
+        errno: &str,
+    ) -> plugboard::sandbox::CallFailure {
+        let desc = format!("{call:?}");
+        match self.call(host, call).await.outcome {
+            CallOutcome::Err(f) if f.errno.name == errno => f,
+            other => panic!("{desc} on {host}: expected {errno}, got {other:?}"),
+        }
+    }
+
+    pub async fn socket(&self, host: HostId, proto: Proto) -> i32 {
+        self.socket_f(host, Family::Inet, proto).await
+    }
+
+    pub async fn socket_f(&self, host: HostId, family: Family, proto: Proto) -> i32 {
+        self.ok(host, Call::Socket { family, proto })
+            .await
+            .fd
+            .unwrap()
+    }
+
+    pub fn addr(&self, host: HostId, port: u16) -> SocketAddr {
+        let hosts = self.0.hosts();
+        SocketAddr::new(hosts[host.index()].addrs[0], port)
+    }
+
+    pub fn addr6(&self, host: HostId, port: u16) -> SocketAddr {
+        let hosts = self.0.hosts();
+        SocketAddr::new(hosts[host.index()].addrs[1], port)
+    }
+
+    /// A TCP listener on `host`:`port` with `backlog`.
+    pub async fn listener(&self, host: HostId, port: u16, backlog: i32) -> i32 {
+        let fd = self.socket(host, Proto::Tcp).await;
+        self.ok(
+            host,
+            Call::Bind {
+                fd,
+                addr: self.addr(host, port),
+            },
+        )
+        .await;
+        self.ok(host, Call::Listen { fd, backlog }).await;
+        fd
+    }
+
+    /// A client connected from `host` to `to`.
+    pub async fn client(&self, host: HostId, to: SocketAddr) -> i32 {
+        let fd = self.socket(host, Proto::Tcp).await;
+        self.ok(host, Call::Connect { fd, addr: to }).await;
+        fd
+    }
+
+    /// Every event logged so far.
+    pub fn events(&self) -> Vec<Arc<Event>> {
+        self.0.events_after(0, usize::MAX)
+    }
+
+    /// Wait until an event matching `pred` is logged; return it.
+    pub async fn wait_event(&self, what: &str, pred: impl Fn(&Event) -> bool) -> Arc<Event> {
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            if let Some(e) = self.events().into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("no event {what}; log: {:#?}", self.events());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Events of `kind` on `host`.
+    pub fn of_kind(&self, host: HostId, kind: EventKind) -> Vec<Arc<Event>> {
+        self.events()
+            .into_iter()
+            .filter(|e| e.kind == kind && e.host == Some(host))
+            .collect()
+    }
+}
