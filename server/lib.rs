@@ -7,9 +7,190 @@
 //! - [`store`]: sqlx — the pool, migrations, the event writer and queries.
 //! - [`http`]: axum — router, error type, REST handlers, WebSocket, pages.
 //! - [`metrics`]: server figures in the Prometheus text format.
+//! - [`telemetry`]: logging setup.
 //!
-//! [`run`] wires them together and serves until told to shut down.
+//! [`run`] wires them together and serves until told to shut down; [`start`] does the same
+//! in the background and hands back a [`Running`] server, for tests and embedding.
 
 pub mod config;
+pub mod http;
 pub mod metrics;
 pub mod sandbox;
+pub mod store;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use config::{Config, IsolationChoice};
+use metrics::Metrics;
+use sandbox::isolation::Isolation;
+use sandbox::isolation::loopback::Loopback;
+use sandbox::{Sandbox, SandboxConfig};
+use store::Store;
+
+/// How long in-flight requests get to finish once sessions have ended at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("isolation: {0}")]
+    Isolation(String),
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Pick the isolation backend the configuration asks for.
+pub fn isolation_backend(config: &Config) -> Result<Arc<dyn Isolation>, RunError> {
+    match config.isolation {
+        IsolationChoice::Netns => Err(RunError::Isolation(
+            "netns isolation is not available in this build; use --isolation loopback".to_owned(),
+        )),
+        IsolationChoice::Auto | IsolationChoice::Loopback => {
+            Ok(Arc::new(Loopback::new(config.address_pool)))
+        }
+    }
+}
+
+/// Serve on `listener` until `shutdown` resolves; then stop accepting, end every session
+/// (closing every socket), let in-flight requests finish and flush the event log.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let isolation = isolation_backend(&config)?;
+    let store = Store::connect(&config.database_url).await?;
+    let leftover = store
+        .end_leftover_sessions("the server restarted while the session was live")
+        .await?;
+    if leftover > 0 {
+        tracing::info!(sessions = leftover, "marked sessions of the previous run as ended");
+    }
+    let metrics = Arc::new(Metrics::default());
+    let (records_tx, records_rx) = mpsc::channel(store::RECORD_QUEUE);
+    let writer = store.spawn_writer(records_rx, metrics.clone());
+    let sandbox = Sandbox::new(
+        SandboxConfig {
+            limits: config.limits.clone(),
+        },
+        isolation,
+        Some(records_tx),
+        metrics.clone(),
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let state = http::AppState::new(
+        sandbox.clone(),
+        store.clone(),
+        metrics,
+        config.clone(),
+        stop_rx.clone(),
+    );
+    let app = http::build_router(state);
+    let local = listener.local_addr().map_err(RunError::Serve)?;
+    tracing::info!(
+        addr = %local,
+        isolation = %sandbox.isolation_mode(),
+        database = %redact_url(&config.database_url),
+        "plugboard serving"
+    );
+    let mut graceful = stop_rx.clone();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        graceful.wait_for(|stop| *stop).await.ok(/* sender kept until the end */);
+    });
+    let mut serving = tokio::spawn(async move { server.await });
+    let failed = tokio::select! {
+        () = shutdown => None,
+        result = &mut serving => Some(result),
+    };
+    stop_tx.send_replace(true);
+    tracing::info!("shutting down: ending sessions");
+    sandbox.shutdown().await;
+    let served = match failed {
+        Some(result) => result,
+        None => match tokio::time::timeout(DRAIN_TIMEOUT, &mut serving).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!("requests still running after the drain timeout; dropped");
+                serving.abort();
+                Ok(Ok(()))
+            }
+        },
+    };
+    drop(sandbox);
+    writer.finish().await;
+    tracing::info!("shut down");
+    match served {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(RunError::Serve(e)),
+        Err(e) => Err(RunError::Serve(std::io::Error::other(e.to_string()))),
+    }
+}
+
+/// A database URL with any password taken out, for logs.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// A server running in the background.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), RunError>>,
+}
+
+impl Running {
+    /// Shut down as on SIGTERM and wait for the end.
+    pub async fn stop(mut self) -> Result<(), RunError> {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok(/* already stopping */);
+        }
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(RunError::Serve(std::io::Error::other(e.to_string()))),
+        }
+    }
+}
+
+/// Bind `config.listen` and run in the background.
+pub async fn start(config: Config) -> Result<Running, RunError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| RunError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(RunError::Serve)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(config, listener, async move {
+        stopped.await.ok(/* a dropped handle stops the server too */);
+    }));
+    Ok(Running {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}

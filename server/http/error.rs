@@ -1,0 +1,272 @@
+//! The one error type of the HTTP edge: every 4xx and 5xx leaves as the same JSON shape,
+//! `{"type": …, "message": …, "field": …}`, with the status chosen in one `match`.
+//! Server faults are logged once here and shown to the client only as "internal error".
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::sandbox::{Limit, SessionError};
+
+/// Why a request was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed or an argument is invalid.
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        field: Option<String>,
+    },
+    /// The body is not JSON (content type).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is larger than allowed.
+    #[error("the request body is larger than this server accepts (max_body_bytes)")]
+    PayloadTooLarge,
+    /// No or a wrong token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A token that may not do this (a viewer token making calls).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// The session has ended; it can be read but not changed.
+    #[error("the session has ended")]
+    SessionEnded,
+    /// A limit was hit.
+    #[error("limit reached: {name} is {max}")]
+    Limit {
+        name: &'static str,
+        max: u64,
+        retry_after: Option<u64>,
+    },
+    /// Too many requests from this client.
+    #[error("too many requests: try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// The request took too long.
+    #[error("the request took too long")]
+    Timeout,
+    /// The server is shutting down or a dependency is down.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A fault of the server; details are logged, not shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A bad request about one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    /// A bad request not tied to one field.
+    pub fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::SessionEnded => (StatusCode::CONFLICT, "session_ended"),
+            ApiError::Limit { .. } => (StatusCode::TOO_MANY_REQUESTS, "limit_reached"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// The error body, the same for every error.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// A stable machine-readable name: invalid_request, not_found, limit_reached, …
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The limit that was hit (limit_reached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<&'static str>,
+    /// The limit's value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind) = self.parts();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(detail = %detail, "internal error");
+        }
+        let (field, limit, max, retry_after) = match &self {
+            ApiError::BadRequest { field, .. } => (field.clone(), None, None, None),
+            ApiError::Limit {
+                name,
+                max,
+                retry_after,
+            } => (None, Some(*name), Some(*max), *retry_after),
+            ApiError::RateLimited { retry_after } => (None, None, None, Some(*retry_after)),
+            _ => (None, None, None, None),
+        };
+        let body = ErrorBody {
+            kind,
+            message: self.to_string(),
+            field,
+            limit,
+            max,
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Ended => ApiError::SessionEnded,
+            SessionError::NoSuchHost(h) => {
+                ApiError::field("host", format!("host {h} is not in this session"))
+            }
+            SessionError::NoSuchCall(id) => ApiError::NotFound(format!("no call {id} in this session")),
+            SessionError::Limit { limit, max } => ApiError::Limit {
+                name: limit.name(),
+                max,
+                retry_after: (limit == Limit::CallRate).then_some(1),
+            },
+            SessionError::Invalid { field, message } => ApiError::field(field, message),
+            SessionError::Isolation(detail) => {
+                tracing::error!(detail = %detail, "isolation backend failed");
+                ApiError::Unavailable("the sandbox could not set up the session's network".to_owned())
+            }
+        }
+    }
+}
+
+/// A JSON body whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            let message = e.body_text();
+            ApiError::BadRequest {
+                field: field_of(&message),
+                message,
+            }
+        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad(e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+            "send the body as JSON with Content-Type: application/json".to_owned(),
+        ),
+        JsonRejection::BytesRejection(e) => {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad(e.body_text())
+            }
+        }
+        other => ApiError::bad(other.body_text()),
+    }
+}
+
+/// The field a serde message names (`missing field `x``, `unknown field `x``), if any.
+fn field_of(message: &str) -> Option<String> {
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(start) = message.find(marker) {
+            let rest = &message[start + marker.len()..];
+            return rest.find('`').map(|end| rest[..end].to_owned());
+        }
+    }
+    None
+}
+
+/// Query parameters whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                let message = e.body_text();
+                Err(ApiError::BadRequest {
+                    field: field_of(&message),
+                    message,
+                })
+            }
+            Err(other) => Err(ApiError::bad(other.body_text())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_is_found_in_serde_messages() {
+        assert_eq!(
+            field_of("Failed to deserialize: missing field `host` at line 1").as_deref(),
+            Some("host")
+        );
+        assert_eq!(field_of("expected value at line 1 column 1"), None);
+    }
+}

@@ -1,0 +1,54 @@
+//! Health and metrics: what an operator and a container runtime ask of the server.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Serialize;
+
+use super::AppState;
+use super::error::Json;
+use crate::sandbox::IsolationMode;
+
+/// The answer of `GET /healthz`.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// "ok", or "degraded" when the database does not answer.
+    pub status: &'static str,
+    /// The server's version.
+    pub version: &'static str,
+    /// The isolation mode in use.
+    pub isolation: IsolationMode,
+    /// "ok" or "error".
+    pub database: &'static str,
+    /// Sessions live now.
+    pub live_sessions: usize,
+    /// Seconds since start.
+    pub uptime_secs: u64,
+}
+
+/// `GET /healthz`: 200 when everything answers, 503 otherwise.
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let database_ok = state.store().ping().await;
+    let health = Health {
+        status: if database_ok { "ok" } else { "degraded" },
+        version: env!("CARGO_PKG_VERSION"),
+        isolation: state.sandbox().isolation_mode(),
+        database: if database_ok { "ok" } else { "error" },
+        live_sessions: state.sandbox().live_sessions(),
+        uptime_secs: state.uptime().as_secs(),
+    };
+    let status = if database_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health))
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics().render(),
+    )
+}

@@ -1,0 +1,157 @@
+//! The HTTP edge: the router, shared state, middleware (tracing, limits, timeouts, metrics,
+//! security headers) and the handlers, which only translate between wire types and the
+//! sandbox.
+
+pub mod error;
+mod health;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::watch;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::sandbox::Sandbox;
+use crate::store::Store;
+use error::ApiError;
+
+/// The page's Content-Security-Policy: nothing inline, nothing from elsewhere.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<AppInner>,
+}
+
+#[derive(Debug)]
+struct AppInner {
+    /// Live sessions.
+    sandbox: Sandbox,
+    /// The database.
+    store: Store,
+    /// Server figures.
+    metrics: Arc<Metrics>,
+    /// The configuration the server started with.
+    config: Config,
+    /// Turns true when the server is shutting down (WebSockets close on it).
+    stopping: watch::Receiver<bool>,
+    /// When the server started.
+    started: Instant,
+}
+
+impl AppState {
+    /// State for a server with these parts.
+    pub fn new(
+        sandbox: Sandbox,
+        store: Store,
+        metrics: Arc<Metrics>,
+        config: Config,
+        stopping: watch::Receiver<bool>,
+    ) -> AppState {
+        AppState {
+            inner: Arc::new(AppInner {
+                sandbox,
+                store,
+                metrics,
+                config,
+                stopping,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// Live sessions.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.inner.sandbox
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Server figures.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// A receiver that turns true at shutdown.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.inner.stopping.clone()
+    }
+
+    /// Time since start.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+}
+
+/// The whole application's router.
+pub fn build_router(state: AppState) -> Router {
+    let config = state.config().clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::NotFound(format!("no route for {} {}", request.method(), request.uri().path()))
+}
+
+/// Count every response by matched route and status.
+async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state.metrics().count_http(&route, response.status().as_u16());
+    response
+}
+
+/// Answer 408 in the common error shape when a request takes longer than allowed. WebSocket
+/// upgrades are answered at once, so the connection that follows is not cut.
+async fn request_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}

@@ -1,0 +1,336 @@
+//! Persistence with sqlx: the pool, the migrations under `migrations/`, the writer task that
+//! stores what sessions record, and the queries that read it back.
+//!
+//! One writer task takes [`Record`]s from a bounded channel and writes them in batches, one
+//! transaction per batch, so the sessions never wait on the database and the database never
+//! sees one transaction per event. SQLite (a file, WAL mode) is the embedded default.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::metrics::Metrics;
+use crate::sandbox::{Event, EventKind, HostInfo, Record, SessionId, SessionInfo, now_ms};
+
+/// Records the channel to the writer holds before sessions keep them themselves.
+pub const RECORD_QUEUE: usize = 16_384;
+/// Most records written in one transaction.
+pub const MAX_BATCH: usize = 2_048;
+/// Connections in the pool.
+const POOL_SIZE: u32 = 4;
+/// How long a statement waits for a lock held by another connection.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Tries of a batch before its records are given up (and logged as lost).
+const WRITE_TRIES: u32 = 3;
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone)]
+pub struct StoredSession {
+    pub id: SessionId,
+    pub created_ms: u64,
+    pub expires_ms: u64,
+    pub isolation: String,
+    pub exercise: Option<String>,
+    pub owner_token_hash: Vec<u8>,
+    pub viewer_token_hash: Vec<u8>,
+    pub limits: serde_json::Value,
+    pub ended_ms: Option<u64>,
+    pub end_reason: Option<String>,
+    pub hosts: Vec<HostInfo>,
+    pub last_seq: u64,
+}
+
+/// The writer task, to stop it once every session has ended.
+#[derive(Debug)]
+pub struct Writer {
+    /// Tells the writer to drain the channel and stop.
+    finish: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Writer {
+    /// Write everything still queued, then stop.
+    pub async fn finish(self) {
+        self.finish.send(()).ok(/* the writer already stopped */);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "event writer task failed");
+        }
+    }
+}
+
+impl Store {
+    /// Open (creating the file if needed) and migrate the database at `url`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Mark sessions still live in the database (a previous run stopped without ending them)
+    /// as ended; returns how many.
+    pub async fn end_leftover_sessions(&self, reason: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET ended_ms = ?, end_reason = ? WHERE ended_ms IS NULL")
+            .bind(now_ms() as i64)
+            .bind(reason)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Start the writer task on `records`.
+    pub fn spawn_writer(&self, records: mpsc::Receiver<Record>, metrics: Arc<Metrics>) -> Writer {
+        let (finish, finish_rx) = oneshot::channel();
+        let task = tokio::spawn(write_loop(self.pool.clone(), records, finish_rx, metrics));
+        Writer { finish, task }
+    }
+
+    /// A stored session.
+    pub async fn session(&self, id: SessionId) -> Result<Option<StoredSession>, StoreError> {
+        let key = id.to_string();
+        let Some(row) = sqlx::query(
+            "SELECT created_ms, expires_ms, isolation, exercise_id, owner_token_hash, \
+             viewer_token_hash, limits, ended_ms, end_reason, \
+             (SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = sessions.id) AS last_seq \
+             FROM sessions WHERE id = ?",
+        )
+        .bind(&key)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let host_rows = sqlx::query("SELECT name, addrs FROM hosts WHERE session_id = ? ORDER BY name")
+            .bind(&key)
+            .fetch_all(&self.pool)
+            .await?;
+        let hosts = host_rows
+            .iter()
+            .filter_map(|r| {
+                let name = r.get::<String, _>("name").parse().ok()?;
+                let addrs = serde_json::from_str(&r.get::<String, _>("addrs")).ok()?;
+                Some(HostInfo { name, addrs })
+            })
+            .collect();
+        Ok(Some(StoredSession {
+            id,
+            created_ms: row.get::<i64, _>("created_ms") as u64,
+            expires_ms: row.get::<i64, _>("expires_ms") as u64,
+            isolation: row.get("isolation"),
+            exercise: row.get("exercise_id"),
+            owner_token_hash: row.get("owner_token_hash"),
+            viewer_token_hash: row.get("viewer_token_hash"),
+            limits: serde_json::from_str(&row.get::<String, _>("limits")).unwrap_or_default(),
+            ended_ms: row.get::<Option<i64>, _>("ended_ms").map(|v| v as u64),
+            end_reason: row.get("end_reason"),
+            hosts,
+            last_seq: row.get::<i64, _>("last_seq") as u64,
+        }))
+    }
+
+    /// Up to `limit` stored events of a session with seq above `after`, as JSON text.
+    pub async fn events_after(
+        &self,
+        id: SessionId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(id.to_string())
+        .bind(after as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get::<String, _>("body")).collect())
+    }
+
+    /// Stored events of a session with seq above `after`, parsed.
+    pub async fn events(&self, id: SessionId, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        Ok(self
+            .events_after(id, after, limit)
+            .await?
+            .iter()
+            .filter_map(|body| serde_json::from_str(body).ok())
+            .collect())
+    }
+}
+
+/// Take records as they come and write them in batches until told to finish.
+async fn write_loop(
+    pool: SqlitePool,
+    mut records: mpsc::Receiver<Record>,
+    mut finish: oneshot::Receiver<()>,
+    metrics: Arc<Metrics>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let first = tokio::select! {
+            record = records.recv() => match record {
+                Some(r) => r,
+                None => break,
+            },
+            _ = &mut finish => break,
+        };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match records.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        write_with_retries(&pool, &mut batch, &metrics).await;
+    }
+    // Finishing: everything still queued is written before the task ends.
+    records.close();
+    while let Some(r) = records.recv().await {
+        batch.push(r);
+        if batch.len() == MAX_BATCH {
+            write_with_retries(&pool, &mut batch, &metrics).await;
+        }
+    }
+    write_with_retries(&pool, &mut batch, &metrics).await;
+}
+
+async fn write_with_retries(pool: &SqlitePool, batch: &mut Vec<Record>, metrics: &Metrics) {
+    if batch.is_empty() {
+        return;
+    }
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match write_batch(pool, batch).await {
+            Ok(events) => {
+                metrics.events_written.fetch_add(events, Ordering::Relaxed);
+                metrics.store_batches.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            Err(e) if tries < WRITE_TRIES => {
+                tracing::warn!(error = %e, records = batch.len(), tries, "writing events failed; trying again");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(tries))).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, lost = batch.len(), "writing events failed; records lost");
+                break;
+            }
+        }
+    }
+    batch.clear();
+}
+
+/// Write one batch in one transaction; returns the number of events written.
+async fn write_batch(pool: &SqlitePool, batch: &[Record]) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut events = 0;
+    for record in batch {
+        match record {
+            Record::SessionStarted(info) => insert_session(&mut tx, info).await?,
+            Record::Event(id, event) => {
+                insert_event(&mut tx, *id, event).await?;
+                events += 1;
+            }
+            Record::SessionEnded { id, at_ms, reason } => {
+                sqlx::query("UPDATE sessions SET ended_ms = ?, end_reason = ? WHERE id = ?")
+                    .bind(*at_ms as i64)
+                    .bind(reason)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(events)
+}
+
+async fn insert_session(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    info: &SessionInfo,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (id, created_ms, expires_ms, isolation, exercise_id, \
+         owner_token_hash, viewer_token_hash, limits) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(info.id.to_string())
+    .bind(info.created_ms as i64)
+    .bind(info.expires_ms as i64)
+    .bind(info.isolation.to_string())
+    .bind(info.exercise.as_deref())
+    .bind(info.credentials.owner.as_slice())
+    .bind(info.credentials.viewer.as_slice())
+    .bind(serde_json::to_string(&info.limits).unwrap_or_default())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: SessionId,
+    event: &Event,
+) -> Result<(), sqlx::Error> {
+    let key = id.to_string();
+    if matches!(event.kind, EventKind::SessionStarted | EventKind::HostAdded) {
+        for host in event.hosts.iter().flatten() {
+            sqlx::query("INSERT OR REPLACE INTO hosts (session_id, name, addrs) VALUES (?, ?, ?)")
+                .bind(&key)
+                .bind(host.name.to_string())
+                .bind(serde_json::to_string(&host.addrs).unwrap_or_default())
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    let body = serde_json::to_string(event).unwrap_or_default();
+    let kind = serde_json::to_value(event.kind).unwrap_or_default();
+    let status = serde_json::to_value(event.status).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO events (session_id, seq, time_ms, host, fd, kind, status, body) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&key)
+    .bind(event.seq as i64)
+    .bind(event.time_ms as i64)
+    .bind(event.host.map(|h| h.to_string()))
+    .bind(event.fd)
+    .bind(kind.as_str())
+    .bind(status.as_str())
+    .bind(body)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
