@@ -79,7 +79,10 @@ pub async fn run(
         .end_leftover_sessions("the server restarted while the session was live")
         .await?;
     if leftover > 0 {
-        tracing::info!(sessions = leftover, "marked sessions of the previous run as ended");
+        tracing::info!(
+            sessions = leftover,
+            "marked sessions of the previous run as ended"
+        );
     }
     let metrics = Arc::new(Metrics::default());
     let (records_tx, records_rx) = mpsc::channel(store::RECORD_QUEUE);

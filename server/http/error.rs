@@ -156,7 +156,9 @@ impl From<SessionError> for ApiError {
             SessionError::NoSuchHost(h) => {
                 ApiError::field("host", format!("host {h} is not in this session"))
             }
-            SessionError::NoSuchCall(id) => ApiError::NotFound(format!("no call {id} in this session")),
+            SessionError::NoSuchCall(id) => {
+                ApiError::NotFound(format!("no call {id} in this session"))
+            }
             SessionError::Limit { limit, max } => ApiError::Limit {
                 name: limit.name(),
                 max,
@@ -165,7 +167,9 @@ impl From<SessionError> for ApiError {
             SessionError::Invalid { field, message } => ApiError::field(field, message),
             SessionError::Isolation(detail) => {
                 tracing::error!(detail = %detail, "isolation backend failed");
-                ApiError::Unavailable("the sandbox could not set up the session's network".to_owned())
+                ApiError::Unavailable(
+                    "the sandbox could not set up the session's network".to_owned(),
+                )
             }
         }
     }

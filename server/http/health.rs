@@ -48,7 +48,10 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 /// `GET /metrics`: the Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics().render(),
     )
 }

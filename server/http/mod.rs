@@ -2,8 +2,12 @@
 //! security headers) and the handlers, which only translate between wire types and the
 //! sandbox.
 
+pub mod api;
+pub mod auth;
 pub mod error;
 mod health;
+pub mod wire;
+mod ws;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -49,6 +53,10 @@ struct AppInner {
     stopping: watch::Receiver<bool>,
     /// When the server started.
     started: Instant,
+    /// Session creations per client address.
+    session_limiter: auth::RateLimiter,
+    /// Calls per client address.
+    call_limiter: auth::RateLimiter,
 }
 
 impl AppState {
@@ -60,8 +68,12 @@ impl AppState {
         config: Config,
         stopping: watch::Receiver<bool>,
     ) -> AppState {
+        let per_minute = f64::from(config.sessions_per_minute);
+        let per_second = f64::from(config.client_calls_per_second);
         AppState {
             inner: Arc::new(AppInner {
+                session_limiter: auth::RateLimiter::new(per_minute / 60.0, per_minute),
+                call_limiter: auth::RateLimiter::new(per_second, per_second),
                 sandbox,
                 store,
                 metrics,
@@ -97,6 +109,16 @@ impl AppState {
         self.inner.stopping.clone()
     }
 
+    /// Limits session creation per client.
+    pub fn session_limiter(&self) -> &auth::RateLimiter {
+        &self.inner.session_limiter
+    }
+
+    /// Limits calls per client.
+    pub fn call_limiter(&self) -> &auth::RateLimiter {
+        &self.inner.call_limiter
+    }
+
     /// Time since start.
     pub fn uptime(&self) -> Duration {
         self.inner.started.elapsed()
@@ -109,8 +131,22 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        .route("/api/sessions", post(api::create_session))
+        .route(
+            "/api/sessions/{id}",
+            get(api::get_session).delete(api::end_session),
+        )
+        .route("/api/sessions/{id}/hosts", post(api::add_host))
+        .route("/api/sessions/{id}/calls", post(api::make_call))
+        .route("/api/sessions/{id}/calls/{call_id}", get(api::get_call))
+        .route("/api/sessions/{id}/events", get(api::list_events))
+        .route("/api/sessions/{id}/ws", get(ws::websocket))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
         .layer(middleware::from_fn_with_state(
             config.request_timeout,
             request_timeout,
@@ -133,7 +169,22 @@ pub fn build_router(state: AppState) -> Router {
 }
 
 async fn not_found(request: Request) -> ApiError {
-    ApiError::NotFound(format!("no route for {} {}", request.method(), request.uri().path()))
+    ApiError::NotFound(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    let message = format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    );
+    let mut response = ApiError::bad(message).into_response();
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
 }
 
 /// Count every response by matched route and status.
@@ -143,7 +194,9 @@ async fn count_responses(State(state): State<AppState>, request: Request, next: 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
-    state.metrics().count_http(&route, response.status().as_u16());
+    state
+        .metrics()
+        .count_http(&route, response.status().as_u16());
     response
 }
 

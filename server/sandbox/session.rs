@@ -450,15 +450,15 @@ impl SessionTask {
                     return limit(Limit::SessionBytes, limits.max_session_bytes);
                 }
             }
-            Call::Recv { max, .. } | Call::Recvfrom { max, .. } => {
-                if *max > limits.max_payload_bytes {
-                    return limit(Limit::Payload, limits.max_payload_bytes as u64);
-                }
+            Call::Recv { max, .. } | Call::Recvfrom { max, .. }
+                if *max > limits.max_payload_bytes =>
+            {
+                return limit(Limit::Payload, limits.max_payload_bytes as u64);
             }
-            Call::Socket { .. } | Call::Accept { .. } => {
-                if self.socket_count() >= limits.max_sockets {
-                    return limit(Limit::Sockets, limits.max_sockets as u64);
-                }
+            Call::Socket { .. } | Call::Accept { .. }
+                if self.socket_count() >= limits.max_sockets =>
+            {
+                return limit(Limit::Sockets, limits.max_sockets as u64);
             }
             _ => {}
         }

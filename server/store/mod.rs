@@ -104,11 +104,12 @@ impl Store {
     /// Mark sessions still live in the database (a previous run stopped without ending them)
     /// as ended; returns how many.
     pub async fn end_leftover_sessions(&self, reason: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE sessions SET ended_ms = ?, end_reason = ? WHERE ended_ms IS NULL")
-            .bind(now_ms() as i64)
-            .bind(reason)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE sessions SET ended_ms = ?, end_reason = ? WHERE ended_ms IS NULL")
+                .bind(now_ms() as i64)
+                .bind(reason)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected())
     }
 
@@ -134,10 +135,11 @@ impl Store {
         else {
             return Ok(None);
         };
-        let host_rows = sqlx::query("SELECT name, addrs FROM hosts WHERE session_id = ? ORDER BY name")
-            .bind(&key)
-            .fetch_all(&self.pool)
-            .await?;
+        let host_rows =
+            sqlx::query("SELECT name, addrs FROM hosts WHERE session_id = ? ORDER BY name")
+                .bind(&key)
+                .fetch_all(&self.pool)
+                .await?;
         let hosts = host_rows
             .iter()
             .filter_map(|r| {
@@ -181,7 +183,12 @@ impl Store {
     }
 
     /// Stored events of a session with seq above `after`, parsed.
-    pub async fn events(&self, id: SessionId, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+    pub async fn events(
+        &self,
+        id: SessionId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
         Ok(self
             .events_after(id, after, limit)
             .await?

@@ -1,0 +1,589 @@
+//! Wire types of the REST API and their conversions to and from the sandbox's domain types.
+//!
+//! A call arrives as one flat JSON object that reads like the call itself
+//! (`{"host":"B","call":"bind","fd":3,"addr":"10.0.0.2:8080"}`); it is parsed field by field
+//! so that every mistake names the field at fault.
+
+use std::net::SocketAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+use crate::sandbox::call::{from_hex, to_hex};
+use crate::sandbox::{
+    Call, CallFailure, CallOutcome, CallReply, CallValue, Family, HostId, OptValue, Proto,
+    ShutdownHow, SockOpt,
+};
+
+/// Every call name the API takes.
+pub const CALL_NAMES: [&str; 16] = [
+    "socket",
+    "bind",
+    "listen",
+    "connect",
+    "accept",
+    "send",
+    "recv",
+    "sendto",
+    "recvfrom",
+    "shutdown",
+    "close",
+    "setsockopt",
+    "getsockopt",
+    "getsockname",
+    "getpeername",
+    "nonblocking",
+];
+
+/// Backlog when a listen call gives none.
+pub const DEFAULT_BACKLOG: i32 = 16;
+/// Bytes a receive asks for when a call gives no `max`.
+pub const DEFAULT_RECV_MAX: usize = 4096;
+/// Largest backlog the API passes on (the kernel caps it at somaxconn anyway).
+pub const MAX_BACKLOG: i64 = 65_535;
+
+/// How payload bytes are written in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Base64,
+    Hex,
+}
+
+impl Encoding {
+    fn parse(value: Option<&Value>) -> Result<Option<Encoding>, ApiError> {
+        match value {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => match s.as_str() {
+                "utf8" | "utf-8" | "text" => Ok(Some(Encoding::Utf8)),
+                "base64" => Ok(Some(Encoding::Base64)),
+                "hex" => Ok(Some(Encoding::Hex)),
+                other => Err(ApiError::field(
+                    "encoding",
+                    format!("unknown encoding `{other}`: use utf8, base64 or hex"),
+                )),
+            },
+            Some(_) => Err(ApiError::field("encoding", "encoding must be a string")),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf8",
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+        }
+    }
+}
+
+/// A parsed call request: where, what, how long to wait, and how to show received bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRequest {
+    /// The host it runs on.
+    pub host: HostId,
+    /// The call.
+    pub call: Call,
+    /// How long a blocking call may wait before it is reported pending.
+    pub wait_ms: Option<u64>,
+    /// How received data is to be encoded in the answer (default: text when UTF-8).
+    pub encoding: Option<Encoding>,
+}
+
+/// Fields each call takes besides host, call, wait_ms and encoding.
+fn allowed_fields(call: &str) -> &'static [&'static str] {
+    match call {
+        "socket" => &["domain", "type"],
+        "bind" | "connect" => &["fd", "addr"],
+        "listen" => &["fd", "backlog"],
+        "send" => &["fd", "data"],
+        "sendto" => &["fd", "data", "addr"],
+        "recv" | "recvfrom" => &["fd", "max", "peek"],
+        "shutdown" => &["fd", "how"],
+        "setsockopt" => &["fd", "option", "value"],
+        "getsockopt" => &["fd", "option"],
+        "nonblocking" => &["fd", "on"],
+        _ => &["fd"],
+    }
+}
+
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl Fields<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    fn required(&self, name: &str) -> Result<&Value, ApiError> {
+        self.get(name)
+            .ok_or_else(|| ApiError::field(name, format!("missing field `{name}`")))
+    }
+
+    fn string(&self, name: &str) -> Result<&str, ApiError> {
+        self.required(name)?
+            .as_str()
+            .ok_or_else(|| ApiError::field(name, format!("`{name}` must be a string")))
+    }
+
+    fn int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => {
+                let n = v
+                    .as_i64()
+                    .ok_or_else(|| ApiError::field(name, format!("`{name}` must be an integer")))?;
+                if n < min || n > max {
+                    return Err(ApiError::field(
+                        name,
+                        format!("`{name}` must be between {min} and {max}"),
+                    ));
+                }
+                Ok(Some(n))
+            }
+        }
+    }
+
+    fn fd(&self) -> Result<i32, ApiError> {
+        self.int("fd", 0, i64::from(i32::MAX))?
+            .map(|n| n as i32)
+            .ok_or_else(|| ApiError::field("fd", "missing field `fd`"))
+    }
+
+    fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ApiError::field(
+                name,
+                format!("`{name}` must be true or false"),
+            )),
+        }
+    }
+
+    fn addr(&self) -> Result<SocketAddr, ApiError> {
+        let text = self.string("addr")?;
+        text.parse().map_err(|_| {
+            ApiError::field(
+                "addr",
+                format!(
+                    "`{text}` is not an address with a port, like 10.0.0.2:8080 or [fd00::2]:8080"
+                ),
+            )
+        })
+    }
+
+    fn data(&self, encoding: Option<Encoding>) -> Result<Vec<u8>, ApiError> {
+        let text = self.string("data")?;
+        match encoding.unwrap_or(Encoding::Utf8) {
+            Encoding::Utf8 => Ok(text.as_bytes().to_vec()),
+            Encoding::Base64 => BASE64
+                .decode(text)
+                .map_err(|e| ApiError::field("data", format!("`data` is not valid base64: {e}"))),
+            Encoding::Hex => from_hex(text)
+                .ok_or_else(|| ApiError::field("data", "`data` is not an even run of hex digits")),
+        }
+    }
+}
+
+impl TryFrom<Value> for CallRequest {
+    type Error = ApiError;
+
+    fn try_from(body: Value) -> Result<Self, ApiError> {
+        let Value::Object(map) = body else {
+            return Err(ApiError::bad(
+                "the body must be a JSON object describing one call",
+            ));
+        };
+        let f = Fields(&map);
+        let host_text = f.string("host")?;
+        let host: HostId = host_text.parse().map_err(|()| {
+            ApiError::field(
+                "host",
+                format!("`{host_text}` is not a host name like \"A\""),
+            )
+        })?;
+        let name = f.string("call")?;
+        if !CALL_NAMES.contains(&name) {
+            return Err(ApiError::field(
+                "call",
+                format!("unknown call `{name}`; calls are {}", CALL_NAMES.join(", ")),
+            ));
+        }
+        let allowed = allowed_fields(name);
+        for key in map.keys() {
+            let common = ["host", "call", "wait_ms", "encoding"].contains(&key.as_str());
+            if !common && !allowed.contains(&key.as_str()) {
+                return Err(ApiError::field(
+                    key.clone(),
+                    format!(
+                        "`{name}` takes no field `{key}`; it takes {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        let wait_ms = f.int("wait_ms", 0, i64::MAX)?.map(|n| n as u64);
+        let encoding = Encoding::parse(f.get("encoding"))?;
+        let max = |f: &Fields| -> Result<usize, ApiError> {
+            Ok(f.int("max", 0, i64::from(u32::MAX))?
+                .map_or(DEFAULT_RECV_MAX, |n| n as usize))
+        };
+        let call = match name {
+            "socket" => {
+                let family = match f.string("domain")? {
+                    "inet" | "AF_INET" | "ipv4" => Family::Inet,
+                    "inet6" | "AF_INET6" | "ipv6" => Family::Inet6,
+                    other => {
+                        return Err(ApiError::field(
+                            "domain",
+                            format!("unknown domain `{other}`: use inet or inet6"),
+                        ));
+                    }
+                };
+                let proto = match f.string("type")? {
+                    "stream" | "SOCK_STREAM" | "tcp" => Proto::Tcp,
+                    "dgram" | "SOCK_DGRAM" | "udp" => Proto::Udp,
+                    other => {
+                        return Err(ApiError::field(
+                            "type",
+                            format!("unknown type `{other}`: use stream or dgram"),
+                        ));
+                    }
+                };
+                Call::Socket { family, proto }
+            }
+            "bind" => Call::Bind {
+                fd: f.fd()?,
+                addr: f.addr()?,
+            },
+            "connect" => Call::Connect {
+                fd: f.fd()?,
+                addr: f.addr()?,
+            },
+            "listen" => Call::Listen {
+                fd: f.fd()?,
+                backlog: f
+                    .int("backlog", 0, MAX_BACKLOG)?
+                    .map_or(DEFAULT_BACKLOG, |n| n as i32),
+            },
+            "accept" => Call::Accept { fd: f.fd()? },
+            "send" => Call::Send {
+                fd: f.fd()?,
+                data: f.data(encoding)?,
+            },
+            "sendto" => Call::Sendto {
+                fd: f.fd()?,
+                data: f.data(encoding)?,
+                addr: f.addr()?,
+            },
+            "recv" => Call::Recv {
+                fd: f.fd()?,
+                max: max(&f)?,
+                peek: f.bool("peek")?.unwrap_or(false),
+            },
+            "recvfrom" => Call::Recvfrom {
+                fd: f.fd()?,
+                max: max(&f)?,
+                peek: f.bool("peek")?.unwrap_or(false),
+            },
+            "shutdown" => Call::Shutdown {
+                fd: f.fd()?,
+                how: match f.string("how")? {
+                    "read" | "SHUT_RD" => ShutdownHow::Read,
+                    "write" | "SHUT_WR" => ShutdownHow::Write,
+                    "both" | "SHUT_RDWR" => ShutdownHow::Both,
+                    other => {
+                        return Err(ApiError::field(
+                            "how",
+                            format!("unknown direction `{other}`: use read, write or both"),
+                        ));
+                    }
+                },
+            },
+            "close" => Call::Close { fd: f.fd()? },
+            "setsockopt" => Call::Setsockopt {
+                fd: f.fd()?,
+                option: option(&f)?,
+                value: serde_json::from_value::<OptValue>(f.required("value")?.clone()).map_err(
+                    |_| {
+                        ApiError::field(
+                            "value",
+                            "`value` must be true/false, an integer, or {\"onoff\": bool, \"seconds\": n}",
+                        )
+                    },
+                )?,
+            },
+            "getsockopt" => Call::Getsockopt {
+                fd: f.fd()?,
+                option: option(&f)?,
+            },
+            "getsockname" => Call::Getsockname { fd: f.fd()? },
+            "getpeername" => Call::Getpeername { fd: f.fd()? },
+            "nonblocking" => Call::Nonblocking {
+                fd: f.fd()?,
+                on: f
+                    .bool("on")?
+                    .ok_or_else(|| ApiError::field("on", "missing field `on`"))?,
+            },
+            _ => unreachable!("call names were checked above"),
+        };
+        Ok(CallRequest {
+            host,
+            call,
+            wait_ms,
+            encoding,
+        })
+    }
+}
+
+fn option(f: &Fields) -> Result<SockOpt, ApiError> {
+    let name = f.string("option")?;
+    SockOpt::ALL
+        .into_iter()
+        .find(|o| o.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            let names: Vec<&str> = SockOpt::ALL.iter().map(|o| o.name()).collect();
+            ApiError::field(
+                "option",
+                format!("unknown option `{name}`; options are {}", names.join(", ")),
+            )
+        })
+}
+
+/// The answer to a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallResponse {
+    /// ok, error or pending.
+    pub status: &'static str,
+    /// The call's id.
+    pub call_id: u64,
+    /// The host it ran on.
+    pub host: HostId,
+    /// The event that recorded the outcome.
+    pub seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fd: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<usize>,
+    /// Received bytes, in `encoding`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// How `data` is encoded: utf8, base64 or hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<OptValue>,
+    /// The errno's name, e.g. ECONNREFUSED.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errno: Option<&'static str>,
+    /// The errno's number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    /// The errno's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    /// A hint for learners.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Whether the sandbox (not the kernel's state) refused the call.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+    /// What the sandbox did on the way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl CallResponse {
+    /// The wire form of a reply, encoding received bytes as asked.
+    pub fn from_reply(reply: CallReply, encoding: Option<Encoding>) -> CallResponse {
+        let CallReply {
+            call_id,
+            host,
+            seq,
+            outcome,
+        } = reply;
+        let mut response = CallResponse {
+            status: "ok",
+            call_id,
+            host,
+            seq,
+            fd: None,
+            peer: None,
+            addr: None,
+            bytes: None,
+            data: None,
+            encoding: None,
+            value: None,
+            errno: None,
+            code: None,
+            message: None,
+            hint: None,
+            sandbox: false,
+            note: None,
+        };
+        match outcome {
+            CallOutcome::Ok(CallValue {
+                fd,
+                peer,
+                addr,
+                bytes,
+                data,
+                value,
+                note,
+            }) => {
+                response.fd = fd;
+                response.peer = peer;
+                response.addr = addr;
+                response.bytes = bytes;
+                response.value = value;
+                response.note = note;
+                if let Some(data) = data {
+                    let (text, used) = encode(&data, encoding);
+                    response.data = Some(text);
+                    response.encoding = Some(used.name());
+                }
+            }
+            CallOutcome::Err(failure) => {
+                let hint = failure.hint().to_owned();
+                let CallFailure {
+                    errno,
+                    sandbox,
+                    hint: _,
+                } = failure;
+                response.status = "error";
+                response.errno = Some(errno.name);
+                response.code = Some(errno.code);
+                response.message = Some(errno.message);
+                response.hint = Some(hint);
+                response.sandbox = sandbox;
+            }
+            CallOutcome::Pending => response.status = "pending",
+        }
+        response
+    }
+}
+
+/// Bytes as text in the asked encoding; by default UTF-8 text when they are, else base64.
+pub fn encode(data: &[u8], encoding: Option<Encoding>) -> (String, Encoding) {
+    match encoding {
+        Some(Encoding::Base64) => (BASE64.encode(data), Encoding::Base64),
+        Some(Encoding::Hex) => (to_hex(data), Encoding::Hex),
+        Some(Encoding::Utf8) | None => match std::str::from_utf8(data) {
+            Ok(text) => (text.to_owned(), Encoding::Utf8),
+            Err(_) => (BASE64.encode(data), Encoding::Base64),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<CallRequest, ApiError> {
+        CallRequest::try_from(v)
+    }
+
+    fn field_of(e: ApiError) -> Option<String> {
+        match e {
+            ApiError::BadRequest { field, .. } => field,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn parses_the_design_examples() {
+        let r = parse(json!({"host":"B","call":"socket","domain":"inet","type":"stream"})).unwrap();
+        assert_eq!(
+            r.call,
+            Call::Socket {
+                family: Family::Inet,
+                proto: Proto::Tcp
+            }
+        );
+        let r = parse(json!({"host":"B","call":"bind","fd":3,"addr":"10.0.0.2:8080"})).unwrap();
+        assert_eq!(
+            r.call,
+            Call::Bind {
+                fd: 3,
+                addr: "10.0.0.2:8080".parse().unwrap()
+            }
+        );
+        let r = parse(json!({"host":"A","call":"send","fd":3,"data":"aGk=","encoding":"base64"}))
+            .unwrap();
+        assert_eq!(
+            r.call,
+            Call::Send {
+                fd: 3,
+                data: b"hi".to_vec()
+            }
+        );
+    }
+
+    #[test]
+    fn every_mistake_names_its_field() {
+        let cases = [
+            (json!({"call":"socket"}), "host"),
+            (json!({"host":"B"}), "call"),
+            (json!({"host":"B","call":"bogus"}), "call"),
+            (json!({"host":"B","call":"bind","addr":"1.2.3.4:5"}), "fd"),
+            (
+                json!({"host":"B","call":"bind","fd":"3","addr":"1.2.3.4:5"}),
+                "fd",
+            ),
+            (
+                json!({"host":"B","call":"bind","fd":3,"addr":"nowhere"}),
+                "addr",
+            ),
+            (
+                json!({"host":"B","call":"listen","fd":3,"backlog":-1}),
+                "backlog",
+            ),
+            (json!({"host":"B","call":"close","fd":3,"extra":1}), "extra"),
+            (
+                json!({"host":"B","call":"shutdown","fd":3,"how":"sideways"}),
+                "how",
+            ),
+            (
+                json!({"host":"B","call":"setsockopt","fd":3,"option":"SO_NOPE","value":1}),
+                "option",
+            ),
+            (
+                json!({"host":"B","call":"setsockopt","fd":3,"option":"SO_LINGER","value":"x"}),
+                "value",
+            ),
+            (
+                json!({"host":"B","call":"send","fd":3,"data":"zz","encoding":"hex2"}),
+                "encoding",
+            ),
+            (
+                json!({"host":"B","call":"send","fd":3,"data":"z","encoding":"hex"}),
+                "data",
+            ),
+            (json!({"host":"!","call":"close","fd":3}), "host"),
+        ];
+        for (body, field) in cases {
+            let err = parse(body.clone()).unwrap_err();
+            assert_eq!(field_of(err).as_deref(), Some(field), "{body}");
+        }
+    }
+
+    #[test]
+    fn binary_data_goes_out_as_base64() {
+        assert_eq!(
+            encode(&[0xff, 0], None),
+            ("/wA=".to_owned(), Encoding::Base64)
+        );
+        assert_eq!(encode(b"hi", None), ("hi".to_owned(), Encoding::Utf8));
+        assert_eq!(
+            encode(b"hi", Some(Encoding::Hex)),
+            ("6869".to_owned(), Encoding::Hex)
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! The live event stream: `GET /api/sessions/{id}/ws?after=SEQ`.
+//!
+//! The server sends `{"type":"snapshot"}` first, then `{"type":"event"}` for every event after
+//! `after` (from the log), then live events, in seq order without gap or repeat. A client that
+//! falls more than the broadcast's capacity behind gets `{"type":"resync"}` with a fresh
+//! snapshot and the stream continues after it. When the session ends the server sends
+//! `{"type":"ended"}` and closes. Each connection is one task: an event loop over the
+//! session's broadcast, the client's messages, a ping timer and the server's shutdown.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+use super::api::{Found, find, session_view};
+use super::auth;
+use super::error::{ApiError, Query};
+use crate::sandbox::{Event, EventKind, SessionHandle};
+
+/// How often the server pings an idle client.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// How long one send to the client may take before the client is dropped as stuck.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Stored events read per query when replaying an ended session.
+const REPLAY_PAGE: u32 = 1_000;
+/// Close code when the server shuts down ("going away").
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Query of the WebSocket endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsQuery {
+    /// Events after this seq are sent (0 = all).
+    #[serde(default)]
+    pub after: u64,
+    /// The token, for browsers that cannot set headers on a WebSocket.
+    pub token: Option<String>,
+}
+
+/// `GET /api/sessions/{id}/ws`.
+pub async fn websocket(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<WsQuery>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let token = auth::bearer(&headers, query.token.as_deref());
+    let (found, _) = find(&state, &id, token.as_deref()).await?;
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        let metrics = state.metrics().clone();
+        metrics
+            .ws_subscribers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let result = stream(socket, &state, found, query.after).await;
+        metrics
+            .ws_subscribers
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        if let Err(reason) = result {
+            tracing::debug!(session = %id, reason, "websocket closed");
+        }
+    }))
+}
+
+/// Why the loop woke up.
+enum Wake {
+    Event(Result<std::sync::Arc<Event>, RecvError>),
+    Client(Option<Result<Message, axum::Error>>),
+    Ping,
+    Stop,
+}
+
+async fn send(socket: &mut WebSocket, value: &Value) -> Result<(), &'static str> {
+    let text = Utf8Bytes::from(value.to_string());
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err("client gone"),
+        Err(_) => Err("client stopped reading"),
+    }
+}
+
+async fn send_event(socket: &mut WebSocket, event: &Event) -> Result<(), &'static str> {
+    send(socket, &json!({"type": "event", "event": event})).await
+}
+
+async fn stream(
+    mut socket: WebSocket,
+    state: &AppState,
+    found: Found,
+    after: u64,
+) -> Result<(), &'static str> {
+    let snapshot = session_view(&found).await.map_err(|_| "snapshot failed")?;
+    send(
+        &mut socket,
+        &json!({"type": "snapshot", "snapshot": snapshot}),
+    )
+    .await?;
+    match found {
+        Found::Stored(stored) => {
+            let mut after = after;
+            loop {
+                let events = state
+                    .store()
+                    .events(stored.id, after, REPLAY_PAGE)
+                    .await
+                    .map_err(|_| "reading the log failed")?;
+                let Some(last) = events.last() else { break };
+                after = last.seq;
+                for event in &events {
+                    send_event(&mut socket, event).await?;
+                }
+            }
+            let reason = stored.end_reason.clone();
+            send(&mut socket, &json!({"type": "ended", "reason": reason})).await?;
+            socket.send(Message::Close(None)).await.ok(/* client gone */);
+            Ok(())
+        }
+        Found::Live(handle) => live(socket, state, handle, after).await,
+    }
+}
+
+async fn live(
+    mut socket: WebSocket,
+    state: &AppState,
+    handle: SessionHandle,
+    after: u64,
+) -> Result<(), &'static str> {
+    let mut subscription = handle.subscribe(after);
+    let mut last_sent = after;
+    for event in std::mem::take(&mut subscription.backlog) {
+        last_sent = event.seq;
+        send_event(&mut socket, &event).await?;
+        if event.kind == EventKind::SessionEnded {
+            return finish(socket, &event).await;
+        }
+    }
+    let mut stopping = state.stopping();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.reset();
+    loop {
+        let wake = tokio::select! {
+            event = subscription.live.recv() => Wake::Event(event),
+            message = socket.recv() => Wake::Client(message),
+            _ = ping.tick() => Wake::Ping,
+            _ = stopping.wait_for(|stop| *stop) => Wake::Stop,
+        };
+        match wake {
+            Wake::Event(Ok(event)) => {
+                if event.seq <= last_sent {
+                    continue;
+                }
+                last_sent = event.seq;
+                send_event(&mut socket, &event).await?;
+                if event.kind == EventKind::SessionEnded {
+                    return finish(socket, &event).await;
+                }
+            }
+            Wake::Event(Err(RecvError::Lagged(_))) => {
+                // Catch up with a fresh snapshot, then follow on from it.
+                let snapshot = session_view(&Found::Live(handle.clone()))
+                    .await
+                    .map_err(|_| "snapshot failed")?;
+                let resume = snapshot["last_seq"].as_u64().unwrap_or(last_sent);
+                subscription = handle.subscribe(resume);
+                send(
+                    &mut socket,
+                    &json!({"type": "resync", "skipped_after": last_sent, "snapshot": snapshot}),
+                )
+                .await?;
+                last_sent = resume;
+                for event in std::mem::take(&mut subscription.backlog) {
+                    last_sent = event.seq;
+                    send_event(&mut socket, &event).await?;
+                }
+            }
+            Wake::Event(Err(RecvError::Closed)) => return Err("session gone"),
+            Wake::Client(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Ok(()),
+            Wake::Client(Some(Ok(_))) => {}
+            Wake::Ping => {
+                tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default())))
+                    .await
+                    .map_err(|_| "client stopped reading")?
+                    .map_err(|_| "client gone")?;
+            }
+            Wake::Stop => {
+                let frame = CloseFrame {
+                    code: CLOSE_GOING_AWAY,
+                    reason: Utf8Bytes::from_static("server shutting down"),
+                };
+                socket.send(Message::Close(Some(frame))).await.ok(/* client gone */);
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn finish(mut socket: WebSocket, ended: &Event) -> Result<(), &'static str> {
+    send(
+        &mut socket,
+        &json!({"type": "ended", "reason": ended.reason}),
+    )
+    .await?;
+    socket.send(Message::Close(None)).await.ok(/* client gone */);
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! The server as an operator sees it: health, metrics, errors, and a shutdown that loses
+//! nothing.
+
+mod common;
+
+use common::app::TestApp;
+use plugboard::sandbox::SessionId;
+use plugboard::store::Store;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn healthz_reports_version_isolation_and_database() {
+    let mut app = TestApp::start().await;
+    let (status, body) = app.get("/healthz", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["isolation"], "loopback");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_sessions_calls_and_requests() {
+    let mut app = TestApp::start().await;
+    let s = app.session().await;
+    app.ok(
+        &s,
+        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
+    )
+    .await;
+    let (_, refused) = app
+        .call(
+            &s,
+            json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 9)}),
+        )
+        .await;
+    assert_eq!(refused["errno"], "ECONNREFUSED");
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("plugboard_live_sessions 1"), "{text}");
+    assert!(text.contains("plugboard_open_sockets 1"), "{text}");
+    assert!(
+        text.contains(r#"plugboard_calls_total{kind="socket",outcome="ok"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"plugboard_calls_total{kind="connect",outcome="error"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"plugboard_http_requests_total{route="/api/sessions/{id}/calls",status="200"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("plugboard_events_logged_total"), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_error_shape() {
+    let mut app = TestApp::start().await;
+    let (status, body) = app.get("/nope", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["type"], "not_found");
+    assert!(body["message"].as_str().unwrap().contains("/nope"));
+    let (status, body) = app
+        .send(reqwest::Method::PUT, "/api/sessions", None, None)
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["type"], "invalid_request");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_sessions_and_flushes_every_event() {
+    let mut app = TestApp::start().await;
+    let s = app.session().await;
+    let b = s.addr("B", 8080);
+    app.ok(
+        &s,
+        json!({"host":"B","call":"socket","domain":"inet","type":"stream"}),
+    )
+    .await;
+    app.ok(&s, json!({"host":"B","call":"bind","fd":3,"addr": b}))
+        .await;
+    app.ok(&s, json!({"host":"B","call":"listen","fd":3,"backlog":64}))
+        .await;
+    for _ in 0..20 {
+        app.ok(
+            &s,
+            json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
+        )
+        .await;
+    }
+    for fd in 3..23 {
+        app.ok(&s, json!({"host":"A","call":"connect","fd":fd,"addr": b}))
+            .await;
+    }
+    let (_, live) = app
+        .get(&format!("/api/sessions/{}", s.id), Some(&s.token))
+        .await;
+    let seen = live["last_seq"].as_u64().unwrap();
+    assert!(seen > 40);
+
+    app.stop().await;
+
+    let store = Store::connect(&format!("sqlite://{}", app.db_path.display()))
+        .await
+        .unwrap();
+    let id: SessionId = s.id.parse().unwrap();
+    let stored = store.session(id).await.unwrap().unwrap();
+    assert_eq!(stored.end_reason.as_deref(), Some("the server shut down"));
+    let events = store.events(id, 0, 100_000).await.unwrap();
+    assert!(
+        events.len() as u64 > seen,
+        "every event, then the end: {} vs {seen}",
+        events.len()
+    );
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
+    assert_eq!(
+        events.last().unwrap().kind,
+        plugboard::sandbox::EventKind::SessionEnded
+    );
+    assert_eq!(stored.last_seq, events.len() as u64);
+}
