@@ -1,0 +1,469 @@
+//! The session boundary in loopback mode, tested by trying to cross it, and every limit.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use plugboard::config::SandboxLimits;
+use plugboard::sandbox::{
+    Call, CallOutcome, EventKind, Limit, NewSession, Proto, SessionError, Status,
+};
+
+#[tokio::test]
+async fn destinations_outside_the_session_are_unreachable() {
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let other = session(&sb).await;
+    // Another session's host listens; this session cannot reach it.
+    let theirs = other.listener(B, 8080, 4).await;
+    let _ = theirs;
+    let fd = s.socket(A, Proto::Tcp).await;
+    for target in [
+        other.addr(B, 8080),
+        "8.8.8.8:53".parse().unwrap(),
+        "169.254.169.254:80".parse().unwrap(),
+        "10.0.0.2:8080".parse().unwrap(),
+        "127.0.0.53:53".parse().unwrap(),
+    ] {
+        let f = s
+            .fails(A, Call::Connect { fd, addr: target }, "ENETUNREACH")
+            .await;
+        assert!(f.sandbox, "{target}");
+        assert!(f.hint.unwrap().contains("outside this session"));
+    }
+    let udp = s.socket(A, Proto::Udp).await;
+    let f = s
+        .fails(
+            A,
+            Call::Sendto {
+                fd: udp,
+                data: b"x".to_vec(),
+                addr: other.addr(B, 8080),
+            },
+            "ENETUNREACH",
+        )
+        .await;
+    assert!(f.sandbox);
+    let ev = s.of_kind(A, EventKind::Sendto).pop().unwrap();
+    assert!(ev.sandbox);
+    assert_eq!(ev.errno.unwrap().name, "ENETUNREACH");
+    // The other session saw nothing.
+    assert!(other.of_kind(B, EventKind::Incoming).is_empty());
+}
+
+#[tokio::test]
+async fn loopback_means_the_host_itself_not_the_machine() {
+    // A service of the machine on 127.0.0.1 (as the server's own port would be).
+    let machine = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = machine.local_addr().unwrap().port();
+    machine.set_nonblocking(true).unwrap();
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let fd = s.socket(A, Proto::Tcp).await;
+    let f = s
+        .fails(
+            A,
+            Call::Connect {
+                fd,
+                addr: format!("127.0.0.1:{port}").parse().unwrap(),
+            },
+            "ECONNREFUSED",
+        )
+        .await;
+    assert!(
+        !f.sandbox,
+        "127.0.0.1 is host A itself, where nothing listens"
+    );
+    assert!(
+        machine.accept().is_err(),
+        "the machine's service got no connection"
+    );
+    let ev = s.of_kind(A, EventKind::Connect).pop().unwrap();
+    assert_eq!(
+        ev.requested_addr.unwrap().to_string(),
+        format!("127.0.0.1:{port}")
+    );
+    assert_eq!(ev.addr.unwrap().ip(), s.addr(A, 0).ip());
+}
+
+#[tokio::test]
+async fn binds_stay_on_the_hosts_own_address() {
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let fd = s.socket(B, Proto::Tcp).await;
+    let f = s
+        .fails(
+            B,
+            Call::Bind {
+                fd,
+                addr: s.addr(A, 8080),
+            },
+            "EADDRNOTAVAIL",
+        )
+        .await;
+    assert!(f.sandbox);
+    let f = s
+        .fails(
+            B,
+            Call::Bind {
+                fd,
+                addr: s.addr(B, 80),
+            },
+            "EACCES",
+        )
+        .await;
+    assert!(f.sandbox);
+    assert!(f.hint.unwrap().contains("1024"));
+    let v = s
+        .ok(
+            B,
+            Call::Bind {
+                fd,
+                addr: "0.0.0.0:8080".parse().unwrap(),
+            },
+        )
+        .await;
+    assert_eq!(v.addr, Some(s.addr(B, 8080)));
+    let ev = s.of_kind(B, EventKind::Bind).pop().unwrap();
+    assert_eq!(ev.requested_addr, Some("0.0.0.0:8080".parse().unwrap()));
+    assert!(ev.note.as_deref().unwrap().contains("mapped"));
+    // A socket that listens without bind gets the host's address, not the kernel's wildcard.
+    let lfd = s.socket(B, Proto::Tcp).await;
+    let listened = s
+        .ok(
+            B,
+            Call::Listen {
+                fd: lfd,
+                backlog: 1,
+            },
+        )
+        .await;
+    assert!(listened.note.unwrap().contains("implicitly"));
+    let name = s.ok(B, Call::Getsockname { fd: lfd }).await.addr.unwrap();
+    assert_eq!(name.ip(), s.addr(B, 0).ip());
+}
+
+#[tokio::test]
+async fn privileged_ports_can_be_allowed() {
+    let sb = sandbox_with(SandboxLimits {
+        allow_privileged_ports: true,
+        ..SandboxLimits::default()
+    });
+    let s = session(&sb).await;
+    let fd = s.socket(B, Proto::Tcp).await;
+    // The sandbox no longer refuses; the kernel decides, as for the server's own user.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        s.ok(
+            B,
+            Call::Bind {
+                fd,
+                addr: s.addr(B, 80),
+            },
+        )
+        .await;
+    } else {
+        let f = s
+            .fails(
+                B,
+                Call::Bind {
+                    fd,
+                    addr: s.addr(B, 80),
+                },
+                "EACCES",
+            )
+            .await;
+        assert!(!f.sandbox);
+    }
+}
+
+#[tokio::test]
+async fn connections_and_datagrams_from_outside_are_refused() {
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let lfd = s.listener(B, 8090, 4).await;
+    // Something outside the session connects to B's listener directly.
+    let intruder = std::net::TcpStream::connect(s.addr(B, 8090)).unwrap();
+    let r = s.call_wait(B, Call::Accept { fd: lfd }, 100).await;
+    assert_eq!(
+        r.outcome,
+        CallOutcome::Pending,
+        "the outsider is not handed to the program"
+    );
+    let refused = s
+        .wait_event("isolation", |e| e.kind == EventKind::Isolation)
+        .await;
+    assert!(refused.sandbox);
+    assert_eq!(refused.peer.unwrap().ip().to_string(), "127.0.0.1");
+    // The outsider's connection was closed.
+    intruder
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    let n = std::io::Read::read(&mut &intruder, &mut buf);
+    assert!(matches!(n, Ok(0) | Err(_)), "closed: {n:?}");
+    // A host of the session still gets through.
+    s.client(A, s.addr(B, 8090)).await;
+    s.wait_event("accept done", |e| {
+        e.call_id == Some(r.call_id) && e.status == Status::Ok
+    })
+    .await;
+
+    let udp = s.socket(B, Proto::Udp).await;
+    s.ok(
+        B,
+        Call::Bind {
+            fd: udp,
+            addr: s.addr(B, 8091),
+        },
+    )
+    .await;
+    let outside = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    outside.send_to(b"spoof", s.addr(B, 8091)).unwrap();
+    s.ok(B, Call::Nonblocking { fd: udp, on: true }).await;
+    s.wait_event("datagram", |e| {
+        e.kind == EventKind::Data && e.fd == Some(udp)
+    })
+    .await;
+    s.fails(
+        B,
+        Call::Recvfrom {
+            fd: udp,
+            max: 10,
+            peek: false,
+        },
+        "EAGAIN",
+    )
+    .await;
+    let dropped = s
+        .wait_event("dropped datagram", |e| {
+            e.kind == EventKind::Isolation && e.fd == Some(udp)
+        })
+        .await;
+    assert!(dropped.note.as_deref().unwrap().contains("datagram"));
+}
+
+fn limits() -> SandboxLimits {
+    SandboxLimits::default()
+}
+
+async fn expect_limit<T: std::fmt::Debug>(r: Result<T, SessionError>, limit: Limit) {
+    match r {
+        Err(SessionError::Limit { limit: l, .. }) if l == limit => {}
+        other => panic!("expected limit {limit:?}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_limit_is_enforced_and_reported() {
+    // Sockets.
+    let sb = sandbox_with(SandboxLimits {
+        max_sockets: 2,
+        ..limits()
+    });
+    let s = session(&sb).await;
+    s.socket(A, Proto::Tcp).await;
+    s.socket(B, Proto::Udp).await;
+    let r =
+        s.0.call(
+            A,
+            Call::Socket {
+                family: plugboard::sandbox::Family::Inet,
+                proto: Proto::Tcp,
+            },
+            None,
+        )
+        .await;
+    expect_limit(r, Limit::Sockets).await;
+
+    // Sessions and hosts.
+    let sb = sandbox_with(SandboxLimits {
+        max_sessions: 1,
+        max_hosts: 2,
+        ..limits()
+    });
+    let s = session(&sb).await;
+    expect_limit(
+        timeout(sb.create_session(NewSession::default())).await,
+        Limit::Sessions,
+    )
+    .await;
+    expect_limit(timeout(s.0.add_host()).await, Limit::Hosts).await;
+    s.0.end("test").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let three = NewSession {
+        hosts: 3,
+        ..NewSession::default()
+    };
+    expect_limit(timeout(sb.create_session(three)).await, Limit::Hosts).await;
+
+    // Pending calls.
+    let sb = sandbox_with(SandboxLimits {
+        max_pending_calls: 1,
+        ..limits()
+    });
+    let s = session(&sb).await;
+    let lfd = s.listener(B, 8092, 1).await;
+    assert_eq!(
+        s.call_wait(B, Call::Accept { fd: lfd }, 0).await.outcome,
+        CallOutcome::Pending
+    );
+    let r =
+        s.0.call(B, Call::Accept { fd: lfd }, Some(Duration::ZERO))
+            .await;
+    expect_limit(r, Limit::PendingCalls).await;
+
+    // Payload and bytes per session.
+    let sb = sandbox_with(SandboxLimits {
+        max_payload_bytes: 8,
+        max_session_bytes: 12,
+        ..limits()
+    });
+    let s = session(&sb).await;
+    let udp = s.socket(A, Proto::Udp).await;
+    let to = s.addr(B, 9999);
+    let r =
+        s.0.call(
+            A,
+            Call::Sendto {
+                fd: udp,
+                data: vec![0; 9],
+                addr: to,
+            },
+            None,
+        )
+        .await;
+    expect_limit(r, Limit::Payload).await;
+    let r =
+        s.0.call(
+            A,
+            Call::Recv {
+                fd: udp,
+                max: 9,
+                peek: false,
+            },
+            None,
+        )
+        .await;
+    expect_limit(r, Limit::Payload).await;
+    s.ok(
+        A,
+        Call::Sendto {
+            fd: udp,
+            data: vec![0; 8],
+            addr: to,
+        },
+    )
+    .await;
+    let r =
+        s.0.call(
+            A,
+            Call::Sendto {
+                fd: udp,
+                data: vec![0; 8],
+                addr: to,
+            },
+            None,
+        )
+        .await;
+    expect_limit(r, Limit::SessionBytes).await;
+
+    // Call rate.
+    let sb = sandbox_with(SandboxLimits {
+        max_calls_per_second: 3,
+        ..limits()
+    });
+    let s = session(&sb).await;
+    for _ in 0..3 {
+        s.fails(A, Call::Close { fd: 99 }, "EBADF").await;
+    }
+    expect_limit(
+        s.0.call(A, Call::Close { fd: 99 }, None).await,
+        Limit::CallRate,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    s.fails(A, Call::Close { fd: 99 }, "EBADF").await;
+
+    // Events.
+    let sb = sandbox_with(SandboxLimits {
+        max_events: 10,
+        ..limits()
+    });
+    let s = session(&sb).await;
+    for _ in 0..9 {
+        s.fails(A, Call::Close { fd: 99 }, "EBADF").await;
+    }
+    expect_limit(
+        s.0.call(A, Call::Close { fd: 99 }, None).await,
+        Limit::Events,
+    )
+    .await;
+
+    // Waits longer than allowed.
+    let sb = sandbox_with(SandboxLimits {
+        max_wait_ms: 100,
+        ..limits()
+    });
+    let s = session(&sb).await;
+    let r =
+        s.0.call(A, Call::Close { fd: 3 }, Some(Duration::from_millis(101)))
+            .await;
+    expect_limit(r, Limit::Wait).await;
+}
+
+#[tokio::test]
+async fn idle_sessions_and_old_sessions_end() {
+    let sb = sandbox_with(SandboxLimits {
+        idle_ttl_secs: 1,
+        ..limits()
+    });
+    let s = session(&sb).await;
+    let fd = s.listener(B, 8093, 1).await;
+    let _ = fd;
+    let ended = s
+        .wait_event("ended", |e| e.kind == EventKind::SessionEnded)
+        .await;
+    assert_eq!(
+        ended.reason.as_deref(),
+        Some("the session was idle too long")
+    );
+    assert!(sb.get(s.0.id()).is_none());
+    assert!(matches!(
+        s.0.call(A, Call::Close { fd: 3 }, None).await,
+        Err(SessionError::Ended)
+    ));
+
+    let sb = sandbox_with(SandboxLimits {
+        max_lifetime_secs: 1,
+        ..limits()
+    });
+    let s = session(&sb).await;
+    let ended = s
+        .wait_event("ended", |e| e.kind == EventKind::SessionEnded)
+        .await;
+    assert_eq!(
+        ended.reason.as_deref(),
+        Some("the session reached its maximum lifetime")
+    );
+}
+
+#[tokio::test]
+async fn ending_a_session_cancels_pending_calls() {
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let lfd = s.listener(B, 8094, 1).await;
+    let r = s.call_wait(B, Call::Accept { fd: lfd }, 0).await;
+    assert_eq!(r.outcome, CallOutcome::Pending);
+    timeout(s.0.end("done")).await.unwrap();
+    let cancelled = s
+        .wait_event("cancelled", |e| {
+            e.call_id == Some(r.call_id) && e.status == Status::Error
+        })
+        .await;
+    assert_eq!(cancelled.errno.unwrap().name, "ECANCELED");
+    let last = s.events().pop().unwrap();
+    assert_eq!(last.kind, EventKind::SessionEnded);
+    assert_eq!(last.reason.as_deref(), Some("done"));
+}
