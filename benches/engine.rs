@@ -275,6 +275,38 @@ async fn memory_per_session(n: usize) -> (f64, usize) {
     (per, events)
 }
 
+/// Average time to create (and to end) a two-host netns session, if namespaces can be made.
+async fn netns_session_cost(n: u32) -> Option<(Duration, Duration)> {
+    use plugboard::sandbox::isolation::netns::Netns;
+    let netns = Netns::new("10.0.0.0/24".parse().expect("subnet")).ok()?;
+    let sb = Sandbox::new(
+        SandboxConfig {
+            limits: SandboxLimits {
+                max_sessions: n as usize + 10,
+                ..SandboxLimits::default()
+            },
+        },
+        Arc::new(netns),
+        None,
+        Arc::new(Metrics::default()),
+    );
+    let mut sessions = Vec::with_capacity(n as usize);
+    let start = Instant::now();
+    for _ in 0..n {
+        sessions.push(
+            sb.create_session(NewSession::default())
+                .await
+                .expect("session"),
+        );
+    }
+    let create = start.elapsed() / n;
+    let start = Instant::now();
+    for s in sessions {
+        s.end("bench").await.ok();
+    }
+    Some((create, start.elapsed() / n))
+}
+
 fn main() {
     let cycles: u64 = std::env::args()
         .skip(1)
@@ -307,5 +339,16 @@ fn main() {
         let (kib, events) = memory_per_session(n).await;
         println!("Memory per idle session with two connected TCP pairs ({n} sessions)");
         println!("  {kib:.1} KiB resident per session (user space; {events} events logged each)");
+        match netns_session_cost(200).await {
+            Some((create, end)) => {
+                println!("Two-host netns session (200 sessions)");
+                println!(
+                    "  create {:.2} ms   end {:.2} ms",
+                    create.as_secs_f64() * 1e3,
+                    end.as_secs_f64() * 1e3
+                );
+            }
+            None => println!("Two-host netns session: skipped (network namespaces unavailable)"),
+        }
     });
 }

@@ -17,6 +17,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://plugboard.db";
 /// Loopback-mode address pool: one address per host, inside 127.0.0.0/8.
 pub const DEFAULT_ADDRESS_POOL: &str = "127.100.0.0/16";
+/// Netns-mode subnet: host A is its first address, B the second, … (every session has its own
+/// namespaces, so all sessions use the same addresses).
+pub const DEFAULT_NETNS_SUBNET: &str = "10.0.0.0/24";
 /// Live sessions at once, over all clients.
 pub const DEFAULT_MAX_SESSIONS: usize = 200;
 /// Hosts in one session (A, B, … up to this many).
@@ -111,6 +114,9 @@ pub struct ServeArgs {
     /// Loopback-mode address pool (a CIDR inside 127.0.0.0/8), one address per host.
     #[arg(long, env = "PLUGBOARD_ADDRESS_POOL", default_value = DEFAULT_ADDRESS_POOL)]
     pub address_pool: Ipv4Cidr,
+    /// Netns-mode IPv4 subnet of every session's hosts (A = .1, B = .2, …).
+    #[arg(long, env = "PLUGBOARD_NETNS_SUBNET", default_value = DEFAULT_NETNS_SUBNET)]
+    pub netns_subnet: Ipv4Cidr,
     /// Let sessions bind ports below 1024 (refused with EACCES by default, as for an
     /// unprivileged program).
     #[arg(long, env = "PLUGBOARD_ALLOW_PRIVILEGED_PORTS")]
@@ -224,6 +230,10 @@ impl std::fmt::Display for Ipv4Cidr {
 pub enum ConfigError {
     #[error("--address-pool {0} must lie inside 127.0.0.0/8 and hold at least 4 addresses")]
     AddressPool(Ipv4Cidr),
+    #[error(
+        "--netns-subnet {0} must be a private range (10/8, 172.16/12, 192.168/16) with room for --max-hosts hosts"
+    )]
+    NetnsSubnet(Ipv4Cidr),
     #[error("--{flag} must be at least {min}")]
     TooSmall { flag: &'static str, min: u64 },
     #[error("--wait-ms {wait} must not exceed --max-wait-ms {max}")]
@@ -303,6 +313,8 @@ pub struct Config {
     pub isolation: IsolationChoice,
     /// Loopback-mode address pool.
     pub address_pool: Ipv4Cidr,
+    /// Netns-mode subnet.
+    pub netns_subnet: Ipv4Cidr,
     /// Session limits.
     pub limits: SandboxLimits,
     /// Largest HTTP request body.
@@ -325,6 +337,10 @@ impl ServeArgs {
         let pool = self.address_pool;
         if pool.prefix < 8 || pool.network.octets()[0] != 127 || pool.size() < 4 {
             return Err(ConfigError::AddressPool(pool));
+        }
+        let subnet = self.netns_subnet;
+        if !subnet.network.is_private() || subnet.size() < self.max_hosts as u64 + 2 {
+            return Err(ConfigError::NetnsSubnet(subnet));
         }
         let at_least = |flag: &'static str, value: u64, min: u64| {
             if value < min {
@@ -374,6 +390,7 @@ impl ServeArgs {
             database_url: self.database_url,
             isolation: self.isolation,
             address_pool: pool,
+            netns_subnet: subnet,
             limits: SandboxLimits {
                 max_sessions: self.max_sessions,
                 max_hosts: self.max_hosts,

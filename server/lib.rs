@@ -32,6 +32,7 @@ use config::{Config, IsolationChoice};
 use metrics::Metrics;
 use sandbox::isolation::Isolation;
 use sandbox::isolation::loopback::Loopback;
+use sandbox::isolation::netns::Netns;
 use sandbox::{Sandbox, SandboxConfig};
 use store::Store;
 
@@ -54,15 +55,29 @@ pub enum RunError {
     Serve(std::io::Error),
 }
 
-/// Pick the isolation backend the configuration asks for.
+/// Pick the isolation backend the configuration asks for: `netns` insists, `auto` falls
+/// back to loopback when namespaces cannot be made, `loopback` never tries.
 pub fn isolation_backend(config: &Config) -> Result<Arc<dyn Isolation>, RunError> {
     match config.isolation {
-        IsolationChoice::Netns => Err(RunError::Isolation(
-            "netns isolation is not available in this build; use --isolation loopback".to_owned(),
-        )),
-        IsolationChoice::Auto | IsolationChoice::Loopback => {
-            Ok(Arc::new(Loopback::new(config.address_pool)))
-        }
+        IsolationChoice::Netns => match Netns::new(config.netns_subnet) {
+            Ok(netns) => Ok(Arc::new(netns)),
+            Err(e) => Err(RunError::Isolation(format!(
+                "--isolation netns needs root or CAP_SYS_ADMIN and CAP_NET_ADMIN to make \
+                 network namespaces, and making one failed ({e}); run with the privilege or \
+                 use --isolation loopback"
+            ))),
+        },
+        IsolationChoice::Auto => match Netns::new(config.netns_subnet) {
+            Ok(netns) => Ok(Arc::new(netns)),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "network namespaces are not available; falling back to loopback isolation"
+                );
+                Ok(Arc::new(Loopback::new(config.address_pool)))
+            }
+        },
+        IsolationChoice::Loopback => Ok(Arc::new(Loopback::new(config.address_pool))),
     }
 }
 

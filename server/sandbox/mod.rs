@@ -260,6 +260,8 @@ pub(crate) struct SandboxShared {
     pub(crate) sessions: Mutex<HashMap<SessionId, SessionHandle>>,
     /// The session tasks, to await them at shutdown.
     tasks: Mutex<JoinSet<()>>,
+    /// A way to stop each session's task at once.
+    pub(crate) aborts: Mutex<HashMap<SessionId, tokio::task::AbortHandle>>,
     /// Turns true when the server shuts down.
     pub(crate) shutdown: watch::Sender<bool>,
 }
@@ -280,6 +282,7 @@ impl Sandbox {
                 metrics,
                 sessions: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(JoinSet::new()),
+                aborts: Mutex::new(HashMap::new()),
                 shutdown: watch::Sender::new(false),
             }),
         }
@@ -321,23 +324,19 @@ impl Sandbox {
                 max: limits.max_hosts as u64,
             });
         }
-        let poller = poller::Poller::new().map_err(|e| SessionError::Isolation(e.to_string()))?;
-        let mut network = self
-            .shared
-            .isolation
-            .new_network()
-            .map_err(|e| SessionError::Isolation(e.to_string()))?;
-        let mut host_infos = Vec::with_capacity(hosts);
-        for i in 0..hosts {
-            let name = HostId::from_index(i).ok_or(SessionError::Limit {
-                limit: Limit::Hosts,
-                max: host::MAX_HOST_NAMES as u64,
-            })?;
-            let addrs = network
-                .add_host(name)
-                .map_err(|e| SessionError::Isolation(e.to_string()))?;
-            host_infos.push(HostInfo { name, addrs });
+        if self.live_sessions() >= limits.max_sessions {
+            return Err(SessionError::Limit {
+                limit: Limit::Sessions,
+                max: limits.max_sessions as u64,
+            });
         }
+        let poller = poller::Poller::new().map_err(|e| SessionError::Isolation(e.to_string()))?;
+        // Making namespaces blocks for a moment; keep it off the async workers.
+        let isolation = self.shared.isolation.clone();
+        let built = tokio::task::spawn_blocking(move || build_network(isolation.as_ref(), hosts))
+            .await
+            .map_err(|e| SessionError::Isolation(e.to_string()))?;
+        let (network, host_infos) = built?;
         let created_ms = now_ms();
         let info = Arc::new(SessionInfo {
             id: SessionId::random(),
@@ -388,7 +387,12 @@ impl Sandbox {
         let mut tasks = self.shared.tasks.lock().unwrap_or_else(|e| e.into_inner());
         // Reap finished tasks so the set holds only live ones.
         while tasks.try_join_next().is_some() {}
-        tasks.spawn(task.run());
+        let abort = tasks.spawn(task.run());
+        self.shared
+            .aborts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(handle.id(), abort);
         Ok(handle)
     }
 
@@ -400,6 +404,19 @@ impl Sandbox {
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
             .cloned()
+    }
+
+    /// Stop a session's task at once, as if it had crashed: ownership still closes its
+    /// sockets and namespaces, and its log gets an end event saying so. For operators and
+    /// tests; [`SessionHandle::end`] is the clean way.
+    pub fn kill(&self, id: SessionId) -> bool {
+        let abort = self
+            .shared
+            .aborts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        abort.map(|a| a.abort()).is_some()
     }
 
     /// End every session (closing every socket, logging why) and wait for their tasks.
@@ -414,6 +431,28 @@ impl Sandbox {
     }
 }
 
+/// A session network with `hosts` hosts, A first.
+fn build_network(
+    isolation: &dyn Isolation,
+    hosts: usize,
+) -> Result<(Box<dyn isolation::SessionNetwork>, Vec<HostInfo>), SessionError> {
+    let mut network = isolation
+        .new_network()
+        .map_err(|e| SessionError::Isolation(e.to_string()))?;
+    let mut host_infos = Vec::with_capacity(hosts);
+    for i in 0..hosts {
+        let name = HostId::from_index(i).ok_or(SessionError::Limit {
+            limit: Limit::Hosts,
+            max: host::MAX_HOST_NAMES as u64,
+        })?;
+        let addrs = network
+            .add_host(name)
+            .map_err(|e| SessionError::Isolation(e.to_string()))?;
+        host_infos.push(HostInfo { name, addrs });
+    }
+    Ok((network, host_infos))
+}
+
 /// A session's log: every event since it began, the live broadcast, and what is known of its
 /// hosts. Kept by every handle, so it stays readable after the session ends.
 #[derive(Debug)]
@@ -424,6 +463,20 @@ pub(crate) struct SessionLog {
     pub(crate) state: Mutex<LogState>,
     /// New events for subscribers; a slow one lags, nobody waits for it.
     pub(crate) live: broadcast::Sender<Arc<Event>>,
+}
+
+impl SessionLog {
+    /// Number the event, append it and publish it to subscribers.
+    pub(crate) fn append(&self, mut event: Event) -> Arc<Event> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        event.seq = state.events.len() as Seq + 1;
+        event.time_ms = now_ms();
+        let event = Arc::new(event);
+        state.events.push(event.clone());
+        // Sent under the lock so that subscribers see events in seq order.
+        self.live.send(event.clone()).ok(/* no subscriber now */);
+        event
+    }
 }
 
 #[derive(Debug)]

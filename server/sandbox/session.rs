@@ -164,22 +164,75 @@ impl CallBucket {
 }
 
 /// Takes the session out of the registry when its task ends, however it ends.
+/// If the task stops without ending the session (a panic, an abort), the log still gets its
+/// end, so readers and the store know.
 struct Registration {
     sandbox: Arc<SandboxShared>,
-    id: super::SessionId,
+    log: Arc<SessionLog>,
 }
+
+/// Why a session ended when its task stopped without ending it.
+const CRASH_REASON: &str = "the session's task stopped unexpectedly";
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        let id = self.log.info.id;
         self.sandbox
             .sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.id);
+            .remove(&id);
+        self.sandbox
+            .aborts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
         self.sandbox
             .metrics
             .live_sessions
             .fetch_sub(1, Ordering::Relaxed);
+        let crashed = self
+            .log
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ended
+            .is_none();
+        if crashed {
+            tracing::error!(session = %id, "{CRASH_REASON}");
+            let mut event = Event::new(EventKind::SessionEnded, Status::Observed);
+            event.reason = Some(CRASH_REASON.to_owned());
+            let event = self.log.append(event);
+            self.log
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .ended = Some(CRASH_REASON.to_owned());
+            if let Some(records) = &self.sandbox.records {
+                let sent = records.try_send(Record::Event(id, event)).and_then(|()| {
+                    records.try_send(Record::SessionEnded {
+                        id,
+                        at_ms: now_ms(),
+                        reason: CRASH_REASON.to_owned(),
+                    })
+                });
+                if sent.is_err() {
+                    tracing::error!(session = %id, "could not store the end of a crashed session; the next start marks it ended");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for SessionTask {
+    fn drop(&mut self) {
+        // On the clean path `finish` has emptied the tables; after a crash the sockets close
+        // here, by ownership, and the gauge must follow.
+        let left = self.socket_count();
+        self.sandbox
+            .metrics
+            .open_sockets
+            .fetch_sub(left as i64, Ordering::Relaxed);
     }
 }
 
@@ -266,7 +319,7 @@ impl SessionTask {
     pub(crate) async fn run(mut self) {
         let _registration = Registration {
             sandbox: self.sandbox.clone(),
-            id: self.log.info.id,
+            log: self.log.clone(),
         };
         let metrics = &self.sandbox.metrics;
         metrics.live_sessions.fetch_add(1, Ordering::Relaxed);
@@ -1128,20 +1181,12 @@ impl SessionTask {
     }
 
     /// Append an event to the log, publish it and hand it to the store.
-    fn log_event(&mut self, mut event: Event) -> Seq {
-        let event = {
-            let mut state = self.log.state.lock().unwrap_or_else(|e| e.into_inner());
-            event.seq = state.events.len() as Seq + 1;
-            event.time_ms = now_ms();
-            let event = Arc::new(event);
-            state.events.push(event.clone());
-            // Sent under the lock so that subscribers see events in seq order.
-            self.log.live.send(event.clone()).ok(/* no subscriber now */);
-            if state.events.len() >= self.log.info.limits.max_events + KERNEL_EVENT_SLACK {
-                self.must_end = Some("the session's event log is full".to_owned());
-            }
-            event
-        };
+    fn log_event(&mut self, event: Event) -> Seq {
+        let limit = self.log.info.limits.max_events + KERNEL_EVENT_SLACK;
+        let event = self.log.append(event);
+        if event.seq as usize >= limit {
+            self.must_end = Some("the session's event log is full".to_owned());
+        }
         self.sandbox
             .metrics
             .events_logged

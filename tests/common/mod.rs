@@ -170,3 +170,34 @@ impl S {
             .collect()
     }
 }
+
+/// A sandbox with network-namespace isolation, or `None` (with the reason printed) when this
+/// process may not make namespaces. With `PLUGBOARD_REQUIRE_NETNS` set (CI), a missing
+/// privilege fails the test instead of skipping it.
+pub fn netns_sandbox_with(limits: SandboxLimits) -> Option<Sandbox> {
+    use plugboard::sandbox::isolation::netns::Netns;
+    match Netns::new("10.0.0.0/24".parse().unwrap()) {
+        Ok(netns) => Some(Sandbox::new(
+            SandboxConfig { limits },
+            Arc::new(netns),
+            None,
+            Arc::new(Metrics::default()),
+        )),
+        Err(e) => {
+            if std::env::var_os("PLUGBOARD_REQUIRE_NETNS").is_some() {
+                panic!(
+                    "PLUGBOARD_REQUIRE_NETNS is set but network namespaces are unavailable: {e}"
+                );
+            }
+            eprintln!(
+                "SKIPPED: network namespaces are unavailable here ({e}); run as root to test them"
+            );
+            None
+        }
+    }
+}
+
+/// [`netns_sandbox_with`] default limits.
+pub fn netns_sandbox() -> Option<Sandbox> {
+    netns_sandbox_with(SandboxLimits::default())
+}

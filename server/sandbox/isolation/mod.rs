@@ -3,10 +3,12 @@
 //!
 //! The session code talks to one [`SessionNetwork`] per session through this seam and never
 //! asks which backend it has. [`loopback`] gives each host an address of a pool inside
-//! 127.0.0.0/8 and enforces the boundary itself; the network-namespace backend lets the
-//! kernel enforce it.
+//! 127.0.0.0/8 and enforces the boundary itself; [`netns`] makes each host its own network
+//! namespace and lets the kernel enforce it.
 
 pub mod loopback;
+mod netlink;
+pub mod netns;
 
 use std::fmt;
 use std::io;

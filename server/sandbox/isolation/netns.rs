@@ -1,0 +1,209 @@
+//! Network-namespace isolation: every host of a session is its own Linux network namespace,
+//! with `lo` up (its own 127.0.0.1 and ::1) and a link to the session's other hosts, so the
+//! kernel itself keeps sessions apart: nothing else is routable from inside.
+//!
+//! Layout of one session: host A's namespace holds a bridge `sw0` carrying A's addresses;
+//! every other host gets a veth pair, `eth0` in its own namespace, the other end enslaved to
+//! `sw0`. Host k (A = 0) has the (k+1)-th address of the configured IPv4 subnet and of the
+//! IPv6 ULA prefix `fd00::/64`.
+//!
+//! Namespaces are made on short-lived threads (`unshare`), and sockets are opened on a thread
+//! that enters the namespace (`setns`) and ends right after; no server thread stays switched.
+//! A namespace lives as long as its descriptor (and the sockets opened in it): dropping the
+//! session's network drops them, and the kernel removes the namespaces with their links.
+
+use std::ffi::CString;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::netlink::Rtnl;
+use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
+use crate::config::Ipv4Cidr;
+use crate::sandbox::call::CallFailure;
+use crate::sandbox::event::{Family, Proto};
+use crate::sandbox::host::HostId;
+
+/// The IPv6 prefix of every session's hosts (a unique local address range).
+pub const IPV6_PREFIX: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0);
+/// Prefix length of [`IPV6_PREFIX`].
+const IPV6_PREFIX_LEN: u8 = 64;
+/// Interface index of the bridge in host A's namespace (lo is 1 in a new namespace).
+const BRIDGE_INDEX: i32 = 2;
+/// Interface index of `eth0` in the other hosts' namespaces.
+const ETH0_INDEX: i32 = 2;
+/// Index of host k's bridge port in A's namespace is this plus k.
+const PORT_INDEX_BASE: i32 = 10;
+
+/// The network-namespace backend.
+#[derive(Debug)]
+pub struct Netns {
+    /// The IPv4 subnet every session uses (sessions cannot see each other, so all share it).
+    subnet: Ipv4Cidr,
+}
+
+impl Netns {
+    /// A backend giving hosts addresses of `subnet`; fails when the process lacks the
+    /// privilege to make network namespaces.
+    pub fn new(subnet: Ipv4Cidr) -> Result<Netns, IsolationError> {
+        // Making (and at once dropping) one namespace is the only sure test of the privilege.
+        drop(new_namespace()?);
+        Ok(Netns { subnet })
+    }
+}
+
+impl Isolation for Netns {
+    fn mode(&self) -> IsolationMode {
+        IsolationMode::Netns
+    }
+
+    fn new_network(&self) -> Result<Box<dyn SessionNetwork>, IsolationError> {
+        Ok(Box::new(NetnsNetwork {
+            subnet: self.subnet,
+            hosts: Vec::new(),
+        }))
+    }
+}
+
+/// One host: its namespace, a netlink socket inside it, its addresses.
+#[derive(Debug)]
+struct NsHost {
+    id: HostId,
+    /// Keeps the namespace alive; entered to open sockets.
+    ns: OwnedFd,
+    /// Configures links inside the namespace.
+    rtnl: Rtnl,
+}
+
+/// One session's namespaces.
+#[derive(Debug)]
+struct NetnsNetwork {
+    subnet: Ipv4Cidr,
+    /// Hosts in order; host A's namespace carries the bridge.
+    hosts: Vec<NsHost>,
+}
+
+/// A fresh namespace with `lo` up, and a netlink socket inside it.
+fn new_namespace() -> io::Result<(OwnedFd, Rtnl)> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                // SAFETY: affects only this short-lived thread.
+                if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let path = CString::new("/proc/thread-self/ns/net").map_err(io::Error::other)?;
+                // SAFETY: a valid C string; the result is checked.
+                let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+                if raw < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // SAFETY: a new descriptor nothing else owns.
+                let ns = unsafe { OwnedFd::from_raw_fd(raw) };
+                let mut rtnl = Rtnl::open()?;
+                rtnl.link_up(1)?;
+                Ok((ns, rtnl))
+            })
+            .join()
+            .map_err(|_| io::Error::other("namespace thread panicked"))?
+    })
+}
+
+/// Run `f` on a thread that has entered the namespace `ns`; the thread ends with it.
+fn inside<T: Send>(ns: &OwnedFd, f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                // SAFETY: `ns` is a namespace descriptor; affects only this thread.
+                if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                f()
+            })
+            .join()
+            .map_err(|_| io::Error::other("namespace thread panicked"))?
+    })
+}
+
+impl NetnsNetwork {
+    fn v4(&self, index: usize) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.subnet.network) + index as u32 + 1)
+    }
+
+    fn v6(index: usize) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(IPV6_PREFIX) + index as u128 + 1)
+    }
+
+    fn host(&self, host: HostId) -> io::Result<&NsHost> {
+        self.hosts
+            .iter()
+            .find(|h| h.id == host)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))
+    }
+}
+
+impl SessionNetwork for NetnsNetwork {
+    fn add_host(&mut self, host: HostId) -> Result<Vec<IpAddr>, IsolationError> {
+        let index = self.hosts.len();
+        if index + 2 >= self.subnet.size() as usize {
+            return Err(IsolationError::PoolExhausted);
+        }
+        let (ns, mut rtnl) = new_namespace()?;
+        let (v4, v6) = (self.v4(index), Self::v6(index));
+        let link = if index == 0 {
+            rtnl.add_bridge("sw0", BRIDGE_INDEX)?;
+            BRIDGE_INDEX
+        } else {
+            let hub = &mut self.hosts[0].rtnl;
+            let port = PORT_INDEX_BASE + index as i32;
+            hub.add_veth(
+                &format!("port{index}"),
+                port,
+                BRIDGE_INDEX,
+                "eth0",
+                ETH0_INDEX,
+                &ns,
+            )?;
+            rtnl.link_up(ETH0_INDEX)?;
+            ETH0_INDEX
+        };
+        rtnl.add_address(link, IpAddr::V4(v4), self.subnet.prefix)?;
+        rtnl.add_address(link, IpAddr::V6(v6), IPV6_PREFIX_LEN)?;
+        self.hosts.push(NsHost { id: host, ns, rtnl });
+        Ok(vec![IpAddr::V4(v4), IpAddr::V6(v6)])
+    }
+
+    fn open_socket(&self, host: HostId, family: Family, proto: Proto) -> io::Result<Socket> {
+        let domain = match family {
+            Family::Inet => Domain::IPV4,
+            Family::Inet6 => Domain::IPV6,
+        };
+        let (ty, protocol) = match proto {
+            Proto::Tcp => (Type::STREAM, Protocol::TCP),
+            Proto::Udp => (Type::DGRAM, Protocol::UDP),
+        };
+        let ns = &self.host(host)?.ns;
+        inside(ns, || Socket::new(domain, ty.nonblocking(), Some(protocol)))
+    }
+
+    fn bind_target(&self, _host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure> {
+        // The host's own kernel stack decides: only its addresses exist there.
+        Ok(Mapped::same(addr))
+    }
+
+    fn destination(&self, _host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure> {
+        // Only the session's hosts are routable from inside; the kernel says so itself.
+        Ok(Mapped::same(addr))
+    }
+
+    fn implicit_bind(&self, _host: HostId, _family: Family) -> Option<SocketAddr> {
+        None
+    }
+
+    fn peer_allowed(&self, _peer: SocketAddr) -> bool {
+        // Nothing outside the session has a route in.
+        true
+    }
+}
