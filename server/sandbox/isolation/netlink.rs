@@ -15,7 +15,9 @@ const NLM_F_ACK: u16 = 0x4;
 const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_CREATE: u16 = 0x400;
 const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
+const IFF_RUNNING: u32 = 0x40;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MASTER: u16 = 10;
 const IFLA_LINKINFO: u16 = 18;
@@ -197,6 +199,48 @@ impl Rtnl {
                 }
                 at += (len + 3) & !3;
             }
+        }
+    }
+
+    /// Whether the link `index` is running: carrier up and its queue set up by the kernel's
+    /// link watcher, which happens a moment after the link is brought up. Until then the
+    /// link drops what is sent on it.
+    pub fn link_running(&mut self, index: i32) -> io::Result<bool> {
+        let mut m = Message::new(RTM_GETLINK, NLM_F_REQUEST);
+        m.ifinfo(index, 0, 0);
+        self.seq = self.seq.wrapping_add(1);
+        let len = m.buf.len() as u32;
+        m.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        m.buf[8..12].copy_from_slice(&self.seq.to_ne_bytes());
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: the buffer is valid for its length; the socket talks to the kernel.
+        if unsafe { libc::send(fd, m.buf.as_ptr().cast(), m.buf.len(), 0) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut buf = vec![0u8; ACK_BUFFER];
+        loop {
+            // SAFETY: `buf` is valid for its length.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let n = n as usize;
+            if n < NLMSG_HDRLEN + 16 {
+                continue;
+            }
+            let kind = u16::from_ne_bytes([buf[4], buf[5]]);
+            let seq = u32::from_ne_bytes([buf[8], buf[9], buf[10], buf[11]]);
+            if seq != self.seq {
+                continue;
+            }
+            if kind == NLMSG_ERROR {
+                let p = NLMSG_HDRLEN;
+                let code = i32::from_ne_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]);
+                return Err(io::Error::from_raw_os_error(-code));
+            }
+            let p = NLMSG_HDRLEN + 8;
+            let flags = u32::from_ne_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]);
+            return Ok(flags & IFF_RUNNING != 0);
         }
     }
 

@@ -16,6 +16,7 @@ use std::ffi::CString;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -36,6 +37,10 @@ const BRIDGE_INDEX: i32 = 2;
 const ETH0_INDEX: i32 = 2;
 /// Index of host k's bridge port in A's namespace is this plus k.
 const PORT_INDEX_BASE: i32 = 10;
+/// How long a new link may take to start running before the host is given up.
+const LINK_READY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause between checks of a new link.
+const LINK_READY_POLL: Duration = Duration::from_micros(200);
 
 /// The network-namespace backend.
 #[derive(Debug)]
@@ -111,6 +116,21 @@ fn new_namespace() -> io::Result<(OwnedFd, Rtnl)> {
     })
 }
 
+/// Wait until the link `index` runs.
+fn wait_running(rtnl: &mut Rtnl, index: i32) -> io::Result<()> {
+    let deadline = Instant::now() + LINK_READY_TIMEOUT;
+    while !rtnl.link_running(index)? {
+        if Instant::now() > deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "a session link did not come up",
+            ));
+        }
+        std::thread::sleep(LINK_READY_POLL);
+    }
+    Ok(())
+}
+
 /// Run `f` on a thread that has entered the namespace `ns`; the thread ends with it.
 fn inside<T: Send>(ns: &OwnedFd, f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {
     std::thread::scope(|scope| {
@@ -171,6 +191,13 @@ impl SessionNetwork for NetnsNetwork {
         };
         rtnl.add_address(link, IpAddr::V4(v4), self.subnet.prefix)?;
         rtnl.add_address(link, IpAddr::V6(v6), IPV6_PREFIX_LEN)?;
+        if index > 0 {
+            // A first SYN sent before both ends run would be dropped and retried a second
+            // later; the session is handed out only once its links carry traffic.
+            let port = PORT_INDEX_BASE + index as i32;
+            wait_running(&mut rtnl, ETH0_INDEX)?;
+            wait_running(&mut self.hosts[0].rtnl, port)?;
+        }
         self.hosts.push(NsHost { id: host, ns, rtnl });
         Ok(vec![IpAddr::V4(v4), IpAddr::V6(v6)])
     }
