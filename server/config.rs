@@ -40,6 +40,8 @@ pub const DEFAULT_MAX_EVENTS: usize = 20_000;
 pub const DEFAULT_IDLE_TTL_SECS: u64 = 30 * 60;
 /// A session ends this long after its creation, however busy.
 pub const DEFAULT_MAX_LIFETIME_SECS: u64 = 4 * 60 * 60;
+/// Events a live subscriber (a WebSocket) may fall behind before it is sent a fresh snapshot.
+pub const DEFAULT_SUBSCRIBER_LAG: usize = 1024;
 /// How long a blocking call waits before it is reported pending, unless the call says.
 pub const DEFAULT_WAIT_MS: u64 = 1_000;
 /// The longest wait a call may ask for.
@@ -145,6 +147,9 @@ pub struct ServeArgs {
     /// Events logged per session.
     #[arg(long, env = "PLUGBOARD_MAX_EVENTS", default_value_t = DEFAULT_MAX_EVENTS)]
     pub max_events: usize,
+    /// Events a WebSocket subscriber may fall behind before it gets a fresh snapshot.
+    #[arg(long, env = "PLUGBOARD_SUBSCRIBER_LAG", default_value_t = DEFAULT_SUBSCRIBER_LAG)]
+    pub subscriber_lag: usize,
     /// Seconds of inactivity after which a session ends.
     #[arg(long, env = "PLUGBOARD_IDLE_TTL_SECS", default_value_t = DEFAULT_IDLE_TTL_SECS)]
     pub idle_ttl_secs: u64,
@@ -241,7 +246,7 @@ pub enum ConfigError {
 }
 
 /// Limits of one session, enforced by the sandbox.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SandboxLimits {
     /// Live sessions at once.
     pub max_sessions: usize,
@@ -259,6 +264,8 @@ pub struct SandboxLimits {
     pub max_calls_per_second: u32,
     /// Events per session.
     pub max_events: usize,
+    /// Events a live subscriber may fall behind before it gets a fresh snapshot.
+    pub subscriber_lag: usize,
     /// Seconds of inactivity before a session ends.
     pub idle_ttl_secs: u64,
     /// Seconds after creation before a session ends.
@@ -282,6 +289,7 @@ impl Default for SandboxLimits {
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             max_calls_per_second: DEFAULT_MAX_CALLS_PER_SECOND,
             max_events: DEFAULT_MAX_EVENTS,
+            subscriber_lag: DEFAULT_SUBSCRIBER_LAG,
             idle_ttl_secs: DEFAULT_IDLE_TTL_SECS,
             max_lifetime_secs: DEFAULT_MAX_LIFETIME_SECS,
             wait_ms: DEFAULT_WAIT_MS,
@@ -359,6 +367,7 @@ impl ServeArgs {
             1,
         )?;
         at_least("max-events", self.max_events as u64, 100)?;
+        at_least("subscriber-lag", self.subscriber_lag as u64, 1)?;
         at_least("idle-ttl-secs", self.idle_ttl_secs, 1)?;
         at_least("max-lifetime-secs", self.max_lifetime_secs, 1)?;
         at_least("max-body-bytes", self.max_body_bytes as u64, 1024)?;
@@ -400,6 +409,7 @@ impl ServeArgs {
                 max_session_bytes: self.max_session_bytes,
                 max_calls_per_second: self.max_calls_per_second,
                 max_events: self.max_events,
+                subscriber_lag: self.subscriber_lag,
                 idle_ttl_secs: self.idle_ttl_secs,
                 max_lifetime_secs: self.max_lifetime_secs,
                 wait_ms: self.wait_ms,

@@ -621,7 +621,7 @@ async fn snapshot_shows_sockets_with_kernel_figures() {
     let c = &snap.hosts[0].sockets[0];
     assert_eq!(c.tcp_state, Some(TcpState::Established));
     assert_eq!(c.tuple.remote, Some(s.addr(B, 8087)));
-    assert!(c.options.iter().any(|(o, _)| *o == SockOpt::TcpNodelay));
+    assert!(c.options.iter().any(|o| o.option == SockOpt::TcpNodelay));
     assert_eq!(snap.usage.sockets, 2);
     let json = serde_json::to_value(&snap).unwrap();
     assert_eq!(json["hosts"][1]["sockets"][0]["tcp_state"], "LISTEN");

@@ -2,6 +2,7 @@
 //! request, hands a domain call to the sandbox and turns the answer into its wire form.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -11,14 +12,15 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::AppState;
 use super::auth::{self, Access};
-use super::error::{ApiError, Json, Query};
-use super::wire::{CallRequest, CallResponse};
+use super::error::{ApiError, ErrorBody, Json, Query};
+use super::wire::{CallBody, CallRequest, CallResponse};
 use crate::sandbox::{
-    CallStatus, Credentials, HostInfo, NewSession, SessionHandle, SessionId, Snapshot,
+    CallStatus, Credentials, Event, EventKind, HostInfo, HostSnapshot, IsolationMode, NewSession,
+    SessionHandle, SessionId, SessionInfo, Snapshot, Usage,
 };
 use crate::store::StoredSession;
 
@@ -45,7 +47,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 /// What `POST /api/sessions` takes (all optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
     /// Hosts to start with (2 when absent).
@@ -54,8 +56,41 @@ pub struct CreateSession {
     pub exercise: Option<String>,
 }
 
+impl TryFrom<Value> for CreateSession {
+    type Error = ApiError;
+
+    fn try_from(value: Value) -> Result<Self, ApiError> {
+        let Value::Object(map) = value else {
+            return Err(ApiError::bad("the body must be a JSON object"));
+        };
+        let mut request = CreateSession::default();
+        for (key, value) in map {
+            match (key.as_str(), value) {
+                (_, Value::Null) => {}
+                ("hosts", v) => {
+                    let n = v.as_u64().ok_or_else(|| {
+                        ApiError::field("hosts", "`hosts` must be a whole number")
+                    })?;
+                    request.hosts = Some(usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                ("exercise", Value::String(id)) => request.exercise = Some(id),
+                ("exercise", _) => {
+                    return Err(ApiError::field("exercise", "`exercise` must be a string"));
+                }
+                (other, _) => {
+                    return Err(ApiError::field(
+                        other,
+                        format!("unknown field `{other}`; a session takes `hosts` and `exercise`"),
+                    ));
+                }
+            }
+        }
+        Ok(request)
+    }
+}
+
 /// What `POST /api/sessions` answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionCreated {
     /// The owner's token: calls, hosts, ending. Shown once.
     pub token: String,
@@ -69,7 +104,7 @@ pub struct SessionCreated {
 }
 
 /// URLs of a session's resources.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Links {
     pub session: String,
     pub calls: String,
@@ -88,6 +123,55 @@ impl Links {
             page: format!("/s/{id}"),
         }
     }
+}
+
+/// A session as `GET /api/sessions/{id}` shows it: a snapshot, with `live` saying whether
+/// the session still runs (an ended session has no sockets, no usage and says why it ended).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// Whether the session is still running.
+    pub live: bool,
+    /// The snapshot.
+    #[serde(flatten)]
+    pub session: Snapshot,
+}
+
+/// The answer of `DELETE /api/sessions/{id}`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionEnded {
+    /// The session.
+    #[schema(value_type = String)]
+    pub id: SessionId,
+    /// Why it ended.
+    pub ended: String,
+    /// Seq of its last event.
+    pub last_seq: u64,
+}
+
+/// A call still blocked (`GET …/calls/{call_id}`).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingCall {
+    /// Always `pending`.
+    pub status: String,
+    pub call_id: u64,
+    #[schema(value_type = String)]
+    pub host: crate::sandbox::HostId,
+    /// The call's name.
+    pub call: EventKind,
+    pub fd: Option<i32>,
+}
+
+/// One page of a session's event log.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EventsPage {
+    /// Events in seq order.
+    pub events: Vec<Event>,
+    /// Pass as `after` for the next page.
+    pub next_after: u64,
+    /// Seq of the newest event now.
+    pub last_seq: u64,
+    /// Whether the session still runs (more events may come).
+    pub live: bool,
 }
 
 /// A session, live or from the database, with the access the request has.
@@ -144,6 +228,18 @@ async fn live_as_owner(
 }
 
 /// `POST /api/sessions`: start a session.
+#[utoipa::path(
+    post,
+    path = "/api/sessions",
+    tag = "sessions",
+    request_body(content = Option<CreateSession>, description = "Optional; an empty body makes a session with hosts A and B."),
+    responses(
+        (status = 201, description = "The session, its tokens (shown once) and its links.", body = SessionCreated),
+        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON.", body = ErrorBody),
+        (status = 429, description = "Too many sessions (live limit or this client's rate).", body = ErrorBody),
+    )
+)]
 pub async fn create_session(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -162,21 +258,9 @@ pub async fn create_session(
                 "send the body as JSON with Content-Type: application/json".to_owned(),
             ));
         }
-        serde_json::from_slice(&body).map_err(|e| {
-            let message = e.to_string();
-            let field = ["hosts", "exercise"]
-                .into_iter()
-                .find(|f| message.contains(&format!("`{f}`")))
-                .map(str::to_owned)
-                .or_else(|| {
-                    message
-                        .split('`')
-                        .nth(1)
-                        .filter(|_| message.starts_with("unknown field"))
-                        .map(str::to_owned)
-                });
-            ApiError::BadRequest { message, field }
-        })?
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad(format!("the body is not valid JSON: {e}")))?;
+        CreateSession::try_from(value)?
     };
     state.session_limiter().take(client)?;
     if let Some(exercise) = &request.exercise {
@@ -218,80 +302,154 @@ pub async fn create_session(
         .into_response())
 }
 
-/// A stored session in the shape of a snapshot.
-fn stored_view(s: &StoredSession) -> Value {
-    let hosts: Vec<Value> = s
+/// A stored (ended) session as a snapshot without sockets.
+fn stored_view(s: &StoredSession) -> SessionView {
+    let isolation = match s.isolation.as_str() {
+        "netns" => IsolationMode::Netns,
+        _ => IsolationMode::Loopback,
+    };
+    let limits = serde_json::from_value(s.limits.clone()).unwrap_or_default();
+    let hosts = s
         .hosts
         .iter()
-        .map(|HostInfo { name, addrs }| json!({"name": name, "addrs": addrs, "sockets": []}))
-        .collect();
-    json!({
-        "live": false,
-        "id": s.id,
-        "created_ms": s.created_ms,
-        "expires_ms": s.expires_ms,
-        "isolation": s.isolation,
-        "exercise": s.exercise,
-        "limits": s.limits,
-        "last_seq": s.last_seq,
-        "ended": s.end_reason.clone().or_else(|| Some("ended".to_owned())),
-        "ended_ms": s.ended_ms,
-        "hosts": hosts,
-        "pending": [],
-        "usage": null,
-    })
-}
-
-/// A live snapshot with `live: true`.
-fn live_view(snapshot: &Snapshot) -> Result<Value, ApiError> {
-    let mut value =
-        serde_json::to_value(snapshot).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Value::Object(map) = &mut value {
-        map.insert("live".to_owned(), Value::Bool(true));
+        .map(|HostInfo { name, addrs }| HostSnapshot {
+            name: *name,
+            addrs: addrs.clone(),
+            sockets: Vec::new(),
+        })
+        .collect::<Vec<_>>();
+    SessionView {
+        live: false,
+        session: Snapshot {
+            info: Arc::new(SessionInfo {
+                id: s.id,
+                created_ms: s.created_ms,
+                expires_ms: s.expires_ms,
+                isolation,
+                exercise: s.exercise.clone(),
+                limits,
+                credentials: Credentials::default(),
+            }),
+            last_seq: s.last_seq,
+            idle_expires_ms: s.ended_ms.unwrap_or(s.expires_ms),
+            ended: Some(s.end_reason.clone().unwrap_or_else(|| "ended".to_owned())),
+            usage: Usage {
+                sockets: 0,
+                pending_calls: 0,
+                bytes_sent: 0,
+                events: s.last_seq as usize,
+                hosts: hosts.len(),
+            },
+            hosts,
+            pending: Vec::new(),
+        },
     }
-    Ok(value)
 }
 
 /// The view of a session for its snapshot message and `GET /api/sessions/{id}`.
-pub async fn session_view(found: &Found) -> Result<Value, ApiError> {
+pub async fn session_view(found: &Found) -> Result<SessionView, ApiError> {
     match found {
         Found::Live(handle) => match handle.snapshot().await {
-            Ok(snapshot) => live_view(&snapshot),
-            Err(_) => Ok(
-                json!({"live": false, "id": handle.id(), "ended": handle.ended(),
-                "last_seq": handle.last_seq(), "hosts": handle.hosts()}),
-            ),
+            Ok(snapshot) => Ok(SessionView {
+                live: true,
+                session: snapshot,
+            }),
+            // Ended between lookup and snapshot: its log is still in memory.
+            Err(_) => Ok(SessionView {
+                live: false,
+                session: Snapshot {
+                    info: handle.info().clone(),
+                    last_seq: handle.last_seq(),
+                    idle_expires_ms: handle.info().expires_ms,
+                    ended: handle.ended(),
+                    hosts: handle
+                        .hosts()
+                        .into_iter()
+                        .map(|h| HostSnapshot {
+                            name: h.name,
+                            addrs: h.addrs,
+                            sockets: Vec::new(),
+                        })
+                        .collect(),
+                    pending: Vec::new(),
+                    usage: Usage {
+                        sockets: 0,
+                        pending_calls: 0,
+                        bytes_sent: 0,
+                        events: handle.last_seq() as usize,
+                        hosts: handle.hosts().len(),
+                    },
+                },
+            }),
         },
         Found::Stored(stored) => Ok(stored_view(stored)),
     }
 }
 
 /// `GET /api/sessions/{id}`: the snapshot (live) or the stored record (ended).
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}",
+    tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "A live snapshot (`live: true`) or an ended session's record (`live: false`, sockets empty).", body = SessionView),
+        (status = 401, description = "No or a wrong token.", body = ErrorBody),
+        (status = 404, description = "No such session.", body = ErrorBody),
+    )
+)]
 pub async fn get_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionView>, ApiError> {
     let token = auth::bearer(&headers, None);
     let (found, _) = find(&state, &id, token.as_deref()).await?;
     Ok(Json(session_view(&found).await?))
 }
 
 /// `DELETE /api/sessions/{id}`: end the session.
+#[utoipa::path(
+    delete,
+    path = "/api/sessions/{id}",
+    tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Ended: every socket closed, every pending call cancelled.", body = SessionEnded),
+        (status = 401, body = ErrorBody), (status = 403, description = "A viewer token.", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "Already ended.", body = ErrorBody),
+    )
+)]
 pub async fn end_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionEnded>, ApiError> {
     let handle = live_as_owner(&state, &id, &headers).await?;
     let reason = "ended by its owner";
     handle.end(reason).await?;
-    Ok(Json(
-        json!({"id": handle.id(), "ended": reason, "last_seq": handle.last_seq()}),
-    ))
+    Ok(Json(SessionEnded {
+        id: handle.id(),
+        ended: reason.to_owned(),
+        last_seq: handle.last_seq(),
+    }))
 }
 
 /// `POST /api/sessions/{id}/hosts`: add a host.
+#[utoipa::path(
+    post,
+    path = "/api/sessions/{id}/hosts",
+    tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    security(("token" = [])),
+    responses(
+        (status = 201, description = "The new host (the next letter) and its addresses.", body = HostInfo),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 429, description = "Host limit.", body = ErrorBody),
+    )
+)]
 pub async fn add_host(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -303,6 +461,24 @@ pub async fn add_host(
 }
 
 /// `POST /api/sessions/{id}/calls`: make one call.
+#[utoipa::path(
+    post,
+    path = "/api/sessions/{id}/calls",
+    tag = "calls",
+    params(("id" = String, Path, description = "Session id")),
+    security(("token" = [])),
+    request_body(content = CallBody, description = "One socket call; `call` picks the fields."),
+    responses(
+        (status = 200, description = "The call ran: `status` is `ok` with its results, or `error` with the kernel's errno, message and a hint.", body = CallResponse),
+        (status = 202, description = "The call blocked longer than `wait_ms`: `status: pending`; its end comes as an event with the same `call_id` and at `GET …/calls/{call_id}`.", body = CallResponse),
+        (status = 400, description = "A call that cannot be expressed (unknown call, missing or wrong field); `field` names it.", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The session has ended.", body = ErrorBody),
+        (status = 413, description = "Body too large.", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 429, description = "A session limit or this client's call rate; Retry-After when waiting helps.", body = ErrorBody),
+    )
+)]
 pub async fn make_call(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -332,6 +508,18 @@ pub async fn make_call(
 }
 
 /// `GET /api/sessions/{id}/calls/{call_id}`: where a call stands.
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}/calls/{call_id}",
+    tag = "calls",
+    params(("id" = String, Path, description = "Session id"), ("call_id" = u64, Path, description = "The call's id")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The call has ended; its result as the call would have answered.", body = CallResponse),
+        (status = 202, description = "Still blocked.", body = PendingCall),
+        (status = 401, body = ErrorBody), (status = 404, description = "No such pending call.", body = ErrorBody),
+    )
+)]
 pub async fn get_call(
     State(state): State<AppState>,
     Path((id, call_id)): Path<(String, String)>,
@@ -350,7 +538,13 @@ pub async fn get_call(
     match handle.call_status(call_id).await? {
         CallStatus::Pending { host, kind, fd } => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({"status": "pending", "call_id": call_id, "host": host, "call": kind, "fd": fd})),
+            Json(PendingCall {
+                status: "pending".to_owned(),
+                call_id,
+                host,
+                call: kind,
+                fd,
+            }),
         )
             .into_response()),
         CallStatus::Done(reply) => Ok(Json(CallResponse::from_reply(reply, None)).into_response()),
@@ -358,8 +552,9 @@ pub async fn get_call(
 }
 
 /// Query of `GET …/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Events with seq above this (0 = from the start).
     #[serde(default)]
@@ -369,6 +564,17 @@ pub struct EventsQuery {
 }
 
 /// `GET /api/sessions/{id}/events?after=SEQ&limit=N`: a page of the event log.
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}/events",
+    tag = "events",
+    params(("id" = String, Path, description = "Session id"), EventsQuery),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Events in seq order; `next_after` continues the paging.", body = EventsPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    )
+)]
 pub async fn list_events(
     State(state): State<AppState>,
     Path(id): Path<String>,

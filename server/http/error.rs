@@ -97,8 +97,8 @@ impl ApiError {
     }
 }
 
-/// The error body, the same for every error.
-#[derive(Debug, Serialize)]
+/// The body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A stable machine-readable name: invalid_request, not_found, limit_reached, …
     #[serde(rename = "type")]

@@ -10,7 +10,7 @@ use super::error::Json;
 use crate::sandbox::IsolationMode;
 
 /// The answer of `GET /healthz`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// "ok", or "degraded" when the database does not answer.
     pub status: &'static str,
@@ -27,6 +27,15 @@ pub struct Health {
 }
 
 /// `GET /healthz`: 200 when everything answers, 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Up: the database answers.", body = Health),
+        (status = 503, description = "Degraded: the database does not answer.", body = Health),
+    )
+)]
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let database_ok = state.store().ping().await;
     let health = Health {
@@ -46,6 +55,12 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /metrics`: the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition.", content_type = "text/plain", body = String))
+)]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

@@ -6,6 +6,8 @@ pub mod api;
 pub mod auth;
 pub mod error;
 mod health;
+pub mod openapi;
+mod pages;
 pub mod wire;
 mod ws;
 
@@ -17,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -125,22 +127,60 @@ impl AppState {
     }
 }
 
+/// Every route of the API and of operations, as (method, path). The router is built from
+/// this table and the OpenAPI document must describe each entry (a test checks), so neither
+/// can drift from the other.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/metrics"),
+    ("GET", "/api/openapi.json"),
+    ("POST", "/api/sessions"),
+    ("GET", "/api/sessions/{id}"),
+    ("DELETE", "/api/sessions/{id}"),
+    ("POST", "/api/sessions/{id}/hosts"),
+    ("POST", "/api/sessions/{id}/calls"),
+    ("GET", "/api/sessions/{id}/calls/{call_id}"),
+    ("GET", "/api/sessions/{id}/events"),
+    ("GET", "/api/sessions/{id}/ws"),
+];
+
+/// The handler of one entry of [`ROUTES`].
+fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
+    match (method, path) {
+        ("GET", "/healthz") => get(health::healthz),
+        ("GET", "/metrics") => get(health::metrics),
+        ("GET", "/api/openapi.json") => get(openapi::openapi_json),
+        ("POST", "/api/sessions") => post(api::create_session),
+        ("GET", "/api/sessions/{id}") => get(api::get_session),
+        ("DELETE", "/api/sessions/{id}") => delete(api::end_session),
+        ("POST", "/api/sessions/{id}/hosts") => post(api::add_host),
+        ("POST", "/api/sessions/{id}/calls") => post(api::make_call),
+        ("GET", "/api/sessions/{id}/calls/{call_id}") => get(api::get_call),
+        ("GET", "/api/sessions/{id}/events") => get(api::list_events),
+        ("GET", "/api/sessions/{id}/ws") => get(ws::websocket),
+        _ => unreachable!("every entry of ROUTES has a handler: {method} {path}"),
+    }
+}
+
 /// The whole application's router.
 pub fn build_router(state: AppState) -> Router {
     let config = state.config().clone();
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics))
-        .route("/api/sessions", post(api::create_session))
-        .route(
-            "/api/sessions/{id}",
-            get(api::get_session).delete(api::end_session),
-        )
-        .route("/api/sessions/{id}/hosts", post(api::add_host))
-        .route("/api/sessions/{id}/calls", post(api::make_call))
-        .route("/api/sessions/{id}/calls/{call_id}", get(api::get_call))
-        .route("/api/sessions/{id}/events", get(api::list_events))
-        .route("/api/sessions/{id}/ws", get(ws::websocket))
+    let mut router = Router::new();
+    let mut paths: Vec<&str> = ROUTES.iter().map(|(_, p)| *p).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    for path in paths {
+        let methods = ROUTES
+            .iter()
+            .filter(|(_, p)| *p == path)
+            .map(|(m, _)| handler(m, path))
+            .reduce(MethodRouter::merge);
+        if let Some(methods) = methods {
+            router = router.route(path, methods);
+        }
+    }
+    router
+        .merge(pages::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -93,7 +93,7 @@ pub struct CallRequest {
 }
 
 /// Fields each call takes besides host, call, wait_ms and encoding.
-fn allowed_fields(call: &str) -> &'static [&'static str] {
+pub fn allowed_fields(call: &str) -> &'static [&'static str] {
     match call {
         "socket" => &["domain", "type"],
         "bind" | "connect" => &["fd", "addr"],
@@ -353,21 +353,27 @@ fn option(f: &Fields) -> Result<SockOpt, ApiError> {
 }
 
 /// The answer to a call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CallResponse {
     /// ok, error or pending.
     pub status: &'static str,
     /// The call's id.
     pub call_id: u64,
     /// The host it ran on.
+    #[schema(value_type = String)]
     pub host: HostId,
     /// The event that recorded the outcome.
     pub seq: u64,
+    /// A new descriptor (socket, accept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fd: Option<i32>,
+    /// The peer (accept, recvfrom, getpeername).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub peer: Option<SocketAddr>,
+    /// The address used (bind, connect, sendto) or the local address (getsockname).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub addr: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
@@ -479,6 +485,147 @@ pub fn encode(data: &[u8], encoding: Option<Encoding>) -> (String, Encoding) {
             Err(_) => (BASE64.encode(data), Encoding::Base64),
         },
     }
+}
+
+/// Fields of every call.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CallCommon {
+    /// The host that makes the call: "A", "B", …
+    #[schema(example = "B")]
+    pub host: String,
+    /// How long a blocking call may wait before it is answered as pending (ms; the server's
+    /// default when absent, capped by max_wait_ms).
+    pub wait_ms: Option<u64>,
+    /// How `data` is written, in the request and in the answer: utf8 (default), base64 or hex.
+    pub encoding: Option<String>,
+}
+
+/// The body of `POST /api/sessions/{id}/calls`: one socket call, its name in `call`.
+///
+/// This type describes the format; requests are read field by field by [`CallRequest`]
+/// (a unit test checks that the two agree on every call and field).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum CallBody {
+    /// socket(domain, type): a new descriptor.
+    Socket {
+        #[serde(flatten)]
+        common: CallCommon,
+        /// inet or inet6.
+        domain: String,
+        /// stream (TCP) or dgram (UDP).
+        r#type: String,
+    },
+    /// bind(fd, addr).
+    Bind {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        /// ip:port, e.g. 10.0.0.2:8080 or [fd00::2]:8080.
+        addr: String,
+    },
+    /// listen(fd, backlog).
+    Listen {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        /// Accept queue length (default 16).
+        backlog: Option<i32>,
+    },
+    /// connect(fd, addr).
+    Connect {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        addr: String,
+    },
+    /// accept(fd): a new descriptor and the peer.
+    Accept {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+    },
+    /// send(fd, data).
+    Send {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        data: String,
+    },
+    /// recv(fd, max, peek).
+    Recv {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        /// Most bytes to read (default 4096).
+        max: Option<u32>,
+        /// MSG_PEEK: leave the bytes queued.
+        peek: Option<bool>,
+    },
+    /// sendto(fd, data, addr).
+    Sendto {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        data: String,
+        addr: String,
+    },
+    /// recvfrom(fd, max, peek): data and its source.
+    Recvfrom {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        max: Option<u32>,
+        peek: Option<bool>,
+    },
+    /// shutdown(fd, how).
+    Shutdown {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        /// read, write or both.
+        how: ShutdownHow,
+    },
+    /// close(fd).
+    Close {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+    },
+    /// setsockopt(fd, option, value).
+    Setsockopt {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        option: SockOpt,
+        value: OptValue,
+    },
+    /// getsockopt(fd, option).
+    Getsockopt {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        option: SockOpt,
+    },
+    /// getsockname(fd).
+    Getsockname {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+    },
+    /// getpeername(fd).
+    Getpeername {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+    },
+    /// Non-blocking mode on or off (fcntl O_NONBLOCK).
+    Nonblocking {
+        #[serde(flatten)]
+        common: CallCommon,
+        fd: i32,
+        on: bool,
+    },
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::AppState;
 use super::api::{Found, find, session_view};
 use super::auth;
-use super::error::{ApiError, Query};
+use super::error::{ApiError, ErrorBody, Query};
 use crate::sandbox::{Event, EventKind, SessionHandle};
 
 /// How often the server pings an idle client.
@@ -33,8 +33,9 @@ const REPLAY_PAGE: u32 = 1_000;
 const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// Query of the WebSocket endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
     /// Events after this seq are sent (0 = all).
     #[serde(default)]
@@ -43,7 +44,20 @@ pub struct WsQuery {
     pub token: Option<String>,
 }
 
-/// `GET /api/sessions/{id}/ws`.
+/// `GET /api/sessions/{id}/ws`: upgrade to a WebSocket carrying text messages
+/// `{"type":"snapshot","snapshot":…}`, then `{"type":"event","event":…}` in seq order,
+/// `{"type":"resync","snapshot":…}` after falling behind, `{"type":"ended","reason":…}`.
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}/ws",
+    tag = "events",
+    params(("id" = String, Path, description = "Session id"), WsQuery),
+    security(("token" = [])),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol."),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    )
+)]
 pub async fn websocket(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -96,6 +110,7 @@ async fn stream(
     after: u64,
 ) -> Result<(), &'static str> {
     let snapshot = session_view(&found).await.map_err(|_| "snapshot failed")?;
+    let snapshot = serde_json::to_value(&snapshot).map_err(|_| "snapshot failed")?;
     send(
         &mut socket,
         &json!({"type": "snapshot", "snapshot": snapshot}),
@@ -166,6 +181,7 @@ async fn live(
                 let snapshot = session_view(&Found::Live(handle.clone()))
                     .await
                     .map_err(|_| "snapshot failed")?;
+                let snapshot = serde_json::to_value(&snapshot).map_err(|_| "snapshot failed")?;
                 let resume = snapshot["last_seq"].as_u64().unwrap_or(last_sent);
                 subscription = handle.subscribe(resume);
                 send(

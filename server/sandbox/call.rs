@@ -103,7 +103,7 @@ impl Call {
 }
 
 /// Which direction `shutdown` closes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShutdownHow {
     /// SHUT_RD.
@@ -136,7 +136,7 @@ pub enum OptShape {
 }
 
 /// Socket options a user may set or read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum SockOpt {
     #[serde(rename = "SO_REUSEADDR")]
     SoReuseaddr,
@@ -220,7 +220,7 @@ impl SockOpt {
 }
 
 /// A socket option's value: a flag, a number, or a linger setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum OptValue {
     /// SO_REUSEADDR, TCP_NODELAY, …

@@ -7,7 +7,7 @@
 //! single static table means every errno is described exactly once.
 
 /// What the kernel said when a call failed, described for a learner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Errno {
     /// Symbolic name, e.g. "ECONNREFUSED".
     pub name: &'static str,

@@ -22,7 +22,7 @@ pub const PREVIEW_BYTES: usize = 64;
 pub type Seq = u64;
 
 /// What an event records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// The session began; carries its hosts.
@@ -81,7 +81,7 @@ impl EventKind {
 }
 
 /// How an event turned out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The call succeeded.
@@ -95,7 +95,7 @@ pub enum Status {
 }
 
 /// Transport protocol of a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Proto {
     Tcp,
@@ -103,7 +103,7 @@ pub enum Proto {
 }
 
 /// Address family of a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
     Inet,
@@ -111,20 +111,22 @@ pub enum Family {
 }
 
 /// A socket's identity on the wire at one moment: protocol and both ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tuple {
     /// tcp or udp.
     pub proto: Proto,
     /// inet or inet6.
     pub family: Family,
     /// Local address and port, once bound.
+    #[schema(value_type = Option<String>, example = "10.0.0.2:8080")]
     pub local: Option<SocketAddr>,
     /// Remote address and port, once connected.
+    #[schema(value_type = Option<String>, example = "10.0.0.1:49152")]
     pub remote: Option<SocketAddr>,
 }
 
 /// The first bytes of a payload, as text when they are UTF-8 and as hex otherwise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preview {
     /// The previewed bytes as text, when they are valid UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,7 +167,7 @@ impl Preview {
 }
 
 /// One thing that happened in a session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     /// Position in the session's log, from 1.
     pub seq: Seq,
@@ -173,6 +175,7 @@ pub struct Event {
     pub time_ms: u64,
     /// The host the event belongs to; none for session events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "B")]
     pub host: Option<HostId>,
     /// The descriptor the event is about, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,12 +201,15 @@ pub struct Event {
     pub tuple: Option<Tuple>,
     /// The address the call used (bind, connect, sendto), after any sandbox mapping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub addr: Option<SocketAddr>,
     /// The address the user asked for, when the sandbox mapped it to another one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub requested_addr: Option<SocketAddr>,
     /// The other end: accept's peer, recvfrom's source, an isolation refusal's origin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub peer: Option<SocketAddr>,
     /// The descriptor a call created (socket, accept).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -74,11 +74,13 @@ impl<'de> Deserialize<'de> for HostId {
 }
 
 /// What the world may know of a host: its name and addresses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HostInfo {
     /// "A", "B", …
+    #[schema(value_type = String, example = "A")]
     pub name: HostId,
     /// Addresses other hosts of the session reach it at, IPv4 first.
+    #[schema(value_type = Vec<String>, example = json!(["10.0.0.1", "fd00::1"]))]
     pub addrs: Vec<IpAddr>,
 }
 

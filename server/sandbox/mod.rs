@@ -46,8 +46,6 @@ use session::{Command, SessionTask};
 
 /// Commands a session's task may have queued before senders wait.
 const COMMAND_QUEUE: usize = 64;
-/// Events a live subscriber may fall behind before it is told it lagged.
-pub const SUBSCRIBER_QUEUE: usize = 1024;
 /// Hosts a session starts with unless asked for more.
 pub const DEFAULT_HOSTS: usize = 2;
 /// How long a session task may take to end during shutdown before it is abandoned.
@@ -191,9 +189,10 @@ pub struct NewSession {
 }
 
 /// The unchanging facts of a session.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     /// Its id.
+    #[schema(value_type = String, example = "3f1c9a7e5b2d4c60")]
     pub id: SessionId,
     /// Creation time, ms since the epoch.
     pub created_ms: u64,
@@ -207,6 +206,7 @@ pub struct SessionInfo {
     pub limits: SandboxLimits,
     /// Credential hashes (not serialized).
     #[serde(skip)]
+    #[schema(ignore)]
     pub credentials: Credentials,
 }
 
@@ -348,7 +348,7 @@ impl Sandbox {
             credentials: new.credentials,
         });
         let (commands_tx, commands_rx) = mpsc::channel(COMMAND_QUEUE);
-        let (live, _) = broadcast::channel(SUBSCRIBER_QUEUE);
+        let (live, _) = broadcast::channel(limits.subscriber_lag.max(1));
         let log = Arc::new(SessionLog {
             info: info.clone(),
             state: Mutex::new(LogState {
@@ -649,7 +649,7 @@ impl SessionHandle {
 }
 
 /// Everything about a session at one moment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Snapshot {
     /// The session's facts.
     #[serde(flatten)]
@@ -669,18 +669,20 @@ pub struct Snapshot {
 }
 
 /// One host in a snapshot.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HostSnapshot {
     /// "A", "B", …
+    #[schema(value_type = String)]
     pub name: HostId,
     /// Its addresses.
+    #[schema(value_type = Vec<String>)]
     pub addrs: Vec<std::net::IpAddr>,
     /// Its open sockets by descriptor.
     pub sockets: Vec<SocketSnapshot>,
 }
 
 /// One socket in a snapshot, with what the kernel says of it now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SocketSnapshot {
     /// Its descriptor.
     pub fd: i32,
@@ -701,15 +703,25 @@ pub struct SocketSnapshot {
     /// The accept queue's limit as the kernel holds it.
     pub accept_backlog: Option<u32>,
     /// Options as the kernel reports them now.
-    pub options: Vec<(SockOpt, OptValue)>,
+    pub options: Vec<OptionSetting>,
+}
+
+/// One socket option and its value as the kernel reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OptionSetting {
+    /// The option.
+    pub option: SockOpt,
+    /// Its value.
+    pub value: OptValue,
 }
 
 /// A blocked call in a snapshot.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PendingSnapshot {
     /// Its id.
     pub call_id: u64,
     /// Its host.
+    #[schema(value_type = String)]
     pub host: HostId,
     /// Its descriptor.
     pub fd: i32,
@@ -718,7 +730,7 @@ pub struct PendingSnapshot {
 }
 
 /// A session's use of its limits.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Usage {
     /// Sockets open.
     pub sockets: usize,

@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use serde::{Deserialize, Serialize};
 
 /// A TCP state as the kernel names it (`include/net/tcp_states.h`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TcpState {
     Established,

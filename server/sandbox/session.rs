@@ -1622,7 +1622,11 @@ fn socket_snapshot(fd: i32, sock: &Sock) -> SocketSnapshot {
         accept_backlog: f.backlog,
         options: options
             .into_iter()
-            .filter_map(|o| sock.get_option(o).ok().map(|v| (o, v)))
+            .filter_map(|option| {
+                sock.get_option(option)
+                    .ok()
+                    .map(|value| super::OptionSetting { option, value })
+            })
             .collect(),
     }
 }

@@ -22,7 +22,7 @@ use super::event::{Family, Proto};
 use super::host::HostId;
 
 /// The isolation mode a server runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IsolationMode {
     /// Each host is its own network namespace.
