@@ -294,6 +294,9 @@ async fn blocking_calls_go_pending_and_can_be_polled() {
     app.stop().await;
 }
 
+/// A malformed request: content type, body, expected status, expected field.
+type BadCase = (Option<&'static str>, Vec<u8>, StatusCode, Option<&'static str>);
+
 /// Send raw bytes as a call body.
 async fn raw(
     app: &TestApp,
@@ -322,7 +325,7 @@ async fn bad_input_gets_a_precise_4xx_in_one_shape() {
     let mut app = TestApp::start_with(&["--max-body-bytes", "2048"]).await;
     let s = app.session().await;
     let json = Some("application/json");
-    let cases: Vec<(Option<&str>, Vec<u8>, StatusCode, Option<&str>)> = vec![
+    let cases: Vec<BadCase> = vec![
         (json, b"{".to_vec(), StatusCode::BAD_REQUEST, None),
         (json, b"[1,2]".to_vec(), StatusCode::BAD_REQUEST, None),
         (json, b"null".to_vec(), StatusCode::BAD_REQUEST, None),
