@@ -139,9 +139,10 @@ pub async fn run(
         () = shutdown => None,
         result = &mut serving => Some(result),
     };
-    stop_tx.send_replace(true);
+    // Sessions end first, so live subscribers see each end before the server closes them.
     tracing::info!("shutting down: ending sessions");
     sandbox.shutdown().await;
+    stop_tx.send_replace(true);
     let served = match failed {
         Some(result) => result,
         None => match tokio::time::timeout(DRAIN_TIMEOUT, &mut serving).await {
