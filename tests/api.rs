@@ -295,7 +295,12 @@ async fn blocking_calls_go_pending_and_can_be_polled() {
 }
 
 /// A malformed request: content type, body, expected status, expected field.
-type BadCase = (Option<&'static str>, Vec<u8>, StatusCode, Option<&'static str>);
+type BadCase = (
+    Option<&'static str>,
+    Vec<u8>,
+    StatusCode,
+    Option<&'static str>,
+);
 
 /// Send raw bytes as a call body.
 async fn raw(
