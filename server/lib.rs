@@ -13,6 +13,7 @@
 //! in the background and hands back a [`Running`] server, for tests and embedding.
 
 pub mod config;
+pub mod exercise;
 pub mod http;
 pub mod metrics;
 pub mod sandbox;
@@ -51,6 +52,8 @@ pub enum RunError {
     Store(#[from] store::StoreError),
     #[error("isolation: {0}")]
     Isolation(String),
+    #[error(transparent)]
+    Catalog(#[from] exercise::catalog::CatalogError),
     #[error("server: {0}")]
     Serve(std::io::Error),
 }
@@ -89,7 +92,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let isolation = isolation_backend(&config)?;
+    let catalog = Arc::new(exercise::catalog::Catalog::embedded()?);
     let store = Store::connect(&config.database_url).await?;
+    let changed = store.load_exercises(catalog.all()).await?;
+    tracing::info!(
+        exercises = catalog.len(),
+        changed,
+        "exercise catalog loaded"
+    );
     let leftover = store
         .end_leftover_sessions("the server restarted while the session was live")
         .await?;
@@ -116,6 +126,7 @@ pub async fn run(
         store.clone(),
         metrics,
         config.clone(),
+        catalog,
         stop_rx.clone(),
     );
     let app = http::build_router(state);

@@ -263,13 +263,20 @@ pub async fn create_session(
         CreateSession::try_from(value)?
     };
     state.session_limiter().take(client)?;
-    if let Some(exercise) = &request.exercise {
-        return Err(ApiError::field(
-            "exercise",
-            format!("no exercise `{exercise}`: exercises are not available yet"),
-        ));
-    }
-    let hosts = request.hosts.unwrap_or(crate::sandbox::DEFAULT_HOSTS);
+    let exercise = match &request.exercise {
+        Some(id) => Some(state.catalog().get(id).cloned().ok_or_else(|| {
+            ApiError::field(
+                "exercise",
+                format!("no exercise `{id}`; see GET /api/exercises"),
+            )
+        })?),
+        None => None,
+    };
+    let setup_hosts = exercise.as_ref().map_or(0, |e| e.setup.hosts);
+    let hosts = request
+        .hosts
+        .unwrap_or(crate::sandbox::DEFAULT_HOSTS)
+        .max(setup_hosts);
     if hosts < 2 {
         return Err(ApiError::field("hosts", "a session has at least 2 hosts"));
     }
@@ -286,6 +293,11 @@ pub async fn create_session(
             },
         })
         .await?;
+    if let Some(exercise) = &exercise {
+        for program in &exercise.setup.programs {
+            crate::exercise::program::start(program, handle.clone());
+        }
+    }
     let session = handle.snapshot().await?;
     let id = handle.id();
     let created = SessionCreated {

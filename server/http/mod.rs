@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod exercises;
 mod health;
 pub mod openapi;
 mod pages;
@@ -25,6 +26,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::exercise::catalog::Catalog;
 use crate::metrics::Metrics;
 use crate::sandbox::Sandbox;
 use crate::store::Store;
@@ -51,6 +53,8 @@ struct AppInner {
     metrics: Arc<Metrics>,
     /// The configuration the server started with.
     config: Config,
+    /// The exercises.
+    catalog: Arc<Catalog>,
     /// Turns true when the server is shutting down (WebSockets close on it).
     stopping: watch::Receiver<bool>,
     /// When the server started.
@@ -68,6 +72,7 @@ impl AppState {
         store: Store,
         metrics: Arc<Metrics>,
         config: Config,
+        catalog: Arc<Catalog>,
         stopping: watch::Receiver<bool>,
     ) -> AppState {
         let per_minute = f64::from(config.sessions_per_minute);
@@ -80,6 +85,7 @@ impl AppState {
                 store,
                 metrics,
                 config,
+                catalog,
                 stopping,
                 started: Instant::now(),
             }),
@@ -104,6 +110,11 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The exercises.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
     }
 
     /// A receiver that turns true at shutdown.
@@ -142,6 +153,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/sessions/{id}/calls/{call_id}"),
     ("GET", "/api/sessions/{id}/events"),
     ("GET", "/api/sessions/{id}/ws"),
+    ("GET", "/api/sessions/{id}/checks"),
+    ("POST", "/api/sessions/{id}/grade"),
+    ("GET", "/api/exercises"),
+    ("GET", "/api/exercises/{id}"),
+    ("GET", "/api/exercises/{id}/attempts"),
 ];
 
 /// The handler of one entry of [`ROUTES`].
@@ -158,6 +174,11 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", "/api/sessions/{id}/calls/{call_id}") => get(api::get_call),
         ("GET", "/api/sessions/{id}/events") => get(api::list_events),
         ("GET", "/api/sessions/{id}/ws") => get(ws::websocket),
+        ("GET", "/api/sessions/{id}/checks") => get(exercises::session_checks),
+        ("POST", "/api/sessions/{id}/grade") => post(exercises::grade_session),
+        ("GET", "/api/exercises") => get(exercises::list_exercises),
+        ("GET", "/api/exercises/{id}") => get(exercises::get_exercise),
+        ("GET", "/api/exercises/{id}/attempts") => get(exercises::list_attempts),
         _ => unreachable!("every entry of ROUTES has a handler: {method} {path}"),
     }
 }

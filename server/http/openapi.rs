@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::error::Json;
-use super::{api, health, ws};
+use super::{api, exercises, health, ws};
 
 /// The API's description.
 #[derive(Debug, OpenApi)]
@@ -30,6 +30,11 @@ use super::{api, health, ws};
         api::get_call,
         api::list_events,
         ws::websocket,
+        exercises::list_exercises,
+        exercises::get_exercise,
+        exercises::grade_session,
+        exercises::session_checks,
+        exercises::list_attempts,
         openapi_json,
     ),
     components(schemas(
@@ -43,6 +48,7 @@ use super::{api, health, ws};
         (name = "sessions", description = "Sandboxes with hosts A, B, …"),
         (name = "calls", description = "Socket calls on a host"),
         (name = "events", description = "The event log and its live stream"),
+        (name = "exercises", description = "The catalog, grading and attempts"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -63,6 +69,15 @@ impl Modify for BearerToken {
                         "The session's token (calls and changes) or its viewer token (reading). \
                          The WebSocket also takes it as `?token=`.",
                     ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The server's admin token (--admin-token)."))
                     .build(),
             ),
         );

@@ -198,6 +198,114 @@ impl Store {
     }
 }
 
+/// A stored grading attempt.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Attempt {
+    /// The attempt's number.
+    pub id: i64,
+    /// The session graded.
+    pub session_id: String,
+    /// The exercise.
+    pub exercise_id: String,
+    /// The exercise version graded against.
+    pub exercise_version: u32,
+    /// When, ms since the epoch.
+    pub created_ms: u64,
+    /// Whether every check passed.
+    pub passed: bool,
+    /// The report.
+    pub report: crate::exercise::grader::Report,
+}
+
+impl Store {
+    /// Load the catalog: a new version of an exercise replaces the stored one; attempts keep
+    /// the version they were graded against. Returns how many exercises changed.
+    pub async fn load_exercises<'a>(
+        &self,
+        exercises: impl IntoIterator<Item = &'a crate::exercise::Exercise>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut changed = 0;
+        for e in exercises {
+            let body = serde_json::to_string(e).unwrap_or_default();
+            let done = sqlx::query(
+                "INSERT INTO exercises (id, version, title, body, loaded_ms) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, title = excluded.title, \
+                 body = excluded.body, loaded_ms = excluded.loaded_ms \
+                 WHERE exercises.version != excluded.version OR exercises.body != excluded.body",
+            )
+            .bind(&e.id)
+            .bind(i64::from(e.version))
+            .bind(&e.title)
+            .bind(body)
+            .bind(now_ms() as i64)
+            .execute(&mut *tx)
+            .await?;
+            changed += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// The stored version of an exercise.
+    pub async fn exercise_version(&self, id: &str) -> Result<Option<u32>, StoreError> {
+        let row = sqlx::query("SELECT version FROM exercises WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get::<i64, _>("version") as u32))
+    }
+
+    /// Store a grading attempt; returns its id.
+    pub async fn insert_attempt(
+        &self,
+        session: SessionId,
+        report: &crate::exercise::grader::Report,
+    ) -> Result<i64, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO attempts (session_id, exercise_id, exercise_version, created_ms, passed, \
+             passed_checks, total_checks, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(session.to_string())
+        .bind(&report.exercise)
+        .bind(i64::from(report.version))
+        .bind(now_ms() as i64)
+        .bind(report.passed)
+        .bind(report.passed_checks as i64)
+        .bind(report.total_checks as i64)
+        .bind(serde_json::to_string(report).unwrap_or_default())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.last_insert_rowid())
+    }
+
+    /// Attempts at an exercise, newest first, at most `limit`.
+    pub async fn attempts(&self, exercise: &str, limit: u32) -> Result<Vec<Attempt>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, session_id, exercise_id, exercise_version, created_ms, passed, report \
+             FROM attempts WHERE exercise_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(exercise)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(Attempt {
+                    id: r.get("id"),
+                    session_id: r.get("session_id"),
+                    exercise_id: r.get("exercise_id"),
+                    exercise_version: r.get::<i64, _>("exercise_version") as u32,
+                    created_ms: r.get::<i64, _>("created_ms") as u64,
+                    passed: r.get("passed"),
+                    report: serde_json::from_str(&r.get::<String, _>("report")).ok()?,
+                })
+            })
+            .collect())
+    }
+}
+
 /// Take records as they come and write them in batches until told to finish.
 async fn write_loop(
     pool: SqlitePool,

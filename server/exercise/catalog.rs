@@ -1,0 +1,216 @@
+//! The catalog: every file under `exercises/`, compiled into the binary, parsed and checked
+//! once at start.
+
+use std::collections::BTreeMap;
+
+use super::{Exercise, ProgramSpec, Rule};
+use crate::sandbox::HostId;
+
+/// The catalog's files, by name. A unit test checks that every file of `exercises/` is here.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "tcp-server-lifecycle.toml",
+        include_str!("../../exercises/tcp-server-lifecycle.toml"),
+    ),
+    (
+        "tcp-client-echo.toml",
+        include_str!("../../exercises/tcp-client-echo.toml"),
+    ),
+    (
+        "udp-datagrams.toml",
+        include_str!("../../exercises/udp-datagrams.toml"),
+    ),
+    (
+        "udp-echo.toml",
+        include_str!("../../exercises/udp-echo.toml"),
+    ),
+    (
+        "connection-refused.toml",
+        include_str!("../../exercises/connection-refused.toml"),
+    ),
+    (
+        "port-in-use.toml",
+        include_str!("../../exercises/port-in-use.toml"),
+    ),
+    (
+        "listen-backlog.toml",
+        include_str!("../../exercises/listen-backlog.toml"),
+    ),
+    (
+        "half-close.toml",
+        include_str!("../../exercises/half-close.toml"),
+    ),
+    (
+        "reset-linger.toml",
+        include_str!("../../exercises/reset-linger.toml"),
+    ),
+    (
+        "nonblocking-accept.toml",
+        include_str!("../../exercises/nonblocking-accept.toml"),
+    ),
+    ("ipv6.toml", include_str!("../../exercises/ipv6.toml")),
+    (
+        "many-clients.toml",
+        include_str!("../../exercises/many-clients.toml"),
+    ),
+];
+
+/// A catalog file that does not make a valid exercise.
+#[derive(Debug, thiserror::Error)]
+#[error("exercises/{file}: {message}")]
+pub struct CatalogError {
+    pub file: String,
+    pub message: String,
+}
+
+/// Every exercise, by id.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    exercises: BTreeMap<String, Exercise>,
+}
+
+impl Catalog {
+    /// The catalog compiled into the binary.
+    pub fn embedded() -> Result<Catalog, CatalogError> {
+        Catalog::from_files(FILES.iter().map(|(name, text)| (*name, *text)))
+    }
+
+    /// A catalog from (file name, text) pairs.
+    pub fn from_files<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Catalog, CatalogError> {
+        let mut exercises = BTreeMap::new();
+        for (file, text) in files {
+            let fail = |message: String| CatalogError {
+                file: file.to_owned(),
+                message,
+            };
+            let exercise: Exercise = toml::from_str(text).map_err(|e| fail(e.to_string()))?;
+            validate(file, &exercise).map_err(fail)?;
+            if exercises.insert(exercise.id.clone(), exercise).is_some() {
+                return Err(fail("a second exercise with this id".to_owned()));
+            }
+        }
+        Ok(Catalog { exercises })
+    }
+
+    /// An exercise by id.
+    pub fn get(&self, id: &str) -> Option<&Exercise> {
+        self.exercises.get(id)
+    }
+
+    /// Every exercise, by id.
+    pub fn all(&self) -> impl Iterator<Item = &Exercise> {
+        self.exercises.values()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.exercises.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.exercises.is_empty()
+    }
+}
+
+fn validate(file: &str, e: &Exercise) -> Result<(), String> {
+    if file.strip_suffix(".toml") != Some(e.id.as_str()) {
+        return Err(format!("the file must be named {}.toml", e.id));
+    }
+    if !(2..=26).contains(&e.setup.hosts) {
+        return Err("setup.hosts must be between 2 and 26".to_owned());
+    }
+    let host_ok = |name: &str| {
+        name.parse::<HostId>()
+            .ok()
+            .is_some_and(|h| h.index() < e.setup.hosts)
+    };
+    for p in &e.setup.programs {
+        if !host_ok(p.host()) {
+            return Err(format!("program on unknown host {}", p.host()));
+        }
+        if let ProgramSpec::Client { to_host, .. } = p {
+            if !host_ok(to_host) {
+                return Err(format!("client connects to unknown host {to_host}"));
+            }
+        }
+    }
+    if e.checks.is_empty() {
+        return Err("an exercise needs at least one check".to_owned());
+    }
+    let mut ids: Vec<&str> = e.checks.iter().map(|c| c.id.as_str()).collect();
+    ids.sort_unstable();
+    if ids.windows(2).any(|w| w[0] == w[1]) {
+        return Err("two checks share an id".to_owned());
+    }
+    for check in &e.checks {
+        let hosts: Vec<&str> = match &check.rule {
+            Rule::Event(f) | Rule::None(f) | Rule::Count { filter: f, .. } => f
+                .host
+                .iter()
+                .chain(f.peer_host.iter())
+                .map(String::as_str)
+                .collect(),
+            Rule::Order { first, then } => first
+                .host
+                .iter()
+                .chain(&first.peer_host)
+                .chain(&then.host)
+                .chain(&then.peer_host)
+                .map(String::as_str)
+                .collect(),
+            Rule::TcpState { host, .. } => vec![host.as_str()],
+            Rule::ReceivedEqualsSent {
+                receiver, sender, ..
+            } => vec![receiver.as_str(), sender.as_str()],
+        };
+        if let Some(bad) = hosts.into_iter().find(|h| !host_ok(h)) {
+            return Err(format!("check {} names unknown host {bad}", check.id));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_file_is_embedded_and_valid() {
+        let catalog = Catalog::embedded().unwrap();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/exercises");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = FILES.iter().map(|(n, _)| (*n).to_owned()).collect();
+        embedded.sort();
+        assert_eq!(on_disk, embedded, "add new files to catalog::FILES");
+        assert!(catalog.len() >= 10);
+    }
+
+    #[test]
+    fn mistakes_in_a_file_are_reported() {
+        let bad = r#"
+id = "x"
+version = 1
+title = "t"
+summary = "s"
+text = "t"
+[[checks]]
+id = "a"
+text = "a"
+hint = "h"
+rule = { type = "event", host = "Q" }
+"#;
+        let e = Catalog::from_files([("x.toml", bad)]).unwrap_err();
+        assert!(e.to_string().contains("unknown host Q"), "{e}");
+        let e = Catalog::from_files([("y.toml", bad)]).unwrap_err();
+        assert!(e.to_string().contains("named x.toml"), "{e}");
+    }
+}

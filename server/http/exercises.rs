@@ -1,0 +1,272 @@
+//! Exercise handlers: the catalog, grading a session, and the attempts (admin).
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::api::{Found, find};
+use super::auth;
+use super::error::{ApiError, ErrorBody, Json, Query};
+use crate::exercise::grader::{self, Report};
+use crate::exercise::{Exercise, ProgramSpec};
+use crate::sandbox::{Event, HostInfo};
+use crate::store::Attempt;
+
+/// Most attempts one listing returns unless asked for fewer.
+const DEFAULT_ATTEMPTS_PAGE: u32 = 100;
+/// Most attempts one listing may return.
+const MAX_ATTEMPTS_PAGE: u32 = 1000;
+
+/// An exercise in the list.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ExerciseSummary {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    pub summary: String,
+    /// What it teaches.
+    pub teaches: Vec<String>,
+    /// Hosts its sessions start with.
+    pub hosts: usize,
+    /// Programs its setup starts, by kind.
+    pub programs: Vec<String>,
+    /// How many checks the grader runs.
+    pub checks: usize,
+}
+
+impl From<&Exercise> for ExerciseSummary {
+    fn from(e: &Exercise) -> Self {
+        let Exercise {
+            id,
+            version,
+            title,
+            summary,
+            teaches,
+            text: _,
+            setup,
+            checks,
+        } = e;
+        ExerciseSummary {
+            id: id.clone(),
+            version: *version,
+            title: title.clone(),
+            summary: summary.clone(),
+            teaches: teaches.clone(),
+            hosts: setup.hosts,
+            programs: setup
+                .programs
+                .iter()
+                .map(|p| {
+                    match p {
+                        ProgramSpec::EchoTcp { .. } => "echo_tcp",
+                        ProgramSpec::EchoUdp { .. } => "echo_udp",
+                        ProgramSpec::DiscardTcp { .. } => "discard_tcp",
+                        ProgramSpec::DiscardUdp { .. } => "discard_udp",
+                        ProgramSpec::Client { .. } => "client",
+                    }
+                    .to_owned()
+                })
+                .collect(),
+            checks: checks.len(),
+        }
+    }
+}
+
+/// `GET /api/exercises`: the catalog.
+#[utoipa::path(
+    get,
+    path = "/api/exercises",
+    tag = "exercises",
+    responses((status = 200, description = "Every exercise, by id.", body = Vec<ExerciseSummary>))
+)]
+pub async fn list_exercises(State(state): State<AppState>) -> Json<Vec<ExerciseSummary>> {
+    Json(state.catalog().all().map(ExerciseSummary::from).collect())
+}
+
+/// `GET /api/exercises/{id}`: one exercise with its text, setup and checks.
+#[utoipa::path(
+    get,
+    path = "/api/exercises/{id}",
+    tag = "exercises",
+    params(("id" = String, Path, description = "Exercise id")),
+    responses(
+        (status = 200, description = "The exercise.", body = Exercise),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn get_exercise(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Exercise>, ApiError> {
+    state
+        .catalog()
+        .get(&id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no exercise `{id}`")))
+}
+
+/// A grading report, and the attempt that stored it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Graded {
+    /// The stored attempt's number; none for a check that is not stored.
+    pub attempt: Option<i64>,
+    /// The report.
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+/// The report of a session's exercise now.
+async fn report(state: &AppState, found: &Found) -> Result<Report, ApiError> {
+    let (exercise_id, events, hosts): (Option<String>, Vec<Event>, Vec<HostInfo>) = match found {
+        Found::Live(handle) => (
+            handle.info().exercise.clone(),
+            handle
+                .events_after(0, usize::MAX)
+                .iter()
+                .map(|e| (**e).clone())
+                .collect(),
+            handle.hosts(),
+        ),
+        Found::Stored(stored) => (
+            stored.exercise.clone(),
+            state
+                .store()
+                .events(stored.id, 0, u32::MAX)
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+            stored.hosts.clone(),
+        ),
+    };
+    let exercise_id = exercise_id.ok_or_else(|| {
+        ApiError::bad("this session is not for an exercise; create it with {\"exercise\": id}")
+    })?;
+    let exercise = state.catalog().get(&exercise_id).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "exercise `{exercise_id}` is no longer in the catalog"
+        ))
+    })?;
+    Ok(grader::grade(exercise, &events, &hosts))
+}
+
+/// `POST /api/sessions/{id}/grade`: grade the session and store the attempt.
+#[utoipa::path(
+    post,
+    path = "/api/sessions/{id}/grade",
+    tag = "exercises",
+    params(("id" = String, Path, description = "Session id")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Every check with pass/fail and a hint for each that failed; stored as an attempt.", body = Graded),
+        (status = 400, description = "The session is not for an exercise.", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn grade_session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Graded>, ApiError> {
+    let token = auth::bearer(&headers, None);
+    let (found, access) = find(&state, &id, token.as_deref()).await?;
+    auth::owner_only(access)?;
+    let report = report(&state, &found).await?;
+    let session = match &found {
+        Found::Live(h) => h.id(),
+        Found::Stored(s) => s.id,
+    };
+    let attempt = state
+        .store()
+        .insert_attempt(session, &report)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(Graded {
+        attempt: Some(attempt),
+        report,
+    }))
+}
+
+/// `GET /api/sessions/{id}/checks`: the checklist now, not stored (for live checklists).
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}/checks",
+    tag = "exercises",
+    params(("id" = String, Path, description = "Session id")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The report, not stored as an attempt.", body = Graded),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn session_checks(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Graded>, ApiError> {
+    let token = auth::bearer(&headers, None);
+    let (found, _) = find(&state, &id, token.as_deref()).await?;
+    Ok(Json(Graded {
+        attempt: None,
+        report: report(&state, &found).await?,
+    }))
+}
+
+/// Query of the attempts listing.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AttemptsQuery {
+    /// Most attempts to return (newest first).
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/exercises/{id}/attempts`: graded attempts, for whoever holds the admin token.
+#[utoipa::path(
+    get,
+    path = "/api/exercises/{id}/attempts",
+    tag = "exercises",
+    params(("id" = String, Path, description = "Exercise id"), AttemptsQuery),
+    security(("admin" = [])),
+    responses(
+        (status = 200, description = "Attempts, newest first, each with the version it was graded against.", body = Vec<Attempt>),
+        (status = 401, description = "No or a wrong admin token.", body = ErrorBody),
+        (status = 403, description = "The server has no admin token configured.", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn list_attempts(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<AttemptsQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<Attempt>>, ApiError> {
+    let Some(admin) = state.config().admin_token.as_deref() else {
+        return Err(ApiError::Forbidden(
+            "attempts are for the admin; the server has no admin token (--admin-token)".to_owned(),
+        ));
+    };
+    let given = auth::bearer(&headers, None);
+    let expected = auth::hash_token(admin);
+    if auth::check(given.as_deref(), &expected, &[]).is_err() {
+        return Err(ApiError::Unauthorized(
+            "attempts need the admin token: Authorization: Bearer <admin token>".to_owned(),
+        ));
+    }
+    if state.catalog().get(&id).is_none() {
+        return Err(ApiError::NotFound(format!("no exercise `{id}`")));
+    }
+    let limit = query.limit.unwrap_or(DEFAULT_ATTEMPTS_PAGE);
+    if limit == 0 || limit > MAX_ATTEMPTS_PAGE {
+        return Err(ApiError::field(
+            "limit",
+            format!("limit must be between 1 and {MAX_ATTEMPTS_PAGE}"),
+        ));
+    }
+    let attempts = state
+        .store()
+        .attempts(&id, limit)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(attempts))
+}

@@ -1,0 +1,775 @@
+//! Exercises through the REST API: for every exercise a solution that passes every check and a
+//! wrong attempt that fails the check it should, with its hint; the catalog endpoints; grading
+//! and attempts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::app::{ApiSession, TestApp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A session set up for `exercise`.
+async fn exercise(app: &TestApp, exercise: &str) -> ApiSession {
+    let (status, body) = app
+        .post("/api/sessions", None, json!({"exercise": exercise}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["exercise"], exercise);
+    ApiSession {
+        id: body["id"].as_str().unwrap().to_owned(),
+        token: body["token"].as_str().unwrap().to_owned(),
+        viewer: body["viewer_token"].as_str().unwrap().to_owned(),
+        body,
+    }
+}
+
+/// Make a call and return the answer, whatever its status.
+async fn call(app: &TestApp, s: &ApiSession, body: Value) -> Value {
+    let (status, answer) = app.call(s, body.clone()).await;
+    assert!(status.is_success(), "{body} -> {status} {answer}");
+    answer
+}
+
+/// Wait until the session's log has an event matching `pred`.
+async fn wait_for(app: &TestApp, s: &ApiSession, what: &str, pred: impl Fn(&Value) -> bool) {
+    for _ in 0..500 {
+        let (_, page) = app
+            .get(
+                &format!("/api/sessions/{}/events?limit=5000", s.id),
+                Some(&s.token),
+            )
+            .await;
+        if page["events"].as_array().unwrap().iter().any(&pred) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no event: {what}");
+}
+
+/// Wait until a built-in program on `host` has bound `port`.
+async fn program_ready(app: &TestApp, s: &ApiSession, host: &str, kind: &str, port: u16) {
+    wait_for(app, s, "the program is ready", |e| {
+        e["host"] == host
+            && e["kind"] == kind
+            && e["status"] == "ok"
+            && e["tuple"]["local"]
+                .as_str()
+                .is_some_and(|a| a.ends_with(&format!(":{port}")))
+    })
+    .await;
+}
+
+/// Grade; the stored report.
+async fn grade(app: &TestApp, s: &ApiSession) -> Value {
+    let (status, report) = app
+        .post(
+            &format!("/api/sessions/{}/grade", s.id),
+            Some(&s.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(report["attempt"].as_i64().unwrap() > 0);
+    report
+}
+
+fn assert_passes(report: &Value) {
+    let failed: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] != true)
+        .collect();
+    assert!(
+        failed.is_empty() && report["passed"] == true,
+        "failed checks: {failed:#?}"
+    );
+}
+
+/// The check `id` failed and came with its hint.
+fn assert_fails(report: &Value, id: &str) {
+    assert_eq!(report["passed"], false);
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"));
+    assert_eq!(check["passed"], false, "check {id} should fail: {report:#}");
+    assert!(
+        !check["hint"].as_str().unwrap_or("").is_empty(),
+        "a failed check has a hint"
+    );
+}
+
+fn tcp() -> Value {
+    json!({"domain":"inet","type":"stream"})
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+#[tokio::test]
+async fn tcp_server_lifecycle() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "tcp-server-lifecycle").await;
+    let b = s.addr("B", 8080);
+    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(
+        &app,
+        &s,
+        json!({"host":"B","call":"listen","fd":3,"backlog":4}),
+    )
+    .await;
+    let accepted = call(
+        &app,
+        &s,
+        json!({"host":"B","call":"accept","fd":3,"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(accepted["fd"], 4, "{accepted}");
+    let got = call(
+        &app,
+        &s,
+        json!({"host":"B","call":"recv","fd":4,"max":100,"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(got["data"], "hello");
+    call(
+        &app,
+        &s,
+        json!({"host":"B","call":"send","fd":4,"data":"hello"}),
+    )
+    .await;
+    call(&app, &s, json!({"host":"B","call":"close","fd":4})).await;
+    call(&app, &s, json!({"host":"B","call":"close","fd":3})).await;
+    assert_passes(&grade(&app, &s).await);
+
+    // Forgetting listen: the client never connects, accept fails.
+    let s = exercise(&app, "tcp-server-lifecycle").await;
+    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(
+        &app,
+        &s,
+        json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 8080)}),
+    )
+    .await;
+    let (_, refused) = app
+        .call(&s, json!({"host":"B","call":"accept","fd":3}))
+        .await;
+    assert_eq!(refused["errno"], "EINVAL");
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "listening");
+    assert_fails(&report, "accepted");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tcp_client_echo() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "tcp-client-echo").await;
+    program_ready(&app, &s, "B", "listen", 7007).await;
+    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    let c = call(
+        &app,
+        &s,
+        json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 7007)}),
+    )
+    .await;
+    assert_eq!(c["status"], "ok", "{c}");
+    call(
+        &app,
+        &s,
+        json!({"host":"A","call":"send","fd":3,"data":"hello echo"}),
+    )
+    .await;
+    let back = call(
+        &app,
+        &s,
+        json!({"host":"A","call":"recv","fd":3,"max":100,"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(back["data"], "hello echo");
+    call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
+    assert_passes(&grade(&app, &s).await);
+
+    let s = exercise(&app, "tcp-client-echo").await;
+    program_ready(&app, &s, "B", "listen", 7007).await;
+    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    let refused = call(
+        &app,
+        &s,
+        json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 7008)}),
+    )
+    .await;
+    assert_eq!(refused["errno"], "ECONNREFUSED");
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "connected");
+    assert_fails(&report, "echoed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn udp_datagrams() {
+    let mut app = TestApp::start().await;
+    for (messages, solved) in [(vec!["one", "two"], true), (vec!["onetwo"], false)] {
+        let s = exercise(&app, "udp-datagrams").await;
+        call(
+            &app,
+            &s,
+            json!({"host":"B","call":"socket","domain":"inet","type":"dgram"}),
+        )
+        .await;
+        call(
+            &app,
+            &s,
+            json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 9000)}),
+        )
+        .await;
+        call(
+            &app,
+            &s,
+            json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
+        )
+        .await;
+        for m in &messages {
+            call(
+                &app,
+                &s,
+                json!({"host":"A","call":"sendto","fd":3,"data": m,"addr": s.addr("B", 9000)}),
+            )
+            .await;
+        }
+        for m in &messages {
+            let got = call(
+                &app,
+                &s,
+                json!({"host":"B","call":"recvfrom","fd":3,"max":100}),
+            )
+            .await;
+            assert_eq!(got["data"], *m);
+        }
+        let report = grade(&app, &s).await;
+        if solved {
+            assert_passes(&report);
+        } else {
+            assert_fails(&report, "two-sent");
+            assert_fails(&report, "first");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn udp_echo() {
+    let mut app = TestApp::start().await;
+    for (port, solved) in [(9007, true), (9008, false)] {
+        let s = exercise(&app, "udp-echo").await;
+        program_ready(&app, &s, "B", "bind", 9007).await;
+        call(
+            &app,
+            &s,
+            json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
+        )
+        .await;
+        call(
+            &app,
+            &s,
+            json!({"host":"A","call":"sendto","fd":3,"data":"ping","addr": s.addr("B", port)}),
+        )
+        .await;
+        let back = call(&app, &s, json!({"host":"A","call":"recvfrom","fd":3,"max":100,"wait_ms": if solved { 5000 } else { 200 }})).await;
+        let report = grade(&app, &s).await;
+        if solved {
+            assert_eq!(back["data"], "ping");
+            assert_passes(&report);
+        } else {
+            assert_eq!(back["status"], "pending", "nothing answers on 9008");
+            assert_fails(&report, "sent");
+            assert_fails(&report, "answered");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn connection_refused() {
+    let mut app = TestApp::start().await;
+    for solved in [true, false] {
+        let s = exercise(&app, "connection-refused").await;
+        program_ready(&app, &s, "B", "listen", 9009).await;
+        call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+        let ok = call(
+            &app,
+            &s,
+            json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 9009)}),
+        )
+        .await;
+        assert_eq!(ok["status"], "ok");
+        if solved {
+            call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+            let refused = call(
+                &app,
+                &s,
+                json!({"host":"A","call":"connect","fd":4,"addr": s.addr("B", 8080)}),
+            )
+            .await;
+            assert_eq!(refused["errno"], "ECONNREFUSED");
+            assert_passes(&grade(&app, &s).await);
+        } else {
+            assert_fails(&grade(&app, &s).await, "refused");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn port_in_use() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "port-in-use").await;
+    let b = s.addr("B", 8080);
+    let reuse = |fd: i32| json!({"host":"B","call":"setsockopt","fd":fd,"option":"SO_REUSEADDR","value":true});
+    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&app, &s, reuse(3)).await;
+    call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(&app, &s, json!({"host":"B","call":"listen","fd":3})).await;
+    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    call(
+        &app,
+        &s,
+        json!({"host":"A","call":"connect","fd":3,"addr": b}),
+    )
+    .await;
+    call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
+    call(&app, &s, json!({"host":"B","call":"close","fd":4})).await;
+    call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
+    call(&app, &s, json!({"host":"B","call":"close","fd":3})).await;
+    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    let in_use = call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    assert_eq!(in_use["errno"], "EADDRINUSE");
+    call(&app, &s, reuse(3)).await;
+    let bound = call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    assert_eq!(bound["status"], "ok", "{bound}");
+    assert_passes(&grade(&app, &s).await);
+
+    let s = exercise(&app, "port-in-use").await;
+    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(
+        &app,
+        &s,
+        json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 8080)}),
+    )
+    .await;
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "in-use");
+    assert_fails(&report, "bound-again");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn listen_backlog() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "listen-backlog").await;
+    let b = s.addr("B", 8080);
+    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(
+        &app,
+        &s,
+        json!({"host":"B","call":"listen","fd":3,"backlog":1}),
+    )
+    .await;
+    for fd in 3..=5 {
+        call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+        let c = call(
+            &app,
+            &s,
+            json!({"host":"A","call":"connect","fd":fd,"addr": b,"wait_ms":300}),
+        )
+        .await;
+        assert_eq!(c["status"], if fd < 5 { "ok" } else { "pending" }, "{c}");
+    }
+    call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
+    assert_passes(&grade(&app, &s).await);
+
+    let s = exercise(&app, "listen-backlog").await;
+    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(
+        &app,
+        &s,
+        json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 8080)}),
+    )
+    .await;
+    call(
+        &app,
+        &s,
+        json!({"host":"B","call":"listen","fd":3,"backlog":8}),
+    )
+    .await;
+    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    call(
+        &app,
+        &s,
+        json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 8080)}),
+    )
+    .await;
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "queue-filled");
+    assert_fails(&report, "blocked");
+    app.stop().await;
+}
+
+/// A and B connected: B listens on 8080 (fd 3), A's socket is fd 3, B's accepted one fd 4.
+async fn connected(app: &TestApp, s: &ApiSession) {
+    let b = s.addr("B", 8080);
+    call(app, s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(app, s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(app, s, json!({"host":"B","call":"listen","fd":3})).await;
+    call(app, s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    call(
+        app,
+        s,
+        json!({"host":"A","call":"connect","fd":3,"addr": b}),
+    )
+    .await;
+    let a = call(app, s, json!({"host":"B","call":"accept","fd":3})).await;
+    assert_eq!(a["fd"], 4);
+}
+
+#[tokio::test]
+async fn half_close() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "half-close").await;
+    connected(&app, &s).await;
+    call(
+        &app,
+        &s,
+        json!({"host":"A","call":"shutdown","fd":3,"how":"write"}),
+    )
+    .await;
+    let eof = call(
+        &app,
+        &s,
+        json!({"host":"B","call":"recv","fd":4,"max":10,"wait_ms":2000}),
+    )
+    .await;
+    assert_eq!(eof["bytes"], 0);
+    call(
+        &app,
+        &s,
+        json!({"host":"B","call":"send","fd":4,"data":"bye"}),
+    )
+    .await;
+    let bye = call(
+        &app,
+        &s,
+        json!({"host":"A","call":"recv","fd":3,"max":10,"wait_ms":2000}),
+    )
+    .await;
+    assert_eq!(bye["data"], "bye");
+    wait_for(&app, &s, "FIN_WAIT2", |e| e["to"] == "FIN_WAIT2").await;
+    assert_passes(&grade(&app, &s).await);
+
+    let s = exercise(&app, "half-close").await;
+    connected(&app, &s).await;
+    call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "shutdown");
+    assert_fails(&report, "read-answer");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reset_linger() {
+    let mut app = TestApp::start().await;
+    for solved in [true, false] {
+        let s = exercise(&app, "reset-linger").await;
+        connected(&app, &s).await;
+        if solved {
+            call(&app, &s, json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_LINGER","value":{"onoff":true,"seconds":0}})).await;
+        }
+        call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
+        let r = call(
+            &app,
+            &s,
+            json!({"host":"B","call":"recv","fd":4,"max":10,"wait_ms":2000}),
+        )
+        .await;
+        let report = grade(&app, &s).await;
+        if solved {
+            assert_eq!(r["errno"], "ECONNRESET", "{r}");
+            assert_passes(&report);
+        } else {
+            assert_eq!(r["bytes"], 0, "a plain close is a FIN: EOF, no reset");
+            assert_fails(&report, "reset");
+            assert_fails(&report, "econnreset");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn nonblocking_accept() {
+    let mut app = TestApp::start().await;
+    for solved in [true, false] {
+        let s = exercise(&app, "nonblocking-accept").await;
+        let b = s.addr("B", 8080);
+        call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+        call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+        call(&app, &s, json!({"host":"B","call":"listen","fd":3})).await;
+        if solved {
+            call(
+                &app,
+                &s,
+                json!({"host":"B","call":"nonblocking","fd":3,"on":true}),
+            )
+            .await;
+        }
+        let first = call(
+            &app,
+            &s,
+            json!({"host":"B","call":"accept","fd":3,"wait_ms":100}),
+        )
+        .await;
+        assert_eq!(first["status"], if solved { "error" } else { "pending" });
+        call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+        call(
+            &app,
+            &s,
+            json!({"host":"A","call":"connect","fd":3,"addr": b}),
+        )
+        .await;
+        if solved {
+            let second = call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
+            assert_eq!(second["status"], "ok");
+            assert_passes(&grade(&app, &s).await);
+        } else {
+            wait_for(&app, &s, "accept done", |e| {
+                e["kind"] == "accept" && e["status"] == "ok"
+            })
+            .await;
+            let report = grade(&app, &s).await;
+            assert_fails(&report, "nonblocking");
+            assert_fails(&report, "eagain");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ipv6() {
+    let mut app = TestApp::start().await;
+    for (domain, solved) in [("inet6", true), ("inet", false)] {
+        let s = exercise(&app, "ipv6").await;
+        let (wild, target) = if solved {
+            let b6 = s.body["hosts"][1]["addrs"][1].as_str().unwrap().to_owned();
+            ("[::]:8086".to_owned(), format!("[{b6}]:8086"))
+        } else {
+            ("0.0.0.0:8086".to_owned(), s.addr("B", 8086))
+        };
+        call(
+            &app,
+            &s,
+            json!({"host":"B","call":"socket","domain":domain,"type":"stream"}),
+        )
+        .await;
+        call(
+            &app,
+            &s,
+            json!({"host":"B","call":"bind","fd":3,"addr": wild}),
+        )
+        .await;
+        call(&app, &s, json!({"host":"B","call":"listen","fd":3})).await;
+        call(
+            &app,
+            &s,
+            json!({"host":"A","call":"socket","domain":domain,"type":"stream"}),
+        )
+        .await;
+        let c = call(
+            &app,
+            &s,
+            json!({"host":"A","call":"connect","fd":3,"addr": target}),
+        )
+        .await;
+        assert_eq!(c["status"], "ok", "{c}");
+        call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
+        call(
+            &app,
+            &s,
+            json!({"host":"A","call":"send","fd":3,"data":"hi6"}),
+        )
+        .await;
+        call(
+            &app,
+            &s,
+            json!({"host":"B","call":"recv","fd":4,"max":10,"wait_ms":2000}),
+        )
+        .await;
+        let report = grade(&app, &s).await;
+        if solved {
+            assert_passes(&report);
+        } else {
+            assert_fails(&report, "server");
+            assert_fails(&report, "accepted");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn many_clients() {
+    let mut app = TestApp::start().await;
+    for clients in [3, 1] {
+        let s = exercise(&app, "many-clients").await;
+        let b = s.addr("B", 8080);
+        call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+        call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+        call(
+            &app,
+            &s,
+            json!({"host":"B","call":"listen","fd":3,"backlog":8}),
+        )
+        .await;
+        for i in 0..clients {
+            call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+            call(
+                &app,
+                &s,
+                json!({"host":"A","call":"connect","fd":3 + i,"addr": b}),
+            )
+            .await;
+            call(
+                &app,
+                &s,
+                json!({"host":"A","call":"send","fd":3 + i,"data": format!("c{i}")}),
+            )
+            .await;
+        }
+        for i in 0..clients {
+            let a = call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
+            assert_eq!(a["fd"], 4 + i);
+            call(
+                &app,
+                &s,
+                json!({"host":"B","call":"recv","fd":4 + i,"max":10,"wait_ms":2000}),
+            )
+            .await;
+        }
+        let report = grade(&app, &s).await;
+        if clients == 3 {
+            assert_passes(&report);
+        } else {
+            assert_fails(&report, "three-accepted");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn catalog_grading_and_attempts() {
+    let mut app = TestApp::start_with(&["--admin-token", "teacher-secret"]).await;
+    let (status, list) = app.get("/api/exercises", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let list = list.as_array().unwrap();
+    assert!(list.len() >= 10);
+    assert!(
+        list.iter()
+            .all(|e| e["title"].is_string() && e["checks"].as_u64().unwrap() > 0)
+    );
+    let (status, one) = app.get("/api/exercises/half-close", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(one["text"].as_str().unwrap().contains("shutdown"));
+    assert!(
+        one["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["hint"].is_string())
+    );
+    let (status, body) = app.get("/api/exercises/nope", None).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, body) = app
+        .post("/api/sessions", None, json!({"exercise":"nope"}))
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("exercise"))
+    );
+
+    // A plain session cannot be graded.
+    let plain = app.session().await;
+    let (status, _) = app
+        .post(
+            &format!("/api/sessions/{}/grade", plain.id),
+            Some(&plain.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The live checklist is not stored; grading is, and only the owner grades.
+    let s = exercise(&app, "connection-refused").await;
+    let (status, checks) = app
+        .get(&format!("/api/sessions/{}/checks", s.id), Some(&s.viewer))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(checks["attempt"].is_null());
+    assert_eq!(checks["passed"], false);
+    let (status, _) = app
+        .post(
+            &format!("/api/sessions/{}/grade", s.id),
+            Some(&s.viewer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let first = grade(&app, &s).await;
+    let second = grade(&app, &s).await;
+    assert!(second["attempt"].as_i64() > first["attempt"].as_i64());
+
+    let path = "/api/exercises/connection-refused/attempts";
+    let (status, _) = app.get(path, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app.get(path, Some("wrong")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, attempts) = app.get(path, Some("teacher-secret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let attempts = attempts.as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0]["session_id"], s.id);
+    assert_eq!(attempts[0]["exercise_version"], 1);
+    assert_eq!(attempts[0]["report"]["passed"], false);
+    // An ended session can still be graded from the stored log.
+    app.send(
+        reqwest::Method::DELETE,
+        &format!("/api/sessions/{}", s.id),
+        Some(&s.token),
+        None,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = grade(&app, &s).await;
+    assert_eq!(after["total_checks"], first["total_checks"]);
+    app.stop().await;
+
+    let mut closed = TestApp::start().await;
+    let (status, _) = closed.get(path, Some("teacher-secret")).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "no admin token configured: attempts are off"
+    );
+    closed.stop().await;
+}
