@@ -466,6 +466,15 @@ pub(crate) struct SessionLog {
 }
 
 impl SessionLog {
+    /// Hosts and their addresses.
+    pub(crate) fn hosts(&self) -> Vec<HostInfo> {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .hosts
+            .clone()
+    }
+
     /// Number the event, append it and publish it to subscribers.
     pub(crate) fn append(&self, mut event: Event) -> Arc<Event> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -534,12 +543,7 @@ impl SessionHandle {
 
     /// Hosts and their addresses.
     pub fn hosts(&self) -> Vec<HostInfo> {
-        self.log
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .hosts
-            .clone()
+        self.log.hosts()
     }
 
     /// Why the session ended, if it has.

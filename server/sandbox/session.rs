@@ -466,12 +466,7 @@ impl SessionTask {
     }
 
     fn host_infos(&self) -> Vec<HostInfo> {
-        self.log
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .hosts
-            .clone()
+        self.log.hosts()
     }
 
     fn socket_count(&self) -> usize {
@@ -676,33 +671,18 @@ impl SessionTask {
                     Err(e) => Exec::Done(Err(CallFailure::kernel(&e))),
                 }
             }
-            Call::Connect { fd, addr } => {
-                let Some(sock) = self.sock(hidx, fd) else {
-                    return ebadf();
-                };
-                let mapped = match self.network.destination(host, addr) {
-                    Ok(m) => m,
-                    Err(f) => return Exec::Done(Err(f)),
-                };
-                let bind_note = match implicit_bind(self.network.as_ref(), host, sock) {
-                    Ok(n) => n,
-                    Err(f) => return Exec::Done(Err(f)),
-                };
-                event.addr = Some(mapped.addr);
-                if mapped.note.is_some() {
-                    event.requested_addr = Some(addr);
-                }
-                event.note = join_notes(mapped.note, bind_note);
-                self.run_blocking(
+            Call::Connect { fd, addr } => match self.prepare_destination(hidx, fd, addr, event) {
+                Ok(to) => self.run_blocking(
                     hidx,
                     fd,
                     BlockingOp::Connect {
-                        addr: mapped.addr,
+                        addr: to,
                         first: true,
                     },
                     event,
-                )
-            }
+                ),
+                Err(failure) => Exec::Done(Err(failure)),
+            },
             Call::Accept { fd } => self.run_blocking(hidx, fd, BlockingOp::Accept, event),
             Call::Send { fd, data } => {
                 self.run_blocking(hidx, fd, BlockingOp::Send { data, sent: 0 }, event)
@@ -714,31 +694,12 @@ impl SessionTask {
                 self.run_blocking(hidx, fd, BlockingOp::Recvfrom { max, peek }, event)
             }
             Call::Sendto { fd, data, addr } => {
-                let Some(sock) = self.sock(hidx, fd) else {
-                    return ebadf();
-                };
-                let mapped = match self.network.destination(host, addr) {
-                    Ok(m) => m,
-                    Err(f) => return Exec::Done(Err(f)),
-                };
-                let bind_note = match implicit_bind(self.network.as_ref(), host, sock) {
-                    Ok(n) => n,
-                    Err(f) => return Exec::Done(Err(f)),
-                };
-                event.addr = Some(mapped.addr);
-                if mapped.note.is_some() {
-                    event.requested_addr = Some(addr);
+                match self.prepare_destination(hidx, fd, addr, event) {
+                    Ok(to) => {
+                        self.run_blocking(hidx, fd, BlockingOp::Sendto { data, addr: to }, event)
+                    }
+                    Err(failure) => Exec::Done(Err(failure)),
                 }
-                event.note = join_notes(mapped.note, bind_note);
-                self.run_blocking(
-                    hidx,
-                    fd,
-                    BlockingOp::Sendto {
-                        data,
-                        addr: mapped.addr,
-                    },
-                    event,
-                )
             }
             Call::Shutdown { fd, how } => {
                 let Some(sock) = self.sock(hidx, fd) else {
@@ -833,6 +794,29 @@ impl SessionTask {
                 Exec::Done(Ok(CallValue::default()))
             }
         }
+    }
+
+    /// Where a connect or sendto goes: the backend's mapping of `addr`, after binding an
+    /// unbound socket where the backend wants it. Fills the event's addresses and note.
+    fn prepare_destination(
+        &self,
+        hidx: usize,
+        fd: i32,
+        addr: SocketAddr,
+        event: &mut Event,
+    ) -> Result<SocketAddr, CallFailure> {
+        let host = self.hosts[hidx].id;
+        let Some(sock) = self.sock(hidx, fd) else {
+            return Err(CallFailure::code(libc::EBADF));
+        };
+        let mapped = self.network.destination(host, addr)?;
+        let bind_note = implicit_bind(self.network.as_ref(), host, sock)?;
+        event.addr = Some(mapped.addr);
+        if mapped.note.is_some() {
+            event.requested_addr = Some(addr);
+        }
+        event.note = join_notes(mapped.note, bind_note);
+        Ok(mapped.addr)
     }
 
     /// Try a call that may block; a non-blocking socket answers at once as the kernel would.

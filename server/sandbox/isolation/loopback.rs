@@ -13,7 +13,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::Socket;
 
 use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
 use crate::config::Ipv4Cidr;
@@ -185,15 +185,7 @@ impl SessionNetwork for LoopbackNetwork {
     }
 
     fn open_socket(&self, _host: HostId, family: Family, proto: Proto) -> io::Result<Socket> {
-        let domain = match family {
-            Family::Inet => Domain::IPV4,
-            Family::Inet6 => Domain::IPV6,
-        };
-        let (ty, protocol) = match proto {
-            Proto::Tcp => (Type::STREAM, Protocol::TCP),
-            Proto::Udp => (Type::DGRAM, Protocol::UDP),
-        };
-        Socket::new(domain, ty.nonblocking(), Some(protocol))
+        super::new_socket(family, proto)
     }
 
     fn bind_target(&self, host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure> {

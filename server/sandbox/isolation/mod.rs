@@ -21,6 +21,20 @@ use super::call::CallFailure;
 use super::event::{Family, Proto};
 use super::host::HostId;
 
+/// A new non-blocking, close-on-exec socket in the calling thread's network namespace.
+pub fn new_socket(family: Family, proto: Proto) -> io::Result<Socket> {
+    use socket2::{Domain, Protocol, Type};
+    let domain = match family {
+        Family::Inet => Domain::IPV4,
+        Family::Inet6 => Domain::IPV6,
+    };
+    let (ty, protocol) = match proto {
+        Proto::Tcp => (Type::STREAM, Protocol::TCP),
+        Proto::Udp => (Type::DGRAM, Protocol::UDP),
+    };
+    Socket::new(domain, ty.nonblocking(), Some(protocol))
+}
+
 /// The isolation mode a server runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

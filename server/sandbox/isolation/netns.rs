@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::Socket;
 
 use super::netlink::Rtnl;
 use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
@@ -203,16 +203,8 @@ impl SessionNetwork for NetnsNetwork {
     }
 
     fn open_socket(&self, host: HostId, family: Family, proto: Proto) -> io::Result<Socket> {
-        let domain = match family {
-            Family::Inet => Domain::IPV4,
-            Family::Inet6 => Domain::IPV6,
-        };
-        let (ty, protocol) = match proto {
-            Proto::Tcp => (Type::STREAM, Protocol::TCP),
-            Proto::Udp => (Type::DGRAM, Protocol::UDP),
-        };
         let ns = &self.host(host)?.ns;
-        inside(ns, || Socket::new(domain, ty.nonblocking(), Some(protocol)))
+        inside(ns, || super::new_socket(family, proto))
     }
 
     fn bind_target(&self, _host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure> {
