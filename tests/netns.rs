@@ -278,3 +278,23 @@ async fn more_hosts_share_the_session_network() {
     peers.sort();
     assert_eq!(peers, vec!["10.0.0.1", "10.0.0.2"]);
 }
+
+#[tokio::test]
+async fn nothing_links_a_session_to_the_servers_own_network() {
+    let Some(sb) = netns_sandbox() else { return };
+    let links = || {
+        let mut names: Vec<String> = std::fs::read_dir("/sys/class/net")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = links();
+    let s = session(&sb).await;
+    s.listener(B, 8080, 1).await;
+    // The server's namespace gained no interface: the session's links live entirely inside
+    // its own namespaces, so no route leads in or out.
+    assert_eq!(links(), before);
+}
