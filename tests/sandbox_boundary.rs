@@ -369,20 +369,23 @@ async fn every_limit_is_enforced_and_reported() {
         .await;
     expect_limit(r, Limit::SessionBytes).await;
 
-    // Call rate.
+    // Call rate: a burst of the limit passes, then calls are refused until tokens refill
+    // (counted rather than timed, so a slow machine cannot make it flaky).
     let sb = sandbox_with(SandboxLimits {
         max_calls_per_second: 3,
         ..limits()
     });
     let s = session(&sb).await;
-    for _ in 0..3 {
-        s.fails(A, Call::Close { fd: 99 }, "EBADF").await;
-    }
-    expect_limit(
-        s.0.call(A, Call::Close { fd: 99 }, None).await,
-        Limit::CallRate,
-    )
-    .await;
+    let mut passed = 0;
+    let refused = loop {
+        match s.0.call(A, Call::Close { fd: 99 }, None).await {
+            Ok(_) => passed += 1,
+            Err(e) => break e,
+        }
+        assert!(passed < 50, "the rate limit never refused a call");
+    };
+    assert!(passed >= 3, "the burst of 3 passed");
+    expect_limit(Err::<(), _>(refused), Limit::CallRate).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     s.fails(A, Call::Close { fd: 99 }, "EBADF").await;
 
