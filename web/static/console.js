@@ -1,0 +1,405 @@
+// Call console: pick a host, a call and its arguments, and make the call through the API.
+// Any call may be made, also one that will fail; the form says what the kernel expects next
+// for the chosen socket and lists calls that are blocked. The form is built once and only
+// its choices (descriptors, addresses) follow the store, so typing is never interrupted.
+
+import { h, fill, batched, hostSlot } from './dom.js';
+import { expectNext, joinAddr, openSocket, openSockets, stateLabel } from './model.js';
+
+/** Every call and the fields it takes, in form order. */
+export const CALLS = {
+  socket: ['domain', 'type'],
+  bind: ['fd', 'addr'],
+  listen: ['fd', 'backlog'],
+  connect: ['fd', 'addr'],
+  accept: ['fd'],
+  send: ['fd', 'data'],
+  recv: ['fd', 'max', 'peek'],
+  sendto: ['fd', 'data', 'addr'],
+  recvfrom: ['fd', 'max', 'peek'],
+  shutdown: ['fd', 'how'],
+  close: ['fd'],
+  setsockopt: ['fd', 'option', 'value'],
+  getsockopt: ['fd', 'option'],
+  getsockname: ['fd'],
+  getpeername: ['fd'],
+  nonblocking: ['fd', 'on'],
+};
+
+/** Socket options and the shape of their value. */
+const OPTIONS = {
+  SO_REUSEADDR: 'bool',
+  SO_REUSEPORT: 'bool',
+  SO_LINGER: 'linger',
+  SO_RCVBUF: 'int',
+  SO_SNDBUF: 'int',
+  SO_BROADCAST: 'bool',
+  SO_KEEPALIVE: 'bool',
+  SO_ERROR: 'int',
+  SO_TYPE: 'int',
+  TCP_NODELAY: 'bool',
+  IPV6_V6ONLY: 'bool',
+  IP_TTL: 'int',
+};
+
+/** A port the address suggestions use when none is known. */
+const SUGGESTED_PORT = 8080;
+
+/** Mount the console in `el`. `call(body)` makes a call and resolves to the API's answer. */
+export function mountConsole(el, store, { call }) {
+  const values = {
+    domain: 'inet', type: 'stream', addr: '', backlog: '4', data: 'hello', max: '1024', peek: false,
+    how: 'write', option: 'SO_REUSEADDR', value: true, valueInt: '65536', lingerOn: true, lingerSeconds: '0', on: true, fdOther: '3', wait: '',
+  };
+  let host = null;
+  let fdChoice = '';
+  let busy = false;
+
+  const hostGroup = h('div', { class: 'seg', role: 'radiogroup', 'aria-label': 'Host', id: 'console-hosts' });
+  const callSel = h('select', { id: 'console-call', name: 'call' },
+    Object.keys(CALLS).map((name) => h('option', { value: name }, name)));
+  const fields = h('div', { class: 'console-fields', id: 'console-fields' });
+  const addrList = h('datalist', { id: 'console-addrs' });
+  const expect = h('div', { class: 'expect', id: 'console-expect', 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', class: 'button primary', id: 'console-submit' }, 'Make the call');
+  const preview = h('code', { class: 'console-preview mono', id: 'console-preview' });
+  const waitInput = h('input', { type: 'number', id: 'console-wait', min: '0', step: '100', placeholder: 'default', value: values.wait, oninput: () => { values.wait = waitInput.value; } });
+  const result = h('div', { class: 'console-result', id: 'console-result', 'aria-live': 'polite' });
+  const pending = h('div', { class: 'console-pending', id: 'console-pending' });
+  const form = h('form', { class: 'console-form', id: 'console-form', autocomplete: 'off' },
+    h('div', { class: 'row2' },
+      h('div', { class: 'field' }, h('span', { class: 'label', id: 'console-host-label' }, 'Host'), hostGroup),
+      h('label', { class: 'field' }, h('span', { class: 'label' }, 'Call'), callSel)),
+    fields,
+    h('details', { class: 'more' }, h('summary', {}, 'Blocking'),
+      h('label', { class: 'field inline' }, h('span', { class: 'label' }, 'wait_ms'), waitInput,
+        h('span', { class: 'muted small' }, 'how long a blocking call may wait before it is answered as pending'))),
+    expect,
+    h('div', { class: 'console-actions' }, submit, preview),
+    addrList);
+  fill(el, form, result, pending);
+
+  const socketOf = () => {
+    if (!host) return undefined;
+    const fd = fdChoice === 'other' ? Number(values.fdOther) : Number(fdChoice);
+    return fdChoice === '' ? undefined : openSocket(store.state.model, host, fd);
+  };
+
+  // ------------------------------------------------------------------ the call's body
+  const body = () => {
+    const name = callSel.value;
+    const out = { host, call: name };
+    for (const field of CALLS[name]) {
+      switch (field) {
+        case 'fd':
+          out.fd = fdChoice === 'other' || fdChoice === '' ? Number(values.fdOther) : Number(fdChoice);
+          break;
+        case 'domain':
+        case 'type':
+        case 'how':
+        case 'option':
+        case 'data':
+          out[field] = values[field];
+          break;
+        case 'addr':
+          out.addr = values.addr.trim() || suggestions(name)[0] || '';
+          break;
+        case 'backlog':
+        case 'max':
+          if (values[field] !== '') out[field] = Number(values[field]);
+          break;
+        case 'peek':
+          if (values.peek) out.peek = true;
+          break;
+        case 'on':
+          out.on = Boolean(values.on);
+          break;
+        case 'value': {
+          const shape = OPTIONS[values.option] || 'int';
+          if (shape === 'bool') out.value = Boolean(values.value);
+          else if (shape === 'linger') out.value = { onoff: Boolean(values.lingerOn), seconds: Number(values.lingerSeconds || 0) };
+          else out.value = Number(values.valueInt);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    if (values.wait !== '') out.wait_ms = Number(values.wait);
+    return out;
+  };
+
+  // ------------------------------------------------------------------ suggestions
+  const suggestions = (name) => {
+    const model = store.state.model;
+    const socket = socketOf();
+    const v6 = socket ? socket.family === 'inet6' : false;
+    const pick = (hostInfo) => {
+      const addrs = hostInfo.addrs.filter((a) => (v6 ? true : !a.includes(':')));
+      return v6 ? (hostInfo.addrs.find((a) => a.includes(':')) || addrs[0]) : addrs[0];
+    };
+    const out = [];
+    const push = (a) => {
+      if (a && !out.includes(a)) out.push(a);
+    };
+    if (name === 'bind') {
+      const mine = model.hosts.find((x) => x.name === host);
+      if (mine) push(joinAddr(pick(mine), SUGGESTED_PORT));
+      push(v6 ? '[::]:8080' : `0.0.0.0:${SUGGESTED_PORT}`);
+      if (mine) for (const a of mine.addrs) push(joinAddr(a, SUGGESTED_PORT));
+    } else {
+      const proto = socket ? socket.proto : (name === 'sendto' ? 'udp' : 'tcp');
+      for (const other of model.sockets.values()) {
+        if (other.closed || !other.local || other.host === host && name !== 'connect') continue;
+        if (other.proto !== proto) continue;
+        if (proto === 'tcp' && other.role !== 'listener') continue;
+        push(other.local);
+      }
+      for (const x of model.hosts) if (x.name !== host) push(joinAddr(pick(x), SUGGESTED_PORT));
+      for (const x of model.hosts) for (const a of x.addrs) push(joinAddr(a, SUGGESTED_PORT));
+    }
+    return out;
+  };
+
+  // ------------------------------------------------------------------ fields
+  const fdSelect = h('select', { id: 'console-fd', name: 'fd', onchange: () => { fdChoice = fdSelect.value; refresh(); } });
+  const fdOther = h('input', { type: 'number', id: 'console-fd-other', min: '0', value: values.fdOther, 'aria-label': 'Descriptor number', oninput: () => { values.fdOther = fdOther.value; refresh(); } });
+
+  const input = (field, attrs) => {
+    const el = h('input', { id: `console-${field}`, name: field, value: values[field], ...attrs });
+    el.addEventListener('input', () => {
+      values[field] = attrs && attrs.type === 'checkbox' ? el.checked : el.value;
+      showPreview();
+    });
+    if (attrs && attrs.type === 'checkbox') el.checked = Boolean(values[field]);
+    return el;
+  };
+  const select = (field, options) => {
+    const el = h('select', { id: `console-${field}`, name: field }, options.map(([v, label]) => h('option', { value: v }, label)));
+    el.value = values[field];
+    el.addEventListener('change', () => {
+      values[field] = el.value;
+      if (field === 'option') drawFields();
+      else showPreview();
+    });
+    return el;
+  };
+  const labelled = (text, control, cls) => h('label', { class: ['field', cls] }, h('span', { class: 'label' }, text), control);
+
+  const drawFields = () => {
+    const name = callSel.value;
+    const parts = [];
+    for (const field of CALLS[name]) {
+      switch (field) {
+        case 'fd':
+          parts.push(h('div', { class: 'field fd-field' }, h('label', { class: 'label', for: 'console-fd' }, 'fd'), h('div', { class: 'fd-pick' }, fdSelect, fdOther)));
+          break;
+        case 'domain':
+          parts.push(labelled('domain', select('domain', [['inet', 'AF_INET (IPv4)'], ['inet6', 'AF_INET6 (IPv6)']])));
+          break;
+        case 'type':
+          parts.push(labelled('type', select('type', [['stream', 'SOCK_STREAM (TCP)'], ['dgram', 'SOCK_DGRAM (UDP)']])));
+          break;
+        case 'addr': {
+          const el = input('addr', { type: 'text', list: 'console-addrs', placeholder: suggestions(name)[0] || 'ip:port', spellcheck: 'false', class: 'mono' });
+          parts.push(labelled('address', el, 'wide'));
+          break;
+        }
+        case 'backlog':
+          parts.push(labelled('backlog', input('backlog', { type: 'number', min: '0', max: '65535' })));
+          break;
+        case 'data':
+          parts.push(labelled('data', input('data', { type: 'text', class: 'mono', spellcheck: 'false' }), 'wide'));
+          break;
+        case 'max':
+          parts.push(labelled('max bytes', input('max', { type: 'number', min: '0' })));
+          break;
+        case 'peek':
+          parts.push(h('label', { class: 'field check' }, input('peek', { type: 'checkbox' }), h('span', {}, 'MSG_PEEK (leave the bytes queued)')));
+          break;
+        case 'how':
+          parts.push(labelled('how', select('how', [['read', 'SHUT_RD'], ['write', 'SHUT_WR (send FIN)'], ['both', 'SHUT_RDWR']])));
+          break;
+        case 'option':
+          parts.push(labelled('option', select('option', Object.keys(OPTIONS).map((o) => [o, o]))));
+          break;
+        case 'value': {
+          const shape = OPTIONS[values.option] || 'int';
+          if (shape === 'bool') parts.push(h('label', { class: 'field check' }, input('value', { type: 'checkbox' }), h('span', {}, 'on')));
+          else if (shape === 'linger') {
+            parts.push(h('label', { class: 'field check' }, input('lingerOn', { type: 'checkbox' }), h('span', {}, 'l_onoff')));
+            parts.push(labelled('l_linger (s)', input('lingerSeconds', { type: 'number', min: '0' })));
+          } else parts.push(labelled('value', input('valueInt', { type: 'number' })));
+          break;
+        }
+        case 'on':
+          parts.push(h('label', { class: 'field check' }, input('on', { type: 'checkbox' }), h('span', {}, 'O_NONBLOCK on')));
+          break;
+        default:
+          break;
+      }
+    }
+    fill(fields, h('div', { class: 'grid-fields' }, parts));
+    refresh();
+  };
+
+  const showPreview = () => {
+    preview.textContent = JSON.stringify(body());
+  };
+
+  // ------------------------------------------------------------------ following the store
+  const refresh = () => {
+    const state = store.state;
+    const model = state.model;
+    const names = model.hosts.map((x) => x.name);
+    if (!host || !names.includes(host)) host = names[0] || null;
+    if (hostGroup.dataset.names !== names.join(',')) {
+      hostGroup.dataset.names = names.join(',');
+      fill(hostGroup, names.map((name) => h('button', {
+        type: 'button', role: 'radio', class: ['seg-item', hostSlot(name)], 'data-host': name,
+        onclick: () => setHost(name),
+        onkeydown: (e) => {
+          const i = names.indexOf(name);
+          const next = e.key === 'ArrowRight' || e.key === 'ArrowDown' ? names[(i + 1) % names.length] : e.key === 'ArrowLeft' || e.key === 'ArrowUp' ? names[(i + names.length - 1) % names.length] : null;
+          if (next) {
+            e.preventDefault();
+            setHost(next);
+            hostGroup.querySelector(`[data-host="${next}"]`).focus();
+          }
+        },
+      }, name)));
+    }
+    for (const b of hostGroup.children) {
+      const on = b.dataset.host === host;
+      b.setAttribute('aria-checked', on ? 'true' : 'false');
+      b.tabIndex = on ? 0 : -1;
+    }
+
+    // Descriptors of the host, and "other" for any number at all.
+    const sockets = host ? openSockets(model, host) : [];
+    const options = sockets.map((sk) => [String(sk.fd), `${sk.fd} · ${sk.proto.toUpperCase()} ${stateLabel(sk)}${sk.local ? ` ${sk.local}` : ''}`]);
+    options.push(['other', sockets.length ? 'other…' : 'other (no socket open)']);
+    const wanted = options.map((o) => o.join('=')).join('|');
+    if (fdSelect.dataset.options !== wanted) {
+      fdSelect.dataset.options = wanted;
+      fill(fdSelect, options.map(([v, label]) => h('option', { value: v }, label)));
+    }
+    if (!options.some(([v]) => v === fdChoice)) fdChoice = sockets.length ? String(sockets[sockets.length - 1].fd) : 'other';
+    fdSelect.value = fdChoice;
+    fdOther.hidden = fdChoice !== 'other';
+
+    const list = suggestions(callSel.value);
+    const wantedAddrs = list.join('|');
+    if (addrList.dataset.options !== wantedAddrs) {
+      addrList.dataset.options = wantedAddrs;
+      fill(addrList, list.map((a) => h('option', { value: a })));
+    }
+    const addrInput = fields.querySelector('#console-addr');
+    if (addrInput) addrInput.placeholder = list[0] || 'ip:port';
+
+    // What the kernel expects next on the chosen socket.
+    const usesFd = CALLS[callSel.value].includes('fd');
+    const socket = usesFd ? socketOf() : undefined;
+    const next = expectNext(usesFd ? socket : (sockets.length ? sockets[sockets.length - 1] : undefined));
+    const target = usesFd && socket ? `fd ${socket.fd} on ${host} (${socket.proto.toUpperCase()} ${stateLabel(socket)})` : `host ${host || '?'}`;
+    fill(expect,
+      h('span', { class: 'expect-label' }, 'Next for ', h('strong', {}, target), ': '),
+      next.calls.map((c) => h('button', { type: 'button', class: ['chip-button', c === callSel.value ? 'current' : null], 'data-call': c, onclick: () => setCall(c) }, c)),
+      h('span', { class: 'expect-why muted' }, next.why));
+
+    // Calls that are blocked now.
+    const blocked = [...model.pending.values()];
+    fill(pending, blocked.length ? [
+      h('h3', {}, 'Blocked calls'),
+      h('ul', {}, blocked.map((p) => h('li', { class: 'pending-item', 'data-call-id': p.call_id },
+        h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+        h('span', { class: 'mono' }, `${p.host} ${p.kind}(${p.fd ?? ''})`),
+        h('span', { class: 'muted small' }, p.seq ? ` blocked since #${p.seq} — ends when the kernel can answer, or on close` : ' blocked')))),
+    ] : []);
+
+    // The last answer.
+    const last = state.lastResult;
+    const key = last ? last.id : '';
+    if (result.dataset.key !== String(key)) {
+      result.dataset.key = String(key);
+      fill(result, last ? drawResult(last) : []);
+    }
+    const live = state.mode === 'live' && state.role === 'owner';
+    submit.disabled = busy || !live || !host;
+    showPreview();
+  };
+
+  const setHost = (name) => {
+    if (host !== name) {
+      host = name;
+      fdChoice = '';
+    }
+    refresh();
+  };
+  const setCall = (name) => {
+    callSel.value = name;
+    drawFields();
+    callSel.focus();
+  };
+  callSel.addEventListener('change', drawFields);
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (busy) return;
+    busy = true;
+    submit.textContent = 'Calling…';
+    refresh();
+    const request = body();
+    const answer = await call(request);
+    busy = false;
+    submit.textContent = 'Make the call';
+    // A new descriptor is what the next call most likely wants.
+    if (answer && answer.body && answer.body.status === 'ok' && answer.body.fd !== undefined && (request.call === 'socket' || request.call === 'accept')) {
+      fdChoice = String(answer.body.fd);
+    }
+    refresh();
+  });
+
+  /** Choose a socket from elsewhere (a plug in the diagram). */
+  const pick = (name, fd) => {
+    host = name;
+    fdChoice = String(fd);
+    if (!CALLS[callSel.value].includes('fd')) {
+      const socket = openSocket(store.state.model, name, fd);
+      callSel.value = expectNext(socket).calls[0];
+      drawFields();
+    }
+    refresh();
+    fdSelect.focus();
+  };
+
+  drawFields();
+  store.subscribe(batched(refresh));
+  return { pick };
+}
+
+function drawResult(last) {
+  const head = h('div', { class: 'res-call mono' }, `${last.request.host} ${last.request.call}(${'fd' in last.request ? last.request.fd : ''})`);
+  if (last.error) {
+    return [head, h('div', { class: 'res st-rejected' },
+      h('strong', {}, `HTTP ${last.error.status || '—'} ${last.error.type || ''}`),
+      h('span', {}, ` ${last.error.message}${last.error.field ? ` (field: ${last.error.field})` : ''}`),
+      last.error.retryAfter ? h('span', { class: 'muted' }, ` — retry in ${last.error.retryAfter} s`) : null,
+      h('p', { class: 'small muted' }, 'The API refused the request before any socket saw it.'))];
+  }
+  const b = last.body;
+  if (b.status === 'error') {
+    return [head, h('div', { class: 'res st-error' },
+      h('strong', { class: 'errno' }, `${b.errno} (${b.code})`), h('span', {}, ` ${b.message}`),
+      b.sandbox ? h('span', { class: 'badge small' }, 'sandbox') : null,
+      h('p', { class: 'hint' }, b.hint))];
+  }
+  if (b.status === 'pending') {
+    return [head, h('div', { class: 'res st-pending' },
+      h('strong', {}, 'blocked'), h('span', {}, ` call ${b.call_id} is waiting; its end appears in the ladder as an event with the same call id.`))];
+  }
+  const facts = ['fd', 'peer', 'addr', 'bytes', 'data', 'value', 'note']
+    .filter((k) => b[k] !== undefined)
+    .map((k) => h('span', { class: 'res-fact' }, h('span', { class: 'muted' }, `${k} `), h('span', { class: 'mono' }, typeof b[k] === 'object' ? JSON.stringify(b[k]) : String(b[k]))));
+  return [head, h('div', { class: 'res st-ok' }, h('strong', {}, 'ok'), ' ', facts)];
+}

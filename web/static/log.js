@@ -1,0 +1,131 @@
+// Event log view: every event as a line, filtered by host, fd, kind or errors only, and the
+// chosen event's full JSON beside it. Lines are buttons, so the log is walked with Tab and
+// opened with Enter like any list of links.
+
+import { h, fill, batched, fmtOffset } from './dom.js';
+import { summary } from './describe.js';
+
+/** Lines drawn at most; older matching events are counted, not drawn. */
+const MAX_LINES = 1500;
+
+/** Mount the view in `el`. */
+export function mountLog(el, store) {
+  const hostSel = h('select', { id: 'log-host', onchange: () => store.filter({ host: hostSel.value }) });
+  const fdSel = h('select', { id: 'log-fd', onchange: () => store.filter({ fd: fdSel.value }) });
+  const kindSel = h('select', { id: 'log-kind', onchange: () => store.filter({ kind: kindSel.value }) });
+  const errorsBox = h('input', { type: 'checkbox', id: 'log-errors', onchange: () => store.filter({ errorsOnly: errorsBox.checked }) });
+  const clear = h('button', { type: 'button', class: 'button small ghost', onclick: () => store.filter({ host: '', fd: '', kind: '', errorsOnly: false }) }, 'Clear filters');
+  const filters = h('div', { class: 'log-filters', role: 'group', 'aria-label': 'Filters' },
+    h('label', {}, h('span', {}, 'Host'), hostSel),
+    h('label', {}, h('span', {}, 'fd'), fdSel),
+    h('label', {}, h('span', {}, 'Kind'), kindSel),
+    h('label', { class: 'check' }, errorsBox, h('span', {}, 'Errors only')),
+    clear);
+  const count = h('p', { class: 'log-count muted small', 'aria-live': 'polite' });
+  const list = h('ol', { class: 'log-list', 'aria-label': 'Events' });
+  const detail = h('div', { class: 'log-detail', id: 'log-detail', 'aria-live': 'polite' });
+  fill(el, filters, h('div', { class: 'log-body' }, h('div', { class: 'log-main' }, count, h('div', { class: 'log-scroll' }, list)), detail));
+
+  const setOptions = (select, values, label, current) => {
+    const wanted = ['', ...values].join('\u0000');
+    if (select.dataset.options !== wanted) {
+      select.dataset.options = wanted;
+      fill(select, h('option', { value: '' }, label), values.map((v) => h('option', { value: v }, v)));
+    }
+    select.value = current;
+  };
+
+  const lineBySeq = new Map();
+  let drawnCount = 0;
+  let selectedLine = null;
+
+  const line = (e, started, selected) => h('li', {},
+    h('button', {
+      type: 'button',
+      class: ['log-line', `st-${e.status}`, selected ? 'selected' : null],
+      dataset: { seq: e.seq, kind: e.kind, status: e.status },
+      'aria-pressed': selected ? 'true' : 'false',
+      onclick: () => store.select(store.state.selected === e.seq ? null : e.seq),
+    },
+    h('span', { class: 'l-seq' }, `#${e.seq}`),
+    h('span', { class: 'l-time' }, started ? fmtOffset(e.time_ms - started) : ''),
+    h('span', { class: 'l-host' }, e.host || '·'),
+    h('span', { class: 'l-fd' }, e.fd ?? ''),
+    h('span', { class: 'l-kind' }, e.kind),
+    h('span', { class: ['l-status', `st-${e.status}`] }, e.status === 'error' && e.errno ? e.errno.name : e.status),
+    h('span', { class: 'l-sum' }, summary(e))));
+
+  const render = () => {
+    const state = store.state;
+    const events = store.visibleEvents();
+    const f = state.filters;
+    const hosts = state.model.hosts.map((x) => x.name);
+    const fds = [...new Set(events.filter((e) => e.fd !== undefined && (!f.host || e.host === f.host)).map((e) => String(e.fd)))].sort((a, b) => a - b);
+    const kinds = [...new Set(events.map((e) => e.kind))].sort();
+    setOptions(hostSel, hosts, 'all hosts', f.host);
+    setOptions(fdSel, fds, 'all fds', f.fd);
+    setOptions(kindSel, kinds, 'all kinds', f.kind);
+    errorsBox.checked = f.errorsOnly;
+
+    const shown = events.filter((e) =>
+      (!f.host || e.host === f.host)
+      && (!f.fd || String(e.fd) === f.fd)
+      && (!f.kind || e.kind === f.kind)
+      && (!f.errorsOnly || e.status === 'error'));
+    count.textContent = `${shown.length} of ${events.length} events${shown.length > MAX_LINES ? ` (latest ${MAX_LINES} shown)` : ''}`;
+    const started = state.session ? state.session.created_ms : 0;
+    const scroller = list.parentElement;
+    const follow = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
+    const key = `${state.epoch}|${JSON.stringify(f)}`;
+    if (list.dataset.key !== key || shown.length < drawnCount) {
+      // Filters changed or the log was rebuilt: draw from scratch.
+      list.dataset.key = key;
+      list.replaceChildren();
+      lineBySeq.clear();
+      drawnCount = 0;
+    }
+    const fresh = shown.slice(drawnCount).slice(-MAX_LINES).map((e) => {
+      const li = line(e, started, state.selected === e.seq);
+      lineBySeq.set(e.seq, li.firstChild);
+      return li;
+    });
+    drawnCount = shown.length;
+    list.append(...fresh);
+    while (list.childElementCount > MAX_LINES) {
+      lineBySeq.delete(Number(list.firstElementChild.firstChild.dataset.seq));
+      list.firstElementChild.remove();
+    }
+    if (selectedLine !== state.selected) {
+      const before = lineBySeq.get(selectedLine);
+      if (before) {
+        before.classList.remove('selected');
+        before.setAttribute('aria-pressed', 'false');
+      }
+      selectedLine = state.selected;
+      const now = lineBySeq.get(selectedLine);
+      if (now) {
+        now.classList.add('selected');
+        now.setAttribute('aria-pressed', 'true');
+      }
+    }
+    if (fresh.length && follow) scroller.scrollTop = scroller.scrollHeight;
+
+    const chosen = state.selected !== null ? events.find((e) => e.seq === state.selected) : null;
+    const detailKey = chosen ? `#${chosen.seq}` : '';
+    if (detail.dataset.key !== detailKey) {
+      detail.dataset.key = detailKey;
+      if (chosen) {
+        fill(detail,
+          h('div', { class: 'detail-head' },
+            h('h3', {}, `Event #${chosen.seq} · ${chosen.kind}`),
+            h('button', { type: 'button', class: 'button small ghost', onclick: () => store.select(null) }, 'Close')),
+          h('pre', { class: 'json mono', tabindex: '0', 'aria-label': `JSON of event ${chosen.seq}` }, JSON.stringify(chosen, null, 2)));
+      } else {
+        fill(detail, h('p', { class: 'muted' }, 'Choose an event (here or in the ladder) to see everything it records.'));
+      }
+    }
+  };
+
+  store.subscribe(batched(render));
+  render();
+}

@@ -1,0 +1,460 @@
+// The session as the page understands it, rebuilt from events: hosts, sockets (open and
+// recently closed), pending calls, datagrams in flight. Pure functions over plain objects,
+// so a live session and a recording replay run the same code. The store owns the model.
+
+/** Closed sockets kept (faded) per host, newest first, before they leave the diagram. */
+export const CLOSED_KEPT = 2;
+/** Flights (data or datagrams on their way) remembered for the diagram. */
+const FLIGHTS_KEPT = 16;
+
+/** An empty model. */
+export function emptyModel() {
+  return {
+    hosts: [], // [{name, addrs}]
+    sockets: new Map(), // uid → socket
+    open: new Map(), // "A:3" → uid of the open socket with that fd
+    pending: new Map(), // call_id → {call_id, host, fd, kind, seq}
+    resolved: new Map(), // call_id of a once-pending call → seq of the event that ended it
+    flights: [], // [{seq, proto, from: uid, to: uid|null, toHost, text}]
+    peerOf: new Map(), // seq of a kernel event → host whose action caused it
+    lastSendTo: new Map(), // "ip:port" → host that last sent a datagram there
+    connectTarget: new Map(), // host → the host its last connect went to
+    unattributed: new Map(), // "A:3" → seqs of kernel events whose cause is not known yet
+    unclaimed: [], // [{seq, local}] connections queued before the connect that made them was logged
+    ended: null,
+    lastSeq: 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Addresses
+
+/** An IP as the page compares it: lower case, IPv4-mapped IPv6 as plain IPv4. */
+export function normIp(ip) {
+  const lower = String(ip).toLowerCase();
+  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
+}
+
+/** "10.0.0.2:8080" or "[fd00::2]:8080" → {ip, port}; null when absent or malformed. */
+export function parseAddr(text) {
+  if (!text) return null;
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  if (v6) return { ip: normIp(v6[1]), port: Number(v6[2]) };
+  const at = text.lastIndexOf(':');
+  if (at < 0) return null;
+  return { ip: normIp(text.slice(0, at)), port: Number(text.slice(at + 1)) };
+}
+
+const WILDCARD = new Set(['0.0.0.0', '::']);
+
+/** Whether two endpoints are the same (a wildcard address matches any on the same port). */
+export function sameEndpoint(a, b) {
+  const x = typeof a === 'string' ? parseAddr(a) : a;
+  const y = typeof b === 'string' ? parseAddr(b) : b;
+  if (!x || !y || x.port !== y.port) return false;
+  return x.ip === y.ip || WILDCARD.has(x.ip) || WILDCARD.has(y.ip);
+}
+
+/** ip:port with IPv6 in brackets. */
+export function joinAddr(ip, port) {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** The host that owns an address (a bare IP, or ip:port), or null. */
+export function hostOfAddr(model, addr) {
+  if (!addr) return null;
+  const withPort = /^\[.*\]:\d+$/.test(addr) || /^[\d.]+:\d+$/.test(addr);
+  const ip = withPort ? parseAddr(addr).ip : normIp(addr);
+  for (const host of model.hosts) {
+    if (host.addrs.some((a) => normIp(a) === ip)) return host.name;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sockets
+
+function key(host, fd) {
+  return `${host}:${fd}`;
+}
+
+/** The open socket with this fd on this host, or undefined. */
+export function openSocket(model, host, fd) {
+  const uid = model.open.get(key(host, fd));
+  return uid === undefined ? undefined : model.sockets.get(uid);
+}
+
+/** Open sockets of a host, by fd. */
+export function openSockets(model, host) {
+  return [...model.sockets.values()]
+    .filter((s) => s.host === host && !s.closed)
+    .sort((a, b) => a.fd - b.fd);
+}
+
+/** Sockets the diagram shows for a host: open ones by fd, then the last few closed ones. */
+export function shownSockets(model, host) {
+  const all = [...model.sockets.values()].filter((s) => s.host === host);
+  const open = all.filter((s) => !s.closed).sort((a, b) => a.fd - b.fd || a.uid - b.uid);
+  const closed = all
+    .filter((s) => s.closed)
+    .sort((a, b) => b.closedSeq - a.closedSeq)
+    .slice(0, CLOSED_KEPT);
+  return [...open, ...closed];
+}
+
+function newSocket(model, ev, fd, tuple) {
+  const socket = {
+    uid: ev.seq,
+    host: ev.host,
+    fd,
+    proto: tuple ? tuple.proto : 'tcp',
+    family: tuple ? tuple.family : 'inet',
+    local: tuple ? tuple.local : null,
+    remote: tuple ? tuple.remote : null,
+    tcp: null, // the kernel's TCP state, once reported
+    role: null, // listener | accepted | client
+    backlog: null,
+    queue: null, // connections waiting to be accepted
+    waiting: 0, // bytes (or the next datagram's size) waiting to be read
+    eof: false,
+    reset: false,
+    shut: null, // read | write | both
+    nonblocking: false,
+    options: {},
+    closed: false,
+    closedSeq: null,
+    createdSeq: ev.seq,
+    stateSeq: ev.seq, // when the shown state last changed
+  };
+  const previous = model.open.get(key(ev.host, fd));
+  if (previous !== undefined) closeSocket(model, model.sockets.get(previous), ev.seq);
+  model.sockets.set(socket.uid, socket);
+  model.open.set(key(ev.host, fd), socket.uid);
+  return socket;
+}
+
+function closeSocket(model, socket, seq) {
+  if (!socket || socket.closed) return;
+  socket.closed = true;
+  socket.closedSeq = seq;
+  socket.stateSeq = seq;
+  model.open.delete(key(socket.host, socket.fd));
+  // Forget closed sockets the diagram no longer shows, so long sessions stay small.
+  const closed = [...model.sockets.values()]
+    .filter((s) => s.host === socket.host && s.closed)
+    .sort((a, b) => b.closedSeq - a.closedSeq);
+  for (const old of closed.slice(CLOSED_KEPT)) model.sockets.delete(old.uid);
+}
+
+function setTcp(socket, state, seq) {
+  if (state && socket.tcp !== state) {
+    socket.tcp = state;
+    socket.stateSeq = seq;
+  }
+}
+
+/** The open socket at the other end of a connected socket, if it is in this session. */
+export function peerSocket(model, socket) {
+  if (!socket || !socket.remote || !socket.local) return null;
+  for (const other of model.sockets.values()) {
+    if (other === socket || other.closed || other.proto !== socket.proto) continue;
+    if (sameEndpoint(other.local, socket.remote) && sameEndpoint(other.remote, socket.local)) return other;
+  }
+  return null;
+}
+
+/** The open socket a datagram to `addr` lands on (a bound UDP socket), if any. */
+export function receiverOf(model, addr) {
+  for (const socket of model.sockets.values()) {
+    if (socket.closed || socket.proto !== 'udp' || !socket.local) continue;
+    if (sameEndpoint(socket.local, addr)) return socket;
+  }
+  return null;
+}
+
+/** What the socket's state reads as on its plug. */
+export function stateLabel(socket) {
+  if (socket.closed) return 'closed';
+  if (socket.proto === 'tcp') {
+    if (socket.tcp && socket.tcp !== 'CLOSE') return socket.tcp;
+    if (socket.reset) return 'reset';
+    if (socket.tcp === 'CLOSE' && socket.local) return 'CLOSE';
+    return socket.local ? 'bound' : 'new';
+  }
+  if (socket.remote) return 'connected';
+  return socket.local ? 'bound' : 'unbound';
+}
+
+/** What a program would usually call next on this socket: [call names], and why. */
+export function expectNext(socket) {
+  if (!socket) return { calls: ['socket'], why: 'no socket yet: create one' };
+  if (socket.closed) return { calls: ['socket'], why: 'this descriptor is closed' };
+  if (socket.proto === 'udp') {
+    if (!socket.local) return { calls: ['bind', 'sendto'], why: 'bind to receive on a known port, or sendto (binds a port for you)' };
+    if (socket.waiting > 0) return { calls: ['recvfrom'], why: `a datagram of ${socket.waiting} bytes is waiting` };
+    return { calls: ['recvfrom', 'sendto', 'close'], why: 'bound: receive or send datagrams' };
+  }
+  if (socket.reset) return { calls: ['close'], why: 'the connection was reset: the next call reports ECONNRESET, then close' };
+  if (socket.role === 'listener' || socket.tcp === 'LISTEN') {
+    const waiting = socket.queue || 0;
+    return {
+      calls: ['accept'],
+      why: waiting > 0 ? `${waiting} connection${waiting === 1 ? '' : 's'} waiting in the accept queue` : 'listening: accept blocks until a client connects',
+    };
+  }
+  if (socket.remote && socket.tcp !== 'CLOSE') {
+    if (socket.waiting > 0) return { calls: ['recv'], why: `${socket.waiting} bytes are waiting to be read` };
+    if (socket.eof) return { calls: ['recv', 'close'], why: 'the peer sent FIN: recv returns 0, then close' };
+    if (socket.shut === 'write' || socket.shut === 'both') return { calls: ['recv', 'close'], why: 'you shut down writing: read what the peer still sends, then close' };
+    return { calls: ['send', 'recv', 'shutdown', 'close'], why: 'connected: exchange data, then shut down or close' };
+  }
+  if (socket.tcp === 'CLOSE' && socket.local) return { calls: ['close'], why: 'the connection attempt failed: close this socket and make a new one' };
+  if (socket.local) return { calls: ['listen', 'connect'], why: 'bound: listen (server) or connect (client)' };
+  return { calls: ['bind', 'connect'], why: 'new socket: bind (server) or connect (client)' };
+}
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+function remember(map, addr, host) {
+  const parsed = parseAddr(addr);
+  if (parsed) map.set(`${parsed.ip}:${parsed.port}`, host);
+}
+
+function lookup(map, addr) {
+  const parsed = parseAddr(addr);
+  if (!parsed) return null;
+  const exact = map.get(`${parsed.ip}:${parsed.port}`);
+  if (exact) return exact;
+  if (WILDCARD.has(parsed.ip)) {
+    for (const [k, host] of map) if (k.endsWith(`:${parsed.port}`)) return host;
+  }
+  return null;
+}
+
+function addFlight(model, flight) {
+  model.flights.push(flight);
+  if (model.flights.length > FLIGHTS_KEPT) model.flights.splice(0, model.flights.length - FLIGHTS_KEPT);
+}
+
+function previewText(ev) {
+  if (!ev.data) return '';
+  const body = ev.data.text !== undefined ? ev.data.text : `0x${ev.data.hex}`;
+  return ev.data.truncated ? `${body}…` : body;
+}
+
+/** Note which host caused a FIN or RST: the one at the remote end, or for a refused connect
+ * (no remote yet) the one the connect call names, which is logged right after. */
+function attributeToPeer(model, ev) {
+  if (ev.tuple && ev.tuple.remote) {
+    const from = hostOfAddr(model, ev.tuple.remote);
+    if (from) model.peerOf.set(ev.seq, from);
+    return;
+  }
+  const k = key(ev.host, ev.fd);
+  model.unattributed.set(k, [...(model.unattributed.get(k) || []), ev.seq]);
+}
+
+/** Apply one event to the model (in seq order). */
+export function applyEvent(model, ev) {
+  model.lastSeq = Math.max(model.lastSeq, ev.seq);
+  const ok = ev.status === 'ok';
+
+  // A blocked call, or the end of one.
+  if (ev.call_id !== undefined && ev.call_id !== null) {
+    if (ev.status === 'pending') {
+      model.pending.set(ev.call_id, { call_id: ev.call_id, host: ev.host, fd: ev.fd, kind: ev.kind, seq: ev.seq, addr: ev.addr });
+    } else if (model.pending.has(ev.call_id)) {
+      model.pending.delete(ev.call_id);
+      model.resolved.set(ev.call_id, ev.seq);
+    }
+  }
+
+  switch (ev.kind) {
+    case 'session_started':
+      model.hosts = (ev.hosts || []).map((h) => ({ name: h.name, addrs: [...h.addrs] }));
+      return;
+    case 'host_added':
+      for (const h of ev.hosts || []) {
+        if (!model.hosts.some((x) => x.name === h.name)) model.hosts.push({ name: h.name, addrs: [...h.addrs] });
+      }
+      return;
+    case 'session_ended':
+      model.ended = ev.reason || 'ended';
+      for (const socket of [...model.sockets.values()]) closeSocket(model, socket, ev.seq);
+      model.pending.clear();
+      return;
+    case 'socket':
+      if (ok) newSocket(model, ev, ev.new_fd ?? ev.fd, ev.tuple);
+      return;
+    default:
+      break;
+  }
+
+  const socket = ev.host !== undefined && ev.fd !== undefined ? openSocket(model, ev.host, ev.fd) : undefined;
+  if (socket && ev.tuple) {
+    socket.local = ev.tuple.local;
+    socket.remote = ev.tuple.remote;
+  }
+
+  switch (ev.kind) {
+    case 'bind':
+      if (ok && socket) socket.stateSeq = ev.seq;
+      break;
+    case 'listen':
+      if (ok && socket) {
+        socket.role = 'listener';
+        socket.backlog = ev.backlog ?? socket.backlog;
+        socket.queue = socket.queue || 0;
+        setTcp(socket, 'LISTEN', ev.seq);
+      }
+      break;
+    case 'connect':
+      if (ev.addr) {
+        const target = hostOfAddr(model, ev.addr);
+        model.connectTarget.set(ev.host, target);
+        // A refused connect logs the RST before the call's own event: attribute it now.
+        const waiting = model.unattributed.get(key(ev.host, ev.fd)) || [];
+        if (target && target !== ev.host) for (const seq of waiting) model.peerOf.set(seq, target);
+        model.unattributed.delete(key(ev.host, ev.fd));
+        // Likewise the listener's "incoming" is often logged just before the connect.
+        const claimed = model.unclaimed.filter((u) => sameEndpoint(u.local, ev.addr));
+        for (const u of claimed) model.peerOf.set(u.seq, ev.host);
+        model.unclaimed = model.unclaimed.filter((u) => !claimed.includes(u));
+      }
+      if (socket && socket.proto === 'tcp') {
+        socket.role = socket.role || 'client';
+        if (ok && (!socket.tcp || socket.tcp === 'CLOSE')) setTcp(socket, 'ESTABLISHED', ev.seq);
+        if (ev.status === 'pending' && !socket.tcp) setTcp(socket, 'SYN_SENT', ev.seq);
+        if (ev.status === 'error' && ev.errno && ev.errno.name === 'ECONNREFUSED') {
+          // The RST and FIN seen on the way belong to this attempt; the socket is now closed.
+          socket.reset = false;
+          socket.eof = false;
+          setTcp(socket, 'CLOSE', ev.seq);
+        }
+      }
+      break;
+    case 'accept':
+      if (ok && ev.new_fd !== undefined) {
+        if (socket) socket.queue = ev.queue ?? Math.max(0, (socket.queue || 0) - 1);
+        const conn = newSocket(model, ev, ev.new_fd, ev.tuple);
+        conn.remote = ev.peer || null;
+        conn.role = 'accepted';
+        conn.tcp = 'ESTABLISHED';
+      }
+      break;
+    case 'incoming':
+      if (socket) {
+        socket.queue = ev.queue ?? (socket.queue || 0) + 1;
+        socket.backlog = ev.backlog ?? socket.backlog;
+        socket.stateSeq = ev.seq;
+      }
+      if (ev.tuple && ev.tuple.local) {
+        // A connect still blocked names its target already; else the connect is logged next.
+        const blocked = [...model.pending.values()].find((p) => p.kind === 'connect' && p.addr && sameEndpoint(p.addr, ev.tuple.local));
+        if (blocked) model.peerOf.set(ev.seq, blocked.host);
+        else model.unclaimed = [...model.unclaimed.slice(-7), { seq: ev.seq, local: ev.tuple.local }];
+      }
+      break;
+    case 'send':
+    case 'sendto':
+      if (ok && socket) {
+        const dest = ev.kind === 'sendto' && ev.addr ? ev.addr : socket.remote;
+        if (socket.proto === 'udp' && dest) {
+          remember(model.lastSendTo, dest, ev.host);
+          const to = receiverOf(model, dest);
+          addFlight(model, { seq: ev.seq, proto: 'udp', from: socket.uid, to: to ? to.uid : null, toHost: to ? to.host : hostOfAddr(model, dest), text: previewText(ev) });
+        } else if (socket.proto === 'tcp') {
+          const to = peerSocket(model, socket);
+          addFlight(model, { seq: ev.seq, proto: 'tcp', from: socket.uid, to: to ? to.uid : null, toHost: to ? to.host : null, text: previewText(ev) });
+        }
+      }
+      break;
+    case 'data':
+      if (socket) socket.waiting = ev.bytes ?? socket.waiting;
+      if (socket && socket.proto === 'udp') {
+        const from = ev.tuple && ev.tuple.local ? lookup(model.lastSendTo, ev.tuple.local) : null;
+        if (from) model.peerOf.set(ev.seq, from);
+      } else if (ev.tuple && ev.tuple.remote) {
+        const from = hostOfAddr(model, ev.tuple.remote);
+        if (from) model.peerOf.set(ev.seq, from);
+      }
+      break;
+    case 'recv':
+    case 'recvfrom':
+      if (ok && socket && !ev.peek) {
+        if (socket.proto === 'udp') socket.waiting = 0;
+        else socket.waiting = Math.max(0, socket.waiting - (ev.bytes || 0));
+      }
+      break;
+    case 'eof':
+    case 'reset':
+      if (socket) {
+        if (ev.kind === 'eof') socket.eof = true;
+        else socket.reset = true;
+        socket.stateSeq = ev.seq;
+      }
+      attributeToPeer(model, ev);
+      break;
+    case 'tcp_state':
+      if (socket) setTcp(socket, ev.to, ev.seq);
+      break;
+    case 'shutdown':
+      if (ok && socket) {
+        const how = ev.how;
+        socket.shut = socket.shut && socket.shut !== how ? 'both' : how;
+        socket.stateSeq = ev.seq;
+      }
+      break;
+    case 'close':
+      if (ok && socket) closeSocket(model, socket, ev.seq);
+      break;
+    case 'setsockopt':
+      if (ok && socket && ev.option) socket.options[ev.option] = ev.value;
+      break;
+    case 'nonblocking':
+      if (ok && socket) socket.nonblocking = Boolean(ev.nonblocking);
+      break;
+    default:
+      break;
+  }
+}
+
+/** Correct the model with a live snapshot's kernel figures (states, queues, tuples), and set
+ * hosts and pending calls from it. Only meaningful when the snapshot is not older than the
+ * model (its last_seq ≥ the model's). */
+export function reconcile(model, snapshot) {
+  if (!snapshot || !Array.isArray(snapshot.hosts)) return;
+  for (const host of snapshot.hosts) {
+    const known = model.hosts.find((x) => x.name === host.name);
+    if (known) known.addrs = [...host.addrs];
+    else model.hosts.push({ name: host.name, addrs: [...host.addrs] });
+  }
+  if (!snapshot.live) return;
+  const seen = new Set();
+  for (const host of snapshot.hosts) {
+    for (const snap of host.sockets || []) {
+      let socket = openSocket(model, host.name, snap.fd);
+      if (!socket || socket.proto !== snap.tuple.proto) {
+        // Opened before the events this page has (a resync): take the snapshot's word.
+        socket = newSocket(model, { seq: -(model.sockets.size + 1), host: host.name }, snap.fd, snap.tuple);
+      }
+      seen.add(socket.uid);
+      socket.local = snap.tuple.local;
+      socket.remote = snap.tuple.remote;
+      socket.family = snap.tuple.family;
+      socket.nonblocking = snap.nonblocking;
+      if (snap.tcp_state) setTcp(socket, snap.tcp_state, socket.stateSeq);
+      if (snap.tcp_state === 'LISTEN') socket.role = 'listener';
+      if (snap.backlog !== null && snap.backlog !== undefined) socket.backlog = snap.backlog;
+      if (snap.accept_queue !== null && snap.accept_queue !== undefined) socket.queue = snap.accept_queue;
+      if (snap.recv_queue !== null && snap.recv_queue !== undefined && socket.proto === 'tcp') socket.waiting = snap.recv_queue;
+      for (const opt of snap.options || []) socket.options[opt.option] = opt.value;
+    }
+  }
+  for (const socket of [...model.sockets.values()]) {
+    if (!socket.closed && !seen.has(socket.uid)) closeSocket(model, socket, model.lastSeq);
+  }
+  model.pending.clear();
+  for (const p of snapshot.pending || []) model.pending.set(p.call_id, { ...p, seq: null });
+}

@@ -1,0 +1,204 @@
+// Guided scenarios view: pick a lesson, then step through it with Next, Play or Reset.
+// Each step is one real call through the API, like any user's; descriptors come from the
+// answers and addresses from the session's hosts. A step whose outcome is not the one the
+// lesson teaches pauses the lesson and says so (the user may have changed things by hand).
+
+import { h, fill, batched, hostSlot } from './dom.js';
+import { LESSONS } from './lessons.js';
+import { joinAddr, parseAddr } from './model.js';
+
+/** Pause between steps when playing. */
+const PLAY_STEP_MS = 1100;
+
+/** Mount the view in `el`. `call(body)` makes a call and resolves to the API's answer. */
+export function mountScenarios(el, store, { call }) {
+  let lesson = LESSONS[0];
+  let index = 0; // next step
+  let outcomes = []; // per step: {ok, text}
+  let ctx = null;
+  let busy = false;
+  let playing = false;
+  let message = null; // {kind, text}
+
+  const picker = h('select', { id: 'scenario-pick', 'aria-label': 'Scenario' },
+    LESSONS.map((l) => h('option', { value: l.id }, l.title)));
+  const summary = h('p', { class: 'scenario-summary' });
+  const steps = h('ol', { class: 'scenario-steps', id: 'scenario-steps' });
+  const next = h('button', { type: 'button', class: 'button primary', id: 'scenario-next' }, 'Next step');
+  const play = h('button', { type: 'button', class: 'button', id: 'scenario-play', 'aria-pressed': 'false' }, 'Play');
+  const reset = h('button', { type: 'button', class: 'button ghost', id: 'scenario-reset' }, 'Reset');
+  const status = h('p', { class: 'scenario-status', id: 'scenario-status', role: 'status', 'aria-live': 'polite' });
+  fill(el, h('div', { class: 'scenario-head' }, picker), summary,
+    h('div', { class: 'scenario-controls' }, next, play, reset), status, steps);
+
+  /** Addresses and ports from the session as it is now. */
+  const makeContext = () => {
+    const model = store.state.model;
+    const c = { fd: {}, uid: {}, peer: {} };
+    c.addr = (host, port) => {
+      const info = model.hosts.find((x) => x.name === host);
+      const ip = info ? (info.addrs.find((a) => !a.includes(':')) || info.addrs[0]) : '0.0.0.0';
+      return joinAddr(ip, port);
+    };
+    // A port this session has not used on B yet, so a lesson can be run again.
+    const used = new Set();
+    for (const ev of store.state.events) {
+      for (const text of [ev.addr, ev.tuple && ev.tuple.local]) {
+        const parsed = parseAddr(text);
+        if (parsed) used.add(parsed.port);
+      }
+    }
+    for (const [name, base] of Object.entries(lesson.ports)) {
+      let port = base;
+      while (used.has(port) || used.has(port + 1)) port += 2;
+      used.add(port);
+      c[name] = port;
+    }
+    return c;
+  };
+
+  const runStep = async () => {
+    if (busy || index >= lesson.steps.length) return false;
+    if (store.state.mode !== 'live') return false;
+    if (index === 0 || !ctx) ctx = makeContext();
+    const step = lesson.steps[index];
+    busy = true;
+    message = null;
+    draw();
+    const request = { host: step.host, ...step.call(ctx) };
+    const answer = await call(request);
+    busy = false;
+    const expected = step.expect || 'ok';
+    let got;
+    if (answer.error) got = `HTTP ${answer.error.status}: ${answer.error.message}`;
+    else if (answer.body.status === 'error') got = answer.body.errno;
+    else got = answer.body.status;
+    const asTaught = got === expected;
+    if (!answer.error && answer.body.status === 'ok') {
+      if (step.save && answer.body.fd !== undefined) {
+        ctx.fd[step.save] = answer.body.fd;
+        ctx.uid[step.save] = answer.body.seq;
+      }
+      if (step.savePeer && answer.body.peer) ctx.peer[step.savePeer] = answer.body.peer;
+    }
+    outcomes[index] = { asTaught, text: outcomeText(answer) };
+    index += 1;
+    if (!asTaught) {
+      message = { kind: 'warn', text: `This step expected ${expected} but got ${got}. The lesson is paused: look at the ladder to see why, or reset.` };
+      playing = false;
+    } else if (index >= lesson.steps.length) {
+      message = { kind: 'done', text: 'Done. Reset to run it again, or try another scenario.' };
+      playing = false;
+    }
+    draw();
+    return asTaught;
+  };
+
+  const playLoop = async () => {
+    while (playing && index < lesson.steps.length) {
+      const ok = await runStep();
+      if (!ok || !playing) break;
+      if (index < lesson.steps.length) await new Promise((r) => setTimeout(r, PLAY_STEP_MS));
+    }
+    playing = false;
+    draw();
+  };
+
+  const doReset = async () => {
+    playing = false;
+    // Close what this run opened and is still open, so the diagram is clean again.
+    if (ctx && store.state.mode === 'live') {
+      const model = store.state.model;
+      busy = true;
+      draw();
+      for (const [name, uid] of Object.entries(ctx.uid)) {
+        const socket = model.sockets.get(uid);
+        if (socket && !socket.closed) {
+          const host = socket.host;
+          await call({ host, call: 'close', fd: ctx.fd[name] });
+        }
+      }
+      busy = false;
+    }
+    index = 0;
+    outcomes = [];
+    ctx = null;
+    message = null;
+    draw();
+  };
+
+  next.addEventListener('click', () => {
+    playing = false;
+    runStep();
+  });
+  play.addEventListener('click', () => {
+    if (playing) {
+      playing = false;
+      draw();
+      return;
+    }
+    if (index >= lesson.steps.length) return;
+    playing = true;
+    draw();
+    playLoop();
+  });
+  reset.addEventListener('click', doReset);
+  picker.addEventListener('change', async () => {
+    const chosen = LESSONS.find((l) => l.id === picker.value) || LESSONS[0];
+    await doReset();
+    lesson = chosen;
+    draw();
+  });
+
+  function draw() {
+    const live = store.state.mode === 'live' && store.state.role === 'owner';
+    const done = index >= lesson.steps.length;
+    picker.value = lesson.id;
+    picker.disabled = busy || playing;
+    summary.textContent = lesson.summary;
+    next.disabled = !live || busy || playing || done;
+    next.textContent = index === 0 ? 'Start' : done ? 'Done' : `Next step (${index + 1}/${lesson.steps.length})`;
+    el.dataset.done = done ? 'true' : 'false';
+    el.dataset.step = String(index);
+    play.disabled = !live || (busy && !playing) || done;
+    play.textContent = playing ? 'Pause' : 'Play';
+    play.setAttribute('aria-pressed', playing ? 'true' : 'false');
+    reset.disabled = !live || busy || (index === 0 && !ctx);
+    status.className = ['scenario-status', message ? `msg-${message.kind}` : null].filter(Boolean).join(' ');
+    status.textContent = message ? message.text : busy ? 'Calling…' : live ? '' : 'Scenarios make calls, so they need a live session opened with its owner link.';
+    fill(steps, lesson.steps.map((step, i) => {
+      const outcome = outcomes[i];
+      const state = i < index ? (outcome && outcome.asTaught ? 'done' : 'off') : i === index ? 'current' : 'todo';
+      return h('li', { class: ['step', `step-${state}`], 'aria-current': state === 'current' ? 'step' : null },
+        h('span', { class: ['step-host', hostSlot(step.host)] }, step.host),
+        h('div', { class: 'step-body' },
+          h('span', { class: 'step-text' }, step.text),
+          outcome ? h('span', { class: ['step-outcome', outcome.asTaught ? 'ok' : 'off'] }, outcome.text) : null,
+          step.expect && !outcome ? h('span', { class: 'step-expect' }, `expect ${step.expect}`) : null));
+    }));
+    const current = steps.children[index];
+    if (current) {
+      // Keep the current step in view inside the list, without scrolling the page.
+      const top = current.offsetTop; // the list is positioned, so this is inside it
+      if (top < steps.scrollTop || top + current.offsetHeight > steps.scrollTop + steps.clientHeight) {
+        steps.scrollTop = Math.max(0, top - steps.clientHeight / 3);
+      }
+    }
+  }
+
+  store.subscribe(batched(() => draw()));
+  draw();
+}
+
+function outcomeText(answer) {
+  if (answer.error) return `refused by the API: ${answer.error.message}`;
+  const b = answer.body;
+  if (b.status === 'error') return `${b.errno}: ${b.message}`;
+  if (b.status === 'pending') return 'blocked (pending)';
+  const facts = [];
+  if (b.fd !== undefined) facts.push(`fd ${b.fd}`);
+  if (b.peer) facts.push(`peer ${b.peer}`);
+  if (b.bytes !== undefined) facts.push(`${b.bytes} bytes`);
+  if (b.data !== undefined) facts.push(JSON.stringify(b.data));
+  return facts.length ? `ok: ${facts.join(', ')}` : 'ok';
+}

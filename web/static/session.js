@@ -1,0 +1,198 @@
+// The session page: reads the token from the URL fragment (#token= for the owner,
+// #viewer= for a read-only view), creates the store, mounts the views and feeds the store
+// from the API — the live WebSocket stream, or for an ended session every stored event as a
+// recording. The fragment never reaches the server's logs; the token goes in headers, and
+// as ?token= on the WebSocket only, which browsers cannot give headers.
+
+import { byId, fill, h } from './dom.js';
+import { ApiError, SessionApi, viewerKey } from './api.js';
+import { createStore } from './store.js';
+import { mountTopology } from './topology.js';
+import { mountLadder } from './ladder.js';
+import { mountLog } from './log.js';
+import { mountConsole } from './console.js';
+import { mountScenarios } from './scenarios.js';
+import { mountFacts } from './facts.js';
+import { mountRecording } from './recording.js';
+
+const root = byId('session');
+const id = root.dataset.session;
+const fragment = new URLSearchParams(location.hash.slice(1));
+const ownerToken = fragment.get('token');
+const viewerToken = fragment.get('viewer');
+const role = ownerToken ? 'owner' : 'viewer';
+let storedViewer = null;
+try {
+  storedViewer = sessionStorage.getItem(viewerKey(id));
+} catch {
+  storedViewer = null; // storage disabled: no share link, nothing else lost
+}
+const api = new SessionApi(id, ownerToken || viewerToken);
+const store = createStore({ id, role, viewerToken: ownerToken ? storedViewer : viewerToken });
+
+// A different fragment is a different view: start again with it.
+window.addEventListener('hashchange', () => location.reload());
+
+let resultId = 0;
+
+/** Make a call through the API; the answer is also the console's last result. */
+async function call(request) {
+  try {
+    const { status, body } = await api.call(request);
+    resultId += 1;
+    store.result({ id: resultId, request, status, body });
+    return { status, body };
+  } catch (e) {
+    const error = e instanceof ApiError
+      ? { status: e.status, type: e.type, message: e.message, field: e.field, retryAfter: e.retryAfter }
+      : { status: 0, type: 'network', message: String(e.message || e) };
+    resultId += 1;
+    store.result({ id: resultId, request, error });
+    return { error };
+  }
+}
+
+async function end() {
+  try {
+    await api.end();
+  } catch (e) {
+    store.banner({ kind: 'error', text: `Could not end the session: ${e.message}` });
+  }
+}
+
+async function addHost() {
+  try {
+    await api.addHost();
+  } catch (e) {
+    store.banner({ kind: 'error', text: `Could not add a host: ${e.message}` });
+  }
+}
+
+// ------------------------------------------------------------------------- page chrome
+
+const modeBadge = byId('mode-badge');
+const isolationBadge = byId('isolation-badge');
+const connStatus = byId('conn-status');
+const banner = byId('banner');
+const consolePanel = byId('console-panel');
+const scenariosPanel = byId('scenarios-panel');
+const tools = byId('topology-tools');
+const addHostButton = h('button', { type: 'button', class: 'button small', id: 'add-host', onclick: addHost }, '+ Add host');
+fill(tools, addHostButton);
+
+function chrome(state) {
+  const label = {
+    loading: 'loading',
+    live: role === 'owner' ? 'live · owner' : 'live · read-only',
+    ended: 'ended',
+    recording: 'recording',
+    error: 'unavailable',
+  }[state.mode];
+  modeBadge.textContent = label;
+  modeBadge.className = `badge mode-${state.mode}`;
+  if (state.session) {
+    isolationBadge.hidden = false;
+    isolationBadge.textContent = `isolation: ${state.session.isolation}`;
+  }
+  const conn = state.mode === 'recording'
+    ? 'replaying from the log'
+    : { connecting: 'connecting…', live: '● live', reconnecting: 'reconnecting…', ended: 'stream closed', closed: 'stream closed', offline: 'offline' }[state.connection] || state.connection;
+  connStatus.textContent = conn;
+  connStatus.dataset.state = state.mode === 'recording' ? 'recording' : state.connection;
+  const writable = role === 'owner' && state.mode === 'live';
+  consolePanel.hidden = !writable;
+  scenariosPanel.hidden = !writable;
+  addHostButton.hidden = !writable;
+  if (state.banner) {
+    banner.hidden = false;
+    banner.className = `banner banner-${state.banner.kind}`;
+    if (banner.dataset.text !== state.banner.text) {
+      banner.dataset.text = state.banner.text;
+      const close = h('button', { type: 'button', class: 'button small ghost', onclick: () => store.banner(null) }, 'Dismiss');
+      fill(banner, h('span', {}, state.banner.text), state.mode === 'error' ? null : close);
+    }
+  } else {
+    banner.hidden = true;
+    banner.dataset.text = '';
+  }
+  document.body.dataset.mode = state.mode;
+  document.body.dataset.role = role;
+}
+store.subscribe(chrome);
+
+// ------------------------------------------------------------------------- views
+
+let consoleView = null;
+mountTopology(byId('topology'), store, {
+  onPick: (host, fd) => {
+    if (consoleView && !consolePanel.hidden) consoleView.pick(host, fd);
+  },
+});
+mountLadder(byId('ladder'), store);
+mountLog(byId('log'), store);
+mountFacts(byId('facts'), store, { end });
+mountRecording(byId('recording-panel'), byId('recording'), store, {
+  replay: () => store.record(null, store.state.events),
+});
+if (role === 'owner') {
+  consoleView = mountConsole(byId('console'), store, { call });
+  mountScenarios(byId('scenarios'), store, { call });
+}
+chrome(store.state);
+
+// ------------------------------------------------------------------------- loading
+
+async function start() {
+  if (!ownerToken && !viewerToken) {
+    store.fail('This link has no token. Open the session with the link you got when it was created (…#token=…), or a read-only link (…#viewer=…).');
+    return;
+  }
+  let first;
+  try {
+    first = await api.session();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) store.fail(`There is no session ${id}: the link may be wrong, or the session was removed.`);
+    else if (e instanceof ApiError && (e.status === 401 || e.status === 403)) store.fail(`The token in this link does not open session ${id}.`);
+    else store.fail(`The session could not be loaded: ${e.message}`);
+    return;
+  }
+  if (!first.live) {
+    try {
+      const events = await api.allEvents(0);
+      store.record(first, events);
+    } catch (e) {
+      store.fail(`The session's events could not be loaded: ${e.message}`);
+    }
+    return;
+  }
+  store.snapshot(first, { history: true });
+  let buffered = null; // events held back while a gap is filled after a resync
+  api.stream({
+    lastSeq: () => store.lastSeq(),
+    status: (status) => store.connection(status),
+    snapshot: async (snapshot, resync) => {
+      if (!resync) {
+        store.snapshot(snapshot, { history: true });
+        return;
+      }
+      // The server skipped events to catch up: fetch them, then go on.
+      buffered = [];
+      try {
+        store.events(await api.allEvents(store.lastSeq(), snapshot.last_seq));
+        store.snapshot(snapshot);
+      } catch (e) {
+        store.banner({ kind: 'error', text: `Some events could not be loaded: ${e.message}. Reload the page.` });
+      }
+      const held = buffered;
+      buffered = null;
+      store.events(held);
+    },
+    event: (ev) => {
+      if (buffered) buffered.push(ev);
+      else store.events([ev]);
+    },
+    ended: (reason) => store.ended(reason),
+  });
+}
+
+start();
