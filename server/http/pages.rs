@@ -56,6 +56,7 @@ static STATIC_FILES: &[StaticFile] = &[
     static_file!("console.js", JS),
     static_file!("describe.js", JS),
     static_file!("dom.js", JS),
+    static_file!("exercise.js", JS),
     static_file!("facts.js", JS),
     static_file!("landing.js", JS),
     static_file!("ladder.js", JS),

@@ -53,9 +53,9 @@ export async function getJson(path) {
   return (await request('GET', path)).body;
 }
 
-/** Start a session; the API's answer (tokens included). */
-export async function createSession(hosts) {
-  return (await request('POST', '/api/sessions', null, hosts ? { hosts } : undefined)).body;
+/** Start a session ({hosts?, exercise?}); the API's answer, tokens included. */
+export async function createSession(options) {
+  return (await request('POST', '/api/sessions', null, options)).body;
 }
 
 /** One session's API, with the token the page was opened with. */
@@ -84,6 +84,21 @@ export class SessionApi {
   /** Add a host. */
   async addHost() {
     return (await request('POST', `${this.base}/hosts`, this.token, {})).body;
+  }
+
+  /** The exercise checklist now, not stored. */
+  async checks() {
+    return (await request('GET', `${this.base}/checks`, this.token)).body;
+  }
+
+  /** Grade the session and store the attempt (owner). */
+  async grade() {
+    return (await request('POST', `${this.base}/grade`, this.token, {})).body;
+  }
+
+  /** An exercise of the catalog. */
+  async exercise(id) {
+    return (await request('GET', `/api/exercises/${encodeURIComponent(id)}`)).body;
   }
 
   /** Every event after `after`, page by page. */

@@ -158,7 +158,7 @@ function drawRow(ev, state, hosts, store) {
   } else {
     const what = ev.kind === 'tcp_state' ? 'TCP state' : ev.kind.replace('_', ' ');
     card.append(h('span', { class: 'c-kernel' },
-      h('span', { class: 'c-kind' }, lane >= 0 ? `${ev.host} · ${what}` : what), ' ', kernelText(ev)));
+      lane >= 0 ? h('span', { class: 'c-kind' }, `${ev.host} · ${what}`) : null, lane >= 0 ? ' ' : null, kernelText(ev)));
   }
   if (ev.note && ev.kind !== 'session_started' && ev.status !== 'pending') card.append(h('span', { class: 'c-note' }, ev.note));
   row.append(card);

@@ -14,6 +14,7 @@ import { mountConsole } from './console.js';
 import { mountScenarios } from './scenarios.js';
 import { mountFacts } from './facts.js';
 import { mountRecording } from './recording.js';
+import { mountExercise } from './exercise.js';
 
 const root = byId('session');
 const id = root.dataset.session;
@@ -134,6 +135,7 @@ mountFacts(byId('facts'), store, { end });
 mountRecording(byId('recording-panel'), byId('recording'), store, {
   replay: () => store.record(null, store.state.events),
 });
+mountExercise(byId('exercise-panel'), byId('exercise'), store, { api });
 if (role === 'owner') {
   consoleView = mountConsole(byId('console'), store, { call });
   mountScenarios(byId('scenarios'), store, { call });

@@ -10,6 +10,8 @@ import { hostOfAddr, peerSocket, receiverOf, shownSockets, stateLabel } from './
 const HOST_W = 300;
 const PLUG_W = 268;
 const PLUG_H = 76;
+/** Extra height of a plug with status chips (waiting bytes, FIN, RST, a blocked call). */
+const CHIPS_H = 22;
 const PLUG_GAP = 12;
 const HEAD_H = 72;
 const HOST_PAD = 16;
@@ -103,7 +105,9 @@ function layoutOf(model, narrow) {
   const cols = narrow ? 1 : Math.max(1, Math.min(model.hosts.length, 3));
   const hosts = model.hosts.map((host, i) => {
     const sockets = shownSockets(model, host.name);
-    const height = HEAD_H + Math.max(1, sockets.length) * (PLUG_H + PLUG_GAP) - PLUG_GAP + HOST_PAD;
+    const heights = sockets.map((socket) => plugHeight(socket, model));
+    const stacked = heights.reduce((sum, h) => sum + h + PLUG_GAP, 0) - PLUG_GAP;
+    const height = HEAD_H + Math.max(PLUG_H, stacked) + HOST_PAD;
     return { ...host, index: i, col: i % cols, row: Math.floor(i / cols), sockets, height, x: 0, y: 0 };
   });
   const rowHeights = [];
@@ -119,16 +123,13 @@ function layoutOf(model, narrow) {
   for (const host of hosts) {
     host.x = MARGIN + host.col * (HOST_W + GAP_X);
     host.y = rowY[host.row];
-    host.sockets.forEach((socket, k) => {
-      const plug = {
-        socket,
-        host,
-        x: host.x + (HOST_W - PLUG_W) / 2,
-        y: host.y + HEAD_H + k * (PLUG_H + PLUG_GAP),
-      };
+    let top = host.y + HEAD_H;
+    for (const socket of host.sockets) {
+      const plug = { socket, host, x: host.x + (HOST_W - PLUG_W) / 2, y: top, h: plugHeight(socket, model) };
+      top += plug.h + PLUG_GAP;
       plugs.push(plug);
       plugOf.set(socket.uid, plug);
-    });
+    }
   }
   const width = MARGIN * 2 + cols * HOST_W + (cols - 1) * GAP_X + (narrow ? SIDE_ROOM : 0);
   const height = Math.max(y - GAP_Y + MARGIN, 160);
@@ -140,7 +141,7 @@ function layoutOf(model, narrow) {
 /** Where a plug meets a wire: the side facing `towardX` (or the right side in one column). */
 function anchor(plug, towardX, narrow) {
   const right = narrow || towardX === null || towardX >= plug.x + PLUG_W / 2;
-  return { x: right ? plug.x + PLUG_W : plug.x, y: plug.y + PLUG_H / 2, right };
+  return { x: right ? plug.x + PLUG_W : plug.x, y: plug.y + Math.min(plug.h, PLUG_H) / 2, right };
 }
 
 function hostAnchor(host, towardX, narrow) {
@@ -289,8 +290,8 @@ function drawPlug(g, plug, state, animatedUpTo) {
 
   const badgeW = Math.max(54, label.length * 7.4 + 16);
   const parts = [
-    s('rect', { class: 'plug-box', width: PLUG_W, height: PLUG_H, rx: 9 }),
-    s('rect', { class: 'plug-stripe', width: 6, height: PLUG_H, rx: 3 }),
+    s('rect', { class: 'plug-box', width: PLUG_W, height: plug.h, rx: 9 }),
+    s('rect', { class: 'plug-stripe', width: 6, height: plug.h, rx: 3 }),
     s('text', { class: 'plug-fd', x: 16, y: 22 }, `fd ${socket.fd}`),
     s('text', { class: 'plug-kind', x: 60, y: 22 }, `${socket.proto.toUpperCase()} · ${familyLabel(socket)}${socket.nonblocking ? ' · O_NONBLOCK' : ''}`),
     s('g', { class: ['plug-badge', changed ? 'flash' : null], transform: `translate(${PLUG_W - badgeW - 8}, 8)` },
@@ -302,18 +303,29 @@ function drawPlug(g, plug, state, animatedUpTo) {
   fill(g, ...parts, s('title', {}, `fd ${socket.fd} on host ${socket.host}: ${socket.proto.toUpperCase()} ${familyLabel(socket)}, ${label}${socket.local ? `, local ${socket.local}` : ''}${socket.remote ? `, remote ${socket.remote}` : ''}`));
 }
 
-/** The plug's third line: accept queue, peer, waiting bytes, FIN/RST, a blocked call. */
+/** Status chips of an open socket: bytes waiting, FIN, RST, shutdown, blocked calls. */
+function chipsOf(socket, model) {
+  if (socket.closed) return [];
+  const chips = [];
+  if (socket.waiting > 0) chips.push([`${socket.waiting} B waiting`, 'chip-data']);
+  if (socket.eof) chips.push(['FIN received', 'chip-eof']);
+  if (socket.reset) chips.push(['RST', 'chip-reset']);
+  if (socket.shut) chips.push([`shut ${socket.shut === 'both' ? 'rd+wr' : socket.shut === 'read' ? 'rd' : 'wr'}`, 'chip-shut']);
+  for (const p of model.pending.values()) {
+    if (p.host === socket.host && p.fd === socket.fd) chips.push([`${p.kind} blocked`, 'chip-pending']);
+  }
+  return chips;
+}
+
+function plugHeight(socket, model) {
+  return PLUG_H + (chipsOf(socket, model).length ? CHIPS_H : 0);
+}
+
+/** The plug's third line (accept queue, or the remote end) and its chips below. */
 function thirdLine(socket, state) {
   const y = 64;
   const out = [];
   let x = 16;
-  const chip = (text, cls) => {
-    const w = text.length * 6.6 + 12;
-    out.push(s('g', { class: ['chip', cls], transform: `translate(${x}, ${y - 12})` },
-      s('rect', { width: w, height: 16, rx: 8 }),
-      s('text', { x: w / 2, y: 11.5, 'text-anchor': 'middle' }, text)));
-    x += w + 6;
-  };
   if (!socket.closed && (socket.role === 'listener' || socket.tcp === 'LISTEN')) {
     const backlog = socket.backlog ?? 0;
     const queue = socket.queue ?? 0;
@@ -334,18 +346,16 @@ function thirdLine(socket, state) {
     }
     out.push(g);
     out.push(s('text', { class: 'plug-note queue-text', x, y }, `${queue} of ${backlog}`));
-    x += 44;
   } else if (socket.remote) {
     out.push(s('text', { class: 'plug-note mono', x, y }, `↔ ${socket.remote}`));
-    x += Math.min(150, socket.remote.length * 6.7 + 24);
   }
-  if (socket.closed) return out;
-  if (socket.waiting > 0) chip(`${socket.waiting} B waiting`, 'chip-data');
-  if (socket.eof) chip('FIN', 'chip-eof');
-  if (socket.reset) chip('RST', 'chip-reset');
-  if (socket.shut) chip(`shut ${socket.shut === 'both' ? 'rd+wr' : socket.shut === 'read' ? 'rd' : 'wr'}`, 'chip-shut');
-  for (const p of state.model.pending.values()) {
-    if (p.host === socket.host && p.fd === socket.fd) chip(`${p.kind} blocked`, 'chip-pending');
+  x = 16;
+  for (const [text, cls] of chipsOf(socket, state.model)) {
+    const w = text.length * 6.6 + 12;
+    out.push(s('g', { class: ['chip', cls], transform: `translate(${x}, ${PLUG_H - 4})` },
+      s('rect', { width: w, height: 17, rx: 8.5 }),
+      s('text', { x: w / 2, y: 12, 'text-anchor': 'middle' }, text)));
+    x += w + 6;
   }
   return out;
 }

@@ -1,0 +1,84 @@
+// Exercise view, for a session started for an exercise: what to do and why, the checklist
+// the grader runs over the event log (refreshed as events arrive), and for the owner a
+// button that grades the session and stores the attempt.
+
+import { h, fill, batched } from './dom.js';
+
+/** Quiet time after the last event before the checklist is asked for again. */
+const RECHECK_AFTER_MS = 600;
+
+/** Mount the view in `el` (inside `panel`, shown only for an exercise's session). */
+export function mountExercise(panel, el, store, { api }) {
+  const title = h('h3', { class: 'ex-title' });
+  const text = h('div', { class: 'ex-body' });
+  const summary = h('p', { class: 'ex-score', id: 'exercise-score', 'aria-live': 'polite' });
+  const checks = h('ul', { class: 'ex-checks', id: 'exercise-checks' });
+  const grade = h('button', { type: 'button', class: 'button small primary', id: 'exercise-grade' }, 'Grade and save attempt');
+  const note = h('p', { class: 'muted small', id: 'exercise-note' });
+  const details = h('details', { class: 'ex-text', open: true }, h('summary', {}, 'What to do'), text);
+  fill(el, title, details, summary, checks, h('div', { class: 'ex-actions' }, grade), note);
+
+  let loaded = null; // exercise id whose text is shown
+  let checkedSeq = -1;
+  let timer = null;
+
+  const drawReport = (report) => {
+    summary.textContent = `${report.passed_checks} of ${report.total_checks} checks pass${report.passed ? ' — done!' : ''}`;
+    summary.className = ['ex-score', report.passed ? 'all' : null].filter(Boolean).join(' ');
+    fill(checks, report.checks.map((c) => h('li', { class: ['ex-check', c.passed ? 'pass' : 'fail'], 'data-check': c.id },
+      h('span', { class: 'ex-mark', 'aria-hidden': 'true' }, c.passed ? '✓' : '○'),
+      h('span', { class: 'ex-check-text' },
+        h('span', { class: 'sr-only' }, c.passed ? 'passed: ' : 'not yet: '),
+        c.text,
+        !c.passed && c.hint ? h('span', { class: 'ex-hint' }, c.hint) : null))));
+  };
+
+  const recheck = async () => {
+    const seq = store.lastSeq();
+    if (seq === checkedSeq) return;
+    checkedSeq = seq;
+    try {
+      drawReport(await api.checks());
+    } catch (e) {
+      summary.textContent = `The checklist is not available: ${e.message}`;
+    }
+  };
+
+  grade.addEventListener('click', async () => {
+    grade.disabled = true;
+    try {
+      const graded = await api.grade();
+      drawReport(graded);
+      note.textContent = graded.attempt !== null && graded.attempt !== undefined
+        ? `Saved as attempt ${graded.attempt}: ${graded.passed_checks} of ${graded.total_checks}.`
+        : 'Graded.';
+    } catch (e) {
+      note.textContent = `Grading failed: ${e.message}`;
+    }
+    grade.disabled = false;
+  });
+
+  const render = async () => {
+    const state = store.state;
+    const exercise = state.session && state.session.exercise;
+    panel.hidden = !exercise;
+    if (!exercise) return;
+    grade.hidden = state.role !== 'owner';
+    if (loaded !== exercise) {
+      loaded = exercise;
+      title.textContent = exercise;
+      try {
+        const info = await api.exercise(exercise);
+        title.textContent = info.title || exercise;
+        fill(text, (info.text || '').trim().split(/\n\s*\n/).map((para) => h('p', {}, para)));
+      } catch (e) {
+        fill(text, h('p', { class: 'muted' }, `The exercise's text is not available: ${e.message}`));
+      }
+    }
+    clearTimeout(timer);
+    timer = setTimeout(recheck, RECHECK_AFTER_MS);
+  };
+
+  store.subscribe(batched(render));
+  render();
+}
