@@ -307,6 +307,29 @@ async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
         )
         .await;
 
+        // The event log: errors only, then one event's details.
+        page.click("#log-errors").await;
+        page.wait_for(
+            "[...document.querySelectorAll('#log .log-line')].map((l) => l.dataset.kind + ' ' + l.dataset.status).join() === 'connect error'",
+            SHOW,
+        )
+        .await;
+        page.click("#log .log-line[data-kind=\"connect\"]").await;
+        let detail = page
+            .wait_for("(document.querySelector('#log-detail pre') || {}).textContent", SHOW)
+            .await;
+        let detail: Value = serde_json::from_str(detail.as_str().unwrap()).unwrap();
+        assert_eq!(detail["errno"]["name"], "ECONNREFUSED");
+        assert_eq!(detail["addr"], format!("{b_ip}:9"));
+        page.click("#log-errors").await;
+        page.select("#log-host", "B").await;
+        page.wait_for(
+            "[...document.querySelectorAll('#log .log-line')].length > 0 && \
+             [...document.querySelectorAll('#log .log-line')].every((l) => l.querySelector('.l-host').textContent === 'B')",
+            SHOW,
+        )
+        .await;
+
         assert_no_errors(&page);
     })
     .await
@@ -345,10 +368,22 @@ async fn share_link_opens_a_read_only_view_that_follows_live() {
             json!(true),
             "a viewer gets no console and no scenarios"
         );
-        // The same events arrive on both pages, live.
-        for _ in 0..4 {
-            next_step(&owner).await;
-        }
+        // The same events arrive on both pages, live. Play runs the steps on its own.
+        owner.click("#scenario-play").await;
+        owner
+            .wait_for(
+                "Number(document.querySelector('#scenarios').dataset.step) >= 5",
+                SHOW,
+            )
+            .await;
+        owner.click("#scenario-play").await; // pause
+        owner
+            .wait_for(
+                "document.querySelector('#scenario-play').textContent === 'Play' \
+                 && !document.querySelector('#scenario-next').disabled",
+                SHOW,
+            )
+            .await;
         let seqs = "[...document.querySelectorAll('#ladder .row')].map((r) => r.dataset.seq).join(',')";
         let on_owner = owner.eval(seqs).await;
         viewer
@@ -578,6 +613,232 @@ async fn narrow_screen_has_one_column_and_works_by_keyboard() {
         tokio::time::sleep(Duration::from_millis(1200)).await; // let the flights land
         page.screenshot(&artifact("session-narrow.png")).await;
         assert_no_errors(&page);
+    })
+    .await
+    .expect("the browser test took too long");
+}
+
+#[tokio::test]
+async fn every_guided_scenario_runs_as_taught() {
+    let Some(browser) = browser::launch().await else {
+        return;
+    };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let app = TestApp::start().await;
+        let page = browser.new_page(1280, 800).await;
+        session_from_landing(&app, &page).await;
+        let lessons = page
+            .eval("[...document.querySelectorAll('#scenario-pick option')].map((o) => o.value)")
+            .await;
+        let lessons: Vec<String> = lessons
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        assert!(lessons.len() >= 6, "{lessons:?}");
+        // Reset closes what a half-run lesson opened.
+        for _ in 0..4 {
+            next_step(&page).await;
+        }
+        page.wait_for(
+            "document.querySelectorAll('#topology .plug:not(.closed)').length === 2",
+            SHOW,
+        )
+        .await;
+        page.click("#scenario-reset").await;
+        page.wait_for(
+            "document.querySelector('#scenarios').dataset.step === '0' \
+             && document.querySelectorAll('#topology .plug:not(.closed)').length === 0",
+            SHOW,
+        )
+        .await;
+        for lesson in &lessons {
+            page.select("#scenario-pick", lesson).await;
+            page.wait_for(
+                "document.querySelector('#scenarios').dataset.step === '0' && !document.querySelector('#scenario-next').disabled",
+                SHOW,
+            )
+            .await;
+            while page
+                .eval("document.querySelector('#scenarios').dataset.done")
+                .await
+                != json!("true")
+            {
+                next_step(&page).await;
+                let off = page
+                    .eval("[...document.querySelectorAll('#scenario-steps .step-off')].map((s) => s.textContent).join(' | ')")
+                    .await;
+                assert_eq!(off, json!(""), "{lesson}: a step did not go as taught");
+            }
+            // Each lesson cleans up after itself.
+            page.wait_for(
+                "document.querySelectorAll('#topology .plug:not(.closed)').length === 0",
+                SHOW,
+            )
+            .await;
+        }
+        assert_no_errors(&page);
+    })
+    .await
+    .expect("the browser test took too long");
+}
+
+#[tokio::test]
+async fn an_exercise_started_from_the_landing_page_shows_its_checklist() {
+    let Some(browser) = browser::launch().await else {
+        return;
+    };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let app = TestApp::start().await;
+        let (status, catalog) = app.get("/api/exercises", None).await;
+        if status == StatusCode::NOT_FOUND {
+            eprintln!("SKIPPED: the server has no exercises API");
+            return;
+        }
+        let first = catalog[0]["id"].as_str().expect("an exercise").to_owned();
+        let page = browser.new_page(1280, 800).await;
+        page.goto(&app.url("/")).await;
+        page.click(&format!("button[data-exercise={}]", js_string(&first)))
+            .await;
+        page.wait_for(
+            "location.pathname.startsWith('/s/') && !document.querySelector('#exercise-panel').hidden",
+            SHOW,
+        )
+        .await;
+        let (_, exercise) = app.get(&format!("/api/exercises/{first}"), None).await;
+        let title = exercise["title"].as_str().unwrap();
+        page.wait_for(
+            &format!(
+                "document.querySelector('#exercise-panel .ex-title').textContent === {}",
+                js_string(title)
+            ),
+            SHOW,
+        )
+        .await;
+        let checks = exercise["checks"].as_array().unwrap().len();
+        page.wait_for(
+            &format!("document.querySelectorAll('#exercise-checks .ex-check').length === {checks}"),
+            SHOW,
+        )
+        .await;
+        page.click("#exercise-grade").await;
+        page.wait_for(
+            "document.querySelector('#exercise-note').textContent.startsWith('Saved as attempt')",
+            SHOW,
+        )
+        .await;
+        page.eval("window.scrollTo(0, 0)").await;
+        page.screenshot(&artifact("exercise.png")).await;
+        assert_no_errors(&page);
+    })
+    .await
+    .expect("the browser test took too long");
+}
+
+#[tokio::test]
+async fn a_blocked_call_is_shown_until_it_completes() {
+    let Some(browser) = browser::launch().await else {
+        return;
+    };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let app = TestApp::start().await;
+        let page = browser.new_page(1280, 800).await;
+        let (id, token) = session_from_landing(&app, &page).await;
+        let (_, snapshot) = app.get(&format!("/api/sessions/{id}"), Some(&token)).await;
+        let b_ip = snapshot["hosts"][1]["addrs"][0].as_str().unwrap().to_owned();
+        let call = |body: Value| {
+            let app = &app;
+            let path = format!("/api/sessions/{id}/calls");
+            let token = token.clone();
+            async move { app.post(&path, Some(&token), body).await }
+        };
+        // A listener made through the API: the page shows it like any other.
+        call(json!({"host":"B","call":"socket","domain":"inet","type":"stream"})).await;
+        call(json!({"host":"B","call":"bind","fd":3,"addr":format!("{b_ip}:7000")})).await;
+        call(json!({"host":"B","call":"listen","fd":3,"backlog":2})).await;
+        page.wait_for(
+            "document.querySelector('.plug[data-host=\"B\"][data-state=\"LISTEN\"]')",
+            SHOW,
+        )
+        .await;
+
+        // accept from the console blocks: nobody has connected.
+        page.click("#topology .plug[data-host=\"B\"][data-fd=\"3\"]").await;
+        page.wait_for(
+            "document.querySelector('#console-call').value === 'accept' \
+             && document.querySelector('#console-expect').textContent.includes('accept')",
+            SHOW,
+        )
+        .await;
+        page.eval("document.querySelector('#console-form details').open = true").await;
+        page.fill("#console-wait", "100").await;
+        page.click("#console-submit").await;
+        page.wait_for("document.querySelector('#console-result .res.st-pending')", SHOW)
+            .await;
+        page.wait_for(
+            "document.querySelector('#console-pending .pending-item') \
+             && document.querySelector('.plug[data-host=\"B\"] .chip-pending') \
+             && document.querySelector('#ladder .row.st-pending[data-kind=\"accept\"]:not(.resolved)')",
+            SHOW,
+        )
+        .await;
+
+        // A client connects: the blocked accept completes.
+        call(json!({"host":"A","call":"socket","domain":"inet","type":"stream"})).await;
+        call(json!({"host":"A","call":"connect","fd":3,"addr":format!("{b_ip}:7000")})).await;
+        page.wait_for(
+            "!document.querySelector('#console-pending .pending-item') \
+             && !document.querySelector('.chip-pending') \
+             && document.querySelector('#ladder .row.st-pending.resolved[data-kind=\"accept\"]') \
+             && document.querySelector('.plug[data-host=\"B\"][data-role=\"accepted\"]')",
+            SHOW,
+        )
+        .await;
+
+        // A third host joins the diagram and the ladder.
+        page.click("#add-host").await;
+        page.wait_for(
+            "document.querySelectorAll('#topology .host').length === 3 \
+             && document.querySelectorAll('#ladder .lh-lane').length === 3",
+            SHOW,
+        )
+        .await;
+        assert_no_errors(&page);
+    })
+    .await
+    .expect("the browser test took too long");
+}
+
+#[tokio::test]
+async fn a_wrong_link_says_what_is_wrong() {
+    let Some(browser) = browser::launch().await else {
+        return;
+    };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let app = TestApp::start().await;
+        let s = app.session().await;
+        let page = browser.new_page(1280, 800).await;
+        page.goto(&app.url(&format!("/s/{}#token=pbo_wrong", s.id)))
+            .await;
+        page.wait_for(
+            "document.querySelector('#banner').textContent.includes('does not open session')",
+            SHOW,
+        )
+        .await;
+        page.goto(&app.url(&format!("/s/{}", s.id))).await;
+        page.wait_for(
+            "document.querySelector('#banner').textContent.includes('no token')",
+            SHOW,
+        )
+        .await;
+        // The only errors are the refused requests themselves.
+        let errors: Vec<String> = page
+            .errors()
+            .into_iter()
+            .filter(|e| !e.contains("status of 401"))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
     })
     .await
     .expect("the browser test took too long");
