@@ -576,6 +576,13 @@ async fn narrow_screen_has_one_column_and_works_by_keyboard() {
             )
             .await;
         assert_eq!(layout, json!({"below": true, "fits": true}));
+        let ladder_height = page
+            .eval("document.querySelector('#ladder .ladder-scroll').clientHeight")
+            .await;
+        assert!(
+            ladder_height.as_f64().unwrap() > 100.0,
+            "the ladder is visible: {ladder_height}"
+        );
 
         // The keyboard alone runs a scenario step: focus the button, press Enter.
         page.eval("document.querySelector('#scenario-next').focus()").await;

@@ -61,7 +61,7 @@ export function mountFacts(el, store, { end }) {
 
   const usage = (state) => {
     const model = state.model;
-    const events = state.events;
+    const events = store.visibleEvents();
     let bytes = 0;
     for (const ev of events) if ((ev.kind === 'send' || ev.kind === 'sendto') && ev.status === 'ok') bytes += ev.bytes || 0;
     const open = [...model.sockets.values()].filter((s) => !s.closed).length;

@@ -124,7 +124,8 @@ function drawRow(ev, state, hosts, store) {
     const lo = Math.min(from, lane);
     const hi = Math.max(from, lane);
     const span = hi - lo + 1;
-    const arrow = h('span', { class: ['arrow', from < lane ? 'ltr' : 'rtl', `k-${ev.kind}`], 'aria-hidden': 'true' });
+    const udp = ev.tuple && ev.tuple.proto === 'udp';
+    const arrow = h('span', { class: ['arrow', from < lane ? 'ltr' : 'rtl', `k-${ev.kind}`, udp ? 'udp' : null], 'aria-hidden': 'true' });
     arrow.style.gridColumn = `${lo + 2} / ${hi + 3}`;
     arrow.style.marginLeft = `${50 / span}%`;
     arrow.style.marginRight = `${50 / span}%`;
@@ -160,7 +161,10 @@ function drawRow(ev, state, hosts, store) {
     card.append(h('span', { class: 'c-kernel' },
       lane >= 0 ? h('span', { class: 'c-kind' }, `${ev.host} · ${what}`) : null, lane >= 0 ? ' ' : null, kernelText(ev)));
   }
-  if (ev.note && ev.kind !== 'session_started' && ev.status !== 'pending') card.append(h('span', { class: 'c-note' }, ev.note));
+  // The server's note explains what the sandbox or kernel did; for the kernel events whose
+  // line above already says it, it would only repeat.
+  const repeats = ['session_started', 'incoming', 'eof', 'reset'].includes(ev.kind) || ev.status === 'pending';
+  if (ev.note && !repeats) card.append(h('span', { class: 'c-note' }, ev.note));
   row.append(card);
   return row;
 }

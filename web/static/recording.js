@@ -12,11 +12,11 @@ const PLAY_EVENT_MS = 450;
 export function mountRecording(panel, el, store, { replay }) {
   let timer = null;
 
-  const reset = h('button', { type: 'button', class: 'button small', id: 'rec-reset', 'aria-label': 'Back to the start' }, '⏮ Reset');
+  const reset = h('button', { type: 'button', class: 'button small', id: 'rec-reset', 'aria-label': 'Back to the start' }, 'Reset');
   const back = h('button', { type: 'button', class: 'button small', id: 'rec-back', 'aria-label': 'One event back' }, '◀ Back');
   const step = h('button', { type: 'button', class: 'button small primary', id: 'rec-step', 'aria-label': 'One event forward' }, 'Step ▶');
   const play = h('button', { type: 'button', class: 'button small', id: 'rec-play', 'aria-pressed': 'false' }, 'Play');
-  const toEnd = h('button', { type: 'button', class: 'button small', id: 'rec-end', 'aria-label': 'To the last event' }, 'End ⏭');
+  const toEnd = h('button', { type: 'button', class: 'button small', id: 'rec-end', 'aria-label': 'To the last event' }, 'End');
   const slider = h('input', { type: 'range', id: 'rec-slider', min: '0', max: '0', value: '0', 'aria-label': 'Position in the recording' });
   const position = h('p', { class: 'rec-position', id: 'rec-position', 'aria-live': 'polite' });
   const current = h('p', { class: 'rec-current mono small', id: 'rec-current' });

@@ -15,7 +15,7 @@ const CHIPS_H = 22;
 const PLUG_GAP = 12;
 const HEAD_H = 72;
 const HOST_PAD = 16;
-const GAP_X = 250;
+const GAP_X = 220;
 const GAP_Y = 60;
 const MARGIN = 16;
 /** Room right of a single column of hosts for wire bulges and their (short) labels. */
@@ -89,6 +89,8 @@ export function mountTopology(el, store, { onPick }) {
     }
     for (const flight of model.flights) {
       if (flight.seq <= animatedUpTo || flight.seq <= store.state.quietUpTo) continue;
+      // Nobody sees a hidden page: do not queue animations for when it is shown again.
+      if (document.hidden) continue;
       launch(flightLayer, layout, flight);
     }
     animatedUpTo = Math.max(animatedUpTo, model.lastSeq);
@@ -317,8 +319,13 @@ function chipsOf(socket, model) {
   return chips;
 }
 
+/** Whether the plug's third line shows an accept queue or the remote end. */
+function hasThirdLine(socket) {
+  return !socket.closed && (socket.role === 'listener' || socket.tcp === 'LISTEN' || Boolean(socket.remote));
+}
+
 function plugHeight(socket, model) {
-  return PLUG_H + (chipsOf(socket, model).length ? CHIPS_H : 0);
+  return PLUG_H + (hasThirdLine(socket) && chipsOf(socket, model).length ? CHIPS_H : 0);
 }
 
 /** The plug's third line (accept queue, or the remote end) and its chips below. */
@@ -350,9 +357,10 @@ function thirdLine(socket, state) {
     out.push(s('text', { class: 'plug-note mono', x, y }, `↔ ${socket.remote}`));
   }
   x = 16;
+  const chipY = hasThirdLine(socket) ? PLUG_H - 4 : y - 12;
   for (const [text, cls] of chipsOf(socket, state.model)) {
     const w = text.length * 6.6 + 12;
-    out.push(s('g', { class: ['chip', cls], transform: `translate(${x}, ${PLUG_H - 4})` },
+    out.push(s('g', { class: ['chip', cls], transform: `translate(${x}, ${chipY})` },
       s('rect', { width: w, height: 17, rx: 8.5 }),
       s('text', { x: w / 2, y: 12, 'text-anchor': 'middle' }, text)));
     x += w + 6;
