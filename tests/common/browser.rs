@@ -14,13 +14,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, SemaphorePermit, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -32,6 +32,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(40);
 /// How long `click`, `fill` and `select` wait for their element to be usable.
 const ACTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Browsers running at once across the tests of a binary, so a small CI machine is not asked
+/// for one Chromium per test thread.
+const MAX_BROWSERS: usize = 4;
 /// Where Debian installs Chromium; other names are looked up on PATH.
 const CHROMIUM_PATHS: &[&str] = &[
     "/usr/bin/chromium",
@@ -67,6 +70,10 @@ pub fn find_chromium() -> Option<PathBuf> {
     None
 }
 
+/// Turns to start a browser (see [`MAX_BROWSERS`]); the semaphore is not tied to a runtime,
+/// so the tests' separate runtimes can share it.
+static BROWSER_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(MAX_BROWSERS));
+
 /// A browser, or `None` (after saying so) when Chromium is not installed and not required.
 pub async fn launch() -> Option<Browser> {
     let Some(exe) = find_chromium() else {
@@ -76,7 +83,10 @@ pub async fn launch() -> Option<Browser> {
         eprintln!("SKIPPED: chromium not found");
         return None;
     };
-    Some(Browser::launch(&exe).await)
+    let slot = BROWSER_SLOTS.acquire().await.unwrap();
+    let mut browser = Browser::launch(&exe).await;
+    browser._slot = Some(slot);
+    Some(browser)
 }
 
 /// What a page reported that a test should fail on.
@@ -242,6 +252,8 @@ pub struct Browser {
     process: Process,
     /// The throw-away profile, removed on drop.
     profile: tempfile::TempDir,
+    /// This browser's turn among [`MAX_BROWSERS`], given back on drop.
+    _slot: Option<SemaphorePermit<'static>>,
 }
 
 impl Browser {
@@ -321,6 +333,7 @@ impl Browser {
             tasks: vec![writer, reader],
             process,
             profile,
+            _slot: None,
         }
     }
 

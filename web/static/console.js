@@ -302,20 +302,29 @@ export function mountConsole(el, store, { call }) {
     const socket = usesFd ? socketOf() : undefined;
     const next = expectNext(usesFd ? socket : (sockets.length ? sockets[sockets.length - 1] : undefined));
     const target = usesFd && socket ? `fd ${socket.fd} on ${host} (${socket.proto.toUpperCase()} ${stateLabel(socket)})` : `host ${host || '?'}`;
-    fill(expect,
-      h('span', { class: 'expect-label' }, 'Next for ', h('strong', {}, target), ': '),
-      next.calls.map((c) => h('button', { type: 'button', class: ['chip-button', c === callSel.value ? 'current' : null], 'data-call': c, onclick: () => setCall(c) }, c)),
-      h('span', { class: 'expect-why muted' }, next.why));
+    const expectKey = `${target}|${next.calls.join()}|${callSel.value}|${next.why}`;
+    if (expect.dataset.key !== expectKey) {
+      // Redrawn only when it changes, so a focused chip keeps its focus as events arrive.
+      expect.dataset.key = expectKey;
+      fill(expect,
+        h('span', { class: 'expect-label' }, 'Next for ', h('strong', {}, target), ': '),
+        next.calls.map((c) => h('button', { type: 'button', class: ['chip-button', c === callSel.value ? 'current' : null], 'data-call': c, onclick: () => setCall(c) }, c)),
+        h('span', { class: 'expect-why muted' }, next.why));
+    }
 
     // Calls that are blocked now.
     const blocked = [...model.pending.values()];
-    fill(pending, blocked.length ? [
-      h('h3', {}, 'Blocked calls'),
-      h('ul', {}, blocked.map((p) => h('li', { class: 'pending-item', 'data-call-id': p.call_id },
-        h('span', { class: 'spinner', 'aria-hidden': 'true' }),
-        h('span', { class: 'mono' }, `${p.host} ${p.kind}(${p.fd ?? ''})`),
-        h('span', { class: 'muted small' }, p.seq ? ` blocked since #${p.seq} — ends when the kernel can answer, or on close` : ' blocked')))),
-    ] : []);
+    const pendingKey = blocked.map((p) => `${p.call_id}@${p.seq}`).join();
+    if (pending.dataset.key !== pendingKey) {
+      pending.dataset.key = pendingKey;
+      fill(pending, blocked.length ? [
+        h('h3', {}, 'Blocked calls'),
+        h('ul', {}, blocked.map((p) => h('li', { class: 'pending-item', 'data-call-id': p.call_id },
+          h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+          h('span', { class: 'mono' }, `${p.host} ${p.kind}(${p.fd ?? ''})`),
+          h('span', { class: 'muted small' }, p.seq ? ` blocked since #${p.seq} — ends when the kernel can answer, or on close` : ' blocked')))),
+      ] : []);
+    }
 
     // The last answer.
     const last = state.lastResult;
