@@ -4,7 +4,7 @@
 // its choices (descriptors, addresses) follow the store, so typing is never interrupted.
 
 import { h, fill, batched, hostSlot } from './dom.js';
-import { expectNext, joinAddr, openSocket, openSockets, stateLabel } from './model.js';
+import { expectNext, joinAddr, openSocket, openSockets, parseAddr, stateLabel } from './model.js';
 
 /** Every call and the fields it takes, in form order. */
 export const CALLS = {
@@ -48,7 +48,7 @@ const SUGGESTED_PORT = 8080;
 /** Mount the console in `el`. `call(body)` makes a call and resolves to the API's answer. */
 export function mountConsole(el, store, { call }) {
   const values = {
-    domain: 'inet', type: 'stream', addr: '', backlog: '4', data: 'hello', max: '1024', peek: false,
+    domain: 'inet', type: 'stream', backlog: '4', data: 'hello', max: '1024', peek: false,
     how: 'write', option: 'SO_REUSEADDR', value: true, valueInt: '65536', lingerOn: true, lingerSeconds: '0', on: true, fdOther: '3', wait: '',
   };
   let host = null;
@@ -102,7 +102,8 @@ export function mountConsole(el, store, { call }) {
           out[field] = values[field];
           break;
         case 'addr':
-          out.addr = values.addr.trim() || suggestions(name)[0] || '';
+          // Each call keeps its own address: a bind address is rarely where to connect.
+          out.addr = (values[`addr:${name}`] || '').trim() || suggestions(name)[0] || '';
           break;
         case 'backlog':
         case 'max':
@@ -153,7 +154,14 @@ export function mountConsole(el, store, { call }) {
         if (other.closed || !other.local || other.host === host && name !== 'connect') continue;
         if (other.proto !== proto) continue;
         if (proto === 'tcp' && other.role !== 'listener') continue;
-        push(other.local);
+        // A wildcard bind (0.0.0.0, ::) is reached at its host's own address.
+        const local = parseAddr(other.local);
+        if (local && (local.ip === '0.0.0.0' || local.ip === '::')) {
+          const owner = model.hosts.find((x) => x.name === other.host);
+          if (owner) push(joinAddr(pick(owner), local.port));
+        } else {
+          push(other.local);
+        }
       }
       for (const x of model.hosts) if (x.name !== host) push(joinAddr(pick(x), SUGGESTED_PORT));
       for (const x of model.hosts) for (const a of x.addrs) push(joinAddr(a, SUGGESTED_PORT));
@@ -165,13 +173,13 @@ export function mountConsole(el, store, { call }) {
   const fdSelect = h('select', { id: 'console-fd', name: 'fd', onchange: () => { fdChoice = fdSelect.value; refresh(); } });
   const fdOther = h('input', { type: 'number', id: 'console-fd-other', min: '0', value: values.fdOther, 'aria-label': 'Descriptor number', oninput: () => { values.fdOther = fdOther.value; refresh(); } });
 
-  const input = (field, attrs) => {
-    const el = h('input', { id: `console-${field}`, name: field, value: values[field], ...attrs });
+  const input = (field, attrs, slot = field) => {
+    const el = h('input', { id: `console-${field}`, name: field, value: values[slot] ?? '', ...attrs });
     el.addEventListener('input', () => {
-      values[field] = attrs && attrs.type === 'checkbox' ? el.checked : el.value;
+      values[slot] = attrs && attrs.type === 'checkbox' ? el.checked : el.value;
       showPreview();
     });
-    if (attrs && attrs.type === 'checkbox') el.checked = Boolean(values[field]);
+    if (attrs && attrs.type === 'checkbox') el.checked = Boolean(values[slot]);
     return el;
   };
   const select = (field, options) => {
@@ -201,7 +209,7 @@ export function mountConsole(el, store, { call }) {
           parts.push(labelled('type', select('type', [['stream', 'SOCK_STREAM (TCP)'], ['dgram', 'SOCK_DGRAM (UDP)']])));
           break;
         case 'addr': {
-          const el = input('addr', { type: 'text', list: 'console-addrs', placeholder: suggestions(name)[0] || 'ip:port', spellcheck: 'false', class: 'mono' });
+          const el = input('addr', { type: 'text', list: 'console-addrs', placeholder: suggestions(name)[0] || 'ip:port', spellcheck: 'false', class: 'mono' }, `addr:${name}`);
           parts.push(labelled('address', el, 'wide'));
           break;
         }

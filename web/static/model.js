@@ -341,6 +341,14 @@ export function applyEvent(model, ev) {
         conn.remote = ev.peer || null;
         conn.role = 'accepted';
         conn.tcp = 'ESTABLISHED';
+        // The event carries the listener's address; under a wildcard bind (0.0.0.0:8080) the
+        // connection's own address is where the client connected to.
+        const local = parseAddr(conn.local);
+        if (local && WILDCARD.has(local.ip) && conn.remote) {
+          for (const other of model.sockets.values()) {
+            if (!other.closed && other.remote && sameEndpoint(other.local, conn.remote)) conn.local = other.remote;
+          }
+        }
       }
       break;
     case 'incoming':
