@@ -44,10 +44,12 @@ const CHROMIUM_PATHS: &[&str] = &[
     "google-chrome-stable",
 ];
 
-/// The Chromium executable: `PLUGBOARD_CHROMIUM`, Debian's, or one on PATH.
+/// The Chromium executable: `PLUGBOARD_CHROMIUM` when set, else Debian's or one on PATH.
 pub fn find_chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PLUGBOARD_CHROMIUM") {
-        return Some(PathBuf::from(path));
+        // Set, it is the only candidate (a path that is not there means "no browser").
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
     }
     let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
