@@ -62,7 +62,7 @@ async fn store_rate(events: u64) -> f64 {
     .expect("store");
     let metrics = Arc::new(Metrics::default());
     let (tx, rx) = mpsc::channel(plugboard::store::RECORD_QUEUE);
-    let writer = store.spawn_writer(rx, metrics.clone());
+    let writer = store.spawn_writer(rx, metrics.clone(), Box::new(|_| {}));
     let id = SessionId::random();
     tx.send(Record::SessionStarted(Arc::new(SessionInfo {
         id,

@@ -111,7 +111,6 @@ pub async fn run(
     }
     let metrics = Arc::new(Metrics::default());
     let (records_tx, records_rx) = mpsc::channel(store::RECORD_QUEUE);
-    let writer = store.spawn_writer(records_rx, metrics.clone());
     let sandbox = Sandbox::new(
         SandboxConfig {
             limits: config.limits.clone(),
@@ -120,6 +119,16 @@ pub async fn run(
         Some(records_tx),
         metrics.clone(),
     );
+    let stored = {
+        // Weak, so the writer does not keep the sandbox (and its record sender) alive.
+        let sandbox = sandbox.downgrade();
+        Box::new(move |id| {
+            if let Some(sandbox) = sandbox.upgrade() {
+                sandbox.forget_ended(id);
+            }
+        })
+    };
+    let writer = store.spawn_writer(records_rx, metrics.clone(), stored);
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = http::AppState::new(
         sandbox.clone(),

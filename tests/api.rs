@@ -670,3 +670,30 @@ async fn the_event_log_pages_live_and_after_the_end() {
     assert_eq!(stored[31].kind, plugboard::sandbox::EventKind::SessionEnded);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_ended_session_is_whole_right_away() {
+    let mut app = TestApp::start().await;
+    for _ in 0..20 {
+        let s = app.session().await;
+        for _ in 0..20 {
+            app.call(&s, json!({"host":"A","call":"close","fd":9}))
+                .await;
+        }
+        let path = format!("/api/sessions/{}", s.id);
+        let (_, ended) = app.send(Method::DELETE, &path, Some(&s.token), None).await;
+        let last = ended["last_seq"].as_u64().unwrap();
+        // Read at once, before the writer may have stored anything: never missing, never short.
+        let (status, view) = app.get(&path, Some(&s.token)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            (view["live"].as_bool(), view["last_seq"].as_u64()),
+            (Some(false), Some(last))
+        );
+        let (_, page) = app
+            .get(&format!("{path}/events?limit=5000"), Some(&s.token))
+            .await;
+        assert_eq!(page["events"].as_array().unwrap().len() as u64, last);
+    }
+    app.stop().await;
+}

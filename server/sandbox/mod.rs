@@ -48,6 +48,10 @@ use session::{Command, SessionTask};
 const COMMAND_QUEUE: usize = 64;
 /// Hosts a session starts with unless asked for more.
 pub const DEFAULT_HOSTS: usize = 2;
+/// Ended sessions kept in memory until the store has written them, at most this many…
+const RECENTLY_ENDED_KEPT: usize = 256;
+/// …and for at most this long (should the store never confirm).
+const RECENTLY_ENDED_FOR: Duration = Duration::from_secs(60);
 /// How long a session task may take to end during shutdown before it is abandoned.
 const END_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -246,6 +250,23 @@ impl fmt::Debug for Sandbox {
     }
 }
 
+/// A [`Sandbox`] that may have gone away.
+#[derive(Clone)]
+pub struct WeakSandbox(std::sync::Weak<SandboxShared>);
+
+impl fmt::Debug for WeakSandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WeakSandbox")
+    }
+}
+
+impl WeakSandbox {
+    /// The sandbox, if it still exists.
+    pub fn upgrade(&self) -> Option<Sandbox> {
+        self.0.upgrade().map(|shared| Sandbox { shared })
+    }
+}
+
 /// What every session task shares.
 pub(crate) struct SandboxShared {
     /// Limits of every session.
@@ -258,6 +279,9 @@ pub(crate) struct SandboxShared {
     pub(crate) metrics: Arc<Metrics>,
     /// Live sessions by id.
     pub(crate) sessions: Mutex<HashMap<SessionId, SessionHandle>>,
+    /// Sessions that ended and whose log the store may not have written yet, so that reading
+    /// them never falls between memory and the database.
+    pub(crate) recently_ended: Mutex<HashMap<SessionId, (std::time::Instant, SessionHandle)>>,
     /// The session tasks, to await them at shutdown.
     tasks: Mutex<JoinSet<()>>,
     /// A way to stop each session's task at once.
@@ -281,11 +305,17 @@ impl Sandbox {
                 records,
                 metrics,
                 sessions: Mutex::new(HashMap::new()),
+                recently_ended: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(JoinSet::new()),
                 aborts: Mutex::new(HashMap::new()),
                 shutdown: watch::Sender::new(false),
             }),
         }
+    }
+
+    /// A reference that does not keep the sandbox alive.
+    pub fn downgrade(&self) -> WeakSandbox {
+        WeakSandbox(Arc::downgrade(&self.shared))
     }
 
     /// The isolation mode in use.
@@ -397,13 +427,36 @@ impl Sandbox {
     }
 
     /// A live session by id.
+    /// A live session by id, or one that ended so recently that the store may not have its
+    /// whole log yet (its handle says it ended).
     pub fn get(&self, id: SessionId) -> Option<SessionHandle> {
-        self.shared
+        let live = self
+            .shared
             .sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
-            .cloned()
+            .cloned();
+        live.or_else(|| {
+            let recent = self
+                .shared
+                .recently_ended
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            recent
+                .get(&id)
+                .filter(|(at, _)| at.elapsed() < RECENTLY_ENDED_FOR)
+                .map(|(_, h)| h.clone())
+        })
+    }
+
+    /// The store has written everything of session `id`: reads may go to it now.
+    pub fn forget_ended(&self, id: SessionId) {
+        self.shared
+            .recently_ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
     }
 
     /// Stop a session's task at once, as if it had crashed: ownership still closes its
@@ -463,6 +516,27 @@ pub(crate) struct SessionLog {
     pub(crate) state: Mutex<LogState>,
     /// New events for subscribers; a slow one lags, nobody waits for it.
     pub(crate) live: broadcast::Sender<Arc<Event>>,
+}
+
+impl SandboxShared {
+    /// Keep an ended session readable from memory until the store confirms it.
+    pub(crate) fn remember_ended(&self, handle: SessionHandle) {
+        if self.records.is_none() {
+            return;
+        }
+        let mut recent = self
+            .recently_ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        recent.retain(|_, (at, _)| at.elapsed() < RECENTLY_ENDED_FOR);
+        if recent.len() >= RECENTLY_ENDED_KEPT {
+            let oldest = recent.iter().min_by_key(|(_, (at, _))| *at).map(|(id, _)| *id);
+            if let Some(id) = oldest {
+                recent.remove(&id);
+            }
+        }
+        recent.insert(handle.id(), (std::time::Instant::now(), handle));
+    }
 }
 
 impl SessionLog {

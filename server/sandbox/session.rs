@@ -177,7 +177,8 @@ const CRASH_REASON: &str = "the session's task stopped unexpectedly";
 impl Drop for Registration {
     fn drop(&mut self) {
         let id = self.log.info.id;
-        self.sandbox
+        let handle = self
+            .sandbox
             .sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -220,6 +221,9 @@ impl Drop for Registration {
                     tracing::error!(session = %id, "could not store the end of a crashed session; the next start marks it ended");
                 }
             }
+        }
+        if let Some(handle) = handle {
+            self.sandbox.remember_ended(handle);
         }
     }
 }

@@ -113,10 +113,16 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Start the writer task on `records`.
-    pub fn spawn_writer(&self, records: mpsc::Receiver<Record>, metrics: Arc<Metrics>) -> Writer {
+    /// Start the writer task on `records`; `stored` hears of every session whose end (and so
+    /// its whole log) has been committed.
+    pub fn spawn_writer(
+        &self,
+        records: mpsc::Receiver<Record>,
+        metrics: Arc<Metrics>,
+        stored: SessionStored,
+    ) -> Writer {
         let (finish, finish_rx) = oneshot::channel();
-        let task = tokio::spawn(write_loop(self.pool.clone(), records, finish_rx, metrics));
+        let task = tokio::spawn(write_loop(self.pool.clone(), records, finish_rx, metrics, stored));
         Writer { finish, task }
     }
 
@@ -306,12 +312,16 @@ impl Store {
     }
 }
 
+/// Told of each session whose log is entirely in the database.
+pub type SessionStored = Box<dyn Fn(SessionId) + Send + Sync>;
+
 /// Take records as they come and write them in batches until told to finish.
 async fn write_loop(
     pool: SqlitePool,
     mut records: mpsc::Receiver<Record>,
     mut finish: oneshot::Receiver<()>,
     metrics: Arc<Metrics>,
+    stored: SessionStored,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -329,20 +339,25 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
-        write_with_retries(&pool, &mut batch, &metrics).await;
+        write_with_retries(&pool, &mut batch, &metrics, &stored).await;
     }
     // Finishing: everything still queued is written before the task ends.
     records.close();
     while let Some(r) = records.recv().await {
         batch.push(r);
         if batch.len() == MAX_BATCH {
-            write_with_retries(&pool, &mut batch, &metrics).await;
+            write_with_retries(&pool, &mut batch, &metrics, &stored).await;
         }
     }
-    write_with_retries(&pool, &mut batch, &metrics).await;
+    write_with_retries(&pool, &mut batch, &metrics, &stored).await;
 }
 
-async fn write_with_retries(pool: &SqlitePool, batch: &mut Vec<Record>, metrics: &Metrics) {
+async fn write_with_retries(
+    pool: &SqlitePool,
+    batch: &mut Vec<Record>,
+    metrics: &Metrics,
+    stored: &SessionStored,
+) {
     if batch.is_empty() {
         return;
     }
@@ -353,6 +368,11 @@ async fn write_with_retries(pool: &SqlitePool, batch: &mut Vec<Record>, metrics:
             Ok(events) => {
                 metrics.events_written.fetch_add(events, Ordering::Relaxed);
                 metrics.store_batches.fetch_add(1, Ordering::Relaxed);
+                for record in batch.iter() {
+                    if let Record::SessionEnded { id, .. } = record {
+                        stored(*id);
+                    }
+                }
                 break;
             }
             Err(e) if tries < WRITE_TRIES => {
