@@ -70,7 +70,7 @@ export function mountExercise(panel, el, store, { api }) {
       try {
         const info = await api.exercise(exercise);
         title.textContent = info.title || exercise;
-        fill(text, (info.text || '').trim().split(/\n\s*\n/).map((para) => h('p', {}, para)));
+        fill(text, paragraphs(info.text || '').map((para) => h('p', {}, para)));
       } catch (e) {
         fill(text, h('p', { class: 'muted' }, `The exercise's text is not available: ${e.message}`));
       }
@@ -81,4 +81,16 @@ export function mountExercise(panel, el, store, { api }) {
 
   store.subscribe(batched(render));
   render();
+}
+
+// Catalog texts are wrapped at a fixed width: a blank line ends a paragraph, a line that starts
+// a numbered or bulleted item starts a new line, and any other line break is a space.
+function paragraphs(source) {
+  return source.trim().split(/\n\s*\n/).map((para) => para
+    .split('\n')
+    .map((line) => line.trim())
+    .reduce((out, line) => {
+      if (!out) return line;
+      return /^(\d+\.|-)\s/.test(line) ? `${out}\n${line}` : `${out} ${line}`;
+    }, ''));
 }
