@@ -530,7 +530,10 @@ impl SandboxShared {
             .unwrap_or_else(|e| e.into_inner());
         recent.retain(|_, (at, _)| at.elapsed() < RECENTLY_ENDED_FOR);
         if recent.len() >= RECENTLY_ENDED_KEPT {
-            let oldest = recent.iter().min_by_key(|(_, (at, _))| *at).map(|(id, _)| *id);
+            let oldest = recent
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(id, _)| *id);
             if let Some(id) = oldest {
                 recent.remove(&id);
             }

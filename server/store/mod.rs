@@ -122,7 +122,13 @@ impl Store {
         stored: SessionStored,
     ) -> Writer {
         let (finish, finish_rx) = oneshot::channel();
-        let task = tokio::spawn(write_loop(self.pool.clone(), records, finish_rx, metrics, stored));
+        let task = tokio::spawn(write_loop(
+            self.pool.clone(),
+            records,
+            finish_rx,
+            metrics,
+            stored,
+        ));
         Writer { finish, task }
     }
 
