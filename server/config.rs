@@ -233,7 +233,9 @@ impl std::fmt::Display for Ipv4Cidr {
 /// A configuration that does not make sense, found before anything starts.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("--address-pool {0} must lie inside 127.0.0.0/8 and hold at least 4 addresses")]
+    #[error(
+        "--address-pool {0} must lie inside 127.0.0.0/8, outside 127.0.0.0/24 (where the machine's own loopback services live) and away from --listen, and hold at least 4 addresses"
+    )]
     AddressPool(Ipv4Cidr),
     #[error(
         "--netns-subnet {0} must be a private range (10/8, 172.16/12, 192.168/16) with room for --max-hosts hosts"
@@ -343,7 +345,23 @@ impl ServeArgs {
     /// Check the flags and turn them into a [`Config`].
     pub fn into_config(self) -> Result<Config, ConfigError> {
         let pool = self.address_pool;
-        if pool.prefix < 8 || pool.network.octets()[0] != 127 || pool.size() < 4 {
+        let contains = |ip: Ipv4Addr| {
+            let offset = u32::from(ip).wrapping_sub(u32::from(pool.network));
+            u64::from(offset) < pool.size()
+        };
+        let touches_low_loopback = contains(Ipv4Addr::new(127, 0, 0, 0))
+            || contains(Ipv4Addr::new(127, 0, 0, 255))
+            || (pool.network.octets()[1] == 0 && pool.network.octets()[2] == 0);
+        let holds_listener = match self.listen.ip() {
+            std::net::IpAddr::V4(v4) => contains(v4),
+            std::net::IpAddr::V6(_) => false,
+        };
+        if pool.prefix < 8
+            || pool.network.octets()[0] != 127
+            || pool.size() < 4
+            || touches_low_loopback
+            || holds_listener
+        {
             return Err(ConfigError::AddressPool(pool));
         }
         let subnet = self.netns_subnet;
@@ -463,6 +481,34 @@ mod tests {
         assert_eq!(cidr.size(), 65536);
         assert!("127.0.0.1".parse::<Ipv4Cidr>().is_err());
         assert!("127.0.0.0/33".parse::<Ipv4Cidr>().is_err());
+    }
+
+    #[test]
+    fn pool_may_not_hold_the_machines_loopback_services() {
+        for pool in [
+            "127.0.0.0/8",
+            "127.0.0.0/16",
+            "127.0.0.0/24",
+            "127.0.0.0/30",
+        ] {
+            let cli = Cli::try_parse_from(["plugboard", "--address-pool", pool]).unwrap();
+            assert!(
+                matches!(cli.into_config(), Err(ConfigError::AddressPool(_))),
+                "{pool}"
+            );
+        }
+        let cli = Cli::try_parse_from([
+            "plugboard",
+            "--address-pool",
+            "127.100.0.0/16",
+            "--listen",
+            "127.100.0.9:8080",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.into_config(),
+            Err(ConfigError::AddressPool(_))
+        ));
     }
 
     #[test]

@@ -697,3 +697,43 @@ async fn an_ended_session_is_whole_right_away() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn edge_values_are_answered_not_crashed_on() {
+    let mut app = TestApp::start().await;
+    let s = app.session().await;
+    app.ok(
+        &s,
+        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
+    )
+    .await;
+    // A linger that would hold a close (and a server thread) for ages is refused up front.
+    let (status, body) = app
+        .call(&s, json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_LINGER","value":{"onoff":true,"seconds":3600}}))
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("value"))
+    );
+    app.send(
+        Method::DELETE,
+        &format!("/api/sessions/{}", s.id),
+        Some(&s.token),
+        None,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for after in ["18446744073709551615", "9223372036854775807", "0"] {
+        let (status, page) = app
+            .get(
+                &format!("/api/sessions/{}/events?after={after}", s.id),
+                Some(&s.token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{after}: {page}");
+        if after != "0" {
+            assert!(page["events"].as_array().unwrap().is_empty());
+        }
+    }
+    app.stop().await;
+}

@@ -71,10 +71,8 @@ async fn loopback_means_the_host_itself_not_the_machine() {
             "ECONNREFUSED",
         )
         .await;
-    assert!(
-        !f.sandbox,
-        "127.0.0.1 is host A itself, where nothing listens"
-    );
+    // 127.0.0.1 is host A itself, where nothing of the session listens.
+    assert!(f.hint.unwrap().contains("No socket of this session"));
     assert!(
         machine.accept().is_err(),
         "the machine's service got no connection"
@@ -244,6 +242,67 @@ async fn connections_and_datagrams_from_outside_are_refused() {
     assert!(dropped.note.as_deref().unwrap().contains("datagram"));
 }
 
+#[tokio::test]
+async fn a_machine_service_on_the_wildcard_is_out_of_reach() {
+    // Services of the machine bound to every address, as a database or the server itself in a
+    // container would be: they answer on the session's loopback addresses too.
+    let tcp = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    tcp.set_nonblocking(true).unwrap();
+    let udp = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    udp.set_nonblocking(true).unwrap();
+    let (tcp_port, udp_port) = (
+        tcp.local_addr().unwrap().port(),
+        udp.local_addr().unwrap().port(),
+    );
+    let sb = sandbox();
+    let s = session(&sb).await;
+    for host in [A, B] {
+        let fd = s.socket(host, Proto::Tcp).await;
+        let f = s
+            .fails(
+                host,
+                Call::Connect {
+                    fd,
+                    addr: s.addr(host, tcp_port),
+                },
+                "ECONNREFUSED",
+            )
+            .await;
+        assert!(f.sandbox);
+        let fd = s.socket(host, Proto::Udp).await;
+        let to = s.addr(if host == A { B } else { A }, udp_port);
+        let f = s
+            .fails(
+                host,
+                Call::Sendto {
+                    fd,
+                    data: b"x".to_vec(),
+                    addr: to,
+                },
+                "ECONNREFUSED",
+            )
+            .await;
+        assert!(f.sandbox);
+        s.fails(host, Call::Connect { fd, addr: to }, "ECONNREFUSED")
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        tcp.accept().is_err(),
+        "the machine's TCP service saw no connection"
+    );
+    let mut buf = [0u8; 8];
+    assert!(
+        udp.recv_from(&mut buf).is_err(),
+        "the machine's UDP service got no datagram"
+    );
+    // Once the session itself listens there, the same call goes through.
+    drop(tcp);
+    let lfd = s.listener(B, tcp_port, 1).await;
+    let _ = lfd;
+    s.client(A, s.addr(B, tcp_port)).await;
+}
+
 fn limits() -> SandboxLimits {
     SandboxLimits::default()
 }
@@ -321,6 +380,15 @@ async fn every_limit_is_enforced_and_reported() {
         ..limits()
     });
     let s = session(&sb).await;
+    let sink = s.socket(B, Proto::Udp).await;
+    s.ok(
+        B,
+        Call::Bind {
+            fd: sink,
+            addr: s.addr(B, 9999),
+        },
+    )
+    .await;
     let udp = s.socket(A, Proto::Udp).await;
     let to = s.addr(B, 9999);
     let r =

@@ -33,13 +33,22 @@ async fn a_thousand_sessions_leave_no_descriptor_behind() {
             },
         )
         .await;
+        let sink = s.socket(B, Proto::Udp).await;
+        s.ok(
+            B,
+            Call::Bind {
+                fd: sink,
+                addr: s.addr(B, 9009),
+            },
+        )
+        .await;
         let udp = s.socket(A, Proto::Udp).await;
         s.ok(
             A,
             Call::Sendto {
                 fd: udp,
                 data: b"y".to_vec(),
-                addr: s.addr(B, 9),
+                addr: s.addr(B, 9009),
             },
         )
         .await;

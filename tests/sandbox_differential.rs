@@ -1,7 +1,8 @@
 //! Differential test: random call sequences run both through the sandbox and directly on
 //! socket2 sockets, and every step must end the same way (ok with the same bytes, or the same
-//! errno). The direct side follows the loopback backend's one documented rule: an unbound
-//! socket is bound to its host's address before it connects, listens or sends.
+//! errno). The direct side follows the loopback backend's two documented rules: an unbound
+//! socket is bound to its host's address before it connects, listens or sends; and a connect
+//! or datagram must reach a socket of the session (else ECONNREFUSED at once).
 //!
 //! Every socket is non-blocking on both sides, so no step depends on how long the other waits;
 //! a short pause after each step lets loopback traffic settle on both sides alike. Since the
@@ -130,6 +131,24 @@ impl Direct {
         self.addrs[host.index()]
     }
 
+    /// The loopback backend's rule: on a shared kernel a TCP connect must reach a listener of
+    /// the session, and a datagram a UDP socket of the session bound to the destination.
+    /// (A TCP sendto ignores its address and is not checked.)
+    fn reachable(&self, from: &Socket, to: SocketAddr, connecting: bool) -> bool {
+        let tcp = from.r#type().unwrap() == Type::STREAM;
+        if tcp && !connecting {
+            return true;
+        }
+        self.slots.iter().filter_map(|(_, s)| s.as_ref()).any(|s| {
+            let same_type = (s.r#type().unwrap() == Type::STREAM) == tcp;
+            let bound_there = s.local_addr().ok().and_then(|a| a.as_socket()) == Some(to);
+            let listening = !tcp
+                || plugboard::sandbox::probe::tcp_state(s)
+                    == Some(plugboard::sandbox::TcpState::Listen);
+            same_type && bound_there && listening
+        })
+    }
+
     fn implicit_bind(&self, host: HostId, s: &Socket) -> std::io::Result<()> {
         let bound = s.local_addr()?.as_socket().is_some_and(|a| a.port() != 0);
         if !bound {
@@ -183,6 +202,11 @@ impl Direct {
                         .and_then(|()| s.listen(*backlog))
                         .map(|()| ok(None))
                     }
+                    Step::Connect(_, to, port)
+                        if !self.reachable(s, SocketAddr::new(self.ip(*to), *port), true) =>
+                    {
+                        return Outcome::Err("ECONNREFUSED");
+                    }
                     Step::Connect(_, to, port) => self
                         .implicit_bind(host, s)
                         .and_then(|()| {
@@ -212,6 +236,11 @@ impl Direct {
                                     .collect(),
                             ),
                         })
+                    }
+                    Step::Sendto(_, to, port, _)
+                        if !self.reachable(s, SocketAddr::new(self.ip(*to), *port), false) =>
+                    {
+                        return Outcome::Err("ECONNREFUSED");
                     }
                     Step::Sendto(_, to, port, data) => self
                         .implicit_bind(host, s)

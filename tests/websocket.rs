@@ -291,3 +291,26 @@ async fn tokens_are_checked_and_shutdown_closes_the_stream() {
     );
     timeout(stopping).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn subscribing_after_the_end_says_ended_at_once() {
+    let mut app = TestApp::start().await;
+    let s = app.session().await;
+    app.send(
+        reqwest::Method::DELETE,
+        &format!("/api/sessions/{}", s.id),
+        Some(&s.token),
+        None,
+    )
+    .await;
+    // Right away (the session may still be in memory) and far past the last seq.
+    let mut ws = connect(&app, &s, 1_000_000, &s.token).await;
+    assert_eq!(next(&mut ws).await.unwrap()["type"], "snapshot");
+    let m = next(&mut ws).await.unwrap();
+    assert_eq!(
+        (m["type"].as_str(), m["reason"].as_str()),
+        (Some("ended"), Some("ended by its owner"))
+    );
+    assert!(next(&mut ws).await.is_none());
+    app.stop().await;
+}

@@ -69,6 +69,16 @@ pub fn grade(exercise: &Exercise, events: &[Event], hosts: &[HostInfo]) -> Repor
     }
 }
 
+/// Bytes one host moved, as the log shows them.
+struct Stream {
+    /// Bytes in all (from the calls' results).
+    total: u64,
+    /// The bytes the previews hold, in order.
+    bytes: Vec<u8>,
+    /// Whether the previews hold every byte.
+    exact: bool,
+}
+
 struct Context<'a> {
     events: &'a [Event],
     hosts: &'a [HostInfo],
@@ -159,16 +169,31 @@ impl Context<'_> {
         self.events.iter().filter(|e| self.matches(f, e)).count()
     }
 
-    /// The bytes a host moved with the given call kinds, from the previews, in order.
-    fn stream(&self, host: &str, kinds: [EventKind; 2]) -> String {
+    /// What a host moved with the given call kinds, in order: the byte count, and the bytes
+    /// as far as the events' previews hold them (`exact` when no payload was longer than its
+    /// preview).
+    fn stream(&self, host: &str, kinds: [EventKind; 2]) -> Stream {
         let id = host_id(host);
-        self.events
-            .iter()
-            .filter(|e| {
-                e.host == id && kinds.contains(&e.kind) && e.status == Status::Ok && !e.peek
-            })
-            .filter_map(|e| e.data.as_ref().and_then(|p| p.text.clone()))
-            .collect()
+        let mut stream = Stream {
+            total: 0,
+            bytes: Vec::new(),
+            exact: true,
+        };
+        for e in self.events.iter().filter(|e| {
+            e.host == id && kinds.contains(&e.kind) && e.status == Status::Ok && !e.peek
+        }) {
+            stream.total += e.bytes.unwrap_or(0);
+            if let Some(p) = &e.data {
+                let bytes = match (&p.text, &p.hex) {
+                    (Some(text), _) => text.as_bytes().to_vec(),
+                    (None, Some(hex)) => crate::sandbox::call::from_hex(hex).unwrap_or_default(),
+                    (None, None) => Vec::new(),
+                };
+                stream.exact &= !p.truncated;
+                stream.bytes.extend(bytes);
+            }
+        }
+        stream
     }
 
     fn holds(&self, rule: &Rule) -> bool {
@@ -196,8 +221,92 @@ impl Context<'_> {
             } => {
                 let got = self.stream(receiver, [EventKind::Recv, EventKind::Recvfrom]);
                 let sent = self.stream(sender, [EventKind::Send, EventKind::Sendto]);
-                !got.is_empty() && got == sent && text.as_deref().is_none_or(|t| got == t)
+                // Byte counts always; the bytes themselves as far as the previews are whole
+                // (every payload up to 64 bytes), else their first bytes.
+                let same_bytes = if got.exact && sent.exact {
+                    got.bytes == sent.bytes
+                } else {
+                    let n = got
+                        .bytes
+                        .len()
+                        .min(sent.bytes.len())
+                        .min(crate::sandbox::event::PREVIEW_BYTES);
+                    got.bytes[..n] == sent.bytes[..n]
+                };
+                got.total > 0
+                    && got.total == sent.total
+                    && same_bytes
+                    && text
+                        .as_deref()
+                        .is_none_or(|t| got.exact && got.bytes == t.as_bytes())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exercise::{Check, Setup};
+    use crate::sandbox::Preview;
+
+    fn io(seq: u64, host: HostId, kind: EventKind, bytes: &[u8]) -> Event {
+        let mut e = Event::new(kind, Status::Ok);
+        e.seq = seq;
+        e.host = Some(host);
+        e.bytes = Some(bytes.len() as u64);
+        e.data = Some(Preview::of(bytes));
+        e
+    }
+
+    fn echoed(events: &[Event]) -> bool {
+        let exercise = Exercise {
+            id: "t".into(),
+            version: 1,
+            title: "t".into(),
+            summary: "t".into(),
+            teaches: vec![],
+            text: "t".into(),
+            setup: Setup::default(),
+            checks: vec![Check {
+                id: "echo".into(),
+                text: "echo".into(),
+                hint: "h".into(),
+                rule: Rule::ReceivedEqualsSent {
+                    receiver: "A".into(),
+                    sender: "A".into(),
+                    text: None,
+                },
+            }],
+        };
+        grade(&exercise, events, &[]).passed
+    }
+
+    #[test]
+    fn received_equals_sent_counts_every_byte() {
+        let long: Vec<u8> = (0..100u8).collect();
+        let send = io(1, HostId::A, EventKind::Send, &long);
+        // Read back in two pieces: passes, though one preview could not hold the send.
+        let two = [
+            send.clone(),
+            io(2, HostId::A, EventKind::Recv, &long[..50]),
+            io(3, HostId::A, EventKind::Recv, &long[50..]),
+        ];
+        assert!(echoed(&two));
+        // Read only the first 64 bytes: the previews agree, the counts do not.
+        let short = [send.clone(), io(2, HostId::A, EventKind::Recv, &long[..64])];
+        assert!(!echoed(&short));
+        // Binary payloads count too.
+        let bin = [
+            io(1, HostId::A, EventKind::Send, &[0xff, 0]),
+            io(2, HostId::A, EventKind::Recv, &[0xff, 0]),
+        ];
+        assert!(echoed(&bin));
+        let wrong = [
+            io(1, HostId::A, EventKind::Send, b"ab"),
+            io(2, HostId::A, EventKind::Recv, b"ba"),
+        ];
+        assert!(!echoed(&wrong));
+        assert!(!echoed(&[]), "nothing read is not an echo");
     }
 }

@@ -171,7 +171,8 @@ pub enum Rule {
         from: Option<TcpState>,
     },
     /// The bytes `receiver` read (recv, recvfrom) equal the bytes `sender` wrote (send,
-    /// sendto), compared over the events' previews; with `text`, both equal it.
+    /// sendto): the same count, and the same bytes as far as the events' 64-byte previews
+    /// show them; with `text`, the bytes read equal it.
     ReceivedEqualsSent {
         receiver: String,
         sender: String,

@@ -92,13 +92,12 @@ impl Runner {
                 None => match subscription.live.recv().await {
                     Ok(e) => e,
                     Err(RecvError::Lagged(_)) => {
-                        // Fell behind the log: ask for the call directly.
+                        // Fell behind the log: subscribe afresh first, then ask for the call,
+                        // so a completion between the two cannot be missed.
+                        subscription = self.session.subscribe(self.session.last_seq());
                         match self.session.call_status(call_id).await.ok()? {
                             CallStatus::Done(reply) => return outcome_of(reply.outcome),
-                            CallStatus::Pending { .. } => {
-                                subscription = self.session.subscribe(self.session.last_seq());
-                                continue;
-                            }
+                            CallStatus::Pending { .. } => continue,
                         }
                     }
                     Err(RecvError::Closed) => return None,

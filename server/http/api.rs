@@ -594,6 +594,11 @@ pub async fn list_events(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_EVENTS_PAGE);
+    // Seqs fit in i64 (the database's integer); anything above is past the end.
+    let query = EventsQuery {
+        after: query.after.min(i64::MAX as u64),
+        limit: query.limit,
+    };
     if limit == 0 || limit > MAX_EVENTS_PAGE {
         return Err(ApiError::field(
             "limit",
@@ -621,7 +626,7 @@ pub async fn list_events(
             (bodies, stored.last_seq, false)
         }
     };
-    let next_after = query.after + bodies.len() as u64;
+    let next_after = query.after.saturating_add(bodies.len() as u64);
     let mut page = String::with_capacity(bodies.iter().map(String::len).sum::<usize>() + 128);
     page.push_str("{\"events\":[");
     page.push_str(&bodies.join(","));

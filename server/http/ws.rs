@@ -31,6 +31,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const REPLAY_PAGE: u32 = 1_000;
 /// Close code when the server shuts down ("going away").
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// Live subscribers one session may have at once.
+pub const MAX_SUBSCRIBERS: usize = 32;
 
 /// Query of the WebSocket endpoint.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -67,6 +69,15 @@ pub async fn websocket(
 ) -> Result<Response, ApiError> {
     let token = auth::bearer(&headers, query.token.as_deref());
     let (found, _) = find(&state, &id, token.as_deref()).await?;
+    if let Found::Live(handle) = &found {
+        if handle.subscribers() >= MAX_SUBSCRIBERS {
+            return Err(ApiError::Limit {
+                name: "max_subscribers",
+                max: MAX_SUBSCRIBERS as u64,
+                retry_after: None,
+            });
+        }
+    }
     Ok(upgrade.on_upgrade(move |socket| async move {
         let metrics = state.metrics().clone();
         metrics
@@ -155,6 +166,10 @@ async fn live(
             return finish(socket, &event).await;
         }
     }
+    if let Some(reason) = handle.ended() {
+        // Asked for events after the end: nothing more will come.
+        return finish_with(socket, Some(reason)).await;
+    }
     let mut stopping = state.stopping();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
@@ -193,6 +208,12 @@ async fn live(
                 for event in std::mem::take(&mut subscription.backlog) {
                     last_sent = event.seq;
                     send_event(&mut socket, &event).await?;
+                    if event.kind == EventKind::SessionEnded {
+                        return finish(socket, &event).await;
+                    }
+                }
+                if let Some(reason) = handle.ended() {
+                    return finish_with(socket, Some(reason)).await;
                 }
             }
             Wake::Event(Err(RecvError::Closed)) => return Err("session gone"),
@@ -216,12 +237,12 @@ async fn live(
     }
 }
 
-async fn finish(mut socket: WebSocket, ended: &Event) -> Result<(), &'static str> {
-    send(
-        &mut socket,
-        &json!({"type": "ended", "reason": ended.reason}),
-    )
-    .await?;
+async fn finish(socket: WebSocket, ended: &Event) -> Result<(), &'static str> {
+    finish_with(socket, ended.reason.clone()).await
+}
+
+async fn finish_with(mut socket: WebSocket, reason: Option<String>) -> Result<(), &'static str> {
+    send(&mut socket, &json!({"type": "ended", "reason": reason})).await?;
     socket.send(Message::Close(None)).await.ok(/* client gone */);
     Ok(())
 }

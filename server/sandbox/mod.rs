@@ -633,6 +633,11 @@ impl SessionHandle {
             .clone()
     }
 
+    /// Live subscribers now.
+    pub fn subscribers(&self) -> usize {
+        self.log.live.receiver_count()
+    }
+
     /// Seq of the newest event.
     pub fn last_seq(&self) -> Seq {
         self.log

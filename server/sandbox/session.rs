@@ -230,6 +230,12 @@ impl Drop for Registration {
 
 impl Drop for SessionTask {
     fn drop(&mut self) {
+        // After a crash, records still held back go out now if there is room, before the
+        // registration logs the end.
+        self.flush_unsent();
+        if !self.unsent.is_empty() {
+            tracing::error!(session = %self.log.info.id, lost = self.unsent.len(), "records of a stopped session could not be handed to the store");
+        }
         // On the clean path `finish` has emptied the tables; after a crash the sockets close
         // here, by ownership, and the gauge must follow.
         let left = self.socket_count();
@@ -278,6 +284,9 @@ pub(crate) struct SessionTask {
     must_end: Option<String>,
     /// Whoever asked the session to end, answered once it has.
     end_reply: Option<oneshot::Sender<()>>,
+    /// Takes the session out of the registry when the task is dropped, even before it ever
+    /// ran. Last, so it drops after the sockets.
+    _registration: Registration,
 }
 
 impl SessionTask {
@@ -291,7 +300,8 @@ impl SessionTask {
     ) -> SessionTask {
         let limits = &log.info.limits;
         let now = Instant::now();
-        SessionTask {
+        let sandbox_for_registration = sandbox.clone();
+        let mut task = SessionTask {
             shutdown: sandbox.shutdown.subscribe(),
             bucket: CallBucket::new(limits.max_calls_per_second),
             ends_at: now + limits.max_lifetime(),
@@ -315,24 +325,27 @@ impl SessionTask {
             unsent: VecDeque::new(),
             must_end: None,
             end_reply: None,
+            _registration: Registration {
+                sandbox: sandbox_for_registration,
+                log: log.clone(),
+            },
             log,
-        }
+        };
+        let metrics = &task.sandbox.metrics;
+        metrics.live_sessions.fetch_add(1, Ordering::Relaxed);
+        metrics.sessions_created.fetch_add(1, Ordering::Relaxed);
+        // The start is logged before the task first runs, so that even a task stopped before
+        // that has a session the store knows.
+        task.record(Record::SessionStarted(task.log.info.clone()));
+        let mut started = Event::new(EventKind::SessionStarted, Status::Observed);
+        started.hosts = Some(task.host_infos());
+        started.note = Some(format!("isolation: {}", task.log.info.isolation));
+        task.log_event(started);
+        task
     }
 
     /// Run the session until it ends.
     pub(crate) async fn run(mut self) {
-        let _registration = Registration {
-            sandbox: self.sandbox.clone(),
-            log: self.log.clone(),
-        };
-        let metrics = &self.sandbox.metrics;
-        metrics.live_sessions.fetch_add(1, Ordering::Relaxed);
-        metrics.sessions_created.fetch_add(1, Ordering::Relaxed);
-        self.record(Record::SessionStarted(self.log.info.clone()));
-        let mut started = Event::new(EventKind::SessionStarted, Status::Observed);
-        started.hosts = Some(self.host_infos());
-        started.note = Some(format!("isolation: {}", self.log.info.isolation));
-        self.log_event(started);
         tracing::info!(session = %self.log.info.id, hosts = self.hosts.len(), "session started");
 
         let reason = loop {
@@ -358,12 +371,14 @@ impl SessionTask {
         let poller = &self.poller;
         let commands = &mut self.commands;
         let shutdown = &mut self.shutdown;
+        // Due timers and kernel readiness come before commands, so that a stream of commands
+        // cannot keep blocked calls, replies that are due or expiry waiting.
         tokio::select! {
             biased;
             _ = shutdown.wait_for(|down| *down) => Wake::Shutdown,
-            command = commands.recv() => Wake::Command(command),
-            () = poll_fn(|cx| poller.poll_ready(cx)) => Wake::Ready,
             () = tokio::time::sleep_until(deadline) => Wake::Timer,
+            () = poll_fn(|cx| poller.poll_ready(cx)) => Wake::Ready,
+            command = commands.recv() => Wake::Command(command),
         }
     }
 
@@ -814,13 +829,55 @@ impl SessionTask {
             return Err(CallFailure::code(libc::EBADF));
         };
         let mapped = self.network.destination(host, addr)?;
-        let bind_note = implicit_bind(self.network.as_ref(), host, sock)?;
         event.addr = Some(mapped.addr);
         if mapped.note.is_some() {
             event.requested_addr = Some(addr);
         }
+        event.note.clone_from(&mapped.note);
+        // On a shared kernel only the session's own sockets may be reached: a machine's
+        // service bound to the wildcard also answers on the session's addresses.
+        let connecting = event.kind == EventKind::Connect;
+        let checked = match sock.proto {
+            Proto::Tcp => connecting.then_some(true),
+            Proto::Udp => Some(false),
+        };
+        if let Some(listening) = checked {
+            if self.network.shares_kernel()
+                && !self.owned_endpoint(sock.proto, mapped.addr, listening)
+            {
+                let what = if listening { "listens" } else { "is bound" };
+                return Err(CallFailure::sandbox(
+                    libc::ECONNREFUSED,
+                    format!(
+                        "No socket of this session {what} on {}. Loopback isolation only lets \
+                         a session reach its own sockets; start the server side first.",
+                        mapped.addr
+                    ),
+                ));
+            }
+        }
+        let bind_note = implicit_bind(self.network.as_ref(), host, sock)?;
         event.note = join_notes(mapped.note, bind_note);
         Ok(mapped.addr)
+    }
+
+    /// Whether a socket of this session has `addr` as its local address (and, with
+    /// `listening`, is a TCP listener).
+    fn owned_endpoint(&self, proto: Proto, addr: SocketAddr, listening: bool) -> bool {
+        self.hosts.iter().any(|h| {
+            h.fds.iter().any(|(_, s)| {
+                s.proto == proto
+                    && s.local().is_some_and(|local| same_endpoint(local, addr))
+                    && (!listening || super::probe::tcp_state(s.socket()) == Some(TcpState::Listen))
+            })
+        })
+    }
+
+    /// Whether a peer may reach this session: an address of the session and, on a shared
+    /// kernel, one of its own sockets.
+    fn peer_inside(&self, proto: Proto, peer: SocketAddr) -> bool {
+        self.network.peer_allowed(peer)
+            && (!self.network.shares_kernel() || self.owned_endpoint(proto, peer, false))
     }
 
     /// Try a call that may block; a non-blocking socket answers at once as the kernel would.
@@ -839,8 +896,9 @@ impl SessionTask {
             None if nonblocking => {
                 let code = match op {
                     BlockingOp::Connect { .. } => libc::EINPROGRESS,
-                    BlockingOp::Send { sent, .. } if sent > 0 => {
+                    BlockingOp::Send { sent, ref data } if sent > 0 => {
                         // A non-blocking send that moved some bytes reports how many.
+                        event.data = Some(Preview::of(&data[..sent]));
                         return Exec::Done(Ok(CallValue {
                             bytes: Some(sent),
                             ..CallValue::default()
@@ -897,12 +955,20 @@ impl SessionTask {
                 Err(e) => Some(Err(CallFailure::kernel(&e))),
             },
             BlockingOp::Accept => {
+                // A pending accept may finish after other sockets were opened.
+                let max = self.log.info.limits.max_sockets;
+                if self.socket_count() >= max {
+                    return Some(Err(CallFailure::sandbox(
+                        libc::EMFILE,
+                        format!("The session already has its {max} sockets: close one first."),
+                    )));
+                }
                 let mut refused = Vec::new();
                 let accepted = loop {
                     match sock.socket().accept() {
                         Ok((conn, peer)) => {
                             let peer = peer.as_socket();
-                            if !peer.is_some_and(|p| self.network.peer_allowed(p)) {
+                            if !peer.is_some_and(|p| self.peer_inside(Proto::Tcp, p)) {
                                 refused.push(peer);
                                 drop(conn);
                                 continue;
@@ -947,8 +1013,7 @@ impl SessionTask {
                 }
             }
             BlockingOp::Send { data, sent } => {
-                event.data = Some(Preview::of(data));
-                loop {
+                let outcome = loop {
                     match sock.send(&data[*sent..]) {
                         Ok(n) => {
                             *sent += n;
@@ -970,7 +1035,16 @@ impl SessionTask {
                         }
                         Err(e) => break Some(Err(CallFailure::kernel(&e))),
                     }
-                }
+                };
+                // A finished send shows what went out (a partial send cuts it short); a
+                // blocked or failed one what it was given.
+                let shown = if matches!(outcome, Some(Ok(_))) {
+                    &data[..*sent]
+                } else {
+                    &data[..]
+                };
+                event.data = Some(Preview::of(shown));
+                outcome
             }
             BlockingOp::Sendto { data, addr } => {
                 event.data = Some(Preview::of(data));
@@ -999,7 +1073,7 @@ impl SessionTask {
                         sock.recv(*max, *peek).map(|d| (d, None))
                     };
                     match r {
-                        Ok((_, Some(from))) if udp && !self.network.peer_allowed(from) => {
+                        Ok((_, Some(from))) if udp && !self.peer_inside(Proto::Udp, from) => {
                             refused.push(Some(from));
                             if *peek {
                                 // A peeked datagram stays queued; drop it for real.
@@ -1441,6 +1515,17 @@ fn implicit_bind(
     )))
 }
 
+/// The same address and port, an IPv4 address and its IPv4-mapped IPv6 form being the same.
+fn same_endpoint(a: SocketAddr, b: SocketAddr) -> bool {
+    let canon = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    a.port() == b.port() && canon(a.ip()) == canon(b.ip())
+}
+
 fn join_notes(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) => Some(format!("{a}; {b}")),
@@ -1448,8 +1533,26 @@ fn join_notes(a: Option<String>, b: Option<String>) -> Option<String> {
     }
 }
 
+/// Longest SO_LINGER a socket may have: closing a lingering socket holds a thread that long.
+const MAX_LINGER_SECS: u32 = 5;
+
 fn check_value_shape(option: SockOpt, value: super::call::OptValue) -> Result<(), SessionError> {
     use super::call::{OptShape, OptValue};
+    if let OptValue::Linger {
+        onoff: true,
+        seconds,
+    } = value
+    {
+        if seconds > MAX_LINGER_SECS {
+            return Err(SessionError::Invalid {
+                field: "value",
+                message: format!(
+                    "SO_LINGER longer than {MAX_LINGER_SECS} s is not allowed here: a close \
+                     would hold the server that long"
+                ),
+            });
+        }
+    }
     let (_, _, shape) = option.raw();
     let fits = matches!(
         (shape, value),

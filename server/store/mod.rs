@@ -187,7 +187,7 @@ impl Store {
             "SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(id.to_string())
-        .bind(after as i64)
+        .bind(after.min(i64::MAX as u64) as i64)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
@@ -386,12 +386,41 @@ async fn write_with_retries(
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(tries))).await;
             }
             Err(e) => {
-                tracing::error!(error = %e, lost = batch.len(), "writing events failed; records lost");
+                // One bad record must not take the others with it: write them one by one
+                // and give up only on those that fail alone.
+                tracing::warn!(error = %e, records = batch.len(), "a batch failed; writing its records one by one");
+                let mut lost = 0;
+                for record in batch.iter() {
+                    match write_batch(pool, std::slice::from_ref(record)).await {
+                        Ok(events) => {
+                            metrics.events_written.fetch_add(events, Ordering::Relaxed);
+                            if let Record::SessionEnded { id, .. } = record {
+                                stored(*id);
+                            }
+                        }
+                        Err(e) => {
+                            lost += 1;
+                            tracing::error!(error = %e, record = ?record_kind(record), "record lost");
+                        }
+                    }
+                }
+                if lost > 0 {
+                    tracing::error!(lost, "writing records failed");
+                }
                 break;
             }
         }
     }
     batch.clear();
+}
+
+/// What a record is, for logs.
+fn record_kind(record: &Record) -> (&'static str, SessionId) {
+    match record {
+        Record::SessionStarted(info) => ("session_started", info.id),
+        Record::Event(id, _) => ("event", *id),
+        Record::SessionEnded { id, .. } => ("session_ended", *id),
+    }
 }
 
 /// Write one batch in one transaction; returns the number of events written.

@@ -48,7 +48,7 @@ export const LESSONS = [
       { host: 'B', savePeer: 'sender', text: 'recvfrom returns the datagram and the address it came from.', call: (c) => ({ call: 'recvfrom', fd: c.fd.rx, max: 1024 }) },
       { host: 'B', text: 'B answers to that address: the reply is just another datagram.', call: (c) => ({ call: 'sendto', fd: c.fd.rx, data: 'pong', addr: c.peer.sender }) },
       { host: 'A', text: 'A receives the reply.', call: (c) => ({ call: 'recvfrom', fd: c.fd.tx, max: 1024 }) },
-      { host: 'A', text: 'A sends to a port where nothing is bound: sendto still succeeds — UDP has no connection to refuse.', call: (c) => ({ call: 'sendto', fd: c.fd.tx, data: 'anyone?', addr: c.addr('B', c.port + 1) }) },
+      { host: 'A', expectLoopback: 'ECONNREFUSED', text: 'A sends to a port where nothing is bound: the kernel would let it go — UDP has no connection to refuse (in loopback isolation the sandbox refuses it, since the port is outside the session).', call: (c) => ({ call: 'sendto', fd: c.fd.tx, data: 'anyone?', addr: c.addr('B', c.port + 1) }) },
       { host: 'A', text: 'A closes its socket.', call: (c) => ({ call: 'close', fd: c.fd.tx }) },
       { host: 'B', text: 'B closes its socket.', call: (c) => ({ call: 'close', fd: c.fd.rx }) },
     ],

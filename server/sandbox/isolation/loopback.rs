@@ -260,6 +260,10 @@ impl SessionNetwork for LoopbackNetwork {
     fn peer_allowed(&self, peer: SocketAddr) -> bool {
         as_v4(peer.ip()).is_some_and(|v4| self.in_session(v4))
     }
+
+    fn shares_kernel(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -104,6 +104,11 @@ pub trait SessionNetwork: Send + fmt::Debug {
     /// The address an unbound socket of `host` must be bound to before it connects, listens or
     /// sends, when the kernel's own choice would leave the session's addresses.
     fn implicit_bind(&self, host: HostId, family: Family) -> Option<SocketAddr>;
-    /// Whether a peer (an accepted connection, a datagram's source) is inside the session.
+    /// Whether a peer (an accepted connection, a datagram's source) has an address of the
+    /// session.
     fn peer_allowed(&self, peer: SocketAddr) -> bool;
+    /// Whether the session shares the server's network stack. Then an address of the session
+    /// is not enough: a service of the machine bound to the wildcard answers on it too, so a
+    /// destination or a peer must be one of the session's own sockets.
+    fn shares_kernel(&self) -> bool;
 }

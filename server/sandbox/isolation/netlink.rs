@@ -208,6 +208,18 @@ impl Rtnl {
     pub fn link_running(&mut self, index: i32) -> io::Result<bool> {
         let mut m = Message::new(RTM_GETLINK, NLM_F_REQUEST);
         m.ifinfo(index, 0, 0);
+        Ok(self.get_link(&mut m)?.1 & IFF_RUNNING != 0)
+    }
+
+    /// The interface index of the link called `name`.
+    pub fn link_index(&mut self, name: &str) -> io::Result<i32> {
+        let mut m = Message::new(RTM_GETLINK, NLM_F_REQUEST);
+        m.ifinfo(0, 0, 0).attr_str(IFLA_IFNAME, name);
+        Ok(self.get_link(&mut m)?.0)
+    }
+
+    /// Send a link query; the answer's (index, flags).
+    fn get_link(&mut self, m: &mut Message) -> io::Result<(i32, u32)> {
         self.seq = self.seq.wrapping_add(1);
         let len = m.buf.len() as u32;
         m.buf[0..4].copy_from_slice(&len.to_ne_bytes());
@@ -238,9 +250,10 @@ impl Rtnl {
                 let code = i32::from_ne_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]);
                 return Err(io::Error::from_raw_os_error(-code));
             }
-            let p = NLMSG_HDRLEN + 8;
-            let flags = u32::from_ne_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]);
-            return Ok(flags & IFF_RUNNING != 0);
+            let p = NLMSG_HDRLEN + 4;
+            let index = i32::from_ne_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]);
+            let flags = u32::from_ne_bytes([buf[p + 4], buf[p + 5], buf[p + 6], buf[p + 7]]);
+            return Ok((index, flags));
         }
     }
 
@@ -251,7 +264,7 @@ impl Rtnl {
         self.request(&mut m)
     }
 
-    /// Create a bridge `name` with interface index `index`, up.
+    /// Create a bridge `name` (index `index`, 0 for the kernel's choice), up.
     pub fn add_bridge(&mut self, name: &str, index: i32) -> io::Result<()> {
         let mut m = Message::new(
             RTM_NEWLINK,

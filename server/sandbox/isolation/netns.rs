@@ -31,12 +31,13 @@ use crate::sandbox::host::HostId;
 pub const IPV6_PREFIX: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0);
 /// Prefix length of [`IPV6_PREFIX`].
 const IPV6_PREFIX_LEN: u8 = 64;
-/// Interface index of the bridge in host A's namespace (lo is 1 in a new namespace).
-const BRIDGE_INDEX: i32 = 2;
-/// Interface index of `eth0` in the other hosts' namespaces.
-const ETH0_INDEX: i32 = 2;
-/// Index of host k's bridge port in A's namespace is this plus k.
-const PORT_INDEX_BASE: i32 = 10;
+/// Let the kernel pick an interface index: a new namespace may already hold tunnel devices
+/// (sit0, tunl0, …) when their modules are loaded, so no index is sure to be free.
+const ANY_INDEX: i32 = 0;
+/// The bridge in host A's namespace.
+const BRIDGE: &str = "sw0";
+/// The link of every other host.
+const ETH0: &str = "eth0";
 /// How long a new link may take to start running before the host is given up.
 const LINK_READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause between checks of a new link.
@@ -53,9 +54,14 @@ impl Netns {
     /// A backend giving hosts addresses of `subnet`; fails when the process lacks the
     /// privilege to make network namespaces.
     pub fn new(subnet: Ipv4Cidr) -> Result<Netns, IsolationError> {
-        // Making (and at once dropping) one namespace is the only sure test of the privilege.
-        drop(new_namespace()?);
-        Ok(Netns { subnet })
+        // Building (and at once dropping) a whole two-host network is the only sure test of
+        // the privilege and of the kernel's support for bridges and veths.
+        let netns = Netns { subnet };
+        let mut trial = netns.new_network()?;
+        trial.add_host(HostId::A)?;
+        trial.add_host(HostId::B)?;
+        drop(trial);
+        Ok(netns)
     }
 }
 
@@ -80,6 +86,8 @@ struct NsHost {
     ns: OwnedFd,
     /// Configures links inside the namespace.
     rtnl: Rtnl,
+    /// Index of the host's link to the others (the bridge on A, eth0 elsewhere).
+    link: i32,
 }
 
 /// One session's namespaces.
@@ -173,32 +181,34 @@ impl SessionNetwork for NetnsNetwork {
         let (ns, mut rtnl) = new_namespace()?;
         let (v4, v6) = (self.v4(index), Self::v6(index));
         let link = if index == 0 {
-            rtnl.add_bridge("sw0", BRIDGE_INDEX)?;
-            BRIDGE_INDEX
+            rtnl.add_bridge(BRIDGE, ANY_INDEX)?;
+            rtnl.link_index(BRIDGE)?
         } else {
-            let hub = &mut self.hosts[0].rtnl;
-            let port = PORT_INDEX_BASE + index as i32;
-            hub.add_veth(
-                &format!("port{index}"),
-                port,
-                BRIDGE_INDEX,
-                "eth0",
-                ETH0_INDEX,
-                &ns,
-            )?;
-            rtnl.link_up(ETH0_INDEX)?;
-            ETH0_INDEX
-        };
-        rtnl.add_address(link, IpAddr::V4(v4), self.subnet.prefix)?;
-        rtnl.add_address(link, IpAddr::V6(v6), IPV6_PREFIX_LEN)?;
-        if index > 0 {
+            let hub = &mut self.hosts[0];
+            let port = format!("port{index}");
+            hub.rtnl
+                .add_veth(&port, ANY_INDEX, hub.link, ETH0, ANY_INDEX, &ns)?;
+            let port_index = hub.rtnl.link_index(&port)?;
+            let eth0 = rtnl.link_index(ETH0)?;
+            rtnl.link_up(eth0)?;
+            rtnl.add_address(eth0, IpAddr::V4(v4), self.subnet.prefix)?;
+            rtnl.add_address(eth0, IpAddr::V6(v6), IPV6_PREFIX_LEN)?;
             // A first SYN sent before both ends run would be dropped and retried a second
-            // later; the session is handed out only once its links carry traffic.
-            let port = PORT_INDEX_BASE + index as i32;
-            wait_running(&mut rtnl, ETH0_INDEX)?;
-            wait_running(&mut self.hosts[0].rtnl, port)?;
+            // later; the host is handed out only once its link carries traffic.
+            wait_running(&mut rtnl, eth0)?;
+            wait_running(&mut self.hosts[0].rtnl, port_index)?;
+            eth0
+        };
+        if index == 0 {
+            rtnl.add_address(link, IpAddr::V4(v4), self.subnet.prefix)?;
+            rtnl.add_address(link, IpAddr::V6(v6), IPV6_PREFIX_LEN)?;
         }
-        self.hosts.push(NsHost { id: host, ns, rtnl });
+        self.hosts.push(NsHost {
+            id: host,
+            ns,
+            rtnl,
+            link,
+        });
         Ok(vec![IpAddr::V4(v4), IpAddr::V6(v6)])
     }
 
@@ -224,5 +234,9 @@ impl SessionNetwork for NetnsNetwork {
     fn peer_allowed(&self, _peer: SocketAddr) -> bool {
         // Nothing outside the session has a route in.
         true
+    }
+
+    fn shares_kernel(&self) -> bool {
+        false
     }
 }
