@@ -45,6 +45,8 @@ const PROBE_STEPS: [Duration; 5] = [
 const TRANSIENT_PROBE: Duration = Duration::from_millis(100);
 /// Blocked calls are tried again at least this often, should a readiness edge be missed.
 const PENDING_RECHECK: Duration = Duration::from_millis(200);
+/// Commands handled in a row before blocked calls and the kernel get a turn regardless.
+const COMMANDS_BEFORE_FAIRNESS: u32 = 16;
 /// When the record channel is full, try again after this long.
 const RECORD_RETRY: Duration = Duration::from_millis(50);
 /// How long an ending session waits for room in the record channel.
@@ -348,15 +350,33 @@ impl SessionTask {
     pub(crate) async fn run(mut self) {
         tracing::info!(session = %self.log.info.id, hosts = self.hosts.len(), "session started");
 
+        let mut commands_in_a_row = 0u32;
         let reason = loop {
             match self.next_wake().await {
                 Wake::Command(None) => break "every handle was dropped".to_owned(),
-                Wake::Command(Some(command)) => self.handle_command(command),
+                Wake::Command(Some(command)) => {
+                    self.handle_command(command);
+                    commands_in_a_row += 1;
+                    // Under a stream of commands, due timers still run, and every so often
+                    // blocked calls are tried and the kernel probed as if it had woken us.
+                    if Instant::now() >= self.next_deadline() {
+                        self.handle_timers();
+                    }
+                    if commands_in_a_row >= COMMANDS_BEFORE_FAIRNESS {
+                        commands_in_a_row = 0;
+                        self.retry_pending();
+                        self.probe_all();
+                    }
+                }
                 Wake::Ready => {
+                    commands_in_a_row = 0;
                     self.retry_pending();
                     self.after_activity();
                 }
-                Wake::Timer => self.handle_timers(),
+                Wake::Timer => {
+                    commands_in_a_row = 0;
+                    self.handle_timers();
+                }
                 Wake::Shutdown => break "the server shut down".to_owned(),
             }
             if let Some(reason) = self.must_end.take() {
@@ -371,14 +391,15 @@ impl SessionTask {
         let poller = &self.poller;
         let commands = &mut self.commands;
         let shutdown = &mut self.shutdown;
-        // Due timers and kernel readiness come before commands, so that a stream of commands
-        // cannot keep blocked calls, replies that are due or expiry waiting.
+        // Commands first: the readiness a call itself causes is then taken in with the
+        // probe that follows the call, not as a wake-up of its own. The run loop makes sure a
+        // stream of commands cannot keep timers and readiness waiting.
         tokio::select! {
             biased;
             _ = shutdown.wait_for(|down| *down) => Wake::Shutdown,
+            command = commands.recv() => Wake::Command(command),
             () = tokio::time::sleep_until(deadline) => Wake::Timer,
             () = poll_fn(|cx| poller.poll_ready(cx)) => Wake::Ready,
-            command = commands.recv() => Wake::Command(command),
         }
     }
 
