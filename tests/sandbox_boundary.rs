@@ -220,10 +220,18 @@ async fn connections_and_datagrams_from_outside_are_refused() {
     let outside = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     outside.send_to(b"spoof", s.addr(B, 8091)).unwrap();
     s.ok(B, Call::Nonblocking { fd: udp, on: true }).await;
-    s.wait_event("datagram", |e| {
-        e.kind == EventKind::Data && e.fd == Some(udp)
-    })
-    .await;
+    // Its arrival is reported as the sandbox's, never as data with a preview.
+    let arrived = s
+        .wait_event("outsider datagram", |e| {
+            e.kind == EventKind::Isolation && e.fd == Some(udp)
+        })
+        .await;
+    assert!(arrived.data.is_none());
+    assert!(
+        s.events()
+            .iter()
+            .all(|e| e.kind != EventKind::Data || e.fd != Some(udp))
+    );
     s.fails(
         B,
         Call::Recvfrom {

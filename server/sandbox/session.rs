@@ -1346,9 +1346,24 @@ impl SessionTask {
     /// changed.
     fn probe_all(&mut self) {
         let mut events = Vec::new();
+        // Whether a datagram's source is inside the session, decided as for recvfrom, so
+        // that an outsider's bytes are not shown even as a preview.
+        let shares_kernel = self.network.shares_kernel();
+        let udp_sockets: Vec<SocketAddr> = self
+            .hosts
+            .iter()
+            .flat_map(|h| h.fds.iter())
+            .filter(|(_, s)| s.proto == Proto::Udp)
+            .filter_map(|(_, s)| s.local())
+            .collect();
+        let network = self.network.as_ref();
+        let inside = |from: SocketAddr| {
+            network.peer_allowed(from)
+                && (!shares_kernel || udp_sockets.iter().any(|a| same_endpoint(*a, from)))
+        };
         for host in &mut self.hosts {
             for (fd, sock) in host.fds.iter_mut() {
-                observe(host.id, fd, sock, &mut events);
+                observe(host.id, fd, sock, &inside, &mut events);
             }
         }
         for event in events {
@@ -1634,7 +1649,13 @@ fn call_event(host: HostId, call_id: u64, call: &Call) -> Event {
 }
 
 /// Compare a socket's figures with the last ones and push an event for each change.
-fn observe(host: HostId, fd: i32, sock: &mut Sock, out: &mut Vec<Event>) {
+fn observe(
+    host: HostId,
+    fd: i32,
+    sock: &mut Sock,
+    inside: &dyn Fn(SocketAddr) -> bool,
+    out: &mut Vec<Event>,
+) {
     let now = sock.probe();
     let before = sock.seen;
     let tuple = sock.tuple();
@@ -1692,14 +1713,27 @@ fn observe(host: HostId, fd: i32, sock: &mut Sock, out: &mut Vec<Event>) {
     } else {
         let rmem = sock.rmem_alloc();
         if rmem > sock.seen_rmem {
-            let mut e = Event::observed(EventKind::Data, host, fd, None);
-            e.bytes = now.recv_queue.map(u64::from);
-            e.data = Some(Preview::of(
-                &sock.peek_bytes(super::event::PREVIEW_BYTES + 1),
-            ));
-            e.note =
-                Some("a datagram arrived; bytes is the size of the next one to read".to_owned());
-            push(e);
+            let from = sock.socket().peek_sender().ok().and_then(|a| a.as_socket());
+            if from.is_some_and(|f| !inside(f)) {
+                let mut e = Event::observed(EventKind::Isolation, host, fd, None);
+                e.peer = from;
+                e.sandbox = true;
+                e.note = Some(
+                    "a datagram from outside the session arrived; the sandbox drops it unread"
+                        .to_owned(),
+                );
+                push(e);
+            } else {
+                let mut e = Event::observed(EventKind::Data, host, fd, None);
+                e.bytes = now.recv_queue.map(u64::from);
+                e.data = Some(Preview::of(
+                    &sock.peek_bytes(super::event::PREVIEW_BYTES + 1),
+                ));
+                e.note = Some(
+                    "a datagram arrived; bytes is the size of the next one to read".to_owned(),
+                );
+                push(e);
+            }
         }
         sock.seen_rmem = rmem;
     }
