@@ -314,3 +314,29 @@ async fn subscribing_after_the_end_says_ended_at_once() {
     assert!(next(&mut ws).await.is_none());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn subscribers_per_session_are_bounded() {
+    let mut app = TestApp::start().await;
+    let s = app.session().await;
+    let mut open = Vec::new();
+    for _ in 0..plugboard::http::ws::MAX_SUBSCRIBERS {
+        let mut ws = connect(&app, &s, 0, &s.viewer).await;
+        assert_eq!(next(&mut ws).await.unwrap()["type"], "snapshot");
+        open.push(ws);
+    }
+    let url = format!(
+        "ws://{}/api/sessions/{}/ws?token={}",
+        app.server.as_ref().unwrap().addr,
+        s.id,
+        s.viewer
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429)
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
+    drop(open);
+    app.stop().await;
+}

@@ -10,7 +10,7 @@ mod health;
 pub mod openapi;
 mod pages;
 pub mod wire;
-mod ws;
+pub mod ws;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1349,13 +1349,23 @@ impl SessionTask {
         // Whether a datagram's source is inside the session, decided as for recvfrom, so
         // that an outsider's bytes are not shown even as a preview.
         let shares_kernel = self.network.shares_kernel();
-        let udp_sockets: Vec<SocketAddr> = self
+        let udp = |s: &&Sock| s.proto == Proto::Udp;
+        let any_udp = self
             .hosts
             .iter()
             .flat_map(|h| h.fds.iter())
-            .filter(|(_, s)| s.proto == Proto::Udp)
-            .filter_map(|(_, s)| s.local())
-            .collect();
+            .any(|(_, s)| udp(&s));
+        // Only sessions with datagram sockets pay for the list (and its syscalls) per probe.
+        let udp_sockets: Vec<SocketAddr> = if shares_kernel && any_udp {
+            self.hosts
+                .iter()
+                .flat_map(|h| h.fds.iter())
+                .filter(|(_, s)| udp(s))
+                .filter_map(|(_, s)| s.local())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let network = self.network.as_ref();
         let inside = |from: SocketAddr| {
             network.peer_allowed(from)
