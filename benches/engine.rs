@@ -5,7 +5,10 @@
 //!    calls made directly (the ratio is the engine's overhead);
 //! 2. event latency from kernel readiness (a datagram sent to a host's socket from outside the
 //!    engine) to a subscriber receiving the event that reports it, p50 and p99;
-//! 3. memory per idle session holding two connected TCP pairs.
+//! 3. memory per idle session holding two connected TCP pairs;
+//! 4. in netns mode, the same lifecycle with packet capture on and off (the ratio is what
+//!    capture costs), and latency from a packet leaving a host (the kernel's timestamp) to a
+//!    subscriber receiving its `packet` event.
 //!
 //! Run: `cargo bench --bench engine` (optionally `-- CYCLES`).
 
@@ -58,7 +61,11 @@ fn addr(s: &SessionHandle, host: HostId, port: u16) -> SocketAddr {
 }
 
 async fn lifecycle_engine(cycles: u64) -> f64 {
-    let sb = sandbox("127.201.0.0/24", 10);
+    lifecycle_on(&sandbox("127.201.0.0/24", 10), cycles).await
+}
+
+/// The TCP lifecycle, `cycles` times, in a new session of `sb`.
+async fn lifecycle_on(sb: &Sandbox, cycles: u64) -> f64 {
     let s = sb
         .create_session(NewSession::default())
         .await
@@ -277,6 +284,118 @@ async fn memory_per_session(n: usize) -> (f64, usize) {
     (per, events)
 }
 
+/// A netns sandbox for the lifecycle, capture on or off; `None` without namespaces.
+fn netns_sandbox(capture: bool) -> Option<Sandbox> {
+    use plugboard::sandbox::isolation::netns::Netns;
+    let netns = Netns::new("10.0.0.0/24".parse().expect("subnet")).ok()?;
+    Some(Sandbox::new(
+        SandboxConfig {
+            limits: SandboxLimits {
+                max_calls_per_second: 10_000_000,
+                max_events: 10_000_000,
+                max_session_bytes: u64::MAX,
+                max_packets: 10_000_000,
+                max_capture_bytes: u64::MAX,
+                capture,
+                ..SandboxLimits::default()
+            },
+        },
+        Arc::new(netns),
+        None,
+        Arc::new(Metrics::default()),
+    ))
+}
+
+/// Calls per second of the lifecycle in netns mode with capture off and on, measured in
+/// alternating rounds so that both see the same machine.
+async fn capture_cost(cycles: u64) -> Option<(f64, f64)> {
+    let off = netns_sandbox(false)?;
+    let on = netns_sandbox(true)?;
+    lifecycle_on(&off, 100).await;
+    lifecycle_on(&on, 100).await;
+    let (mut rate_off, mut rate_on) = (0.0, 0.0);
+    const ROUNDS: u64 = 3;
+    for _ in 0..ROUNDS {
+        rate_off += lifecycle_on(&off, cycles / ROUNDS).await;
+        rate_on += lifecycle_on(&on, cycles / ROUNDS).await;
+    }
+    Some((rate_off / ROUNDS as f64, rate_on / ROUNDS as f64))
+}
+
+/// Latency from a datagram leaving host A (the capture's kernel timestamp) to a subscriber
+/// receiving its packet event.
+async fn packet_latency(samples: usize) -> Option<(Duration, Duration)> {
+    let sb = netns_sandbox(true)?;
+    let s = sb
+        .create_session(NewSession::default())
+        .await
+        .expect("session");
+    let udp = Call::Socket {
+        family: Family::Inet,
+        proto: Proto::Udp,
+    };
+    let b = ok(&s, B, udp.clone()).await.fd.unwrap();
+    let target = addr(&s, B, 9000);
+    ok(
+        &s,
+        B,
+        Call::Bind {
+            fd: b,
+            addr: target,
+        },
+    )
+    .await;
+    let a = ok(&s, A, udp).await.fd.unwrap();
+    // The subscriber runs on its own task, as a WebSocket would, timing each packet event
+    // as it arrives.
+    let mut sub = s.subscribe(s.last_seq());
+    let watcher = tokio::spawn(async move {
+        let mut times = Vec::with_capacity(samples);
+        while times.len() < samples {
+            let e = match sub.live.recv().await {
+                Ok(e) => e,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            };
+            if let Some(p) = e.packet.as_ref().filter(|p| p.udp.is_some()) {
+                let now_ns = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("clock")
+                    .as_nanos() as u64;
+                times.push(Duration::from_nanos(now_ns.saturating_sub(p.ts_ns)));
+            }
+        }
+        times
+    });
+    for _ in 0..samples {
+        ok(
+            &s,
+            A,
+            Call::Sendto {
+                fd: a,
+                data: b"ping".to_vec(),
+                addr: target,
+            },
+        )
+        .await;
+        // Keep B's queue from filling: read what arrived.
+        ok(
+            &s,
+            B,
+            Call::Recv {
+                fd: b,
+                max: 16,
+                peek: false,
+            },
+        )
+        .await;
+    }
+    let mut times = watcher.await.expect("watcher");
+    times.sort();
+    s.end("bench").await.ok();
+    Some((percentile(&times, 0.5), percentile(&times, 0.99)))
+}
+
 /// Average time to create (and to end) a two-host netns session, if namespaces can be made.
 async fn netns_session_cost(n: u32) -> Option<(Duration, Duration)> {
     use plugboard::sandbox::isolation::netns::Netns;
@@ -341,6 +460,26 @@ fn main() {
         let (kib, events) = memory_per_session(n).await;
         println!("Memory per idle session with two connected TCP pairs ({n} sessions)");
         println!("  {kib:.1} KiB resident per session (user space; {events} events logged each)");
+        match capture_cost(cycles).await {
+            Some((off, on)) => {
+                println!("TCP lifecycle in netns mode ({cycles} cycles, alternating rounds)");
+                println!("  capture off: {off:>10.0} calls/s");
+                println!("  capture on:  {on:>10.0} calls/s");
+                println!("  on / off:    {:>10.2}", on / off);
+            }
+            None => println!("Capture cost: skipped (network namespaces unavailable)"),
+        }
+        match packet_latency(500).await {
+            Some((p50, p99)) => {
+                println!("Packet latency, kernel timestamp -> subscriber (500 datagrams)");
+                println!(
+                    "  p50 {:>8.1} us   p99 {:>8.1} us",
+                    p50.as_secs_f64() * 1e6,
+                    p99.as_secs_f64() * 1e6
+                );
+            }
+            None => println!("Packet latency: skipped (network namespaces unavailable)"),
+        }
         match netns_session_cost(200).await {
             Some((create, end)) => {
                 println!("Two-host netns session (200 sessions)");

@@ -36,6 +36,12 @@ pub const DEFAULT_MAX_SESSION_BYTES: u64 = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_CALLS_PER_SECOND: u32 = 50;
 /// Events one session may log; the log of a session is kept whole, so it is bounded.
 pub const DEFAULT_MAX_EVENTS: usize = 20_000;
+/// Packets one session's capture keeps (netns mode); later ones are counted, not kept.
+pub const DEFAULT_MAX_PACKETS: usize = 5_000;
+/// Captured bytes one session's capture keeps (netns mode).
+pub const DEFAULT_MAX_CAPTURE_BYTES: u64 = 2 * 1024 * 1024;
+/// Bytes of each frame the capture keeps: every header, and the start of the payload.
+pub const DEFAULT_CAPTURE_SNAPLEN: u32 = 256;
 /// A session untouched for this long ends.
 pub const DEFAULT_IDLE_TTL_SECS: u64 = 30 * 60;
 /// A session ends this long after its creation, however busy.
@@ -123,6 +129,9 @@ pub struct ServeArgs {
     /// unprivileged program).
     #[arg(long, env = "PLUGBOARD_ALLOW_PRIVILEGED_PORTS")]
     pub allow_privileged_ports: bool,
+    /// Capture every packet a session's hosts send (netns mode only); `false` turns it off.
+    #[arg(long, env = "PLUGBOARD_CAPTURE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub capture: bool,
     /// Live sessions at once.
     #[arg(long, env = "PLUGBOARD_MAX_SESSIONS", default_value_t = DEFAULT_MAX_SESSIONS)]
     pub max_sessions: usize,
@@ -147,6 +156,15 @@ pub struct ServeArgs {
     /// Events logged per session.
     #[arg(long, env = "PLUGBOARD_MAX_EVENTS", default_value_t = DEFAULT_MAX_EVENTS)]
     pub max_events: usize,
+    /// Packets a session's capture keeps (netns mode).
+    #[arg(long, env = "PLUGBOARD_MAX_PACKETS", default_value_t = DEFAULT_MAX_PACKETS)]
+    pub max_packets: usize,
+    /// Captured bytes a session's capture keeps (netns mode).
+    #[arg(long, env = "PLUGBOARD_MAX_CAPTURE_BYTES", default_value_t = DEFAULT_MAX_CAPTURE_BYTES)]
+    pub max_capture_bytes: u64,
+    /// Bytes of each captured frame kept (every header and the start of the payload).
+    #[arg(long, env = "PLUGBOARD_CAPTURE_SNAPLEN", default_value_t = DEFAULT_CAPTURE_SNAPLEN)]
+    pub capture_snaplen: u32,
     /// Events a WebSocket subscriber may fall behind before it gets a fresh snapshot.
     #[arg(long, env = "PLUGBOARD_SUBSCRIBER_LAG", default_value_t = DEFAULT_SUBSCRIBER_LAG)]
     pub subscriber_lag: usize,
@@ -249,6 +267,8 @@ pub enum ConfigError {
 
 /// Limits of one session, enforced by the sandbox.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+// Sessions stored before a limit existed read it as its default.
+#[serde(default)]
 pub struct SandboxLimits {
     /// Live sessions at once.
     pub max_sessions: usize,
@@ -266,6 +286,12 @@ pub struct SandboxLimits {
     pub max_calls_per_second: u32,
     /// Events per session.
     pub max_events: usize,
+    /// Packets a session's capture keeps.
+    pub max_packets: usize,
+    /// Captured bytes a session's capture keeps.
+    pub max_capture_bytes: u64,
+    /// Bytes of each captured frame kept.
+    pub capture_snaplen: u32,
     /// Events a live subscriber may fall behind before it gets a fresh snapshot.
     pub subscriber_lag: usize,
     /// Seconds of inactivity before a session ends.
@@ -278,6 +304,8 @@ pub struct SandboxLimits {
     pub max_wait_ms: u64,
     /// Whether ports below 1024 may be bound.
     pub allow_privileged_ports: bool,
+    /// Whether packets are captured (netns mode).
+    pub capture: bool,
 }
 
 impl Default for SandboxLimits {
@@ -291,12 +319,16 @@ impl Default for SandboxLimits {
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             max_calls_per_second: DEFAULT_MAX_CALLS_PER_SECOND,
             max_events: DEFAULT_MAX_EVENTS,
+            max_packets: DEFAULT_MAX_PACKETS,
+            max_capture_bytes: DEFAULT_MAX_CAPTURE_BYTES,
+            capture_snaplen: DEFAULT_CAPTURE_SNAPLEN,
             subscriber_lag: DEFAULT_SUBSCRIBER_LAG,
             idle_ttl_secs: DEFAULT_IDLE_TTL_SECS,
             max_lifetime_secs: DEFAULT_MAX_LIFETIME_SECS,
             wait_ms: DEFAULT_WAIT_MS,
             max_wait_ms: DEFAULT_MAX_WAIT_MS,
             allow_privileged_ports: false,
+            capture: true,
         }
     }
 }
@@ -385,6 +417,8 @@ impl ServeArgs {
             1,
         )?;
         at_least("max-events", self.max_events as u64, 100)?;
+        // Below the largest Ethernet + IP + TCP headers a frame would lose its headers.
+        at_least("capture-snaplen", u64::from(self.capture_snaplen), 134)?;
         at_least("subscriber-lag", self.subscriber_lag as u64, 1)?;
         at_least("idle-ttl-secs", self.idle_ttl_secs, 1)?;
         at_least("max-lifetime-secs", self.max_lifetime_secs, 1)?;
@@ -427,12 +461,16 @@ impl ServeArgs {
                 max_session_bytes: self.max_session_bytes,
                 max_calls_per_second: self.max_calls_per_second,
                 max_events: self.max_events,
+                max_packets: self.max_packets,
+                max_capture_bytes: self.max_capture_bytes,
+                capture_snaplen: self.capture_snaplen,
                 subscriber_lag: self.subscriber_lag,
                 idle_ttl_secs: self.idle_ttl_secs,
                 max_lifetime_secs: self.max_lifetime_secs,
                 wait_ms: self.wait_ms,
                 max_wait_ms: self.max_wait_ms,
                 allow_privileged_ports: self.allow_privileged_ports,
+                capture: self.capture,
             },
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),

@@ -19,8 +19,8 @@ use super::auth::{self, Access};
 use super::error::{ApiError, ErrorBody, Json, Query};
 use super::wire::{CallBody, CallRequest, CallResponse};
 use crate::sandbox::{
-    CallStatus, Credentials, Event, EventKind, HostInfo, HostSnapshot, IsolationMode, NewSession,
-    SessionHandle, SessionId, SessionInfo, Snapshot, Usage,
+    CallStatus, CaptureStats, Credentials, Event, EventKind, HostInfo, HostSnapshot, IsolationMode,
+    NewSession, SessionHandle, SessionId, SessionInfo, Snapshot, Usage,
 };
 use crate::store::StoredSession;
 
@@ -328,6 +328,7 @@ fn stored_view(s: &StoredSession) -> SessionView {
             name: *name,
             addrs: addrs.clone(),
             sockets: Vec::new(),
+            kernel_sockets: Vec::new(),
         })
         .collect::<Vec<_>>();
     SessionView {
@@ -345,6 +346,7 @@ fn stored_view(s: &StoredSession) -> SessionView {
             last_seq: s.last_seq,
             idle_expires_ms: s.ended_ms.unwrap_or(s.expires_ms),
             ended: Some(s.end_reason.clone().unwrap_or_else(|| "ended".to_owned())),
+            capture: CaptureStats::after_end(isolation),
             usage: Usage {
                 sockets: 0,
                 pending_calls: 0,
@@ -381,9 +383,11 @@ pub async fn session_view(found: &Found) -> Result<SessionView, ApiError> {
                             name: h.name,
                             addrs: h.addrs,
                             sockets: Vec::new(),
+                            kernel_sockets: Vec::new(),
                         })
                         .collect(),
                     pending: Vec::new(),
+                    capture: CaptureStats::after_end(handle.info().isolation),
                     usage: Usage {
                         sockets: 0,
                         pending_calls: 0,

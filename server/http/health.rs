@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::AppState;
 use super::error::Json;
 use crate::sandbox::IsolationMode;
+use crate::sandbox::isolation::loopback::CAPTURE_UNAVAILABLE;
 
 /// The answer of `GET /healthz`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -18,12 +19,39 @@ pub struct Health {
     pub version: &'static str,
     /// The isolation mode in use.
     pub isolation: IsolationMode,
+    /// Whether sessions show packets on the wire.
+    pub capture: CaptureAvailability,
     /// "ok" or "error".
     pub database: &'static str,
     /// Sessions live now.
     pub live_sessions: usize,
     /// Seconds since start.
     pub uptime_secs: u64,
+}
+
+/// Whether this server's sessions capture packets, and why not when they do not.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaptureAvailability {
+    /// True in netns mode with the capture on.
+    pub available: bool,
+    /// Why not, and how to get them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+impl CaptureAvailability {
+    /// What a server in `mode` with the capture on or off (`--capture`) shows.
+    pub fn of(mode: IsolationMode, capture_on: bool) -> CaptureAvailability {
+        let reason = match (mode, capture_on) {
+            (IsolationMode::Loopback, _) => Some(CAPTURE_UNAVAILABLE),
+            (IsolationMode::Netns, false) => Some(crate::sandbox::CAPTURE_TURNED_OFF),
+            (IsolationMode::Netns, true) => None,
+        };
+        CaptureAvailability {
+            available: reason.is_none(),
+            reason,
+        }
+    }
 }
 
 /// `GET /healthz`: 200 when everything answers, 503 otherwise.
@@ -42,6 +70,10 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         status: if database_ok { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
         isolation: state.sandbox().isolation_mode(),
+        capture: CaptureAvailability::of(
+            state.sandbox().isolation_mode(),
+            state.sandbox().limits().capture,
+        ),
         database: if database_ok { "ok" } else { "error" },
         live_sessions: state.sandbox().live_sessions(),
         uptime_secs: state.uptime().as_secs(),

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod capture;
 pub mod error;
 pub mod exercises;
 mod health;
@@ -152,6 +153,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/sessions/{id}/calls"),
     ("GET", "/api/sessions/{id}/calls/{call_id}"),
     ("GET", "/api/sessions/{id}/events"),
+    ("GET", "/api/sessions/{id}/capture.pcapng"),
     ("GET", "/api/sessions/{id}/ws"),
     ("GET", "/api/sessions/{id}/checks"),
     ("POST", "/api/sessions/{id}/grade"),
@@ -173,6 +175,7 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("POST", "/api/sessions/{id}/calls") => post(api::make_call),
         ("GET", "/api/sessions/{id}/calls/{call_id}") => get(api::get_call),
         ("GET", "/api/sessions/{id}/events") => get(api::list_events),
+        ("GET", "/api/sessions/{id}/capture.pcapng") => get(capture::capture_pcapng),
         ("GET", "/api/sessions/{id}/ws") => get(ws::websocket),
         ("GET", "/api/sessions/{id}/checks") => get(exercises::session_checks),
         ("POST", "/api/sessions/{id}/grade") => post(exercises::grade_session),

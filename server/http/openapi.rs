@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::error::Json;
-use super::{api, exercises, health, ws};
+use super::{api, capture, exercises, health, ws};
 
 /// The API's description.
 #[derive(Debug, OpenApi)]
@@ -29,6 +29,7 @@ use super::{api, exercises, health, ws};
         api::make_call,
         api::get_call,
         api::list_events,
+        capture::capture_pcapng,
         ws::websocket,
         exercises::list_exercises,
         exercises::get_exercise,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::call::{OptValue, ShutdownHow, SockOpt};
 use super::errno::Errno;
 use super::host::{HostId, HostInfo};
+use super::packet::Packet;
 use super::probe::TcpState;
 
 /// Bytes of a payload kept in an event's preview.
@@ -60,6 +61,11 @@ pub enum EventKind {
     /// The sandbox refused something that crossed the session boundary on its own (a
     /// connection or datagram from outside the session).
     Isolation,
+    /// A host sent a packet (netns mode): the capture saw it leave.
+    Packet,
+    /// A socket without a descriptor changed state, as sock_diag reports it: a connection
+    /// in a listener's accept queue, TIME_WAIT after an active close, and its end.
+    KernelSocket,
 }
 
 impl EventKind {
@@ -76,6 +82,8 @@ impl EventKind {
                 | EventKind::Reset
                 | EventKind::TcpState
                 | EventKind::Isolation
+                | EventKind::Packet
+                | EventKind::KernelSocket
         )
     }
 }
@@ -259,6 +267,21 @@ pub struct Event {
     /// A sentence for the reader: what the sandbox did, what a kernel event means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The packet (packet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet: Option<Box<Packet>>,
+    /// The packet event this one answers: the RST behind ECONNREFUSED or ECONNRESET, the SYN
+    /// a state was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet_seq: Option<Seq>,
+    /// Whether a TCP state was read from a packet rather than observed on the socket: the
+    /// state was too brief for any kernel probe to catch (SYN_SENT, SYN_RECV).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
+    /// Milliseconds until the kernel's timer for a socket without a descriptor fires (the
+    /// end of TIME_WAIT), when the event was logged (kernel_socket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_ms: Option<u32>,
 }
 
 impl Event {
@@ -296,6 +319,10 @@ impl Event {
             hosts: None,
             reason: None,
             note: None,
+            packet: None,
+            packet_seq: None,
+            inferred: false,
+            timer_ms: None,
         }
     }
 

@@ -13,14 +13,18 @@
 //! store.
 
 pub mod call;
+pub mod capture;
 pub mod errno;
 pub mod event;
 pub mod host;
 pub mod isolation;
+pub mod packet;
+pub mod pcapng;
 mod poller;
 pub mod probe;
 mod session;
 mod socket;
+mod tracer;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -39,6 +43,7 @@ pub use event::{Event, EventKind, Family, Preview, Proto, Seq, Status, Tuple};
 pub use host::{HostId, HostInfo};
 pub use isolation::{Isolation, IsolationMode};
 pub use probe::TcpState;
+pub use tracer::{CAPTURE_TURNED_OFF, CaptureStats};
 
 use crate::config::SandboxLimits;
 use crate::metrics::Metrics;
@@ -750,6 +755,8 @@ pub struct Snapshot {
     pub hosts: Vec<HostSnapshot>,
     /// Calls still blocked.
     pub pending: Vec<PendingSnapshot>,
+    /// What the session's capture kept and lost (netns mode), or why there is none.
+    pub capture: tracer::CaptureStats,
     /// What the session has used of its limits.
     pub usage: Usage,
 }
@@ -765,6 +772,20 @@ pub struct HostSnapshot {
     pub addrs: Vec<std::net::IpAddr>,
     /// Its open sockets by descriptor.
     pub sockets: Vec<SocketSnapshot>,
+    /// Its TCP sockets that no descriptor holds (netns mode): connections in an accept
+    /// queue, closes the kernel finishes on its own, TIME_WAIT.
+    pub kernel_sockets: Vec<KernelSocketSnapshot>,
+}
+
+/// A socket without a descriptor in a snapshot, as sock_diag reports it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KernelSocketSnapshot {
+    /// Protocol and both ends.
+    pub tuple: Tuple,
+    /// Its TCP state.
+    pub state: TcpState,
+    /// When its TIME_WAIT ends, ms since the epoch.
+    pub expires_ms: Option<u64>,
 }
 
 /// One socket in a snapshot, with what the kernel says of it now.

@@ -7,6 +7,9 @@
 //! no lock guards the session's state. A blocked call does not block the loop: it is kept as a
 //! [`PendingCall`] and tried again whenever a socket becomes ready.
 
+mod kernel;
+mod wire;
+
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io;
@@ -20,12 +23,15 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::call::{Call, CallFailure, CallOutcome, CallReply, CallValue, SockOpt};
+use super::capture::Capture;
 use super::event::{Event, EventKind, Family, Preview, Proto, Seq, Status, Tuple};
 use super::host::{FdTable, HostId, HostInfo};
 use super::isolation::SessionNetwork;
+use super::isolation::diag::SockDiag;
 use super::poller::Poller;
 use super::probe::TcpState;
 use super::socket::Sock;
+use super::tracer::Tracer;
 use super::{
     CallStatus, HostSnapshot, Limit, PendingSnapshot, Record, SandboxShared, SessionError,
     SessionLog, Snapshot, SocketSnapshot, Usage, now_ms,
@@ -92,6 +98,12 @@ struct HostState {
     id: HostId,
     /// Its descriptors.
     fds: FdTable<Sock>,
+    /// What it sends, seen by the kernel (netns mode).
+    capture: Option<Capture>,
+    /// Asks its namespace for sockets without a descriptor (netns mode).
+    diag: Option<SockDiag>,
+    /// Its sockets without a descriptor, as last seen.
+    kernel_sockets: Vec<kernel::KernelSocket>,
 }
 
 /// What a blocked call is waiting to do.
@@ -276,6 +288,12 @@ pub(crate) struct SessionTask {
     ends_at: Instant,
     /// Call rate.
     bucket: CallBucket,
+    /// Turns captured frames into packet events; none without a capture (loopback mode).
+    tracer: Option<Tracer>,
+    /// Packets changed what sockets without a descriptor there are: ask the namespaces.
+    kernel_due: bool,
+    /// When to ask the namespaces again while sockets without a descriptor are known.
+    kernel_check_at: Option<Instant>,
     /// Bytes sent so far.
     bytes_sent: u64,
     /// Records the channel had no room for, in order.
@@ -316,8 +334,14 @@ impl SessionTask {
                 .map(|h| HostState {
                     id: h.name,
                     fds: FdTable::default(),
+                    capture: None,
+                    diag: None,
+                    kernel_sockets: Vec::new(),
                 })
                 .collect(),
+            tracer: None,
+            kernel_due: false,
+            kernel_check_at: None,
             poller,
             pending: Vec::new(),
             completed: VecDeque::new(),
@@ -333,6 +357,9 @@ impl SessionTask {
             },
             log,
         };
+        for i in 0..task.hosts.len() {
+            task.open_capture(i);
+        }
         let metrics = &task.sandbox.metrics;
         metrics.live_sessions.fetch_add(1, Ordering::Relaxed);
         metrics.sessions_created.fetch_add(1, Ordering::Relaxed);
@@ -409,6 +436,9 @@ impl SessionTask {
         if let Some((probe, _)) = self.probe_at {
             at = at.min(probe);
         }
+        if let Some(check) = self.kernel_check_at {
+            at = at.min(check);
+        }
         let now = Instant::now();
         for p in &self.pending {
             if p.reply.is_some() {
@@ -450,6 +480,7 @@ impl SessionTask {
             event.note = Some(
                 "the call blocks; its completion will be logged with the same call_id".to_owned(),
             );
+            event.packet_seq = self.syn_of(self.pending[i].call_id);
             let kind = event.kind;
             let seq = self.log_event(event);
             self.sandbox
@@ -472,6 +503,10 @@ impl SessionTask {
                 self.probe_all();
                 self.plan_probe(step + 1);
             }
+        }
+        if self.kernel_check_at.is_some_and(|at| now >= at) {
+            self.trace(None);
+            self.refresh_kernel_sockets();
         }
         self.flush_unsent();
     }
@@ -594,7 +629,9 @@ impl SessionTask {
         let call_id = self.next_call_id;
         self.next_call_id += 1;
         let mut event = call_event(host, call_id, &call);
-        match self.execute(hidx, call, &mut event) {
+        let exec = self.execute(hidx, call, &mut event);
+        self.trace(self.cause_of(&event));
+        match exec {
             Exec::Done(result) => {
                 let (seq, outcome) = self.log_call(event, result, None);
                 reply
@@ -1134,6 +1171,9 @@ impl SessionTask {
 
     /// Try every blocked call again; log and answer those that finished.
     fn retry_pending(&mut self) {
+        // What went over the wire comes first: the packets that let a call finish are
+        // logged before its result.
+        self.trace(None);
         let mut i = 0;
         while i < self.pending.len() {
             let hidx = self.host_index(self.pending[i].host);
@@ -1154,7 +1194,14 @@ impl SessionTask {
                     i += 1;
                 }
                 Some(result) => {
-                    let p = self.pending.remove(i);
+                    // Packets that went out while the call finished come before its result,
+                    // matched to it while it is still among the blocked calls.
+                    self.pending[i].op = op;
+                    self.pending[i].event = event;
+                    self.trace(None);
+                    let mut p = self.pending.remove(i);
+                    let event =
+                        std::mem::replace(&mut p.event, Event::new(EventKind::Accept, Status::Ok));
                     self.complete_pending(p, event, result);
                 }
             }
@@ -1237,10 +1284,14 @@ impl SessionTask {
                 event.errno = Some(failure.errno);
                 event.sandbox = failure.sandbox;
                 event.hint.clone_from(&failure.hint);
+                event.packet_seq = self.packet_behind(&event);
                 (CallResultLabel::Error, CallOutcome::Err(failure))
             }
         };
         self.sandbox.metrics.count_call(event.kind, label);
+        if let Some(call_id) = event.call_id {
+            self.forget_call_packets(call_id);
+        }
         let seq = self.log_event(event);
         (seq, outcome)
     }
@@ -1265,6 +1316,11 @@ impl SessionTask {
 
     /// Append an event to the log, publish it and hand it to the store.
     fn log_event(&mut self, event: Event) -> Seq {
+        self.log_shared(event).seq
+    }
+
+    /// As [`Self::log_event`], handing back the logged event.
+    fn log_shared(&mut self, event: Event) -> Arc<Event> {
         let limit = self.log.info.limits.max_events + KERNEL_EVENT_SLACK;
         let event = self.log.append(event);
         if event.seq as usize >= limit {
@@ -1274,9 +1330,8 @@ impl SessionTask {
             .metrics
             .events_logged
             .fetch_add(1, Ordering::Relaxed);
-        let seq = event.seq;
-        self.record(Record::Event(self.log.info.id, event));
-        seq
+        self.record(Record::Event(self.log.info.id, event.clone()));
+        event
     }
 
     /// Hand a record to the store without waiting; keep it if the channel is full.
@@ -1345,6 +1400,10 @@ impl SessionTask {
     /// Compare what the kernel says of every socket now with what it said before; log what
     /// changed.
     fn probe_all(&mut self) {
+        self.trace(None);
+        if std::mem::take(&mut self.kernel_due) {
+            self.refresh_kernel_sockets();
+        }
         let mut events = Vec::new();
         // Whether a datagram's source is inside the session, decided as for recvfrom, so
         // that an outsider's bytes are not shown even as a preview.
@@ -1376,7 +1435,10 @@ impl SessionTask {
                 observe(host.id, fd, sock, &inside, &mut events);
             }
         }
-        for event in events {
+        for mut event in events {
+            if event.kind == EventKind::Reset {
+                event.packet_seq = self.reset_packet(&event);
+            }
             self.log_event(event);
         }
     }
@@ -1414,7 +1476,11 @@ impl SessionTask {
         self.hosts.push(HostState {
             id: name,
             fds: FdTable::default(),
+            capture: None,
+            diag: None,
+            kernel_sockets: Vec::new(),
         });
+        self.open_capture(self.hosts.len() - 1);
         self.log
             .state
             .lock()
@@ -1434,7 +1500,8 @@ impl SessionTask {
         let hosts = self
             .hosts
             .iter()
-            .map(|h| HostSnapshot {
+            .enumerate()
+            .map(|(hidx, h)| HostSnapshot {
                 name: h.id,
                 addrs: hosts_info
                     .iter()
@@ -1442,6 +1509,7 @@ impl SessionTask {
                     .map(|i| i.addrs.clone())
                     .unwrap_or_default(),
                 sockets: h.fds.iter().map(|(fd, s)| socket_snapshot(fd, s)).collect(),
+                kernel_sockets: self.kernel_socket_snapshots(hidx),
             })
             .collect();
         let idle_left = (self.last_activity + self.log.info.limits.idle_ttl())
@@ -1462,6 +1530,7 @@ impl SessionTask {
                     kind: p.event.kind,
                 })
                 .collect(),
+            capture: self.capture_stats(),
             usage: Usage {
                 sockets: self.socket_count(),
                 pending_calls: self.pending.len(),
@@ -1483,6 +1552,7 @@ impl SessionTask {
             };
             self.complete_pending(p, event, Err(failure));
         }
+        self.close_captures();
         let mut closed = 0;
         for host in &mut self.hosts {
             closed += host.fds.len();

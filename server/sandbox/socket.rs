@@ -32,6 +32,9 @@ pub struct Sock {
     pub seen: Figures,
     /// Receive-memory figure at the last probe (UDP), to notice each new datagram.
     pub seen_rmem: u32,
+    /// The two ends as last seen: a reset or a refused connect takes them from the socket,
+    /// but its packets still have to be told apart.
+    last_ends: std::cell::Cell<(Option<SocketAddr>, Option<SocketAddr>)>,
 }
 
 impl Sock {
@@ -47,6 +50,7 @@ impl Sock {
             backlog: None,
             seen,
             seen_rmem: 0,
+            last_ends: std::cell::Cell::new((None, None)),
         }
     }
 
@@ -76,12 +80,22 @@ impl Sock {
 
     /// The socket's tuple now.
     pub fn tuple(&self) -> Tuple {
+        let (local, remote) = (self.local(), self.remote());
+        let (last_local, last_remote) = self.last_ends.get();
+        self.last_ends
+            .set((local.or(last_local), remote.or(last_remote)));
         Tuple {
             proto: self.proto,
             family: self.family,
-            local: self.local(),
-            remote: self.remote(),
+            local,
+            remote,
         }
+    }
+
+    /// The socket's two ends now, or as last seen when the kernel has let go of them.
+    pub fn ends(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        self.tuple();
+        self.last_ends.get()
     }
 
     /// Read what the kernel says now, without consuming anything.

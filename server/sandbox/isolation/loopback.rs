@@ -264,7 +264,16 @@ impl SessionNetwork for LoopbackNetwork {
     fn shares_kernel(&self) -> bool {
         true
     }
+
+    fn capture_unavailable(&self) -> Option<&'static str> {
+        Some(CAPTURE_UNAVAILABLE)
+    }
 }
+
+/// Why a loopback session shows no packets, and how to get them.
+pub const CAPTURE_UNAVAILABLE: &str = "Packets on the wire need netns isolation: capturing \
+    a host's traffic takes its own network namespace, which needs root, or in Docker the \
+    SYS_ADMIN and NET_ADMIN capabilities (cap_add). This server runs in loopback isolation.";
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 //! 127.0.0.0/8 and enforces the boundary itself; [`netns`] makes each host its own network
 //! namespace and lets the kernel enforce it.
 
+pub mod diag;
 pub mod loopback;
 mod netlink;
 pub mod netns;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use socket2::Socket;
 
 use super::call::CallFailure;
+use super::capture::Capture;
 use super::event::{Family, Proto};
 use super::host::HostId;
 
@@ -111,4 +113,17 @@ pub trait SessionNetwork: Send + fmt::Debug {
     /// is not enough: a service of the machine bound to the wildcard answers on it too, so a
     /// destination or a peer must be one of the session's own sockets.
     fn shares_kernel(&self) -> bool;
+    /// A capture of every frame `host` sends, cut at `snaplen` bytes, when this backend can
+    /// capture (netns mode); `None` when it cannot.
+    fn open_capture(&self, _host: HostId, _snaplen: u32) -> io::Result<Option<Capture>> {
+        Ok(None)
+    }
+    /// A sock_diag socket in `host`'s namespace, when the backend has namespaces of its own.
+    fn open_diag(&self, _host: HostId) -> io::Result<Option<diag::SockDiag>> {
+        Ok(None)
+    }
+    /// Why this backend has no capture, for whoever asks for packets.
+    fn capture_unavailable(&self) -> Option<&'static str> {
+        None
+    }
 }

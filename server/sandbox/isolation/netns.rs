@@ -24,6 +24,7 @@ use super::netlink::Rtnl;
 use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
 use crate::config::Ipv4Cidr;
 use crate::sandbox::call::CallFailure;
+use crate::sandbox::capture::Capture;
 use crate::sandbox::event::{Family, Proto};
 use crate::sandbox::host::HostId;
 
@@ -238,5 +239,21 @@ impl SessionNetwork for NetnsNetwork {
 
     fn shares_kernel(&self) -> bool {
         false
+    }
+
+    fn open_diag(&self, host: HostId) -> io::Result<Option<super::diag::SockDiag>> {
+        let h = self.host(host)?;
+        inside(&h.ns, super::diag::SockDiag::open).map(Some)
+    }
+
+    fn open_capture(&self, host: HostId, snaplen: u32) -> io::Result<Option<Capture>> {
+        let h = self.host(host)?;
+        let name = if h.link == self.hosts[0].link && h.id == self.hosts[0].id {
+            BRIDGE
+        } else {
+            ETH0
+        };
+        let link = h.link as u32;
+        inside(&h.ns, || Capture::open(link, name, snaplen)).map(Some)
     }
 }

@@ -1,0 +1,159 @@
+//! `GET /api/sessions/{id}/capture.pcapng`: a session's packets as a file for Wireshark. The
+//! handler finds the session (live, or ended and read from the store), gathers its log and
+//! hands it to [`crate::sandbox::pcapng`], which knows nothing of HTTP.
+//!
+//! The work is bounded by the session's limits: its log holds at most `max_events` events and
+//! its capture at most `max_packets` packets of at most the snap length; the store is read in
+//! pages of [`MAX_EVENTS_PAGE`].
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::api::{self, Found, MAX_EVENTS_PAGE};
+use super::auth;
+use super::error::{ApiError, ErrorBody};
+use crate::config::DEFAULT_CAPTURE_SNAPLEN;
+use crate::sandbox::pcapng::write_pcapng;
+use crate::sandbox::{Event, IsolationMode, SessionId};
+use crate::store::StoredSession;
+
+/// The media type of the file: pcapng has no registered one; this is Wireshark's.
+pub const PCAPNG_CONTENT_TYPE: &str = "application/x-pcapng";
+/// Response header saying the session has no capture at all (loopback mode, or a server
+/// run with `--capture false`).
+pub const CAPTURE_HEADER: &str = "x-plugboard-capture";
+/// Its value then.
+pub const CAPTURE_UNAVAILABLE: &str = "unavailable";
+
+/// A pcapng file, as the OpenAPI document describes the answer's body.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PcapngFile(pub Vec<u8>);
+
+/// `GET /api/sessions/{id}/capture.pcapng`: the session's packets as pcapng.
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}/capture.pcapng",
+    tag = "events",
+    params(("id" = String, Path, description = "Session id")),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The session's packets (netns mode) as a pcapng file, live \
+            or ended alike: one interface per host link (`A:sw0`, `B:eth0`, `A:lo`), one packet \
+            block per `packet` event in seq order with the kernel's timestamp, and a comment \
+            naming its event and the call that caused it (`#16 connect(3, 10.0.0.2:8080) on A, \
+            call 5`). The viewer token may download it. A loopback-mode session has no capture: \
+            the answer is still 200, a valid file holding only the section header, with \
+            `X-Plugboard-Capture: unavailable`.",
+            content_type = "application/x-pcapng", body = inline(PcapngFile),
+            headers(
+                ("Content-Disposition" = String, description = "`attachment; filename=\"plugboard-<id>.pcapng\"`"),
+                ("X-Plugboard-Capture" = String, description = "`unavailable` when the session has no capture (loopback mode, or a server run with `--capture false`) and so no packets; absent otherwise."),
+            )
+        ),
+        (status = 401, description = "No or a wrong token.", body = ErrorBody),
+        (status = 404, description = "No such session.", body = ErrorBody),
+    )
+)]
+pub async fn capture_pcapng(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = auth::bearer(&headers, None);
+    let (found, _) = api::find(&state, &id, token.as_deref()).await?;
+    let (id, captured, file) = match &found {
+        Found::Live(handle) => {
+            let info = handle.info();
+            let captured = info.isolation == IsolationMode::Netns && info.limits.capture;
+            let events = handle.events_after(0, usize::MAX);
+            let file = write_pcapng(&events, info.limits.capture_snaplen);
+            (info.id, captured, file)
+        }
+        Found::Stored(stored) => {
+            let captured = stored_mode(stored) == IsolationMode::Netns
+                && stored.limits["capture"].as_bool().unwrap_or(true);
+            let events = if captured {
+                stored_events(&state, stored.id).await?
+            } else {
+                // Nothing was captured: no need to read the log.
+                Vec::new()
+            };
+            let file = write_pcapng(&events, stored_snaplen(stored));
+            (stored.id, captured, file)
+        }
+    };
+    let file = file.map_err(|e| ApiError::Internal(format!("writing pcapng: {e}")))?;
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, PCAPNG_CONTENT_TYPE.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"plugboard-{id}.pcapng\""),
+            ),
+        ],
+        file,
+    )
+        .into_response();
+    if !captured {
+        response.headers_mut().insert(
+            HeaderName::from_static(CAPTURE_HEADER),
+            HeaderValue::from_static(CAPTURE_UNAVAILABLE),
+        );
+    }
+    Ok(response)
+}
+
+/// The isolation mode a stored session ran in, as the store spells it.
+fn stored_mode(stored: &StoredSession) -> IsolationMode {
+    if stored.isolation == IsolationMode::Netns.to_string() {
+        IsolationMode::Netns
+    } else {
+        IsolationMode::Loopback
+    }
+}
+
+/// The snap length a stored session captured with (the default for a record without one).
+fn stored_snaplen(stored: &StoredSession) -> u32 {
+    stored.limits["capture_snaplen"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(DEFAULT_CAPTURE_SNAPLEN)
+}
+
+/// Every stored event of an ended session, read page by page.
+async fn stored_events(state: &AppState, id: SessionId) -> Result<Vec<Event>, ApiError> {
+    let mut events: Vec<Event> = Vec::new();
+    let mut after = 0;
+    let mut unreadable = 0usize;
+    loop {
+        let page = state
+            .store()
+            .events_after(id, after, MAX_EVENTS_PAGE)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let full = page.len() == MAX_EVENTS_PAGE as usize;
+        // Seqs are distinct and above `after`: the last row's is at least `after + rows`,
+        // and known exactly when its body parses.
+        let mut next = after + page.len() as u64;
+        for body in &page {
+            match serde_json::from_str::<Event>(body) {
+                Ok(event) => {
+                    next = next.max(event.seq);
+                    events.push(event);
+                }
+                Err(_) => unreadable += 1,
+            }
+        }
+        after = next;
+        if !full {
+            break;
+        }
+    }
+    if unreadable > 0 {
+        tracing::warn!(session = %id, unreadable, "stored events that do not parse were left out of the capture");
+    }
+    Ok(events)
+}

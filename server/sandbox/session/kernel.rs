@@ -1,0 +1,202 @@
+//! Sockets without a descriptor (netns mode): what sock_diag says of the TCP sockets in each
+//! host's namespace that no descriptor of the session holds — a connection waiting in a
+//! listener's accept queue, a closed socket finishing its close (FIN_WAIT1, FIN_WAIT2,
+//! LAST_ACK, CLOSING), TIME_WAIT after an active close — logged as `kernel_socket` events when
+//! they appear, change state or go, and shown in snapshots with the TIME_WAIT countdown.
+//!
+//! The namespaces are asked after packets that change such sockets (SYN, FIN, RST) and, while
+//! any is known, every [`KERNEL_SOCKET_RECHECK`] — or, for TIME_WAIT, when its timer is due,
+//! which is how its end is seen.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::SessionTask;
+use crate::sandbox::event::{Event, EventKind, Family, Proto, Tuple};
+use crate::sandbox::host::HostId;
+use crate::sandbox::isolation::diag::{DiagSocket, TIMER_TIME_WAIT};
+use crate::sandbox::probe::TcpState;
+use crate::sandbox::{KernelSocketSnapshot, now_ms};
+
+/// While sockets without a descriptor are known, ask again this often.
+pub(super) const KERNEL_SOCKET_RECHECK: Duration = Duration::from_millis(500);
+
+/// A socket without a descriptor, as last seen.
+#[derive(Debug, Clone)]
+pub(super) struct KernelSocket {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: TcpState,
+    /// When its TIME_WAIT ends, ms since the epoch.
+    pub expires_ms: Option<u64>,
+}
+
+impl KernelSocket {
+    fn tuple(&self) -> Tuple {
+        Tuple {
+            proto: Proto::Tcp,
+            family: if self.local.is_ipv4() {
+                Family::Inet
+            } else {
+                Family::Inet6
+            },
+            local: Some(self.local),
+            remote: Some(self.remote),
+        }
+    }
+}
+
+impl SessionTask {
+    /// Ask every host's namespace for its sockets without a descriptor and log what changed.
+    pub(super) fn refresh_kernel_sockets(&mut self) {
+        self.kernel_check_at = None;
+        let mut events = Vec::new();
+        let mut next: Option<Duration> = None;
+        for hidx in 0..self.hosts.len() {
+            let Some(diag) = self.hosts[hidx].diag.as_mut() else {
+                continue;
+            };
+            let listed = match diag.tcp_sockets() {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(session = %self.log.info.id, host = %self.hosts[hidx].id, error = %e, "sock_diag failed");
+                    continue;
+                }
+            };
+            let host = &self.hosts[hidx];
+            // A descriptor's socket has an inode; one in the accept queue or left by a close
+            // has none. A listener is never one of them.
+            let now: Vec<KernelSocket> = listed
+                .into_iter()
+                .filter(|d| d.inode == 0 && d.state != TcpState::Listen)
+                .map(|d: DiagSocket| KernelSocket {
+                    local: d.local,
+                    remote: d.remote,
+                    state: d.state,
+                    expires_ms: (d.timer == TIMER_TIME_WAIT)
+                        .then(|| now_ms() + u64::from(d.expires_ms)),
+                })
+                .collect();
+            let was = &host.kernel_sockets;
+            for k in &now {
+                let before = was
+                    .iter()
+                    .find(|w| w.local == k.local && w.remote == k.remote);
+                if before.map(|b| b.state) != Some(k.state) {
+                    events.push(kernel_event(
+                        host.id,
+                        before.map(|b| b.state),
+                        k,
+                        self.listener_of(hidx, k.local),
+                    ));
+                }
+            }
+            for w in was {
+                if now
+                    .iter()
+                    .any(|k| k.local == w.local && k.remote == w.remote)
+                {
+                    continue;
+                }
+                // Accepted: a descriptor holds it now, and the accept says so.
+                let accepted = host.fds.iter().any(|(_, s)| {
+                    s.proto == Proto::Tcp && s.ends() == (Some(w.local), Some(w.remote))
+                });
+                if !accepted {
+                    let gone = KernelSocket {
+                        state: TcpState::Close,
+                        expires_ms: None,
+                        ..w.clone()
+                    };
+                    events.push(kernel_event(host.id, Some(w.state), &gone, None));
+                }
+            }
+            for k in &now {
+                // A TIME_WAIT changes only when it ends (a new SYN reusing it is a packet,
+                // which asks again anyway): look when it is due, not before.
+                let wait = match k.expires_ms {
+                    Some(at) => {
+                        Duration::from_millis(at.saturating_sub(now_ms()))
+                            + KERNEL_SOCKET_RECHECK / 10
+                    }
+                    None => KERNEL_SOCKET_RECHECK,
+                };
+                next = Some(next.map_or(wait, |n: Duration| n.min(wait)));
+            }
+            self.hosts[hidx].kernel_sockets = now;
+        }
+        self.kernel_check_at = next.map(|wait| Instant::now() + wait);
+        for e in events {
+            self.log_event(e);
+        }
+    }
+
+    /// The listener of host `hidx` bound to `local`'s port, if any.
+    fn listener_of(&self, hidx: usize, local: SocketAddr) -> Option<i32> {
+        self.hosts[hidx]
+            .fds
+            .iter()
+            .find(|(_, s)| {
+                s.proto == Proto::Tcp
+                    && s.backlog.is_some()
+                    && s.local().is_some_and(|l| l.port() == local.port())
+            })
+            .map(|(fd, _)| fd)
+    }
+
+    /// The snapshot of host `hidx`'s sockets without a descriptor.
+    pub(super) fn kernel_socket_snapshots(&self, hidx: usize) -> Vec<KernelSocketSnapshot> {
+        self.hosts[hidx]
+            .kernel_sockets
+            .iter()
+            .map(|k| KernelSocketSnapshot {
+                tuple: k.tuple(),
+                state: k.state,
+                expires_ms: k.expires_ms,
+            })
+            .collect()
+    }
+}
+
+/// The event for a socket without a descriptor that appeared, changed state or went.
+fn kernel_event(
+    host: HostId,
+    from: Option<TcpState>,
+    k: &KernelSocket,
+    listener: Option<i32>,
+) -> Event {
+    let mut e = Event::new(
+        EventKind::KernelSocket,
+        crate::sandbox::event::Status::Observed,
+    );
+    e.host = Some(host);
+    e.tuple = Some(k.tuple());
+    e.from = from;
+    e.to = Some(k.state);
+    e.timer_ms = k
+        .expires_ms
+        .map(|at| at.saturating_sub(now_ms()).min(u64::from(u32::MAX)) as u32);
+    e.note = Some(match k.state {
+        TcpState::TimeWait => format!(
+            "TIME_WAIT: this side closed first, so the kernel keeps the connection {}s more, \
+             long enough for any late segment to die out, before the same ports can make a \
+             new connection. No descriptor holds it.",
+            e.timer_ms.unwrap_or(0) / 1000
+        ),
+        TcpState::Established | TcpState::SynRecv | TcpState::NewSynRecv => match listener {
+            Some(fd) => format!(
+                "a connection the kernel completed on its own; it waits in the accept queue \
+                 of listener fd {fd} until accept gives it a descriptor"
+            ),
+            None => "a connection the kernel holds without a descriptor".to_owned(),
+        },
+        TcpState::Close => "gone: the kernel freed the socket (no descriptor held it)".to_owned(),
+        TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck => {
+            "its descriptor was closed; the kernel finishes the close on its own".to_owned()
+        }
+        _ => "a socket the kernel holds without a descriptor".to_owned(),
+    });
+    e
+}

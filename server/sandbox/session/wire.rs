@@ -1,0 +1,262 @@
+//! The session's view of the wire (netns mode): each host's capture, drained into packet
+//! events tied to the calls that caused them, the TCP states only packets can show, and the
+//! packets that results point at (the RST behind ECONNREFUSED, the SYN a pending connect keeps
+//! sending).
+
+use std::os::fd::AsRawFd;
+
+use super::SessionTask;
+use crate::sandbox::event::{Event, EventKind, Seq};
+use crate::sandbox::probe::TcpState;
+use crate::sandbox::tracer::{Cause, SocketEnds, Tracer};
+
+impl SessionTask {
+    /// Start capturing what host `hidx` sends, if the backend can.
+    pub(super) fn open_capture(&mut self, hidx: usize) {
+        let limits = &self.log.info.limits;
+        if !limits.capture {
+            return;
+        }
+        let host = self.hosts[hidx].id;
+        match self.network.open_capture(host, limits.capture_snaplen) {
+            Ok(Some(capture)) => {
+                if let Err(e) = self.poller.add(&capture) {
+                    tracing::warn!(session = %self.log.info.id, host = %host, error = %e, "capture not watched; packets of this host are not shown");
+                    return;
+                }
+                if self.tracer.is_none() {
+                    self.tracer = Some(Tracer::new(
+                        limits.max_packets,
+                        limits.max_capture_bytes,
+                        limits.capture_snaplen,
+                    ));
+                }
+                self.hosts[hidx].capture = Some(capture);
+                match self.network.open_diag(host) {
+                    Ok(diag) => self.hosts[hidx].diag = diag,
+                    Err(e) => {
+                        tracing::warn!(session = %self.log.info.id, host = %host, error = %e, "sock_diag could not be opened; sockets without a descriptor are not shown");
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(session = %self.log.info.id, host = %host, error = %e, "capture could not be opened; packets of this host are not shown");
+            }
+        }
+    }
+
+    /// Stop every capture: the session ends.
+    pub(super) fn close_captures(&mut self) {
+        for host in &mut self.hosts {
+            if let Some(capture) = host.capture.take() {
+                self.poller.remove(capture.as_raw_fd());
+            }
+            host.diag = None;
+            host.kernel_sockets.clear();
+        }
+    }
+
+    /// The call an event records, as packets are matched to it.
+    pub(super) fn cause_of(&self, event: &Event) -> Option<Cause> {
+        let (host, fd, call_id) = (event.host?, event.fd?, event.call_id?);
+        let ends = self
+            .host_index(host)
+            .and_then(|h| self.hosts[h].fds.get(fd))
+            .map(|s| s.ends());
+        // A closed socket is gone from the table; its event kept its tuple.
+        let (local, remote) = ends
+            .or_else(|| event.tuple.map(|t| (t.local, t.remote)))
+            .unwrap_or((None, None));
+        Some(Cause {
+            call_id,
+            host,
+            fd,
+            local,
+            remote: remote.or(match event.kind {
+                EventKind::Connect | EventKind::Sendto => event.addr,
+                _ => None,
+            }),
+        })
+    }
+
+    /// Log every packet the captures hold, in the kernel's order, tied to `current` (the call
+    /// being made) or to a blocked call when one covers it.
+    pub(super) fn trace(&mut self, current: Option<Cause>) {
+        let Some(tracer) = self.tracer.as_mut() else {
+            return;
+        };
+        let log = &self.log;
+        let packets = tracer.drain(
+            self.hosts
+                .iter()
+                .filter_map(|h| Some((h.id, h.capture.as_ref()?))),
+            || log.hosts(),
+        );
+        if packets.is_empty() {
+            return;
+        }
+        let sockets: Vec<SocketEnds> = self
+            .hosts
+            .iter()
+            .flat_map(|h| {
+                h.fds.iter().map(move |(fd, s)| {
+                    let (local, remote) = s.ends();
+                    SocketEnds {
+                        host: h.id,
+                        fd,
+                        tuple: crate::sandbox::event::Tuple {
+                            local,
+                            remote,
+                            ..s.tuple()
+                        },
+                    }
+                })
+            })
+            .collect();
+        let mut causes: Vec<Cause> = current.into_iter().collect();
+        for p in &self.pending {
+            if let Some(s) = sockets.iter().find(|s| s.host == p.host && s.fd == p.fd) {
+                causes.push(Cause {
+                    call_id: p.call_id,
+                    host: p.host,
+                    fd: p.fd,
+                    local: s.tuple.local,
+                    remote: s.tuple.remote.or(p.event.addr),
+                });
+            }
+        }
+        for packet in packets {
+            let Some(tracer) = self.tracer.as_ref() else {
+                return;
+            };
+            if packet
+                .tcp
+                .as_ref()
+                .is_some_and(|t| t.has("SYN") || t.has("FIN") || t.has("RST"))
+            {
+                self.kernel_due = true;
+            }
+            let traced = tracer.event(packet, &causes, &sockets);
+            let call_id = traced.event.call_id;
+            let tuple = traced.event.tuple;
+            let logged = self.log_shared(traced.event);
+            if let (Some(tracer), Some(packet)) = (self.tracer.as_mut(), &logged.packet) {
+                tracer.logged(logged.seq, call_id, packet);
+            }
+            if let Some((host, fd)) = traced.syn_sent {
+                self.infer_syn_sent(host, fd, logged.seq);
+            }
+            if let (Some((host, listener)), Some(tuple)) = (traced.syn_recv, tuple) {
+                let mut e = Event::observed(EventKind::TcpState, host, -1, Some(tuple));
+                e.fd = None;
+                e.from = Some(TcpState::Listen);
+                e.to = Some(TcpState::SynRecv);
+                e.inferred = true;
+                e.packet_seq = Some(logged.seq);
+                e.note = Some(format!(
+                    "read from packet #{}: the kernel answered a SYN{} with SYN+ACK, so the \
+                     connection to come is in SYN_RECV until the ACK arrives (too brief for \
+                     any probe to see)",
+                    logged.seq,
+                    listener.map_or(String::new(), |fd| format!(" for listener fd {fd}")),
+                ));
+                self.log_event(e);
+            }
+        }
+    }
+
+    /// A SYN left descriptor `fd`: its socket went through SYN_SENT, too briefly for a probe.
+    fn infer_syn_sent(&mut self, host: crate::sandbox::host::HostId, fd: i32, packet_seq: Seq) {
+        let Some(hidx) = self.host_index(host) else {
+            return;
+        };
+        let Some(sock) = self.hosts[hidx].fds.get_mut(fd) else {
+            return;
+        };
+        let before = sock.seen.tcp_state;
+        if before == Some(TcpState::SynSent) {
+            return;
+        }
+        // The probe that follows compares with SYN_SENT now, so the ladder reads
+        // CLOSE → SYN_SENT (from the packet) → ESTABLISHED (observed).
+        sock.seen.tcp_state = Some(TcpState::SynSent);
+        let tuple = Some(sock.tuple());
+        let mut e = Event::observed(EventKind::TcpState, host, fd, tuple);
+        e.from = before;
+        e.to = Some(TcpState::SynSent);
+        e.inferred = true;
+        e.packet_seq = Some(packet_seq);
+        e.note = Some(format!(
+            "read from packet #{packet_seq}: the SYN left, so the socket was in SYN_SENT \
+             (too brief for any probe to see)"
+        ));
+        self.log_event(e);
+    }
+
+    /// The packet a call's result answers: the RST behind a refused or reset connection.
+    pub(super) fn packet_behind(&self, event: &Event) -> Option<Seq> {
+        let tracer = self.tracer.as_ref()?;
+        let code = event.errno.as_ref()?.code;
+        if !matches!(code, libc::ECONNREFUSED | libc::ECONNRESET | libc::EPIPE) {
+            return None;
+        }
+        let by_call = event.call_id.and_then(|c| tracer.of_call(c).rst);
+        by_call.or_else(|| {
+            let local = match (event.host, event.fd) {
+                (Some(h), Some(fd)) => self
+                    .host_index(h)
+                    .and_then(|i| self.hosts[i].fds.get(fd))
+                    .and_then(|s| s.ends().0),
+                _ => None,
+            };
+            local
+                .or(event.tuple.and_then(|t| t.local))
+                .and_then(|l| tracer.rst_to(l))
+        })
+    }
+
+    /// The SYN a blocked connect last sent.
+    pub(super) fn syn_of(&self, call_id: u64) -> Option<Seq> {
+        self.tracer.as_ref()?.of_call(call_id).syn
+    }
+
+    /// A call ended: its packets need no remembering.
+    pub(super) fn forget_call_packets(&mut self, call_id: u64) {
+        if let Some(t) = self.tracer.as_mut() {
+            t.forget_call(call_id);
+        }
+    }
+
+    /// A `reset` observed on a socket: the RST it came from.
+    pub(super) fn reset_packet(&self, event: &Event) -> Option<Seq> {
+        let tracer = self.tracer.as_ref()?;
+        let (host, fd) = (event.host?, event.fd?);
+        let local = self
+            .host_index(host)
+            .and_then(|i| self.hosts[i].fds.get(fd))
+            .and_then(|s| s.ends().0)?;
+        tracer.rst_to(local)
+    }
+
+    /// What the capture kept and lost, for snapshots; says why when there is none.
+    pub(super) fn capture_stats(&self) -> crate::sandbox::tracer::CaptureStats {
+        match &self.tracer {
+            Some(t) => t.stats.clone(),
+            None => crate::sandbox::tracer::CaptureStats {
+                enabled: false,
+                reason: Some(
+                    self.network
+                        .capture_unavailable()
+                        .unwrap_or(if self.log.info.limits.capture {
+                            "this session's hosts have no capture"
+                        } else {
+                            crate::sandbox::CAPTURE_TURNED_OFF
+                        })
+                        .to_owned(),
+                ),
+                ..Default::default()
+            },
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! The tracer turns what a session's captures saw into packet events: it reads every host's
+//! capture, puts the frames in the kernel's time order, decodes them, keeps each TCP
+//! direction's initial sequence number (so numbers can be shown relative to it, as Wireshark
+//! does), enforces the session's capture limits, and works out which call and which
+//! descriptor each packet belongs to.
+//!
+//! It is driven by the session task: after every syscall, and before any kernel probe, the
+//! session drains the tracer, so the packets a call caused are logged before the call's
+//! result and before the kernel events (`data`, `eof`, `incoming`) they led to.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Serialize;
+
+use super::capture::Capture;
+use super::event::{Event, EventKind, Seq, Status, Tuple};
+use super::host::{HostId, HostInfo};
+use super::packet::{self, Captured, Packet, PacketProto};
+
+/// TCP directions whose initial sequence number is remembered; a session rarely has more
+/// than a few connections, so past this the oldest are forgotten.
+const TRACKED_FLOWS: usize = 512;
+/// Endpoints whose last RST and SYN are remembered, for pointing results at their packet.
+const TRACKED_ENDPOINTS: usize = 256;
+/// Frames read per host in one drain. The capture's kernel queue (its receive buffer) holds
+/// far fewer, so a drain empties it; frames left past this would be read at the next wake-up
+/// (every new frame wakes the session again).
+const FRAMES_PER_DRAIN: usize = 4096;
+
+/// A call in flight that packets may belong to: its host, descriptor and the socket's two
+/// ends as last known (a connect's destination stands in for a remote not yet connected).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cause {
+    pub call_id: u64,
+    pub host: HostId,
+    pub fd: i32,
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
+}
+
+impl Cause {
+    /// Whether `packet` travels on this call's socket, in either direction.
+    fn covers(&self, packet: &Packet, src: SocketAddr, dst: SocketAddr) -> bool {
+        match (self.local, self.remote) {
+            (Some(local), Some(remote)) => {
+                (bound_to(local, src) && same(remote, dst))
+                    || (bound_to(local, dst) && same(remote, src))
+            }
+            // A listener (accept) or an unconnected datagram socket: anything to or from it.
+            (Some(local), None) => bound_to(local, src) || bound_to(local, dst),
+            // A connect whose socket lost (or never had) its port: the host and the
+            // destination tell its packets.
+            (None, Some(remote)) => {
+                (packet.from == self.host && same(remote, dst))
+                    || (packet.to == Some(self.host) && same(remote, src))
+            }
+            (None, None) => false,
+        }
+    }
+}
+
+/// One socket of the session, as the tracer matches packets to descriptors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SocketEnds {
+    pub host: HostId,
+    pub fd: i32,
+    pub tuple: Tuple,
+}
+
+/// What the session's capture has kept and lost.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct CaptureStats {
+    /// Whether packets are captured at all in this session.
+    pub enabled: bool,
+    /// Why not, when they are not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Packets kept (logged as events).
+    pub packets: u64,
+    /// Captured bytes kept.
+    pub bytes: u64,
+    /// Packets seen but not kept because a capture limit was reached.
+    pub dropped: u64,
+    /// Packets the kernel dropped before the capture could read them.
+    pub kernel_dropped: u64,
+    /// Packets kept but cut at the snap length.
+    pub cut: u64,
+    /// The most packets kept.
+    pub max_packets: u64,
+    /// The most captured bytes kept.
+    pub max_bytes: u64,
+    /// Bytes of each frame kept.
+    pub snaplen: u32,
+}
+
+/// Why a netns session shows no packets when the operator turned capture off.
+pub const CAPTURE_TURNED_OFF: &str =
+    "packet capture is turned off on this server (--capture false)";
+
+impl CaptureStats {
+    /// What can be said of an ended session's capture without its task: whether its mode
+    /// captures at all.
+    pub fn after_end(mode: super::IsolationMode) -> CaptureStats {
+        CaptureStats {
+            enabled: mode == super::IsolationMode::Netns,
+            reason: (mode == super::IsolationMode::Loopback)
+                .then(|| super::isolation::loopback::CAPTURE_UNAVAILABLE.to_owned()),
+            ..CaptureStats::default()
+        }
+    }
+}
+
+/// A session's tracer. One per session in netns mode; none in loopback mode.
+#[derive(Debug)]
+pub(crate) struct Tracer {
+    /// Counters and limits, shown in snapshots.
+    pub stats: CaptureStats,
+    /// Read buffer, one snap length.
+    buf: Vec<u8>,
+    /// Initial sequence number of each TCP direction (source, destination) seen with SYN.
+    isn: HashMap<(SocketAddr, SocketAddr), u32>,
+    /// The last RST sent to an endpoint: what a reset points at.
+    rst_to: HashMap<SocketAddr, Seq>,
+    /// The last SYN and the last RST that belonged to a call: what a pending connect and
+    /// ECONNREFUSED point at.
+    by_call: HashMap<u64, CallPackets>,
+}
+
+/// The packets a call's result may point at.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CallPackets {
+    pub syn: Option<Seq>,
+    pub rst: Option<Seq>,
+}
+
+/// A packet ready to be logged, with what the session should do beside it.
+#[derive(Debug)]
+pub(crate) struct Traced {
+    pub event: Event,
+    /// A SYN without ACK left this descriptor: its socket was in SYN_SENT.
+    pub syn_sent: Option<(HostId, i32)>,
+    /// A SYN+ACK left this host, for the listener with this descriptor if known: the
+    /// connection to come was in SYN_RECV.
+    pub syn_recv: Option<(HostId, Option<i32>)>,
+}
+
+impl Tracer {
+    pub(crate) fn new(max_packets: usize, max_bytes: u64, snaplen: u32) -> Tracer {
+        Tracer {
+            stats: CaptureStats {
+                enabled: true,
+                max_packets: max_packets as u64,
+                max_bytes,
+                snaplen,
+                ..CaptureStats::default()
+            },
+            buf: vec![0; snaplen as usize],
+            isn: HashMap::new(),
+            rst_to: HashMap::new(),
+            by_call: HashMap::new(),
+        }
+    }
+
+    /// Read every frame waiting in `captures`, in the kernel's time order, decoded; frames
+    /// past the capture limits are counted and left out.
+    pub(crate) fn drain<'a>(
+        &mut self,
+        captures: impl Iterator<Item = (HostId, &'a Capture)>,
+        hosts: impl FnOnce() -> Vec<HostInfo>,
+    ) -> Vec<Packet> {
+        let mut frames = Vec::new();
+        for (host, capture) in captures {
+            let before = frames.len();
+            for _ in 0..FRAMES_PER_DRAIN {
+                match capture.read(&mut self.buf) {
+                    Ok(Some(info)) => {
+                        let bytes = &self.buf[..info.caplen.min(self.buf.len())];
+                        if self.stats.packets >= self.stats.max_packets
+                            || self.stats.bytes + bytes.len() as u64 > self.stats.max_bytes
+                        {
+                            self.stats.dropped += 1;
+                            continue;
+                        }
+                        self.stats.packets += 1;
+                        self.stats.bytes += bytes.len() as u64;
+                        if (bytes.len() as u32) < info.len {
+                            self.stats.cut += 1;
+                        }
+                        frames.push((host, capture.iface(info.ifindex), info, bytes.to_vec()));
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(host = %host, error = %e, "capture read failed");
+                        break;
+                    }
+                }
+            }
+            // A full queue (the only way the kernel drops) held frames; an empty read needs
+            // no second system call.
+            if frames.len() > before {
+                self.stats.kernel_dropped += u64::from(capture.take_kernel_drops());
+            }
+        }
+        if frames.is_empty() {
+            return Vec::new();
+        }
+        let hosts = hosts();
+        frames.sort_by_key(|(_, _, info, _)| info.ts_ns);
+        let owner = |ip: IpAddr| {
+            hosts
+                .iter()
+                .find(|h| h.addrs.iter().any(|a| same_ip(*a, ip)))
+                .map(|h| h.name)
+        };
+        let mut packets = Vec::with_capacity(frames.len());
+        for (host, iface, info, bytes) in frames {
+            let captured = Captured {
+                from: host,
+                iface,
+                ts_ns: info.ts_ns,
+                len: info.len,
+                bytes: &bytes,
+            };
+            let p = packet::decode(&captured, owner, |src, dst| {
+                self.isn.get(&(src, dst)).copied()
+            });
+            // A SYN starts a direction: its sequence number is that side's ISN.
+            if let (Some(tcp), Some((src, dst))) = (&p.tcp, p.endpoints()) {
+                if tcp.has("SYN") {
+                    if self.isn.len() >= TRACKED_FLOWS {
+                        self.isn.clear();
+                    }
+                    self.isn.insert((src, dst), tcp.seq);
+                }
+            }
+            packets.push(p);
+        }
+        packets
+    }
+
+    /// The event of `packet`, tied to the call that caused it (if any in `causes` covers it)
+    /// and to the sender's descriptor.
+    pub(crate) fn event(&self, packet: Packet, causes: &[Cause], sockets: &[SocketEnds]) -> Traced {
+        let mut event = Event::new(EventKind::Packet, Status::Observed);
+        event.host = Some(packet.from);
+        event.tuple = packet.tuple();
+        let mut syn_sent = None;
+        let mut syn_recv = None;
+        if let Some(arp) = &packet.arp {
+            // Resolving the address a call is about to reach is part of that call.
+            let about = |c: &&Cause| {
+                c.remote.is_some_and(|r| {
+                    (packet.from == c.host && same_ip(r.ip(), IpAddr::V4(arp.target_ip)))
+                        || (packet.to == Some(c.host) && same_ip(r.ip(), IpAddr::V4(arp.sender_ip)))
+                })
+            };
+            event.call_id = causes.iter().find(about).map(|c| c.call_id);
+        }
+        if let Some((src, dst)) = packet.endpoints() {
+            // The sender's descriptor: its connected socket, else the socket bound to the
+            // source (a listener answering a SYN, an unconnected datagram socket).
+            let from = |s: &&SocketEnds| s.host == packet.from && s.tuple.proto == proto(&packet);
+            let connected = sockets.iter().filter(from).find(|s| {
+                s.tuple.local.is_some_and(|l| bound_to(l, src))
+                    && s.tuple.remote.is_some_and(|r| same(r, dst))
+            });
+            let bound = || {
+                sockets.iter().filter(from).find(|s| {
+                    s.tuple.local.is_some_and(|l| bound_to(l, src)) && s.tuple.remote.is_none()
+                })
+            };
+            event.fd = connected.or_else(bound).map(|s| s.fd);
+            // A call on the connection itself is a better cause than one on its listener.
+            let exact = causes
+                .iter()
+                .find(|c| c.remote.is_some() && c.covers(&packet, src, dst));
+            if let Some(cause) =
+                exact.or_else(|| causes.iter().find(|c| c.covers(&packet, src, dst)))
+            {
+                event.call_id = Some(cause.call_id);
+                if event.fd.is_none() && cause.host == packet.from {
+                    event.fd = Some(cause.fd);
+                }
+            }
+            if let Some(tcp) = &packet.tcp {
+                match (tcp.has("SYN"), tcp.has("ACK"), event.fd) {
+                    (true, false, Some(fd)) => syn_sent = Some((packet.from, fd)),
+                    (true, true, fd) => syn_recv = Some((packet.from, fd)),
+                    _ => {}
+                }
+            }
+        }
+        event.packet = Some(Box::new(packet));
+        Traced {
+            event,
+            syn_sent,
+            syn_recv,
+        }
+    }
+
+    /// Remember what a logged packet may later be pointed at by.
+    pub(crate) fn logged(&mut self, seq: Seq, call_id: Option<u64>, packet: &Packet) {
+        let (Some(tcp), Some((_, dst))) = (&packet.tcp, packet.endpoints()) else {
+            return;
+        };
+        let rst = tcp.has("RST");
+        let syn = tcp.has("SYN") && !tcp.has("ACK");
+        if rst {
+            if self.rst_to.len() >= TRACKED_ENDPOINTS {
+                self.rst_to.clear();
+            }
+            self.rst_to.insert(dst, seq);
+        }
+        if let (Some(call_id), true) = (call_id, rst || syn) {
+            if self.by_call.len() >= TRACKED_ENDPOINTS {
+                self.by_call.clear();
+            }
+            let entry = self.by_call.entry(call_id).or_default();
+            if rst {
+                entry.rst = Some(seq);
+            } else {
+                entry.syn = Some(seq);
+            }
+        }
+    }
+
+    /// The RST last sent to `endpoint`.
+    pub(crate) fn rst_to(&self, endpoint: SocketAddr) -> Option<Seq> {
+        self.rst_to
+            .iter()
+            .find(|(e, _)| same(**e, endpoint))
+            .map(|(_, s)| *s)
+    }
+
+    /// The SYN and RST that belonged to call `call_id`.
+    pub(crate) fn of_call(&self, call_id: u64) -> CallPackets {
+        self.by_call.get(&call_id).copied().unwrap_or_default()
+    }
+
+    /// A call ended: nothing will point at its packets any more.
+    pub(crate) fn forget_call(&mut self, call_id: u64) {
+        self.by_call.remove(&call_id);
+    }
+}
+
+fn proto(packet: &Packet) -> super::event::Proto {
+    if packet.proto == PacketProto::Udp {
+        super::event::Proto::Udp
+    } else {
+        super::event::Proto::Tcp
+    }
+}
+
+/// The same IP, an IPv4 address and its IPv4-mapped IPv6 form being the same.
+fn same_ip(a: IpAddr, b: IpAddr) -> bool {
+    a.to_canonical() == b.to_canonical()
+}
+
+/// Whether a socket bound to `local` (perhaps the wildcard address) sends and receives as
+/// `endpoint`: the kernel binds an unbound datagram socket to the wildcard on its first send.
+fn bound_to(local: SocketAddr, endpoint: SocketAddr) -> bool {
+    local.port() == endpoint.port()
+        && (local.ip().is_unspecified() || same_ip(local.ip(), endpoint.ip()))
+}
+
+/// The same endpoint, as [`same_ip`] with equal ports.
+pub(crate) fn same(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port() && same_ip(a.ip(), b.ip())
+}
