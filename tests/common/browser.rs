@@ -591,12 +591,16 @@ impl Page {
         self.eval(&script).await;
     }
 
-    /// Press a key (as the keyboard would: keydown then keyup), e.g. "Tab" or "Enter".
+    /// Press a key (as the keyboard would: keydown then keyup): "Tab", "Enter", " ",
+    /// "Escape", "ArrowDown" or "ArrowUp".
     pub async fn press(&self, key: &str) {
         let (code, key_code, text) = match key {
             "Tab" => ("Tab", 9, ""),
             "Enter" => ("Enter", 13, "\r"),
             " " => ("Space", 32, " "),
+            "Escape" => ("Escape", 27, ""),
+            "ArrowDown" => ("ArrowDown", 40, ""),
+            "ArrowUp" => ("ArrowUp", 38, ""),
             other => panic!("press: unknown key {other}"),
         };
         self.command(

@@ -101,6 +101,25 @@ export class SessionApi {
     return (await request('GET', `/api/exercises/${encodeURIComponent(id)}`)).body;
   }
 
+  /** The session's packets as a pcapng file, a Blob. Fetched with the token in a header
+   * (the server takes it nowhere else for this), then saved by the page. */
+  async capture() {
+    const response = await fetch(`${this.base}/capture.pcapng`, {
+      headers: { Authorization: `Bearer ${this.token}` },
+      cache: 'no-store',
+    });
+    if (!response.ok) {
+      let body = null;
+      try {
+        body = await response.json();
+      } catch {
+        body = null;
+      }
+      throw new ApiError(response.status, body);
+    }
+    return response.blob();
+  }
+
   /** Every event after `after`, page by page. */
   async allEvents(after = 0, upTo = Infinity) {
     const events = [];

@@ -1,9 +1,12 @@
 // Events in words: how the ladder and the log write a call, its result and what the kernel
 // did. Plain text only; the views decide how it looks.
 
+/** Kinds that record what the kernel or the session did, not a call a user made. */
+const NOT_CALLS = new Set(['session_started', 'host_added', 'session_ended', 'incoming', 'data', 'eof', 'reset', 'tcp_state', 'isolation', 'packet', 'kernel_socket']);
+
 /** Whether an event records a call a user made (as opposed to the kernel or the session). */
 export function isCall(ev) {
-  return !['session_started', 'host_added', 'session_ended', 'incoming', 'data', 'eof', 'reset', 'tcp_state', 'isolation'].includes(ev.kind);
+  return !NOT_CALLS.has(ev.kind);
 }
 
 /** The payload preview as shown: "hello", or 0x-hex, with … when cut. */
@@ -108,7 +111,11 @@ export function kernelText(ev) {
     case 'reset':
       return 'RST: connection reset';
     case 'tcp_state':
-      return `${ev.from || '?'} → ${ev.to || '?'}`;
+      return `${ev.from || '?'} → ${ev.to || '?'}${ev.inferred && ev.packet_seq ? ` (read from packet #${ev.packet_seq})` : ''}`;
+    case 'packet':
+      return ev.packet ? `${ev.packet.from} → ${ev.packet.to || 'all'} ${ev.packet.summary}` : 'packet';
+    case 'kernel_socket':
+      return kernelSocketText(ev);
     case 'isolation':
       return `sandbox refused ${ev.peer || 'an outsider'}`;
     default:
@@ -120,4 +127,71 @@ export function kernelText(ev) {
 export function summary(ev) {
   if (!isCall(ev)) return kernelText(ev);
   return `${callText(ev)} ${resultText(ev)}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Packets
+
+/** How packet labels show TCP numbers: relative to each side's ISN (Wireshark's default),
+ * or as on the wire. */
+export const NUMBERS = ['relative', 'absolute'];
+
+/** TCP flags as a ladder writes them: SYN+ACK, FIN+ACK. */
+export function flagText(tcp) {
+  return (tcp.flags || []).join('+') || 'none';
+}
+
+/** A TCP number in the chosen style; the absolute one when the relative is not known yet. */
+function number(abs, rel, numbers) {
+  return numbers === 'relative' && rel !== undefined && rel !== null ? rel : abs;
+}
+
+/** The label of a packet on the ladder, as the textbooks write it: `SYN seq=0`,
+ * `SYN+ACK seq=0 ack=1`, `PSH+ACK seq=1 ack=1 len=5`; other protocols by their summary. */
+export function packetLabel(packet, numbers = 'relative') {
+  if (!packet) return '';
+  const tcp = packet.tcp;
+  if (!tcp) return packet.summary || packet.proto;
+  const parts = [flagText(tcp), `seq=${number(tcp.seq, tcp.rel_seq, numbers)}`];
+  if ((tcp.flags || []).includes('ACK')) parts.push(`ack=${number(tcp.ack, tcp.rel_ack, numbers)}`);
+  if (packet.payload_len > 0) parts.push(`len=${packet.payload_len}`);
+  return parts.join(' ');
+}
+
+/** Whether a packet carries TCP flag `flag`. */
+export function hasFlag(packet, flag) {
+  return Boolean(packet && packet.tcp && (packet.tcp.flags || []).includes(flag));
+}
+
+/** The packet's flags alone, for links to it: "RST+ACK", or its protocol. */
+export function packetShort(packet) {
+  if (!packet) return 'packet';
+  if (packet.tcp) return flagText(packet.tcp);
+  return (packet.proto || 'packet').toUpperCase();
+}
+
+/** Nanoseconds between two kernel timestamps, for people: 8.63 µs, 1.20 ms, 971 ms. */
+export function fmtGap(ns) {
+  if (ns === null || ns === undefined || Number.isNaN(ns)) return '';
+  const abs = Math.abs(ns);
+  // Three significant digits at most: 8.63 µs, 97.1 µs, 971 ms.
+  const short = (x) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0));
+  if (abs < 1000) return `${abs} ns`;
+  if (abs < 1e6) return `${short(abs / 1000)} µs`;
+  if (abs < 1e9) return `${short(abs / 1e6)} ms`;
+  return `${short(abs / 1e9)} s`;
+}
+
+/** A timer in ms for people: 59.9 s, 1.2 s, 400 ms. */
+export function fmtTimer(ms) {
+  if (ms === null || ms === undefined) return '';
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
+}
+
+/** A socket without a descriptor, as sock_diag reported it (TIME_WAIT, or gone). */
+export function kernelSocketText(ev) {
+  const where = ev.tuple && ev.tuple.local ? ` ${ev.tuple.local}${ev.tuple.remote ? ` ↔ ${ev.tuple.remote}` : ''}` : '';
+  if (ev.to === 'CLOSE') return `socket without a descriptor is gone${where}${ev.from ? ` (was ${ev.from})` : ''}`;
+  const timer = ev.timer_ms !== undefined && ev.timer_ms !== null ? ` · timer ${fmtTimer(ev.timer_ms)}` : '';
+  return `${ev.from ? `${ev.from} → ` : ''}${ev.to || '?'}, no descriptor${where}${timer}`;
 }

@@ -1,5 +1,6 @@
 // Session facts view: when the session ends (idle timeout and lifetime, counting down), its
-// limits and what it has used of them, the read-only share link and the end button.
+// limits and what it has used of them (packets captured included, or why there are none),
+// the read-only share link and the end button.
 // Usage is counted from the event log, so it is current without asking the server.
 
 import { h, fill, batched, fmtBytes, fmtDuration } from './dom.js';
@@ -80,6 +81,8 @@ export function mountFacts(el, store, { end }) {
     const session = state.session;
     if (!session) return;
     const limits = session.limits || {};
+    const capture = session.capture;
+    const model = state.model;
     const used = usage(state);
     const meter = (label, value, max, show = String) => {
       const frac = max ? Math.min(1, value / max) : 0;
@@ -95,7 +98,11 @@ export function mountFacts(el, store, { end }) {
       meter('Hosts', used.hosts, limits.max_hosts),
       h('dt', {}, 'Isolation'), h('dd', { class: 'plain' }, h('span', { class: 'mono' }, session.isolation),
         h('span', { class: 'muted small' }, session.isolation === 'netns' ? ' — each host its own network namespace' : ' — hosts are loopback addresses; the sandbox keeps the boundary')),
-      h('dt', {}, 'Calls'), h('dd', { class: 'plain' }, `${limits.max_calls_per_second ?? '?'} per second at most; blocking calls wait ${limits.wait_ms ?? '?'} ms by default`));
+      h('dt', {}, 'Calls'), h('dd', { class: 'plain' }, `${limits.max_calls_per_second ?? '?'} per second at most; blocking calls wait ${limits.wait_ms ?? '?'} ms by default`),
+      capture && capture.enabled
+        ? meter('Packets', model.packets.length, capture.max_packets)
+        : [h('dt', {}, 'Packets'), h('dd', { class: 'plain', id: 'facts-capture' },
+          h('span', {}, 'not captured'), h('span', { class: 'muted small' }, ` — ${capture && capture.reason ? capture.reason : 'this session has no packet capture'}`))]);
 
     const live = state.mode === 'live';
     if (state.role === 'owner' && state.viewerToken) {

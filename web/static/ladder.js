@@ -1,35 +1,156 @@
 // Ladder view: a sequence diagram with one lane per host and one row per event, time going
-// down. Calls sit in their host's lane with their result; kernel events caused by another
-// host (a queued connection, arriving bytes, FIN, RST) are drawn as arrows from that host's
-// lane; errors are red with the errno and the learner's hint. Rows are appended as events
-// arrive and redrawn in full only when the shown log is rebuilt (a recording rewound).
+// down. Calls sit in their host's lane with their result. In netns mode every packet a host
+// sent is an arrow from its lane to the receiver's, slanting down, labelled as the textbooks
+// write it (SYN seq=0, SYN+ACK seq=0 ack=1); a call and the packets it caused share a bracket
+// ending at its result, and a result that a packet explains (ECONNREFUSED ← RST) links to it.
+// Without packets (loopback mode, which says why) kernel events caused by another host are
+// drawn as arrows from that host's lane. Errors are red with the errno and the learner's hint.
+// Rows are appended as events arrive and redrawn in full only when the shown log is rebuilt
+// (a recording rewound); display choices only relabel or restyle the rows already drawn.
 
-import { h, fill, batched, fmtOffset, fmtClock, hostSlot } from './dom.js';
-import { callText, isCall, kernelText, resultText } from './describe.js';
+import { h, s, fill, batched, fmtOffset, fmtClock, hostSlot } from './dom.js';
+import { callText, fmtGap, isCall, kernelText, packetLabel, packetShort, resultText } from './describe.js';
+import { packetLanes } from './model.js';
 
 /** Rows re-checked for late facts (a pending call's end, an arrow's origin) at most. */
 const UNSETTLED_KEPT = 64;
 /** Within this many pixels of the bottom, the ladder follows new rows. */
 const FOLLOW_SLACK_PX = 48;
+/** How long a row jumped to stays highlighted. */
+const FLASH_MS = 1800;
+/** Arrowheads, one per colour of packet arrow. */
+const HEADS = ['pkt', 'syn', 'fin', 'rst', 'data', 'udp', 'ctl'];
 
-/** Mount the view in `el`. */
-export function mountLadder(el, store) {
+/** Whether the session's packets are captured (netns mode). */
+export function captureOn(session) {
+  return Boolean(session && session.capture && session.capture.enabled);
+}
+
+/** Mount the view in `el`. `inspect(ev)` opens a packet's layers; `download()` saves the
+ * session's capture. */
+export function mountLadder(el, store, { inspect = () => {}, download = null } = {}) {
+  const defs = s('svg', { class: 'ladder-defs', width: '0', height: '0', 'aria-hidden': 'true', focusable: 'false' },
+    s('defs', {}, HEADS.map((name) => s('marker', {
+      id: `head-${name}`, viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse', markerUnits: 'userSpaceOnUse',
+    }, s('path', { d: 'M0,0 L10,5 L0,10 z', class: `head head-${name}` })))));
+
+  // The bar: how numbers are shown, whether link housekeeping is, the capture file, and
+  // what the capture is (or why there is none).
+  const relative = h('button', { type: 'button', class: 'seg-item', id: 'ladder-numbers-relative', 'aria-pressed': 'true', onclick: () => store.prefer({ numbers: 'relative' }) }, 'relative');
+  const absolute = h('button', { type: 'button', class: 'seg-item', id: 'ladder-numbers-absolute', 'aria-pressed': 'false', onclick: () => store.prefer({ numbers: 'absolute' }) }, 'absolute');
+  const numbers = h('div', { class: 'ladder-numbers', role: 'group', 'aria-label': 'TCP sequence numbers' },
+    h('span', { class: 'muted small' }, 'seq/ack'), h('div', { class: 'seg small' }, relative, absolute));
+  const controlBox = h('input', { type: 'checkbox', id: 'ladder-control', onchange: () => store.prefer({ control: controlBox.checked }) });
+  const control = h('label', { class: 'check small', title: 'ARP, IPv6 neighbour discovery, MLD and IGMP: the link looking after itself' },
+    controlBox, h('span', {}, 'ARP/ND/MLD'));
+  const saving = { busy: false };
+  const downloadButton = h('button', { type: 'button', class: 'button small', id: 'capture-download' }, 'Download capture (.pcapng)');
+  downloadButton.addEventListener('click', async () => {
+    if (!download || saving.busy) return;
+    saving.busy = true;
+    downloadButton.disabled = true;
+    try {
+      await download();
+    } finally {
+      saving.busy = false;
+      downloadButton.disabled = false;
+    }
+  });
+  const captureNote = h('p', { class: 'ladder-capture small', id: 'ladder-capture', role: 'note' });
+  const tools = h('div', { class: 'ladder-tools' }, numbers, control, download ? downloadButton : null);
+  const bar = h('div', { class: 'ladder-bar', id: 'ladder-bar' }, captureNote, tools);
+
   const head = h('div', { class: 'ladder-head', 'aria-hidden': 'true' });
   const rows = h('ol', { class: 'ladder-rows', 'aria-label': 'Events, oldest first' });
   const scroller = h('div', { class: 'ladder-scroll', tabindex: '0', 'aria-label': 'Ladder diagram' }, head, rows);
   const empty = h('p', { class: 'muted ladder-empty' }, 'No events yet.');
-  fill(el, empty, scroller);
+  fill(el, defs, bar, empty, scroller);
 
   let epoch = -1;
   let lanes = '';
   let count = 0;
   let selected = null;
+  let shownNumbers = store.state.prefs.numbers;
+  let barKey = '';
   const rowBySeq = new Map();
-  const unsettled = new Map(); // seq → signature drawn
+  const unsettled = new Map(); // seq → {ev, drawn: signature drawn}
+  /** Packet events drawn, by seq, with their label element (relabelled on a toggle). */
+  const packets = new Map();
+  /** Calls whose packets were drawn and whose result was not yet: call_id → first packet seq. */
+  const groupStart = new Map();
+  /** Rows inside a call's bracket: seq → grp-start | grp-mid | grp-end. */
+  const grouped = new Map();
+  let lastTs = null; // kernel timestamp of the last packet drawn
 
   const signature = (ev, model) => {
     const resolved = ev.call_id !== undefined ? model.resolved.get(ev.call_id) : undefined;
     return `${model.peerOf.get(ev.seq) || ''}|${resolved || ''}`;
+  };
+
+  /** Scroll to a packet's row and light it up (from a result's or a state's link). */
+  const jump = (seq) => {
+    const row = rowBySeq.get(seq);
+    if (!row) return;
+    if (row.classList.contains('is-control') && !store.state.prefs.control) store.prefer({ control: true });
+    row.classList.remove('flash');
+    // Restart the highlight even when the same row is jumped to twice.
+    void row.offsetWidth;
+    row.classList.add('flash');
+    setTimeout(() => row.classList.remove('flash'), FLASH_MS);
+    row.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    const target = row.querySelector('.pkt');
+    if (target) target.focus({ preventScroll: true });
+    store.select(seq);
+  };
+
+  const view = { store, inspect, jump, packets };
+
+  const mark = (seq, cls) => {
+    grouped.set(seq, cls);
+    const row = rowBySeq.get(seq);
+    if (row) row.classList.add('grp', cls);
+  };
+
+  /** Bracket the rows from a call's first packet to its result. */
+  const closeGroup = (callId, endSeq) => {
+    const start = groupStart.get(callId);
+    groupStart.delete(callId);
+    let row = rowBySeq.get(start);
+    while (row) {
+      const seq = Number(row.dataset.seq);
+      mark(seq, seq === start ? 'grp-start' : seq === endSeq ? 'grp-end' : 'grp-mid');
+      row.dataset.group = String(callId);
+      if (seq === endSeq) break;
+      row = row.nextElementSibling;
+    }
+  };
+
+  const drawBar = (state) => {
+    const session = state.session;
+    const on = captureOn(session);
+    const capture = session && session.capture;
+    const shownPackets = state.model.packets.length;
+    const key = `${on}|${capture ? capture.reason : ''}|${shownPackets}|${capture ? capture.dropped : ''}|${state.prefs.numbers}|${state.prefs.control}|${Boolean(session)}`;
+    if (key === barKey) return;
+    barKey = key;
+    relative.setAttribute('aria-pressed', String(state.prefs.numbers === 'relative'));
+    absolute.setAttribute('aria-pressed', String(state.prefs.numbers === 'absolute'));
+    controlBox.checked = state.prefs.control;
+    tools.hidden = !on;
+    el.classList.toggle('has-capture', on);
+    captureNote.dataset.capture = on ? 'on' : 'off';
+    if (!session) {
+      fill(captureNote);
+    } else if (on) {
+      const dropped = (capture.dropped || 0) + (capture.kernel_dropped || 0);
+      fill(captureNote,
+        h('strong', {}, 'Packets on the wire'), ` · ${shownPackets} captured at their sender, kernel timestamps`,
+        dropped ? h('span', { class: 'warn' }, ` · ${dropped} not kept (limit ${capture.max_packets} packets)`) : null);
+    } else {
+      fill(captureNote,
+        h('strong', {}, 'No packets in this session. '),
+        capture && capture.reason ? capture.reason : 'This session was recorded without a packet capture.');
+    }
   };
 
   const render = () => {
@@ -38,12 +159,18 @@ export function mountLadder(el, store) {
     const hosts = state.model.hosts.map((x) => x.name);
     const laneKey = hosts.join(',');
     const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < FOLLOW_SLACK_PX;
+    drawBar(state);
+    el.classList.toggle('show-control', state.prefs.control);
     if (state.epoch !== epoch || laneKey !== lanes || events.length < count) {
       epoch = state.epoch;
       lanes = laneKey;
       count = 0;
       rowBySeq.clear();
       unsettled.clear();
+      packets.clear();
+      groupStart.clear();
+      grouped.clear();
+      lastTs = null;
       rows.replaceChildren();
       el.style.setProperty('--lanes', String(Math.max(1, hosts.length)));
       fill(head, h('div', { class: 'lh-seq' }, '#'), hosts.map((name) => {
@@ -53,28 +180,50 @@ export function mountLadder(el, store) {
           h('span', { class: 'lh-addr mono' }, host.addrs[0] || ''));
       }));
     }
+    if (shownNumbers !== state.prefs.numbers) {
+      shownNumbers = state.prefs.numbers;
+      for (const { ev, label } of packets.values()) label.textContent = packetLabel(ev.packet, shownNumbers);
+    }
     const fresh = [];
+    const closing = [];
+    const wire = captureOn(state.session);
     for (; count < events.length; count++) {
       const ev = events[count];
-      const row = drawRow(ev, state, hosts, store);
+      let gap = null;
+      if (ev.kind === 'packet' && ev.packet) {
+        gap = lastTs !== null ? ev.packet.ts_ns - lastTs : null;
+        lastTs = ev.packet.ts_ns;
+      }
+      const row = drawRow(ev, state, hosts, view, { wire, gap });
       rowBySeq.set(ev.seq, row);
       fresh.push(row);
-      if (needsSettling(ev, state.model)) unsettled.set(ev.seq, signature(ev, state.model));
+      if (needsSettling(ev, state.model, wire)) unsettled.set(ev.seq, { ev, drawn: signature(ev, state.model) });
+      const callId = ev.call_id;
+      if (callId !== undefined && callId !== null) {
+        if (ev.kind === 'packet') {
+          // The bracket starts at the call's first packet shown by default (an ARP the
+          // call caused is inside it, hidden unless asked for).
+          if (!groupStart.has(callId) && !(ev.packet && ev.packet.control)) groupStart.set(callId, ev.seq);
+        } else if (ev.status !== 'observed' && groupStart.has(callId)) {
+          closing.push([callId, ev.seq]);
+        }
+      }
     }
     if (fresh.length) rows.append(...fresh);
+    for (const [callId, seq] of closing) closeGroup(callId, seq);
     // Facts learned later: a pending call ended, the origin of a RST became known.
-    for (const [seq, drawn] of [...unsettled]) {
-      const ev = events.find((e) => e.seq === seq);
-      if (!ev) {
-        unsettled.delete(seq);
-        continue;
-      }
+    for (const [seq, { ev, drawn }] of [...unsettled]) {
       const now = signature(ev, state.model);
       if (now !== drawn) {
-        const row = drawRow(ev, state, hosts, store);
+        const row = drawRow(ev, state, hosts, view, { wire, gap: null });
+        const cls = grouped.get(seq);
+        if (cls) {
+          row.classList.add('grp', cls);
+          row.dataset.group = rowBySeq.get(seq).dataset.group || '';
+        }
         rowBySeq.get(seq).replaceWith(row);
         rowBySeq.set(seq, row);
-        if (needsSettling(ev, state.model)) unsettled.set(seq, now);
+        if (needsSettling(ev, state.model, wire)) unsettled.set(seq, { ev, drawn: now });
         else unsettled.delete(seq);
       }
     }
@@ -90,35 +239,147 @@ export function mountLadder(el, store) {
 
   store.subscribe(batched(render));
   render();
+  return { jump };
 }
 
-function needsSettling(ev, model) {
+function needsSettling(ev, model, wire) {
   if (ev.status === 'pending') return !model.resolved.has(ev.call_id);
-  return ['eof', 'reset', 'incoming'].includes(ev.kind) && !model.peerOf.has(ev.seq);
+  return !wire && ['eof', 'reset', 'incoming'].includes(ev.kind) && !model.peerOf.has(ev.seq);
 }
 
-function drawRow(ev, state, hosts, store) {
-  const model = state.model;
-  const lane = ev.host ? hosts.indexOf(ev.host) : -1;
-  const call = isCall(ev);
-  const classes = ['row', call ? 'is-call' : 'is-kernel', `st-${ev.status}`, `k-${ev.kind}`];
-  if (lane < 0) classes.push('is-session');
-  if (state.selected === ev.seq) classes.push('selected');
-  const row = h('li', {
-    class: classes,
-    dataset: { seq: ev.seq, kind: ev.kind, status: ev.status, host: ev.host || '', fd: ev.fd ?? '' },
-  });
-  const started = state.session ? state.session.created_ms : null;
-  row.append(h('div', { class: 'r-seq' },
-    h('span', { class: 'r-num' }, `#${ev.seq}`),
-    h('span', { class: 'r-time', title: fmtClock(ev.time_ms) }, started ? fmtOffset(ev.time_ms - started) : '')));
+function laneLines(row, hosts) {
   for (let i = 0; i < hosts.length; i++) {
     const line = h('span', { class: ['lane-line', hostSlot(hosts[i])], 'aria-hidden': 'true' });
     line.style.gridColumn = String(i + 2);
     row.append(line);
   }
+}
 
-  const peer = model.peerOf.get(ev.seq);
+/** The row's number and time: since the session started, or for a packet, the kernel time
+ * since the packet before it. */
+function seqCell(ev, state, gap) {
+  const started = state.session ? state.session.created_ms : null;
+  const time = gap !== null && gap !== undefined
+    ? h('span', { class: 'r-time r-gap', title: `${fmtClock(ev.time_ms)} · Δ: kernel time since the packet before` }, `Δ${fmtGap(gap)}`)
+    : h('span', { class: 'r-time', title: fmtClock(ev.time_ms) }, started ? fmtOffset(ev.time_ms - started) : '');
+  return h('div', { class: 'r-seq' }, h('span', { class: 'r-num' }, `#${ev.seq}`), time);
+}
+
+/** The arrow's colour: what the segment does, in textbook order of importance. */
+function arrowKind(packet) {
+  if (packet.control) return 'ctl';
+  if (packet.proto === 'udp') return 'udp';
+  const flags = packet.tcp ? packet.tcp.flags || [] : [];
+  if (flags.includes('RST')) return 'rst';
+  if (flags.includes('SYN')) return 'syn';
+  if (flags.includes('FIN')) return 'fin';
+  if (packet.payload_len > 0) return 'data';
+  return 'pkt';
+}
+
+/** Where a lane's centre is inside a span of lanes, in % of the span's width. */
+function laneX(lane, lo, span) {
+  return `${(((lane - lo) + 0.5) / span) * 100}%`;
+}
+
+function drawPacketRow(ev, state, hosts, view, gap) {
+  const packet = ev.packet;
+  const lanes = packetLanes(packet, hosts);
+  const kind = arrowKind(packet);
+  const row = h('li', {
+    class: ['row', 'is-kernel', 'is-packet', `st-${ev.status}`, 'k-packet', `pk-${kind}`, packet.control ? 'is-control' : null, lanes.loop ? 'is-loop' : null],
+    dataset: {
+      seq: ev.seq, kind: 'packet', status: ev.status, host: ev.host || '', fd: ev.fd ?? '',
+      from: packet.from, to: packet.to || '', callId: ev.call_id ?? '', flags: packet.tcp ? (packet.tcp.flags || []).join('+') : packet.proto,
+    },
+  });
+  row.append(seqCell(ev, state, gap));
+  laneLines(row, hosts);
+  const label = h('span', { class: 'pkt-text mono' }, packetLabel(packet, state.prefs.numbers));
+  const where = `${packet.from} → ${packet.to || 'everyone on the link'} on ${packet.iface}`;
+  const button = h('button', {
+    type: 'button',
+    class: ['pkt', `pk-${kind}`],
+    title: `${packet.summary}\n${where} · ${packet.len} bytes${ev.call_id !== undefined ? ` · caused by call ${ev.call_id}` : ' · the kernel on its own'}\nOpen its layers`,
+    'aria-label': `Packet ${ev.seq}: ${packet.summary}, ${where}. Open its layers`,
+    onclick: () => {
+      view.store.select(ev.seq);
+      view.inspect(ev);
+    },
+  }, label);
+  view.packets.set(ev.seq, { ev, label });
+
+  if (lanes.from < 0) {
+    // A sender this page has no lane for: the packet in words across the ladder.
+    button.style.gridColumn = `2 / ${hosts.length + 2}`;
+    row.append(button);
+    return row;
+  }
+  const svgAttrs = { class: ['wire-svg', `pk-${kind}`], 'aria-hidden': 'true', focusable: 'false' };
+  let svg;
+  if (lanes.loop) {
+    // Out of the lane and back into it: the host's own loopback.
+    svg = s('svg', svgAttrs, s('svg', { x: '50%', y: '0', overflow: 'visible' },
+      s('path', { d: 'M0,6 h18 q10,0 10,10 v4 q0,10 -10,10 h-14', class: 'wire-line', 'marker-end': `url(#head-${kind})` })));
+    svg.style.gridColumn = String(lanes.from + 2);
+    button.style.gridColumn = String(lanes.from + 2);
+    button.classList.add('beside');
+  } else if (lanes.to !== null) {
+    const lo = Math.min(lanes.from, lanes.to);
+    const hi = Math.max(lanes.from, lanes.to);
+    const span = hi - lo + 1;
+    svg = s('svg', svgAttrs, s('line', {
+      class: 'wire-line', x1: laneX(lanes.from, lo, span), y1: '12%', x2: laneX(lanes.to, lo, span), y2: '88%', 'marker-end': `url(#head-${kind})`,
+    }));
+    svg.style.gridColumn = `${lo + 2} / ${hi + 3}`;
+    button.style.gridColumn = `${lo + 2} / ${hi + 3}`;
+    row.classList.add(lanes.from < lanes.to ? 'ltr' : 'rtl');
+  } else {
+    // Broadcast or multicast: to every other lane, dashed.
+    svg = s('svg', svgAttrs, hosts.map((_, i) => (i === lanes.from ? null : s('line', {
+      class: 'wire-line spread', x1: laneX(lanes.from, 0, hosts.length), y1: '12%', x2: laneX(i, 0, hosts.length), y2: '88%', 'marker-end': `url(#head-${kind})`,
+    }))));
+    svg.style.gridColumn = `2 / ${hosts.length + 2}`;
+    button.style.gridColumn = `2 / ${hosts.length + 2}`;
+    row.classList.add('is-broadcast');
+  }
+  row.append(svg, button);
+  return row;
+}
+
+/** A link from a row to the packet that explains it. */
+function packetLink(view, seq, why) {
+  const target = view.packets.get(seq);
+  const short = target ? packetShort(target.ev.packet) : 'packet';
+  return h('button', {
+    type: 'button',
+    class: 'pkt-link',
+    dataset: { packet: seq },
+    title: `Show packet #${seq}${why ? `: ${why}` : ''}`,
+    onclick: (e) => {
+      e.stopPropagation();
+      view.jump(seq);
+    },
+  }, `${short} #${seq}`);
+}
+
+function drawRow(ev, state, hosts, view, { wire, gap }) {
+  if (ev.kind === 'packet' && ev.packet) return drawPacketRow(ev, state, hosts, view, gap);
+  const model = state.model;
+  const lane = ev.host ? hosts.indexOf(ev.host) : -1;
+  const call = isCall(ev);
+  const classes = ['row', call ? 'is-call' : 'is-kernel', `st-${ev.status}`, `k-${ev.kind}`, ev.inferred ? 'inferred' : null];
+  if (lane < 0) classes.push('is-session');
+  if (state.selected === ev.seq) classes.push('selected');
+  const row = h('li', {
+    class: classes,
+    dataset: { seq: ev.seq, kind: ev.kind, status: ev.status, host: ev.host || '', fd: ev.fd ?? '', callId: ev.call_id ?? '' },
+  });
+  row.append(seqCell(ev, state));
+  laneLines(row, hosts);
+
+  // Without packets, a kernel event another host caused is drawn coming from that host.
+  const peer = wire ? null : model.peerOf.get(ev.seq);
   const from = peer ? hosts.indexOf(peer) : -1;
   if (lane >= 0 && from >= 0 && from !== lane) {
     const lo = Math.min(from, lane);
@@ -133,10 +394,11 @@ function drawRow(ev, state, hosts, store) {
     row.classList.add('has-arrow');
   }
 
-  const card = h('button', { type: 'button', class: ['card', lane >= 0 ? hostSlot(ev.host) : null], onclick: () => store.select(ev.seq) });
+  const card = h('button', { type: 'button', class: ['card', lane >= 0 ? hostSlot(ev.host) : null], onclick: () => view.store.select(ev.seq) });
   if (lane >= 0) card.style.gridColumn = String(lane + 2);
   else card.style.gridColumn = `2 / ${hosts.length + 2}`;
   if (lane >= 0 && from >= 0 && from !== lane) card.classList.add(from < lane ? 'from-left' : 'from-right');
+  const links = [];
 
   if (call) {
     card.append(h('span', { class: 'c-call mono' }, h('span', { class: 'c-host' }, ev.host), ' ', callText(ev)));
@@ -156,15 +418,34 @@ function drawRow(ev, state, hosts, store) {
     if (ev.call_id !== undefined && ev.status !== 'pending' && model.resolved.get(ev.call_id) === ev.seq) {
       card.append(h('span', { class: 'c-note' }, 'completes the blocked call above'));
     }
+    if (ev.packet_seq) {
+      const why = ev.status === 'error' ? `the packet behind ${ev.errno ? ev.errno.name : 'this error'}` : 'the packet this call sent';
+      links.push(h('span', { class: 'c-packet' }, ev.status === 'error' ? 'answered by ' : 'sent ', packetLink(view, ev.packet_seq, why)));
+    }
+  } else if (ev.kind === 'tcp_state' && ev.inferred) {
+    // Too brief for any probe: what a packet proves, never shown as observed.
+    card.append(h('span', { class: 'c-kernel' },
+      lane >= 0 ? h('span', { class: 'c-kind' }, `${ev.host} · TCP state`) : null, ' ',
+      `${ev.from || '?'} → ${ev.to || '?'}`));
+    card.append(h('span', { class: 'c-inferred' }, `read from packet #${ev.packet_seq ?? '?'} · too brief to observe on the socket`));
+    if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, 'read from ', packetLink(view, ev.packet_seq, 'the packet this state was read from')));
   } else {
-    const what = ev.kind === 'tcp_state' ? 'TCP state' : ev.kind.replace('_', ' ');
+    const what = { tcp_state: 'TCP state', kernel_socket: 'kernel socket' }[ev.kind] || ev.kind.replace('_', ' ');
     card.append(h('span', { class: 'c-kernel' },
       lane >= 0 ? h('span', { class: 'c-kind' }, `${ev.host} · ${what}`) : null, lane >= 0 ? ' ' : null, kernelText(ev)));
+    if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, 'from ', packetLink(view, ev.packet_seq, 'the packet behind this event')));
   }
   // The server's note explains what the sandbox or kernel did; for the kernel events whose
   // line above already says it, it would only repeat.
-  const repeats = ['session_started', 'incoming', 'eof', 'reset'].includes(ev.kind) || ev.status === 'pending';
+  const repeats = ['session_started', 'incoming', 'eof', 'reset'].includes(ev.kind) || ev.status === 'pending' || ev.inferred;
   if (ev.note && !repeats) card.append(h('span', { class: 'c-note' }, ev.note));
   row.append(card);
+  // Links are buttons of their own, beside the card's text (a button may not hold one).
+  if (links.length) {
+    const holder = h('div', { class: 'c-links' }, links);
+    holder.style.gridColumn = card.style.gridColumn;
+    row.append(holder);
+    row.classList.add('has-links');
+  }
   return row;
 }

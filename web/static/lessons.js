@@ -3,7 +3,16 @@
 // addresses from the session (c.addr('B')), so they never assume numbers.
 //
 // A step: {host, text, call(c) → call body without host, save?: name for the returned fd,
-// savePeer?: name for the returned peer, expect?: 'ok' (default) or the errno it teaches}.
+// savePeer?: name for the returned peer, expect?: 'ok' (default) or the errno it teaches,
+// name?: how later steps and explanations find this step's call, explain?(run) → the
+// sentence that reads this run's real packets once the step ran (null while they are not in)}.
+//
+// `run` (built by the scenarios view): {capture: whether packets are captured, noPackets: the
+// sentence saying why not, packetsOf(name): the packet events of that step's call, tupleOf(name):
+// that call's tuple, model}. The helpers below are pure, so they are tested without a page.
+
+import { connectionPackets } from './model.js';
+import { hasFlag } from './describe.js';
 
 /** Server, client and a connection between them: steps shared by several lessons. */
 function connected(port = 'port') {
@@ -12,10 +21,115 @@ function connected(port = 'port') {
     { host: 'B', text: 'B binds it to a known address and port, so clients know where to connect.', call: (c) => ({ call: 'bind', fd: c.fd.server, addr: c.addr('B', c[port]) }) },
     { host: 'B', text: 'listen turns it into a listening socket: the kernel now completes handshakes and queues connections.', call: (c) => ({ call: 'listen', fd: c.fd.server, backlog: 4 }) },
     { host: 'A', save: 'client', text: 'A creates the client’s socket.', call: () => ({ call: 'socket', domain: 'inet', type: 'stream' }) },
-    { host: 'A', text: 'connect runs the three-way handshake; A gets an ephemeral port and the connection waits in B’s accept queue.', call: (c) => ({ call: 'connect', fd: c.fd.client, addr: c.addr('B', c[port]) }) },
+    { host: 'A', name: 'connect', text: 'connect runs the three-way handshake; A gets an ephemeral port and the connection waits in B’s accept queue.', call: (c) => ({ call: 'connect', fd: c.fd.client, addr: c.addr('B', c[port]) }) },
     { host: 'B', save: 'conn', text: 'accept takes the connection off the queue as a new descriptor; the listener keeps listening.', call: (c) => ({ call: 'accept', fd: c.fd.server }) },
   ];
 }
+
+
+// ---------------------------------------------------------------------------------------
+// Reading this run's packets
+
+const tcpOf = (ev) => ev.packet.tcp;
+const plus = (n, k) => (n + k) >>> 0; // sequence numbers wrap at 2^32
+
+/** The handshake among a connect's packets: {syn, synAck, ack} (each an event or null). */
+export function handshakeOf(packets) {
+  const tcp = packets.filter((ev) => ev.packet && ev.packet.tcp);
+  const syn = tcp.find((ev) => hasFlag(ev.packet, 'SYN') && !hasFlag(ev.packet, 'ACK')) || null;
+  if (!syn) return { syn: null, synAck: null, ack: null };
+  const synAck = tcp.find((ev) => ev.seq > syn.seq && hasFlag(ev.packet, 'SYN') && hasFlag(ev.packet, 'ACK') && tcpOf(ev).ack === plus(tcpOf(syn).seq, 1)) || null;
+  const ack = synAck
+    ? tcp.find((ev) => ev.seq > synAck.seq && ev.packet.from === syn.packet.from && !hasFlag(ev.packet, 'SYN') && hasFlag(ev.packet, 'ACK') && tcpOf(ev).ack === plus(tcpOf(synAck).seq, 1)) || null
+    : null;
+  return { syn, synAck, ack };
+}
+
+/** The handshake in words, with J and K as this run's numbers. */
+export function explainHandshake(packets) {
+  const { syn, synAck, ack } = handshakeOf(packets);
+  if (!syn) return null;
+  const a = syn.packet.from;
+  const b = syn.packet.to || 'the server';
+  const j = tcpOf(syn).seq;
+  const parts = [`${a}’s SYN (#${syn.seq}) carried seq J = ${j}, ${a}’s initial sequence number, chosen at random.`];
+  if (synAck) {
+    const k = tcpOf(synAck).seq;
+    parts.push(`${b} answered SYN+ACK (#${synAck.seq}) with its own K = ${k} and ack J+1 = ${tcpOf(synAck).ack}: the SYN used up one number.`);
+    if (ack) parts.push(`${a}’s ACK (#${ack.seq}) carries ack K+1 = ${tcpOf(ack).ack}. Both sides now know where the other’s bytes start; in relative numbers J and K are both 0.`);
+  }
+  return parts.join(' ');
+}
+
+/** What a call's packets were, when the lesson says a call sends nothing. */
+export function explainSilence(packets, what) {
+  const own = packets.filter((ev) => !ev.packet.control);
+  if (own.length === 0) return `No packet carries ${what}’s call id: it sent nothing. The kernel had finished the handshake before the program asked.`;
+  return `${what} caused ${own.length} packet${own.length === 1 ? '' : 's'}: ${own.map((ev) => `#${ev.seq} ${ev.packet.summary}`).join('; ')}.`;
+}
+
+/** The first data segment and its acknowledgement. */
+export function explainData(packets) {
+  const data = packets.find((ev) => ev.packet.tcp && ev.packet.payload_len > 0);
+  if (!data) return null;
+  const t = tcpOf(data);
+  const next = plus(t.seq, data.packet.payload_len);
+  const ack = packets.find((ev) => ev.seq > data.seq && ev.packet.tcp && ev.packet.from !== data.packet.from && tcpOf(ev).ack === next);
+  const rel = t.rel_seq !== undefined ? ` (relative ${t.rel_seq})` : '';
+  return `The data segment (#${data.seq}) starts at seq ${t.seq}${rel}: J+1, the first number after the SYN. It carries ${data.packet.payload_len} bytes, so `
+    + (ack ? `${ack.packet.from}’s kernel answered ack ${next} (#${ack.seq}): the next byte it expects.` : `the answer will acknowledge ${next}, the next byte expected.`);
+}
+
+/** A FIN among `packets` (sent by `from`, when given). */
+export function finOf(packets, from) {
+  return packets.find((ev) => hasFlag(ev.packet, 'FIN') && (!from || ev.packet.from === from)) || null;
+}
+
+/** The packet acknowledging a FIN on its connection, from the other side, if it came. */
+export function ackOfFin(model, fin) {
+  const p = fin.packet;
+  const local = `${p.src.includes(':') ? `[${p.src}]` : p.src}:${p.tcp.src_port}`;
+  const remote = `${p.dst.includes(':') ? `[${p.dst}]` : p.dst}:${p.tcp.dst_port}`;
+  const want = plus(p.tcp.seq, 1);
+  return connectionPackets(model, local, remote, fin.seq)
+    .find((ev) => ev.packet.from !== p.from && hasFlag(ev.packet, 'ACK') && ev.packet.tcp.ack === want) || null;
+}
+
+/** The active close: A's FIN and what B's kernel did with it. */
+export function explainActiveClose(model, packets) {
+  const fin = finOf(packets);
+  if (!fin) return null;
+  const a = fin.packet.from;
+  const b = fin.packet.to || 'the peer';
+  const ack = ackOfFin(model, fin);
+  const head = `${a}’s kernel sent FIN (#${fin.seq}, seq ${fin.packet.tcp.seq}).`;
+  if (!ack) return `${head} ${b}’s kernel has not acknowledged it on its own yet: it may hold the ACK back a moment to send it along with something else.`;
+  const alone = !hasFlag(ack.packet, 'FIN');
+  return `${head} ${b}’s kernel acknowledged it${alone ? ' at once, on its own' : ' together with its own FIN'} (#${ack.seq}, ack ${ack.packet.tcp.ack}) — ${b}’s program did nothing: ${b} is in CLOSE_WAIT until it closes, ${a} in FIN_WAIT2 waiting for ${b}’s FIN.`;
+}
+
+/** The passive close: B's FIN and the last ACK, sent by a kernel whose program is gone. */
+export function explainPassiveClose(model, packets, host) {
+  const fin = finOf(packets, host);
+  if (!fin) return null;
+  const a = fin.packet.to || 'the peer';
+  const ack = ackOfFin(model, fin);
+  const head = `${host}’s FIN (#${fin.seq}, seq ${fin.packet.tcp.seq}) went to ${a}.`;
+  if (!ack) return `${head} ${a}’s last ACK has not been seen yet.`;
+  return `${head} ${a}’s kernel sent the last ACK (#${ack.seq}, ack ${ack.packet.tcp.ack}) although ${a}’s program closed its descriptor steps ago: the kernel finishes the close on its own, and ${a}’s end now waits in TIME_WAIT.`;
+}
+
+/** TIME_WAIT, from what sock_diag reported for `local` on `host` (when it did). */
+export function explainTimeWait(model, host, local) {
+  const ks = [...model.kernelSockets.values()].find((k) => k.host === host && k.tuple && k.tuple.local === local);
+  const seen = ks && ks.state === 'TIME_WAIT'
+    ? ` The kernel lists it (sock_diag) as TIME_WAIT with no descriptor${ks.timerMs !== null ? `, ${Math.round(ks.timerMs / 1000)} s left on its timer when #${ks.seq} was logged` : ''}.`
+    : '';
+  return `EADDRINUSE: ${local || 'the address'} still belongs to the closed connection, which waits in TIME_WAIT (60 s on Linux, twice the longest a segment may live) so that a late duplicate of its segments cannot be taken for part of a new connection between the same addresses and ports.${seen} SO_REUSEADDR on both sockets would allow the bind.`;
+}
+
+/** Packet-reading explanations need packets: in loopback mode, say so instead. */
+const withPackets = (f) => (run) => (run.capture ? f(run) : run.noPackets);
 
 export const LESSONS = [
   {
@@ -129,6 +243,77 @@ export const LESSONS = [
       { host: 'A', expect: 'ECONNRESET', text: 'A’s next recv reports the reset.', call: (c) => ({ call: 'recv', fd: c.fd.client, max: 1024 }) },
       { host: 'A', text: 'A closes the dead socket.', call: (c) => ({ call: 'close', fd: c.fd.client }) },
       { host: 'B', text: 'B closes the listener.', call: (c) => ({ call: 'close', fd: c.fd.server }) },
+    ],
+  },
+  {
+    id: 'handshake',
+    title: 'Three-way handshake',
+    summary: 'What connect puts on the wire: SYN, SYN+ACK, ACK, with the sequence numbers J and K read from this run’s packets (netns mode).',
+    ports: { port: 8200 },
+    steps: [
+      { host: 'B', save: 'server', text: 'B creates the server’s socket.', call: () => ({ call: 'socket', domain: 'inet', type: 'stream' }) },
+      { host: 'B', text: 'B binds it to a known port.', call: (c) => ({ call: 'bind', fd: c.fd.server, addr: c.addr('B', c.port) }) },
+      { host: 'B', text: 'listen: from now on B’s kernel answers a SYN to this port by itself, without the program.', call: (c) => ({ call: 'listen', fd: c.fd.server, backlog: 4 }) },
+      { host: 'A', save: 'client', text: 'A creates the client’s socket. Nothing goes on the wire yet.', call: () => ({ call: 'socket', domain: 'inet', type: 'stream' }) },
+      {
+        host: 'A',
+        name: 'connect',
+        text: 'connect: A’s kernel sends SYN with its initial sequence number J; B’s kernel answers SYN+ACK with its own K and ack J+1; A’s kernel sends ACK K+1. connect returns once the handshake is done.',
+        call: (c) => ({ call: 'connect', fd: c.fd.client, addr: c.addr('B', c.port) }),
+        explain: withPackets((run) => explainHandshake(run.packetsOf('connect'))),
+      },
+      {
+        host: 'B',
+        name: 'accept',
+        save: 'conn',
+        text: 'accept takes the finished connection off B’s queue.',
+        call: (c) => ({ call: 'accept', fd: c.fd.server }),
+        explain: withPackets((run) => explainSilence(run.packetsOf('accept'), 'accept')),
+      },
+      {
+        host: 'A',
+        name: 'send',
+        text: 'A sends 2 bytes: the first data byte is numbered J+1.',
+        call: (c) => ({ call: 'send', fd: c.fd.client, data: 'hi' }),
+        explain: withPackets((run) => explainData(run.packetsOf('send'))),
+      },
+      { host: 'A', text: 'A closes its end.', call: (c) => ({ call: 'close', fd: c.fd.client }) },
+      { host: 'B', text: 'B closes the connection.', call: (c) => ({ call: 'close', fd: c.fd.conn }) },
+      { host: 'B', text: 'B closes the listener.', call: (c) => ({ call: 'close', fd: c.fd.server }) },
+    ],
+  },
+  {
+    id: 'close',
+    title: 'Four-way close and TIME_WAIT',
+    summary: 'A closes first: FIN, ACK; later B closes: FIN, ACK — the last one sent by A’s kernel for a socket that has no descriptor any more, which then waits in TIME_WAIT.',
+    ports: { port: 8300 },
+    steps: [
+      ...connected(),
+      {
+        host: 'A',
+        name: 'closeA',
+        text: 'A closes first (the active close): A’s kernel sends FIN. B’s kernel acknowledges it without B’s program doing anything.',
+        call: (c) => ({ call: 'close', fd: c.fd.client }),
+        explain: withPackets((run) => explainActiveClose(run.model, run.packetsOf('closeA'))),
+      },
+      { host: 'B', text: 'B’s recv returns 0: the FIN is the end of the stream. B is in CLOSE_WAIT: it has to close too.', call: (c) => ({ call: 'recv', fd: c.fd.conn, max: 1024 }) },
+      {
+        host: 'B',
+        name: 'closeB',
+        text: 'B closes (the passive close): B’s FIN goes to A, and A’s kernel sends the last ACK — for a socket whose descriptor A closed two steps ago.',
+        call: (c) => ({ call: 'close', fd: c.fd.conn }),
+        explain: withPackets((run) => explainPassiveClose(run.model, run.packetsOf('closeB'), 'B')),
+      },
+      { host: 'A', save: 'probe', text: 'A creates a new socket…', call: () => ({ call: 'socket', domain: 'inet', type: 'stream' }) },
+      {
+        host: 'A',
+        expect: 'EADDRINUSE',
+        text: '…and tries to bind it to the address and port A’s closed connection used.',
+        call: (c) => ({ call: 'bind', fd: c.fd.probe, addr: c.tupleOf('connect').local }),
+        explain: (run) => explainTimeWait(run.model, 'A', run.tupleOf('connect').local),
+      },
+      { host: 'A', text: 'A closes the new socket.', call: (c) => ({ call: 'close', fd: c.fd.probe }) },
+      { host: 'B', text: 'B closes the listener. A’s old connection leaves TIME_WAIT on its own when its timer ends.', call: (c) => ({ call: 'close', fd: c.fd.server }) },
     ],
   },
 ];

@@ -1,5 +1,6 @@
 // The session as the page understands it, rebuilt from events: hosts, sockets (open and
-// recently closed), pending calls, datagrams in flight. Pure functions over plain objects,
+// recently closed), sockets the kernel keeps without a descriptor (TIME_WAIT), pending calls,
+// datagrams in flight and the packets on the wire. Pure functions over plain objects,
 // so a live session and a recording replay run the same code. The store owns the model.
 
 /** Closed sockets kept (faded) per host, newest first, before they leave the diagram. */
@@ -21,6 +22,9 @@ export function emptyModel() {
     connectTarget: new Map(), // host → the host its last connect went to
     unattributed: new Map(), // "A:3" → seqs of kernel events whose cause is not known yet
     unclaimed: [], // [{seq, local}] connections queued before the connect that made them was logged
+    packets: [], // packet events, in seq order (the server bounds how many a session has)
+    callPackets: new Map(), // call_id → packet events the call caused
+    kernelSockets: new Map(), // "A|local|remote" → {uid, host, tuple, state, from, timerMs, seq, time_ms}
     ended: null,
     lastSeq: 0,
   };
@@ -112,6 +116,7 @@ function newSocket(model, ev, fd, tuple) {
     local: tuple ? tuple.local : null,
     remote: tuple ? tuple.remote : null,
     tcp: null, // the kernel's TCP state, once reported
+    inferred: false, // whether that state was read from a packet rather than observed
     role: null, // listener | accepted | client
     backlog: null,
     queue: null, // connections waiting to be accepted
@@ -146,10 +151,11 @@ function closeSocket(model, socket, seq) {
   for (const old of closed.slice(CLOSED_KEPT)) model.sockets.delete(old.uid);
 }
 
-function setTcp(socket, state, seq) {
+function setTcp(socket, state, seq, inferred = false) {
   if (state && socket.tcp !== state) {
     socket.tcp = state;
     socket.stateSeq = seq;
+    socket.inferred = inferred;
   }
 }
 
@@ -260,8 +266,8 @@ export function applyEvent(model, ev) {
   model.lastSeq = Math.max(model.lastSeq, ev.seq);
   const ok = ev.status === 'ok';
 
-  // A blocked call, or the end of one.
-  if (ev.call_id !== undefined && ev.call_id !== null) {
+  // A blocked call, or the end of one. Packets carry the call's id too, but end nothing.
+  if (ev.call_id !== undefined && ev.call_id !== null && ev.status !== 'observed') {
     if (ev.status === 'pending') {
       model.pending.set(ev.call_id, { call_id: ev.call_id, host: ev.host, fd: ev.fd, kind: ev.kind, seq: ev.seq, addr: ev.addr });
     } else if (model.pending.has(ev.call_id)) {
@@ -286,6 +292,14 @@ export function applyEvent(model, ev) {
       return;
     case 'socket':
       if (ok) newSocket(model, ev, ev.new_fd ?? ev.fd, ev.tuple);
+      return;
+    case 'packet':
+      // A packet names its sender's descriptor, but its tuple is the connection's (a
+      // listener answers a SYN): it never changes a socket.
+      addPacket(model, ev);
+      return;
+    case 'kernel_socket':
+      setKernelSocket(model, ev);
       return;
     default:
       break;
@@ -337,6 +351,10 @@ export function applyEvent(model, ev) {
     case 'accept':
       if (ok && ev.new_fd !== undefined) {
         if (socket) socket.queue = ev.queue ?? Math.max(0, (socket.queue || 0) - 1);
+        // The connection leaves the kernel's accept queue for a descriptor.
+        for (const [k, ks] of model.kernelSockets) {
+          if (ks.host === ev.host && ks.tuple && ev.peer && sameEndpoint(ks.tuple.remote, ev.peer)) model.kernelSockets.delete(k);
+        }
         const conn = newSocket(model, ev, ev.new_fd, ev.tuple);
         conn.remote = ev.peer || null;
         conn.role = 'accepted';
@@ -405,7 +423,8 @@ export function applyEvent(model, ev) {
       attributeToPeer(model, ev);
       break;
     case 'tcp_state':
-      if (socket) setTcp(socket, ev.to, ev.seq);
+      // A state read from a packet (too brief for any probe) stays marked as such.
+      if (socket) setTcp(socket, ev.to, ev.seq, Boolean(ev.inferred));
       break;
     case 'shutdown':
       if (ok && socket) {
@@ -426,6 +445,72 @@ export function applyEvent(model, ev) {
     default:
       break;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Packets and sockets without a descriptor
+
+function addPacket(model, ev) {
+  if (!ev.packet) return;
+  model.packets.push(ev);
+  if (ev.call_id !== undefined && ev.call_id !== null) {
+    const list = model.callPackets.get(ev.call_id);
+    if (list) list.push(ev);
+    else model.callPackets.set(ev.call_id, [ev]);
+  }
+}
+
+function kernelKey(host, tuple) {
+  return `${host}|${(tuple && tuple.local) || ''}|${(tuple && tuple.remote) || ''}`;
+}
+
+function setKernelSocket(model, ev) {
+  const k = kernelKey(ev.host, ev.tuple);
+  if (!ev.to || ev.to === 'CLOSE') {
+    model.kernelSockets.delete(k);
+    return;
+  }
+  model.kernelSockets.set(k, {
+    uid: `k:${k}`,
+    host: ev.host,
+    tuple: ev.tuple || null,
+    state: ev.to,
+    from: ev.from || null,
+    timerMs: ev.timer_ms ?? null,
+    seq: ev.seq,
+    time_ms: ev.time_ms,
+  });
+}
+
+/** Sockets the kernel keeps for `host` without a descriptor (TIME_WAIT…), oldest first. */
+export function kernelSockets(model, host) {
+  return [...model.kernelSockets.values()].filter((k) => k.host === host).sort((a, b) => a.seq - b.seq);
+}
+
+/** Where a packet's arrow goes on the ladder: lane indexes of its sender and receiver among
+ * `hosts` (names, in lane order). `loop` on the host's own loopback (from = to); `to` null
+ * for broadcast, multicast or an address outside the session; `from` −1 for an unknown host. */
+export function packetLanes(packet, hosts) {
+  const from = hosts.indexOf(packet.from);
+  const hasTo = packet.to !== undefined && packet.to !== null;
+  const to = hasTo ? hosts.indexOf(packet.to) : -1;
+  return {
+    from,
+    to: to >= 0 ? to : null,
+    loop: hasTo && packet.to === packet.from,
+    broadcast: !hasTo,
+  };
+}
+
+/** The packets of one TCP connection, by its two endpoints (either direction), after `seq`. */
+export function connectionPackets(model, a, b, afterSeq = 0) {
+  const ends = (p) => p.src && p.tcp && [joinAddr(normIp(p.src), p.tcp.src_port), joinAddr(normIp(p.dst), p.tcp.dst_port)];
+  const want = new Set([`${a}>${b}`, `${b}>${a}`]);
+  return model.packets.filter((ev) => {
+    if (ev.seq <= afterSeq) return false;
+    const e = ends(ev.packet);
+    return e && want.has(`${e[0]}>${e[1]}`);
+  });
 }
 
 /** Correct the model with a live snapshot's kernel figures (states, queues, tuples), and set
@@ -465,4 +550,25 @@ export function reconcile(model, snapshot) {
   }
   model.pending.clear();
   for (const p of snapshot.pending || []) model.pending.set(p.call_id, { ...p, seq: null });
+  // Sockets without a descriptor, when the server reports them: the snapshot's word.
+  if (snapshot.hosts.some((host) => Array.isArray(host.kernel_sockets))) {
+    const before = model.kernelSockets;
+    model.kernelSockets = new Map();
+    for (const host of snapshot.hosts) {
+      for (const k of host.kernel_sockets || []) {
+        const id = kernelKey(host.name, k.tuple);
+        const known = before.get(id);
+        model.kernelSockets.set(id, {
+          uid: `k:${id}`,
+          host: host.name,
+          tuple: k.tuple || null,
+          state: k.state,
+          from: known ? known.from : null,
+          timerMs: k.expires_ms ? Math.max(0, k.expires_ms - (snapshot.now_ms || Date.now())) : known ? known.timerMs : null,
+          seq: known ? known.seq : model.lastSeq,
+          time_ms: snapshot.now_ms || Date.now(),
+        });
+      }
+    }
+  }
 }

@@ -2,6 +2,8 @@
 // Each step is one real call through the API, like any user's; descriptors come from the
 // answers and addresses from the session's hosts. A step whose outcome is not the one the
 // lesson teaches pauses the lesson and says so (the user may have changed things by hand).
+// A step may explain itself from what really happened (the packets its call caused, read as
+// they arrive); in loopback mode, where there are no packets, it says why instead.
 
 import { h, fill, batched, hostSlot } from './dom.js';
 import { LESSONS } from './lessons.js';
@@ -34,7 +36,13 @@ export function mountScenarios(el, store, { call }) {
   /** Addresses and ports from the session as it is now. */
   const makeContext = () => {
     const model = store.state.model;
-    const c = { fd: {}, uid: {}, peer: {} };
+    const c = { fd: {}, uid: {}, peer: {}, calls: {} };
+    // The tuple a named step's call left its socket with (e.g. the connect's local port).
+    c.tupleOf = (name) => {
+      const id = c.calls[name];
+      const ev = id === undefined ? null : [...store.state.events].reverse().find((e) => e.call_id === id && e.kind !== 'packet' && e.status !== 'pending');
+      return (ev && ev.tuple) || { local: null, remote: null };
+    };
     c.addr = (host, port) => {
       const info = model.hosts.find((x) => x.name === host);
       const ip = info ? (info.addrs.find((a) => !a.includes(':')) || info.addrs[0]) : '0.0.0.0';
@@ -76,6 +84,7 @@ export function mountScenarios(el, store, { call }) {
     else if (answer.body.status === 'error') got = answer.body.errno;
     else got = answer.body.status;
     const asTaught = got === expected;
+    if (!answer.error && step.name && answer.body.call_id !== undefined) ctx.calls[step.name] = answer.body.call_id;
     if (!answer.error && answer.body.status === 'ok') {
       if (step.save && answer.body.fd !== undefined) {
         ctx.fd[step.save] = answer.body.fd;
@@ -152,6 +161,26 @@ export function mountScenarios(el, store, { call }) {
     draw();
   });
 
+  /** What explanations read: this run's packets, as the store has them now. */
+  const runView = () => {
+    const session = store.state.session;
+    const capture = Boolean(session && session.capture && session.capture.enabled);
+    const reason = session && session.capture && session.capture.reason;
+    const model = store.state.model;
+    return {
+      capture,
+      noPackets: reason
+        ? `No packets to read: this session runs in ${session.isolation} isolation, and packets need netns mode (the ladder says why). The call ran all the same.`
+        : 'No packets to read: this session has no packet capture. The call ran all the same.',
+      model,
+      packetsOf: (name) => {
+        const id = ctx ? ctx.calls[name] : undefined;
+        return id === undefined ? [] : (model.callPackets.get(id) || []).filter((ev) => !ev.packet.control);
+      },
+      tupleOf: (name) => (ctx ? ctx.tupleOf(name) : { local: null, remote: null }),
+    };
+  };
+
   function draw() {
     const live = store.state.mode === 'live' && store.state.role === 'owner';
     const done = index >= lesson.steps.length;
@@ -168,6 +197,12 @@ export function mountScenarios(el, store, { call }) {
     reset.disabled = !live || busy || (index === 0 && !ctx);
     status.className = ['scenario-status', message ? `msg-${message.kind}` : null].filter(Boolean).join(' ');
     status.textContent = message ? message.text : busy ? 'Calling…' : live ? '' : 'Scenarios make calls, so they need a live session opened with its owner link.';
+    const run = runView();
+    const explained = lesson.steps.map((step, i) => (outcomes[i] && step.explain ? step.explain(run) : null));
+    // The list is redrawn only when it changed: events arrive far more often than steps run.
+    const key = JSON.stringify([lesson.id, index, outcomes.map((o) => o && o.text), explained]);
+    if (steps.dataset.key === key) return;
+    steps.dataset.key = key;
     fill(steps, lesson.steps.map((step, i) => {
       const outcome = outcomes[i];
       const state = i < index ? (outcome && outcome.asTaught ? 'done' : 'off') : i === index ? 'current' : 'todo';
@@ -176,9 +211,12 @@ export function mountScenarios(el, store, { call }) {
         h('div', { class: 'step-body' },
           h('span', { class: 'step-text' }, step.text),
           outcome ? h('span', { class: ['step-outcome', outcome.asTaught ? 'ok' : 'off'] }, outcome.text) : null,
+          explained[i] ? h('span', { class: ['step-explain', run.capture ? 'from-packets' : 'no-packets'], 'data-step': i }, explained[i]) : null,
           step.expect && !outcome ? h('span', { class: 'step-expect' }, `expect ${step.expect}`) : null));
     }));
-    const current = steps.children[index];
+    // Keep the step just run in view when it explains itself, else the next one.
+    const previous = index > 0 ? steps.children[index - 1] : null;
+    const current = previous && previous.querySelector('.step-explain') ? previous : steps.children[index];
     if (current) {
       // Keep the current step in view inside the list, without scrolling the page.
       const top = current.offsetTop; // the list is positioned, so this is inside it

@@ -9,6 +9,7 @@ import { ApiError, SessionApi, viewerKey } from './api.js';
 import { createStore } from './store.js';
 import { mountTopology } from './topology.js';
 import { mountLadder } from './ladder.js';
+import { mountInspector } from './inspector.js';
 import { mountLog } from './log.js';
 import { mountConsole } from './console.js';
 import { mountScenarios } from './scenarios.js';
@@ -58,6 +59,21 @@ async function end() {
     await api.end();
   } catch (e) {
     store.banner({ kind: 'error', text: `Could not end the session: ${e.message}` });
+  }
+}
+
+/** Save the session's capture as a file: fetched with the token, handed over as a Blob URL. */
+async function downloadCapture() {
+  try {
+    const blob = await api.capture();
+    const url = URL.createObjectURL(blob);
+    const link = h('a', { href: url, download: `plugboard-${id}.pcapng`, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (e) {
+    store.banner({ kind: 'error', text: `Could not download the capture: ${e.message}` });
   }
 }
 
@@ -129,7 +145,8 @@ mountTopology(byId('topology'), store, {
     if (consoleView && !consolePanel.hidden) consoleView.pick(host, fd);
   },
 });
-mountLadder(byId('ladder'), store);
+const inspector = mountInspector(store);
+mountLadder(byId('ladder'), store, { inspect: (ev) => inspector.open(ev), download: downloadCapture });
 mountLog(byId('log'), store);
 mountFacts(byId('facts'), store, { end });
 mountRecording(byId('recording-panel'), byId('recording'), store, {

@@ -1,9 +1,37 @@
 // The page's one state: what is known of the session (facts from the latest snapshot, the
 // event log, the model rebuilt from it), what the viewer chose (filters, selected event,
-// recording position) and the console's last answer. Views subscribe and redraw from it;
+// recording position, and display choices remembered in localStorage) and the console's
+// last answer. Views subscribe and redraw from it;
 // only the actions below change it.
 
 import { applyEvent, emptyModel, reconcile } from './model.js';
+
+/** Where the viewer's display choices are remembered across sessions (localStorage). */
+const PREFS_KEY = 'plugboard:prefs';
+/** Display choices before the viewer makes any: relative TCP numbers (Wireshark's default),
+ * link housekeeping (ARP, neighbour discovery, MLD, IGMP) hidden. */
+export const DEFAULT_PREFS = { numbers: 'relative', control: false };
+
+/** The remembered display choices, checked field by field. */
+export function loadPrefs(storage) {
+  const prefs = { ...DEFAULT_PREFS };
+  try {
+    const saved = JSON.parse(storage.getItem(PREFS_KEY) || '{}');
+    if (saved.numbers === 'relative' || saved.numbers === 'absolute') prefs.numbers = saved.numbers;
+    if (typeof saved.control === 'boolean') prefs.control = saved.control;
+  } catch {
+    // No storage, or something else in it: the defaults.
+  }
+  return prefs;
+}
+
+function browserStorage() {
+  try {
+    return globalThis.localStorage || null;
+  } catch {
+    return null; // storage disabled
+  }
+}
 
 /** Create the store of one session page. */
 export function createStore({ id, role, viewerToken }) {
@@ -37,6 +65,8 @@ export function createStore({ id, role, viewerToken }) {
     lastResult: null,
     /** A message over the page: {kind: info|error, text}. */
     banner: null,
+    /** Display choices, remembered: {numbers: relative|absolute, control: bool}. */
+    prefs: loadPrefs(browserStorage()),
   };
   let waitingSnapshot = null;
   const listeners = new Set();
@@ -157,6 +187,18 @@ export function createStore({ id, role, viewerToken }) {
     /** Show one event's details (null: none). */
     select(seq) {
       state.selected = seq;
+      emit();
+    },
+
+    /** Change display choices and remember them. */
+    prefer(changes) {
+      Object.assign(state.prefs, changes);
+      const storage = browserStorage();
+      try {
+        if (storage) storage.setItem(PREFS_KEY, JSON.stringify(state.prefs));
+      } catch {
+        // Storage full or disabled: the choice holds for this page only.
+      }
       emit();
     },
 

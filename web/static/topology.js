@@ -1,11 +1,14 @@
 // Topology view: an SVG with one box per host and one plug per socket (fd, protocol,
-// family, state, local address, accept queue), wires between connected pairs labelled with
-// their tuple, and data or datagrams drawn travelling between plugs. Elements are keyed
+// family, state, local address, accept queue), a dashed ghost of a plug for each socket the
+// kernel keeps without a descriptor (TIME_WAIT after an active close, as sock_diag reports
+// it), wires between connected pairs labelled with their tuple, and data or datagrams drawn
+// travelling between plugs. Elements are keyed
 // (host name, socket uid, wire pair) and kept across redraws, so CSS transitions show moves,
 // state changes and closing sockets fading out.
 
 import { h, s, fill, batched, hostSlot } from './dom.js';
-import { hostOfAddr, peerSocket, receiverOf, shownSockets, stateLabel } from './model.js';
+import { hostOfAddr, kernelSockets, peerSocket, receiverOf, shownSockets, stateLabel } from './model.js';
+import { fmtTimer } from './describe.js';
 
 const HOST_W = 300;
 const PLUG_W = 268;
@@ -22,6 +25,8 @@ const MARGIN = 16;
 const SIDE_ROOM = 74;
 /** Below this width (CSS px) hosts stack in one column. */
 const NARROW_PX = 640;
+/** Sockets without a descriptor drawn per host at most (the newest). */
+const GHOSTS_KEPT = 3;
 /** Accept-queue slots drawn one by one; longer queues are drawn as a bar. */
 const QUEUE_SLOTS = 8;
 /** How long a flight takes, and when it is removed even if no animationend came. */
@@ -64,6 +69,7 @@ export function mountTopology(el, store, { onPick }) {
 
     keyed(hostLayer, layout.hosts, (x) => x.name, (x) => s('g', { class: ['host', hostSlot(x.name)], 'data-host': x.name }), drawHost);
     keyed(plugLayer, layout.plugs, (p) => String(p.socket.uid), (p) => {
+      if (p.ghost) return s('g', { class: 'ksock' });
       const g = s('g', { class: 'plug', tabindex: '0', role: 'button' });
       const pick = () => {
         const socket = store.state.model.sockets.get(Number(g.dataset.uid));
@@ -77,7 +83,7 @@ export function mountTopology(el, store, { onPick }) {
         }
       });
       return g;
-    }, (g, p) => drawPlug(g, p, store.state, animatedUpTo));
+    }, (g, p) => (p.ghost ? drawGhost(g, p) : drawPlug(g, p, store.state, animatedUpTo)));
     keyed(wireLayer, layout.wires, (w) => w.key, () => s('path', { class: 'wire' }), drawWire);
     keyed(labelLayer, layout.wires, (w) => w.key, () => s('g', { class: 'wire-label' }), (g, w) => drawLabel(g, w, narrow));
 
@@ -106,8 +112,11 @@ export function mountTopology(el, store, { onPick }) {
 function layoutOf(model, narrow) {
   const cols = narrow ? 1 : Math.max(1, Math.min(model.hosts.length, 3));
   const hosts = model.hosts.map((host, i) => {
-    const sockets = shownSockets(model, host.name);
-    const heights = sockets.map((socket) => plugHeight(socket, model));
+    // Sockets the kernel keeps without a descriptor, other than connections waiting in an
+    // accept queue (the listener's queue shows those).
+    const ghosts = kernelSockets(model, host.name).filter((k) => k.state !== 'ESTABLISHED' && k.state !== 'SYN_RECV').slice(-GHOSTS_KEPT);
+    const sockets = [...shownSockets(model, host.name), ...ghosts.map((k) => ({ ...k, ghost: true }))];
+    const heights = sockets.map((socket) => (socket.ghost ? PLUG_H : plugHeight(socket, model)));
     const stacked = heights.reduce((sum, h) => sum + h + PLUG_GAP, 0) - PLUG_GAP;
     const height = HEAD_H + Math.max(PLUG_H, stacked) + HOST_PAD;
     return { ...host, index: i, col: i % cols, row: Math.floor(i / cols), sockets, height, x: 0, y: 0 };
@@ -127,7 +136,7 @@ function layoutOf(model, narrow) {
     host.y = rowY[host.row];
     let top = host.y + HEAD_H;
     for (const socket of host.sockets) {
-      const plug = { socket, host, x: host.x + (HOST_W - PLUG_W) / 2, y: top, h: plugHeight(socket, model) };
+      const plug = { socket, host, ghost: Boolean(socket.ghost), x: host.x + (HOST_W - PLUG_W) / 2, y: top, h: socket.ghost ? PLUG_H : plugHeight(socket, model) };
       top += plug.h + PLUG_GAP;
       plugs.push(plug);
       plugOf.set(socket.uid, plug);
@@ -158,7 +167,7 @@ function wiresOf(model, plugOf, hostByName, narrow) {
   const done = new Set();
   for (const plug of plugOf.values()) {
     const socket = plug.socket;
-    if (socket.closed || !socket.remote || !socket.local) continue;
+    if (plug.ghost || socket.closed || !socket.remote || !socket.local) continue;
     if (socket.role === 'listener') continue;
     const peer = socket.proto === 'tcp' ? peerSocket(model, socket) : receiverOf(model, socket.remote);
     const peerPlug = peer ? plugOf.get(peer.uid) : null;
@@ -296,13 +305,41 @@ function drawPlug(g, plug, state, animatedUpTo) {
     s('rect', { class: 'plug-stripe', width: 6, height: plug.h, rx: 3 }),
     s('text', { class: 'plug-fd', x: 16, y: 22 }, `fd ${socket.fd}`),
     s('text', { class: 'plug-kind', x: 60, y: 22 }, `${socket.proto.toUpperCase()} · ${familyLabel(socket)}${socket.nonblocking ? ' · O_NONBLOCK' : ''}`),
-    s('g', { class: ['plug-badge', changed ? 'flash' : null], transform: `translate(${PLUG_W - badgeW - 8}, 8)` },
+    s('g', { class: ['plug-badge', changed ? 'flash' : null, socket.inferred && !socket.closed ? 'inferred' : null], transform: `translate(${PLUG_W - badgeW - 8}, 8)` },
       s('rect', { width: badgeW, height: 20, rx: 10 }),
-      s('text', { x: badgeW / 2, y: 14.5, 'text-anchor': 'middle' }, label)),
+      s('text', { x: badgeW / 2, y: 14.5, 'text-anchor': 'middle' }, label),
+      socket.inferred && !socket.closed ? s('title', {}, `${label}: read from a packet, too brief to observe on the socket`) : null),
     s('text', { class: 'plug-local mono', x: 16, y: 44 }, where),
   ];
   parts.push(...thirdLine(socket, state));
   fill(g, ...parts, s('title', {}, `fd ${socket.fd} on host ${socket.host}: ${socket.proto.toUpperCase()} ${familyLabel(socket)}, ${label}${socket.local ? `, local ${socket.local}` : ''}${socket.remote ? `, remote ${socket.remote}` : ''}`));
+}
+
+/** A socket without a descriptor: no fd to pick, its state, and the kernel's timer. */
+function drawGhost(g, plug) {
+  const k = plug.socket;
+  const tuple = k.tuple || {};
+  const label = k.state;
+  g.style.transform = `translate(${plug.x}px, ${plug.y}px)`;
+  g.setAttribute('class', 'ksock');
+  g.dataset.host = k.host;
+  g.dataset.state = label;
+  g.dataset.local = tuple.local || '';
+  g.dataset.remote = tuple.remote || '';
+  const family = tuple.family === 'inet6' ? 'IPv6' : 'IPv4';
+  const badgeW = Math.max(54, label.length * 7.4 + 16);
+  const timer = k.timerMs !== null && k.timerMs !== undefined ? ` · timer ${fmtTimer(k.timerMs)} at #${k.seq}` : '';
+  fill(g,
+    s('rect', { class: 'plug-box', width: PLUG_W, height: plug.h, rx: 9 }),
+    s('rect', { class: 'plug-stripe', width: 6, height: plug.h, rx: 3 }),
+    s('text', { class: 'plug-fd', x: 16, y: 22 }, 'no fd'),
+    s('text', { class: 'plug-kind', x: 66, y: 22 }, `TCP · ${family}`),
+    s('g', { class: 'plug-badge', transform: `translate(${PLUG_W - badgeW - 8}, 8)` },
+      s('rect', { width: badgeW, height: 20, rx: 10 }),
+      s('text', { x: badgeW / 2, y: 14.5, 'text-anchor': 'middle' }, label)),
+    s('text', { class: 'plug-local mono', x: 16, y: 44 }, tuple.local || ''),
+    s('text', { class: 'plug-note mono', x: 16, y: 64 }, `↔ ${tuple.remote || '?'}`),
+    s('title', {}, `A socket of host ${k.host} that no descriptor holds (sock_diag): ${label}${timer}. The kernel finishes it on its own.`));
 }
 
 /** Status chips of an open socket: bytes waiting, FIN, RST, shutdown, blocked calls. */

@@ -1,0 +1,180 @@
+// Packet view: one captured packet taken apart in a dialog. Its layers as a tree, the TCP/IP
+// model's four (link, network, transport, application), each field with its value and one
+// line on what it means, and the captured bytes as hex; choosing a field (click, or arrow keys
+// and Enter) lights up its bytes, and choosing a byte finds its field. The parsing is
+// layers.js's; this module only draws. A native modal dialog: focus stays inside, Esc closes,
+// focus returns to the packet that opened it.
+
+import { h, fill, fmtBytes } from './dom.js';
+import { LAYER_ROLE, allFields, hexRows, parseFrame } from './layers.js';
+import { fmtGap } from './describe.js';
+
+const LAYER_TITLE = {
+  link: 'Link layer',
+  network: 'Network layer',
+  transport: 'Transport layer',
+  application: 'Application layer',
+};
+
+/** Mount the dialog (once per page); returns {open(ev), close()}. */
+export function mountInspector(store) {
+  const title = h('h2', { id: 'packet-view-title' });
+  const closeButton = h('button', { type: 'button', class: 'button small ghost', id: 'packet-view-close' }, 'Close');
+  const summary = h('p', { class: 'pv-summary mono' });
+  const facts = h('p', { class: 'pv-facts muted small' });
+  const tree = h('div', { class: 'pv-tree', id: 'packet-view-tree', role: 'tree', 'aria-label': 'Layers of the packet' });
+  const hex = h('div', { class: 'pv-hex mono', id: 'packet-view-hex', 'aria-label': 'Captured bytes in hex' });
+  const chosen = h('p', { class: 'pv-chosen small', id: 'packet-view-chosen', 'aria-live': 'polite' });
+  const dialog = h('dialog', { class: 'packet-view', id: 'packet-view', 'aria-labelledby': 'packet-view-title' },
+    h('header', { class: 'pv-head' }, title, closeButton),
+    summary, facts,
+    h('div', { class: 'pv-body' }, tree, h('div', { class: 'pv-bytes' }, h('h3', {}, 'Captured bytes'), hex, chosen)));
+  document.body.append(dialog);
+
+  let opener = null;
+  let hexSpans = [];
+  let charSpans = [];
+  let lit = [0, 0];
+  let fieldButtons = [];
+  let parsed = null;
+
+  const light = (offset, length) => {
+    for (let i = lit[0]; i < lit[0] + lit[1]; i++) {
+      if (hexSpans[i]) hexSpans[i].classList.remove('hl');
+      if (charSpans[i]) charSpans[i].classList.remove('hl');
+    }
+    lit = [offset, length];
+    for (let i = offset; i < offset + length; i++) {
+      if (hexSpans[i]) hexSpans[i].classList.add('hl');
+      if (charSpans[i]) charSpans[i].classList.add('hl');
+    }
+  };
+
+  const choose = (button, { focus = false } = {}) => {
+    for (const b of fieldButtons) {
+      b.setAttribute('aria-selected', b === button ? 'true' : 'false');
+      b.tabIndex = b === button ? 0 : -1;
+    }
+    const offset = Number(button.dataset.offset);
+    const length = Number(button.dataset.length);
+    light(offset, length);
+    chosen.textContent = `${button.dataset.name}: ${length === 1 ? `byte ${offset}` : `bytes ${offset}–${offset + length - 1}`} (0x${offset.toString(16).padStart(4, '0')})`;
+    const first = hexSpans[offset];
+    if (first) first.scrollIntoView({ block: 'nearest' });
+    if (focus) button.focus();
+  };
+
+  const fieldButton = (f, depth) => {
+    const button = h('button', {
+      type: 'button',
+      class: ['pv-field', depth ? 'child' : null],
+      role: 'treeitem',
+      tabindex: '-1',
+      'aria-selected': 'false',
+      'aria-level': String(depth + 2),
+      dataset: { name: f.name, offset: f.offset, length: f.length },
+      onclick: () => choose(button),
+      onfocus: () => choose(button),
+    },
+    h('span', { class: 'pv-name' }, f.name),
+    h('span', { class: 'pv-value mono' }, f.value),
+    h('span', { class: 'pv-meaning' }, f.meaning));
+    fieldButtons.push(button);
+    return h('li', { role: 'none' }, button,
+      f.children && f.children.length ? h('ul', { role: 'group' }, f.children.map((c) => fieldButton(c, depth + 1))) : null);
+  };
+
+  tree.addEventListener('keydown', (e) => {
+    const at = fieldButtons.indexOf(document.activeElement);
+    if (at < 0) return;
+    let next = null;
+    if (e.key === 'ArrowDown') next = fieldButtons[Math.min(fieldButtons.length - 1, at + 1)];
+    else if (e.key === 'ArrowUp') next = fieldButtons[Math.max(0, at - 1)];
+    else if (e.key === 'Home') next = fieldButtons[0];
+    else if (e.key === 'End') next = fieldButtons[fieldButtons.length - 1];
+    if (next) {
+      e.preventDefault();
+      choose(next, { focus: true });
+    }
+  });
+
+  hex.addEventListener('click', (e) => {
+    const index = e.target && e.target.dataset ? Number(e.target.dataset.index) : NaN;
+    if (Number.isNaN(index) || !parsed) return;
+    // The narrowest field holding this byte.
+    let best = null;
+    for (const { field } of allFields(parsed)) {
+      if (index >= field.offset && index < field.offset + field.length && (!best || field.length < best.length)) best = field;
+    }
+    if (!best) return;
+    const button = fieldButtons.find((b) => Number(b.dataset.offset) === best.offset && Number(b.dataset.length) === best.length && b.dataset.name === best.name);
+    if (button) choose(button, { focus: true });
+  });
+
+  closeButton.addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', () => {
+    if (opener && document.contains(opener)) opener.focus({ preventScroll: true });
+    opener = null;
+  });
+  // A click on the backdrop (outside the dialog's box) closes it too.
+  dialog.addEventListener('click', (e) => {
+    if (e.target !== dialog) return;
+    const r = dialog.getBoundingClientRect();
+    if (e.clientX < r.left || e.clientX > r.right || e.clientY < r.top || e.clientY > r.bottom) dialog.close();
+  });
+
+  const open = (ev) => {
+    const packet = ev.packet;
+    if (!packet) return;
+    opener = document.activeElement;
+    const tcp = packet.tcp || {};
+    parsed = parseFrame(packet.frame || '', { relSeq: tcp.rel_seq, relAck: tcp.rel_ack });
+    dialog.dataset.seq = String(ev.seq);
+    title.textContent = `Packet #${ev.seq} · ${packet.from} → ${packet.to || 'everyone on the link'}`;
+    summary.textContent = packet.summary;
+    const started = store.state.session ? store.state.session.created_ms * 1e6 : null;
+    fill(facts,
+      `left ${packet.from} by ${packet.iface}${packet.iface === 'lo' ? ' (the host’s own loopback)' : ''} · ${fmtBytes(packet.len)} on the wire, ${fmtBytes(parsed.bytes.length)} captured`,
+      started ? ` · ${fmtGap(packet.ts_ns - started)} after the session started (kernel time)` : '',
+      ev.call_id !== undefined && ev.call_id !== null ? ` · caused by call ${ev.call_id}` : ' · sent by the kernel on its own, no call',
+      packet.control ? ' · link housekeeping' : '');
+
+    fieldButtons = [];
+    const sections = parsed.layers.map((l) => h('section', { class: ['pv-layer', `pv-${l.layer}`], dataset: { layer: l.layer, name: l.name } },
+      h('h3', { class: 'pv-layer-title' },
+        h('span', { class: 'pv-stack' }, LAYER_TITLE[l.layer]), ' · ', h('span', { class: 'pv-proto' }, l.name),
+        h('span', { class: 'pv-span muted' }, ` bytes ${l.offset}–${l.offset + Math.max(0, l.length - 1)}`)),
+      h('p', { class: 'pv-role muted small' }, LAYER_ROLE[l.layer]),
+      h('ul', { role: 'group' }, l.fields.map((f) => fieldButton(f, 0))),
+      l.truncated ? h('p', { class: 'pv-cut small' }, 'The rest of this layer was not captured (cut at the snap length).') : null));
+    fill(tree,
+      parsed.error ? h('p', { class: 'pv-error' }, `This frame cannot be read: ${parsed.error}.`) : null,
+      sections,
+      packet.cut || parsed.cut ? h('p', { class: 'pv-cut small' }, `Captured ${parsed.bytes.length} of ${packet.len} bytes: the capture keeps the first ${store.state.session && store.state.session.capture ? store.state.session.capture.snaplen : 'few hundred'} bytes of each frame.`) : null);
+
+    hexSpans = [];
+    charSpans = [];
+    lit = [0, 0];
+    fill(hex, hexRows(parsed.bytes).map((row) => h('div', { class: 'pv-row' },
+      h('span', { class: 'pv-off' }, row.label),
+      h('span', { class: 'pv-hexbytes' }, row.bytes.map((b) => {
+        const span = h('span', { class: 'pv-byte', dataset: { index: b.index } }, b.hex);
+        hexSpans[b.index] = span;
+        return span;
+      })),
+      h('span', { class: 'pv-chars' }, row.bytes.map((b) => {
+        const span = h('span', { class: 'pv-char', dataset: { index: b.index } }, b.char);
+        charSpans[b.index] = span;
+        return span;
+      })))));
+    chosen.textContent = 'Choose a field to see its bytes.';
+    if (fieldButtons[0]) fieldButtons[0].tabIndex = 0;
+    if (!dialog.open) dialog.showModal();
+    // Start on the transport header when there is one: where the lesson is.
+    const start = fieldButtons.find((b) => b.closest('.pv-transport')) || fieldButtons[0];
+    if (start) choose(start, { focus: true });
+    else closeButton.focus();
+  };
+
+  return { open, close: () => dialog.close() };
+}

@@ -1,0 +1,62 @@
+// Packet labels as the ladder writes them, relative or absolute, and kernel events in words.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fmtGap, isCall, kernelText, packetLabel, packetShort, summary } from '../static/describe.js';
+
+const events = JSON.parse(readFileSync(new URL('./fixtures/handshake-and-close.json', import.meta.url)));
+const refused = JSON.parse(readFileSync(new URL('./fixtures/refused.json', import.meta.url)));
+const at = (list, seq) => list.find((ev) => ev.seq === seq);
+
+test('the handshake reads as the textbooks write it, in relative numbers', () => {
+  assert.equal(packetLabel(at(events, 26).packet), 'SYN seq=0');
+  assert.equal(packetLabel(at(events, 28).packet), 'SYN+ACK seq=0 ack=1');
+  assert.equal(packetLabel(at(events, 30).packet), 'ACK seq=1 ack=1');
+  assert.equal(packetLabel(at(events, 57).packet, 'relative'), 'FIN+ACK seq=1 ack=1');
+});
+
+test('absolute numbers are the ones on the wire', () => {
+  const syn = at(events, 26).packet;
+  const synAck = at(events, 28).packet;
+  assert.equal(packetLabel(syn, 'absolute'), `SYN seq=${syn.tcp.seq}`);
+  assert.equal(packetLabel(synAck, 'absolute'), `SYN+ACK seq=${synAck.tcp.seq} ack=${syn.tcp.seq + 1}`);
+  assert.notEqual(packetLabel(syn, 'absolute'), packetLabel(syn, 'relative'));
+});
+
+test('data carries its length; a RST to a closed port has no relative seq, so it shows the wire’s', () => {
+  const data = { proto: 'tcp', payload_len: 5, tcp: { flags: ['PSH', 'ACK'], seq: 1896954483, ack: 2267998618, rel_seq: 1, rel_ack: 1 } };
+  assert.equal(packetLabel(data), 'PSH+ACK seq=1 ack=1 len=5');
+  assert.equal(packetLabel(data, 'absolute'), 'PSH+ACK seq=1896954483 ack=2267998618 len=5');
+  const rst = at(refused, 38).packet;
+  assert.equal(packetLabel(rst), 'RST+ACK seq=0 ack=1');
+  assert.equal(packetLabel(rst, 'absolute'), `RST+ACK seq=0 ack=${rst.tcp.ack}`);
+  assert.equal(packetShort(rst), 'RST+ACK');
+});
+
+test('other protocols are labelled by their summary', () => {
+  assert.equal(packetLabel(at(events, 24).packet), 'ARP who has 10.0.0.2? tell 10.0.0.1');
+  assert.equal(packetLabel({ proto: 'udp', summary: 'UDP 58378 → 5300 len=4', udp: {} }), 'UDP 58378 → 5300 len=4');
+  assert.equal(packetShort({ proto: 'udp' }), 'UDP');
+  assert.equal(packetLabel(null), '');
+});
+
+test('packets and kernel sockets are not calls, and read in words', () => {
+  assert.equal(isCall(at(events, 26)), false);
+  assert.equal(isCall(at(events, 68)), false);
+  assert.equal(isCall(at(events, 34)), true);
+  assert.match(summary(at(events, 26)), /^A → B SYN seq=0/);
+  assert.equal(kernelText(at(events, 27)), 'CLOSE → SYN_SENT (read from packet #26)');
+  assert.equal(kernelText(at(events, 68)), 'FIN_WAIT2 → TIME_WAIT, no descriptor 10.0.0.1:51872 ↔ 10.0.0.2:8300 · timer 60.0 s');
+  assert.match(kernelText(at(events, 31)), /^ESTABLISHED, no descriptor/);
+  const gone = { kind: 'kernel_socket', host: 'A', from: 'TIME_WAIT', to: 'CLOSE', tuple: { local: '10.0.0.1:1', remote: '10.0.0.2:2' } };
+  assert.equal(kernelText(gone), 'socket without a descriptor is gone 10.0.0.1:1 ↔ 10.0.0.2:2 (was TIME_WAIT)');
+});
+
+test('kernel time gaps for people', () => {
+  assert.equal(fmtGap(800), '800 ns');
+  assert.equal(fmtGap(8630), '8.63 µs');
+  assert.equal(fmtGap(970_530_000), '971 ms');
+  assert.equal(fmtGap(2_500_000_000), '2.50 s');
+  assert.equal(fmtGap(null), '');
+});

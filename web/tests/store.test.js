@@ -1,0 +1,19 @@
+// Display choices are remembered, and whatever storage holds is checked before it is used.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_PREFS, loadPrefs } from '../static/store.js';
+
+const storage = (text) => ({ getItem: () => text });
+
+test('relative numbers and no link housekeeping by default', () => {
+  assert.deepEqual(loadPrefs(storage(null)), { numbers: 'relative', control: false });
+  assert.deepEqual(loadPrefs(null), DEFAULT_PREFS);
+});
+
+test('saved choices come back; nonsense does not', () => {
+  assert.deepEqual(loadPrefs(storage('{"numbers":"absolute","control":true}')), { numbers: 'absolute', control: true });
+  assert.deepEqual(loadPrefs(storage('{"numbers":"hex","control":"yes"}')), DEFAULT_PREFS);
+  assert.deepEqual(loadPrefs(storage('not json')), DEFAULT_PREFS);
+  assert.deepEqual(loadPrefs({ getItem: () => { throw new Error('denied'); } }), DEFAULT_PREFS);
+});
