@@ -161,6 +161,10 @@ async fn a_refused_connect_points_at_the_rst() {
     assert_eq!(pkt(rst).from, B);
     assert_eq!(rst.call_id, Some(reply.call_id));
     assert!(rst.seq < result.seq);
+    assert!(
+        !events.iter().any(|e| e.kind == EventKind::Eof),
+        "a RST is not a FIN: {events:#?}"
+    );
 }
 
 #[tokio::test]
@@ -249,6 +253,9 @@ async fn teardown_is_fin_ack_both_ways() {
     assert_eq!(fins[0].call_id, Some(close_a.call_id));
     assert_eq!(pkt(&fins[1]).from, B);
     assert_eq!(fins[1].call_id, Some(close_b.call_id));
+    // Each FIN belongs to the descriptor closed, not to the listener on the same port.
+    assert_eq!(fins[0].fd, Some(cfd));
+    assert_eq!(fins[1].fd, Some(sfd));
     let a_fin = pkt(&fins[0]).tcp.clone().unwrap();
     let b_fin = pkt(&fins[1]).tcp.clone().unwrap();
     assert_eq!(

@@ -294,6 +294,8 @@ pub(crate) struct SessionTask {
     kernel_due: bool,
     /// When to ask the namespaces again while sockets without a descriptor are known.
     kernel_check_at: Option<Instant>,
+    /// When they were last asked.
+    kernel_checked: Option<Instant>,
     /// Bytes sent so far.
     bytes_sent: u64,
     /// Records the channel had no room for, in order.
@@ -342,6 +344,7 @@ impl SessionTask {
             tracer: None,
             kernel_due: false,
             kernel_check_at: None,
+            kernel_checked: None,
             poller,
             pending: Vec::new(),
             completed: VecDeque::new(),
@@ -1402,7 +1405,7 @@ impl SessionTask {
     fn probe_all(&mut self) {
         self.trace(None);
         if std::mem::take(&mut self.kernel_due) {
-            self.refresh_kernel_sockets();
+            self.kernel_sockets_changed();
         }
         let mut events = Vec::new();
         // Whether a datagram's source is inside the session, decided as for recvfrom, so
@@ -1763,7 +1766,13 @@ fn observe(
                 push(e);
             }
         }
-        if now.peer_closed && !before.peer_closed && now.tcp_state != Some(TcpState::Listen) {
+        // A refused or reset connection also reads as hung up; that is a reset, not a FIN.
+        let reset = now.error_pending || before.tcp_state == Some(TcpState::SynSent);
+        if now.peer_closed
+            && !before.peer_closed
+            && !reset
+            && now.tcp_state != Some(TcpState::Listen)
+        {
             let mut e = Event::observed(EventKind::Eof, host, fd, None);
             e.note = Some(
                 "the peer sent FIN: once the waiting bytes are read, recv returns 0".to_owned(),

@@ -270,19 +270,23 @@ impl Tracer {
                     s.tuple.local.is_some_and(|l| bound_to(l, src)) && s.tuple.remote.is_none()
                 })
             };
-            event.fd = connected.or_else(bound).map(|s| s.fd);
             // A call on the connection itself is a better cause than one on its listener.
             let exact = causes
                 .iter()
                 .find(|c| c.remote.is_some() && c.covers(&packet, src, dst));
-            if let Some(cause) =
-                exact.or_else(|| causes.iter().find(|c| c.covers(&packet, src, dst)))
-            {
-                event.call_id = Some(cause.call_id);
-                if event.fd.is_none() && cause.host == packet.from {
-                    event.fd = Some(cause.fd);
-                }
-            }
+            let cause = exact.or_else(|| causes.iter().find(|c| c.covers(&packet, src, dst)));
+            event.call_id = cause.map(|c| c.call_id);
+            // The sender's descriptor: its connected socket; else the call's own (a socket
+            // just closed is gone from the table); else a socket bound to the source — for
+            // TCP only a listener's answer to a SYN, which it sends before any accept.
+            let tcp_handshake = packet
+                .tcp
+                .as_ref()
+                .is_none_or(|t| t.has("SYN") || t.has("RST"));
+            event.fd = connected
+                .map(|s| s.fd)
+                .or_else(|| cause.filter(|c| c.host == packet.from).map(|c| c.fd))
+                .or_else(|| bound().filter(|_| tcp_handshake).map(|s| s.fd));
             if let Some(tcp) = &packet.tcp {
                 match (tcp.has("SYN"), tcp.has("ACK"), event.fd) {
                     (true, false, Some(fd)) => syn_sent = Some((packet.from, fd)),

@@ -8,6 +8,7 @@
 //! any is known, every [`KERNEL_SOCKET_RECHECK`] — or, for TIME_WAIT, when its timer is due,
 //! which is how its end is seen.
 
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -22,6 +23,12 @@ use crate::sandbox::{KernelSocketSnapshot, now_ms};
 
 /// While sockets without a descriptor are known, ask again this often.
 pub(super) const KERNEL_SOCKET_RECHECK: Duration = Duration::from_millis(500);
+/// Asked at most this often: a busy session (thousands of connections closing, each leaving
+/// a TIME_WAIT for a minute) would otherwise pay a dump of them after every call.
+pub(super) const KERNEL_SOCKET_MIN_INTERVAL: Duration = Duration::from_millis(20);
+/// Sockets without a descriptor shown per host; the kernel may hold many more TIME_WAITs,
+/// which a learner's diagram has no room for anyway.
+const KERNEL_SOCKETS_SHOWN: usize = 128;
 
 /// A socket without a descriptor, as last seen.
 #[derive(Debug, Clone)]
@@ -49,9 +56,23 @@ impl KernelSocket {
 }
 
 impl SessionTask {
+    /// Packets changed what sockets without a descriptor there are: ask now, or as soon as
+    /// the last time was long enough ago.
+    pub(super) fn kernel_sockets_changed(&mut self) {
+        let now = Instant::now();
+        match self.kernel_checked {
+            Some(last) if now < last + KERNEL_SOCKET_MIN_INTERVAL => {
+                let at = last + KERNEL_SOCKET_MIN_INTERVAL;
+                self.kernel_check_at = Some(self.kernel_check_at.map_or(at, |c| c.min(at)));
+            }
+            _ => self.refresh_kernel_sockets(),
+        }
+    }
+
     /// Ask every host's namespace for its sockets without a descriptor and log what changed.
     pub(super) fn refresh_kernel_sockets(&mut self) {
         self.kernel_check_at = None;
+        self.kernel_checked = Some(Instant::now());
         let mut events = Vec::new();
         let mut next: Option<Duration> = None;
         for hidx in 0..self.hosts.len() {
@@ -71,6 +92,7 @@ impl SessionTask {
             let now: Vec<KernelSocket> = listed
                 .into_iter()
                 .filter(|d| d.inode == 0 && d.state != TcpState::Listen)
+                .take(KERNEL_SOCKETS_SHOWN)
                 .map(|d: DiagSocket| KernelSocket {
                     local: d.local,
                     remote: d.remote,
@@ -79,25 +101,26 @@ impl SessionTask {
                         .then(|| now_ms() + u64::from(d.expires_ms)),
                 })
                 .collect();
-            let was = &host.kernel_sockets;
+            let was: HashMap<(SocketAddr, SocketAddr), TcpState> = host
+                .kernel_sockets
+                .iter()
+                .map(|w| ((w.local, w.remote), w.state))
+                .collect();
+            let is: HashSet<(SocketAddr, SocketAddr)> =
+                now.iter().map(|k| (k.local, k.remote)).collect();
             for k in &now {
-                let before = was
-                    .iter()
-                    .find(|w| w.local == k.local && w.remote == k.remote);
-                if before.map(|b| b.state) != Some(k.state) {
+                let before = was.get(&(k.local, k.remote)).copied();
+                if before != Some(k.state) {
                     events.push(kernel_event(
                         host.id,
-                        before.map(|b| b.state),
+                        before,
                         k,
                         self.listener_of(hidx, k.local),
                     ));
                 }
             }
-            for w in was {
-                if now
-                    .iter()
-                    .any(|k| k.local == w.local && k.remote == w.remote)
-                {
+            for w in &host.kernel_sockets {
+                if is.contains(&(w.local, w.remote)) {
                     continue;
                 }
                 // Accepted: a descriptor holds it now, and the accept says so.
