@@ -1,8 +1,9 @@
 //! Ending netns sessions gives back every namespace, link and descriptor: 500 sessions ended
 //! explicitly, by expiry, by a crash of their task and by shutdown leave the process with the
 //! descriptors it had (namespaces live only while their descriptor or a socket in them is
-//! open, and veth links and bridges die with their namespace). Alone in its binary so no other
-//! test opens descriptors meanwhile.
+//! open, and veth links and bridges die with their namespace). Every host captures its packets
+//! and has a sock_diag socket, so this also shows that capture costs nothing once a session
+//! has ended. Alone in its binary so no other test opens descriptors meanwhile.
 
 mod common;
 
@@ -51,6 +52,14 @@ async fn use_it(s: &S, i: u32) {
         .await;
     }
     let _ = afd;
+    if i == 0 {
+        let snap = s.0.snapshot().await.unwrap();
+        assert!(
+            snap.capture.packets > 0,
+            "sessions capture: {:?}",
+            snap.capture
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +76,11 @@ async fn five_hundred_sessions_leave_no_namespace_behind() {
     timeout(warm.0.end("warm-up")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (before, ns_before) = descriptors();
-    assert_eq!(ns_before, 0);
+    // The sandbox keeps one namespace of its own, which hosts are made from.
+    assert!(
+        ns_before <= 1,
+        "{ns_before} namespace descriptors before any session"
+    );
 
     let mut expiring = Vec::new();
     let mut survivors = Vec::new();
@@ -109,7 +122,7 @@ async fn five_hundred_sessions_leave_no_namespace_behind() {
     // Sockets with SO_LINGER or in the middle of a close are released by the kernel shortly.
     let mut now = descriptors();
     for _ in 0..100 {
-        if now == (before, 0) {
+        if now == (before, ns_before) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -117,7 +130,7 @@ async fn five_hundred_sessions_leave_no_namespace_behind() {
     }
     assert_eq!(
         now,
-        (before, 0),
+        (before, ns_before),
         "descriptors (all, namespaces) before {before}, after {now:?}"
     );
     assert_eq!(sb.live_sessions(), 0);

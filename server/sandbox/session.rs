@@ -59,6 +59,8 @@ const RECORD_RETRY: Duration = Duration::from_millis(50);
 const RECORD_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Replies of calls that went pending, kept for those who poll them.
 const COMPLETED_CALLS_KEPT: usize = 256;
+/// Added to a refused privileged port to suggest an unprivileged one (80 → 8080, 443 → 8443).
+const UNPRIVILEGED_PORT_OFFSET: u16 = 8000;
 /// Kernel events a session may log beyond its event limit before it is ended: calls stop at
 /// the limit, but the kernel does not.
 const KERNEL_EVENT_SLACK: usize = 1000;
@@ -700,8 +702,8 @@ impl SessionTask {
                         libc::EACCES,
                         format!(
                             "Ports below 1024 are for privileged programs, and sessions run as \
-                             an unprivileged one: bind port {} or above 1023.",
-                            addr.port()
+                             an unprivileged one: bind port {} instead, or any port above 1023.",
+                            UNPRIVILEGED_PORT_OFFSET + addr.port()
                         ),
                     )));
                 }
@@ -765,6 +767,16 @@ impl SessionTask {
             },
             Call::Accept { fd } => self.run_blocking(hidx, fd, BlockingOp::Accept, event),
             Call::Send { fd, data } => {
+                // A connected UDP socket sends to the destination its connect set: checked
+                // here, as sendto's is, since the connect let it through.
+                let peer = self
+                    .sock(hidx, fd)
+                    .filter(|s| s.proto == Proto::Udp)
+                    .and_then(|s| s.socket().peer_addr().ok())
+                    .and_then(|a| a.as_socket());
+                if let Some(Err(failure)) = peer.map(|to| self.reachable(Proto::Udp, to, false)) {
+                    return Exec::Done(Err(failure));
+                }
                 self.run_blocking(hidx, fd, BlockingOp::Send { data, sent: 0 }, event)
             }
             Call::Recv { fd, max, peek } => {
@@ -900,26 +912,33 @@ impl SessionTask {
         let connecting = event.kind == EventKind::Connect;
         let checked = match sock.proto {
             Proto::Tcp => connecting.then_some(true),
-            Proto::Udp => Some(false),
+            // A UDP connect only sets the default destination, as in the kernel: the
+            // datagrams are checked when they are sent.
+            Proto::Udp => (!connecting).then_some(false),
         };
         if let Some(listening) = checked {
-            if self.network.shares_kernel()
-                && !self.owned_endpoint(sock.proto, mapped.addr, listening)
-            {
-                let what = if listening { "listens" } else { "is bound" };
-                return Err(CallFailure::sandbox(
-                    libc::ECONNREFUSED,
-                    format!(
-                        "No socket of this session {what} on {}. Loopback isolation only lets \
-                         a session reach its own sockets; start the server side first.",
-                        mapped.addr
-                    ),
-                ));
-            }
+            self.reachable(sock.proto, mapped.addr, listening)?;
         }
         let bind_note = implicit_bind(self.network.as_ref(), host, sock)?;
         event.note = join_notes(mapped.note, bind_note);
         Ok(mapped.addr)
+    }
+
+    /// On a shared kernel, refuse a destination where no socket of this session is bound (or,
+    /// with `listening`, listens): a machine's service bound to the wildcard also answers on
+    /// the session's addresses.
+    fn reachable(&self, proto: Proto, to: SocketAddr, listening: bool) -> Result<(), CallFailure> {
+        if !self.network.shares_kernel() || self.owned_endpoint(proto, to, listening) {
+            return Ok(());
+        }
+        let what = if listening { "listens" } else { "is bound" };
+        Err(CallFailure::sandbox(
+            libc::ECONNREFUSED,
+            format!(
+                "No socket of this session {what} on {to}. Loopback isolation only lets a \
+                 session reach its own sockets; start the server side first."
+            ),
+        ))
     }
 
     /// Whether a socket of this session has `addr` as its local address (and, with

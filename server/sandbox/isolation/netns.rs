@@ -16,6 +16,7 @@ use std::ffi::CString;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use socket2::Socket;
@@ -43,12 +44,24 @@ const ETH0: &str = "eth0";
 const LINK_READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause between checks of a new link.
 const LINK_READY_POLL: Duration = Duration::from_micros(200);
+/// Buckets of each host's own TCP hash table. Without one, every namespace shares the
+/// machine's table (hundreds of thousands of buckets on a large machine), and a sock_diag
+/// dump of one host's few sockets walks all of it: about a millisecond each, which made the
+/// capture cost three quarters of a busy session's calls. A host holds a few dozen sockets.
+const HOST_TCP_HASH_BUCKETS: u32 = 256;
+/// Where a network namespace sets the size of its children's TCP hash tables (Linux 6.1+).
+const CHILD_EHASH_SYSCTL: &str = "/proc/sys/net/ipv4/tcp_child_ehash_entries";
 
 /// The network-namespace backend.
 #[derive(Debug)]
 pub struct Netns {
     /// The IPv4 subnet every session uses (sessions cannot see each other, so all share it).
     subnet: Ipv4Cidr,
+    /// An empty namespace of the server's own, set up so that namespaces made from it get
+    /// TCP hash tables of their own ([`HOST_TCP_HASH_BUCKETS`]); hosts are made from it. The
+    /// server's namespace is left as it is. `None` where the kernel cannot (before 6.1): hosts
+    /// then share the machine's table, which only costs time.
+    mother: Option<Arc<OwnedFd>>,
 }
 
 impl Netns {
@@ -57,7 +70,14 @@ impl Netns {
     pub fn new(subnet: Ipv4Cidr) -> Result<Netns, IsolationError> {
         // Building (and at once dropping) a whole two-host network is the only sure test of
         // the privilege and of the kernel's support for bridges and veths.
-        let netns = Netns { subnet };
+        let mother = match new_mother() {
+            Ok(m) => Some(Arc::new(m)),
+            Err(e) => {
+                tracing::info!(error = %e, "hosts share the machine's TCP hash table");
+                None
+            }
+        };
+        let netns = Netns { subnet, mother };
         let mut trial = netns.new_network()?;
         trial.add_host(HostId::A)?;
         trial.add_host(HostId::B)?;
@@ -74,6 +94,7 @@ impl Isolation for Netns {
     fn new_network(&self) -> Result<Box<dyn SessionNetwork>, IsolationError> {
         Ok(Box::new(NetnsNetwork {
             subnet: self.subnet,
+            mother: self.mother.clone(),
             hosts: Vec::new(),
         }))
     }
@@ -95,12 +116,14 @@ struct NsHost {
 #[derive(Debug)]
 struct NetnsNetwork {
     subnet: Ipv4Cidr,
+    /// Where hosts' namespaces are made from.
+    mother: Option<Arc<OwnedFd>>,
     /// Hosts in order; host A's namespace carries the bridge.
     hosts: Vec<NsHost>,
 }
 
-/// A fresh namespace with `lo` up, and a netlink socket inside it.
-fn new_namespace() -> io::Result<(OwnedFd, Rtnl)> {
+/// The namespace hosts are made from: empty, with its children's TCP hash size set.
+fn new_mother() -> io::Result<OwnedFd> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -108,14 +131,45 @@ fn new_namespace() -> io::Result<(OwnedFd, Rtnl)> {
                 if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
                     return Err(io::Error::last_os_error());
                 }
-                let path = CString::new("/proc/thread-self/ns/net").map_err(io::Error::other)?;
-                // SAFETY: a valid C string; the result is checked.
-                let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-                if raw < 0 {
+                let ns = open_own_namespace()?;
+                // /proc/sys/net shows the namespace of the thread that writes it.
+                std::fs::write(CHILD_EHASH_SYSCTL, HOST_TCP_HASH_BUCKETS.to_string())?;
+                Ok(ns)
+            })
+            .join()
+            .map_err(|_| io::Error::other("namespace thread panicked"))?
+    })
+}
+
+/// The calling thread's network namespace, as a descriptor.
+fn open_own_namespace() -> io::Result<OwnedFd> {
+    let path = CString::new("/proc/thread-self/ns/net").map_err(io::Error::other)?;
+    // SAFETY: a valid C string; the result is checked.
+    let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a new descriptor nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// A fresh namespace with `lo` up, and a netlink socket inside it; made from `mother` when
+/// given.
+fn new_namespace(mother: Option<&OwnedFd>) -> io::Result<(OwnedFd, Rtnl)> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                if let Some(mother) = mother {
+                    // SAFETY: a namespace descriptor; affects only this short-lived thread.
+                    if unsafe { libc::setns(mother.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                // SAFETY: affects only this short-lived thread.
+                if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
                     return Err(io::Error::last_os_error());
                 }
-                // SAFETY: a new descriptor nothing else owns.
-                let ns = unsafe { OwnedFd::from_raw_fd(raw) };
+                let ns = open_own_namespace()?;
                 let mut rtnl = Rtnl::open()?;
                 rtnl.link_up(1)?;
                 Ok((ns, rtnl))
@@ -179,7 +233,7 @@ impl SessionNetwork for NetnsNetwork {
         if index + 2 >= self.subnet.size() as usize {
             return Err(IsolationError::PoolExhausted);
         }
-        let (ns, mut rtnl) = new_namespace()?;
+        let (ns, mut rtnl) = new_namespace(self.mother.as_deref())?;
         let (v4, v6) = (self.v4(index), Self::v6(index));
         let link = if index == 0 {
             rtnl.add_bridge(BRIDGE, ANY_INDEX)?;

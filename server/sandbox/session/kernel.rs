@@ -89,10 +89,14 @@ impl SessionTask {
             let host = &self.hosts[hidx];
             // A descriptor's socket has an inode; one in the accept queue or left by a close
             // has none. A listener is never one of them.
-            let now: Vec<KernelSocket> = listed
+            let was: HashMap<(SocketAddr, SocketAddr), TcpState> = host
+                .kernel_sockets
+                .iter()
+                .map(|w| ((w.local, w.remote), w.state))
+                .collect();
+            let mut now: Vec<KernelSocket> = listed
                 .into_iter()
                 .filter(|d| d.inode == 0 && d.state != TcpState::Listen)
-                .take(KERNEL_SOCKETS_SHOWN)
                 .map(|d: DiagSocket| KernelSocket {
                     local: d.local,
                     remote: d.remote,
@@ -101,11 +105,12 @@ impl SessionTask {
                         .then(|| now_ms() + u64::from(d.expires_ms)),
                 })
                 .collect();
-            let was: HashMap<(SocketAddr, SocketAddr), TcpState> = host
-                .kernel_sockets
-                .iter()
-                .map(|w| ((w.local, w.remote), w.state))
-                .collect();
+            if now.len() > KERNEL_SOCKETS_SHOWN {
+                // Past the limit, those already shown stay (so nothing seems to come and go
+                // with the order of the kernel's dump) and newcomers wait for room.
+                now.sort_by_key(|k| !was.contains_key(&(k.local, k.remote)));
+                now.truncate(KERNEL_SOCKETS_SHOWN);
+            }
             let is: HashSet<(SocketAddr, SocketAddr)> =
                 now.iter().map(|k| (k.local, k.remote)).collect();
             for k in &now {

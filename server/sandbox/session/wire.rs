@@ -106,9 +106,10 @@ impl SessionTask {
                         host: h.id,
                         fd,
                         tuple: crate::sandbox::event::Tuple {
+                            proto: s.proto,
+                            family: s.family,
                             local,
                             remote,
-                            ..s.tuple()
                         },
                     }
                 })
