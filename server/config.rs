@@ -263,6 +263,8 @@ pub enum ConfigError {
     TooSmall { flag: &'static str, min: u64 },
     #[error("--wait-ms {wait} must not exceed --max-wait-ms {max}")]
     Wait { wait: u64, max: u64 },
+    #[error("--{flag} must be at most {max}")]
+    TooLarge { flag: &'static str, max: u64 },
 }
 
 /// Limits of one session, enforced by the sandbox.
@@ -418,7 +420,17 @@ impl ServeArgs {
         )?;
         at_least("max-events", self.max_events as u64, 100)?;
         // Below the largest Ethernet + IP + TCP headers a frame would lose its headers.
-        at_least("capture-snaplen", u64::from(self.capture_snaplen), 134)?;
+        at_least(
+            "capture-snaplen",
+            u64::from(self.capture_snaplen),
+            u64::from(crate::sandbox::packet::MIN_SNAPLEN),
+        )?;
+        if self.capture_snaplen > crate::sandbox::packet::MAX_SNAPLEN {
+            return Err(ConfigError::TooLarge {
+                flag: "capture-snaplen",
+                max: u64::from(crate::sandbox::packet::MAX_SNAPLEN),
+            });
+        }
         at_least("subscriber-lag", self.subscriber_lag as u64, 1)?;
         at_least("idle-ttl-secs", self.idle_ttl_secs, 1)?;
         at_least("max-lifetime-secs", self.max_lifetime_secs, 1)?;

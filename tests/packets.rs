@@ -565,3 +565,85 @@ async fn a_pending_connect_points_at_its_syn_retransmissions() {
         "the same SYN again"
     );
 }
+
+/// Every host has its own 127.0.0.1: the same four-tuple on two hosts' `lo` are two
+/// connections, each with its own numbers.
+#[tokio::test]
+async fn the_same_lo_tuple_on_two_hosts_keeps_its_own_numbers() {
+    let Some(sb) = netns_sandbox() else { return };
+    let s = session(&sb).await;
+    let server: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    let client: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let mut clients = Vec::new();
+    for host in [A, B] {
+        let l = s.socket(host, Proto::Tcp).await;
+        s.ok(host, Call::Bind { fd: l, addr: server }).await;
+        s.ok(host, Call::Listen { fd: l, backlog: 4 }).await;
+        let c = s.socket(host, Proto::Tcp).await;
+        s.ok(host, Call::Bind { fd: c, addr: client }).await;
+        s.ok(host, Call::Connect { fd: c, addr: server }).await;
+        clients.push(c);
+    }
+    let send = s
+        .call(
+            A,
+            Call::Send {
+                fd: clients[0],
+                data: b"abc".to_vec(),
+            },
+        )
+        .await;
+    let data = packets(&s)
+        .into_iter()
+        .find(|e| e.call_id == Some(send.call_id) && pkt(e).payload_len == 3)
+        .expect("A's data segment");
+    let t = pkt(&data).tcp.clone().unwrap();
+    assert_eq!((t.rel_seq, t.rel_ack), (Some(1), Some(1)), "{t:?}");
+    assert_eq!(data.host, Some(A));
+}
+
+/// A call on one host is never the cause of another host's packets, even on the same port:
+/// a non-blocking connect's retransmitted SYNs stay its own while an accept waits on a
+/// wildcard listener of the same port.
+#[tokio::test]
+async fn a_listener_does_not_claim_another_hosts_packets() {
+    let Some(sb) = netns_sandbox() else { return };
+    let s = session(&sb).await;
+    // B's accept queue is full (backlog 0 holds one), so A's next SYN goes unanswered.
+    s.listener(B, 8080, 0).await;
+    s.client(A, s.addr(B, 8080)).await;
+    let wild = s.socket(A, Proto::Tcp).await;
+    s.ok(
+        A,
+        Call::Bind {
+            fd: wild,
+            addr: "0.0.0.0:8080".parse().unwrap(),
+        },
+    )
+    .await;
+    s.ok(A, Call::Listen { fd: wild, backlog: 4 }).await;
+    let accept = s.call_wait(A, Call::Accept { fd: wild }, 0).await;
+    let c = s.socket(A, Proto::Tcp).await;
+    s.ok(A, Call::Nonblocking { fd: c, on: true }).await;
+    let connect = s
+        .call(
+            A,
+            Call::Connect {
+                fd: c,
+                addr: s.addr(B, 8080),
+            },
+        )
+        .await;
+    let first = s
+        .wait_event("the SYN", |e| {
+            e.kind == EventKind::Packet && e.call_id == Some(connect.call_id) && is(e, &["SYN"])
+        })
+        .await;
+    let again = s
+        .wait_event("the retransmitted SYN", |e| {
+            e.kind == EventKind::Packet && e.seq > first.seq && is(e, &["SYN"]) && e.host == Some(A)
+        })
+        .await;
+    assert_eq!(again.call_id, Some(connect.call_id), "{again:#?}");
+    assert_ne!(again.call_id, Some(accept.call_id));
+}

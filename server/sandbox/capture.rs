@@ -17,12 +17,17 @@ use std::mem::{MaybeUninit, size_of};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Kernel memory a capture socket may hold for frames not yet read; beyond it the kernel drops
-/// them and counts the drops.
-const CAPTURE_RCVBUF: usize = 256 * 1024;
+/// them and counts the drops. The kernel counts a frame's whole buffer, not the snap length it
+/// keeps, and one send on `lo` or a veth can be a single 64 KiB frame (segmentation offload):
+/// this leaves room for a dozen of those between two drains.
+const CAPTURE_RCVBUF: usize = 1024 * 1024;
 /// Interface index of `lo` in every namespace.
 const LO_INDEX: u32 = 1;
-/// Ancillary data room: a timestamp and the packet auxdata, with headers.
-const CMSG_ROOM: usize = 128;
+/// Ancillary data room in 8-byte words (aligned for cmsghdr): a timestamp and the packet
+/// auxdata with their headers take 72 bytes.
+const CMSG_WORDS: usize = 16;
+/// Nanoseconds in a second.
+const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 // Classic BPF, spelled out (see Documentation/networking/filter.rst): the ancillary loads that
 // read the packet type and the interface index, and the instruction codes used below.
@@ -115,7 +120,7 @@ impl Capture {
     /// The interface name of `ifindex` as the learner knows it.
     pub fn iface(&self, ifindex: u32) -> &'static str {
         if ifindex == LO_INDEX {
-            "lo"
+            super::packet::LOOPBACK
         } else if ifindex == self.link {
             self.link_name
         } else {
@@ -129,7 +134,7 @@ impl Capture {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: buf.len(),
         };
-        let mut control = [0u64; CMSG_ROOM / 8];
+        let mut control = [0u64; CMSG_WORDS];
         // SAFETY: sockaddr_ll and msghdr are plain data; all zero is valid.
         let mut from: libc::sockaddr_ll = unsafe { MaybeUninit::zeroed().assume_init() };
         // SAFETY: as above.
@@ -139,7 +144,7 @@ impl Capture {
         msg.msg_iov = &raw mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = size_of::<[u64; CMSG_ROOM / 8]>();
+        msg.msg_controllen = size_of::<[u64; CMSG_WORDS]>() as _;
         // SAFETY: every pointer in msg points at live buffers of the stated sizes.
         let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &raw mut msg, libc::MSG_DONTWAIT) };
         if n < 0 {
@@ -165,7 +170,7 @@ impl Capture {
                 match ((*cmsg).cmsg_level, (*cmsg).cmsg_type) {
                     (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
                         let ts = data.cast::<libc::timespec>().read_unaligned();
-                        info.ts_ns = (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64;
+                        info.ts_ns = (ts.tv_sec as u64) * NANOS_PER_SEC + ts.tv_nsec as u64;
                     }
                     (libc::SOL_PACKET, libc::PACKET_AUXDATA) => {
                         let aux = data.cast::<libc::tpacket_auxdata>().read_unaligned();
@@ -177,13 +182,35 @@ impl Capture {
             }
         }
         if info.ts_ns == 0 {
-            info.ts_ns = super::now_ms() * 1_000_000;
+            info.ts_ns = super::now_ms() * (NANOS_PER_SEC / 1000);
         }
         Ok(Some(info))
     }
 
-    /// Frames the kernel dropped since the last call, for want of room in the queue.
+    /// Frames the kernel dropped since the statistics were last read, for want of room in
+    /// the queue.
     pub fn take_kernel_drops(&self) -> u32 {
+        self.take_statistics().tp_drops
+    }
+
+    /// Stop keeping frames but go on counting them: the queue shrinks to the kernel's
+    /// minimum, so every later frame is dropped, and counted, in the kernel. What was
+    /// queued is discarded; the count starts now.
+    pub fn park(&self) -> io::Result<()> {
+        setsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &0i32)?;
+        let mut discard = [0u8; 1];
+        while self.read(&mut discard)?.is_some() {}
+        self.take_statistics();
+        Ok(())
+    }
+
+    /// Frames a parked capture saw since the last call (the kernel counts what it dropped
+    /// among what it received).
+    pub fn take_parked_count(&self) -> u32 {
+        self.take_statistics().tp_packets
+    }
+
+    fn take_statistics(&self) -> libc::tpacket_stats {
         // SAFETY: tpacket_stats is plain data.
         let mut stats: libc::tpacket_stats = unsafe { MaybeUninit::zeroed().assume_init() };
         let mut len = size_of::<libc::tpacket_stats>() as libc::socklen_t;
@@ -197,7 +224,12 @@ impl Capture {
                 &raw mut len,
             )
         };
-        if r == 0 { stats.tp_drops } else { 0 }
+        if r == 0 {
+            stats
+        } else {
+            // SAFETY: as above; no statistics are zero statistics.
+            unsafe { MaybeUninit::zeroed().assume_init() }
+        }
     }
 }
 

@@ -17,6 +17,15 @@ use super::host::HostId;
 
 /// IP protocol number of IGMP.
 const IGMP: u8 = 2;
+/// The name of every host's loopback interface.
+pub const LOOPBACK: &str = "lo";
+/// The most bytes of a frame a capture keeps: a whole Ethernet frame with jumbo headroom.
+pub const MAX_SNAPLEN: u32 = 65_535;
+/// The fewest bytes of a frame a capture may keep: the longest Ethernet, IPv4 and TCP headers
+/// (14 + 60 + 60), so every header survives the cut.
+pub const MIN_SNAPLEN: u32 = 134;
+/// Length of a UDP header.
+const UDP_HEADER: usize = 8;
 
 /// What the packet carries, at the highest layer decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -249,7 +258,7 @@ pub fn decode(
         frame: super::call::to_hex(frame.bytes),
         cut: (frame.bytes.len() as u32) < frame.len,
     };
-    let on_lo = frame.iface == "lo";
+    let on_lo = frame.iface == LOOPBACK;
     let Ok(sliced) = LaxSlicedPacket::from_ethernet(frame.bytes) else {
         packet.summary = format!("frame of {} bytes", frame.len);
         return packet;
@@ -389,7 +398,7 @@ pub fn decode(
         Some(TransportSlice::Udp(udp)) => {
             packet.proto = PacketProto::Udp;
             let payload = udp.payload();
-            packet.payload_len = header_len(8).unwrap_or(payload.len()) as u32;
+            packet.payload_len = header_len(UDP_HEADER).unwrap_or(payload.len()) as u32;
             if !payload.is_empty() {
                 packet.data = Some(Preview::of(payload));
             }

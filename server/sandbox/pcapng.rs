@@ -97,7 +97,7 @@ pub fn write_pcapng<E: Borrow<Event>>(events: &[E], snaplen: u32) -> Result<Vec<
 /// The interface a host sent by: `A:sw0`, described for a reader who does not know the
 /// session's layout.
 fn interface(host: HostId, iface: &str, snaplen: u32) -> InterfaceDescriptionBlock<'static> {
-    let description = if iface == "lo" {
+    let description = if iface == super::packet::LOOPBACK {
         format!("host {host}, loopback")
     } else {
         format!("host {host}, link to the session")

@@ -102,6 +102,8 @@ struct HostState {
     fds: FdTable<Sock>,
     /// What it sends, seen by the kernel (netns mode).
     capture: Option<Capture>,
+    /// Its capture once the session's capture is full: it only counts what it misses.
+    parked: Option<Capture>,
     /// Asks its namespace for sockets without a descriptor (netns mode).
     diag: Option<SockDiag>,
     /// Its sockets without a descriptor, as last seen.
@@ -298,6 +300,8 @@ pub(crate) struct SessionTask {
     kernel_check_at: Option<Instant>,
     /// When they were last asked.
     kernel_checked: Option<Instant>,
+    /// Non-blocking connects still in their handshake, whose packets are theirs.
+    connecting: Vec<super::tracer::Cause>,
     /// Bytes sent so far.
     bytes_sent: u64,
     /// Records the channel had no room for, in order.
@@ -339,6 +343,7 @@ impl SessionTask {
                     id: h.name,
                     fds: FdTable::default(),
                     capture: None,
+                    parked: None,
                     diag: None,
                     kernel_sockets: Vec::new(),
                 })
@@ -347,6 +352,7 @@ impl SessionTask {
             kernel_due: false,
             kernel_check_at: None,
             kernel_checked: None,
+            connecting: Vec::new(),
             poller,
             pending: Vec::new(),
             completed: VecDeque::new(),
@@ -566,7 +572,9 @@ impl SessionTask {
     fn admit(&mut self, hidx: usize, call: &Call) -> Result<(), SessionError> {
         let limits = &self.log.info.limits;
         let limit = |limit: Limit, max: u64| Err(SessionError::Limit { limit, max });
-        if self.log_len() >= limits.max_events {
+        // Packets have their own limit; calls stop when the rest of the log is full.
+        let packets = self.tracer.as_ref().map_or(0, |t| t.stats.packets as usize);
+        if self.log_len().saturating_sub(packets) >= limits.max_events {
             return limit(Limit::Events, limits.max_events as u64);
         }
         match call {
@@ -634,8 +642,10 @@ impl SessionTask {
         let call_id = self.next_call_id;
         self.next_call_id += 1;
         let mut event = call_event(host, call_id, &call);
+        let since = wire::now_ns();
         let exec = self.execute(hidx, call, &mut event);
-        self.trace(self.cause_of(&event));
+        let in_progress = matches!(&exec, Exec::Done(Err(f)) if f.errno.code == libc::EINPROGRESS);
+        self.trace_call(&event, since, matches!(exec, Exec::Refused(_)), in_progress);
         match exec {
             Exec::Done(result) => {
                 let (seq, outcome) = self.log_call(event, result, None);
@@ -1343,7 +1353,8 @@ impl SessionTask {
 
     /// As [`Self::log_event`], handing back the logged event.
     fn log_shared(&mut self, event: Event) -> Arc<Event> {
-        let limit = self.log.info.limits.max_events + KERNEL_EVENT_SLACK;
+        let limits = &self.log.info.limits;
+        let limit = limits.max_events + limits.max_packets + KERNEL_EVENT_SLACK;
         let event = self.log.append(event);
         if event.seq as usize >= limit {
             self.must_end = Some("the session's event log is full".to_owned());
@@ -1499,6 +1510,7 @@ impl SessionTask {
             id: name,
             fds: FdTable::default(),
             capture: None,
+            parked: None,
             diag: None,
             kernel_sockets: Vec::new(),
         });
@@ -1517,7 +1529,7 @@ impl SessionTask {
         Ok(info)
     }
 
-    fn snapshot(&self) -> Snapshot {
+    fn snapshot(&mut self) -> Snapshot {
         let hosts_info = self.host_infos();
         let hosts = self
             .hosts

@@ -8,7 +8,7 @@
 //! session drains the tracer, so the packets a call caused are logged before the call's
 //! result and before the kernel events (`data`, `eof`, `incoming`) they led to.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
@@ -19,8 +19,10 @@ use super::host::{HostId, HostInfo};
 use super::packet::{self, Captured, Packet, PacketProto};
 
 /// TCP directions whose initial sequence number is remembered; a session rarely has more
-/// than a few connections, so past this the oldest are forgotten.
+/// than a few connections, so past this the oldest are forgotten first.
 const TRACKED_FLOWS: usize = 512;
+/// Connections whose SYN_RECV was already read from a SYN+ACK (retransmissions repeat it).
+const TRACKED_HANDSHAKES: usize = 256;
 /// Endpoints whose last RST and SYN are remembered, for pointing results at their packet.
 const TRACKED_ENDPOINTS: usize = 256;
 /// Frames read per host in one drain. The capture's kernel queue (its receive buffer) holds
@@ -32,29 +34,41 @@ const FRAMES_PER_DRAIN: usize = 4096;
 /// ends as last known (a connect's destination stands in for a remote not yet connected).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cause {
+    /// The call's id.
     pub call_id: u64,
+    /// The host that made it.
     pub host: HostId,
+    /// The descriptor it was made on.
     pub fd: i32,
+    /// The socket's local end, as last known.
     pub local: Option<SocketAddr>,
+    /// Its remote end, or the destination of a connect or sendto.
     pub remote: Option<SocketAddr>,
+    /// Only packets sent at or after this (kernel time, ns) can be the call's: anything older
+    /// was queued before the call and belongs to the kernel or to an earlier call.
+    pub since_ns: u64,
 }
 
 impl Cause {
-    /// Whether `packet` travels on this call's socket, in either direction.
+    /// Whether `packet` travels on this call's socket, in either direction, from or to the
+    /// call's own host.
     fn covers(&self, packet: &Packet, src: SocketAddr, dst: SocketAddr) -> bool {
+        if packet.ts_ns < self.since_ns {
+            return false;
+        }
+        let (sent, received) = (packet.from == self.host, packet.to == Some(self.host));
         match (self.local, self.remote) {
             (Some(local), Some(remote)) => {
-                (bound_to(local, src) && same(remote, dst))
-                    || (bound_to(local, dst) && same(remote, src))
+                (sent && bound_to(local, src) && same(remote, dst))
+                    || (received && bound_to(local, dst) && same(remote, src))
             }
             // A listener (accept) or an unconnected datagram socket: anything to or from it.
-            (Some(local), None) => bound_to(local, src) || bound_to(local, dst),
+            (Some(local), None) => {
+                (sent && bound_to(local, src)) || (received && bound_to(local, dst))
+            }
             // A connect whose socket lost (or never had) its port: the host and the
             // destination tell its packets.
-            (None, Some(remote)) => {
-                (packet.from == self.host && same(remote, dst))
-                    || (packet.to == Some(self.host) && same(remote, src))
-            }
+            (None, Some(remote)) => (sent && same(remote, dst)) || (received && same(remote, src)),
             (None, None) => false,
         }
     }
@@ -63,9 +77,22 @@ impl Cause {
 /// One socket of the session, as the tracer matches packets to descriptors.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SocketEnds {
+    /// Its host.
     pub host: HostId,
+    /// Its descriptor there.
     pub fd: i32,
+    /// Its two ends as last known.
     pub tuple: Tuple,
+    /// Whether it is a TCP listener.
+    pub listening: bool,
+}
+
+/// Where an address is valid: every host's `lo` has 127.0.0.1 and ::1, so what travels on a
+/// `lo` belongs to that host alone; link addresses are the session's.
+type Scope = Option<HostId>;
+
+fn scope(packet: &Packet) -> Scope {
+    (packet.iface == packet::LOOPBACK).then_some(packet.from)
 }
 
 /// What the session's capture has kept and lost.
@@ -118,10 +145,17 @@ pub(crate) struct Tracer {
     pub stats: CaptureStats,
     /// Read buffer, one snap length.
     buf: Vec<u8>,
-    /// Initial sequence number of each TCP direction (source, destination) seen with SYN.
-    isn: HashMap<(SocketAddr, SocketAddr), u32>,
+    /// Initial sequence number of each TCP direction (scope, source, destination) seen with
+    /// SYN, and the order they came in, to forget the oldest first.
+    isn: HashMap<(Scope, SocketAddr, SocketAddr), u32>,
+    isn_order: VecDeque<(Scope, SocketAddr, SocketAddr)>,
     /// The last RST sent to an endpoint: what a reset points at.
-    rst_to: HashMap<SocketAddr, Seq>,
+    rst_to: HashMap<(Scope, SocketAddr), Seq>,
+    /// Connections whose SYN_RECV was already shown.
+    handshakes: HashSet<(HostId, SocketAddr, SocketAddr)>,
+    /// Whether a limit was reached: from then on nothing more is kept, so what was kept is
+    /// the start of the story without holes.
+    full: bool,
     /// The last SYN and the last RST that belonged to a call: what a pending connect and
     /// ECONNREFUSED point at.
     by_call: HashMap<u64, CallPackets>,
@@ -147,6 +181,7 @@ pub(crate) struct Traced {
 
 impl Tracer {
     pub(crate) fn new(max_packets: usize, max_bytes: u64, snaplen: u32) -> Tracer {
+        let snaplen = snaplen.min(packet::MAX_SNAPLEN);
         Tracer {
             stats: CaptureStats {
                 enabled: true,
@@ -157,17 +192,22 @@ impl Tracer {
             },
             buf: vec![0; snaplen as usize],
             isn: HashMap::new(),
+            isn_order: VecDeque::new(),
             rst_to: HashMap::new(),
+            handshakes: HashSet::new(),
+            full: false,
             by_call: HashMap::new(),
         }
     }
 
     /// Read every frame waiting in `captures`, in the kernel's time order, decoded; frames
-    /// past the capture limits are counted and left out.
+    /// past the capture limits are counted and left out. Captures that fail to read are
+    /// returned in `failed`, to be closed.
     pub(crate) fn drain<'a>(
         &mut self,
         captures: impl Iterator<Item = (HostId, &'a Capture)>,
         hosts: impl FnOnce() -> Vec<HostInfo>,
+        failed: &mut Vec<HostId>,
     ) -> Vec<Packet> {
         let mut frames = Vec::new();
         for (host, capture) in captures {
@@ -176,9 +216,9 @@ impl Tracer {
                 match capture.read(&mut self.buf) {
                     Ok(Some(info)) => {
                         let bytes = &self.buf[..info.caplen.min(self.buf.len())];
-                        if self.stats.packets >= self.stats.max_packets
-                            || self.stats.bytes + bytes.len() as u64 > self.stats.max_bytes
-                        {
+                        self.full |= self.stats.packets >= self.stats.max_packets
+                            || self.stats.bytes + bytes.len() as u64 > self.stats.max_bytes;
+                        if self.full {
                             self.stats.dropped += 1;
                             continue;
                         }
@@ -191,7 +231,8 @@ impl Tracer {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        tracing::warn!(host = %host, error = %e, "capture read failed");
+                        tracing::warn!(host = %host, error = %e, "capture read failed; this host's capture stops");
+                        failed.push(host);
                         break;
                     }
                 }
@@ -222,16 +263,22 @@ impl Tracer {
                 len: info.len,
                 bytes: &bytes,
             };
+            let in_scope = (iface == packet::LOOPBACK).then_some(host);
             let p = packet::decode(&captured, owner, |src, dst| {
-                self.isn.get(&(src, dst)).copied()
+                self.isn.get(&(in_scope, src, dst)).copied()
             });
             // A SYN starts a direction: its sequence number is that side's ISN.
             if let (Some(tcp), Some((src, dst))) = (&p.tcp, p.endpoints()) {
                 if tcp.has("SYN") {
-                    if self.isn.len() >= TRACKED_FLOWS {
-                        self.isn.clear();
+                    let key = (in_scope, src, dst);
+                    if self.isn.insert(key, tcp.seq).is_none() {
+                        self.isn_order.push_back(key);
+                        if self.isn_order.len() > TRACKED_FLOWS {
+                            if let Some(oldest) = self.isn_order.pop_front() {
+                                self.isn.remove(&oldest);
+                            }
+                        }
                     }
-                    self.isn.insert((src, dst), tcp.seq);
                 }
             }
             packets.push(p);
@@ -239,9 +286,19 @@ impl Tracer {
         packets
     }
 
+    /// Whether a limit was reached and nothing more is kept.
+    pub(crate) fn is_full(&self) -> bool {
+        self.full
+    }
+
     /// The event of `packet`, tied to the call that caused it (if any in `causes` covers it)
     /// and to the sender's descriptor.
-    pub(crate) fn event(&self, packet: Packet, causes: &[Cause], sockets: &[SocketEnds]) -> Traced {
+    pub(crate) fn event(
+        &mut self,
+        packet: Packet,
+        causes: &[Cause],
+        sockets: &[SocketEnds],
+    ) -> Traced {
         let mut event = Event::new(EventKind::Packet, Status::Observed);
         event.host = Some(packet.from);
         event.tuple = packet.tuple();
@@ -255,7 +312,11 @@ impl Tracer {
                         || (packet.to == Some(c.host) && same_ip(r.ip(), IpAddr::V4(arp.sender_ip)))
                 })
             };
-            event.call_id = causes.iter().find(about).map(|c| c.call_id);
+            event.call_id = causes
+                .iter()
+                .filter(|c| packet.ts_ns >= c.since_ns)
+                .find(about)
+                .map(|c| c.call_id);
         }
         if let Some((src, dst)) = packet.endpoints() {
             // The sender's descriptor: its connected socket, else the socket bound to the
@@ -288,9 +349,23 @@ impl Tracer {
                 .or_else(|| cause.filter(|c| c.host == packet.from).map(|c| c.fd))
                 .or_else(|| bound().filter(|_| tcp_handshake).map(|s| s.fd));
             if let Some(tcp) = &packet.tcp {
+                let listener = event.fd.filter(|fd| {
+                    sockets
+                        .iter()
+                        .any(|s| s.host == packet.from && s.fd == *fd && s.listening)
+                });
                 match (tcp.has("SYN"), tcp.has("ACK"), event.fd) {
                     (true, false, Some(fd)) => syn_sent = Some((packet.from, fd)),
-                    (true, true, fd) => syn_recv = Some((packet.from, fd)),
+                    // Only a listener's answer makes a connection in SYN_RECV (not a
+                    // simultaneous open), and a retransmitted SYN+ACK says it only once.
+                    (true, true, _) if listener.is_some() => {
+                        if self.handshakes.len() >= TRACKED_HANDSHAKES {
+                            self.handshakes.clear();
+                        }
+                        if self.handshakes.insert((packet.from, src, dst)) {
+                            syn_recv = Some((packet.from, listener));
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -308,13 +383,14 @@ impl Tracer {
         let (Some(tcp), Some((_, dst))) = (&packet.tcp, packet.endpoints()) else {
             return;
         };
+        let scope = scope(packet);
         let rst = tcp.has("RST");
         let syn = tcp.has("SYN") && !tcp.has("ACK");
         if rst {
             if self.rst_to.len() >= TRACKED_ENDPOINTS {
                 self.rst_to.clear();
             }
-            self.rst_to.insert(dst, seq);
+            self.rst_to.insert((scope, dst), seq);
         }
         if let (Some(call_id), true) = (call_id, rst || syn) {
             if self.by_call.len() >= TRACKED_ENDPOINTS {
@@ -329,11 +405,13 @@ impl Tracer {
         }
     }
 
-    /// The RST last sent to `endpoint`.
-    pub(crate) fn rst_to(&self, endpoint: SocketAddr) -> Option<Seq> {
+    /// The RST last sent to `endpoint` of `host`.
+    pub(crate) fn rst_to(&self, host: HostId, endpoint: SocketAddr) -> Option<Seq> {
+        let on_lo = endpoint.ip().to_canonical().is_loopback();
+        let scope = on_lo.then_some(host);
         self.rst_to
             .iter()
-            .find(|(e, _)| same(**e, endpoint))
+            .find(|((s, e), _)| *s == scope && same(*e, endpoint))
             .map(|(_, s)| *s)
     }
 

@@ -23,6 +23,8 @@ use crate::sandbox::{KernelSocketSnapshot, now_ms};
 
 /// While sockets without a descriptor are known, ask again this often.
 pub(super) const KERNEL_SOCKET_RECHECK: Duration = Duration::from_millis(500);
+/// A TIME_WAIT is looked at this long after its timer is due, by when the kernel has freed it.
+const TIME_WAIT_SLACK: Duration = Duration::from_millis(50);
 /// Asked at most this often: a busy session (thousands of connections closing, each leaving
 /// a TIME_WAIT for a minute) would otherwise pay a dump of them after every call.
 pub(super) const KERNEL_SOCKET_MIN_INTERVAL: Duration = Duration::from_millis(20);
@@ -146,8 +148,7 @@ impl SessionTask {
                 // which asks again anyway): look when it is due, not before.
                 let wait = match k.expires_ms {
                     Some(at) => {
-                        Duration::from_millis(at.saturating_sub(now_ms()))
-                            + KERNEL_SOCKET_RECHECK / 10
+                        Duration::from_millis(at.saturating_sub(now_ms())) + TIME_WAIT_SLACK
                     }
                     None => KERNEL_SOCKET_RECHECK,
                 };
@@ -156,6 +157,9 @@ impl SessionTask {
             self.hosts[hidx].kernel_sockets = now;
         }
         self.kernel_check_at = next.map(|wait| Instant::now() + wait);
+        // What went over the wire before the dump comes first: the final ACK before the
+        // TIME_WAIT it left.
+        self.trace(None);
         for e in events {
             self.log_event(e);
         }

@@ -4,20 +4,56 @@
 //! sending).
 
 use std::os::fd::AsRawFd;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::SessionTask;
-use crate::sandbox::event::{Event, EventKind, Seq};
+use crate::sandbox::event::{Event, EventKind, Seq, Tuple};
+use crate::sandbox::host::HostId;
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::tracer::{Cause, SocketEnds, Tracer};
 
+/// Non-blocking connects still in their handshake whose packets are still theirs.
+const CONNECTING_KEPT: usize = 16;
+
+/// Now on the kernel's packet clock (real time), in ns. Read before a syscall, so that only
+/// packets sent since can be that call's.
+pub(super) fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Whether a call of `kind` can make the kernel send something (the others only read or set
+/// what stays in the host: socket, bind, listen, options, names).
+fn sends_packets(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Connect
+            | EventKind::Accept
+            | EventKind::Send
+            | EventKind::Sendto
+            | EventKind::Recv
+            | EventKind::Recvfrom
+            | EventKind::Shutdown
+            | EventKind::Close
+    )
+}
+
 impl SessionTask {
-    /// Start capturing what host `hidx` sends, if the backend can.
+    /// Start capturing what host `hidx` sends, and watching its sockets without a
+    /// descriptor, where the backend can.
     pub(super) fn open_capture(&mut self, hidx: usize) {
+        let host = self.hosts[hidx].id;
+        match self.network.open_diag(host) {
+            Ok(diag) => self.hosts[hidx].diag = diag,
+            Err(e) => {
+                tracing::warn!(session = %self.log.info.id, host = %host, error = %e, "sock_diag could not be opened; sockets without a descriptor are not shown");
+            }
+        }
         let limits = &self.log.info.limits;
-        if !limits.capture {
+        if !limits.capture || self.tracer.as_ref().is_some_and(Tracer::is_full) {
             return;
         }
-        let host = self.hosts[hidx].id;
         match self.network.open_capture(host, limits.capture_snaplen) {
             Ok(Some(capture)) => {
                 if let Err(e) = self.poller.add(&capture) {
@@ -32,12 +68,6 @@ impl SessionTask {
                     ));
                 }
                 self.hosts[hidx].capture = Some(capture);
-                match self.network.open_diag(host) {
-                    Ok(diag) => self.hosts[hidx].diag = diag,
-                    Err(e) => {
-                        tracing::warn!(session = %self.log.info.id, host = %host, error = %e, "sock_diag could not be opened; sockets without a descriptor are not shown");
-                    }
-                }
             }
             Ok(None) => {}
             Err(e) => {
@@ -46,19 +76,46 @@ impl SessionTask {
         }
     }
 
-    /// Stop every capture: the session ends.
-    pub(super) fn close_captures(&mut self) {
-        for host in &mut self.hosts {
-            if let Some(capture) = host.capture.take() {
-                self.poller.remove(capture.as_raw_fd());
+    /// Stop capturing on `host` (all hosts when `None`); the counters stay.
+    fn stop_capture(&mut self, host: Option<HostId>) {
+        for h in &mut self.hosts {
+            if host.is_none_or(|id| id == h.id) {
+                if let Some(capture) = h.capture.take() {
+                    self.poller.remove(capture.as_raw_fd());
+                }
             }
+        }
+    }
+
+    /// The capture is full: each host's capture stops waking the session and keeping frames,
+    /// and goes on counting them in the kernel.
+    fn park_captures(&mut self) {
+        for h in &mut self.hosts {
+            let Some(capture) = h.capture.take() else {
+                continue;
+            };
+            self.poller.remove(capture.as_raw_fd());
+            match capture.park() {
+                Ok(()) => h.parked = Some(capture),
+                Err(e) => {
+                    tracing::warn!(session = %self.log.info.id, host = %h.id, error = %e, "a full capture could not be parked; its later packets are not counted");
+                }
+            }
+        }
+    }
+
+    /// Stop every capture and sock_diag socket: the session ends.
+    pub(super) fn close_captures(&mut self) {
+        self.stop_capture(None);
+        for host in &mut self.hosts {
+            host.parked = None;
             host.diag = None;
             host.kernel_sockets.clear();
         }
     }
 
-    /// The call an event records, as packets are matched to it.
-    pub(super) fn cause_of(&self, event: &Event) -> Option<Cause> {
+    /// The call an event records, as packets are matched to it, made at `since_ns`.
+    fn cause_of(&self, event: &Event, since_ns: u64) -> Option<Cause> {
         let (host, fd, call_id) = (event.host?, event.fd?, event.call_id?);
         let ends = self
             .host_index(host)
@@ -77,22 +134,67 @@ impl SessionTask {
                 EventKind::Connect | EventKind::Sendto => event.addr,
                 _ => None,
             }),
+            since_ns,
         })
     }
 
+    /// After a call ran: log what went over the wire since `since_ns`, tied to the call when
+    /// it is one that sends. A call refused before the kernel saw it causes nothing.
+    pub(super) fn trace_call(
+        &mut self,
+        event: &Event,
+        since_ns: u64,
+        refused: bool,
+        in_progress: bool,
+    ) {
+        if refused || !sends_packets(event.kind) {
+            self.trace(None);
+            return;
+        }
+        // Sockets without a descriptor change with these calls even when nothing is captured
+        // (capture off or full): ask the namespaces after them.
+        if matches!(
+            event.kind,
+            EventKind::Connect | EventKind::Accept | EventKind::Close | EventKind::Shutdown
+        ) {
+            self.kernel_due = true;
+        }
+        self.trace(Some((event, since_ns)));
+        // A non-blocking connect returns in its handshake; the rest of it is still its own.
+        if in_progress {
+            if let Some(cause) = self.cause_of(event, since_ns) {
+                if self.connecting.len() >= CONNECTING_KEPT {
+                    self.connecting.remove(0);
+                }
+                self.connecting.push(cause);
+            }
+        }
+    }
+
     /// Log every packet the captures hold, in the kernel's order, tied to `current` (the call
-    /// being made) or to a blocked call when one covers it.
-    pub(super) fn trace(&mut self, current: Option<Cause>) {
+    /// being made, and when it was made) or to a blocked call when one covers it.
+    pub(super) fn trace(&mut self, current: Option<(&Event, u64)>) {
         let Some(tracer) = self.tracer.as_mut() else {
             return;
         };
         let log = &self.log;
+        let mut failed = Vec::new();
         let packets = tracer.drain(
             self.hosts
                 .iter()
                 .filter_map(|h| Some((h.id, h.capture.as_ref()?))),
             || log.hosts(),
+            &mut failed,
         );
+        let full = tracer.is_full();
+        for host in failed {
+            self.stop_capture(Some(host));
+        }
+        if full {
+            // Nothing more is kept: the captures stop waking the session and only count.
+            self.park_captures();
+            self.kernel_due = true;
+        }
         if packets.is_empty() {
             return;
         }
@@ -105,17 +207,21 @@ impl SessionTask {
                     SocketEnds {
                         host: h.id,
                         fd,
-                        tuple: crate::sandbox::event::Tuple {
+                        tuple: Tuple {
                             proto: s.proto,
                             family: s.family,
                             local,
                             remote,
                         },
+                        listening: s.backlog.is_some(),
                     }
                 })
             })
             .collect();
-        let mut causes: Vec<Cause> = current.into_iter().collect();
+        let mut causes: Vec<Cause> = current
+            .and_then(|(event, since)| self.cause_of(event, since))
+            .into_iter()
+            .collect();
         for p in &self.pending {
             if let Some(s) = sockets.iter().find(|s| s.host == p.host && s.fd == p.fd) {
                 causes.push(Cause {
@@ -124,13 +230,21 @@ impl SessionTask {
                     fd: p.fd,
                     local: s.tuple.local,
                     remote: s.tuple.remote.or(p.event.addr),
+                    since_ns: 0,
                 });
             }
         }
+        // Connects that left their handshake (or their socket) are no longer causes.
+        let hosts = &self.hosts;
+        self.connecting.retain(|c| {
+            hosts
+                .iter()
+                .find(|h| h.id == c.host)
+                .and_then(|h| h.fds.get(c.fd))
+                .is_some_and(|s| s.seen.tcp_state == Some(TcpState::SynSent))
+        });
+        causes.extend(self.connecting.iter().copied());
         for packet in packets {
-            let Some(tracer) = self.tracer.as_ref() else {
-                return;
-            };
             if packet
                 .tcp
                 .as_ref()
@@ -138,6 +252,9 @@ impl SessionTask {
             {
                 self.kernel_due = true;
             }
+            let Some(tracer) = self.tracer.as_mut() else {
+                return;
+            };
             let traced = tracer.event(packet, &causes, &sockets);
             let call_id = traced.event.call_id;
             let tuple = traced.event.tuple;
@@ -149,8 +266,10 @@ impl SessionTask {
                 self.infer_syn_sent(host, fd, logged.seq);
             }
             if let (Some((host, listener)), Some(tuple)) = (traced.syn_recv, tuple) {
-                let mut e = Event::observed(EventKind::TcpState, host, -1, Some(tuple));
-                e.fd = None;
+                let mut e =
+                    Event::new(EventKind::TcpState, crate::sandbox::event::Status::Observed);
+                e.host = Some(host);
+                e.tuple = Some(tuple);
                 e.from = Some(TcpState::Listen);
                 e.to = Some(TcpState::SynRecv);
                 e.inferred = true;
@@ -168,7 +287,7 @@ impl SessionTask {
     }
 
     /// A SYN left descriptor `fd`: its socket went through SYN_SENT, too briefly for a probe.
-    fn infer_syn_sent(&mut self, host: crate::sandbox::host::HostId, fd: i32, packet_seq: Seq) {
+    fn infer_syn_sent(&mut self, host: HostId, fd: i32, packet_seq: Seq) {
         let Some(hidx) = self.host_index(host) else {
             return;
         };
@@ -204,16 +323,16 @@ impl SessionTask {
         }
         let by_call = event.call_id.and_then(|c| tracer.of_call(c).rst);
         by_call.or_else(|| {
-            let local = match (event.host, event.fd) {
-                (Some(h), Some(fd)) => self
-                    .host_index(h)
-                    .and_then(|i| self.hosts[i].fds.get(fd))
-                    .and_then(|s| s.ends().0),
-                _ => None,
-            };
-            local
-                .or(event.tuple.and_then(|t| t.local))
-                .and_then(|l| tracer.rst_to(l))
+            let host = event.host?;
+            let local = event
+                .fd
+                .and_then(|fd| {
+                    self.host_index(host)
+                        .and_then(|i| self.hosts[i].fds.get(fd))
+                })
+                .and_then(|s| s.ends().0)
+                .or(event.tuple.and_then(|t| t.local))?;
+            tracer.rst_to(host, local)
         })
     }
 
@@ -237,13 +356,22 @@ impl SessionTask {
             .host_index(host)
             .and_then(|i| self.hosts[i].fds.get(fd))
             .and_then(|s| s.ends().0)?;
-        tracer.rst_to(local)
+        tracer.rst_to(host, local)
     }
 
     /// What the capture kept and lost, for snapshots; says why when there is none.
-    pub(super) fn capture_stats(&self) -> crate::sandbox::tracer::CaptureStats {
-        match &self.tracer {
-            Some(t) => t.stats.clone(),
+    pub(super) fn capture_stats(&mut self) -> crate::sandbox::tracer::CaptureStats {
+        let missed: u64 = self
+            .hosts
+            .iter()
+            .filter_map(|h| h.parked.as_ref())
+            .map(|c| u64::from(c.take_parked_count()))
+            .sum();
+        match &mut self.tracer {
+            Some(t) => {
+                t.stats.dropped += missed;
+                t.stats.clone()
+            }
             None => crate::sandbox::tracer::CaptureStats {
                 enabled: false,
                 reason: Some(
