@@ -15,6 +15,19 @@ use tokio::io::unix::AsyncFd;
 
 /// Events read from the inner epoll in one system call.
 const EVENT_BATCH: usize = 64;
+/// Marks a watched descriptor whose readiness says nothing about the session's sockets (a
+/// packet capture): its events are told apart so that they do not cost a probe of every
+/// socket.
+const CAPTURE_TAG: u64 = 1 << 63;
+
+/// What woke the session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// A socket of the session reported something.
+    pub sockets: bool,
+    /// A capture has frames waiting.
+    pub captures: bool,
+}
 
 /// The epoll instance of one session.
 #[derive(Debug)]
@@ -41,10 +54,26 @@ impl Poller {
 
     /// Watch `fd` for every kind of readiness, edge-triggered.
     pub fn add(&self, fd: &impl AsRawFd) -> io::Result<()> {
-        let fd = fd.as_raw_fd();
+        self.watch(
+            fd.as_raw_fd(),
+            libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP,
+            fd.as_raw_fd() as u64,
+        )
+    }
+
+    /// Watch a packet capture for frames, edge-triggered.
+    pub fn add_capture(&self, fd: &impl AsRawFd) -> io::Result<()> {
+        self.watch(
+            fd.as_raw_fd(),
+            libc::EPOLLIN,
+            fd.as_raw_fd() as u64 | CAPTURE_TAG,
+        )
+    }
+
+    fn watch(&self, fd: RawFd, interest: i32, tag: u64) -> io::Result<()> {
         let mut event = libc::epoll_event {
-            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
-            u64: fd as u64,
+            events: (interest | libc::EPOLLET) as u32,
+            u64: tag,
         };
         // SAFETY: a valid epoll descriptor, a valid socket and a valid event struct.
         let rc =
@@ -71,28 +100,35 @@ impl Poller {
         let _ = rc;
     }
 
-    /// Ready when any watched socket reported something since the last time.
-    pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Ready when any watched descriptor reported something since the last time, saying
+    /// which kinds did.
+    pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Readiness> {
         loop {
             let mut guard = match self.epoll.poll_read_ready(cx) {
                 Poll::Ready(Ok(guard)) => guard,
                 // The epoll descriptor cannot fail to poll; if it does, wake up and let the
                 // session probe rather than sleep forever.
-                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Ready(Err(_)) => {
+                    return Poll::Ready(Readiness {
+                        sockets: true,
+                        captures: true,
+                    });
+                }
                 Poll::Pending => return Poll::Pending,
             };
-            let drained = self.drain();
+            let ready = self.drain();
             guard.clear_ready();
-            if drained > 0 {
-                return Poll::Ready(());
+            if ready != Readiness::default() {
+                return Poll::Ready(ready);
             }
         }
     }
 
-    /// Read and forget every queued event; the session probes all its sockets anyway.
-    fn drain(&self) -> usize {
+    /// Read every queued event, keeping only which kinds of descriptor they came from: the
+    /// session probes all its sockets anyway.
+    fn drain(&self) -> Readiness {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; EVENT_BATCH];
-        let mut total = 0;
+        let mut ready = Readiness::default();
         loop {
             // SAFETY: the buffer holds EVENT_BATCH events; timeout 0 never blocks.
             let n = unsafe {
@@ -104,11 +140,18 @@ impl Poller {
                 )
             };
             if n <= 0 {
-                return total;
+                return ready;
             }
-            total += n as usize;
+            for event in &events[..n as usize] {
+                let tag = event.u64;
+                if tag & CAPTURE_TAG != 0 {
+                    ready.captures = true;
+                } else {
+                    ready.sockets = true;
+                }
+            }
             if (n as usize) < EVENT_BATCH {
-                return total;
+                return ready;
             }
         }
     }

@@ -145,7 +145,7 @@ enum Exec {
 /// Why the loop woke up.
 enum Wake {
     Command(Option<Command>),
-    Ready,
+    Ready(super::poller::Readiness),
     Timer,
     Shutdown,
 }
@@ -406,10 +406,18 @@ impl SessionTask {
                         self.probe_all();
                     }
                 }
-                Wake::Ready => {
+                Wake::Ready(ready) if ready.sockets => {
                     commands_in_a_row = 0;
                     self.retry_pending();
                     self.after_activity();
+                }
+                Wake::Ready(_) => {
+                    // Only frames were captured: log them; the sockets said nothing new.
+                    commands_in_a_row = 0;
+                    self.trace(None);
+                    if std::mem::take(&mut self.kernel_due) {
+                        self.kernel_sockets_changed();
+                    }
                 }
                 Wake::Timer => {
                     commands_in_a_row = 0;
@@ -437,7 +445,7 @@ impl SessionTask {
             _ = shutdown.wait_for(|down| *down) => Wake::Shutdown,
             command = commands.recv() => Wake::Command(command),
             () = tokio::time::sleep_until(deadline) => Wake::Timer,
-            () = poll_fn(|cx| poller.poll_ready(cx)) => Wake::Ready,
+            ready = poll_fn(|cx| poller.poll_ready(cx)) => Wake::Ready(ready),
         }
     }
 

@@ -56,7 +56,7 @@ impl SessionTask {
         }
         match self.network.open_capture(host, limits.capture_snaplen) {
             Ok(Some(capture)) => {
-                if let Err(e) = self.poller.add(&capture) {
+                if let Err(e) = self.poller.add_capture(&capture) {
                     tracing::warn!(session = %self.log.info.id, host = %host, error = %e, "capture not watched; packets of this host are not shown");
                     return;
                 }
