@@ -1,12 +1,17 @@
 //! Exercises through the REST API: for every exercise a solution that passes every check and a
 //! wrong attempt that fails the check it should, with its hint; the catalog endpoints; grading
 //! and attempts.
+//!
+//! Exercises that read packets on the wire are solved on a server in netns isolation (skipped,
+//! with the reason printed, where namespaces cannot be made; failed instead when
+//! PLUGBOARD_REQUIRE_NETNS is set), and shown to fail with the netns hint in loopback isolation.
 
 mod common;
 
 use std::time::Duration;
 
 use common::app::{ApiSession, TestApp};
+use plugboard::config::IsolationChoice;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -103,6 +108,36 @@ fn assert_fails(report: &Value, id: &str) {
         !check["hint"].as_str().unwrap_or("").is_empty(),
         "a failed check has a hint"
     );
+}
+
+/// Every check in `packet_checks` failed because the session captured no packets, with the
+/// hint that says so; every other check passed.
+fn assert_needs_netns(report: &Value, packet_checks: &[&str]) {
+    for check in report["checks"].as_array().unwrap() {
+        let id = check["id"].as_str().unwrap();
+        if packet_checks.contains(&id) {
+            let hint = check["hint"].as_str().unwrap_or("");
+            assert_eq!(check["passed"], false, "{id} reads packets: {report:#}");
+            assert!(hint.contains("need netns isolation"), "{id}: {hint}");
+        } else {
+            assert_eq!(check["passed"], true, "{id} reads no packets: {report:#}");
+        }
+    }
+}
+
+/// A server in netns isolation, where packets are captured, and the directory of its
+/// database; `None` (the reason printed) where namespaces cannot be made.
+async fn netns_app() -> Option<(TestApp, tempfile::TempDir)> {
+    common::netns_sandbox()?;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::app::test_config(dir.path(), &[]);
+    config.isolation = IsolationChoice::Netns;
+    Some((TestApp::start_config(config).await, dir))
+}
+
+/// Whether the session captures packets.
+fn captures(s: &ApiSession) -> bool {
+    s.body["isolation"] == "netns"
 }
 
 fn tcp() -> Value {
@@ -674,6 +709,283 @@ async fn many_clients() {
     app.stop().await;
 }
 
+/// handshake-numbers: connect to the echo server, send, read the echo, close.
+async fn solve_handshake_numbers(app: &TestApp, s: &ApiSession) {
+    program_ready(app, s, "B", "listen", 7007).await;
+    call(app, s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    let c = call(
+        app,
+        s,
+        json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 7007),"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(c["status"], "ok", "{c}");
+    call(
+        app,
+        s,
+        json!({"host":"A","call":"send","fd":3,"data":"hello"}),
+    )
+    .await;
+    let back = call(
+        app,
+        s,
+        json!({"host":"A","call":"recv","fd":3,"max":100,"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(back["data"], "hello");
+    call(app, s, json!({"host":"A","call":"close","fd":3})).await;
+}
+
+#[tokio::test]
+async fn handshake_numbers() {
+    let Some((mut app, _dir)) = netns_app().await else {
+        return;
+    };
+    let s = exercise(&app, "handshake-numbers").await;
+    solve_handshake_numbers(&app, &s).await;
+    assert_passes(&grade(&app, &s).await);
+
+    // A port where nothing listens: the SYN leaves, a RST answers it.
+    let s = exercise(&app, "handshake-numbers").await;
+    program_ready(&app, &s, "B", "listen", 7007).await;
+    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    let refused = call(
+        &app,
+        &s,
+        json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 7008),"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(refused["errno"], "ECONNREFUSED");
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "syn-ack");
+    assert_fails(&report, "handshake");
+    app.stop().await;
+}
+
+/// refused-rst: connect to B:8080, where nothing listens.
+async fn solve_refused_rst(app: &TestApp, s: &ApiSession) {
+    call(app, s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    let refused = call(
+        app,
+        s,
+        json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 8080),"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(refused["errno"], "ECONNREFUSED", "{refused}");
+}
+
+#[tokio::test]
+async fn refused_rst() {
+    let Some((mut app, _dir)) = netns_app().await else {
+        return;
+    };
+    let s = exercise(&app, "refused-rst").await;
+    solve_refused_rst(&app, &s).await;
+    assert_passes(&grade(&app, &s).await);
+
+    // A listener on B: its kernel answers the SYN with SYN+ACK, and nothing is refused.
+    let s = exercise(&app, "refused-rst").await;
+    let b = s.addr("B", 8080);
+    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(&app, &s, json!({"host":"B","call":"listen","fd":3})).await;
+    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    let ok = call(
+        &app,
+        &s,
+        json!({"host":"A","call":"connect","fd":3,"addr": b}),
+    )
+    .await;
+    assert_eq!(ok["status"], "ok");
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "refused");
+    assert_fails(&report, "rst");
+    assert_fails(&report, "no-syn-ack");
+    app.stop().await;
+}
+
+/// A pure ACK from `host` acknowledging the peer's FIN (the peer sent no data: relative ack 2).
+fn acks_fin(e: &Value, host: &str) -> bool {
+    e["kind"] == "packet"
+        && e["host"] == host
+        && e["packet"]["tcp"]["flags"] == json!(["ACK"])
+        && e["packet"]["tcp"]["rel_ack"] == 2
+}
+
+/// four-way-close: A shuts down its write side first, B reads EOF and closes, A closes.
+async fn solve_four_way_close(app: &TestApp, s: &ApiSession) {
+    connected(app, s).await;
+    call(
+        app,
+        s,
+        json!({"host":"A","call":"shutdown","fd":3,"how":"write"}),
+    )
+    .await;
+    wait_for(app, s, "A in FIN_WAIT2", |e| {
+        e["host"] == "A" && e["to"] == "FIN_WAIT2"
+    })
+    .await;
+    let eof = call(
+        app,
+        s,
+        json!({"host":"B","call":"recv","fd":4,"max":10,"wait_ms":2000}),
+    )
+    .await;
+    assert_eq!(eof["bytes"], 0, "{eof}");
+    call(app, s, json!({"host":"B","call":"close","fd":4})).await;
+    if captures(s) {
+        wait_for(app, s, "A's ACK of B's FIN", |e| acks_fin(e, "A")).await;
+        wait_for(app, s, "A's TIME_WAIT", |e| {
+            e["kind"] == "kernel_socket" && e["host"] == "A" && e["to"] == "TIME_WAIT"
+        })
+        .await;
+    }
+    call(app, s, json!({"host":"A","call":"close","fd":3})).await;
+}
+
+#[tokio::test]
+async fn four_way_close() {
+    let Some((mut app, _dir)) = netns_app().await else {
+        return;
+    };
+    let s = exercise(&app, "four-way-close").await;
+    solve_four_way_close(&app, &s).await;
+    assert_passes(&grade(&app, &s).await);
+
+    // B closes first: A is the passive side and never sees FIN_WAIT2.
+    let s = exercise(&app, "four-way-close").await;
+    connected(&app, &s).await;
+    call(&app, &s, json!({"host":"B","call":"close","fd":4})).await;
+    let eof = call(
+        &app,
+        &s,
+        json!({"host":"A","call":"recv","fd":3,"max":10,"wait_ms":2000}),
+    )
+    .await;
+    assert_eq!(eof["bytes"], 0, "{eof}");
+    call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
+    wait_for(&app, &s, "B's ACK of A's FIN", |e| acks_fin(e, "B")).await;
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "a-first");
+    assert_fails(&report, "fin-wait2");
+    app.stop().await;
+}
+
+/// udp-boundaries-on-the-wire: three sendto to the echo server, three echoes read back.
+async fn solve_udp_boundaries(app: &TestApp, s: &ApiSession) {
+    program_ready(app, s, "B", "bind", 9007).await;
+    call(
+        app,
+        s,
+        json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
+    )
+    .await;
+    let messages = ["one", "two", "three"];
+    for m in messages {
+        call(
+            app,
+            s,
+            json!({"host":"A","call":"sendto","fd":3,"data": m,"addr": s.addr("B", 9007)}),
+        )
+        .await;
+    }
+    for m in messages {
+        let got = call(
+            app,
+            s,
+            json!({"host":"A","call":"recvfrom","fd":3,"max":100,"wait_ms":5000}),
+        )
+        .await;
+        assert_eq!(got["data"], m);
+    }
+}
+
+#[tokio::test]
+async fn udp_boundaries_on_the_wire() {
+    let Some((mut app, _dir)) = netns_app().await else {
+        return;
+    };
+    let s = exercise(&app, "udp-boundaries-on-the-wire").await;
+    solve_udp_boundaries(&app, &s).await;
+    assert_passes(&grade(&app, &s).await);
+
+    // One sendto with all three words: one datagram, one packet.
+    let s = exercise(&app, "udp-boundaries-on-the-wire").await;
+    program_ready(&app, &s, "B", "bind", 9007).await;
+    call(
+        &app,
+        &s,
+        json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
+    )
+    .await;
+    call(
+        &app,
+        &s,
+        json!({"host":"A","call":"sendto","fd":3,"data":"onetwothree","addr": s.addr("B", 9007)}),
+    )
+    .await;
+    let back = call(
+        &app,
+        &s,
+        json!({"host":"A","call":"recvfrom","fd":3,"max":100,"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(back["data"], "onetwothree");
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "three-packets");
+    assert_fails(&report, "one");
+    assert_fails(&report, "echoed");
+    app.stop().await;
+}
+
+/// The same solutions in loopback isolation: what the calls show passes, what the packets
+/// would show fails, with the hint that packets need netns isolation.
+#[tokio::test]
+async fn packet_exercises_in_loopback_say_they_need_netns() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "handshake-numbers").await;
+    solve_handshake_numbers(&app, &s).await;
+    assert_needs_netns(
+        &grade(&app, &s).await,
+        &[
+            "syn",
+            "syn-ack",
+            "handshake",
+            "sent",
+            "data-after-handshake",
+        ],
+    );
+
+    let s = exercise(&app, "refused-rst").await;
+    solve_refused_rst(&app, &s).await;
+    assert_needs_netns(
+        &grade(&app, &s).await,
+        &["syn", "rst", "rst-before-error", "no-syn-ack"],
+    );
+
+    let s = exercise(&app, "four-way-close").await;
+    solve_four_way_close(&app, &s).await;
+    assert_needs_netns(
+        &grade(&app, &s).await,
+        &[
+            "fin-a",
+            "fin-a-acked",
+            "a-first",
+            "fin-b",
+            "last-ack",
+            "time-wait",
+        ],
+    );
+
+    let s = exercise(&app, "udp-boundaries-on-the-wire").await;
+    solve_udp_boundaries(&app, &s).await;
+    assert_needs_netns(
+        &grade(&app, &s).await,
+        &["three-packets", "one", "two", "three", "echoed"],
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn catalog_grading_and_attempts() {
     let mut app = TestApp::start_with(&["--admin-token", "teacher-secret"]).await;
@@ -717,7 +1029,7 @@ async fn catalog_grading_and_attempts() {
             json!({}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::CONFLICT);
 
     // The live checklist is not stored; grading is, and only the owner grades.
     let s = exercise(&app, "connection-refused").await;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Exercise, ProgramSpec, Rule};
+use super::{Exercise, ProgramSpec};
 use crate::sandbox::HostId;
 
 /// The catalog's files, by name. A unit test checks that every file of `exercises/` is here.
@@ -52,6 +52,22 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "many-clients.toml",
         include_str!("../../exercises/many-clients.toml"),
+    ),
+    (
+        "handshake-numbers.toml",
+        include_str!("../../exercises/handshake-numbers.toml"),
+    ),
+    (
+        "refused-rst.toml",
+        include_str!("../../exercises/refused-rst.toml"),
+    ),
+    (
+        "four-way-close.toml",
+        include_str!("../../exercises/four-way-close.toml"),
+    ),
+    (
+        "udp-boundaries-on-the-wire.toml",
+        include_str!("../../exercises/udp-boundaries-on-the-wire.toml"),
     ),
 ];
 
@@ -146,28 +162,19 @@ fn validate(file: &str, e: &Exercise) -> Result<(), String> {
         return Err("two checks share an id".to_owned());
     }
     for check in &e.checks {
-        let hosts: Vec<&str> = match &check.rule {
-            Rule::Event(f) | Rule::None(f) | Rule::Count { filter: f, .. } => f
-                .host
-                .iter()
-                .chain(f.peer_host.iter())
-                .map(String::as_str)
-                .collect(),
-            Rule::Order { first, then } => first
-                .host
-                .iter()
-                .chain(&first.peer_host)
-                .chain(&then.host)
-                .chain(&then.peer_host)
-                .map(String::as_str)
-                .collect(),
-            Rule::TcpState { host, .. } => vec![host.as_str()],
-            Rule::ReceivedEqualsSent {
-                receiver, sender, ..
-            } => vec![receiver.as_str(), sender.as_str()],
-        };
-        if let Some(bad) = hosts.into_iter().find(|h| !host_ok(h)) {
+        if let Some(bad) = check.rule.hosts().into_iter().find(|h| !host_ok(h)) {
             return Err(format!("check {} names unknown host {bad}", check.id));
+        }
+        let mut caused_by = check
+            .rule
+            .packet_filters()
+            .into_iter()
+            .filter_map(|p| p.caused_by);
+        if caused_by.any(|k| !k.is_call()) {
+            return Err(format!(
+                "check {}: caused_by must name a call (connect, close, sendto, …)",
+                check.id
+            ));
         }
     }
     Ok(())
@@ -212,5 +219,47 @@ rule = { type = "event", host = "Q" }
         assert!(e.to_string().contains("unknown host Q"), "{e}");
         let e = Catalog::from_files([("y.toml", bad)]).unwrap_err();
         assert!(e.to_string().contains("named x.toml"), "{e}");
+    }
+
+    #[test]
+    fn mistakes_in_packet_rules_are_reported() {
+        let with_rule = |rule: &str| {
+            format!(
+                "id = \"x\"\nversion = 1\ntitle = \"t\"\nsummary = \"s\"\ntext = \"t\"\n\
+                 [[checks]]\nid = \"a\"\ntext = \"a\"\nhint = \"h\"\nrule = {rule}\n"
+            )
+        };
+        let load = |rule: &str| Catalog::from_files([("x.toml", with_rule(rule).as_str())]);
+        // Every shape the format doc shows loads.
+        for good in [
+            r#"{ type = "packet", from = "B", to = "A", flags = ["RST"], caused_by = "connect" }"#,
+            r#"{ type = "none", packet = { from = "B", flags = ["SYN", "ACK"] } }"#,
+            r#"{ type = "count", packet = { from = "A", proto = "udp" }, min = 3 }"#,
+            r#"{ type = "order", first = { packet = { flags = ["FIN"] } }, then = { kind = "close" } }"#,
+            r#"{ type = "handshake", client = "A", server = "B", port = 7007 }"#,
+            r#"{ type = "no_data_before_handshake", host = "A" }"#,
+        ] {
+            load(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for (bad, says) in [
+            (r#"{ type = "packet", from = "Q" }"#, "unknown host Q"),
+            (
+                r#"{ type = "none", packet = { to = "C" } }"#,
+                "unknown host C",
+            ),
+            (
+                r#"{ type = "handshake", client = "A", server = "Z" }"#,
+                "unknown host Z",
+            ),
+            (r#"{ type = "packet", flags = ["SYNACK"] }"#, "SYNACK"),
+            (
+                r#"{ type = "packet", caused_by = "tcp_state" }"#,
+                "must name a call",
+            ),
+            (r#"{ type = "packet", flag = ["SYN"] }"#, "flag"),
+        ] {
+            let e = load(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

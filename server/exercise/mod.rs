@@ -36,7 +36,32 @@
 //! matches), `tcp_state` (a host's socket reached a state), `received_equals_sent` (what
 //! `receiver` read equals what `sender` wrote). Filters take `kind`, `host`, `status`,
 //! `errno`, `fd`, `local_port`, `remote_port`, `peer_host`, `family`, `proto`, `to`, `from`,
-//! `data`, `option`, `value`, `how`, `nonblocking`, `min_queue`.
+//! `data`, `option`, `value`, `how`, `nonblocking`, `min_queue`, and `packet`.
+//!
+//! Packets on the wire (captured in netns isolation only) have rules of their own:
+//!
+//! ```toml
+//! # Some packet matches: a packet filter, the same one a filter's `packet` table takes.
+//! rule = { type = "packet", from = "B", to = "A", flags = ["RST"], caused_by = "connect" }
+//! # The same conditions anywhere a filter goes: none, count, order.
+//! rule = { type = "none", packet = { from = "B", flags = ["SYN", "ACK"] } }
+//! rule = { type = "count", packet = { from = "A", proto = "udp" }, min = 3 }
+//! # SYN (seq J), SYN+ACK (seq K, ack J+1), ACK (seq J+1, ack K+1), in that order, with the
+//! # numbers as on the wire; `port` (the server's) is optional.
+//! rule = { type = "handshake", client = "A", server = "B", port = 7007 }
+//! # No TCP segment from A carried data before its connection's handshake completed.
+//! rule = { type = "no_data_before_handshake", host = "A" }
+//! ```
+//!
+//! A packet filter takes `from` and `to` (hosts), `proto` (tcp, udp, icmp, icmpv6, arp, ip,
+//! other), `flags` (TCP flags that must all be set; only TCP segments match), `no_flags` (TCP
+//! flags none of which may be set; only TCP segments match), `src_port`, `dst_port`,
+//! `min_payload` (bytes of TCP or UDP payload), `data` (the payload preview's text),
+//! `caused_by` (the kind of the call whose `call_id` the packet carries: connect, close,
+//! sendto, …) and `iface` (lo, eth0, sw0). A
+//! rule that reads packets or `kernel_socket` events (sockets without a descriptor, such as
+//! TIME_WAIT) fails on a log without a single packet, with a hint that they need netns
+//! isolation.
 
 pub mod catalog;
 pub mod grader;
@@ -44,6 +69,7 @@ pub mod program;
 
 use serde::{Deserialize, Serialize};
 
+use crate::sandbox::packet::PacketProto;
 use crate::sandbox::{EventKind, Family, OptValue, Proto, ShutdownHow, SockOpt, TcpState};
 
 /// One exercise of the catalog.
@@ -178,6 +204,69 @@ pub enum Rule {
         sender: String,
         text: Option<String>,
     },
+    /// Some packet matches (an `event` whose filter has only `packet` conditions).
+    Packet(PacketFilter),
+    /// The three segments of a handshake from `client` to `server` (its port `port`, when
+    /// given) were captured in order and their numbers add up, as on the wire (modulo 2^32):
+    /// a SYN with seq J, a SYN+ACK with seq K and ack J+1, an ACK with seq J+1 and ack K+1.
+    Handshake {
+        client: String,
+        server: String,
+        port: Option<u16>,
+    },
+    /// No TCP segment from `host` carried data before its connection's handshake completed
+    /// (the ACK of the SYN+ACK, which may itself carry the first data).
+    NoDataBeforeHandshake { host: String },
+}
+
+impl Rule {
+    /// Every host the rule names.
+    pub fn hosts(&self) -> Vec<&str> {
+        match self {
+            Rule::Event(f) | Rule::None(f) | Rule::Count { filter: f, .. } => f.hosts(),
+            Rule::Order { first, then } => first.hosts().into_iter().chain(then.hosts()).collect(),
+            Rule::TcpState { host, .. } | Rule::NoDataBeforeHandshake { host } => {
+                vec![host.as_str()]
+            }
+            Rule::ReceivedEqualsSent {
+                receiver, sender, ..
+            } => vec![receiver.as_str(), sender.as_str()],
+            Rule::Packet(p) => p.hosts(),
+            Rule::Handshake { client, server, .. } => vec![client.as_str(), server.as_str()],
+        }
+    }
+
+    /// Every packet filter in the rule.
+    pub fn packet_filters(&self) -> Vec<&PacketFilter> {
+        match self {
+            Rule::Event(f) | Rule::None(f) | Rule::Count { filter: f, .. } => {
+                f.packet.as_deref().into_iter().collect()
+            }
+            Rule::Order { first, then } => first
+                .packet
+                .as_deref()
+                .into_iter()
+                .chain(then.packet.as_deref())
+                .collect(),
+            Rule::Packet(p) => vec![p],
+            Rule::TcpState { .. }
+            | Rule::ReceivedEqualsSent { .. }
+            | Rule::Handshake { .. }
+            | Rule::NoDataBeforeHandshake { .. } => Vec::new(),
+        }
+    }
+
+    /// Whether the rule reads what only netns isolation logs (packets, sockets without a
+    /// descriptor), so that a log without a single packet cannot satisfy it (not even a
+    /// `none`).
+    pub fn netns_only(&self) -> bool {
+        match self {
+            Rule::Event(f) | Rule::None(f) | Rule::Count { filter: f, .. } => f.netns_only(),
+            Rule::Order { first, then } => first.netns_only() || then.netns_only(),
+            Rule::Packet(_) | Rule::Handshake { .. } | Rule::NoDataBeforeHandshake { .. } => true,
+            Rule::TcpState { .. } | Rule::ReceivedEqualsSent { .. } => false,
+        }
+    }
 }
 
 /// Conditions on one event; every condition given must hold.
@@ -206,4 +295,100 @@ pub struct Filter {
     pub nonblocking: Option<bool>,
     /// incoming: at least this many connections in the accept queue.
     pub min_queue: Option<u32>,
+    /// The event is a packet that matches these conditions (boxed: most filters have none).
+    pub packet: Option<Box<PacketFilter>>,
+}
+
+impl Filter {
+    /// Whether the filter matches only what netns isolation logs.
+    fn netns_only(&self) -> bool {
+        self.packet.is_some()
+            || matches!(self.kind, Some(EventKind::Packet | EventKind::KernelSocket))
+    }
+
+    /// Every host the filter names.
+    fn hosts(&self) -> Vec<&str> {
+        self.host
+            .iter()
+            .chain(&self.peer_host)
+            .map(String::as_str)
+            .chain(
+                self.packet
+                    .as_deref()
+                    .into_iter()
+                    .flat_map(PacketFilter::hosts),
+            )
+            .collect()
+    }
+}
+
+/// Conditions on one packet a host sent; every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PacketFilter {
+    /// The host that sent it.
+    pub from: Option<String>,
+    /// The host it is for.
+    pub to: Option<String>,
+    /// What it carries: tcp, udp, icmp, icmpv6, arp, ip or other.
+    pub proto: Option<PacketProto>,
+    /// TCP flags that must all be set.
+    #[serde(default)]
+    pub flags: Vec<TcpFlag>,
+    /// TCP flags none of which may be set.
+    #[serde(default)]
+    pub no_flags: Vec<TcpFlag>,
+    /// TCP or UDP source port.
+    pub src_port: Option<u16>,
+    /// TCP or UDP destination port.
+    pub dst_port: Option<u16>,
+    /// At least this many bytes of TCP or UDP payload.
+    pub min_payload: Option<u32>,
+    /// The payload preview's text equals this.
+    pub data: Option<String>,
+    /// The kind of the call whose `call_id` the packet carries (the call that caused it).
+    pub caused_by: Option<EventKind>,
+    /// The interface it left by: lo, eth0, sw0.
+    pub iface: Option<String>,
+}
+
+impl PacketFilter {
+    /// Every host the filter names.
+    fn hosts(&self) -> Vec<&str> {
+        self.from
+            .iter()
+            .chain(&self.to)
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// A TCP flag, as packets name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TcpFlag {
+    Syn,
+    Fin,
+    Rst,
+    Psh,
+    Ack,
+    Urg,
+    Ece,
+    Cwr,
+}
+
+impl TcpFlag {
+    /// The name a captured segment lists it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpFlag::Syn => "SYN",
+            TcpFlag::Fin => "FIN",
+            TcpFlag::Rst => "RST",
+            TcpFlag::Psh => "PSH",
+            TcpFlag::Ack => "ACK",
+            TcpFlag::Urg => "URG",
+            TcpFlag::Ece => "ECE",
+            TcpFlag::Cwr => "CWR",
+        }
+    }
 }
