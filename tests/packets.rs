@@ -577,11 +577,32 @@ async fn the_same_lo_tuple_on_two_hosts_keeps_its_own_numbers() {
     let mut clients = Vec::new();
     for host in [A, B] {
         let l = s.socket(host, Proto::Tcp).await;
-        s.ok(host, Call::Bind { fd: l, addr: server }).await;
+        s.ok(
+            host,
+            Call::Bind {
+                fd: l,
+                addr: server,
+            },
+        )
+        .await;
         s.ok(host, Call::Listen { fd: l, backlog: 4 }).await;
         let c = s.socket(host, Proto::Tcp).await;
-        s.ok(host, Call::Bind { fd: c, addr: client }).await;
-        s.ok(host, Call::Connect { fd: c, addr: server }).await;
+        s.ok(
+            host,
+            Call::Bind {
+                fd: c,
+                addr: client,
+            },
+        )
+        .await;
+        s.ok(
+            host,
+            Call::Connect {
+                fd: c,
+                addr: server,
+            },
+        )
+        .await;
         clients.push(c);
     }
     let send = s
@@ -621,7 +642,14 @@ async fn a_listener_does_not_claim_another_hosts_packets() {
         },
     )
     .await;
-    s.ok(A, Call::Listen { fd: wild, backlog: 4 }).await;
+    s.ok(
+        A,
+        Call::Listen {
+            fd: wild,
+            backlog: 4,
+        },
+    )
+    .await;
     let accept = s.call_wait(A, Call::Accept { fd: wild }, 0).await;
     let c = s.socket(A, Proto::Tcp).await;
     s.ok(A, Call::Nonblocking { fd: c, on: true }).await;

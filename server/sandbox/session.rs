@@ -1239,6 +1239,10 @@ impl SessionTask {
                     self.pending[i].op = op;
                     self.pending[i].event = event;
                     self.trace(None);
+                    if matches!(self.pending[i].op, BlockingOp::Connect { .. }) && result.is_ok() {
+                        let call_id = self.pending[i].call_id;
+                        self.await_handshake_ack(call_id);
+                    }
                     let mut p = self.pending.remove(i);
                     let event =
                         std::mem::replace(&mut p.event, Event::new(EventKind::Accept, Status::Ok));

@@ -14,6 +14,12 @@ use crate::sandbox::tracer::{Cause, SocketEnds, Tracer};
 
 /// Non-blocking connects still in their handshake whose packets are still theirs.
 const CONNECTING_KEPT: usize = 16;
+/// Events looked back through for a finished connect's last ACK.
+const HANDSHAKE_LOOKBACK: usize = 32;
+/// How often, and how long each time, a finished connect waits for its last ACK to be
+/// captured: at most a fifth of a millisecond, only when the ACK was not seen at once.
+const HANDSHAKE_ACK_TRIES: u32 = 10;
+const HANDSHAKE_ACK_PAUSE: std::time::Duration = std::time::Duration::from_micros(20);
 
 /// Now on the kernel's packet clock (real time), in ns. Read before a syscall, so that only
 /// packets sent since can be that call's.
@@ -283,6 +289,32 @@ impl SessionTask {
                 ));
                 self.log_event(e);
             }
+        }
+    }
+
+    /// A connect finished: the kernel sends the handshake's last ACK right after it marks the
+    /// socket connected, so on another CPU the ACK may still be on its way. Wait for it a
+    /// moment, so that it comes before the connect's result as it did on the wire.
+    pub(super) fn await_handshake_ack(&mut self, call_id: u64) {
+        if self.hosts.iter().all(|h| h.capture.is_none()) {
+            return;
+        }
+        let acked = |task: &SessionTask| {
+            let state = task.log.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.events.iter().rev().take(HANDSHAKE_LOOKBACK).any(|e| {
+                e.call_id == Some(call_id)
+                    && e.packet
+                        .as_ref()
+                        .and_then(|p| p.tcp.as_ref())
+                        .is_some_and(|t| t.flags.len() == 1 && t.has("ACK"))
+            })
+        };
+        for _ in 0..HANDSHAKE_ACK_TRIES {
+            if acked(self) {
+                return;
+            }
+            std::thread::sleep(HANDSHAKE_ACK_PAUSE);
+            self.trace(None);
         }
     }
 
