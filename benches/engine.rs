@@ -346,12 +346,28 @@ async fn packet_latency(samples: usize) -> Option<(Duration, Duration)> {
     )
     .await;
     let a = ok(&s, A, udp).await.fd.unwrap();
-    // The subscriber runs on its own task, as a WebSocket would, timing each packet event
-    // as it arrives.
+    // As in `event_latency`, the subscriber waits here while the calls run on their own
+    // task: one datagram at a time, timed from the kernel's timestamp to its event.
     let mut sub = s.subscribe(s.last_seq());
-    let watcher = tokio::spawn(async move {
-        let mut times = Vec::with_capacity(samples);
-        while times.len() < samples {
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let caller = s.clone();
+        let calls = tokio::spawn(async move {
+            let send = Call::Sendto {
+                fd: a,
+                data: b"ping".to_vec(),
+                addr: target,
+            };
+            ok(&caller, A, send).await;
+            // Keep B's queue from filling: read what arrived.
+            let read = Call::Recv {
+                fd: b,
+                max: 16,
+                peek: false,
+            };
+            ok(&caller, B, read).await;
+        });
+        loop {
             let e = match sub.live.recv().await {
                 Ok(e) => e,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
@@ -363,34 +379,11 @@ async fn packet_latency(samples: usize) -> Option<(Duration, Duration)> {
                     .expect("clock")
                     .as_nanos() as u64;
                 times.push(Duration::from_nanos(now_ns.saturating_sub(p.ts_ns)));
+                break;
             }
         }
-        times
-    });
-    for _ in 0..samples {
-        ok(
-            &s,
-            A,
-            Call::Sendto {
-                fd: a,
-                data: b"ping".to_vec(),
-                addr: target,
-            },
-        )
-        .await;
-        // Keep B's queue from filling: read what arrived.
-        ok(
-            &s,
-            B,
-            Call::Recv {
-                fd: b,
-                max: 16,
-                peek: false,
-            },
-        )
-        .await;
+        calls.await.expect("calls");
     }
-    let mut times = watcher.await.expect("watcher");
     times.sort();
     s.end("bench").await.ok();
     Some((percentile(&times, 0.5), percentile(&times, 0.99)))

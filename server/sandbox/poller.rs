@@ -8,7 +8,8 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
@@ -34,6 +35,9 @@ pub struct Readiness {
 pub struct Poller {
     /// The epoll descriptor, registered with tokio for readability.
     epoll: AsyncFd<OwnedFd>,
+    /// Socket readiness read by [`Poller::absorb`] and not yet reported (only the session
+    /// task touches it; atomic so that the poller can be shared across its awaits).
+    pending_sockets: AtomicBool,
 }
 
 impl Poller {
@@ -49,7 +53,10 @@ impl Poller {
         // SAFETY: the `OwnedFd` keeps the descriptor open and unchanged until dropped, and the
         // `AsyncFd` owns it.
         let epoll = unsafe { AsyncFd::register_with_interest(owned, Interest::READABLE) }?;
-        Ok(Poller { epoll })
+        Ok(Poller {
+            epoll,
+            pending_sockets: AtomicBool::new(false),
+        })
     }
 
     /// Watch `fd` for every kind of readiness, edge-triggered.
@@ -103,6 +110,14 @@ impl Poller {
     /// Ready when any watched descriptor reported something since the last time, saying
     /// which kinds did.
     pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Readiness> {
+        // Capture readiness absorbed earlier was dealt with by the absorber; socket readiness
+        // is reported now.
+        if self.pending_sockets.swap(false, Ordering::Relaxed) {
+            return Poll::Ready(Readiness {
+                sockets: true,
+                captures: false,
+            });
+        }
         loop {
             let mut guard = match self.epoll.poll_read_ready(cx) {
                 Poll::Ready(Ok(guard)) => guard,
@@ -122,6 +137,25 @@ impl Poller {
                 return Poll::Ready(ready);
             }
         }
+    }
+
+    /// Take in what is ready now without waiting, so that frames the session has already
+    /// read do not wake it again (a context switch per packet): capture readiness is
+    /// dropped (the caller reads the captures right after), socket readiness kept for the
+    /// next [`Poller::poll_ready`]. Returns whether a capture was ready.
+    pub fn absorb(&self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        // The session polls `poll_ready` with its own waker before it sleeps, which
+        // replaces the no-op one registered here.
+        let Poll::Ready(Ok(mut guard)) = self.epoll.poll_read_ready(&mut cx) else {
+            return false;
+        };
+        let ready = self.drain();
+        guard.clear_ready();
+        if ready.sockets {
+            self.pending_sockets.store(true, Ordering::Relaxed);
+        }
+        ready.captures
     }
 
     /// Read every queued event, keeping only which kinds of descriptor they came from: the

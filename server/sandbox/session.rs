@@ -395,6 +395,11 @@ impl SessionTask {
                 Wake::Command(Some(command)) => {
                     self.handle_command(command);
                     commands_in_a_row += 1;
+                    // The call's packets were read with it; the readiness they raised would
+                    // only wake the session again for nothing.
+                    if self.tracer.is_some() && self.poller.absorb() {
+                        self.trace(None);
+                    }
                     // Under a stream of commands, due timers still run, and every so often
                     // blocked calls are tried and the kernel probed as if it had woken us.
                     if Instant::now() >= self.next_deadline() {
