@@ -286,11 +286,15 @@ async fn blocking_calls_go_pending_and_can_be_polled() {
             json!({"host":"B","call":"accept","fd":3,"wait_ms":999999}),
         )
         .await;
+    // A wait no session allows can never be served: a bad request naming the bound.
     assert_eq!(
-        (status, body["type"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("limit_reached"))
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("wait_ms"))
     );
-    assert_eq!(body["limit"], "max_wait_ms");
+    assert!(
+        body["message"].as_str().unwrap().contains("10000"),
+        "{body}"
+    );
     app.stop().await;
 }
 
@@ -355,7 +359,7 @@ async fn bad_input_gets_a_precise_4xx_in_one_shape() {
         (
             json,
             br#"{"host":"Q","call":"close","fd":3}"#.to_vec(),
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
             Some("host"),
         ),
         (
@@ -419,13 +423,13 @@ async fn bad_input_gets_a_precise_4xx_in_one_shape() {
         );
         assert_eq!(answer["field"].as_str(), field, "{shown} -> {answer}");
     }
-    // Unknown host of a well-formed name: 400 naming the host.
+    // Unknown host of a well-formed name: the session has no such host (yet), 409 naming it.
     let (status, body) = app
         .call(&s, json!({"host":"Z","call":"close","fd":3}))
         .await;
     assert_eq!(
         (status, body["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("host"))
+        (StatusCode::CONFLICT, Some("host"))
     );
     // Query strings too.
     let (status, body) = app
@@ -465,10 +469,11 @@ async fn bad_input_gets_a_precise_4xx_in_one_shape() {
         (status, body["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("color"))
     );
+    // More hosts than any session may have: a bad request naming the maximum, not a limit.
     let (status, body) = app.post("/api/sessions", None, json!({"hosts": 99})).await;
     assert_eq!(
-        (status, body["limit"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("max_hosts"))
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("hosts"))
     );
     app.stop().await;
 }

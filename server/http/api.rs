@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -26,8 +27,12 @@ use crate::store::StoredSession;
 
 /// Events one page of `GET …/events` holds unless asked for fewer.
 pub const DEFAULT_EVENTS_PAGE: u32 = 500;
-/// Most events one page may hold.
+/// Most events one page may hold (the document states it: a test checks).
 pub const MAX_EVENTS_PAGE: u32 = 5_000;
+/// Fewest hosts a session has: a socket playground needs two ends.
+pub const MIN_HOSTS: usize = 2;
+/// Stored events read per query while looking for a call in an ended session's log.
+const CALL_SCAN_PAGE: u32 = 1_000;
 
 /// The client's address, for rate limits; unknown clients share one bucket.
 #[derive(Debug, Clone, Copy)]
@@ -66,9 +71,10 @@ impl TryFrom<Value> for CreateSession {
         let mut request = CreateSession::default();
         for (key, value) in map {
             match (key.as_str(), value) {
-                (_, Value::Null) => {}
+                // A null stands for an absent field, as the document allows; only for known ones.
+                ("hosts" | "exercise", Value::Null) => {}
                 ("hosts", v) => {
-                    let n = v.as_u64().ok_or_else(|| {
+                    let n = super::wire::whole_unsigned(&v).ok_or_else(|| {
                         ApiError::field("hosts", "`hosts` must be a whole number")
                     })?;
                     request.hosts = Some(usize::try_from(n).unwrap_or(usize::MAX));
@@ -235,17 +241,20 @@ async fn live_as_owner(
     request_body(content = Option<CreateSession>, description = "Optional; an empty body makes a session with hosts A and B."),
     responses(
         (status = 201, description = "The session, its tokens (shown once) and its links.", body = SessionCreated),
-        (status = 400, description = "Invalid body.", body = ErrorBody),
+        (status = 400, description = "Invalid body: a field out of the stated bounds (`hosts` beyond this server's max_hosts, an exercise not in the catalog) or unknown.", body = ErrorBody),
+        (status = 413, description = "Body too large (max_body_bytes).", body = ErrorBody),
         (status = 415, description = "A body that is not JSON.", body = ErrorBody),
         (status = 429, description = "Too many sessions (live limit or this client's rate).", body = ErrorBody),
+        (status = 503, description = "The sandbox could not set up the session's network, or the server is stopping.", body = ErrorBody),
     )
 )]
 pub async fn create_session(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| super::error::bytes_rejection(&e))?;
     let request: CreateSession = if body.iter().all(u8::is_ascii_whitespace) {
         CreateSession::default()
     } else {
@@ -272,14 +281,21 @@ pub async fn create_session(
         })?),
         None => None,
     };
+    // A count no session can have is a bad request, not a limit to wait out.
+    let max_hosts = state.config().limits.max_hosts;
+    if let Some(n) = request.hosts {
+        if !(MIN_HOSTS..=max_hosts).contains(&n) {
+            return Err(ApiError::field(
+                "hosts",
+                format!("a session has between {MIN_HOSTS} and {max_hosts} hosts"),
+            ));
+        }
+    }
     let setup_hosts = exercise.as_ref().map_or(0, |e| e.setup.hosts);
     let hosts = request
         .hosts
         .unwrap_or(crate::sandbox::DEFAULT_HOSTS)
         .max(setup_hosts);
-    if hosts < 2 {
-        return Err(ApiError::field("hosts", "a session has at least 2 hosts"));
-    }
     let token = auth::new_token("pbo_");
     let viewer_token = auth::new_token("pbv_");
     let handle = state
@@ -464,6 +480,7 @@ pub async fn end_session(
         (status = 201, description = "The new host (the next letter) and its addresses.", body = HostInfo),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 429, description = "Host limit.", body = ErrorBody),
+        (status = 503, description = "The sandbox could not set up the host's network.", body = ErrorBody),
     )
 )]
 pub async fn add_host(
@@ -489,7 +506,7 @@ pub async fn add_host(
         (status = 202, description = "The call blocked longer than `wait_ms`: `status: pending`; its end comes as an event with the same `call_id` and at `GET …/calls/{call_id}`.", body = CallResponse),
         (status = 400, description = "A call that cannot be expressed (unknown call, missing or wrong field); `field` names it.", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "The session has ended.", body = ErrorBody),
+        (status = 409, description = "The session has ended (`session_ended`), or has no host of that name (`unknown_host`; hosts can be added).", body = ErrorBody),
         (status = 413, description = "Body too large.", body = ErrorBody),
         (status = 415, body = ErrorBody),
         (status = 429, description = "A session limit or this client's call rate; Retry-After when waiting helps.", body = ErrorBody),
@@ -511,6 +528,15 @@ pub async fn make_call(
         wait_ms,
         encoding,
     } = request;
+    // A wait longer than the session allows can never be served: a bad request naming the
+    // bound, as the document states it.
+    let max_wait_ms = handle.info().limits.max_wait_ms;
+    if wait_ms.is_some_and(|w| w > max_wait_ms) {
+        return Err(ApiError::field(
+            "wait_ms",
+            format!("`wait_ms` must be between 0 and {max_wait_ms} (max_wait_ms)"),
+        ));
+    }
     let reply = handle
         .call(host, call, wait_ms.map(Duration::from_millis))
         .await?;
@@ -528,12 +554,15 @@ pub async fn make_call(
     get,
     path = "/api/sessions/{id}/calls/{call_id}",
     tag = "calls",
-    params(("id" = String, Path, description = "Session id"), ("call_id" = u64, Path, description = "The call's id")),
+    params(("id" = String, Path, description = "Session id"), ("call_id" = u64, Path, description = "The call's id, as `POST …/calls` answered it")),
     security(("token" = [])),
     responses(
-        (status = 200, description = "The call has ended; its result as the call would have answered.", body = CallResponse),
+        (status = 200, description = "The call has ended; its result as the call answered it. A call \
+            the session no longer holds in memory is read back from the log, where received data is \
+            a preview (`note` says when it was cut).", body = CallResponse),
         (status = 202, description = "Still blocked.", body = PendingCall),
-        (status = 401, body = ErrorBody), (status = 404, description = "No such pending call.", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such session, or no call with this id in its log.", body = ErrorBody),
     )
 )]
 pub async fn get_call(
@@ -543,27 +572,80 @@ pub async fn get_call(
 ) -> Result<Response, ApiError> {
     let token = auth::bearer(&headers, None);
     let (found, _) = find(&state, &id, token.as_deref()).await?;
-    let call_id: u64 = call_id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no call `{call_id}`")))?;
-    let Found::Live(handle) = found else {
-        return Err(ApiError::NotFound(format!(
-            "call {call_id} is not pending: the session has ended; read its events"
-        )));
-    };
-    match handle.call_status(call_id).await? {
-        CallStatus::Pending { host, kind, fd } => Ok((
-            StatusCode::ACCEPTED,
-            Json(PendingCall {
-                status: "pending".to_owned(),
-                call_id,
-                host,
-                call: kind,
-                fd,
-            }),
-        )
-            .into_response()),
-        CallStatus::Done(reply) => Ok(Json(CallResponse::from_reply(reply, None)).into_response()),
+    let no_call = || ApiError::NotFound(format!("no call `{call_id}` in this session"));
+    let call_id: u64 = call_id.parse().map_err(|_| no_call())?;
+    if let Found::Live(handle) = &found {
+        // The session answers for its pending calls and its recent replies (with all the
+        // data received); anything older is in the log.
+        match handle.call_status(call_id).await {
+            Ok(CallStatus::Pending { host, kind, fd }) => {
+                return Ok((
+                    StatusCode::ACCEPTED,
+                    Json(PendingCall {
+                        status: "pending".to_owned(),
+                        call_id,
+                        host,
+                        call: kind,
+                        fd,
+                    }),
+                )
+                    .into_response());
+            }
+            Ok(CallStatus::Done(reply)) => {
+                return Ok(Json(CallResponse::from_reply(reply, None)).into_response());
+            }
+            Err(
+                crate::sandbox::SessionError::NoSuchCall(_) | crate::sandbox::SessionError::Ended,
+            ) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let last = last_event_of_call(&state, &found, call_id)
+        .await?
+        .ok_or_else(no_call)?;
+    // Only a server that stopped mid-call leaves a call whose last event is still pending.
+    let response = CallResponse::from_event(&last).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "call {call_id} was still blocked when its session ended without it; it has no result"
+        ))
+    })?;
+    Ok(Json(response).into_response())
+}
+
+/// The last event of call `call_id` in a session's log: its completion, once it has one.
+async fn last_event_of_call(
+    state: &AppState,
+    found: &Found,
+    call_id: u64,
+) -> Result<Option<Event>, ApiError> {
+    match found {
+        Found::Live(handle) => Ok(handle
+            .events_after(0, usize::MAX)
+            .iter()
+            .rev()
+            .find(|e| e.call_id == Some(call_id))
+            .map(|e| (**e).clone())),
+        Found::Stored(stored) => {
+            let mut last = None;
+            let mut after = 0;
+            loop {
+                let events = state
+                    .store()
+                    .events(stored.id, after, CALL_SCAN_PAGE)
+                    .await
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                let Some(newest) = events.last() else { break };
+                after = newest.seq;
+                if let Some(e) = events
+                    .into_iter()
+                    .rev()
+                    .find(|e| e.call_id == Some(call_id))
+                {
+                    last = Some(e);
+                }
+            }
+            Ok(last)
+        }
     }
 }
 
@@ -574,8 +656,10 @@ pub async fn get_call(
 pub struct EventsQuery {
     /// Events with seq above this (0 = from the start).
     #[serde(default)]
+    #[param(minimum = 0)]
     pub after: u64,
-    /// Most events to return.
+    /// Most events to return (500 when absent).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<u32>,
 }
 
@@ -588,7 +672,8 @@ pub struct EventsQuery {
     security(("token" = [])),
     responses(
         (status = 200, description = "Events in seq order; `next_after` continues the paging.", body = EventsPage),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, description = "A query parameter out of range, malformed or unknown.", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
     )
 )]
 pub async fn list_events(

@@ -2,7 +2,7 @@
 //! `{"type": …, "message": …, "field": …}`, with the status chosen in one `match`.
 //! Server faults are logged once here and shown to the client only as "internal error".
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -36,6 +36,14 @@ pub enum ApiError {
     /// No such thing.
     #[error("{0}")]
     NotFound(String),
+    /// A host name of the right form that the session does not have (yet: hosts can be
+    /// added). Not a malformed request, since the document cannot know a session's hosts: a
+    /// request that conflicts with the session's current state.
+    #[error("host {0} is not in this session")]
+    UnknownHost(crate::sandbox::HostId),
+    /// The resource is not in a state that allows this (a session without an exercise graded).
+    #[error("{0}")]
+    Conflict(String),
     /// The session has ended; it can be read but not changed.
     #[error("the session has ended")]
     SessionEnded,
@@ -87,6 +95,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::UnknownHost(_) => (StatusCode::CONFLICT, "unknown_host"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::SessionEnded => (StatusCode::CONFLICT, "session_ended"),
             ApiError::Limit { .. } => (StatusCode::TOO_MANY_REQUESTS, "limit_reached"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
@@ -124,6 +134,7 @@ impl IntoResponse for ApiError {
         }
         let (field, limit, max, retry_after) = match &self {
             ApiError::BadRequest { field, .. } => (field.clone(), None, None, None),
+            ApiError::UnknownHost(_) => (Some("host".to_owned()), None, None, None),
             ApiError::Limit {
                 name,
                 max,
@@ -153,9 +164,7 @@ impl From<SessionError> for ApiError {
     fn from(e: SessionError) -> Self {
         match e {
             SessionError::Ended => ApiError::SessionEnded,
-            SessionError::NoSuchHost(h) => {
-                ApiError::field("host", format!("host {h} is not in this session"))
-            }
+            SessionError::NoSuchHost(h) => ApiError::UnknownHost(h),
             SessionError::NoSuchCall(id) => {
                 ApiError::NotFound(format!("no call {id} in this session"))
             }
@@ -213,14 +222,17 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
             "send the body as JSON with Content-Type: application/json".to_owned(),
         ),
-        JsonRejection::BytesRejection(e) => {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::bad(e.body_text())
-            }
-        }
+        JsonRejection::BytesRejection(e) => bytes_rejection(&e),
         other => ApiError::bad(other.body_text()),
+    }
+}
+
+/// A body that could not be read: too large (413), or cut off (400).
+pub fn bytes_rejection(rejection: &BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::bad(rejection.body_text())
     }
 }
 

@@ -15,8 +15,8 @@ use crate::store::Attempt;
 
 /// Most attempts one listing returns unless asked for fewer.
 const DEFAULT_ATTEMPTS_PAGE: u32 = 100;
-/// Most attempts one listing may return.
-const MAX_ATTEMPTS_PAGE: u32 = 1000;
+/// Most attempts one listing may return (the document states it: a test checks).
+pub const MAX_ATTEMPTS_PAGE: u32 = 1000;
 
 /// An exercise in the list.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -139,8 +139,11 @@ async fn report(state: &AppState, found: &Found) -> Result<Report, ApiError> {
             stored.hosts.clone(),
         ),
     };
+    // The request is well formed; the session is just not one that can be graded.
     let exercise_id = exercise_id.ok_or_else(|| {
-        ApiError::bad("this session is not for an exercise; create it with {\"exercise\": id}")
+        ApiError::Conflict(
+            "this session is not for an exercise; create one with {\"exercise\": id}".to_owned(),
+        )
     })?;
     let exercise = state.catalog().get(&exercise_id).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -159,8 +162,9 @@ async fn report(state: &AppState, found: &Found) -> Result<Report, ApiError> {
     security(("token" = [])),
     responses(
         (status = 200, description = "Every check with pass/fail and a hint for each that failed; stored as an attempt.", body = Graded),
-        (status = 400, description = "The session is not for an exercise.", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "A viewer token.", body = ErrorBody),
+        (status = 404, description = "No such session, or its exercise left the catalog.", body = ErrorBody),
+        (status = 409, description = "The session is not for an exercise.", body = ErrorBody),
     )
 )]
 pub async fn grade_session(
@@ -196,7 +200,9 @@ pub async fn grade_session(
     security(("token" = [])),
     responses(
         (status = 200, description = "The report, not stored as an attempt.", body = Graded),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such session, or its exercise left the catalog.", body = ErrorBody),
+        (status = 409, description = "The session is not for an exercise.", body = ErrorBody),
     )
 )]
 pub async fn session_checks(
@@ -217,7 +223,8 @@ pub async fn session_checks(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AttemptsQuery {
-    /// Most attempts to return (newest first).
+    /// Most attempts to return, newest first (100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -230,8 +237,9 @@ pub struct AttemptsQuery {
     security(("admin" = [])),
     responses(
         (status = 200, description = "Attempts, newest first, each with the version it was graded against.", body = Vec<Attempt>),
+        (status = 400, description = "A query parameter out of range, malformed or unknown.", body = ErrorBody),
         (status = 401, description = "No or a wrong admin token.", body = ErrorBody),
-        (status = 403, description = "The server has no admin token configured.", body = ErrorBody),
+        (status = 403, description = "A token, but the server has no admin token configured: nobody may list attempts.", body = ErrorBody),
         (status = 404, body = ErrorBody),
     )
 )]
@@ -241,14 +249,20 @@ pub async fn list_attempts(
     Query(query): Query<AttemptsQuery>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<Attempt>>, ApiError> {
+    // No credentials is 401 whatever the configuration; credentials on a server without an
+    // admin token can never be right, which is 403.
+    let Some(given) = auth::bearer(&headers, None) else {
+        return Err(ApiError::Unauthorized(
+            "attempts need the admin token: Authorization: Bearer <admin token>".to_owned(),
+        ));
+    };
     let Some(admin) = state.config().admin_token.as_deref() else {
         return Err(ApiError::Forbidden(
             "attempts are for the admin; the server has no admin token (--admin-token)".to_owned(),
         ));
     };
-    let given = auth::bearer(&headers, None);
     let expected = auth::hash_token(admin);
-    if auth::check(given.as_deref(), &expected, &[]).is_err() {
+    if auth::check(Some(&given), &expected, &[]).is_err() {
         return Err(ApiError::Unauthorized(
             "attempts need the admin token: Authorization: Bearer <admin token>".to_owned(),
         ));

@@ -64,6 +64,9 @@ struct AppInner {
     session_limiter: auth::RateLimiter,
     /// Calls per client address.
     call_limiter: auth::RateLimiter,
+    /// The OpenAPI document, as served: built once, since it depends only on the
+    /// configuration and the catalog.
+    openapi: String,
 }
 
 impl AppState {
@@ -78,6 +81,7 @@ impl AppState {
     ) -> AppState {
         let per_minute = f64::from(config.sessions_per_minute);
         let per_second = f64::from(config.client_calls_per_second);
+        let openapi = openapi::document(&config, &catalog).to_string();
         AppState {
             inner: Arc::new(AppInner {
                 session_limiter: auth::RateLimiter::new(per_minute / 60.0, per_minute),
@@ -89,6 +93,7 @@ impl AppState {
                 catalog,
                 stopping,
                 started: Instant::now(),
+                openapi,
             }),
         }
     }
@@ -131,6 +136,11 @@ impl AppState {
     /// Limits calls per client.
     pub fn call_limiter(&self) -> &auth::RateLimiter {
         &self.inner.call_limiter
+    }
+
+    /// The OpenAPI document, as JSON text.
+    pub fn openapi(&self) -> &str {
+        &self.inner.openapi
     }
 
     /// Time since start.

@@ -1,12 +1,29 @@
-//! The OpenAPI 3 document, generated from the handlers' annotations and the types' schemas,
-//! served at `/api/openapi.json`.
+//! The OpenAPI 3 document, served at `/api/openapi.json`.
+//!
+//! It is generated from the handlers' annotations and the types' schemas, then completed by
+//! [`document`] with what the generator cannot say and only the running server knows: the
+//! call body's fields exactly as the parser in `wire.rs` takes them (from the parser's own
+//! tables), this server's limits and exercise ids, closed objects where a derived schema
+//! combines closed parts with `allOf`, and the links a client follows from a new session to
+//! its calls. A contract test (`.ci/contract`) holds the server to it.
 
+use axum::extract::State;
+use axum::http::header;
 use axum::response::IntoResponse;
+use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::error::Json;
-use super::{api, capture, exercises, health, ws};
+use super::api::MIN_HOSTS;
+use super::wire::{
+    DIRECTIONS, DOMAINS, ENCODINGS, Encoding, HOST_PATTERN, MAX_BACKLOG, MAX_LINGER_SECS,
+    MAX_RECV_MAX, TYPES, int_option_range,
+};
+use super::{AppState, api, capture, exercises, health, ws};
+use crate::config::Config;
+use crate::exercise::catalog::Catalog;
+use crate::sandbox::SockOpt;
+use crate::sandbox::call::OptShape;
 
 /// The API's description.
 #[derive(Debug, OpenApi)]
@@ -92,14 +109,368 @@ impl Modify for BearerToken {
     tag = "operations",
     responses((status = 200, description = "The OpenAPI 3 document.", content_type = "application/json"))
 )]
-pub async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi().to_owned(),
+    )
+}
+
+/// Shape of a socket address in a call (`ip:port`, `[ipv6]:port`): a format of its own, as
+/// Rust's `SocketAddr` parses it; described rather than written as a pattern.
+pub const SOCKET_ADDRESS_FORMAT: &str = "socket-address";
+/// Canonical base64 with padding, as the call parser decodes it (`data` with
+/// `encoding: base64`).
+pub const BASE64_PATTERN: &str =
+    "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=|[A-Za-z0-9+/][AQgw]==)?$";
+/// An even run of hex digits (`data` with `encoding: hex`).
+pub const HEX_PATTERN: &str = "^([0-9A-Fa-f]{2})*$";
+
+/// The document this server serves: the generated one completed with this server's limits
+/// and catalog, the call body as the parser takes it, closed objects and links.
+pub fn document(config: &Config, catalog: &Catalog) -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    close_merged_objects(&mut doc);
+    complete_call_body(&mut doc, config.limits.max_wait_ms);
+    complete_session_body(&mut doc, config.limits.max_hosts, catalog);
+    complete_websocket(&mut doc);
+    widen_unsigned_parameters(&mut doc);
+    declare_request_timeout(&mut doc);
+    add_links(&mut doc);
+    doc
+}
+
+/// Every request is cut at request_timeout_secs with a 408 in the common shape (a middleware,
+/// so no handler's annotation says it).
+fn declare_request_timeout(doc: &mut Value) {
+    let answer = json!({
+        "description": "The request took longer than this server allows (request_timeout_secs).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    });
+    for operations in doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut())
+    {
+        for operation in operations
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
+            operation["responses"]["408"] = answer.clone();
+        }
+    }
+}
+
+/// Parameters the server reads as u64 (`after`, `call_id`) take values past int64: the
+/// generator writes them as `int64` with minimum 0, which would call 2^63 invalid.
+fn widen_unsigned_parameters(doc: &mut Value) {
+    for (path, name) in [
+        ("/api/sessions/{id}/events", "after"),
+        ("/api/sessions/{id}/ws", "after"),
+        ("/api/sessions/{id}/calls/{call_id}", "call_id"),
+    ] {
+        let params = &mut doc["paths"][path]["get"]["parameters"];
+        for param in params.as_array_mut().into_iter().flatten() {
+            if param["name"] == name {
+                let schema = &mut param["schema"];
+                if let Some(schema) = schema.as_object_mut() {
+                    schema.remove("format");
+                }
+                schema["minimum"] = json!(0);
+                schema["maximum"] = json!(u64::MAX);
+            }
+        }
+    }
+}
+
+/// The schema `#/components/schemas/{name}`, for editing.
+fn schema_mut<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
+    &mut doc["components"]["schemas"][name]
+}
+
+/// The object schema `schema` stands for once `$ref`s are followed and an `allOf` of objects
+/// is merged: properties and required fields joined, closed when any part is closed (or when
+/// `close` asks). None when a part is not a plain object schema (a `oneOf`, say).
+fn merged_object(schema: &Value, schemas: &Map<String, Value>, close: bool) -> Option<Value> {
+    if let Some(name) = schema["$ref"].as_str() {
+        let target = schemas.get(name.trim_start_matches("#/components/schemas/"))?;
+        return merged_object(target, schemas, close);
+    }
+    let parts: Vec<&Value> = match schema["allOf"].as_array() {
+        Some(parts) => parts.iter().collect(),
+        None if schema.get("oneOf").is_some() || schema.get("anyOf").is_some() => return None,
+        None => vec![schema],
+    };
+    let mut properties = Map::new();
+    let mut required: Vec<Value> = Vec::new();
+    let mut closed = close;
+    for part in parts {
+        let part = if part.get("allOf").is_some() || part.get("$ref").is_some() {
+            merged_object(part, schemas, false)?
+        } else if part.get("oneOf").is_some() || part.get("anyOf").is_some() {
+            return None;
+        } else {
+            part.clone()
+        };
+        if let Some(p) = part["properties"].as_object() {
+            properties.extend(p.clone());
+        }
+        for r in part["required"].as_array().into_iter().flatten() {
+            if !required.contains(r) {
+                required.push(r.clone());
+            }
+        }
+        closed |= part["additionalProperties"] == Value::Bool(false);
+    }
+    let mut object = json!({"type": "object", "properties": properties});
+    if !required.is_empty() {
+        object["required"] = Value::Array(required);
+    }
+    if closed {
+        object["additionalProperties"] = Value::Bool(false);
+    }
+    if let Some(description) = schema.get("description") {
+        object["description"] = description.clone();
+    }
+    Some(object)
+}
+
+/// Replace every `allOf` that joins a closed object (`additionalProperties: false`) with the
+/// one merged object it means: as an `allOf`, each closed part would reject the other parts'
+/// fields (a rule's `type` beside its filter's fields), and no real body would validate.
+fn close_merged_objects(doc: &mut Value) {
+    let schemas = doc["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    fn walk(node: &mut Value, schemas: &Map<String, Value>) {
+        if let Some(parts) = node.get("allOf").and_then(Value::as_array) {
+            let has_closed_part = parts.iter().any(|p| {
+                merged_object(p, schemas, false)
+                    .is_some_and(|o| o["additionalProperties"] == Value::Bool(false))
+            });
+            if has_closed_part {
+                if let Some(merged) = merged_object(node, schemas, false) {
+                    *node = merged;
+                }
+            }
+        }
+        match node {
+            Value::Object(map) => map.values_mut().for_each(|v| walk(v, schemas)),
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, schemas)),
+            _ => {}
+        }
+    }
+    walk(&mut doc["components"], &schemas);
+    walk(&mut doc["paths"], &schemas);
+}
+
+/// A string enum of the names in a parser table.
+fn names_of<T>(table: &[(&str, T)]) -> Value {
+    json!(table.iter().map(|(name, _)| *name).collect::<Vec<_>>())
+}
+
+/// The call body as `CallRequest` parses it: each call one closed object (unknown fields are
+/// refused), its fields with the names, ranges and formats the parser accepts, `data`
+/// matching its `encoding`, and a setsockopt `value` of the shape its option takes.
+fn complete_call_body(doc: &mut Value, max_wait_ms: u64) {
+    let schemas = doc["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let variants = schema_mut(doc, "CallBody")["oneOf"]
+        .as_array_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut encodings = names_of(&ENCODINGS);
+    if let Some(list) = encodings.as_array_mut() {
+        list.push(Value::Null);
+    }
+    let texts: Vec<Value> = ENCODINGS
+        .iter()
+        .filter(|(_, e)| *e == Encoding::Utf8)
+        .map(|(name, _)| json!(name))
+        .chain([Value::Null])
+        .collect();
+    let completed: Vec<Value> = variants
+        .iter()
+        .filter_map(|variant| merged_object(variant, &schemas, true))
+        .map(|mut variant| {
+            let call = variant["properties"]["call"]["enum"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let props = &mut variant["properties"];
+            props["host"]["pattern"] = json!(HOST_PATTERN);
+            props["wait_ms"]["maximum"] = json!(max_wait_ms);
+            props["encoding"]["enum"] = encodings.clone();
+            if props.get("fd").is_some() {
+                props["fd"]["minimum"] = json!(0);
+            }
+            if props.get("backlog").is_some() {
+                props["backlog"]["minimum"] = json!(0);
+                props["backlog"]["maximum"] = json!(MAX_BACKLOG);
+            }
+            if props.get("max").is_some() {
+                props["max"]["minimum"] = json!(0);
+                props["max"]["maximum"] = json!(MAX_RECV_MAX);
+            }
+            if props.get("addr").is_some() {
+                props["addr"] = json!({
+                    "type": "string",
+                    "format": SOCKET_ADDRESS_FORMAT,
+                    "description": "ip:port, e.g. 10.0.0.2:8080 or [fd00::2]:8080.",
+                    "example": "10.0.0.2:8080",
+                });
+            }
+            match call.as_str() {
+                "socket" => {
+                    props["domain"]["enum"] = names_of(&DOMAINS);
+                    props["type"]["enum"] = names_of(&TYPES);
+                }
+                "shutdown" => {
+                    props["how"] = json!({
+                        "type": "string",
+                        "enum": names_of(&DIRECTIONS),
+                        "description": "Which direction to close: read, write or both.",
+                    });
+                }
+                "send" | "sendto" => {
+                    variant["oneOf"] = json!([
+                        {"properties": {"encoding": {"enum": texts}}},
+                        {"required": ["encoding"], "properties": {
+                            "encoding": {"const": "base64"},
+                            "data": {"pattern": BASE64_PATTERN}}},
+                        {"required": ["encoding"], "properties": {
+                            "encoding": {"const": "hex"},
+                            "data": {"pattern": HEX_PATTERN}}},
+                    ]);
+                }
+                "setsockopt" => {
+                    props["value"] = json!({"description": "Of the shape the option takes."});
+                    variant["oneOf"] = Value::Array(option_value_shapes());
+                }
+                _ => {}
+            }
+            variant
+        })
+        .collect();
+    schema_mut(doc, "CallBody")["oneOf"] = Value::Array(completed);
+}
+
+/// One schema per kind of setsockopt value: the options of that kind and the values they take.
+fn option_value_shapes() -> Vec<Value> {
+    let mut groups: Vec<(Value, Vec<&str>)> = Vec::new();
+    for option in SockOpt::ALL {
+        let (_, _, shape) = option.raw();
+        let value = match shape {
+            OptShape::Bool => json!({"type": "boolean"}),
+            OptShape::Int => {
+                let (min, max) = int_option_range(option);
+                json!({"type": "integer", "minimum": min, "maximum": max})
+            }
+            OptShape::Linger => json!({
+                "type": "object",
+                "required": ["onoff", "seconds"],
+                "properties": {
+                    "onoff": {"type": "boolean"},
+                    "seconds": {"type": "integer", "minimum": 0, "maximum": MAX_LINGER_SECS},
+                },
+                "additionalProperties": false,
+            }),
+        };
+        match groups.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, names)) => names.push(option.name()),
+            None => groups.push((value, vec![option.name()])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(value, names)| json!({"properties": {"option": {"enum": names}, "value": value}}))
+        .collect()
+}
+
+/// `POST /api/sessions`: an optional body (not `null`), hosts within this server's bounds,
+/// an exercise of its catalog.
+fn complete_session_body(doc: &mut Value, max_hosts: usize, catalog: &Catalog) {
+    let body = &mut doc["paths"]["/api/sessions"]["post"]["requestBody"];
+    body["required"] = json!(false);
+    body["content"]["application/json"]["schema"] =
+        json!({"$ref": "#/components/schemas/CreateSession"});
+    let mut ids: Vec<&str> = catalog.all().map(|e| e.id.as_str()).collect();
+    ids.sort_unstable();
+    let props = &mut schema_mut(doc, "CreateSession")["properties"];
+    props["hosts"]["minimum"] = json!(MIN_HOSTS);
+    props["hosts"]["maximum"] = json!(max_hosts);
+    props["exercise"]["enum"] = json!(
+        ids.into_iter()
+            .map(Value::from)
+            .chain([Value::Null])
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The WebSocket handshake headers: a version the server speaks.
+fn complete_websocket(doc: &mut Value) {
+    let params = &mut doc["paths"]["/api/sessions/{id}/ws"]["get"]["parameters"];
+    for param in params.as_array_mut().into_iter().flatten() {
+        if param["in"] == "header" {
+            param["required"] = json!(true);
+            if param["name"] == "Sec-WebSocket-Version" {
+                param["schema"]["enum"] = json!(["13"]);
+            }
+        }
+    }
+}
+
+/// Links from a new session to what can be done with it, and from a call to its status.
+fn add_links(doc: &mut Value) {
+    let session = |operation: &str| json!({"operationId": operation, "parameters": {"id": "$response.body#/id"}});
+    doc["paths"]["/api/sessions"]["post"]["responses"]["201"]["links"] = json!({
+        "MakeCall": session("make_call"),
+        "GetSession": session("get_session"),
+        "ListEvents": session("list_events"),
+        "AddHost": session("add_host"),
+        "EndSession": session("end_session"),
+    });
+    let status = json!({"CallStatus": {
+        "operationId": "get_call",
+        "parameters": {"id": "$request.path.id", "call_id": "$response.body#/call_id"},
+    }});
+    for code in ["200", "202"] {
+        doc["paths"]["/api/sessions/{id}/calls"]["post"]["responses"][code]["links"] =
+            status.clone();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::http::wire::{CALL_NAMES, allowed_fields};
+
+    /// The query bounds written in the handlers' annotations are the handlers' constants.
+    #[test]
+    fn query_bounds_are_the_constants() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let limit = |path: &str| {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "limit")
+                .map(|p| p["schema"]["maximum"].as_u64())
+                .unwrap()
+        };
+        assert_eq!(
+            limit("/api/sessions/{id}/events"),
+            Some(u64::from(crate::http::api::MAX_EVENTS_PAGE))
+        );
+        assert_eq!(
+            limit("/api/exercises/{id}/attempts"),
+            Some(u64::from(crate::http::exercises::MAX_ATTEMPTS_PAGE))
+        );
+    }
 
     #[test]
     fn the_call_union_matches_the_parser() {

@@ -12,11 +12,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use crate::sandbox::call::OptShape;
 use crate::sandbox::call::{from_hex, to_hex};
+use crate::sandbox::event::PREVIEW_BYTES;
 use crate::sandbox::{
     Call, CallFailure, CallOutcome, CallReply, CallValue, Family, HostId, OptValue, Proto,
     ShutdownHow, SockOpt,
 };
+use crate::sandbox::{Event, EventKind, Preview, Status};
 
 /// Every call name the API takes.
 pub const CALL_NAMES: [&str; 16] = [
@@ -44,6 +47,74 @@ pub const DEFAULT_BACKLOG: i32 = 16;
 pub const DEFAULT_RECV_MAX: usize = 4096;
 /// Largest backlog the API passes on (the kernel caps it at somaxconn anyway).
 pub const MAX_BACKLOG: i64 = 65_535;
+/// Largest `max` a receive may ask for: the kernel's `int` length (the document's int32).
+pub const MAX_RECV_MAX: i64 = i32::MAX as i64;
+/// Longest SO_LINGER a socket may be given. The sandbox refuses longer ones (a close would
+/// hold a server thread that long); the parser and the document state the same bound, and a
+/// test in tests/api.rs checks that they agree.
+pub const MAX_LINGER_SECS: i64 = 5;
+/// Values an integer socket option takes, by option: what its C type holds and the kernel
+/// reads as a meaningful request (buffer sizes are not negative; IP_TTL is -1 for the default
+/// or a hop count up to 255). The kernel still judges the value (e.g. IP_TTL 0 is EINVAL).
+pub fn int_option_range(option: SockOpt) -> (i64, i64) {
+    match option {
+        SockOpt::SoRcvbuf | SockOpt::SoSndbuf => (0, i64::from(i32::MAX)),
+        SockOpt::IpTtl => (-1, 255),
+        _ => (i64::from(i32::MIN), i64::from(i32::MAX)),
+    }
+}
+/// Names `encoding` takes, each with the encoding it means.
+pub const ENCODINGS: [(&str, Encoding); 5] = [
+    ("utf8", Encoding::Utf8),
+    ("utf-8", Encoding::Utf8),
+    ("text", Encoding::Utf8),
+    ("base64", Encoding::Base64),
+    ("hex", Encoding::Hex),
+];
+/// Names `domain` takes in a socket call.
+pub const DOMAINS: [(&str, Family); 6] = [
+    ("inet", Family::Inet),
+    ("AF_INET", Family::Inet),
+    ("ipv4", Family::Inet),
+    ("inet6", Family::Inet6),
+    ("AF_INET6", Family::Inet6),
+    ("ipv6", Family::Inet6),
+];
+/// Names `type` takes in a socket call.
+pub const TYPES: [(&str, Proto); 6] = [
+    ("stream", Proto::Tcp),
+    ("SOCK_STREAM", Proto::Tcp),
+    ("tcp", Proto::Tcp),
+    ("dgram", Proto::Udp),
+    ("SOCK_DGRAM", Proto::Udp),
+    ("udp", Proto::Udp),
+];
+/// Names `how` takes in a shutdown call.
+pub const DIRECTIONS: [(&str, ShutdownHow); 6] = [
+    ("read", ShutdownHow::Read),
+    ("SHUT_RD", ShutdownHow::Read),
+    ("write", ShutdownHow::Write),
+    ("SHUT_WR", ShutdownHow::Write),
+    ("both", ShutdownHow::Both),
+    ("SHUT_RDWR", ShutdownHow::Both),
+];
+/// A host name in a call: one capital letter, as the session names its hosts.
+pub const HOST_PATTERN: &str = "^[A-Z]$";
+
+/// The value of `name` in a table of accepted names, or a message listing them.
+fn named<T: Copy>(table: &[(&str, T)], field: &str, text: &str) -> Result<T, ApiError> {
+    table
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
+            ApiError::field(
+                field,
+                format!("unknown {field} `{text}`: use {}", names.join(", ")),
+            )
+        })
+}
 
 /// How payload bytes are written in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,15 +128,7 @@ impl Encoding {
     fn parse(value: Option<&Value>) -> Result<Option<Encoding>, ApiError> {
         match value {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => match s.as_str() {
-                "utf8" | "utf-8" | "text" => Ok(Some(Encoding::Utf8)),
-                "base64" => Ok(Some(Encoding::Base64)),
-                "hex" => Ok(Some(Encoding::Hex)),
-                other => Err(ApiError::field(
-                    "encoding",
-                    format!("unknown encoding `{other}`: use utf8, base64 or hex"),
-                )),
-            },
+            Some(Value::String(s)) => named(&ENCODINGS, "encoding", s).map(Some),
             Some(_) => Err(ApiError::field("encoding", "encoding must be a string")),
         }
     }
@@ -109,6 +172,23 @@ pub fn allowed_fields(call: &str) -> &'static [&'static str] {
     }
 }
 
+/// A JSON number that is a whole number, as JSON Schema's `integer` counts them: `4` and
+/// `4.0` alike (clients that only have floats write the latter).
+pub fn whole_number(value: &Value) -> Option<i64> {
+    value.as_i64().or_else(|| {
+        let f = value.as_f64()?;
+        // Beyond ±2^63 a float no longer converts exactly; such values are out of any range here.
+        (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
+    })
+}
+
+/// A whole number that is not negative, up to u64 (see [`whole_number`]).
+pub fn whole_unsigned(value: &Value) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| whole_number(value).and_then(|n| u64::try_from(n).ok()))
+}
+
 struct Fields<'a>(&'a Map<String, Value>);
 
 impl Fields<'_> {
@@ -131,8 +211,7 @@ impl Fields<'_> {
         match self.get(name) {
             None => Ok(None),
             Some(v) => {
-                let n = v
-                    .as_i64()
+                let n = whole_number(v)
                     .ok_or_else(|| ApiError::field(name, format!("`{name}` must be an integer")))?;
                 if n < min || n > max {
                     return Err(ApiError::field(
@@ -198,12 +277,16 @@ impl TryFrom<Value> for CallRequest {
         };
         let f = Fields(&map);
         let host_text = f.string("host")?;
-        let host: HostId = host_text.parse().map_err(|()| {
-            ApiError::field(
-                "host",
-                format!("`{host_text}` is not a host name like \"A\""),
-            )
-        })?;
+        // Hosts are named by capital letters only: "a" is not host A.
+        let host: HostId = Some(host_text)
+            .filter(|t| matches!(t.as_bytes(), [b'A'..=b'Z']))
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| {
+                ApiError::field(
+                    "host",
+                    format!("`{host_text}` is not a host name: one capital letter like \"A\""),
+                )
+            })?;
         let name = f.string("call")?;
         if !CALL_NAMES.contains(&name) {
             return Err(ApiError::field(
@@ -224,34 +307,25 @@ impl TryFrom<Value> for CallRequest {
                 ));
             }
         }
-        let wait_ms = f.int("wait_ms", 0, i64::MAX)?.map(|n| n as u64);
+        // The bound is the session's max_wait_ms, checked where the session is known.
+        let wait_ms = match f.get("wait_ms") {
+            None => None,
+            Some(v) => Some(whole_unsigned(v).ok_or_else(|| {
+                ApiError::field(
+                    "wait_ms",
+                    "`wait_ms` must be a whole number of milliseconds, up to the server's max_wait_ms",
+                )
+            })?),
+        };
         let encoding = Encoding::parse(f.get("encoding"))?;
         let max = |f: &Fields| -> Result<usize, ApiError> {
-            Ok(f.int("max", 0, i64::from(u32::MAX))?
+            Ok(f.int("max", 0, MAX_RECV_MAX)?
                 .map_or(DEFAULT_RECV_MAX, |n| n as usize))
         };
         let call = match name {
             "socket" => {
-                let family = match f.string("domain")? {
-                    "inet" | "AF_INET" | "ipv4" => Family::Inet,
-                    "inet6" | "AF_INET6" | "ipv6" => Family::Inet6,
-                    other => {
-                        return Err(ApiError::field(
-                            "domain",
-                            format!("unknown domain `{other}`: use inet or inet6"),
-                        ));
-                    }
-                };
-                let proto = match f.string("type")? {
-                    "stream" | "SOCK_STREAM" | "tcp" => Proto::Tcp,
-                    "dgram" | "SOCK_DGRAM" | "udp" => Proto::Udp,
-                    other => {
-                        return Err(ApiError::field(
-                            "type",
-                            format!("unknown type `{other}`: use stream or dgram"),
-                        ));
-                    }
-                };
+                let family = named(&DOMAINS, "domain", f.string("domain")?)?;
+                let proto = named(&TYPES, "type", f.string("type")?)?;
                 Call::Socket { family, proto }
             }
             "bind" => Call::Bind {
@@ -290,31 +364,15 @@ impl TryFrom<Value> for CallRequest {
             },
             "shutdown" => Call::Shutdown {
                 fd: f.fd()?,
-                how: match f.string("how")? {
-                    "read" | "SHUT_RD" => ShutdownHow::Read,
-                    "write" | "SHUT_WR" => ShutdownHow::Write,
-                    "both" | "SHUT_RDWR" => ShutdownHow::Both,
-                    other => {
-                        return Err(ApiError::field(
-                            "how",
-                            format!("unknown direction `{other}`: use read, write or both"),
-                        ));
-                    }
-                },
+                how: named(&DIRECTIONS, "how", f.string("how")?)?,
             },
             "close" => Call::Close { fd: f.fd()? },
-            "setsockopt" => Call::Setsockopt {
-                fd: f.fd()?,
-                option: option(&f)?,
-                value: serde_json::from_value::<OptValue>(f.required("value")?.clone()).map_err(
-                    |_| {
-                        ApiError::field(
-                            "value",
-                            "`value` must be true/false, an integer, or {\"onoff\": bool, \"seconds\": n}",
-                        )
-                    },
-                )?,
-            },
+            "setsockopt" => {
+                let fd = f.fd()?;
+                let option = option(&f)?;
+                let value = option_value(option, f.required("value")?)?;
+                Call::Setsockopt { fd, option, value }
+            }
             "getsockopt" => Call::Getsockopt {
                 fd: f.fd()?,
                 option: option(&f)?,
@@ -342,7 +400,7 @@ fn option(f: &Fields) -> Result<SockOpt, ApiError> {
     let name = f.string("option")?;
     SockOpt::ALL
         .into_iter()
-        .find(|o| o.name().eq_ignore_ascii_case(name))
+        .find(|o| o.name() == name)
         .ok_or_else(|| {
             let names: Vec<&str> = SockOpt::ALL.iter().map(|o| o.name()).collect();
             ApiError::field(
@@ -350,6 +408,71 @@ fn option(f: &Fields) -> Result<SockOpt, ApiError> {
                 format!("unknown option `{name}`; options are {}", names.join(", ")),
             )
         })
+}
+
+/// A setsockopt value of the shape the option takes: a flag option takes true or false, an
+/// integer option an integer in [`int_option_range`], SO_LINGER `{"onoff", "seconds"}` with
+/// seconds up to [`MAX_LINGER_SECS`].
+fn option_value(option: SockOpt, value: &Value) -> Result<OptValue, ApiError> {
+    let name = option.name();
+    let (_, _, shape) = option.raw();
+    match (shape, value) {
+        (OptShape::Bool, Value::Bool(b)) => Ok(OptValue::Bool(*b)),
+        (OptShape::Bool, _) => Err(ApiError::field(
+            "value",
+            format!("{name} takes true or false"),
+        )),
+        (OptShape::Int, Value::Number(_)) => {
+            let (min, max) = int_option_range(option);
+            whole_number(value)
+                .filter(|n| (min..=max).contains(n))
+                .map(OptValue::Int)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "value",
+                        format!("{name} takes an integer between {min} and {max}"),
+                    )
+                })
+        }
+        (OptShape::Int, _) => Err(ApiError::field("value", format!("{name} takes an integer"))),
+        (OptShape::Linger, Value::Object(map)) => {
+            let fields = Fields(map);
+            let unknown = map
+                .keys()
+                .find(|k| !["onoff", "seconds"].contains(&k.as_str()));
+            if let Some(key) = unknown {
+                return Err(ApiError::field(
+                    "value",
+                    format!("{name} takes onoff and seconds, not `{key}`"),
+                ));
+            }
+            let linger_error = || {
+                ApiError::field(
+                    "value",
+                    format!(
+                        "{name} takes {{\"onoff\": true or false, \"seconds\": 0 to {MAX_LINGER_SECS}}}"
+                    ),
+                )
+            };
+            let onoff = fields.bool("onoff").map_err(|_| linger_error())?;
+            let seconds = fields
+                .int("seconds", 0, MAX_LINGER_SECS)
+                .map_err(|_| linger_error())?;
+            match (onoff, seconds) {
+                (Some(onoff), Some(seconds)) => Ok(OptValue::Linger {
+                    onoff,
+                    seconds: seconds as u32,
+                }),
+                _ => Err(linger_error()),
+            }
+        }
+        (OptShape::Linger, _) => Err(ApiError::field(
+            "value",
+            format!(
+                "{name} takes {{\"onoff\": true or false, \"seconds\": 0 to {MAX_LINGER_SECS}}}"
+            ),
+        )),
+    }
 }
 
 /// The answer to a call.
@@ -472,6 +595,53 @@ impl CallResponse {
             CallOutcome::Pending => response.status = "pending",
         }
         response
+    }
+}
+
+impl CallResponse {
+    /// The answer of a finished call as its log event recorded it; none while the event
+    /// only says the call is pending. Received data is the event's preview, so a longer
+    /// payload comes back cut, with a note saying so.
+    pub fn from_event(event: &Event) -> Option<CallResponse> {
+        let status = match event.status {
+            Status::Ok => "ok",
+            Status::Error => "error",
+            Status::Pending | Status::Observed => return None,
+        };
+        let (call_id, host) = (event.call_id?, event.host?);
+        let received = matches!(event.kind, EventKind::Recv | EventKind::Recvfrom);
+        let preview = event.data.as_ref().filter(|_| received);
+        let (data, encoding) = match preview {
+            Some(Preview { text: Some(t), .. }) => (Some(t.clone()), Some(Encoding::Utf8)),
+            Some(Preview { hex: Some(h), .. }) => (Some(h.clone()), Some(Encoding::Hex)),
+            _ => (None, None),
+        };
+        let cut = preview.is_some_and(|p| p.truncated).then(|| {
+            format!(
+                "read back from the log: `data` holds the first {PREVIEW_BYTES} of the {} bytes received",
+                event.bytes.unwrap_or_default()
+            )
+        });
+        let errno = event.errno.filter(|_| status == "error");
+        Some(CallResponse {
+            status,
+            call_id,
+            host,
+            seq: event.seq,
+            fd: event.new_fd,
+            peer: event.peer,
+            addr: event.addr,
+            bytes: event.bytes.map(|b| b as usize),
+            data,
+            encoding: encoding.map(Encoding::name),
+            value: event.value,
+            errno: errno.map(|e| e.name),
+            code: errno.map(|e| e.code),
+            message: errno.map(|e| e.message),
+            hint: errno.map(|e| event.hint.clone().unwrap_or_else(|| e.hint.to_owned())),
+            sandbox: event.sandbox,
+            note: cut.or_else(|| event.note.clone()),
+        })
     }
 }
 

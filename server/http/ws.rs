@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -53,11 +54,20 @@ pub struct WsQuery {
     get,
     path = "/api/sessions/{id}/ws",
     tag = "events",
-    params(("id" = String, Path, description = "Session id"), WsQuery),
+    params(
+        ("id" = String, Path, description = "Session id"),
+        WsQuery,
+        ("Connection" = String, Header, description = "Names `Upgrade` (case-insensitive).", pattern = "[Uu][Pp][Gg][Rr][Aa][Dd][Ee]"),
+        ("Upgrade" = String, Header, description = "`websocket` (case-insensitive).", pattern = "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$"),
+        ("Sec-WebSocket-Version" = String, Header, description = "The WebSocket version: 13."),
+        ("Sec-WebSocket-Key" = String, Header, description = "The client's handshake nonce (RFC 6455)."),
+    ),
     security(("token" = [])),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol."),
+        (status = 400, description = "Not a WebSocket handshake (a header above missing or wrong), or a query parameter malformed or unknown.", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "The session has max_subscribers watchers already.", body = ErrorBody),
     )
 )]
 pub async fn websocket(
@@ -65,8 +75,12 @@ pub async fn websocket(
     Path(id): Path<String>,
     Query(query): Query<WsQuery>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    check_handshake(&headers)?;
+    // Anything the header checks above let through and axum still refuses (the connection
+    // cannot be upgraded) is as much the client's fault; same shape.
+    let upgrade = upgrade.map_err(|rejection| ApiError::bad(rejection.body_text()))?;
     let token = auth::bearer(&headers, query.token.as_deref());
     let (found, _) = find(&state, &id, token.as_deref()).await?;
     if let Found::Live(handle) = &found {
@@ -91,6 +105,44 @@ pub async fn websocket(
             tracing::debug!(session = %id, reason, "websocket closed");
         }
     }))
+}
+
+/// The WebSocket version this server speaks (RFC 6455).
+const WEBSOCKET_VERSION: &str = "13";
+
+/// Check the handshake headers as the document declares them, so a request that is not a
+/// WebSocket handshake gets a 400 naming the header at fault, in the common error shape.
+fn check_handshake(headers: &HeaderMap) -> Result<(), ApiError> {
+    let value = |name: header::HeaderName| headers.get(name).map(|v| v.as_bytes());
+    let connection_upgrades = value(header::CONNECTION).is_some_and(|v| {
+        v.windows(b"upgrade".len())
+            .any(|w| w.eq_ignore_ascii_case(b"upgrade"))
+    });
+    if !connection_upgrades {
+        return Err(ApiError::field(
+            "Connection",
+            "not a WebSocket handshake: the Connection header must name Upgrade",
+        ));
+    }
+    if !value(header::UPGRADE).is_some_and(|v| v.eq_ignore_ascii_case(b"websocket")) {
+        return Err(ApiError::field(
+            "Upgrade",
+            "not a WebSocket handshake: the Upgrade header must be websocket",
+        ));
+    }
+    if value(header::SEC_WEBSOCKET_VERSION) != Some(WEBSOCKET_VERSION.as_bytes()) {
+        return Err(ApiError::field(
+            "Sec-WebSocket-Version",
+            format!("the Sec-WebSocket-Version header must be {WEBSOCKET_VERSION}"),
+        ));
+    }
+    if value(header::SEC_WEBSOCKET_KEY).is_none() {
+        return Err(ApiError::field(
+            "Sec-WebSocket-Key",
+            "not a WebSocket handshake: the Sec-WebSocket-Key header is missing",
+        ));
+    }
+    Ok(())
 }
 
 /// Why the loop woke up.
