@@ -7,7 +7,8 @@
 //! packet's layers and bytes, a refused connect's RST, the four-way close and TIME_WAIT.
 //! Every page must finish without a console error. Skipped when Chromium is not installed
 //! (see `common::browser`), the netns ones also where namespaces cannot be made (see
-//! `common::netns_sandbox`). Screenshots go to `tests/artifacts/`.
+//! `common::netns_sandbox`), each with a `SKIPPED <test>: <reason>` line that plain
+//! `cargo test` shows (`common::report_skip`). Screenshots go to `tests/artifacts/`.
 
 mod common;
 
@@ -1134,7 +1135,7 @@ async fn an_exercise_started_from_the_landing_page_shows_its_checklist() {
         let app = TestApp::start().await;
         let (status, catalog) = app.get("/api/exercises", None).await;
         if status == StatusCode::NOT_FOUND {
-            eprintln!("SKIPPED: the server has no exercises API");
+            common::report_skip("the server has no exercises API");
             return;
         }
         let first = catalog[0]["id"].as_str().expect("an exercise").to_owned();
@@ -1283,6 +1284,165 @@ async fn a_wrong_link_says_what_is_wrong() {
     })
     .await
     .expect("the browser test took too long");
+}
+
+/// A page opened by URL marks itself ready (`<body data-ready="true">`) once it shows the
+/// session, so a one-shot screenshot never catches "connecting…": the owner's link, the
+/// read-only link (`#viewer=`) and a wrong link alike.
+#[tokio::test]
+async fn the_page_marks_when_it_is_ready() {
+    let Some(browser) = browser::launch().await else {
+        return;
+    };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let app = TestApp::start().await;
+        let s = app.session().await;
+        app.ok(&s, json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
+            .await;
+        let ready = "document.body.dataset.ready === 'true'";
+        // What the page shows at the moment it says it is ready, read in the same task.
+        let shown = "[document.querySelector('#conn-status').textContent,                      document.querySelector('#mode-badge').textContent,                      document.querySelectorAll('#topology .host').length,                      document.querySelectorAll('#topology .plug[data-host=\"B\"]').length]";
+        let at_ready = format!("(() => {{ if ({ready}) return {shown}; return null; }})()");
+        for (fragment, badge) in [
+            (format!("token={}", s.token), "live · owner"),
+            (format!("viewer={}", s.viewer), "live · read-only"),
+        ] {
+            let page = browser.new_page(1280, 800).await;
+            page.goto(&app.url(&format!("/s/{}#{fragment}", s.id))).await;
+            let seen = page.wait_for(&at_ready, SHOW).await;
+            assert_eq!(seen, json!(["● live", badge, 2, 1]), "#{fragment}");
+            assert_no_errors(&page);
+        }
+        // A link that cannot open the session is ready too, with the reason shown.
+        let page = browser.new_page(1280, 800).await;
+        page.goto(&app.url(&format!("/s/{}", s.id))).await;
+        page.wait_for(ready, SHOW).await;
+        assert!(
+            page.eval("document.querySelector('#banner').textContent")
+                .await
+                .as_str()
+                .unwrap()
+                .contains("no token")
+        );
+    })
+    .await
+    .expect("the browser test took too long");
+}
+
+/// While a connection waits in B's accept queue, the wire from A's socket says so (it used
+/// to say "peer gone"): from the listener's queue in loopback mode, from the kernel's socket
+/// for the connection (`kernel_socket`) in netns mode.
+#[tokio::test]
+async fn a_connection_in_the_accept_queue_is_labelled_so() {
+    let Some(browser) = browser::launch().await else {
+        return;
+    };
+    tokio::time::timeout(TEST_TIMEOUT * 2, async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut apps = vec![("loopback", TestApp::start().await)];
+        if let Some(app) = netns_app(dir.path()).await {
+            apps.push(("netns", app));
+        }
+        for (mode, app) in &apps {
+            let s = app.session().await;
+            let page = browser.new_page(1280, 800).await;
+            page.goto(&app.url(&format!("/s/{}#token={}", s.id, s.token)))
+                .await;
+            page.wait_for("document.body.dataset.ready === 'true'", SHOW)
+                .await;
+            let b = s.addr("B", 7400);
+            for call in [
+                json!({"host":"B","call":"socket","domain":"inet","type":"stream"}),
+                json!({"host":"B","call":"bind","fd":3,"addr":b}),
+                json!({"host":"B","call":"listen","fd":3,"backlog":2}),
+                json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
+                json!({"host":"A","call":"connect","fd":3,"addr":b}),
+            ] {
+                app.ok(&s, call).await;
+            }
+            let label = page
+                .wait_for(
+                    "(document.querySelector('#topology .wire-label.half[data-reason=\"accept-queue\"]') || {}).textContent",
+                    SHOW,
+                )
+                .await;
+            let label = label.as_str().unwrap();
+            assert!(label.starts_with("TCP (in accept queue)"), "{mode}: {label}");
+            assert!(!label.contains("peer gone"), "{mode}: {label}");
+            // accept gives it a descriptor: the wire joins the two sockets.
+            app.ok(&s, json!({"host":"B","call":"accept","fd":3})).await;
+            page.wait_for(
+                "document.querySelector('#topology .wire-label:not(.half)') \
+                 && !document.querySelector('#topology .wire-label.half')",
+                SHOW,
+            )
+            .await;
+            assert_no_errors(&page);
+        }
+    })
+    .await
+    .expect("the browser test took too long");
+}
+
+/// Without Chromium a browser test is skipped and says why in plain `cargo test` output, not
+/// only under `--nocapture`: this test binary is run again on one browser test, with no
+/// browser to find and the harness's default capture.
+#[test]
+fn a_skipped_browser_test_says_why_in_plain_cargo_test_output() {
+    let skipped = "a_wrong_link_says_what_is_wrong";
+    let run = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", skipped])
+        .env("PLUGBOARD_CHROMIUM", "/nonexistent/chromium")
+        .env_remove("PLUGBOARD_REQUIRE_BROWSER")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("1 passed"), "the test ran: {stdout}");
+    assert!(
+        stderr.contains(&format!("SKIPPED {skipped}: chromium not found")),
+        "no skip line in the default output: stdout {stdout}\nstderr {stderr}"
+    );
+}
+
+/// What the README tells a newcomer to run or rely on exists: the help command works as
+/// written (a bare `plugboard` is not on the PATH after `cargo run`) and lists every flag of
+/// the README's table; the page's URL forms and its ready mark (tested above) are documented.
+#[test]
+fn the_readme_tells_what_works() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        !readme.contains("Run `plugboard --help`"),
+        "`plugboard` is not on the PATH after `cargo run`"
+    );
+    assert!(readme.contains("`cargo run --release -- --help`"));
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    let flags: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `--"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    assert!(flags.len() > 20, "{flags:?}");
+    for flag in flags {
+        assert!(
+            help.contains(&format!("--{flag}")),
+            "--{flag} is not in --help"
+        );
+    }
+    for documented in [
+        "/s/{id}#viewer={viewer_token}",
+        "data-ready=\"true\"",
+        "SKIPPED ",
+    ] {
+        assert!(readme.contains(documented), "README: {documented}");
+    }
 }
 
 /// Without a browser: the shells and static files are served with the right types, cached

@@ -291,8 +291,19 @@ async fn a_machine_service_on_the_wildcard_is_out_of_reach() {
             )
             .await;
         assert!(f.sandbox);
-        s.fails(host, Call::Connect { fd, addr: to }, "ECONNREFUSED")
+        // A UDP connect only sets the destination; the datagram is what gets refused.
+        s.ok(host, Call::Connect { fd, addr: to }).await;
+        let f = s
+            .fails(
+                host,
+                Call::Send {
+                    fd,
+                    data: b"x".to_vec(),
+                },
+                "ECONNREFUSED",
+            )
             .await;
+        assert!(f.sandbox);
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(
@@ -309,6 +320,71 @@ async fn a_machine_service_on_the_wildcard_is_out_of_reach() {
     let lfd = s.listener(B, tcp_port, 1).await;
     let _ = lfd;
     s.client(A, s.addr(B, tcp_port)).await;
+}
+
+#[tokio::test]
+async fn a_privileged_port_hint_suggests_another_port() {
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let fd = s.socket(B, Proto::Tcp).await;
+    let f = s
+        .fails(
+            B,
+            Call::Bind {
+                fd,
+                addr: s.addr(B, 80),
+            },
+            "EACCES",
+        )
+        .await;
+    let hint = f.hint.unwrap();
+    assert!(hint.contains("bind port 8080"), "{hint}");
+    assert!(
+        !hint.contains("port 80 "),
+        "the hint repeats the refused port: {hint}"
+    );
+}
+
+/// Loopback mode checks a connected UDP socket's datagrams, not its connect: like the
+/// kernel, connect to a port where nothing is bound succeeds; unlike the kernel (whose
+/// datagram would leave and come back as an ICMP error), the send is refused at once.
+#[tokio::test]
+async fn udp_connect_sets_the_destination_and_send_is_checked() {
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let fd = s.socket(A, Proto::Udp).await;
+    let to = s.addr(B, 9100);
+    let connected = s.ok(A, Call::Connect { fd, addr: to }).await;
+    assert_eq!(connected.addr, Some(to));
+    let send = || Call::Send {
+        fd,
+        data: b"ping".to_vec(),
+    };
+    let f = s.fails(A, send(), "ECONNREFUSED").await;
+    assert!(f.sandbox);
+    assert!(
+        f.hint
+            .unwrap()
+            .contains("No socket of this session is bound")
+    );
+    let refused = s.of_kind(A, EventKind::Send).pop().unwrap();
+    assert_eq!(refused.errno.unwrap().name, "ECONNREFUSED");
+    assert!(refused.sandbox);
+    // Once B binds there, the same socket's datagrams go through.
+    let rfd = s.socket(B, Proto::Udp).await;
+    s.ok(B, Call::Bind { fd: rfd, addr: to }).await;
+    assert_eq!(s.ok(A, send()).await.bytes, Some(4));
+    let got = s
+        .ok(
+            B,
+            Call::Recvfrom {
+                fd: rfd,
+                max: 16,
+                peek: false,
+            },
+        )
+        .await;
+    assert_eq!(got.data.as_deref(), Some(&b"ping"[..]));
 }
 
 fn limits() -> SandboxLimits {

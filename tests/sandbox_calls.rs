@@ -524,6 +524,32 @@ async fn linger_zero_close_resets_the_peer() {
     );
 }
 
+/// Loopback mode gives IPv6 sockets the IPv4-mapped form of the host's address (`lo` has one
+/// IPv6 address, `::1`, which sessions cannot share): binds, names and peers all use it.
+#[tokio::test]
+async fn ipv6_sockets_use_the_hosts_mapped_address() {
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let std::net::IpAddr::V4(v4) = s.addr(B, 0).ip() else {
+        panic!("a loopback host has an IPv4 address first");
+    };
+    let mapped = std::net::IpAddr::V6(v4.to_ipv6_mapped());
+    assert_eq!(s.addr6(B, 0).ip(), mapped);
+    let fd = s.socket_f(B, Family::Inet6, Proto::Udp).await;
+    let bound = s
+        .ok(
+            B,
+            Call::Bind {
+                fd,
+                addr: "[::]:8097".parse().unwrap(),
+            },
+        )
+        .await;
+    assert_eq!(bound.addr, Some(std::net::SocketAddr::new(mapped, 8097)));
+    let name = s.ok(B, Call::Getsockname { fd }).await.addr.unwrap();
+    assert_eq!(name.ip(), mapped, "the kernel holds the mapped address");
+}
+
 #[tokio::test]
 async fn ipv6_sockets_connect_and_talk() {
     let sb = sandbox();

@@ -1,8 +1,9 @@
 //! Differential test: random call sequences run both through the sandbox and directly on
 //! socket2 sockets, and every step must end the same way (ok with the same bytes, or the same
 //! errno). The direct side follows the loopback backend's two documented rules: an unbound
-//! socket is bound to its host's address before it connects, listens or sends; and a connect
-//! or datagram must reach a socket of the session (else ECONNREFUSED at once).
+//! socket is bound to its host's address before it connects, listens or sends; and a TCP
+//! connect or a datagram must reach a socket of the session (else ECONNREFUSED at once; a UDP
+//! connect is not checked, the datagrams its socket then sends are).
 //!
 //! Every socket is non-blocking on both sides, so no step depends on how long the other waits;
 //! a short pause after each step lets loopback traffic settle on both sides alike. Since the
@@ -149,6 +150,16 @@ impl Direct {
         })
     }
 
+    /// A UDP connect is not checked (it only sets the destination); the datagrams a
+    /// connected UDP socket sends are, like sendto's.
+    fn connected_datagram_reachable(&self, s: &Socket) -> bool {
+        let udp = s.r#type().unwrap() == Type::DGRAM;
+        match s.peer_addr().ok().and_then(|a| a.as_socket()) {
+            Some(peer) if udp => self.reachable(s, peer, false),
+            _ => true,
+        }
+    }
+
     fn implicit_bind(&self, host: HostId, s: &Socket) -> std::io::Result<()> {
         let bound = s.local_addr()?.as_socket().is_some_and(|a| a.port() != 0);
         if !bound {
@@ -203,7 +214,8 @@ impl Direct {
                         .map(|()| ok(None))
                     }
                     Step::Connect(_, to, port)
-                        if !self.reachable(s, SocketAddr::new(self.ip(*to), *port), true) =>
+                        if s.r#type().unwrap() == Type::STREAM
+                            && !self.reachable(s, SocketAddr::new(self.ip(*to), *port), true) =>
                     {
                         return Outcome::Err("ECONNREFUSED");
                     }
@@ -221,6 +233,9 @@ impl Direct {
                         }
                         Err(e) => Err(e),
                     },
+                    Step::Send(..) if !self.connected_datagram_reachable(s) => {
+                        return Outcome::Err("ECONNREFUSED");
+                    }
                     Step::Send(_, data) => s
                         .send_with_flags(data, libc::MSG_NOSIGNAL)
                         .map(|n| ok(Some(n))),

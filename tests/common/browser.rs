@@ -7,8 +7,9 @@
 //! they belong to. [`Page`] is a tab: `goto`, `eval`, `click`, `fill`, `select`, `wait_for`,
 //! `screenshot`. Chromium is killed and its profile removed when the `Browser` drops.
 //!
-//! When Chromium is not installed the tests skip (printing `SKIPPED: chromium not found`),
-//! unless `PLUGBOARD_REQUIRE_BROWSER` is set, in which case they fail.
+//! When Chromium is not installed the tests skip, with a line `SKIPPED <test>: chromium not
+//! found …` in the test run's output (see `common::report_skip`), unless
+//! `PLUGBOARD_REQUIRE_BROWSER` is set, in which case they fail.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -82,7 +83,9 @@ pub async fn launch() -> Option<Browser> {
         if std::env::var_os("PLUGBOARD_REQUIRE_BROWSER").is_some() {
             panic!("PLUGBOARD_REQUIRE_BROWSER is set but chromium was not found");
         }
-        eprintln!("SKIPPED: chromium not found");
+        super::report_skip(
+            "chromium not found (install it, or set PLUGBOARD_CHROMIUM to its path)",
+        );
         return None;
     };
     let slot = BROWSER_SLOTS.acquire().await.unwrap();

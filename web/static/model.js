@@ -169,6 +169,27 @@ export function peerSocket(model, socket) {
   return null;
 }
 
+/** Why a connected socket's wire ends at a host rather than at a socket there:
+ * - 'accept-queue': the connection waits in a listener's accept queue. In netns mode the
+ *   server reports the kernel's socket for it (`kernel_socket`); in loopback mode it reports
+ *   none, and a listener of the session at that address with connections queued says it.
+ * - 'nothing-bound': a datagram socket whose destination has no socket of the session.
+ * - 'peer-gone': the other end was closed, or is not a socket of this session. */
+export function halfWireReason(model, socket) {
+  if (socket.proto !== 'tcp') return 'nothing-bound';
+  if (socket.eof || socket.reset) return 'peer-gone';
+  for (const k of model.kernelSockets.values()) {
+    if (!k.tuple || !sameEndpoint(k.tuple.local, socket.remote) || !sameEndpoint(k.tuple.remote, socket.local)) continue;
+    return k.state === 'ESTABLISHED' || k.state === 'SYN_RECV' ? 'accept-queue' : 'peer-gone';
+  }
+  const host = hostOfAddr(model, socket.remote);
+  for (const other of model.sockets.values()) {
+    if (other.closed || other.proto !== 'tcp' || other.role !== 'listener' || other.host !== host) continue;
+    if (sameEndpoint(other.local, socket.remote) && other.queue > 0) return 'accept-queue';
+  }
+  return 'peer-gone';
+}
+
 /** The open socket a datagram to `addr` lands on (a bound UDP socket), if any. */
 export function receiverOf(model, addr) {
   for (const socket of model.sockets.values()) {

@@ -97,6 +97,17 @@ const tools = byId('topology-tools');
 const addHostButton = h('button', { type: 'button', class: 'button small', id: 'add-host', onclick: addHost }, '+ Add host');
 fill(tools, addHostButton);
 
+/** Mark the page settled, for screenshots and scripts: `<body data-ready="true">` once the
+ * first snapshot of the live stream, the recording of an ended session, or why the page cannot
+ * show the session is drawn. Views redraw in a task of their own (dom.js `batched`), queued
+ * before this one; the frame after it has them on screen. */
+function markReady() {
+  if (document.body.dataset.ready) return;
+  setTimeout(() => requestAnimationFrame(() => {
+    document.body.dataset.ready = 'true';
+  }), 0);
+}
+
 function chrome(state) {
   const label = {
     loading: 'loading',
@@ -134,6 +145,7 @@ function chrome(state) {
   }
   document.body.dataset.mode = state.mode;
   document.body.dataset.role = role;
+  if (state.mode === 'error') markReady();
 }
 store.subscribe(chrome);
 
@@ -179,6 +191,7 @@ async function start() {
     try {
       const events = await api.allEvents(0);
       store.record(first, events);
+      markReady();
     } catch (e) {
       store.fail(`The session's events could not be loaded: ${e.message}`);
     }
@@ -192,6 +205,7 @@ async function start() {
     snapshot: async (snapshot, resync) => {
       if (!resync) {
         store.snapshot(snapshot, { history: true });
+        markReady();
         return;
       }
       // The server skipped events to catch up: fetch them, then go on.

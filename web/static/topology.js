@@ -7,7 +7,7 @@
 // state changes and closing sockets fading out.
 
 import { h, s, fill, batched, hostSlot } from './dom.js';
-import { hostOfAddr, kernelSockets, peerSocket, receiverOf, shownSockets, stateLabel } from './model.js';
+import { halfWireReason, hostOfAddr, kernelSockets, peerSocket, receiverOf, shownSockets, stateLabel } from './model.js';
 import { fmtTimer } from './describe.js';
 
 const HOST_W = 300;
@@ -200,6 +200,7 @@ function wiresOf(model, plugOf, hostByName, narrow) {
         key: `h${socket.uid}`,
         proto: socket.proto,
         half: true,
+        reason: halfWireReason(model, socket),
         a: socket,
         b: null,
         from,
@@ -412,6 +413,17 @@ function tupleText(wire) {
   return { proto, left, right, full: `${proto} ${left} ↔ ${right}` };
 }
 
+/** What a half wire's label says of its missing end (see `halfWireReason`). */
+const HALF_WIRE_TEXT = {
+  'accept-queue': 'in accept queue',
+  'nothing-bound': 'nothing bound',
+  'peer-gone': 'peer gone',
+};
+
+function halfWireText(wire) {
+  return HALF_WIRE_TEXT[wire.reason] || HALF_WIRE_TEXT['peer-gone'];
+}
+
 function drawWire(path, wire) {
   path.setAttribute('d', wire.path);
   path.setAttribute('class', ['wire', `wire-${wire.proto}`, wire.half ? 'half' : null].filter(Boolean).join(' '));
@@ -425,6 +437,8 @@ function drawLabel(g, wire, narrow) {
   g.dataset.proto = t.proto;
   g.dataset.left = t.left || '';
   g.dataset.right = t.right || '';
+  if (wire.half) g.dataset.reason = wire.reason;
+  else delete g.dataset.reason;
   g.setAttribute('aria-label', t.full);
   if (narrow) {
     // No room for addresses beside a single column: the plugs show both ends already.
@@ -437,13 +451,14 @@ function drawLabel(g, wire, narrow) {
       s('title', {}, t.full));
     return;
   }
-  const longest = Math.max(t.left.length, t.right.length + 2, 12);
+  const heading = wire.half ? `${t.proto} (${halfWireText(wire)})` : t.proto;
+  const longest = Math.max(t.left.length, t.right.length + 2, heading.length, 12);
   const w = longest * 7 + 20;
   const hgt = 52;
   g.style.transform = `translate(${wire.label.x - w / 2}px, ${wire.label.y - hgt / 2}px)`;
   fill(g,
     s('rect', { width: w, height: hgt, rx: 8 }),
-    s('text', { class: 'wl-proto', x: w / 2, y: 15, 'text-anchor': 'middle' }, wire.half ? `${t.proto} (peer gone)` : t.proto),
+    s('text', { class: 'wl-proto', x: w / 2, y: 15, 'text-anchor': 'middle' }, heading),
     s('text', { class: 'wl-addr mono', x: w / 2, y: 31, 'text-anchor': 'middle' }, t.left),
     s('text', { class: 'wl-addr mono', x: w / 2, y: 45, 'text-anchor': 'middle' }, `↔ ${t.right}`),
     s('title', {}, t.full));

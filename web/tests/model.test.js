@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { applyEvent, connectionPackets, emptyModel, kernelSockets, openSocket, packetLanes, reconcile } from '../static/model.js';
+import { applyEvent, connectionPackets, emptyModel, halfWireReason, kernelSockets, openSocket, packetLanes, reconcile } from '../static/model.js';
 
 const events = JSON.parse(readFileSync(new URL('./fixtures/handshake-and-close.json', import.meta.url)));
 const at = (seq) => events.find((ev) => ev.seq === seq);
@@ -93,4 +93,22 @@ test('a snapshot’s sockets without a descriptor replace the model’s', () => 
   assert.equal(tw.state, 'TIME_WAIT');
   assert.equal(tw.from, 'FIN_WAIT2', 'what the log said is kept');
   assert.equal(tw.timerMs, 30000);
+});
+
+test('a connection waiting in the accept queue is not a peer gone, in either mode', () => {
+  const client = (model) => openSocket(model, 'A', 3);
+  // netns mode: the kernel's socket for the queued connection says it, even before any
+  // `incoming` event counted it.
+  const netns = modelUpTo(34, events.filter((ev) => ev.kind !== 'incoming'));
+  assert.equal(halfWireReason(netns, client(netns)), 'accept-queue');
+  // Loopback mode reports no sockets without a descriptor: the listener's queue says it.
+  const loopback = modelUpTo(34, events.filter((ev) => ev.kind !== 'kernel_socket' && ev.kind !== 'packet'));
+  assert.equal(loopback.kernelSockets.size, 0);
+  assert.equal(halfWireReason(loopback, client(loopback)), 'accept-queue');
+  // Once the listener is closed with the connection still queued, the peer is gone.
+  applyEvent(loopback, { seq: 100, host: 'B', fd: 3, kind: 'close', status: 'ok', tuple: at(33).tuple });
+  assert.equal(halfWireReason(loopback, client(loopback)), 'peer-gone');
+  // A datagram socket connected where nothing is bound.
+  const udp = { proto: 'udp', local: '10.0.0.1:5000', remote: '10.0.0.2:9', closed: false };
+  assert.equal(halfWireReason(emptyModel(), udp), 'nothing-bound');
 });
