@@ -300,6 +300,9 @@ pub(crate) struct SessionTask {
     kernel_check_at: Option<Instant>,
     /// When they were last asked.
     kernel_checked: Option<Instant>,
+    /// Whether the captures were read during this turn of the loop (a probe right after needs
+    /// not read them again).
+    traced: bool,
     /// Non-blocking connects still in their handshake, whose packets are theirs.
     connecting: Vec<super::tracer::Cause>,
     /// Bytes sent so far.
@@ -353,6 +356,7 @@ impl SessionTask {
             kernel_check_at: None,
             kernel_checked: None,
             connecting: Vec::new(),
+            traced: false,
             poller,
             pending: Vec::new(),
             completed: VecDeque::new(),
@@ -390,7 +394,9 @@ impl SessionTask {
 
         let mut commands_in_a_row = 0u32;
         let reason = loop {
-            match self.next_wake().await {
+            let wake = self.next_wake().await;
+            self.traced = false;
+            match wake {
                 Wake::Command(None) => break "every handle was dropped".to_owned(),
                 Wake::Command(Some(command)) => {
                     self.handle_command(command);
@@ -1450,7 +1456,9 @@ impl SessionTask {
     /// Compare what the kernel says of every socket now with what it said before; log what
     /// changed.
     fn probe_all(&mut self) {
-        self.trace(None);
+        if !self.traced {
+            self.trace(None);
+        }
         if std::mem::take(&mut self.kernel_due) {
             self.kernel_sockets_changed();
         }

@@ -98,6 +98,15 @@ impl Sock {
         self.last_ends.get()
     }
 
+    /// The two ends as last seen, without asking the kernel, unless nothing was seen yet:
+    /// every call's event reads the tuple, so a socket that did anything has them.
+    pub fn known_ends(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        match self.last_ends.get() {
+            (None, None) => self.ends(),
+            known => known,
+        }
+    }
+
     /// Read what the kernel says now, without consuming anything.
     pub fn probe(&self) -> Figures {
         probe::probe(self.socket(), self.is_tcp())

@@ -183,6 +183,7 @@ impl SessionTask {
         let Some(tracer) = self.tracer.as_mut() else {
             return;
         };
+        self.traced = true;
         let log = &self.log;
         let mut failed = Vec::new();
         let packets = tracer.drain(
@@ -209,7 +210,7 @@ impl SessionTask {
             .iter()
             .flat_map(|h| {
                 h.fds.iter().map(move |(fd, s)| {
-                    let (local, remote) = s.ends();
+                    let (local, remote) = s.known_ends();
                     SocketEnds {
                         host: h.id,
                         fd,
