@@ -336,7 +336,9 @@ fn stored_view(s: &StoredSession) -> SessionView {
         "netns" => IsolationMode::Netns,
         _ => IsolationMode::Loopback,
     };
-    let limits = serde_json::from_value(s.limits.clone()).unwrap_or_default();
+    let limits: crate::config::SandboxLimits =
+        serde_json::from_value(s.limits.clone()).unwrap_or_default();
+    let capture_on = limits.capture;
     let hosts = s
         .hosts
         .iter()
@@ -362,7 +364,7 @@ fn stored_view(s: &StoredSession) -> SessionView {
             last_seq: s.last_seq,
             idle_expires_ms: s.ended_ms.unwrap_or(s.expires_ms),
             ended: Some(s.end_reason.clone().unwrap_or_else(|| "ended".to_owned())),
-            capture: CaptureStats::after_end(isolation),
+            capture: CaptureStats::after_end(isolation, capture_on),
             usage: Usage {
                 sockets: 0,
                 pending_calls: 0,
@@ -403,7 +405,10 @@ pub async fn session_view(found: &Found) -> Result<SessionView, ApiError> {
                         })
                         .collect(),
                     pending: Vec::new(),
-                    capture: CaptureStats::after_end(handle.info().isolation),
+                    capture: CaptureStats::after_end(
+                        handle.info().isolation,
+                        handle.info().limits.capture,
+                    ),
                     usage: Usage {
                         sockets: 0,
                         pending_calls: 0,

@@ -126,13 +126,20 @@ pub const CAPTURE_TURNED_OFF: &str =
     "packet capture is turned off on this server (--capture false)";
 
 impl CaptureStats {
-    /// What can be said of an ended session's capture without its task: whether its mode
-    /// captures at all.
-    pub fn after_end(mode: super::IsolationMode) -> CaptureStats {
+    /// What can be said of an ended session's capture without its task: whether it
+    /// captured at all (its mode, and whether the server had capture on). The counters are a
+    /// live session's; an ended session's packets are the `packet` events of its log.
+    pub fn after_end(mode: super::IsolationMode, capture_on: bool) -> CaptureStats {
+        let reason = match (mode, capture_on) {
+            (super::IsolationMode::Loopback, _) => {
+                Some(super::isolation::loopback::CAPTURE_UNAVAILABLE)
+            }
+            (super::IsolationMode::Netns, false) => Some(CAPTURE_TURNED_OFF),
+            (super::IsolationMode::Netns, true) => None,
+        };
         CaptureStats {
-            enabled: mode == super::IsolationMode::Netns,
-            reason: (mode == super::IsolationMode::Loopback)
-                .then(|| super::isolation::loopback::CAPTURE_UNAVAILABLE.to_owned()),
+            enabled: reason.is_none(),
+            reason: reason.map(str::to_owned),
             ..CaptureStats::default()
         }
     }
