@@ -149,7 +149,7 @@ pub async fn run(
     let mut graceful = stop_rx.clone();
     let server = axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app.into_make_service_with_connect_info::<http::peer::Peer>(),
     )
     .with_graceful_shutdown(async move {
         graceful.wait_for(|stop| *stop).await.ok(/* sender kept until the end */);

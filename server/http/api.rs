@@ -1,7 +1,7 @@
 //! REST handlers under `/api`: sessions, calls and the event log. Each handler checks the
 //! request, hands a domain call to the sandbox and turns the answer into its wire form.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::AppState;
 use super::auth::{self, Access};
 use super::error::{ApiError, ErrorBody, Json, Query};
+use super::peer::Peer;
 use super::wire::{CallBody, CallRequest, CallResponse};
 use crate::sandbox::{
     CallStatus, CaptureStats, Credentials, Event, EventKind, HostInfo, HostSnapshot, IsolationMode,
@@ -45,8 +46,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
         Ok(ClientIp(
             parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+                .get::<ConnectInfo<Peer>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.addr.ip()),
         ))
     }
 }

@@ -10,6 +10,7 @@ pub mod exercises;
 mod health;
 pub mod openapi;
 mod pages;
+pub mod peer;
 pub mod wire;
 pub mod ws;
 

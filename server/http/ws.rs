@@ -22,12 +22,14 @@ use super::AppState;
 use super::api::{Found, find, session_view};
 use super::auth;
 use super::error::{ApiError, ErrorBody, Query};
+use super::peer::{Peer, WS_SEND_BUFFER};
 use crate::sandbox::{Event, EventKind, SessionHandle};
 
 /// How often the server pings an idle client.
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// How long one send to the client may take before the client is dropped as stuck.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one send to the client may take before the client is dropped as stuck: with a
+/// send buffer of [`WS_SEND_BUFFER`], a send that waits this long means the reader stopped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Stored events read per query when replaying an ended session.
 const REPLAY_PAGE: u32 = 1_000;
 /// Close code when the server shuts down ("going away").
@@ -75,6 +77,7 @@ pub async fn websocket(
     Path(id): Path<String>,
     Query(query): Query<WsQuery>,
     headers: HeaderMap,
+    peer: Option<Peer>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     check_handshake(&headers)?;
@@ -90,6 +93,11 @@ pub async fn websocket(
                 max: MAX_SUBSCRIBERS as u64,
                 retry_after: None,
             });
+        }
+    }
+    if let Some(peer) = peer {
+        if let Err(e) = peer.fix_send_buffer(WS_SEND_BUFFER) {
+            tracing::warn!(error = %e, "could not size a WebSocket's send buffer");
         }
     }
     Ok(upgrade.on_upgrade(move |socket| async move {
