@@ -64,15 +64,18 @@ async fn store_rate(events: u64) -> f64 {
     let (tx, rx) = mpsc::channel(plugboard::store::RECORD_QUEUE);
     let writer = store.spawn_writer(rx, metrics.clone(), Box::new(|_| {}));
     let id = SessionId::random();
-    tx.send(Record::SessionStarted(Arc::new(SessionInfo {
-        id,
-        created_ms: 0,
-        expires_ms: 0,
-        isolation: plugboard::sandbox::IsolationMode::Loopback,
-        exercise: None,
-        limits: Default::default(),
-        credentials: Default::default(),
-    })))
+    tx.send(Record::SessionStarted(
+        Arc::new(SessionInfo {
+            id,
+            created_ms: 0,
+            expires_ms: 0,
+            isolation: plugboard::sandbox::IsolationMode::Loopback,
+            exercise: None,
+            limits: Default::default(),
+            credentials: Default::default(),
+        }),
+        plugboard::sandbox::StoreProgress::new(),
+    ))
     .await
     .expect("send");
     let start = Instant::now();

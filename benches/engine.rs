@@ -42,6 +42,7 @@ fn sandbox(pool: &str, max_sessions: usize) -> Sandbox {
                 max_sessions,
                 ..SandboxLimits::default()
             },
+            ..Default::default()
         },
         Arc::new(Loopback::new(pool.parse().expect("pool"))),
         None,
@@ -299,6 +300,7 @@ fn netns_sandbox(capture: bool) -> Option<Sandbox> {
                 capture,
                 ..SandboxLimits::default()
             },
+            ..Default::default()
         },
         Arc::new(netns),
         None,
@@ -399,6 +401,7 @@ async fn netns_session_cost(n: u32) -> Option<(Duration, Duration)> {
                 max_sessions: n as usize + 10,
                 ..SandboxLimits::default()
             },
+            ..Default::default()
         },
         Arc::new(netns),
         None,

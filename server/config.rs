@@ -47,7 +47,10 @@ pub const DEFAULT_IDLE_TTL_SECS: u64 = 30 * 60;
 /// A session ends this long after its creation, however busy.
 pub const DEFAULT_MAX_LIFETIME_SECS: u64 = 4 * 60 * 60;
 /// Events a live subscriber (a WebSocket) may fall behind before it is sent a fresh snapshot.
-pub const DEFAULT_SUBSCRIBER_LAG: usize = 1024;
+pub const DEFAULT_SUBSCRIBER_LAG: usize = 256;
+/// Events of a live session kept in memory by default.
+pub const DEFAULT_LOG_TAIL: usize = 1_000;
+
 /// How long a blocking call waits before it is reported pending, unless the call says.
 pub const DEFAULT_WAIT_MS: u64 = 1_000;
 /// The longest wait a call may ask for.
@@ -168,6 +171,13 @@ pub struct ServeArgs {
     /// Events a WebSocket subscriber may fall behind before it gets a fresh snapshot.
     #[arg(long, env = "PLUGBOARD_SUBSCRIBER_LAG", default_value_t = DEFAULT_SUBSCRIBER_LAG)]
     pub subscriber_lag: usize,
+    /// Events of a live session kept in memory; older ones are read from the database.
+    #[arg(long, env = "PLUGBOARD_LOG_TAIL", default_value_t = DEFAULT_LOG_TAIL)]
+    pub log_tail: usize,
+    /// Answer a call only once its event is committed to the database (group commit), so a
+    /// crash loses nothing a client was told; `false` answers at once.
+    #[arg(long, env = "PLUGBOARD_ACK_WHEN_STORED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub ack_when_stored: bool,
     /// Seconds of inactivity after which a session ends.
     #[arg(long, env = "PLUGBOARD_IDLE_TTL_SECS", default_value_t = DEFAULT_IDLE_TTL_SECS)]
     pub idle_ttl_secs: u64,
@@ -373,6 +383,10 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Log format.
     pub log_format: LogFormat,
+    /// Events of a live session kept in memory.
+    pub log_tail: usize,
+    /// Whether calls are answered only once stored.
+    pub ack_when_stored: bool,
 }
 
 impl ServeArgs {
@@ -432,6 +446,11 @@ impl ServeArgs {
             });
         }
         at_least("subscriber-lag", self.subscriber_lag as u64, 1)?;
+        at_least(
+            "log-tail",
+            self.log_tail as u64,
+            crate::sandbox::MIN_LOG_TAIL as u64,
+        )?;
         at_least("idle-ttl-secs", self.idle_ttl_secs, 1)?;
         at_least("max-lifetime-secs", self.max_lifetime_secs, 1)?;
         at_least("max-body-bytes", self.max_body_bytes as u64, 1024)?;
@@ -490,6 +509,8 @@ impl ServeArgs {
             client_calls_per_second: self.client_calls_per_second,
             admin_token: self.admin_token.filter(|t| !t.is_empty()),
             log_format: self.log_format,
+            log_tail: self.log_tail,
+            ack_when_stored: self.ack_when_stored,
         })
     }
 }

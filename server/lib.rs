@@ -114,6 +114,8 @@ pub async fn run(
     let sandbox = Sandbox::new(
         SandboxConfig {
             limits: config.limits.clone(),
+            ack_when_stored: config.ack_when_stored,
+            log_tail: config.log_tail,
         },
         isolation,
         Some(records_tx),

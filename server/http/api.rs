@@ -32,8 +32,6 @@ pub const DEFAULT_EVENTS_PAGE: u32 = 500;
 pub const MAX_EVENTS_PAGE: u32 = 5_000;
 /// Fewest hosts a session has: a socket playground needs two ends.
 pub const MIN_HOSTS: usize = 2;
-/// Stored events read per query while looking for a call in an ended session's log.
-const CALL_SCAN_PAGE: u32 = 1_000;
 
 /// The client's address, for rate limits; unknown clients share one bucket.
 #[derive(Debug, Clone, Copy)]
@@ -624,35 +622,11 @@ async fn last_event_of_call(
     found: &Found,
     call_id: u64,
 ) -> Result<Option<Event>, ApiError> {
-    match found {
-        Found::Live(handle) => Ok(handle
-            .events_after(0, usize::MAX)
-            .iter()
-            .rev()
-            .find(|e| e.call_id == Some(call_id))
-            .map(|e| (**e).clone())),
-        Found::Stored(stored) => {
-            let mut last = None;
-            let mut after = 0;
-            loop {
-                let events = state
-                    .store()
-                    .events(stored.id, after, CALL_SCAN_PAGE)
-                    .await
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                let Some(newest) = events.last() else { break };
-                after = newest.seq;
-                if let Some(e) = events
-                    .into_iter()
-                    .rev()
-                    .find(|e| e.call_id == Some(call_id))
-                {
-                    last = Some(e);
-                }
-            }
-            Ok(last)
-        }
-    }
+    Ok(
+        super::log::newest(state, found, |e| e.call_id == Some(call_id))
+            .await?
+            .map(|e| (*e).clone()),
+    )
 }
 
 /// Query of `GET …/events`.
@@ -703,23 +677,10 @@ pub async fn list_events(
     let token = auth::bearer(&headers, None);
     let (found, _) = find(&state, &id, token.as_deref()).await?;
     // Events are already JSON; the page is assembled as text to avoid parsing them again.
-    let (bodies, last_seq, live): (Vec<String>, u64, bool) = match &found {
-        Found::Live(handle) => {
-            let events = handle.events_after(query.after, limit as usize);
-            let bodies = events
-                .iter()
-                .map(|e| serde_json::to_string(&**e).map_err(|e| ApiError::Internal(e.to_string())))
-                .collect::<Result<_, _>>()?;
-            (bodies, handle.last_seq(), handle.ended().is_none())
-        }
-        Found::Stored(stored) => {
-            let bodies = state
-                .store()
-                .events_after(stored.id, query.after, limit)
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            (bodies, stored.last_seq, false)
-        }
+    let bodies = super::log::page_json(&state, &found, query.after, limit).await?;
+    let (last_seq, live) = match &found {
+        Found::Live(handle) => (handle.shown_seq(), handle.ended().is_none()),
+        Found::Stored(stored) => (stored.last_seq, false),
     };
     let next_after = query.after.saturating_add(bodies.len() as u64);
     let mut page = String::with_capacity(bodies.iter().map(String::len).sum::<usize>() + 128);

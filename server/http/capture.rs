@@ -11,12 +11,12 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::api::{self, Found, MAX_EVENTS_PAGE};
+use super::api::{self, Found};
 use super::auth;
 use super::error::{ApiError, ErrorBody};
 use crate::config::DEFAULT_CAPTURE_SNAPLEN;
+use crate::sandbox::IsolationMode;
 use crate::sandbox::pcapng::write_pcapng;
-use crate::sandbox::{Event, IsolationMode, SessionId};
 use crate::store::StoredSession;
 
 /// The media type of the file: pcapng has no registered one; this is Wireshark's.
@@ -68,7 +68,7 @@ pub async fn capture_pcapng(
         Found::Live(handle) => {
             let info = handle.info();
             let captured = info.isolation == IsolationMode::Netns && info.limits.capture;
-            let events = handle.events_after(0, usize::MAX);
+            let events = super::log::all(&state, &found).await?;
             let file = write_pcapng(&events, info.limits.capture_snaplen);
             (info.id, captured, file)
         }
@@ -76,7 +76,7 @@ pub async fn capture_pcapng(
             let captured = stored_mode(stored) == IsolationMode::Netns
                 && stored.limits["capture"].as_bool().unwrap_or(true);
             let events = if captured {
-                stored_events(&state, stored.id).await?
+                super::log::all(&state, &found).await?
             } else {
                 // Nothing was captured: no need to read the log.
                 Vec::new()
@@ -121,39 +121,4 @@ fn stored_snaplen(stored: &StoredSession) -> u32 {
         .as_u64()
         .and_then(|n| u32::try_from(n).ok())
         .unwrap_or(DEFAULT_CAPTURE_SNAPLEN)
-}
-
-/// Every stored event of an ended session, read page by page.
-async fn stored_events(state: &AppState, id: SessionId) -> Result<Vec<Event>, ApiError> {
-    let mut events: Vec<Event> = Vec::new();
-    let mut after = 0;
-    let mut unreadable = 0usize;
-    loop {
-        let page = state
-            .store()
-            .events_after(id, after, MAX_EVENTS_PAGE)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let full = page.len() == MAX_EVENTS_PAGE as usize;
-        // Seqs are distinct and above `after`: the last row's is at least `after + rows`,
-        // and known exactly when its body parses.
-        let mut next = after + page.len() as u64;
-        for body in &page {
-            match serde_json::from_str::<Event>(body) {
-                Ok(event) => {
-                    next = next.max(event.seq);
-                    events.push(event);
-                }
-                Err(_) => unreadable += 1,
-            }
-        }
-        after = next;
-        if !full {
-            break;
-        }
-    }
-    if unreadable > 0 {
-        tracing::warn!(session = %id, unreadable, "stored events that do not parse were left out of the capture");
-    }
-    Ok(events)
 }

@@ -119,25 +119,14 @@ pub struct Graded {
 
 /// The report of a session's exercise now.
 async fn report(state: &AppState, found: &Found) -> Result<Report, ApiError> {
-    let (exercise_id, events, hosts): (Option<String>, Vec<Event>, Vec<HostInfo>) = match found {
-        Found::Live(handle) => (
-            handle.info().exercise.clone(),
-            handle
-                .events_after(0, usize::MAX)
-                .iter()
-                .map(|e| (**e).clone())
-                .collect(),
-            handle.hosts(),
-        ),
-        Found::Stored(stored) => (
-            stored.exercise.clone(),
-            state
-                .store()
-                .events(stored.id, 0, u32::MAX)
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?,
-            stored.hosts.clone(),
-        ),
+    let events: Vec<Event> = super::log::all(state, found)
+        .await?
+        .into_iter()
+        .map(std::sync::Arc::unwrap_or_clone)
+        .collect();
+    let (exercise_id, hosts): (Option<String>, Vec<HostInfo>) = match found {
+        Found::Live(handle) => (handle.info().exercise.clone(), handle.hosts()),
+        Found::Stored(stored) => (stored.exercise.clone(), stored.hosts.clone()),
     };
     // The request is well formed; the session is just not one that can be graded.
     let exercise_id = exercise_id.ok_or_else(|| {

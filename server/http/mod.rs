@@ -8,6 +8,7 @@ pub mod capture;
 pub mod error;
 pub mod exercises;
 mod health;
+pub mod log;
 pub mod openapi;
 mod pages;
 pub mod peer;

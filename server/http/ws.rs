@@ -218,9 +218,10 @@ async fn live(
     after: u64,
 ) -> Result<(), &'static str> {
     let mut subscription = handle.subscribe(after);
-    let mut last_sent = after;
+    let mut last_sent = catch_up(&mut socket, state, &handle, after, subscription.first).await?;
     for event in std::mem::take(&mut subscription.backlog) {
         last_sent = event.seq;
+        handle.wait_shown(event.seq).await;
         send_event(&mut socket, &event).await?;
         if event.kind == EventKind::SessionEnded {
             return finish(socket, &event).await;
@@ -246,6 +247,8 @@ async fn live(
                     continue;
                 }
                 last_sent = event.seq;
+                // Shown once stored: a seq a client sees survives a crash.
+                handle.wait_shown(event.seq).await;
                 send_event(&mut socket, &event).await?;
                 if event.kind == EventKind::SessionEnded {
                     return finish(socket, &event).await;
@@ -264,9 +267,11 @@ async fn live(
                     &json!({"type": "resync", "skipped_after": last_sent, "snapshot": snapshot}),
                 )
                 .await?;
-                last_sent = resume;
+                last_sent =
+                    catch_up(&mut socket, state, &handle, resume, subscription.first).await?;
                 for event in std::mem::take(&mut subscription.backlog) {
                     last_sent = event.seq;
+                    handle.wait_shown(event.seq).await;
                     send_event(&mut socket, &event).await?;
                     if event.kind == EventKind::SessionEnded {
                         return finish(socket, &event).await;
@@ -295,6 +300,38 @@ async fn live(
             }
         }
     }
+}
+
+/// Send the events after `after` that left memory before `first` (where a subscription's
+/// backlog starts) from the store, which holds them once it says so. Returns the last seq sent.
+async fn catch_up(
+    socket: &mut WebSocket,
+    state: &AppState,
+    handle: &SessionHandle,
+    after: u64,
+    first: u64,
+) -> Result<u64, &'static str> {
+    let mut last_sent = after;
+    if first <= after + 1 {
+        return Ok(last_sent);
+    }
+    handle.wait_stored(first - 1).await;
+    while last_sent + 1 < first {
+        let rows = (first - 1 - last_sent).min(u64::from(REPLAY_PAGE)) as u32;
+        let events = state
+            .store()
+            .events(handle.id(), last_sent, rows)
+            .await
+            .map_err(|_| "reading the log failed")?;
+        let Some(last) = events.last() else {
+            return Err("the store is missing events it said it had");
+        };
+        last_sent = last.seq;
+        for event in &events {
+            send_event(socket, event).await?;
+        }
+    }
+    Ok(last_sent)
 }
 
 async fn finish(socket: WebSocket, ended: &Event) -> Result<(), &'static str> {

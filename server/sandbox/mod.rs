@@ -26,7 +26,7 @@ mod session;
 mod socket;
 mod tracer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -53,6 +53,9 @@ use session::{Command, SessionTask};
 const COMMAND_QUEUE: usize = 64;
 /// Hosts a session starts with unless asked for more.
 pub const DEFAULT_HOSTS: usize = 2;
+/// Fewest events a live session keeps in memory: what it looks back over when it logs (a
+/// handshake's packets, the packet behind an error) must still be there.
+pub const MIN_LOG_TAIL: usize = 256;
 /// Ended sessions kept in memory until the store has written them, at most this many…
 const RECENTLY_ENDED_KEPT: usize = 256;
 /// …and for at most this long (should the store never confirm).
@@ -222,8 +225,9 @@ pub struct SessionInfo {
 /// What sessions hand to the store, in order per session.
 #[derive(Debug, Clone)]
 pub enum Record {
-    /// A session began.
-    SessionStarted(Arc<SessionInfo>),
+    /// A session began; the store reports how far it has committed the session's log to
+    /// the [`StoreProgress`].
+    SessionStarted(Arc<SessionInfo>, StoreProgress),
     /// A session logged an event (host additions included).
     Event(SessionId, Arc<Event>),
     /// A session ended.
@@ -234,11 +238,60 @@ pub enum Record {
     },
 }
 
+/// How far the store has committed one session's log: every event up to this seq is in the
+/// database. The store's writer advances it after each commit; with a store, a call is
+/// answered and an event shown only once it is stored, so a seq a client was given survives
+/// a crash.
+#[derive(Debug, Clone)]
+pub struct StoreProgress(Arc<watch::Sender<Seq>>);
+
+impl StoreProgress {
+    /// Nothing stored yet.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> StoreProgress {
+        StoreProgress(Arc::new(watch::Sender::new(0)))
+    }
+
+    /// Every event up to `seq` is committed (a smaller seq than already known changes
+    /// nothing).
+    pub fn stored_through(&self, seq: Seq) {
+        self.0.send_if_modified(|stored| {
+            let newer = seq > *stored;
+            if newer {
+                *stored = seq;
+            }
+            newer
+        });
+    }
+
+    /// Seq of the newest event committed.
+    pub fn stored(&self) -> Seq {
+        *self.0.borrow()
+    }
+
+    /// Wait until every event up to `seq` is committed.
+    async fn wait(&self, seq: Seq) {
+        if self.stored() >= seq {
+            return;
+        }
+        let mut stored = self.0.subscribe();
+        // The sender lives as long as `self`; it cannot close while waited on.
+        stored.wait_for(|s| *s >= seq).await.ok();
+    }
+}
+
 /// Configuration of a [`Sandbox`].
 #[derive(Debug, Clone, Default)]
 pub struct SandboxConfig {
     /// Limits of every session.
     pub limits: SandboxLimits,
+    /// With a store: answer a call only once its event is committed (group commit), and show
+    /// events only once stored. Off, calls are answered at once and a crash may lose the
+    /// last batch the store had not committed.
+    pub ack_when_stored: bool,
+    /// Events of a live session kept in memory, newest last; older ones are read from the
+    /// store. Without a store the whole log stays in memory.
+    pub log_tail: usize,
 }
 
 /// The registry of live sessions and what they share.
@@ -276,6 +329,10 @@ impl WeakSandbox {
 pub(crate) struct SandboxShared {
     /// Limits of every session.
     pub(crate) limits: SandboxLimits,
+    /// See [`SandboxConfig::ack_when_stored`].
+    ack_when_stored: bool,
+    /// See [`SandboxConfig::log_tail`].
+    log_tail: usize,
     /// The isolation backend.
     pub(crate) isolation: Arc<dyn Isolation>,
     /// Where records go; none when nobody stores them.
@@ -306,6 +363,8 @@ impl Sandbox {
         Sandbox {
             shared: Arc::new(SandboxShared {
                 limits: config.limits,
+                ack_when_stored: config.ack_when_stored,
+                log_tail: config.log_tail.max(MIN_LOG_TAIL),
                 isolation,
                 records,
                 metrics,
@@ -387,11 +446,19 @@ impl Sandbox {
         let log = Arc::new(SessionLog {
             info: info.clone(),
             state: Mutex::new(LogState {
-                events: Vec::new(),
+                events: VecDeque::new(),
+                last_seq: 0,
                 ended: None,
                 hosts: host_infos.clone(),
             }),
             live,
+            progress: self.shared.records.as_ref().map(|_| StoreProgress::new()),
+            ack_when_stored: self.shared.ack_when_stored,
+            tail: if self.shared.records.is_some() {
+                self.shared.log_tail
+            } else {
+                usize::MAX
+            },
         });
         let handle = SessionHandle {
             log: log.clone(),
@@ -511,8 +578,9 @@ fn build_network(
     Ok((network, host_infos))
 }
 
-/// A session's log: every event since it began, the live broadcast, and what is known of its
-/// hosts. Kept by every handle, so it stays readable after the session ends.
+/// A session's log: its newest events (all of them without a store), the live broadcast,
+/// how far the store has committed it, and what is known of its hosts. Kept by every handle,
+/// so it stays readable after the session ends.
 #[derive(Debug)]
 pub(crate) struct SessionLog {
     /// The session's facts.
@@ -521,6 +589,12 @@ pub(crate) struct SessionLog {
     pub(crate) state: Mutex<LogState>,
     /// New events for subscribers; a slow one lags, nobody waits for it.
     pub(crate) live: broadcast::Sender<Arc<Event>>,
+    /// How far the store has committed the log; none without a store.
+    pub(crate) progress: Option<StoreProgress>,
+    /// Whether calls are answered only once stored.
+    ack_when_stored: bool,
+    /// Events kept in memory at most (older ones are in the store).
+    tail: usize,
 }
 
 impl SandboxShared {
@@ -560,10 +634,15 @@ impl SessionLog {
     /// Number the event, append it and publish it to subscribers.
     pub(crate) fn append(&self, mut event: Event) -> Arc<Event> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        event.seq = state.events.len() as Seq + 1;
+        state.last_seq += 1;
+        event.seq = state.last_seq;
         event.time_ms = now_ms();
         let event = Arc::new(event);
-        state.events.push(event.clone());
+        if state.events.len() >= self.tail {
+            // Readers of older events go to the store, after waiting for it to have them.
+            state.events.pop_front();
+        }
+        state.events.push_back(event.clone());
         // Sent under the lock so that subscribers see events in seq order.
         self.live.send(event.clone()).ok(/* no subscriber now */);
         event
@@ -572,8 +651,10 @@ impl SessionLog {
 
 #[derive(Debug)]
 pub(crate) struct LogState {
-    /// Every event, seq n at index n - 1.
-    pub(crate) events: Vec<Arc<Event>>,
+    /// The newest events, in seq order, ending with `last_seq`.
+    pub(crate) events: VecDeque<Arc<Event>>,
+    /// Seq of the newest event (0 before the first).
+    pub(crate) last_seq: Seq,
     /// Why the session ended, once it has.
     pub(crate) ended: Option<String>,
     /// Hosts and their addresses.
@@ -589,9 +670,16 @@ pub struct SessionHandle {
     commands: mpsc::Sender<Command>,
 }
 
+/// Seq of the oldest event memory holds (the next one's while it holds none).
+fn first_in_memory(state: &LogState) -> Seq {
+    state.last_seq + 1 - state.events.len() as Seq
+}
+
 /// Events after a given seq, and a live feed of what follows.
 #[derive(Debug)]
 pub struct Subscription {
+    /// Seq the backlog starts at; events before it and after the asked seq are in the store.
+    pub first: Seq,
     /// Events already in the log after the asked seq, in order.
     pub backlog: Vec<Arc<Event>>,
     /// Events logged after the backlog was read; may repeat the backlog's last ones, which
@@ -649,8 +737,30 @@ impl SessionHandle {
             .state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .events
-            .len() as Seq
+            .last_seq
+    }
+
+    /// Seq of the newest event readers are shown: with a store that acknowledges only what
+    /// it committed, the newest committed one; else the newest logged.
+    pub fn shown_seq(&self) -> Seq {
+        match &self.log.progress {
+            Some(progress) if self.log.ack_when_stored => progress.stored(),
+            _ => self.last_seq(),
+        }
+    }
+
+    /// Wait until every event up to `seq` is in the store (at once without a store).
+    pub async fn wait_stored(&self, seq: Seq) {
+        if let Some(progress) = &self.log.progress {
+            progress.wait(seq).await;
+        }
+    }
+
+    /// Wait until an event up to `seq` may be shown (see [`Self::shown_seq`]).
+    pub async fn wait_shown(&self, seq: Seq) {
+        if self.log.ack_when_stored {
+            self.wait_stored(seq).await;
+        }
     }
 
     async fn ask<T>(
@@ -684,19 +794,29 @@ impl SessionHandle {
             }
             Some(w) => w,
         };
-        self.ask(|reply| Command::Call {
-            host,
-            call,
-            wait,
-            reply,
-        })
-        .await?
+        let reply = self
+            .ask(|reply| Command::Call {
+                host,
+                call,
+                wait,
+                reply,
+            })
+            .await??;
+        // Group commit: the store's next transaction carries this event with every other
+        // one logged meanwhile; the answer leaves once it is durable.
+        self.wait_shown(reply.seq).await;
+        Ok(reply)
     }
 
     /// The status of call `call_id`.
     pub async fn call_status(&self, call_id: u64) -> Result<CallStatus, SessionError> {
-        self.ask(|reply| Command::CallStatus { call_id, reply })
-            .await?
+        let status = self
+            .ask(|reply| Command::CallStatus { call_id, reply })
+            .await??;
+        if let CallStatus::Done(reply) = &status {
+            self.wait_shown(reply.seq).await;
+        }
+        Ok(status)
     }
 
     /// A snapshot of every host and socket with live kernel figures.
@@ -712,28 +832,45 @@ impl SessionHandle {
     /// End the session: close every socket and cancel every pending call.
     pub async fn end(&self, reason: &str) -> Result<(), SessionError> {
         let reason = reason.to_owned();
-        self.ask(|reply| Command::End { reason, reply }).await
+        self.ask(|reply| Command::End { reason, reply }).await?;
+        // The end is acknowledged like a call: once the whole log is stored.
+        self.wait_shown(self.last_seq()).await;
+        Ok(())
     }
 
-    /// Up to `limit` events with seq greater than `after`.
-    pub fn events_after(&self, after: Seq, limit: usize) -> Vec<Arc<Event>> {
+    /// Up to `limit` shown events (see [`Self::shown_seq`]) with seq greater than `after`,
+    /// from memory; or `Err(first)` when the first of them has left memory: the events before
+    /// seq `first` are in the store ([`Self::wait_stored`] for `first - 1`, then read them).
+    pub fn events_after(&self, after: Seq, limit: usize) -> Result<Vec<Arc<Event>>, Seq> {
+        let shown = self.shown_seq();
         let state = self.log.state.lock().unwrap_or_else(|e| e.into_inner());
-        let start = usize::try_from(after)
-            .unwrap_or(usize::MAX)
-            .min(state.events.len());
-        state.events[start..].iter().take(limit).cloned().collect()
+        let first = first_in_memory(&state);
+        if after.saturating_add(1) < first {
+            return Err(first);
+        }
+        let start = usize::try_from(after.saturating_add(1) - first).unwrap_or(usize::MAX);
+        Ok(state
+            .events
+            .iter()
+            .skip(start)
+            .take_while(|e| e.seq <= shown)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
-    /// Subscribe to events after `after`: the logged ones now, then live ones.
+    /// Subscribe to events after `after`: those in memory now, then live ones. Events between
+    /// `after` and the backlog's first (`Subscription::first`) left memory: they are in the
+    /// store once [`Self::wait_stored`] says so.
     pub fn subscribe(&self, after: Seq) -> Subscription {
         // Subscribing under the log's lock means no event can fall between backlog and live.
         let state = self.log.state.lock().unwrap_or_else(|e| e.into_inner());
         let live = self.log.live.subscribe();
-        let start = usize::try_from(after)
-            .unwrap_or(usize::MAX)
-            .min(state.events.len());
+        let first = first_in_memory(&state);
+        let start = usize::try_from(after.saturating_sub(first - 1)).unwrap_or(usize::MAX);
         Subscription {
-            backlog: state.events[start..].to_vec(),
+            first: first.max(after.saturating_add(1)),
+            backlog: state.events.iter().skip(start).cloned().collect(),
             live,
         }
     }

@@ -380,7 +380,9 @@ impl SessionTask {
         metrics.sessions_created.fetch_add(1, Ordering::Relaxed);
         // The start is logged before the task first runs, so that even a task stopped before
         // that has a session the store knows.
-        task.record(Record::SessionStarted(task.log.info.clone()));
+        if let Some(progress) = task.log.progress.clone() {
+            task.record(Record::SessionStarted(task.log.info.clone(), progress));
+        }
         let mut started = Event::new(EventKind::SessionStarted, Status::Observed);
         started.hosts = Some(task.host_infos());
         started.note = Some(format!("isolation: {}", task.log.info.isolation));
@@ -1365,8 +1367,7 @@ impl SessionTask {
             .state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .events
-            .len()
+            .last_seq as usize
     }
 
     /// Append an event to the log, publish it and hand it to the store.

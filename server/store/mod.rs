@@ -5,9 +5,10 @@
 //! transaction per batch, so the sessions never wait on the database and the database never
 //! sees one transaction per event. SQLite (a file, WAL mode) is the embedded default.
 
+use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -16,7 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::metrics::Metrics;
-use crate::sandbox::{Event, EventKind, HostInfo, Record, SessionId, SessionInfo, now_ms};
+use crate::sandbox::{
+    Event, EventKind, HostInfo, Record, Seq, SessionId, SessionInfo, StoreProgress, now_ms,
+};
 
 /// Records the channel to the writer holds before sessions keep them themselves.
 pub const RECORD_QUEUE: usize = 16_384;
@@ -330,6 +333,7 @@ async fn write_loop(
     stored: SessionStored,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut progress = Progress::default();
     loop {
         let first = tokio::select! {
             record = records.recv() => match record {
@@ -345,17 +349,55 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
-        write_with_retries(&pool, &mut batch, &metrics, &stored).await;
+        write_with_retries(&pool, &mut batch, &metrics, &stored, &mut progress).await;
     }
     // Finishing: everything still queued is written before the task ends.
     records.close();
     while let Some(r) = records.recv().await {
         batch.push(r);
         if batch.len() == MAX_BATCH {
-            write_with_retries(&pool, &mut batch, &metrics, &stored).await;
+            write_with_retries(&pool, &mut batch, &metrics, &stored, &mut progress).await;
         }
     }
-    write_with_retries(&pool, &mut batch, &metrics, &stored).await;
+    write_with_retries(&pool, &mut batch, &metrics, &stored, &mut progress).await;
+}
+
+/// Where the writer reports, per live session, how far its log is committed.
+#[derive(Default)]
+struct Progress {
+    sessions: HashMap<SessionId, StoreProgress>,
+    /// Newest seq per session in the batch being reported (reused between batches).
+    newest: HashMap<SessionId, Seq>,
+}
+
+impl Progress {
+    /// The records are committed (or, for those that failed alone, given up): tell whoever
+    /// waits on them, and forget sessions whose end is stored.
+    fn done(&mut self, records: &[Record], stored: &SessionStored) {
+        for record in records {
+            match record {
+                Record::SessionStarted(info, progress) => {
+                    self.sessions.insert(info.id, progress.clone());
+                }
+                Record::Event(id, event) => {
+                    let newest = self.newest.entry(*id).or_default();
+                    *newest = (*newest).max(event.seq);
+                }
+                Record::SessionEnded { .. } => {}
+            }
+        }
+        for (id, seq) in self.newest.drain() {
+            if let Some(progress) = self.sessions.get(&id) {
+                progress.stored_through(seq);
+            }
+        }
+        for record in records {
+            if let Record::SessionEnded { id, .. } = record {
+                self.sessions.remove(id);
+                stored(*id);
+            }
+        }
+    }
 }
 
 async fn write_with_retries(
@@ -363,6 +405,7 @@ async fn write_with_retries(
     batch: &mut Vec<Record>,
     metrics: &Metrics,
     stored: &SessionStored,
+    progress: &mut Progress,
 ) {
     if batch.is_empty() {
         return;
@@ -374,11 +417,7 @@ async fn write_with_retries(
             Ok(events) => {
                 metrics.events_written.fetch_add(events, Ordering::Relaxed);
                 metrics.store_batches.fetch_add(1, Ordering::Relaxed);
-                for record in batch.iter() {
-                    if let Record::SessionEnded { id, .. } = record {
-                        stored(*id);
-                    }
-                }
+                progress.done(batch, stored);
                 break;
             }
             Err(e) if tries < WRITE_TRIES => {
@@ -394,15 +433,15 @@ async fn write_with_retries(
                     match write_batch(pool, std::slice::from_ref(record)).await {
                         Ok(events) => {
                             metrics.events_written.fetch_add(events, Ordering::Relaxed);
-                            if let Record::SessionEnded { id, .. } = record {
-                                stored(*id);
-                            }
                         }
                         Err(e) => {
                             lost += 1;
                             tracing::error!(error = %e, record = ?record_kind(record), "record lost");
                         }
                     }
+                    // Lost or not, whoever waits on it must not wait forever; a lost record
+                    // is an error in the log above and in the metrics.
+                    progress.done(std::slice::from_ref(record), stored);
                 }
                 if lost > 0 {
                     tracing::error!(lost, "writing records failed");
@@ -417,24 +456,36 @@ async fn write_with_retries(
 /// What a record is, for logs.
 fn record_kind(record: &Record) -> (&'static str, SessionId) {
     match record {
-        Record::SessionStarted(info) => ("session_started", info.id),
+        Record::SessionStarted(info, _) => ("session_started", info.id),
         Record::Event(id, _) => ("event", *id),
         Record::SessionEnded { id, .. } => ("session_ended", *id),
     }
 }
 
-/// Write one batch in one transaction; returns the number of events written.
+/// Write one batch in one transaction; returns the number of events written. Runs of events
+/// go in multi-row inserts of [`INSERT_ROWS`] rows (and smaller powers of two for the rest),
+/// so a batch costs a handful of statements, each prepared once per connection.
 async fn write_batch(pool: &SqlitePool, batch: &[Record]) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut events = 0;
+    let mut run: Vec<(SessionId, &Event)> = Vec::with_capacity(INSERT_ROWS);
     for record in batch {
         match record {
-            Record::SessionStarted(info) => insert_session(&mut tx, info).await?,
+            Record::SessionStarted(info, _) => insert_session(&mut tx, info).await?,
             Record::Event(id, event) => {
-                insert_event(&mut tx, *id, event).await?;
+                if matches!(event.kind, EventKind::SessionStarted | EventKind::HostAdded) {
+                    insert_hosts(&mut tx, *id, event).await?;
+                }
+                run.push((*id, event));
+                if run.len() == INSERT_ROWS {
+                    insert_events(&mut tx, &run).await?;
+                    run.clear();
+                }
                 events += 1;
             }
             Record::SessionEnded { id, at_ms, reason } => {
+                insert_events(&mut tx, &run).await?;
+                run.clear();
                 sqlx::query("UPDATE sessions SET ended_ms = ?, end_reason = ? WHERE id = ?")
                     .bind(*at_ms as i64)
                     .bind(reason)
@@ -444,8 +495,68 @@ async fn write_batch(pool: &SqlitePool, batch: &[Record]) -> Result<u64, sqlx::E
             }
         }
     }
+    insert_events(&mut tx, &run).await?;
     tx.commit().await?;
     Ok(events)
+}
+
+/// Rows of the largest multi-row insert (8 values each, well under SQLite's variable limit).
+const INSERT_ROWS: usize = 128;
+
+/// `INSERT INTO events … VALUES (…), (…)` with `rows` rows, for `rows` a power of two up to
+/// [`INSERT_ROWS`]; built once.
+fn insert_events_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (0..=INSERT_ROWS.trailing_zeros())
+            .map(|power| {
+                let row = "(?, ?, ?, ?, ?, ?, ?, ?)";
+                let values = vec![row; 1 << power].join(", ");
+                format!(
+                    "INSERT INTO events (session_id, seq, time_ms, host, fd, kind, status, body) \
+                     VALUES {values}"
+                )
+            })
+            .collect()
+    });
+    &all[rows.trailing_zeros() as usize]
+}
+
+/// Insert events in as few statements as their number's binary digits.
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    events: &[(SessionId, &Event)],
+) -> Result<(), sqlx::Error> {
+    let mut rest = events;
+    while !rest.is_empty() {
+        // The largest power of two that fits.
+        let rows = 1 << (usize::BITS - 1 - rest.len().min(INSERT_ROWS).leading_zeros());
+        let (chunk, tail) = rest.split_at(rows);
+        let mut query = sqlx::query(insert_events_sql(rows));
+        for (id, event) in chunk {
+            let body = serde_json::to_string(event).unwrap_or_default();
+            query = query
+                .bind(id.to_string())
+                .bind(event.seq as i64)
+                .bind(event.time_ms as i64)
+                .bind(event.host.map(|h| h.to_string()))
+                .bind(event.fd)
+                .bind(label(&event.kind))
+                .bind(label(&event.status))
+                .bind(body);
+        }
+        query.execute(&mut **tx).await?;
+        rest = tail;
+    }
+    Ok(())
+}
+
+/// The name serde gives a unit variant (`"send"`), without quotes.
+fn label<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
 }
 
 async fn insert_session(
@@ -469,38 +580,19 @@ async fn insert_session(
     Ok(())
 }
 
-async fn insert_event(
+async fn insert_hosts(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     id: SessionId,
     event: &Event,
 ) -> Result<(), sqlx::Error> {
     let key = id.to_string();
-    if matches!(event.kind, EventKind::SessionStarted | EventKind::HostAdded) {
-        for host in event.hosts.iter().flatten() {
-            sqlx::query("INSERT OR REPLACE INTO hosts (session_id, name, addrs) VALUES (?, ?, ?)")
-                .bind(&key)
-                .bind(host.name.to_string())
-                .bind(serde_json::to_string(&host.addrs).unwrap_or_default())
-                .execute(&mut **tx)
-                .await?;
-        }
+    for host in event.hosts.iter().flatten() {
+        sqlx::query("INSERT OR REPLACE INTO hosts (session_id, name, addrs) VALUES (?, ?, ?)")
+            .bind(&key)
+            .bind(host.name.to_string())
+            .bind(serde_json::to_string(&host.addrs).unwrap_or_default())
+            .execute(&mut **tx)
+            .await?;
     }
-    let body = serde_json::to_string(event).unwrap_or_default();
-    let kind = serde_json::to_value(event.kind).unwrap_or_default();
-    let status = serde_json::to_value(event.status).unwrap_or_default();
-    sqlx::query(
-        "INSERT INTO events (session_id, seq, time_ms, host, fd, kind, status, body) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&key)
-    .bind(event.seq as i64)
-    .bind(event.time_ms as i64)
-    .bind(event.host.map(|h| h.to_string()))
-    .bind(event.fd)
-    .bind(kind.as_str())
-    .bind(status.as_str())
-    .bind(body)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }

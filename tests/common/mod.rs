@@ -38,7 +38,10 @@ pub fn private_pool() -> String {
 pub fn sandbox_with(limits: SandboxLimits) -> Sandbox {
     let isolation = Arc::new(Loopback::new(private_pool().parse().unwrap()));
     Sandbox::new(
-        SandboxConfig { limits },
+        SandboxConfig {
+            limits,
+            ..Default::default()
+        },
         isolation,
         None,
         Arc::new(Metrics::default()),
@@ -146,7 +149,9 @@ impl S {
 
     /// Every event logged so far.
     pub fn events(&self) -> Vec<Arc<Event>> {
-        self.0.events_after(0, usize::MAX)
+        self.0
+            .events_after(0, usize::MAX)
+            .expect("without a store the whole log is in memory")
     }
 
     /// Wait until an event matching `pred` is logged; return it.
@@ -190,7 +195,10 @@ pub fn netns_sandbox_with(limits: SandboxLimits) -> Option<Sandbox> {
     use plugboard::sandbox::isolation::netns::Netns;
     match Netns::new("10.0.0.0/24".parse().unwrap()) {
         Ok(netns) => Some(Sandbox::new(
-            SandboxConfig { limits },
+            SandboxConfig {
+                limits,
+                ..Default::default()
+            },
             Arc::new(netns),
             None,
             Arc::new(Metrics::default()),
