@@ -1,0 +1,178 @@
+//! Acknowledged means durable: many clients make calls while the server is killed with
+//! SIGKILL at a random moment; after a restart on the same database every seq any client was
+//! answered with is stored, and what is stored is a prefix of each log (no gap). Repeated, so
+//! the kill lands at different points of the writer's batches.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::app::{TestApp, test_config};
+use serde_json::{Value, json};
+
+/// Kills the server process when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+const ROUNDS: usize = 6;
+const SESSIONS: usize = 6;
+const CLIENTS_PER_SESSION: usize = 3;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn random_below(n: u64) -> u64 {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    u64::from_le_bytes(b) % n
+}
+
+async fn start(url: &str, pool: &str) -> (Server, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--isolation", "loopback", "--address-pool", pool])
+        .args(["--database-url", url])
+        .args(["--max-calls-per-second", "1000000"])
+        .args(["--client-calls-per-second", "1000000"])
+        .args(["--max-events", "1000000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            return (Server(child), base);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the server did not come up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_seq_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("plugboard.db").display());
+    let pool = common::private_pool();
+    let client = reqwest::Client::new();
+    let mut all_sessions = Vec::new();
+    let mut acknowledged_total = 0;
+    for round in 0..ROUNDS {
+        let (mut server, base) = start(&url, &pool).await;
+        let mut sessions = Vec::new();
+        for _ in 0..SESSIONS {
+            let created: Value = client
+                .post(format!("{base}/api/sessions"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            sessions.push((
+                created["id"].as_str().unwrap().to_owned(),
+                created["token"].as_str().unwrap().to_owned(),
+            ));
+        }
+        // (session index, seq) of every answered call.
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let mut clients = Vec::new();
+        for (i, (id, token)) in sessions.iter().enumerate() {
+            for _ in 0..CLIENTS_PER_SESSION {
+                let (client, acked) = (client.clone(), acked.clone());
+                let url = format!("{base}/api/sessions/{id}/calls");
+                let token = token.clone();
+                clients.push(tokio::spawn(async move {
+                    let body = json!({"host":"A","call":"close","fd":9});
+                    loop {
+                        let Ok(response) = client
+                            .post(&url)
+                            .bearer_auth(&token)
+                            .json(&body)
+                            .send()
+                            .await
+                        else {
+                            return;
+                        };
+                        let Ok(reply) = response.json::<Value>().await else {
+                            return;
+                        };
+                        let seq = reply["seq"].as_u64().expect("an answered call has a seq");
+                        acked.lock().unwrap().push((i, seq));
+                    }
+                }));
+            }
+        }
+        // Kill at a moment the writer cannot expect.
+        tokio::time::sleep(Duration::from_millis(300 + random_below(1200))).await;
+        server.0.kill().unwrap();
+        server.0.wait().unwrap();
+        for c in clients {
+            c.await.unwrap();
+        }
+        let acked = std::mem::take(&mut *acked.lock().unwrap());
+        assert!(!acked.is_empty(), "round {round}: no call was answered");
+        acknowledged_total += acked.len();
+        all_sessions.push((sessions, acked));
+    }
+    // Restart once more and read every log back.
+    let mut config = test_config(dir.path(), &[]);
+    config.database_url = url.clone();
+    let mut app = TestApp::start_config(config).await;
+    let mut stored_total = 0;
+    for (round, (sessions, acked)) in all_sessions.iter().enumerate() {
+        for (i, (id, token)) in sessions.iter().enumerate() {
+            let mut seqs = BTreeSet::new();
+            let mut after = 0;
+            loop {
+                let (_, page) = app
+                    .get(
+                        &format!("/api/sessions/{id}/events?after={after}&limit=5000"),
+                        Some(token),
+                    )
+                    .await;
+                let events = page["events"].as_array().unwrap();
+                if events.is_empty() {
+                    break;
+                }
+                for e in events {
+                    seqs.insert(e["seq"].as_u64().unwrap());
+                }
+                after = page["next_after"].as_u64().unwrap();
+            }
+            stored_total += seqs.len();
+            let newest = seqs.last().copied().unwrap_or(0);
+            assert_eq!(
+                seqs.len() as u64,
+                newest,
+                "round {round}, session {i}: the stored log is a prefix, without gaps"
+            );
+            for (_, seq) in acked.iter().filter(|(s, _)| *s == i) {
+                assert!(
+                    seqs.contains(seq),
+                    "round {round}, session {i}: seq {seq} was acknowledged but is not stored (newest stored {newest})"
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{ROUNDS} kills: {acknowledged_total} acknowledged calls, all stored ({stored_total} events stored)"
+    );
+    app.stop().await;
+}
