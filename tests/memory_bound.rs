@@ -1,0 +1,153 @@
+//! Memory is bounded per session: one session driven to its event limit leaves the server's
+//! resident memory within a stated bound, because a live session keeps only the newest
+//! events in memory (`--log-tail`) and the rest in the database.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// Kills the server process when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// Events the session may log.
+const MAX_EVENTS: usize = 20_000;
+/// How much the server's resident memory may grow over the whole log. Kept whole in memory
+/// the log grows it by about 13 MB (about 650 bytes an event, measured with a tail as long as
+/// the log); the bound leaves room for SQLite's page caches and the allocator, not for the log.
+const BOUND: u64 = 6 << 20;
+
+fn resident(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_at_its_event_limit_keeps_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("plugboard.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tail = std::env::var("MEMORY_TEST_LOG_TAIL").unwrap_or_else(|_| "1000".to_owned());
+    let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--isolation",
+            "loopback",
+            "--address-pool",
+            &common::private_pool(),
+        ])
+        .args(["--database-url", &url, "--log-tail", &tail])
+        .args(["--max-calls-per-second", "1000000"])
+        .args(["--client-calls-per-second", "1000000"])
+        .args(["--max-events", &MAX_EVENTS.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..400 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(up, "the server came up");
+    let created: Value = client
+        .post(format!("{base}/api/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let token = created["token"].as_str().unwrap().to_owned();
+    // Warm up (allocator arenas, connections, SQLite caches) before the baseline.
+    let call = |client: reqwest::Client, id: String, token: String, n: usize| async move {
+        let url = format!(
+            "{base_url}/api/sessions/{id}/calls",
+            base_url = base_url(port)
+        );
+        let body = json!({"host":"A","call":"close","fd":9});
+        for _ in 0..n {
+            let Ok(r) = client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+            else {
+                return;
+            };
+            if !r.status().is_success() {
+                return;
+            }
+        }
+    };
+    call(client.clone(), id.clone(), token.clone(), 2_000).await;
+    let baseline = resident(server.0.id());
+    let mut peak = baseline;
+    let callers: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(call(client.clone(), id.clone(), token.clone(), MAX_EVENTS)))
+        .collect();
+    while !callers.iter().all(|c| c.is_finished()) {
+        peak = peak.max(resident(server.0.id()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    peak = peak.max(resident(server.0.id()));
+    let view: Value = client
+        .get(format!("{base}/api/sessions/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let logged = view["last_seq"].as_u64().unwrap();
+    assert!(logged as usize >= MAX_EVENTS, "the session reached its event limit: {logged}");
+    let grew = peak.saturating_sub(baseline);
+    eprintln!(
+        "{logged} events with a tail of {tail}: resident memory grew {} KiB (baseline {} KiB)",
+        grew / 1024,
+        baseline / 1024
+    );
+    assert!(grew < BOUND, "resident memory grew {} MiB", grew >> 20);
+    // The whole log is still readable, from the database.
+    let page: Value = client
+        .get(format!("{base}/api/sessions/{id}/events?after=0&limit=3"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["events"][0]["seq"], 1);
+}
+
+fn base_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
