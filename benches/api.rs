@@ -1,12 +1,16 @@
 //! API benchmark: what the HTTP layer and the store cost.
 //!
 //! Reports
-//! 1. requests per second of a simple call (`close` on a descriptor that is not open: the
+//! 1. events persisted per second by the store's writer (SQLite, WAL), with multi-row
+//!    inserts and with one row per statement;
+//! 2. requests per second of a simple call (`close` on a descriptor that is not open: the
 //!    kernel path is trivial) against `GET /healthz` (which pings the database) and a bare
 //!    404 (routing and middleware only) on the same server, one client and four; the ratios
-//!    are the API's overhead above HTTP itself;
-//! 2. latency from a call's HTTP response to its event arriving on a WebSocket, p50 and p99;
-//! 3. events persisted per second by the store's writer (SQLite, WAL).
+//!    are the API's overhead above HTTP itself. Side by side, the same calls on a second
+//!    server that answers before its events are stored (`--ack-when-stored false`): the
+//!    ratio is what durable acknowledgements cost;
+//! 3. call latency, p50 and p99, with 200 sessions each making 10 calls a second, on both;
+//! 4. latency from a call's HTTP response to its event arriving on a WebSocket, p50 and p99.
 //!
 //! Run: `cargo bench --bench api`.
 
@@ -52,17 +56,21 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn store_rate(events: u64) -> f64 {
+async fn store_rate(events: u64, insert_rows: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::connect(&format!(
         "sqlite://{}",
         dir.path().join("bench.db").display()
     ))
     .await
-    .expect("store");
+    .expect("store")
+    .with_insert_rows(insert_rows);
     let metrics = Arc::new(Metrics::default());
     let (tx, rx) = mpsc::channel(plugboard::store::RECORD_QUEUE);
-    let writer = store.spawn_writer(rx, metrics.clone(), Box::new(|_| {}));
+    let writer = store
+        .spawn_writer(rx, metrics.clone(), Box::new(|_| {}))
+        .await
+        .expect("writer");
     let id = SessionId::random();
     tx.send(Record::SessionStarted(
         Arc::new(SessionInfo {
@@ -99,6 +107,109 @@ async fn store_rate(events: u64) -> f64 {
     events as f64 / secs
 }
 
+async fn start(ack_when_stored: bool, pool: &str) -> (plugboard::Running, tempfile::TempDir) {
+    use clap::Parser;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("plugboard.db").display());
+    let ack = ack_when_stored.to_string();
+    let config = Cli::try_parse_from([
+        "plugboard",
+        "--listen",
+        "127.0.0.1:0",
+        "--isolation",
+        "loopback",
+        "--address-pool",
+        pool,
+        "--database-url",
+        &url,
+        "--max-calls-per-second",
+        "10000000",
+        "--client-calls-per-second",
+        "10000000",
+        "--max-events",
+        "10000000",
+        "--max-sessions",
+        "1000",
+        "--sessions-per-minute",
+        "100000",
+        "--ack-when-stored",
+        &ack,
+    ])
+    .expect("flags")
+    .into_config()
+    .expect("config");
+    let server = plugboard::start(config).await.expect("server");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    (server, dir)
+}
+
+async fn new_session(client: &reqwest::Client, base: &str) -> (String, String) {
+    let created: Value = client
+        .post(format!("{base}/api/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        created["id"].as_str().unwrap().to_owned(),
+        created["token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Call latencies with `sessions` sessions each making `per_second` calls a second for
+/// `seconds`: p50 and p99.
+async fn paced_latency(
+    client: &reqwest::Client,
+    base: &str,
+    sessions: usize,
+    per_second: u64,
+    seconds: u64,
+) -> (Duration, Duration, usize) {
+    let mut made = Vec::new();
+    for _ in 0..sessions {
+        made.push(new_session(client, base).await);
+    }
+    let tasks: Vec<_> = made
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, token))| {
+            let client = client.clone();
+            let url = format!("{base}/api/sessions/{id}/calls");
+            tokio::spawn(async move {
+                // Spread the sessions' ticks over the period.
+                let every = Duration::from_micros(1_000_000 / per_second);
+                tokio::time::sleep(every * i as u32 / sessions as u32).await;
+                let mut ticker = tokio::time::interval(every);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut latencies = Vec::new();
+                for _ in 0..per_second * seconds {
+                    ticker.tick().await;
+                    let started = Instant::now();
+                    let r = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"host":"A","call":"close","fd":99}))
+                        .send()
+                        .await
+                        .expect("call");
+                    assert!(r.status().is_success(), "{}", r.status());
+                    r.bytes().await.expect("body");
+                    latencies.push(started.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    all.sort();
+    (percentile(&all, 0.5), percentile(&all, 0.99), all.len())
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -106,31 +217,29 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        use clap::Parser;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("plugboard.db").display());
-        let config = Cli::try_parse_from([
-            "plugboard", "--listen", "127.0.0.1:0", "--isolation", "loopback",
-            "--address-pool", "127.205.0.0/24", "--database-url", &url,
-            "--max-calls-per-second", "10000000", "--client-calls-per-second", "10000000",
-            "--max-events", "10000000",
-        ])
-        .expect("flags")
-        .into_config()
-        .expect("config");
-        let server = plugboard::start(config).await.expect("server");
+        println!("Store writer (SQLite, WAL, batches of up to {})", plugboard::store::MAX_BATCH);
+        for rows in [plugboard::store::INSERT_ROWS, 16, 1] {
+            let persisted = store_rate(200_000, rows).await;
+            println!("  {persisted:>10.0} events persisted/s with {rows} rows per insert");
+        }
+
+        let (server, _dir) = start(true, "127.205.0.0/16").await;
+        let (eager, _eager_dir) = start(false, "127.206.0.0/16").await;
         let base = format!("http://{}", server.addr);
+        let eager_base = format!("http://{}", eager.addr);
         let client = reqwest::Client::new();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let created: Value = client.post(format!("{base}/api/sessions")).send().await.unwrap().json().await.unwrap();
-        let id = created["id"].as_str().unwrap().to_owned();
-        let token = created["token"].as_str().unwrap().to_owned();
+        let (id, token) = new_session(&client, &base).await;
+        let (eager_id, eager_token) = new_session(&client, &eager_base).await;
         let health = {
             let (client, url) = (client.clone(), format!("{base}/healthz"));
             move || client.get(&url)
         };
         let call = {
             let (client, url, token) = (client.clone(), format!("{base}/api/sessions/{id}/calls"), token.clone());
+            move || client.post(&url).bearer_auth(&token).json(&json!({"host":"A","call":"close","fd":99}))
+        };
+        let eager_call = {
+            let (client, url, token) = (client.clone(), format!("{eager_base}/api/sessions/{eager_id}/calls"), eager_token.clone());
             move || client.post(&url).bearer_auth(&token).json(&json!({"host":"A","call":"close","fd":99}))
         };
         // A route nothing serves: routing, middleware and a JSON body, no database, no session.
@@ -141,18 +250,34 @@ fn main() {
         rate(1, 500, health.clone()).await;
         rate(1, 500, call.clone()).await;
         rate(1, 500, bare.clone()).await;
+        rate(1, 500, eager_call.clone()).await;
         println!("HTTP ({} requests per figure)", 4000);
-        for clients in [1usize, 4] {
+        for clients in [1usize, 4, 16] {
             let h = rate(clients, 4000 / clients, health.clone()).await;
             let b = rate(clients, 4000 / clients, bare.clone()).await;
             let c = rate(clients, 4000 / clients, call.clone()).await;
+            let e = rate(clients, 4000 / clients, eager_call.clone()).await;
             println!(
                 "  {clients} client(s): /healthz {h:>7.0} req/s (database ping)   bare 404 {b:>7.0} req/s   \
                  call {c:>7.0} calls/s   healthz/call {:.2}   bare/call {:.2}",
                 h / c,
                 b / c
             );
+            println!(
+                "               acknowledged when stored {c:>7.0} calls/s   at once {e:>7.0} calls/s   stored/at once {:.2}",
+                c / e
+            );
         }
+        println!("Call latency, 200 sessions x 10 calls/s for 10 s");
+        for (name, at) in [("acknowledged when stored", &base), ("acknowledged at once", &eager_base)] {
+            let (p50, p99, n) = paced_latency(&client, at, 200, 10, 10).await;
+            println!(
+                "  {name:<25} p50 {:>7.2} ms   p99 {:>7.2} ms   ({n} calls)",
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3
+            );
+        }
+        eager.stop().await.expect("stop");
 
         let ws_url = format!("ws://{}/api/sessions/{id}/ws?token={token}", server.addr);
         let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("ws");
@@ -195,9 +320,5 @@ fn main() {
             percentile(&latencies, 0.99).as_secs_f64() * 1e6
         );
         server.stop().await.expect("stop");
-
-        println!("Store writer (SQLite, WAL, batches of up to {})", plugboard::store::MAX_BATCH);
-        let persisted = store_rate(200_000).await;
-        println!("  {persisted:>10.0} events persisted/s");
     });
 }

@@ -130,7 +130,9 @@ pub async fn run(
             }
         })
     };
-    let writer = store.spawn_writer(records_rx, metrics.clone(), stored);
+    let writer = store
+        .spawn_writer(records_rx, metrics.clone(), stored)
+        .await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = http::AppState::new(
         sandbox.clone(),

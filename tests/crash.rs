@@ -54,11 +54,13 @@ async fn start(url: &str, pool: &str) -> (Server, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Owned at once, so every path below kills and waits for it.
+    let server = Server(child);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..400 {
         if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            return (Server(child), base);
+            return (server, base);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }

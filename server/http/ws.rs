@@ -23,7 +23,7 @@ use super::api::{Found, find, session_view};
 use super::auth;
 use super::error::{ApiError, ErrorBody, Query};
 use super::peer::{Peer, WS_SEND_BUFFER};
-use crate::sandbox::{Event, EventKind, SessionHandle};
+use crate::sandbox::{Event, EventKind, SessionHandle, Subscription};
 
 /// How often the server pings an idle client.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -34,6 +34,16 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const REPLAY_PAGE: u32 = 1_000;
 /// Close code when the server shuts down ("going away").
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code after the session's end was sent ("normal closure").
+const CLOSE_NORMAL: u16 = 1000;
+
+/// The close frame after `{"type":"ended"}`.
+fn ended_frame() -> CloseFrame {
+    CloseFrame {
+        code: CLOSE_NORMAL,
+        reason: Utf8Bytes::from_static("session ended"),
+    }
+}
 /// Live subscribers one session may have at once.
 pub const MAX_SUBSCRIBERS: usize = 32;
 
@@ -204,7 +214,7 @@ async fn stream(
             }
             let reason = stored.end_reason.clone();
             send(&mut socket, &json!({"type": "ended", "reason": reason})).await?;
-            socket.send(Message::Close(None)).await.ok(/* client gone */);
+            socket.send(Message::Close(Some(ended_frame()))).await.ok(/* client gone */);
             Ok(())
         }
         Found::Live(handle) => live(socket, state, handle, after).await,
@@ -228,8 +238,9 @@ async fn live(
         }
     }
     if let Some(reason) = handle.ended() {
-        // Asked for events after the end: nothing more will come.
-        return finish_with(socket, Some(reason)).await;
+        // It ended while the backlog went out (or before): what it logged since is in the
+        // live feed, then nothing more will come.
+        return drain_then_finish(socket, &mut subscription, &handle, last_sent, reason).await;
     }
     let mut stopping = state.stopping();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -278,7 +289,14 @@ async fn live(
                     }
                 }
                 if let Some(reason) = handle.ended() {
-                    return finish_with(socket, Some(reason)).await;
+                    return drain_then_finish(
+                        socket,
+                        &mut subscription,
+                        &handle,
+                        last_sent,
+                        reason,
+                    )
+                    .await;
                 }
             }
             Wake::Event(Err(RecvError::Closed)) => return Err("session gone"),
@@ -291,6 +309,9 @@ async fn live(
                     .map_err(|_| "client gone")?;
             }
             Wake::Stop => {
+                // Sessions ended before the server said stop: what they logged up to their
+                // end goes out before the close.
+                drain(&mut socket, &mut subscription, &handle, last_sent).await?;
                 let frame = CloseFrame {
                     code: CLOSE_GOING_AWAY,
                     reason: Utf8Bytes::from_static("server shutting down"),
@@ -299,6 +320,41 @@ async fn live(
                 return Ok(());
             }
         }
+    }
+}
+
+/// Send what the live feed still holds after `last_sent`; returns the session's end if it
+/// was among them.
+async fn drain(
+    socket: &mut WebSocket,
+    subscription: &mut Subscription,
+    handle: &SessionHandle,
+    mut last_sent: u64,
+) -> Result<Option<std::sync::Arc<Event>>, &'static str> {
+    while let Ok(event) = subscription.live.try_recv() {
+        if event.seq > last_sent {
+            last_sent = event.seq;
+            handle.wait_shown(event.seq).await;
+            send_event(socket, &event).await?;
+            if event.kind == EventKind::SessionEnded {
+                return Ok(Some(event));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The session has ended: send what the live feed still holds, then the end and the close.
+async fn drain_then_finish(
+    mut socket: WebSocket,
+    subscription: &mut Subscription,
+    handle: &SessionHandle,
+    last_sent: u64,
+    reason: String,
+) -> Result<(), &'static str> {
+    match drain(&mut socket, subscription, handle, last_sent).await? {
+        Some(ended) => finish(socket, &ended).await,
+        None => finish_with(socket, Some(reason)).await,
     }
 }
 
@@ -340,6 +396,6 @@ async fn finish(socket: WebSocket, ended: &Event) -> Result<(), &'static str> {
 
 async fn finish_with(mut socket: WebSocket, reason: Option<String>) -> Result<(), &'static str> {
     send(&mut socket, &json!({"type": "ended", "reason": reason})).await?;
-    socket.send(Message::Close(None)).await.ok(/* client gone */);
+    socket.send(Message::Close(Some(ended_frame()))).await.ok(/* client gone */);
     Ok(())
 }

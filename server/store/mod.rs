@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -29,6 +29,10 @@ pub const MAX_BATCH: usize = 2_048;
 const POOL_SIZE: u32 = 4;
 /// How long a statement waits for a lock held by another connection.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the WAL is copied into the database file (the writer never does it itself).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// Bytes the WAL file is cut back to after a checkpoint.
+const WAL_SIZE_LIMIT: u64 = 64 << 20;
 /// Tries of a batch before its records are given up (and logged as lost).
 const WRITE_TRIES: u32 = 3;
 
@@ -45,6 +49,10 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// How the writer connects (its own connection, outside the pool).
+    options: SqliteConnectOptions,
+    /// Rows of the writer's largest multi-row insert.
+    insert_rows: usize,
 }
 
 /// A session as stored.
@@ -90,13 +98,26 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // The WAL file is cut back to this after a checkpoint resets it.
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_SIZE)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            options,
+            insert_rows: INSERT_ROWS,
+        })
+    }
+
+    /// The same store, its writer inserting at most `rows` events per statement (1 to
+    /// [`INSERT_ROWS`]). For the benchmark, which measures what multi-row inserts are worth.
+    pub fn with_insert_rows(mut self, rows: usize) -> Store {
+        self.insert_rows = rows.clamp(1, INSERT_ROWS);
+        self
     }
 
     /// Whether the database answers.
@@ -118,21 +139,40 @@ impl Store {
 
     /// Start the writer task on `records`; `stored` hears of every session whose end (and so
     /// its whole log) has been committed.
-    pub fn spawn_writer(
+    ///
+    /// The writer has a connection of its own, so a commit waits on no pool, and that
+    /// connection never checkpoints: a checkpoint copies the WAL into the database file and
+    /// syncs it, which on the commit path would stall every call waiting for its commit. A
+    /// task beside it checkpoints instead, every [`CHECKPOINT_EVERY`], from the pool (a
+    /// passive checkpoint runs alongside the writer).
+    pub async fn spawn_writer(
         &self,
         records: mpsc::Receiver<Record>,
         metrics: Arc<Metrics>,
         stored: SessionStored,
-    ) -> Writer {
+    ) -> Result<Writer, StoreError> {
+        let connection = self
+            .options
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            // One prepared insert per row count, and the few other statements.
+            .statement_cache_capacity(INSERT_ROWS + 16)
+            // Every event's session is inserted before it, by this connection: checking the
+            // key on each event costs a lookup and proves nothing.
+            .foreign_keys(false)
+            .connect()
+            .await?;
         let (finish, finish_rx) = oneshot::channel();
         let task = tokio::spawn(write_loop(
+            connection,
             self.pool.clone(),
+            self.insert_rows,
             records,
             finish_rx,
             metrics,
             stored,
         ));
-        Writer { finish, task }
+        Ok(Writer { finish, task })
     }
 
     /// A stored session.
@@ -324,16 +364,27 @@ impl Store {
 /// Told of each session whose log is entirely in the database.
 pub type SessionStored = Box<dyn Fn(SessionId) + Send + Sync>;
 
-/// Take records as they come and write them in batches until told to finish.
+/// Take records as they come and write them in batches until told to finish; checkpoint the
+/// WAL beside it, and fully once done.
 async fn write_loop(
+    mut connection: SqliteConnection,
     pool: SqlitePool,
+    rows: usize,
     mut records: mpsc::Receiver<Record>,
     mut finish: oneshot::Receiver<()>,
     metrics: Arc<Metrics>,
     stored: SessionStored,
 ) {
+    let checkpointer = tokio::spawn(checkpoint_loop(pool.clone()));
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut progress = Progress::default();
+    let mut writer = BatchWriter {
+        connection: &mut connection,
+        rows,
+        metrics: &metrics,
+        stored: &stored,
+        progress: &mut progress,
+    };
     loop {
         let first = tokio::select! {
             record = records.recv() => match record {
@@ -349,17 +400,49 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
-        write_with_retries(&pool, &mut batch, &metrics, &stored, &mut progress).await;
+        writer.write(&mut batch).await;
     }
     // Finishing: everything still queued is written before the task ends.
     records.close();
     while let Some(r) = records.recv().await {
         batch.push(r);
         if batch.len() == MAX_BATCH {
-            write_with_retries(&pool, &mut batch, &metrics, &stored, &mut progress).await;
+            writer.write(&mut batch).await;
         }
     }
-    write_with_retries(&pool, &mut batch, &metrics, &stored, &mut progress).await;
+    writer.write(&mut batch).await;
+    checkpointer.abort();
+    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut connection)
+        .await
+    {
+        tracing::warn!(error = %e, "final checkpoint failed; the next start replays the WAL");
+    }
+    connection.close().await.ok(/* closing a file-backed connection cannot lose anything committed */);
+}
+
+/// Copy the WAL into the database file now and then, off the writer's path.
+async fn checkpoint_loop(pool: SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::debug!(error = %e, "checkpoint failed; the next one tries again");
+        }
+    }
+}
+
+/// What writing a batch needs.
+struct BatchWriter<'a> {
+    connection: &'a mut SqliteConnection,
+    rows: usize,
+    metrics: &'a Metrics,
+    stored: &'a SessionStored,
+    progress: &'a mut Progress,
 }
 
 /// Where the writer reports, per live session, how far its log is committed.
@@ -400,57 +483,60 @@ impl Progress {
     }
 }
 
-async fn write_with_retries(
-    pool: &SqlitePool,
-    batch: &mut Vec<Record>,
-    metrics: &Metrics,
-    stored: &SessionStored,
-    progress: &mut Progress,
-) {
-    if batch.is_empty() {
-        return;
-    }
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match write_batch(pool, batch).await {
-            Ok(events) => {
-                metrics.events_written.fetch_add(events, Ordering::Relaxed);
-                metrics.store_batches.fetch_add(1, Ordering::Relaxed);
-                progress.done(batch, stored);
-                break;
-            }
-            Err(e) if tries < WRITE_TRIES => {
-                tracing::warn!(error = %e, records = batch.len(), tries, "writing events failed; trying again");
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(tries))).await;
-            }
-            Err(e) => {
-                // One bad record must not take the others with it: write them one by one
-                // and give up only on those that fail alone.
-                tracing::warn!(error = %e, records = batch.len(), "a batch failed; writing its records one by one");
-                let mut lost = 0;
-                for record in batch.iter() {
-                    match write_batch(pool, std::slice::from_ref(record)).await {
-                        Ok(events) => {
-                            metrics.events_written.fetch_add(events, Ordering::Relaxed);
+impl BatchWriter<'_> {
+    /// Write `batch` (then empty it), trying again a few times; if it still fails, write its
+    /// records one by one and give up only on those that fail alone.
+    async fn write(&mut self, batch: &mut Vec<Record>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match write_batch(self.connection, self.rows, batch).await {
+                Ok(events) => {
+                    self.metrics
+                        .events_written
+                        .fetch_add(events, Ordering::Relaxed);
+                    self.metrics.store_batches.fetch_add(1, Ordering::Relaxed);
+                    self.progress.done(batch, self.stored);
+                    break;
+                }
+                Err(e) if tries < WRITE_TRIES => {
+                    tracing::warn!(error = %e, records = batch.len(), tries, "writing events failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(tries))).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, records = batch.len(), "a batch failed; writing its records one by one");
+                    let mut lost = 0;
+                    for record in batch.iter() {
+                        match write_batch(self.connection, self.rows, std::slice::from_ref(record))
+                            .await
+                        {
+                            Ok(events) => {
+                                self.metrics
+                                    .events_written
+                                    .fetch_add(events, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                lost += 1;
+                                tracing::error!(error = %e, record = ?record_kind(record), "record lost");
+                            }
                         }
-                        Err(e) => {
-                            lost += 1;
-                            tracing::error!(error = %e, record = ?record_kind(record), "record lost");
-                        }
+                        // Lost or not, whoever waits on it must not wait forever; a lost
+                        // record is an error in the log above.
+                        self.progress
+                            .done(std::slice::from_ref(record), self.stored);
                     }
-                    // Lost or not, whoever waits on it must not wait forever; a lost record
-                    // is an error in the log above and in the metrics.
-                    progress.done(std::slice::from_ref(record), stored);
+                    if lost > 0 {
+                        tracing::error!(lost, "writing records failed");
+                    }
+                    break;
                 }
-                if lost > 0 {
-                    tracing::error!(lost, "writing records failed");
-                }
-                break;
             }
         }
+        batch.clear();
     }
-    batch.clear();
 }
 
 /// What a record is, for logs.
@@ -465,10 +551,20 @@ fn record_kind(record: &Record) -> (&'static str, SessionId) {
 /// Write one batch in one transaction; returns the number of events written. Runs of events
 /// go in multi-row inserts of [`INSERT_ROWS`] rows (and smaller powers of two for the rest),
 /// so a batch costs a handful of statements, each prepared once per connection.
-async fn write_batch(pool: &SqlitePool, batch: &[Record]) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+async fn write_batch(
+    connection: &mut SqliteConnection,
+    rows: usize,
+    batch: &[Record],
+) -> Result<u64, sqlx::Error> {
+    if let Some(run) = one_insert(batch, rows) {
+        // One statement is a transaction of its own: no BEGIN and COMMIT round trips, which
+        // are most of the wait of a call acknowledged alone.
+        insert_events(&mut *connection, &run, rows).await?;
+        return Ok(run.len() as u64);
+    }
+    let mut tx = connection.begin().await?;
     let mut events = 0;
-    let mut run: Vec<(SessionId, &Event)> = Vec::with_capacity(INSERT_ROWS);
+    let mut run: Vec<(SessionId, &Event)> = Vec::with_capacity(rows);
     for record in batch {
         match record {
             Record::SessionStarted(info, _) => insert_session(&mut tx, info).await?,
@@ -477,14 +573,14 @@ async fn write_batch(pool: &SqlitePool, batch: &[Record]) -> Result<u64, sqlx::E
                     insert_hosts(&mut tx, *id, event).await?;
                 }
                 run.push((*id, event));
-                if run.len() == INSERT_ROWS {
-                    insert_events(&mut tx, &run).await?;
+                if run.len() == rows {
+                    insert_events(&mut tx, &run, rows).await?;
                     run.clear();
                 }
                 events += 1;
             }
             Record::SessionEnded { id, at_ms, reason } => {
-                insert_events(&mut tx, &run).await?;
+                insert_events(&mut tx, &run, rows).await?;
                 run.clear();
                 sqlx::query("UPDATE sessions SET ended_ms = ?, end_reason = ? WHERE id = ?")
                     .bind(*at_ms as i64)
@@ -495,68 +591,85 @@ async fn write_batch(pool: &SqlitePool, batch: &[Record]) -> Result<u64, sqlx::E
             }
         }
     }
-    insert_events(&mut tx, &run).await?;
+    insert_events(&mut tx, &run, rows).await?;
     tx.commit().await?;
     Ok(events)
 }
 
-/// Rows of the largest multi-row insert (8 values each, well under SQLite's variable limit).
-const INSERT_ROWS: usize = 128;
+/// The batch's events, if the whole batch is one multi-row insert: events only, none that
+/// also stores hosts, as many as one statement takes.
+fn one_insert(batch: &[Record], rows: usize) -> Option<Vec<(SessionId, &Event)>> {
+    if batch.len() > rows {
+        return None;
+    }
+    batch
+        .iter()
+        .map(|record| match record {
+            Record::Event(id, event)
+                if !matches!(event.kind, EventKind::SessionStarted | EventKind::HostAdded) =>
+            {
+                Some((*id, &**event))
+            }
+            _ => None,
+        })
+        .collect()
+}
 
-/// `INSERT INTO events … VALUES (…), (…)` with `rows` rows, for `rows` a power of two up to
-/// [`INSERT_ROWS`]; built once.
+/// Rows of the largest multi-row insert (3 values each, well under SQLite's variable limit).
+pub const INSERT_ROWS: usize = 128;
+
+/// `INSERT INTO events … VALUES (…), (…)` with `rows` rows (1 to [`INSERT_ROWS`]); built once.
 fn insert_events_sql(rows: usize) -> &'static str {
     static SQL: OnceLock<Vec<String>> = OnceLock::new();
     let all = SQL.get_or_init(|| {
-        (0..=INSERT_ROWS.trailing_zeros())
-            .map(|power| {
-                let row = "(?, ?, ?, ?, ?, ?, ?, ?)";
-                let values = vec![row; 1 << power].join(", ");
-                format!(
-                    "INSERT INTO events (session_id, seq, time_ms, host, fd, kind, status, body) \
-                     VALUES {values}"
-                )
+        (1..=INSERT_ROWS)
+            .map(|n| {
+                let values = vec!["(?, ?, ?)"; n].join(", ");
+                format!("INSERT INTO events (session_id, seq, body) VALUES {values}")
             })
             .collect()
     });
-    &all[rows.trailing_zeros() as usize]
+    &all[rows - 1]
 }
 
-/// Insert events in as few statements as their number's binary digits.
+/// Insert events, at most `rows` per statement. Each statement's bodies are written into one
+/// buffer and its session ids kept once each, so a row costs no allocation of its own.
 async fn insert_events(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    connection: &mut SqliteConnection,
     events: &[(SessionId, &Event)],
+    rows: usize,
 ) -> Result<(), sqlx::Error> {
-    let mut rest = events;
-    while !rest.is_empty() {
-        // The largest power of two that fits.
-        let rows = 1 << (usize::BITS - 1 - rest.len().min(INSERT_ROWS).leading_zeros());
-        let (chunk, tail) = rest.split_at(rows);
-        let mut query = sqlx::query(insert_events_sql(rows));
+    let mut bodies = Vec::new();
+    let mut ends = Vec::with_capacity(rows);
+    let mut ids: Vec<(SessionId, String)> = Vec::new();
+    for chunk in events.chunks(rows) {
+        bodies.clear();
+        ends.clear();
         for (id, event) in chunk {
-            let body = serde_json::to_string(event).unwrap_or_default();
-            query = query
-                .bind(id.to_string())
-                .bind(event.seq as i64)
-                .bind(event.time_ms as i64)
-                .bind(event.host.map(|h| h.to_string()))
-                .bind(event.fd)
-                .bind(label(&event.kind))
-                .bind(label(&event.status))
-                .bind(body);
+            serde_json::to_writer(&mut bodies, event).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            ends.push(bodies.len());
+            if !ids.iter().any(|(known, _)| known == id) {
+                ids.push((*id, id.to_string()));
+            }
         }
-        query.execute(&mut **tx).await?;
-        rest = tail;
+        // serde_json writes UTF-8.
+        let text = std::str::from_utf8(&bodies).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let mut query = sqlx::query(insert_events_sql(chunk.len()));
+        let mut start = 0;
+        for ((id, event), &end) in chunk.iter().zip(&ends) {
+            let key = ids
+                .iter()
+                .find(|(known, _)| known == id)
+                .map_or("", |(_, key)| key.as_str());
+            query = query
+                .bind(key)
+                .bind(event.seq as i64)
+                .bind(&text[start..end]);
+            start = end;
+        }
+        query.execute(&mut *connection).await?;
     }
     Ok(())
-}
-
-/// The name serde gives a unit variant (`"send"`), without quotes.
-fn label<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => String::new(),
-    }
 }
 
 async fn insert_session(
