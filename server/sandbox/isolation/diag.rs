@@ -10,12 +10,18 @@
 //! that crate drops (the `TIME_WAIT` timer's expiry) is read where the crate's own buffer type
 //! says it lies.
 //!
+//! The same dumps, for TCP and UDP, tell the loopback address pool
+//! ([`loopback`](super::loopback)) which addresses the kernel still holds ports of, and
+//! whether a process holds them or only sockets on their way out:
+//! [`SockDiag::local_ipv4_addresses`].
+//!
 //! Like every netlink socket, a [`SockDiag`] answers for the namespace it was opened in,
 //! whichever thread uses it later.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::mem::size_of;
-use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -24,7 +30,7 @@ use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, parse_u32,
 };
 use netlink_packet_sock_diag::SockDiagMessage;
-use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
+use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
 use netlink_packet_sock_diag::inet::{
     ExtensionFlags, InetRequest, InetResponse, InetResponseBuffer, InetResponseHeader, SocketId,
     SocketIdBuffer, StateFlags, Timer,
@@ -41,6 +47,11 @@ const RECV_TIMEOUT: Duration = Duration::from_millis(200);
 /// make it allocate without bound. Listeners come first in each family's dump; past this many
 /// the rest of the dump is read and dropped.
 pub const MAX_SOCKETS: usize = 4096;
+
+/// Most distinct addresses one [`SockDiag::local_ipv4_addresses`] returns, so a namespace full
+/// of addresses cannot make it allocate without bound; past this many the rest of the dumps is
+/// read and dropped.
+pub const MAX_ADDRESSES: usize = 4096;
 
 /// Receive buffer for one reply datagram. The kernel sizes a dump datagram after the reader's
 /// buffer but never above 32 KiB, so every datagram fits.
@@ -135,6 +146,17 @@ impl DiagSocket {
     }
 }
 
+/// What holds a local address's ports, in [`SockDiag::local_ipv4_addresses`]; the stronger
+/// hold is the greater.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AddressUse {
+    /// Only TCP sockets no descriptor holds (`TIME_WAIT`, a connection closing after its
+    /// process let it go): they go away on their own, within a minute or so.
+    Lingering,
+    /// A socket a process holds: a UDP socket, or a TCP socket with a descriptor.
+    Held,
+}
+
 /// A NETLINK_SOCK_DIAG socket bound in the namespace of the thread that opened it.
 #[derive(Debug)]
 pub struct SockDiag {
@@ -203,8 +225,54 @@ impl SockDiag {
         Ok(sockets)
     }
 
+    /// The local IPv4 addresses (an IPv6 socket's IPv4-mapped one included) of every TCP
+    /// socket, in any state, and every UDP socket in that namespace, those `wanted` keeps, at
+    /// most [`MAX_ADDRESSES`], each with what holds it. These are the addresses the kernel
+    /// still holds ports of, also for sockets no process holds any more (`TIME_WAIT`, a
+    /// connection ending on its own).
+    pub fn local_ipv4_addresses(
+        &mut self,
+        wanted: impl Fn(Ipv4Addr) -> bool,
+    ) -> io::Result<BTreeMap<Ipv4Addr, AddressUse>> {
+        if let Some(seq) = self.unfinished {
+            self.read_dump(seq, &mut |_| {})?;
+        }
+        let mut addresses = BTreeMap::new();
+        for protocol in [IPPROTO_TCP, IPPROTO_UDP] {
+            for family in [AF_INET, AF_INET6] {
+                let seq = self.request_protocol_dump(family, protocol)?;
+                self.read_dump(seq, &mut |socket| {
+                    let local = match socket.local.ip() {
+                        IpAddr::V4(v4) => Some(v4),
+                        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+                    };
+                    let Some(v4) = local.filter(|v4| wanted(*v4)) else {
+                        return;
+                    };
+                    let used = if protocol == IPPROTO_TCP && socket.inode == 0 {
+                        AddressUse::Lingering
+                    } else {
+                        AddressUse::Held
+                    };
+                    if let Some(known) = addresses.get_mut(&v4) {
+                        *known = used.max(*known);
+                    } else if addresses.len() < MAX_ADDRESSES {
+                        addresses.insert(v4, used);
+                    }
+                })?;
+            }
+        }
+        Ok(addresses)
+    }
+
     /// Ask for every TCP socket of one family; returns the request's sequence number.
     fn request_dump(&mut self, family: u8) -> io::Result<u32> {
+        self.request_protocol_dump(family, IPPROTO_TCP)
+    }
+
+    /// Ask for every socket of one family and protocol (TCP or UDP); returns the request's
+    /// sequence number.
+    fn request_protocol_dump(&mut self, family: u8, protocol: u8) -> io::Result<u32> {
         self.seq = self.seq.wrapping_add(1);
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -216,10 +284,10 @@ impl SockDiag {
         };
         let request = SockDiagMessage::InetRequest(InetRequest {
             family,
-            protocol: IPPROTO_TCP,
+            protocol,
             extensions: ExtensionFlags::empty(),
             // Every state but the kernel's internal ones; a pending connection (`NEW_SYN_RECV`)
-            // comes with `SYN_RECV`.
+            // comes with `SYN_RECV`. A UDP socket is `CLOSE`, or `ESTABLISHED` when connected.
             states: StateFlags::all(),
             socket_id,
         });
@@ -619,6 +687,49 @@ mod tests {
             let bounded = diag.tcp_sockets_at_most(BOUND).expect("bounded dump");
             assert_eq!(bounded.len(), BOUND);
             assert_eq!(listed(diag.tcp_sockets().expect("dump after")), wanted);
+        });
+    }
+
+    /// The addresses the kernel holds ports of: a TCP listener's (held), a `TIME_WAIT`'s after
+    /// every descriptor is closed (lingering), a UDP socket's and an IPv6 socket's IPv4-mapped
+    /// one (held); only those the filter keeps.
+    #[test]
+    fn local_addresses_cover_tcp_in_any_state_and_udp() {
+        in_fresh_netns(|| {
+            let mut diag = SockDiag::open().expect("open sock_diag");
+            let at = |last: u8| Ipv4Addr::new(127, 5, 0, last);
+            let listener = TcpListener::bind((at(1), 0)).expect("bind the listener");
+
+            let closed_first = TcpListener::bind((at(2), 0)).expect("bind");
+            let mut client =
+                TcpStream::connect(closed_first.local_addr().expect("address")).expect("connect");
+            let (server, _) = closed_first.accept().expect("accept");
+            drop(server);
+            client
+                .set_read_timeout(Some(SETTLE_TIMEOUT))
+                .expect("read timeout");
+            assert_eq!(client.read(&mut [0u8; 1]).expect("read to EOF"), 0);
+            drop((client, closed_first));
+            wait_for(&mut diag, "TIME_WAIT", |s| s.state == TcpState::TimeWait);
+
+            let udp = std::net::UdpSocket::bind((at(3), 0)).expect("bind UDP");
+            let udp6 = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))
+                .expect("an IPv6 UDP socket");
+            udp6.bind(&SocketAddr::from((at(4).to_ipv6_mapped(), 0)).into())
+                .expect("bind IPv4-mapped");
+            let outside = TcpListener::bind((Ipv4Addr::new(127, 6, 0, 1), 0)).expect("bind");
+
+            let found = diag
+                .local_ipv4_addresses(|a| a.octets()[..3] == [127, 5, 0])
+                .expect("a dump");
+            let wanted = BTreeMap::from([
+                (at(1), AddressUse::Held),
+                (at(2), AddressUse::Lingering),
+                (at(3), AddressUse::Held),
+                (at(4), AddressUse::Held),
+            ]);
+            assert_eq!(found, wanted);
+            drop((listener, udp, udp6, outside));
         });
     }
 

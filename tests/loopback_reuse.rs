@@ -1,0 +1,285 @@
+//! Loopback addresses are not reused too soon: a session made after a restart gets no address
+//! whose ports are still held by a `TIME_WAIT` of a session from before, and two servers
+//! sharing one pool hand out different addresses. Both run the real binary, so that a restart
+//! is a process that died (kill -9) and a new one.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use plugboard::config::Ipv4Cidr;
+use plugboard::sandbox::TcpState;
+use plugboard::sandbox::isolation::diag::SockDiag;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// The port host A listens on, before the restart and after.
+const PORT: u16 = 8080;
+/// Sessions each server makes, so that a collision shows whatever the starting offsets.
+const SESSIONS: usize = 3;
+/// Longest a blocking call may wait in these tests.
+const WAIT_MS: u64 = 2_000;
+/// Pause between two looks while waiting for the server or the kernel.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A server process on a port of its own; killed when the test ends, however it ends.
+struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Start the binary in loopback mode on `pool` with the database file `db`; returns once
+    /// it answers.
+    async fn start(pool: &str, db: &std::path::Path) -> Server {
+        let port = free_port();
+        let url = format!("sqlite://{}", db.display());
+        let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--isolation", "loopback", "--address-pool", pool])
+            .args(["--database-url", &url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .timeout(common::STEP)
+                .build()
+                .unwrap(),
+        };
+        let deadline = Instant::now() + common::STEP;
+        while server.get("/healthz").await.is_err() {
+            assert!(Instant::now() < deadline, "the server did not come up");
+            tokio::time::sleep(POLL).await;
+        }
+        server
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Result<reqwest::Response> {
+        self.client.get(format!("{}{path}", self.base)).send().await
+    }
+
+    /// A new session with hosts A and B.
+    async fn session(&self) -> Session {
+        let response = self
+            .client
+            .post(format!("{}/api/sessions", self.base))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        let addr = |name: &str| -> Ipv4Addr {
+            let host = body["hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h["name"] == name)
+                .unwrap_or_else(|| panic!("no host {name} in {body}"));
+            host["addrs"][0].as_str().unwrap().parse().unwrap()
+        };
+        Session {
+            id: body["id"].as_str().unwrap().to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+            a: addr("A"),
+            b: addr("B"),
+        }
+    }
+
+    /// Make a call on `s`; its answer, which must be ok.
+    async fn ok(&self, s: &Session, call: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/sessions/{}/calls", self.base, s.id))
+            .bearer_auth(&s.token)
+            .json(&call)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ok")),
+            "{call} -> {body}"
+        );
+        body
+    }
+
+    /// End `s` as its owner does.
+    async fn end(&self, s: &Session) {
+        let response = self
+            .client
+            .delete(format!("{}/api/sessions/{}", self.base, s.id))
+            .bearer_auth(&s.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    /// Die without any chance to clean up.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok(/* already dead when the test killed it */);
+        self.child.wait().ok(/* already reaped */);
+    }
+}
+
+/// A session as the API made it.
+#[derive(Debug)]
+struct Session {
+    id: String,
+    token: String,
+    /// Host A's IPv4 address.
+    a: Ipv4Addr,
+    /// Host B's IPv4 address.
+    b: Ipv4Addr,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Addresses of `pool` with a socket in `TIME_WAIT` on them, as the kernel lists them.
+fn time_wait_addresses(pool: &str) -> BTreeSet<Ipv4Addr> {
+    let cidr: Ipv4Cidr = pool.parse().unwrap();
+    let in_pool =
+        |v4: Ipv4Addr| u64::from(u32::from(v4).wrapping_sub(u32::from(cidr.network))) < cidr.size();
+    SockDiag::open()
+        .expect("sock_diag needs no privilege for the own namespace")
+        .tcp_sockets()
+        .expect("a sock_diag dump")
+        .into_iter()
+        .filter(|s| s.state == TcpState::TimeWait)
+        .filter_map(|s| match s.local.ip() {
+            IpAddr::V4(v4) if in_pool(v4) => Some(v4),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn after_a_restart_no_session_gets_an_address_held_by_time_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("plugboard.db");
+    let pool = common::private_pool();
+    let mut before = Server::start(&pool, &db).await;
+
+    // A listens, B connects, A closes first: A's address keeps PORT in TIME_WAIT.
+    let s = before.session().await;
+    let a_port = format!("{}:{PORT}", s.a);
+    for call in [
+        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
+        json!({"host":"A","call":"bind","fd":3,"addr": a_port}),
+        json!({"host":"A","call":"listen","fd":3}),
+        json!({"host":"B","call":"socket","domain":"inet","type":"stream"}),
+        json!({"host":"B","call":"connect","fd":3,"addr": a_port}),
+    ] {
+        before.ok(&s, call).await;
+    }
+    let accepted = before
+        .ok(&s, json!({"host":"A","call":"accept","fd":3}))
+        .await;
+    assert_eq!(accepted["fd"], 4);
+    before
+        .ok(&s, json!({"host":"A","call":"close","fd":4}))
+        .await;
+    let eof = before
+        .ok(
+            &s,
+            json!({"host":"B","call":"recv","fd":3,"max":16,"wait_ms":WAIT_MS}),
+        )
+        .await;
+    assert_eq!(eof["bytes"], 0, "A's close reads as EOF on B: {eof}");
+    before
+        .ok(&s, json!({"host":"B","call":"close","fd":3}))
+        .await;
+    before.end(&s).await;
+
+    let deadline = Instant::now() + common::STEP;
+    let held = loop {
+        let held = time_wait_addresses(&pool);
+        if held.contains(&s.a) {
+            break held;
+        }
+        assert!(Instant::now() < deadline, "no TIME_WAIT on {}", s.a);
+        tokio::time::sleep(POLL).await;
+    };
+    before.kill();
+
+    // The restart: a new process on the same pool and database.
+    let after = Server::start(&pool, &db).await;
+    let sessions = {
+        let mut sessions = Vec::with_capacity(SESSIONS);
+        for _ in 0..SESSIONS {
+            sessions.push(after.session().await);
+        }
+        sessions
+    };
+    for new in &sessions {
+        for addr in [new.a, new.b] {
+            assert!(
+                !held.contains(&addr),
+                "session {} got {addr}, whose ports are in TIME_WAIT ({held:?})",
+                new.id
+            );
+        }
+    }
+    let new = &sessions[0];
+    after
+        .ok(
+            new,
+            json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
+        )
+        .await;
+    after
+        .ok(
+            new,
+            json!({"host":"A","call":"bind","fd":3,"addr": format!("{}:{PORT}", new.a)}),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn two_servers_sharing_a_pool_hand_out_different_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = common::private_pool();
+    let first = Server::start(&pool, &dir.path().join("first.db")).await;
+    let second = Server::start(&pool, &dir.path().join("second.db")).await;
+
+    // Sessions without a socket yet, made in turns.
+    let mut handed_out: [Vec<Ipv4Addr>; 2] = Default::default();
+    for _ in 0..SESSIONS {
+        for (server, addrs) in [&first, &second].into_iter().zip(handed_out.iter_mut()) {
+            let s = server.session().await;
+            addrs.extend([s.a, s.b]);
+        }
+    }
+    let [by_first, by_second] = handed_out.map(BTreeSet::from_iter);
+    assert_eq!(by_first.len(), 2 * SESSIONS, "{by_first:?}");
+    assert_eq!(by_second.len(), 2 * SESSIONS, "{by_second:?}");
+    let both: Vec<_> = by_first.intersection(&by_second).collect();
+    assert!(
+        both.is_empty(),
+        "both servers handed out {both:?}: first {by_first:?}, second {by_second:?}"
+    );
+}
