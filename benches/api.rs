@@ -12,7 +12,7 @@
 //! 3. call latency, p50 and p99, with 200 sessions each making 10 calls a second, on both;
 //! 4. latency from a call's HTTP response to its event arriving on a WebSocket, p50 and p99.
 //!
-//! Run: `cargo bench --bench api`.
+//! Run: `cargo bench --bench api` (`-- store` for the store writer alone).
 
 #![allow(clippy::print_stdout)]
 
@@ -221,6 +221,9 @@ fn main() {
         for rows in [plugboard::store::INSERT_ROWS, 16, 1] {
             let persisted = store_rate(200_000, rows).await;
             println!("  {persisted:>10.0} events persisted/s with {rows} rows per insert");
+        }
+        if std::env::args().any(|a| a == "store") {
+            return;
         }
 
         let (server, _dir) = start(true, "127.205.0.0/16").await;
