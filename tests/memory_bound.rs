@@ -127,7 +127,10 @@ async fn a_session_at_its_event_limit_keeps_memory_bounded() {
         .await
         .unwrap();
     let logged = view["last_seq"].as_u64().unwrap();
-    assert!(logged as usize >= MAX_EVENTS, "the session reached its event limit: {logged}");
+    assert!(
+        logged as usize >= MAX_EVENTS,
+        "the session reached its event limit: {logged}"
+    );
     let grew = peak.saturating_sub(baseline);
     eprintln!(
         "{logged} events with a tail of {tail}: resident memory grew {} KiB (baseline {} KiB)",
