@@ -121,8 +121,14 @@ async fn every_acknowledged_seq_survives_kill_9() {
                 }));
             }
         }
-        // Kill at a moment the writer cannot expect.
-        tokio::time::sleep(Duration::from_millis(300 + random_below(1200))).await;
+        // Once calls flow, kill at a moment the writer cannot expect.
+        for _ in 0..500 {
+            if acked.lock().unwrap().len() >= 50 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(random_below(1000))).await;
         server.0.kill().unwrap();
         server.0.wait().unwrap();
         for c in clients {

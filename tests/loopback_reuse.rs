@@ -181,7 +181,9 @@ fn time_wait_addresses(pool: &str) -> BTreeSet<Ipv4Addr> {
 async fn after_a_restart_no_session_gets_an_address_held_by_time_wait() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("plugboard.db");
-    let pool = common::private_pool();
+    // A small pool (14 addresses), so that a random start alone would often collide: what
+    // keeps the addresses apart must be the kernel's view and the claims.
+    let pool = common::private_pool().replace("/24", "/28");
     let mut before = Server::start(&pool, &db).await;
 
     // A listens, B connects, A closes first: A's address keeps PORT in TIME_WAIT.
@@ -262,7 +264,9 @@ async fn after_a_restart_no_session_gets_an_address_held_by_time_wait() {
 #[tokio::test]
 async fn two_servers_sharing_a_pool_hand_out_different_addresses() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = common::private_pool();
+    // A small pool (14 addresses), so that a random start alone would often collide: what
+    // keeps the addresses apart must be the kernel's view and the claims.
+    let pool = common::private_pool().replace("/24", "/28");
     let first = Server::start(&pool, &dir.path().join("first.db")).await;
     let second = Server::start(&pool, &dir.path().join("second.db")).await;
 

@@ -49,6 +49,22 @@ async fn stalled_readers_hold_little_kernel_memory_and_a_live_reader_misses_noth
     let mut stalled = Vec::new();
     for _ in 0..SESSIONS {
         let s = app.session().await;
+        // Datagrams from A to B: each call is a sendto whose event carries a 64-byte preview.
+        app.ok(
+            &s,
+            json!({"host":"B","call":"socket","domain":"inet","type":"dgram"}),
+        )
+        .await;
+        app.ok(
+            &s,
+            json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 9000)}),
+        )
+        .await;
+        app.ok(
+            &s,
+            json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
+        )
+        .await;
         for _ in 0..STALLED_PER_SESSION {
             // A reader that completes the handshake, then never reads again.
             let url = format!("ws://{addr}/api/sessions/{}/ws?token={}", s.id, s.token);
@@ -94,13 +110,17 @@ async fn stalled_readers_hold_little_kernel_memory_and_a_live_reader_misses_noth
             let client = app.client.clone();
             let url = app.url(&format!("/api/sessions/{}/calls", s.id));
             let token = s.token.clone();
+            let to = s.addr("B", 9000);
             tokio::spawn(async move {
                 let every = Duration::from_micros(1_000_000 * SESSIONS as u64 / RATE);
                 let mut ticker = tokio::time::interval(every);
                 for i in 0..CALLS_PER_SESSION {
                     ticker.tick().await;
-                    let fd = if i + 1 == CALLS_PER_SESSION { 99 } else { 9 };
-                    let body = json!({"host":"A","call":"close","fd":fd});
+                    let body = if i + 1 == CALLS_PER_SESSION {
+                        json!({"host":"A","call":"close","fd":99})
+                    } else {
+                        json!({"host":"A","call":"sendto","fd":3,"data":"x".repeat(64),"addr":to})
+                    };
                     let r = client
                         .post(&url)
                         .bearer_auth(&token)
