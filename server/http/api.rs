@@ -244,7 +244,7 @@ async fn live_as_owner(
         (status = 413, description = "Body too large (max_body_bytes).", body = ErrorBody),
         (status = 415, description = "A body that is not JSON.", body = ErrorBody),
         (status = 429, description = "Too many sessions (live limit or this client's rate).", body = ErrorBody),
-        (status = 503, description = "The sandbox could not set up the session's network, or the server is stopping.", body = ErrorBody),
+        (status = 503, description = "The sandbox could not set up the session's network, the server is stopping, or the database could not store the session's start.", body = ErrorBody),
     )
 )]
 pub async fn create_session(
@@ -379,6 +379,18 @@ fn stored_view(s: &StoredSession) -> SessionView {
 
 /// The view of a session for its snapshot message and `GET /api/sessions/{id}`.
 pub async fn session_view(found: &Found) -> Result<SessionView, ApiError> {
+    let view = live_or_stored_view(found).await?;
+    if let Found::Live(handle) = found {
+        // Its last seq is one a client is given: shown once stored, like every event.
+        handle
+            .wait_shown(view.session.last_seq)
+            .await
+            .map_err(crate::sandbox::SessionError::from)?;
+    }
+    Ok(view)
+}
+
+async fn live_or_stored_view(found: &Found) -> Result<SessionView, ApiError> {
     match found {
         Found::Live(handle) => match handle.snapshot().await {
             Ok(snapshot) => Ok(SessionView {
@@ -433,6 +445,7 @@ pub async fn session_view(found: &Found) -> Result<SessionView, ApiError> {
         (status = 200, description = "A live snapshot (`live: true`) or an ended session's record (`live: false`, sockets empty).", body = SessionView),
         (status = 401, description = "No or a wrong token.", body = ErrorBody),
         (status = 404, description = "No such session.", body = ErrorBody),
+        (status = 503, description = "It happened, but the database could not store its events (an acknowledgement waits for them to be stored).", body = ErrorBody),
     )
 )]
 pub async fn get_session(
@@ -456,6 +469,7 @@ pub async fn get_session(
         (status = 200, description = "Ended: every socket closed, every pending call cancelled.", body = SessionEnded),
         (status = 401, body = ErrorBody), (status = 403, description = "A viewer token.", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "Already ended.", body = ErrorBody),
+        (status = 503, description = "It happened, but the database could not store its events (an acknowledgement waits for them to be stored).", body = ErrorBody),
     )
 )]
 pub async fn end_session(
@@ -514,6 +528,7 @@ pub async fn add_host(
         (status = 413, description = "Body too large.", body = ErrorBody),
         (status = 415, body = ErrorBody),
         (status = 429, description = "A session limit or this client's call rate; Retry-After when waiting helps.", body = ErrorBody),
+        (status = 503, description = "It happened, but the database could not store its events (an acknowledgement waits for them to be stored).", body = ErrorBody),
     )
 )]
 pub async fn make_call(
@@ -567,6 +582,7 @@ pub async fn make_call(
         (status = 202, description = "Still blocked.", body = PendingCall),
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such session, or no call with this id in its log.", body = ErrorBody),
+        (status = 503, description = "It happened, but the database could not store its events (an acknowledgement waits for them to be stored).", body = ErrorBody),
     )
 )]
 pub async fn get_call(
@@ -654,6 +670,7 @@ pub struct EventsQuery {
         (status = 200, description = "Events in seq order; `next_after` continues the paging.", body = EventsPage),
         (status = 400, description = "A query parameter out of range, malformed or unknown.", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, description = "It happened, but the database could not store its events (an acknowledgement waits for them to be stored).", body = ErrorBody),
     )
 )]
 pub async fn list_events(

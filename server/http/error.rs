@@ -174,6 +174,13 @@ impl From<SessionError> for ApiError {
                 retry_after: (limit == Limit::CallRate).then_some(1),
             },
             SessionError::Invalid { field, message } => ApiError::field(field, message),
+            SessionError::NotStored(e) => {
+                tracing::error!(error = %e, "an acknowledgement waited for events the store gave up");
+                ApiError::Unavailable(format!(
+                    "it happened, but the database could not store it: {e}; the log is stored up to seq {}",
+                    e.stored
+                ))
+            }
             SessionError::Isolation(detail) => {
                 tracing::error!(detail = %detail, "isolation backend failed");
                 ApiError::Unavailable(

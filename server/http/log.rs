@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::AppState;
 use super::api::Found;
 use super::error::ApiError;
-use crate::sandbox::{Event, Seq, SessionHandle};
+use crate::sandbox::{Event, Seq, SessionError, SessionHandle};
 
 /// Events read from the store per query when a reader wants them all.
 const PAGE: u32 = 1_000;
@@ -26,12 +26,15 @@ enum Source {
 
 /// Look for the page in memory; if its start left memory, wait for the store to hold what
 /// left and say how far to read there.
-async fn locate(handle: &SessionHandle, after: Seq, limit: u32) -> Source {
+async fn locate(handle: &SessionHandle, after: Seq, limit: u32) -> Result<Source, ApiError> {
     match handle.events_after(after, limit as usize) {
-        Ok(events) => Source::Memory(events),
+        Ok(events) => Ok(Source::Memory(events)),
         Err(first) => {
-            handle.wait_stored(first - 1).await;
-            Source::Store(first - 1)
+            handle
+                .wait_stored(first - 1)
+                .await
+                .map_err(SessionError::from)?;
+            Ok(Source::Store(first - 1))
         }
     }
 }
@@ -51,7 +54,7 @@ pub async fn page(
     limit: u32,
 ) -> Result<Vec<Arc<Event>>, ApiError> {
     let (id, limit) = match found {
-        Found::Live(handle) => match locate(handle, after, limit).await {
+        Found::Live(handle) => match locate(handle, after, limit).await? {
             Source::Memory(events) => return Ok(events),
             Source::Store(through) => (handle.id(), rows(after, through, limit)),
         },
@@ -73,7 +76,7 @@ pub async fn page_json(
     limit: u32,
 ) -> Result<Vec<String>, ApiError> {
     let (id, limit) = match found {
-        Found::Live(handle) => match locate(handle, after, limit).await {
+        Found::Live(handle) => match locate(handle, after, limit).await? {
             Source::Memory(events) => {
                 return events
                     .iter()
@@ -104,7 +107,8 @@ pub async fn all(state: &AppState, found: &Found) -> Result<Vec<Arc<Event>>, Api
     }
 }
 
-/// The newest event for which `wanted` holds: memory first, then the whole log.
+/// The newest event for which `wanted` holds: memory first, then the whole log a page at a
+/// time (keeping only the match, not the log).
 pub async fn newest(
     state: &AppState,
     found: &Found,
@@ -121,9 +125,16 @@ pub async fn newest(
             return Ok(Some(e));
         }
     }
-    Ok(all(state, found)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|e| wanted(e)))
+    let mut newest = None;
+    let mut after = 0;
+    loop {
+        let events = page(state, found, after, PAGE).await?;
+        let Some(last) = events.last() else {
+            return Ok(newest);
+        };
+        after = last.seq;
+        if let Some(e) = events.into_iter().rev().find(|e| wanted(e)) {
+            newest = Some(e);
+        }
+    }
 }

@@ -46,10 +46,15 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Peer {
 impl Peer {
     /// Fix the connection's kernel send buffer at `bytes` (this turns off the kernel's
     /// auto-tuning, which would grow it to megabytes for a reader that does not read).
-    pub fn fix_send_buffer(&self, bytes: usize) -> std::io::Result<()> {
-        // SAFETY: the descriptor is the connection this request arrived on; the server keeps
-        // it open at least until the request's response (here, the upgrade) is sent, and this
-        // is called from the request's handler.
+    ///
+    /// # Safety
+    /// Call it only from the handler of a request that arrived on this connection, before
+    /// the handler returns: the server keeps the connection (and so the descriptor) open
+    /// until then. Anywhere else the number may name another file. (Sound for HTTP/1, the
+    /// only protocol this server speaks: one connection serves one request at a time.)
+    pub unsafe fn fix_send_buffer(&self, bytes: usize) -> std::io::Result<()> {
+        // SAFETY: the caller upholds the contract above: the descriptor is open and is this
+        // connection's.
         let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
         socket2::SockRef::from(&fd).set_send_buffer_size(bytes)
     }

@@ -7,6 +7,7 @@
 //! `{"type":"ended"}` and closes. Each connection is one task: an event loop over the
 //! session's broadcast, the client's messages, a ping timer and the server's shutdown.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -106,7 +107,8 @@ pub async fn websocket(
         }
     }
     if let Some(peer) = peer {
-        if let Err(e) = peer.fix_send_buffer(WS_SEND_BUFFER) {
+        // SAFETY: in this request's handler, before it returns.
+        if let Err(e) = unsafe { peer.fix_send_buffer(WS_SEND_BUFFER) } {
             tracing::warn!(error = %e, "could not size a WebSocket's send buffer");
         }
     }
@@ -190,6 +192,7 @@ async fn stream(
     found: Found,
     after: u64,
 ) -> Result<(), &'static str> {
+    // The view waits until its last seq is stored, as every seq shown does.
     let snapshot = session_view(&found).await.map_err(|_| "snapshot failed")?;
     let snapshot = serde_json::to_value(&snapshot).map_err(|_| "snapshot failed")?;
     send(
@@ -221,26 +224,38 @@ async fn stream(
     }
 }
 
+/// Wait until `seq` may be shown: a seq a client sees survives a crash.
+async fn shown(handle: &SessionHandle, seq: u64) -> Result<(), &'static str> {
+    handle
+        .wait_shown(seq)
+        .await
+        .map_err(|_| "the session's events could not be stored")
+}
+
 async fn live(
     mut socket: WebSocket,
     state: &AppState,
     handle: SessionHandle,
     after: u64,
 ) -> Result<(), &'static str> {
+    // A seq past the newest asks for nothing that exists: what comes next follows it.
+    let after = after.min(handle.last_seq());
     let mut subscription = handle.subscribe(after);
-    let mut last_sent = catch_up(&mut socket, state, &handle, after, subscription.first).await?;
-    for event in std::mem::take(&mut subscription.backlog) {
-        last_sent = event.seq;
-        handle.wait_shown(event.seq).await;
-        send_event(&mut socket, &event).await?;
-        if event.kind == EventKind::SessionEnded {
-            return finish(socket, &event).await;
-        }
+    let mut last_sent = after;
+    if let Some(ended) = send_start(
+        &mut socket,
+        state,
+        &handle,
+        &mut subscription,
+        &mut last_sent,
+    )
+    .await?
+    {
+        return finish(socket, &ended).await;
     }
-    if let Some(reason) = handle.ended() {
-        // It ended while the backlog went out (or before): what it logged since is in the
-        // live feed, then nothing more will come.
-        return drain_then_finish(socket, &mut subscription, &handle, last_sent, reason).await;
+    if handle.ended().is_some() {
+        // It ended while the start went out (or before): the rest is in the log.
+        return rest_then_finish(socket, state, &handle, last_sent).await;
     }
     let mut stopping = state.stopping();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -257,9 +272,8 @@ async fn live(
                 if event.seq <= last_sent {
                     continue;
                 }
+                shown(&handle, event.seq).await?;
                 last_sent = event.seq;
-                // Shown once stored: a seq a client sees survives a crash.
-                handle.wait_shown(event.seq).await;
                 send_event(&mut socket, &event).await?;
                 if event.kind == EventKind::SessionEnded {
                     return finish(socket, &event).await;
@@ -278,25 +292,20 @@ async fn live(
                     &json!({"type": "resync", "skipped_after": last_sent, "snapshot": snapshot}),
                 )
                 .await?;
-                last_sent =
-                    catch_up(&mut socket, state, &handle, resume, subscription.first).await?;
-                for event in std::mem::take(&mut subscription.backlog) {
-                    last_sent = event.seq;
-                    handle.wait_shown(event.seq).await;
-                    send_event(&mut socket, &event).await?;
-                    if event.kind == EventKind::SessionEnded {
-                        return finish(socket, &event).await;
-                    }
+                last_sent = resume;
+                if let Some(ended) = send_start(
+                    &mut socket,
+                    state,
+                    &handle,
+                    &mut subscription,
+                    &mut last_sent,
+                )
+                .await?
+                {
+                    return finish(socket, &ended).await;
                 }
-                if let Some(reason) = handle.ended() {
-                    return drain_then_finish(
-                        socket,
-                        &mut subscription,
-                        &handle,
-                        last_sent,
-                        reason,
-                    )
-                    .await;
+                if handle.ended().is_some() {
+                    return rest_then_finish(socket, state, &handle, last_sent).await;
                 }
             }
             Wake::Event(Err(RecvError::Closed)) => return Err("session gone"),
@@ -309,9 +318,11 @@ async fn live(
                     .map_err(|_| "client gone")?;
             }
             Wake::Stop => {
-                // Sessions ended before the server said stop: what they logged up to their
-                // end goes out before the close.
-                drain(&mut socket, &mut subscription, &handle, last_sent).await?;
+                // Sessions end before the server says stop: what they logged, their end
+                // included, goes out before the close.
+                if let Some(ended) = rest(&mut socket, state, &handle, last_sent).await? {
+                    return finish(socket, &ended).await;
+                }
                 let frame = CloseFrame {
                     code: CLOSE_GOING_AWAY,
                     reason: Utf8Bytes::from_static("server shutting down"),
@@ -323,38 +334,68 @@ async fn live(
     }
 }
 
-/// Send what the live feed still holds after `last_sent`; returns the session's end if it
-/// was among them.
-async fn drain(
+/// Send a subscription's start: the events that left memory (from the store), then its
+/// backlog. Returns the session's end if it was among them.
+async fn send_start(
     socket: &mut WebSocket,
+    state: &AppState,
+    handle: &SessionHandle,
     subscription: &mut Subscription,
+    last_sent: &mut u64,
+) -> Result<Option<Arc<Event>>, &'static str> {
+    *last_sent = catch_up(socket, state, handle, *last_sent, subscription.first).await?;
+    for event in std::mem::take(&mut subscription.backlog) {
+        if event.seq <= *last_sent {
+            continue;
+        }
+        shown(handle, event.seq).await?;
+        *last_sent = event.seq;
+        send_event(socket, &event).await?;
+        if event.kind == EventKind::SessionEnded {
+            return Ok(Some(event));
+        }
+    }
+    Ok(None)
+}
+
+/// Send everything logged after `last_sent`, read from the log (memory or store) once it is
+/// all stored; returns the session's end if it was among it. For a session that has ended or
+/// a server that stops: the live feed may have lagged, the log has it all.
+async fn rest(
+    socket: &mut WebSocket,
+    state: &AppState,
     handle: &SessionHandle,
     mut last_sent: u64,
-) -> Result<Option<std::sync::Arc<Event>>, &'static str> {
-    while let Ok(event) = subscription.live.try_recv() {
-        if event.seq > last_sent {
+) -> Result<Option<Arc<Event>>, &'static str> {
+    shown(handle, handle.last_seq()).await?;
+    let found = Found::Live(handle.clone());
+    loop {
+        let events = super::log::page(state, &found, last_sent, REPLAY_PAGE)
+            .await
+            .map_err(|_| "reading the log failed")?;
+        if events.is_empty() {
+            return Ok(None);
+        }
+        for event in events {
             last_sent = event.seq;
-            handle.wait_shown(event.seq).await;
             send_event(socket, &event).await?;
             if event.kind == EventKind::SessionEnded {
                 return Ok(Some(event));
             }
         }
     }
-    Ok(None)
 }
 
-/// The session has ended: send what the live feed still holds, then the end and the close.
-async fn drain_then_finish(
+/// The session has ended: send the rest of its log, then the end and the close.
+async fn rest_then_finish(
     mut socket: WebSocket,
-    subscription: &mut Subscription,
+    state: &AppState,
     handle: &SessionHandle,
     last_sent: u64,
-    reason: String,
 ) -> Result<(), &'static str> {
-    match drain(&mut socket, subscription, handle, last_sent).await? {
+    match rest(&mut socket, state, handle, last_sent).await? {
         Some(ended) => finish(socket, &ended).await,
-        None => finish_with(socket, Some(reason)).await,
+        None => finish_with(socket, handle.ended()).await,
     }
 }
 
@@ -368,10 +409,13 @@ async fn catch_up(
     first: u64,
 ) -> Result<u64, &'static str> {
     let mut last_sent = after;
-    if first <= after + 1 {
+    if first <= after.saturating_add(1) {
         return Ok(last_sent);
     }
-    handle.wait_stored(first - 1).await;
+    handle
+        .wait_stored(first - 1)
+        .await
+        .map_err(|_| "the session's events could not be stored")?;
     while last_sent + 1 < first {
         let rows = (first - 1 - last_sent).min(u64::from(REPLAY_PAGE)) as u32;
         let events = state
@@ -382,10 +426,10 @@ async fn catch_up(
         let Some(last) = events.last() else {
             return Err("the store is missing events it said it had");
         };
-        last_sent = last.seq;
-        for event in &events {
+        for event in events.iter().take_while(|e| e.seq < first) {
             send_event(socket, event).await?;
         }
+        last_sent = last.seq.min(first - 1);
     }
     Ok(last_sent)
 }

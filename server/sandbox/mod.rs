@@ -177,6 +177,9 @@ pub enum SessionError {
     /// The isolation backend failed; the server's fault, not the user's.
     #[error("isolation: {0}")]
     Isolation(String),
+    /// It happened, but its event could not be stored.
+    #[error(transparent)]
+    NotStored(#[from] NotStored),
 }
 
 /// Hashes of a session's credentials, opaque to the sandbox, kept with the session so whoever
@@ -241,42 +244,74 @@ pub enum Record {
 /// How far the store has committed one session's log: every event up to this seq is in the
 /// database. The store's writer advances it after each commit; with a store, a call is
 /// answered and an event shown only once it is stored, so a seq a client was given survives
-/// a crash.
+/// a crash. When records are given up (the database failed them, or they never reached the
+/// writer), it says so, and whoever waits for them hears it instead of waiting for ever.
 #[derive(Debug, Clone)]
-pub struct StoreProgress(Arc<watch::Sender<Seq>>);
+pub struct StoreProgress(Arc<watch::Sender<Stored>>);
+
+/// What [`StoreProgress`] holds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stored {
+    /// Every event up to this seq is committed.
+    through: Seq,
+    /// Some record after `through` will never be stored.
+    lost: bool,
+}
+
+/// Events a session logged that will never be stored: the database failed them, or they
+/// never reached it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the session's events after seq {stored} could not be stored")]
+pub struct NotStored {
+    /// The newest seq that is stored.
+    pub stored: Seq,
+}
 
 impl StoreProgress {
     /// Nothing stored yet.
     #[allow(clippy::new_without_default)]
     pub fn new() -> StoreProgress {
-        StoreProgress(Arc::new(watch::Sender::new(0)))
+        StoreProgress(Arc::new(watch::Sender::new(Stored::default())))
     }
 
     /// Every event up to `seq` is committed (a smaller seq than already known changes
     /// nothing).
     pub fn stored_through(&self, seq: Seq) {
         self.0.send_if_modified(|stored| {
-            let newer = seq > *stored;
+            let newer = seq > stored.through;
             if newer {
-                *stored = seq;
+                stored.through = seq;
             }
             newer
         });
     }
 
-    /// Seq of the newest event committed.
-    pub fn stored(&self) -> Seq {
-        *self.0.borrow()
+    /// A record of the session will never be stored: waits past what is stored now fail.
+    pub fn give_up(&self) {
+        self.0
+            .send_if_modified(|stored| !std::mem::replace(&mut stored.lost, true));
     }
 
-    /// Wait until every event up to `seq` is committed.
-    async fn wait(&self, seq: Seq) {
-        if self.stored() >= seq {
-            return;
-        }
+    /// Seq of the newest event committed.
+    pub fn stored(&self) -> Seq {
+        self.0.borrow().through
+    }
+
+    /// Wait until every event up to `seq` is committed, or some will never be.
+    async fn wait(&self, seq: Seq) -> Result<(), NotStored> {
         let mut stored = self.0.subscribe();
-        // The sender lives as long as `self`; it cannot close while waited on.
-        stored.wait_for(|s| *s >= seq).await.ok();
+        // The sender lives as long as `self`: it cannot close while waited on.
+        let now = match stored.wait_for(|s| s.through >= seq || s.lost).await {
+            Ok(now) => *now,
+            Err(_) => *self.0.borrow(),
+        };
+        if now.through >= seq {
+            Ok(())
+        } else {
+            Err(NotStored {
+                stored: now.through,
+            })
+        }
     }
 }
 
@@ -486,15 +521,19 @@ impl Sandbox {
             host_infos,
             poller,
         );
-        let mut tasks = self.shared.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        // Reap finished tasks so the set holds only live ones.
-        while tasks.try_join_next().is_some() {}
-        let abort = tasks.spawn(task.run());
+        let abort = {
+            let mut tasks = self.shared.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            // Reap finished tasks so the set holds only live ones.
+            while tasks.try_join_next().is_some() {}
+            tasks.spawn(task.run())
+        };
         self.shared
             .aborts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(handle.id(), abort);
+        // Acknowledged like a call: a session exists for its client once its start is stored.
+        handle.wait_shown(handle.last_seq()).await?;
         Ok(handle)
     }
 
@@ -631,6 +670,13 @@ impl SessionLog {
             .clone()
     }
 
+    /// Some of the log will never reach the store: whoever waits for it hears so.
+    pub(crate) fn give_up_storing(&self) {
+        if let Some(progress) = &self.progress {
+            progress.give_up();
+        }
+    }
+
     /// Number the event, append it and publish it to subscribers.
     pub(crate) fn append(&self, mut event: Event) -> Arc<Event> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -750,16 +796,19 @@ impl SessionHandle {
     }
 
     /// Wait until every event up to `seq` is in the store (at once without a store).
-    pub async fn wait_stored(&self, seq: Seq) {
-        if let Some(progress) = &self.log.progress {
-            progress.wait(seq).await;
+    pub async fn wait_stored(&self, seq: Seq) -> Result<(), NotStored> {
+        match &self.log.progress {
+            Some(progress) => progress.wait(seq).await,
+            None => Ok(()),
         }
     }
 
     /// Wait until an event up to `seq` may be shown (see [`Self::shown_seq`]).
-    pub async fn wait_shown(&self, seq: Seq) {
+    pub async fn wait_shown(&self, seq: Seq) -> Result<(), NotStored> {
         if self.log.ack_when_stored {
-            self.wait_stored(seq).await;
+            self.wait_stored(seq).await
+        } else {
+            Ok(())
         }
     }
 
@@ -804,7 +853,7 @@ impl SessionHandle {
             .await??;
         // Group commit: the store's next transaction carries this event with every other
         // one logged meanwhile; the answer leaves once it is durable.
-        self.wait_shown(reply.seq).await;
+        self.wait_shown(reply.seq).await?;
         Ok(reply)
     }
 
@@ -814,7 +863,7 @@ impl SessionHandle {
             .ask(|reply| Command::CallStatus { call_id, reply })
             .await??;
         if let CallStatus::Done(reply) = &status {
-            self.wait_shown(reply.seq).await;
+            self.wait_shown(reply.seq).await?;
         }
         Ok(status)
     }
@@ -834,7 +883,7 @@ impl SessionHandle {
         let reason = reason.to_owned();
         self.ask(|reply| Command::End { reason, reply }).await?;
         // The end is acknowledged like a call: once the whole log is stored.
-        self.wait_shown(self.last_seq()).await;
+        self.wait_shown(self.last_seq()).await?;
         Ok(())
     }
 

@@ -236,6 +236,7 @@ impl Drop for Registration {
                     })
                 });
                 if sent.is_err() {
+                    self.log.give_up_storing();
                     tracing::error!(session = %id, "could not store the end of a crashed session; the next start marks it ended");
                 }
             }
@@ -252,6 +253,7 @@ impl Drop for SessionTask {
         // registration logs the end.
         self.flush_unsent();
         if !self.unsent.is_empty() {
+            self.log.give_up_storing();
             tracing::error!(session = %self.log.info.id, lost = self.unsent.len(), "records of a stopped session could not be handed to the store");
         }
         // On the clean path `finish` has emptied the tables; after a crash the sockets close
@@ -1404,6 +1406,7 @@ impl SessionTask {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(record)) => self.unsent.push_back(record),
             Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.log.give_up_storing();
                 tracing::warn!(session = %self.log.info.id, "record channel closed; event not stored");
             }
         }
@@ -1651,6 +1654,7 @@ impl SessionTask {
                 .await
                 .is_err()
             {
+                self.log.give_up_storing();
                 tracing::error!(session = %self.log.info.id, lost = self.unsent.len(), "store did not take the session's last records in time");
             }
         }

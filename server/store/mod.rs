@@ -5,7 +5,7 @@
 //! transaction per batch, so the sessions never wait on the database and the database never
 //! sees one transaction per event. SQLite (a file, WAL mode) is the embedded default.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -31,6 +31,8 @@ const POOL_SIZE: u32 = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the WAL is copied into the database file (the writer never does it itself).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// Pages of the WAL not yet copied past which the next checkpoint waits for the writer.
+const WAL_RESTART_PAGES: i64 = 16_384;
 /// Bytes the WAL file is cut back to after a checkpoint.
 const WAL_SIZE_LIMIT: u64 = 64 << 20;
 /// Tries of a batch before its records are given up (and logged as lost).
@@ -421,17 +423,29 @@ async fn write_loop(
     connection.close().await.ok(/* closing a file-backed connection cannot lose anything committed */);
 }
 
-/// Copy the WAL into the database file now and then, off the writer's path.
+/// Copy the WAL into the database file now and then, off the writer's path. A passive
+/// checkpoint never waits for the writer, but under steady writing it may never catch up with
+/// it, and the WAL only starts over once it has: past [`WAL_RESTART_PAGES`] pages still to
+/// copy, one checkpoint waits for the writer between two commits and lets the WAL start over.
 async fn checkpoint_loop(pool: SqlitePool) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut mode = "PASSIVE";
     loop {
         every.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            tracing::debug!(error = %e, "checkpoint failed; the next one tries again");
+        let sql = format!("PRAGMA wal_checkpoint({mode})");
+        match sqlx::query(&sql).fetch_one(&pool).await {
+            Ok(row) => {
+                // (busy, pages in the WAL, pages copied)
+                let log: i64 = row.try_get(1).unwrap_or(0);
+                let copied: i64 = row.try_get(2).unwrap_or(0);
+                mode = if log - copied > WAL_RESTART_PAGES {
+                    "RESTART"
+                } else {
+                    "PASSIVE"
+                };
+            }
+            Err(e) => tracing::debug!(error = %e, "checkpoint failed; the next one tries again"),
         }
     }
 }
@@ -451,6 +465,8 @@ struct Progress {
     sessions: HashMap<SessionId, StoreProgress>,
     /// Newest seq per session in the batch being reported (reused between batches).
     newest: HashMap<SessionId, Seq>,
+    /// Sessions a record of which was lost: their progress stays where the loss left it.
+    failed: HashSet<SessionId>,
 }
 
 impl Progress {
@@ -471,15 +487,34 @@ impl Progress {
         }
         for (id, seq) in self.newest.drain() {
             if let Some(progress) = self.sessions.get(&id) {
-                progress.stored_through(seq);
+                if !self.failed.contains(&id) {
+                    progress.stored_through(seq);
+                }
             }
         }
         for record in records {
             if let Record::SessionEnded { id, .. } = record {
                 self.sessions.remove(id);
+                self.failed.remove(id);
                 stored(*id);
             }
         }
+    }
+
+    /// A record could not be written: its session's later events are not "stored through"
+    /// it, and whoever waits on them hears so.
+    fn lost(&mut self, record: &Record) {
+        let id = match record {
+            Record::SessionStarted(info, progress) => {
+                progress.give_up();
+                info.id
+            }
+            Record::Event(id, _) | Record::SessionEnded { id, .. } => *id,
+        };
+        if let Some(progress) = self.sessions.get(&id) {
+            progress.give_up();
+        }
+        self.failed.insert(id);
     }
 }
 
@@ -521,10 +556,10 @@ impl BatchWriter<'_> {
                             Err(e) => {
                                 lost += 1;
                                 tracing::error!(error = %e, record = ?record_kind(record), "record lost");
+                                // Whoever waits on it hears it will not be stored.
+                                self.progress.lost(record);
                             }
                         }
-                        // Lost or not, whoever waits on it must not wait forever; a lost
-                        // record is an error in the log above.
                         self.progress
                             .done(std::slice::from_ref(record), self.stored);
                     }
