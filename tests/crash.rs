@@ -6,34 +6,16 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::app::{TestApp, test_config};
+use common::binary::Binary;
 use serde_json::{Value, json};
-
-/// Kills the server process when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
 
 const ROUNDS: usize = 6;
 const SESSIONS: usize = 6;
 const CLIENTS_PER_SESSION: usize = 3;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn random_below(n: u64) -> u64 {
     let mut b = [0u8; 8];
@@ -41,30 +23,22 @@ fn random_below(n: u64) -> u64 {
     u64::from_le_bytes(b) % n
 }
 
-async fn start(url: &str, pool: &str) -> (Server, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--isolation", "loopback", "--address-pool", pool])
-        .args(["--database-url", url])
-        .args(["--max-calls-per-second", "1000000"])
-        .args(["--client-calls-per-second", "1000000"])
-        .args(["--max-events", "1000000"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Owned at once, so every path below kills and waits for it.
-    let server = Server(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..400 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            return (server, base);
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the server did not come up");
+async fn start(url: &str, pool: &str) -> Binary {
+    Binary::start(&[
+        "--isolation",
+        "loopback",
+        "--address-pool",
+        pool,
+        "--database-url",
+        url,
+        "--max-calls-per-second",
+        "1000000",
+        "--client-calls-per-second",
+        "1000000",
+        "--max-events",
+        "1000000",
+    ])
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,17 +50,11 @@ async fn every_acknowledged_seq_survives_kill_9() {
     let mut all_sessions = Vec::new();
     let mut acknowledged_total = 0;
     for round in 0..ROUNDS {
-        let (mut server, base) = start(&url, &pool).await;
+        let mut server = start(&url, &pool).await;
+        let base = server.base.clone();
         let mut sessions = Vec::new();
         for _ in 0..SESSIONS {
-            let created: Value = client
-                .post(format!("{base}/api/sessions"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let created = server.session().await;
             sessions.push((
                 created["id"].as_str().unwrap().to_owned(),
                 created["token"].as_str().unwrap().to_owned(),
@@ -129,8 +97,7 @@ async fn every_acknowledged_seq_survives_kill_9() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(Duration::from_millis(random_below(1000))).await;
-        server.0.kill().unwrap();
-        server.0.wait().unwrap();
+        server.kill();
         for c in clients {
             c.await.unwrap();
         }

@@ -7,9 +7,9 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::binary::Binary;
 use plugboard::config::Ipv4Cidr;
 use plugboard::sandbox::TcpState;
 use plugboard::sandbox::isolation::diag::SockDiag;
@@ -25,58 +25,30 @@ const WAIT_MS: u64 = 2_000;
 /// Pause between two looks while waiting for the server or the kernel.
 const POLL: Duration = Duration::from_millis(20);
 
-/// A server process on a port of its own; killed when the test ends, however it ends.
-struct Server {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
-}
+/// A server in loopback mode on a pool, with the calls these tests make.
+struct Server(Binary);
 
 impl Server {
     /// Start the binary in loopback mode on `pool` with the database file `db`; returns once
     /// it answers.
     async fn start(pool: &str, db: &std::path::Path) -> Server {
-        let port = free_port();
         let url = format!("sqlite://{}", db.display());
-        let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--isolation", "loopback", "--address-pool", pool])
-            .args(["--database-url", &url])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::builder()
-                .timeout(common::STEP)
-                .build()
-                .unwrap(),
-        };
-        let deadline = Instant::now() + common::STEP;
-        while server.get("/healthz").await.is_err() {
-            assert!(Instant::now() < deadline, "the server did not come up");
-            tokio::time::sleep(POLL).await;
-        }
-        server
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Result<reqwest::Response> {
-        self.client.get(format!("{}{path}", self.base)).send().await
+        Server(
+            Binary::start(&[
+                "--isolation",
+                "loopback",
+                "--address-pool",
+                pool,
+                "--database-url",
+                &url,
+            ])
+            .await,
+        )
     }
 
     /// A new session with hosts A and B.
     async fn session(&self) -> Session {
-        let response = self
-            .client
-            .post(format!("{}/api/sessions", self.base))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
+        let body = self.0.session().await;
         let addr = |name: &str| -> Ipv4Addr {
             let host = body["hosts"]
                 .as_array()
@@ -97,8 +69,9 @@ impl Server {
     /// Make a call on `s`; its answer, which must be ok.
     async fn ok(&self, s: &Session, call: Value) -> Value {
         let response = self
+            .0
             .client
-            .post(format!("{}/api/sessions/{}/calls", self.base, s.id))
+            .post(self.0.url(&format!("/api/sessions/{}/calls", s.id)))
             .bearer_auth(&s.token)
             .json(&call)
             .send()
@@ -117,8 +90,9 @@ impl Server {
     /// End `s` as its owner does.
     async fn end(&self, s: &Session) {
         let response = self
+            .0
             .client
-            .delete(format!("{}/api/sessions/{}", self.base, s.id))
+            .delete(self.0.url(&format!("/api/sessions/{}", s.id)))
             .bearer_auth(&s.token)
             .send()
             .await
@@ -128,15 +102,7 @@ impl Server {
 
     /// Die without any chance to clean up.
     fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok(/* already dead when the test killed it */);
-        self.child.wait().ok(/* already reaped */);
+        self.0.kill();
     }
 }
 
@@ -149,14 +115,6 @@ struct Session {
     a: Ipv4Addr,
     /// Host B's IPv4 address.
     b: Ipv4Addr,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Addresses of `pool` with a socket in `TIME_WAIT` on them, as the kernel lists them.

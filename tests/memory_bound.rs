@@ -4,20 +4,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::binary::Binary;
 use serde_json::{Value, json};
-
-/// Kills the server process when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
 
 /// Events the session may log.
 const MAX_EVENTS: usize = 20_000;
@@ -40,56 +30,34 @@ fn resident(pid: u32) -> u64 {
 async fn a_session_at_its_event_limit_keeps_memory_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("plugboard.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let tail = std::env::var("MEMORY_TEST_LOG_TAIL").unwrap_or_else(|_| "1000".to_owned());
-    let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--isolation",
-            "loopback",
-            "--address-pool",
-            &common::private_pool(),
-        ])
-        .args(["--database-url", &url, "--log-tail", &tail])
-        .args(["--max-calls-per-second", "1000000"])
-        .args(["--client-calls-per-second", "1000000"])
-        .args(["--max-events", &MAX_EVENTS.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let base = format!("http://127.0.0.1:{port}");
+    let max_events = MAX_EVENTS.to_string();
+    let pool = common::private_pool();
+    let server = Binary::start(&[
+        "--isolation",
+        "loopback",
+        "--address-pool",
+        &pool,
+        "--database-url",
+        &url,
+        "--log-tail",
+        &tail,
+        "--max-calls-per-second",
+        "1000000",
+        "--client-calls-per-second",
+        "1000000",
+        "--max-events",
+        &max_events,
+    ])
+    .await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..400 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(up, "the server came up");
-    let created: Value = client
-        .post(format!("{base}/api/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = server.session().await;
     let id = created["id"].as_str().unwrap().to_owned();
     let token = created["token"].as_str().unwrap().to_owned();
     // Warm up (allocator arenas, connections, SQLite caches) before the baseline.
-    let call = |client: reqwest::Client, id: String, token: String, n: usize| async move {
-        let url = format!(
-            "{base_url}/api/sessions/{id}/calls",
-            base_url = base_url(port)
-        );
+    let calls = format!("{base}/api/sessions/{id}/calls");
+    let call = |client: reqwest::Client, url: String, token: String, n: usize| async move {
         let body = json!({"host":"A","call":"close","fd":9});
         for _ in 0..n {
             let Ok(r) = client
@@ -106,17 +74,24 @@ async fn a_session_at_its_event_limit_keeps_memory_bounded() {
             }
         }
     };
-    call(client.clone(), id.clone(), token.clone(), 2_000).await;
-    let baseline = resident(server.0.id());
+    call(client.clone(), calls.clone(), token.clone(), 2_000).await;
+    let baseline = resident(server.pid());
     let mut peak = baseline;
     let callers: Vec<_> = (0..4)
-        .map(|_| tokio::spawn(call(client.clone(), id.clone(), token.clone(), MAX_EVENTS)))
+        .map(|_| {
+            tokio::spawn(call(
+                client.clone(),
+                calls.clone(),
+                token.clone(),
+                MAX_EVENTS,
+            ))
+        })
         .collect();
     while !callers.iter().all(|c| c.is_finished()) {
-        peak = peak.max(resident(server.0.id()));
+        peak = peak.max(resident(server.pid()));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    peak = peak.max(resident(server.0.id()));
+    peak = peak.max(resident(server.pid()));
     let view: Value = client
         .get(format!("{base}/api/sessions/{id}"))
         .bearer_auth(&token)
@@ -149,8 +124,4 @@ async fn a_session_at_its_event_limit_keeps_memory_bounded() {
         .await
         .unwrap();
     assert_eq!(page["events"][0]["seq"], 1);
-}
-
-fn base_url(port: u16) -> String {
-    format!("http://127.0.0.1:{port}")
 }

@@ -3,72 +3,32 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::app::{TestApp, test_config};
+use common::binary::Binary;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// Kills the server process when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("plugboard.db");
     let url = format!("sqlite://{}", db.display());
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let pool = common::private_pool();
-    let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--isolation",
-            "loopback",
-        ])
-        .args(["--address-pool", &pool, "--database-url", &url])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
+    let mut server = Binary::start(&[
+        "--isolation",
+        "loopback",
+        "--address-pool",
+        &pool,
+        "--database-url",
+        &url,
+    ])
+    .await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..200 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(up, "the server came up");
-    let created: Value = client
-        .post(format!("{base}/api/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = server.session().await;
     let id = created["id"].as_str().unwrap().to_owned();
     let token = created["token"].as_str().unwrap().to_owned();
     for call in [
@@ -109,8 +69,7 @@ async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    server.0.kill().unwrap();
-    server.0.wait().unwrap();
+    server.kill();
 
     // Restart on the same database.
     let mut config = test_config(dir.path(), &[]);

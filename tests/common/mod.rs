@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod binary;
 pub mod browser;
 
 use std::future::Future;
