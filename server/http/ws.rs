@@ -242,7 +242,7 @@ async fn live(
     let after = after.min(handle.last_seq());
     let mut subscription = handle.subscribe(after);
     let mut last_sent = after;
-    if let Some(ended) = send_start(
+    if let Some(end) = send_start(
         &mut socket,
         state,
         &handle,
@@ -251,11 +251,7 @@ async fn live(
     )
     .await?
     {
-        return finish(socket, &ended).await;
-    }
-    if handle.ended().is_some() {
-        // It ended while the start went out (or before): the rest is in the log.
-        return rest_then_finish(socket, state, &handle, last_sent).await;
+        return end_stream(socket, end).await;
     }
     let mut stopping = state.stopping();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -293,7 +289,7 @@ async fn live(
                 )
                 .await?;
                 last_sent = resume;
-                if let Some(ended) = send_start(
+                if let Some(end) = send_start(
                     &mut socket,
                     state,
                     &handle,
@@ -302,10 +298,7 @@ async fn live(
                 )
                 .await?
                 {
-                    return finish(socket, &ended).await;
-                }
-                if handle.ended().is_some() {
-                    return rest_then_finish(socket, state, &handle, last_sent).await;
+                    return end_stream(socket, end).await;
                 }
             }
             Wake::Event(Err(RecvError::Closed)) => return Err("session gone"),
@@ -334,15 +327,29 @@ async fn live(
     }
 }
 
+/// How a stream ends: on the session's end event, or with its reason alone.
+enum End {
+    Event(Arc<Event>),
+    Reason(Option<String>),
+}
+
+async fn end_stream(socket: WebSocket, end: End) -> Result<(), &'static str> {
+    match end {
+        End::Event(ended) => finish(socket, &ended).await,
+        End::Reason(reason) => finish_with(socket, reason).await,
+    }
+}
+
 /// Send a subscription's start: the events that left memory (from the store), then its
-/// backlog. Returns the session's end if it was among them.
+/// backlog, then, if the session has ended meanwhile, the rest of its log. Returns how the
+/// stream ends if it does.
 async fn send_start(
     socket: &mut WebSocket,
     state: &AppState,
     handle: &SessionHandle,
     subscription: &mut Subscription,
     last_sent: &mut u64,
-) -> Result<Option<Arc<Event>>, &'static str> {
+) -> Result<Option<End>, &'static str> {
     *last_sent = catch_up(socket, state, handle, *last_sent, subscription.first).await?;
     for event in std::mem::take(&mut subscription.backlog) {
         if event.seq <= *last_sent {
@@ -352,8 +359,17 @@ async fn send_start(
         *last_sent = event.seq;
         send_event(socket, &event).await?;
         if event.kind == EventKind::SessionEnded {
-            return Ok(Some(event));
+            return Ok(Some(End::Event(event)));
         }
+    }
+    if handle.ended().is_some() {
+        // It ended while the start went out (or before): the rest is in the log.
+        return Ok(Some(
+            match rest(socket, state, handle, *last_sent).await? {
+                Some(ended) => End::Event(ended),
+                None => End::Reason(handle.ended()),
+            },
+        ));
     }
     Ok(None)
 }
@@ -383,19 +399,6 @@ async fn rest(
                 return Ok(Some(event));
             }
         }
-    }
-}
-
-/// The session has ended: send the rest of its log, then the end and the close.
-async fn rest_then_finish(
-    mut socket: WebSocket,
-    state: &AppState,
-    handle: &SessionHandle,
-    last_sent: u64,
-) -> Result<(), &'static str> {
-    match rest(&mut socket, state, handle, last_sent).await? {
-        Some(ended) => finish(socket, &ended).await,
-        None => finish_with(socket, handle.ended()).await,
     }
 }
 
