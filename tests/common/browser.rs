@@ -504,42 +504,69 @@ impl Page {
     /// Click the element `selector` names with the mouse, once it is visible, enabled and
     /// not covered (waiting up to a few seconds for that).
     pub async fn click(&self, selector: &str) {
+        // The point is taken only once the element has stood still for a frame (a ladder that
+        // follows new rows, or a smooth scroll, moves it), and a capturing listener checks the
+        // click really reached it: if the page moved between the look and the press, it is
+        // done again rather than reported as the page's failure.
         let probe = format!(
-            r#"(() => {{
+            r#"(async () => {{
                 const el = document.querySelector({sel});
                 if (!el) return 'no element';
                 if (el.disabled) return 'disabled';
                 el.scrollIntoView({{block: 'center', inline: 'center'}});
+                const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+                await frame();
+                const a = el.getBoundingClientRect();
+                await frame();
                 const r = el.getBoundingClientRect();
                 if (r.width === 0 || r.height === 0) return 'not visible';
+                if (a.left !== r.left || a.top !== r.top) return 'moving';
                 const x = r.left + r.width / 2, y = r.top + r.height / 2;
                 const hit = document.elementFromPoint(x, y);
                 if (!hit || !(hit === el || el.contains(hit))) return 'covered by ' + (hit ? hit.outerHTML.slice(0, 120) : 'nothing');
+                window.__pbClick = {{ landed: null }};
+                document.addEventListener('click', (e) => {{
+                    window.__pbClick.landed = el.contains(e.target) ? true : e.target.outerHTML.slice(0, 120);
+                }}, {{ capture: true, once: true }});
                 return {{x, y}};
             }})()"#,
             sel = js_string(selector)
         );
         let deadline = Instant::now() + ACTION_TIMEOUT;
-        let (x, y) = loop {
+        let mut last = None;
+        loop {
             match self.try_eval(&probe).await {
-                Ok(Value::Object(point)) => break (point["x"].clone(), point["y"].clone()),
-                other => {
-                    if Instant::now() > deadline {
-                        panic!(
-                            "cannot click `{selector}`: {other:?}\nerrors: {:#?}",
-                            self.errors()
-                        );
+                Ok(Value::Object(point)) => {
+                    let (x, y) = (point["x"].clone(), point["y"].clone());
+                    for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+                        self.command(
+                            "Input.dispatchMouseEvent",
+                            json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
+                        )
+                        .await;
+                    }
+                    // Only a click seen on another element is retried: a click that
+                    // navigated leaves a new document without the listener's record.
+                    match self
+                        .try_eval("window.__pbClick && window.__pbClick.landed")
+                        .await
+                    {
+                        Ok(Value::String(elsewhere)) => {
+                            last = Some(format!("the click landed on {elsewhere}"));
+                        }
+                        _ => return,
                     }
                 }
+                other => last = Some(format!("{other:?}")),
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "cannot click `{selector}`: {}\nerrors: {:#?}",
+                    last.unwrap_or_default(),
+                    self.errors()
+                );
             }
             tokio::time::sleep(POLL).await;
-        };
-        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
-            self.command(
-                "Input.dispatchMouseEvent",
-                json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
-            )
-            .await;
         }
     }
 
