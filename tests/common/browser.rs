@@ -533,9 +533,8 @@ impl Page {
             sel = js_string(selector)
         );
         let deadline = Instant::now() + ACTION_TIMEOUT;
-        let mut last = None;
         loop {
-            match self.try_eval(&probe).await {
+            let last = match self.try_eval(&probe).await {
                 Ok(Value::Object(point)) => {
                     let (x, y) = (point["x"].clone(), point["y"].clone());
                     for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
@@ -551,18 +550,15 @@ impl Page {
                         .try_eval("window.__pbClick && window.__pbClick.landed")
                         .await
                     {
-                        Ok(Value::String(elsewhere)) => {
-                            last = Some(format!("the click landed on {elsewhere}"));
-                        }
+                        Ok(Value::String(elsewhere)) => format!("the click landed on {elsewhere}"),
                         _ => return,
                     }
                 }
-                other => last = Some(format!("{other:?}")),
-            }
+                other => format!("{other:?}"),
+            };
             if Instant::now() > deadline {
                 panic!(
-                    "cannot click `{selector}`: {}\nerrors: {:#?}",
-                    last.unwrap_or_default(),
+                    "cannot click `{selector}`: {last}\nerrors: {:#?}",
                     self.errors()
                 );
             }
