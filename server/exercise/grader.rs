@@ -341,7 +341,7 @@ impl<'a> Context<'a> {
             if let Some(p) = &e.data {
                 let bytes = match (&p.text, &p.hex) {
                     (Some(text), _) => text.as_bytes().to_vec(),
-                    (None, Some(hex)) => crate::sandbox::call::from_hex(hex).unwrap_or_default(),
+                    (None, Some(hex)) => crate::sandbox::hex::from_hex(hex).unwrap_or_default(),
                     (None, None) => Vec::new(),
                 };
                 stream.exact &= !p.truncated;

@@ -23,7 +23,7 @@ use super::{AppState, api, capture, exercises, health, ws};
 use crate::config::Config;
 use crate::exercise::catalog::Catalog;
 use crate::sandbox::SockOpt;
-use crate::sandbox::call::OptShape;
+use crate::sandbox::net::OptShape;
 
 /// The API's description.
 #[derive(Debug, OpenApi)]

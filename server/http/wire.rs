@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use crate::sandbox::call::OptShape;
-use crate::sandbox::call::{from_hex, to_hex};
 use crate::sandbox::event::PREVIEW_BYTES;
+use crate::sandbox::hex::{from_hex, to_hex};
+use crate::sandbox::net::OptShape;
 use crate::sandbox::{
     Call, CallFailure, CallOutcome, CallReply, CallValue, Family, HostId, OptValue, Proto,
     ShutdownHow, SockOpt,

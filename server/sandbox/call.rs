@@ -5,11 +5,10 @@
 
 use std::net::SocketAddr;
 
-use serde::{Deserialize, Serialize};
-
 use super::errno::Errno;
-use super::event::{EventKind, Family, Proto, Seq};
+use super::event::{EventKind, Seq};
 use super::host::HostId;
+use super::net::{Family, OptValue, Proto, ShutdownHow, SockOpt};
 
 /// One socket API call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,135 +101,6 @@ impl Call {
     }
 }
 
-/// Which direction `shutdown` closes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ShutdownHow {
-    /// SHUT_RD.
-    Read,
-    /// SHUT_WR: sends FIN.
-    Write,
-    /// SHUT_RDWR.
-    Both,
-}
-
-impl From<ShutdownHow> for std::net::Shutdown {
-    fn from(how: ShutdownHow) -> Self {
-        match how {
-            ShutdownHow::Read => std::net::Shutdown::Read,
-            ShutdownHow::Write => std::net::Shutdown::Write,
-            ShutdownHow::Both => std::net::Shutdown::Both,
-        }
-    }
-}
-
-/// How an option's value is passed to the kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OptShape {
-    /// An int used as a flag.
-    Bool,
-    /// An int.
-    Int,
-    /// A `struct linger`.
-    Linger,
-}
-
-/// Socket options a user may set or read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-pub enum SockOpt {
-    #[serde(rename = "SO_REUSEADDR")]
-    SoReuseaddr,
-    #[serde(rename = "SO_REUSEPORT")]
-    SoReuseport,
-    #[serde(rename = "SO_LINGER")]
-    SoLinger,
-    #[serde(rename = "SO_RCVBUF")]
-    SoRcvbuf,
-    #[serde(rename = "SO_SNDBUF")]
-    SoSndbuf,
-    #[serde(rename = "SO_BROADCAST")]
-    SoBroadcast,
-    #[serde(rename = "SO_KEEPALIVE")]
-    SoKeepalive,
-    #[serde(rename = "SO_ERROR")]
-    SoError,
-    #[serde(rename = "SO_TYPE")]
-    SoType,
-    #[serde(rename = "TCP_NODELAY")]
-    TcpNodelay,
-    #[serde(rename = "IPV6_V6ONLY")]
-    Ipv6V6only,
-    #[serde(rename = "IP_TTL")]
-    IpTtl,
-}
-
-impl SockOpt {
-    /// Every option, in the order a form would list them.
-    pub const ALL: [SockOpt; 12] = [
-        SockOpt::SoReuseaddr,
-        SockOpt::SoReuseport,
-        SockOpt::SoLinger,
-        SockOpt::SoRcvbuf,
-        SockOpt::SoSndbuf,
-        SockOpt::SoBroadcast,
-        SockOpt::SoKeepalive,
-        SockOpt::SoError,
-        SockOpt::SoType,
-        SockOpt::TcpNodelay,
-        SockOpt::Ipv6V6only,
-        SockOpt::IpTtl,
-    ];
-
-    /// (level, optname, shape) as setsockopt(2) takes them.
-    pub fn raw(self) -> (libc::c_int, libc::c_int, OptShape) {
-        use OptShape::*;
-        match self {
-            SockOpt::SoReuseaddr => (libc::SOL_SOCKET, libc::SO_REUSEADDR, Bool),
-            SockOpt::SoReuseport => (libc::SOL_SOCKET, libc::SO_REUSEPORT, Bool),
-            SockOpt::SoLinger => (libc::SOL_SOCKET, libc::SO_LINGER, Linger),
-            SockOpt::SoRcvbuf => (libc::SOL_SOCKET, libc::SO_RCVBUF, Int),
-            SockOpt::SoSndbuf => (libc::SOL_SOCKET, libc::SO_SNDBUF, Int),
-            SockOpt::SoBroadcast => (libc::SOL_SOCKET, libc::SO_BROADCAST, Bool),
-            SockOpt::SoKeepalive => (libc::SOL_SOCKET, libc::SO_KEEPALIVE, Bool),
-            SockOpt::SoError => (libc::SOL_SOCKET, libc::SO_ERROR, Int),
-            SockOpt::SoType => (libc::SOL_SOCKET, libc::SO_TYPE, Int),
-            SockOpt::TcpNodelay => (libc::IPPROTO_TCP, libc::TCP_NODELAY, Bool),
-            SockOpt::Ipv6V6only => (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, Bool),
-            SockOpt::IpTtl => (libc::IPPROTO_IP, libc::IP_TTL, Int),
-        }
-    }
-
-    /// The option's C name.
-    pub fn name(self) -> &'static str {
-        match self {
-            SockOpt::SoReuseaddr => "SO_REUSEADDR",
-            SockOpt::SoReuseport => "SO_REUSEPORT",
-            SockOpt::SoLinger => "SO_LINGER",
-            SockOpt::SoRcvbuf => "SO_RCVBUF",
-            SockOpt::SoSndbuf => "SO_SNDBUF",
-            SockOpt::SoBroadcast => "SO_BROADCAST",
-            SockOpt::SoKeepalive => "SO_KEEPALIVE",
-            SockOpt::SoError => "SO_ERROR",
-            SockOpt::SoType => "SO_TYPE",
-            SockOpt::TcpNodelay => "TCP_NODELAY",
-            SockOpt::Ipv6V6only => "IPV6_V6ONLY",
-            SockOpt::IpTtl => "IP_TTL",
-        }
-    }
-}
-
-/// A socket option's value: a flag, a number, or a linger setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum OptValue {
-    /// SO_REUSEADDR, TCP_NODELAY, …
-    Bool(bool),
-    /// SO_RCVBUF, SO_SNDBUF, IP_TTL, SO_ERROR, …
-    Int(i64),
-    /// SO_LINGER: on/off and seconds; on with 0 seconds makes close send RST.
-    Linger { onoff: bool, seconds: u32 },
-}
-
 /// What a successful call returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallValue {
@@ -318,68 +188,4 @@ pub struct CallReply {
     pub seq: Seq,
     /// The outcome.
     pub outcome: CallOutcome,
-}
-
-/// Lower-case hex of `bytes`.
-pub fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
-
-/// Bytes from hex (either case); none if the text is not an even run of hex digits.
-pub fn from_hex(text: &str) -> Option<Vec<u8>> {
-    let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
-        return None;
-    }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let hi = char::from(pair[0]).to_digit(16)?;
-            let lo = char::from(pair[1]).to_digit(16)?;
-            Some((hi * 16 + lo) as u8)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_round_trip() {
-        assert_eq!(to_hex(&[0, 0xab, 0xff]), "00abff");
-        assert_eq!(from_hex("00ABff"), Some(vec![0, 0xab, 0xff]));
-        assert_eq!(from_hex("0"), None);
-        assert_eq!(from_hex("zz"), None);
-    }
-
-    #[test]
-    fn option_names_match_serde() {
-        for opt in SockOpt::ALL {
-            let json = serde_json::to_string(&opt).unwrap();
-            assert_eq!(json, format!("\"{}\"", opt.name()));
-        }
-    }
-
-    #[test]
-    fn opt_values_parse_untagged() {
-        let v: OptValue = serde_json::from_str("true").unwrap();
-        assert_eq!(v, OptValue::Bool(true));
-        let v: OptValue = serde_json::from_str("4096").unwrap();
-        assert_eq!(v, OptValue::Int(4096));
-        let v: OptValue = serde_json::from_str(r#"{"onoff":true,"seconds":0}"#).unwrap();
-        assert_eq!(
-            v,
-            OptValue::Linger {
-                onoff: true,
-                seconds: 0
-            }
-        );
-    }
 }

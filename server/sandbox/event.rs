@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::call::{OptValue, ShutdownHow, SockOpt};
 use super::errno::Errno;
 use super::host::{HostId, HostInfo};
+use super::net::{OptValue, ShutdownHow, SockOpt, Tuple};
 use super::packet::Packet;
 use super::probe::TcpState;
 
@@ -102,37 +102,6 @@ pub enum Status {
     Observed,
 }
 
-/// Transport protocol of a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Proto {
-    Tcp,
-    Udp,
-}
-
-/// Address family of a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Family {
-    Inet,
-    Inet6,
-}
-
-/// A socket's identity on the wire at one moment: protocol and both ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Tuple {
-    /// tcp or udp.
-    pub proto: Proto,
-    /// inet or inet6.
-    pub family: Family,
-    /// Local address and port, once bound.
-    #[schema(value_type = Option<String>, example = "10.0.0.2:8080")]
-    pub local: Option<SocketAddr>,
-    /// Remote address and port, once connected.
-    #[schema(value_type = Option<String>, example = "10.0.0.1:49152")]
-    pub remote: Option<SocketAddr>,
-}
-
 /// The first bytes of a payload, as text when they are UTF-8 and as hex otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preview {
@@ -167,7 +136,7 @@ impl Preview {
             },
             Err(_) => Preview {
                 text: None,
-                hex: Some(super::call::to_hex(head)),
+                hex: Some(super::hex::to_hex(head)),
                 truncated,
             },
         }

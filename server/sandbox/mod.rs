@@ -16,8 +16,10 @@ pub mod call;
 pub mod capture;
 pub mod errno;
 pub mod event;
+pub mod hex;
 pub mod host;
 pub mod isolation;
+pub mod net;
 pub mod packet;
 pub mod pcapng;
 mod poller;
@@ -35,13 +37,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-pub use call::{
-    Call, CallFailure, CallOutcome, CallReply, CallValue, OptValue, ShutdownHow, SockOpt,
-};
+pub use call::{Call, CallFailure, CallOutcome, CallReply, CallValue};
 pub use errno::Errno;
-pub use event::{Event, EventKind, Family, Preview, Proto, Seq, Status, Tuple};
+pub use event::{Event, EventKind, Preview, Seq, Status};
 pub use host::{HostId, HostInfo};
 pub use isolation::{Isolation, IsolationMode};
+pub use net::{Family, OptValue, Proto, ShutdownHow, SockOpt, Tuple};
 pub use probe::TcpState;
 pub use tracer::{CAPTURE_TURNED_OFF, CaptureStats};
 

@@ -12,8 +12,10 @@ use std::net::{IpAddr, SocketAddr};
 use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use serde::{Deserialize, Serialize};
 
-use super::event::{Family, Preview, Proto, Tuple};
+use super::event::Preview;
+
 use super::host::HostId;
+use super::net::{Family, Proto, Tuple};
 
 /// IP protocol number of IGMP.
 const IGMP: u8 = 2;
@@ -255,7 +257,7 @@ pub fn decode(
         payload_len: 0,
         data: None,
         summary: String::new(),
-        frame: super::call::to_hex(frame.bytes),
+        frame: super::hex::to_hex(frame.bytes),
         cut: (frame.bytes.len() as u32) < frame.len,
     };
     let on_lo = frame.iface == LOOPBACK;

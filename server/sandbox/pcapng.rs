@@ -24,9 +24,11 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::{DataLink, PcapError};
 
-use super::call::{OptValue, ShutdownHow, from_hex};
-use super::event::{Event, EventKind, Family, Preview, Proto};
+use super::event::{Event, EventKind, Preview};
+use super::hex::from_hex;
 use super::host::HostId;
+use super::net::{Family, Proto};
+use super::net::{OptValue, ShutdownHow};
 
 /// `if_tsresol` for timestamps in nanoseconds (10^-9 s), as the kernel gives them.
 const NANOSECONDS: u8 = 9;
@@ -254,7 +256,8 @@ mod tests {
     use pcap_file::pcapng::{Block, PcapNgReader};
 
     use super::*;
-    use crate::sandbox::event::{Status, Tuple};
+    use crate::sandbox::event::Status;
+    use crate::sandbox::net::Tuple;
     use crate::sandbox::packet::{Captured, decode};
 
     /// An Ethernet + IPv4 + TCP frame from `src` to `dst` with `flags`, `seq` and `ack`.

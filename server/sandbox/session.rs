@@ -22,12 +22,15 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::call::{Call, CallFailure, CallOutcome, CallReply, CallValue, SockOpt};
+use super::call::{Call, CallFailure, CallOutcome, CallReply, CallValue};
+
 use super::capture::Capture;
-use super::event::{Event, EventKind, Family, Preview, Proto, Seq, Status, Tuple};
+use super::event::{Event, EventKind, Preview, Seq, Status};
 use super::host::{FdTable, HostId, HostInfo};
 use super::isolation::SessionNetwork;
 use super::isolation::diag::SockDiag;
+use super::net::SockOpt;
+use super::net::{Family, Proto, Tuple};
 use super::poller::Poller;
 use super::probe::TcpState;
 use super::socket::Sock;
@@ -1716,8 +1719,8 @@ fn join_notes(a: Option<String>, b: Option<String>) -> Option<String> {
 /// Longest SO_LINGER a socket may have: closing a lingering socket holds a thread that long.
 const MAX_LINGER_SECS: u32 = 5;
 
-fn check_value_shape(option: SockOpt, value: super::call::OptValue) -> Result<(), SessionError> {
-    use super::call::{OptShape, OptValue};
+fn check_value_shape(option: SockOpt, value: super::net::OptValue) -> Result<(), SessionError> {
+    use super::net::{OptShape, OptValue};
     if let OptValue::Linger {
         onoff: true,
         seconds,

@@ -11,8 +11,8 @@ use std::os::fd::AsRawFd;
 
 use socket2::{SockAddr, Socket};
 
-use super::call::{OptShape, OptValue, SockOpt};
-use super::event::{Family, Proto, Tuple};
+use super::net::{Family, Proto, Tuple};
+use super::net::{OptShape, OptValue, SockOpt};
 use super::probe::{self, Figures};
 
 /// A socket owned by a host's descriptor table.

@@ -14,8 +14,9 @@ use std::net::{IpAddr, SocketAddr};
 use serde::Serialize;
 
 use super::capture::Capture;
-use super::event::{Event, EventKind, Seq, Status, Tuple};
+use super::event::{Event, EventKind, Seq, Status};
 use super::host::{HostId, HostInfo};
+use super::net::Tuple;
 use super::packet::{self, Captured, Packet, PacketProto};
 
 /// TCP directions whose initial sequence number is remembered; a session rarely has more
@@ -433,11 +434,11 @@ impl Tracer {
     }
 }
 
-fn proto(packet: &Packet) -> super::event::Proto {
+fn proto(packet: &Packet) -> super::net::Proto {
     if packet.proto == PacketProto::Udp {
-        super::event::Proto::Udp
+        super::net::Proto::Udp
     } else {
-        super::event::Proto::Tcp
+        super::net::Proto::Tcp
     }
 }
 

@@ -27,8 +27,8 @@ use super::diag::{AddressUse, SockDiag};
 use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
 use crate::config::Ipv4Cidr;
 use crate::sandbox::call::CallFailure;
-use crate::sandbox::event::{Family, Proto};
 use crate::sandbox::host::HostId;
+use crate::sandbox::net::{Family, Proto};
 
 /// How long one look at the kernel's sockets serves a session's next hosts. The hosts a
 /// session starts with are added one right after the other and share one sock_diag dump

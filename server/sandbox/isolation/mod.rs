@@ -20,8 +20,8 @@ use socket2::Socket;
 
 use super::call::CallFailure;
 use super::capture::Capture;
-use super::event::{Family, Proto};
 use super::host::HostId;
+use super::net::{Family, Proto};
 
 /// A new non-blocking, close-on-exec socket in the calling thread's network namespace.
 pub fn new_socket(family: Family, proto: Proto) -> io::Result<Socket> {

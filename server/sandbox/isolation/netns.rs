@@ -26,8 +26,8 @@ use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
 use crate::config::Ipv4Cidr;
 use crate::sandbox::call::CallFailure;
 use crate::sandbox::capture::Capture;
-use crate::sandbox::event::{Family, Proto};
 use crate::sandbox::host::HostId;
+use crate::sandbox::net::{Family, Proto};
 
 /// The IPv6 prefix of every session's hosts (a unique local address range).
 pub const IPV6_PREFIX: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0);

@@ -15,9 +15,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::SessionTask;
-use crate::sandbox::event::{Event, EventKind, Family, Proto, Tuple};
+use crate::sandbox::event::{Event, EventKind};
 use crate::sandbox::host::HostId;
 use crate::sandbox::isolation::diag::{DiagSocket, TIMER_TIME_WAIT};
+use crate::sandbox::net::{Family, Proto, Tuple};
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::{KernelSocketSnapshot, now_ms};
 

@@ -7,8 +7,9 @@ use std::os::fd::AsRawFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::SessionTask;
-use crate::sandbox::event::{Event, EventKind, Seq, Tuple};
+use crate::sandbox::event::{Event, EventKind, Seq};
 use crate::sandbox::host::HostId;
+use crate::sandbox::net::Tuple;
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::tracer::{Cause, SocketEnds, Tracer};
 
