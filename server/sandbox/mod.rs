@@ -19,6 +19,7 @@ pub mod event;
 pub mod hex;
 pub mod host;
 pub mod isolation;
+pub mod limits;
 pub mod net;
 pub mod packet;
 pub mod pcapng;
@@ -42,11 +43,11 @@ pub use errno::Errno;
 pub use event::{Event, EventKind, Preview, Seq, Status};
 pub use host::{HostId, HostInfo};
 pub use isolation::{Isolation, IsolationMode};
+pub use limits::{Limit, SandboxLimits};
 pub use net::{Family, OptValue, Proto, ShutdownHow, SockOpt, Tuple};
 pub use probe::TcpState;
 pub use tracer::{CAPTURE_TURNED_OFF, CaptureStats};
 
-use crate::config::SandboxLimits;
 use crate::metrics::Metrics;
 use session::{Command, SessionTask};
 
@@ -119,38 +120,6 @@ pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Which limit a request hit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Limit {
-    Sessions,
-    Hosts,
-    Sockets,
-    PendingCalls,
-    Payload,
-    SessionBytes,
-    CallRate,
-    Events,
-    Wait,
-}
-
-impl Limit {
-    /// The limit's name in the configuration.
-    pub fn name(self) -> &'static str {
-        match self {
-            Limit::Sessions => "max_sessions",
-            Limit::Hosts => "max_hosts",
-            Limit::Sockets => "max_sockets",
-            Limit::PendingCalls => "max_pending_calls",
-            Limit::Payload => "max_payload_bytes",
-            Limit::SessionBytes => "max_session_bytes",
-            Limit::CallRate => "max_calls_per_second",
-            Limit::Events => "max_events",
-            Limit::Wait => "max_wait_ms",
-        }
-    }
 }
 
 /// Why the sandbox did not run a request. A call that ran and failed in the kernel is not an
