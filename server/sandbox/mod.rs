@@ -21,6 +21,7 @@ pub mod host;
 pub mod isolation;
 pub mod limits;
 pub mod net;
+pub mod observer;
 pub mod packet;
 pub mod pcapng;
 mod poller;
@@ -44,11 +45,11 @@ pub use event::{Event, EventKind, Preview, Seq, Status};
 pub use host::{HostId, HostInfo};
 pub use isolation::{Isolation, IsolationMode};
 pub use limits::{Limit, SandboxLimits};
+pub use observer::{CallResultLabel, NoObserver, SandboxObserver};
 pub use net::{Family, OptValue, Proto, ShutdownHow, SockOpt, Tuple};
 pub use probe::TcpState;
 pub use tracer::{CAPTURE_TURNED_OFF, CaptureStats};
 
-use crate::metrics::Metrics;
 use session::{Command, SessionTask};
 
 /// Commands a session's task may have queued before senders wait.
@@ -342,8 +343,8 @@ pub(crate) struct SandboxShared {
     pub(crate) isolation: Arc<dyn Isolation>,
     /// Where records go; none when nobody stores them.
     pub(crate) records: Option<mpsc::Sender<Record>>,
-    /// Server figures.
-    pub(crate) metrics: Arc<Metrics>,
+    /// Told of sessions, sockets, calls and events as they happen.
+    pub(crate) observer: Arc<dyn SandboxObserver>,
     /// Live sessions by id.
     pub(crate) sessions: Mutex<HashMap<SessionId, SessionHandle>>,
     /// Sessions that ended and whose log the store may not have written yet, so that reading
@@ -358,12 +359,13 @@ pub(crate) struct SandboxShared {
 }
 
 impl Sandbox {
-    /// A sandbox with no sessions. Records go to `records` when given.
+    /// A sandbox with no sessions. Records go to `records` when given; `observer` hears of
+    /// what its sessions do.
     pub fn new(
         config: SandboxConfig,
         isolation: Arc<dyn Isolation>,
         records: Option<mpsc::Sender<Record>>,
-        metrics: Arc<Metrics>,
+        observer: Arc<dyn SandboxObserver>,
     ) -> Sandbox {
         Sandbox {
             shared: Arc::new(SandboxShared {
@@ -372,7 +374,7 @@ impl Sandbox {
                 log_tail: config.log_tail.max(MIN_LOG_TAIL),
                 isolation,
                 records,
-                metrics,
+                observer,
                 sessions: Mutex::new(HashMap::new()),
                 recently_ended: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(JoinSet::new()),

@@ -16,7 +16,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -30,6 +29,7 @@ use super::host::{FdTable, HostId, HostInfo};
 use super::isolation::SessionNetwork;
 use super::isolation::diag::SockDiag;
 use super::net::SockOpt;
+use super::observer::CallResultLabel;
 use super::net::{Family, Proto, Tuple};
 use super::poller::Poller;
 use super::probe::TcpState;
@@ -39,7 +39,6 @@ use super::{
     CallStatus, HostSnapshot, Limit, PendingSnapshot, Record, SandboxShared, SessionError,
     SessionLog, Snapshot, SocketSnapshot, Usage, now_ms,
 };
-use crate::metrics::CallResultLabel;
 
 /// After activity, the kernel is probed again at these delays, to catch state changes that
 /// raise no readiness (an ACK moving FIN_WAIT1 to FIN_WAIT2, a handshake finishing).
@@ -209,10 +208,7 @@ impl Drop for Registration {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
-        self.sandbox
-            .metrics
-            .live_sessions
-            .fetch_sub(1, Ordering::Relaxed);
+        self.sandbox.observer.session_ended();
         let crashed = self
             .log
             .state
@@ -262,10 +258,7 @@ impl Drop for SessionTask {
         // On the clean path `finish` has emptied the tables; after a crash the sockets close
         // here, by ownership, and the gauge must follow.
         let left = self.socket_count();
-        self.sandbox
-            .metrics
-            .open_sockets
-            .fetch_sub(left as i64, Ordering::Relaxed);
+        self.sandbox.observer.sockets_closed(left);
     }
 }
 
@@ -380,9 +373,7 @@ impl SessionTask {
         for i in 0..task.hosts.len() {
             task.open_capture(i);
         }
-        let metrics = &task.sandbox.metrics;
-        metrics.live_sessions.fetch_add(1, Ordering::Relaxed);
-        metrics.sessions_created.fetch_add(1, Ordering::Relaxed);
+        task.sandbox.observer.session_started();
         // The start is logged before the task first runs, so that even a task stopped before
         // that has a session the store knows.
         if let Some(progress) = task.log.progress.clone() {
@@ -520,9 +511,7 @@ impl SessionTask {
             event.packet_seq = self.syn_of(self.pending[i].call_id);
             let kind = event.kind;
             let seq = self.log_event(event);
-            self.sandbox
-                .metrics
-                .count_call(kind, CallResultLabel::Pending);
+            self.sandbox.observer.call_counted(kind, CallResultLabel::Pending);
             let p = &mut self.pending[i];
             if let Some(reply) = p.reply.take() {
                 reply
@@ -714,10 +703,7 @@ impl SessionTask {
                     Ok(sock) => {
                         event.tuple = Some(sock.tuple());
                         let fd = self.hosts[hidx].fds.insert(sock);
-                        self.sandbox
-                            .metrics
-                            .open_sockets
-                            .fetch_add(1, Ordering::Relaxed);
+                        self.sandbox.observer.sockets_opened(1);
                         event.fd = Some(fd);
                         event.new_fd = Some(fd);
                         Exec::Done(Ok(CallValue {
@@ -845,10 +831,7 @@ impl SessionTask {
                     return ebadf();
                 };
                 event.tuple = Some(sock.tuple());
-                self.sandbox
-                    .metrics
-                    .open_sockets
-                    .fetch_sub(1, Ordering::Relaxed);
+                self.sandbox.observer.sockets_closed(1);
                 self.poller.remove(sock.socket().as_raw_fd());
                 close_socket(sock);
                 self.cancel_pending_on(host, fd);
@@ -1109,10 +1092,7 @@ impl SessionTask {
                                 // Bytes that arrived before accept are news to the reader.
                                 new.seen.recv_queue = Some(0);
                                 let new_fd = self.hosts[hidx].fds.insert(new);
-                                self.sandbox
-                                    .metrics
-                                    .open_sockets
-                                    .fetch_add(1, Ordering::Relaxed);
+                                self.sandbox.observer.sockets_opened(1);
                                 event.new_fd = Some(new_fd);
                                 event.peer = peer;
                                 Some(Ok(CallValue {
@@ -1350,7 +1330,7 @@ impl SessionTask {
                 (CallResultLabel::Error, CallOutcome::Err(failure))
             }
         };
-        self.sandbox.metrics.count_call(event.kind, label);
+        self.sandbox.observer.call_counted(event.kind, label);
         if let Some(call_id) = event.call_id {
             self.forget_call_packets(call_id);
         }
@@ -1388,10 +1368,7 @@ impl SessionTask {
         if event.seq as usize >= limit {
             self.must_end = Some("the session's event log is full".to_owned());
         }
-        self.sandbox
-            .metrics
-            .events_logged
-            .fetch_add(1, Ordering::Relaxed);
+        self.sandbox.observer.event_logged();
         self.record(Record::Event(self.log.info.id, event.clone()));
         event
     }
@@ -1627,10 +1604,7 @@ impl SessionTask {
                 close_socket(sock);
             }
         }
-        self.sandbox
-            .metrics
-            .open_sockets
-            .fetch_sub(closed as i64, Ordering::Relaxed);
+        self.sandbox.observer.sockets_closed(closed);
         let mut event = Event::new(EventKind::SessionEnded, Status::Observed);
         event.reason = Some(reason.clone());
         self.log_event(event);
