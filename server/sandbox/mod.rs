@@ -12,6 +12,7 @@
 //! the record channel (the store). Nothing in a session task waits on a subscriber or on the
 //! store.
 
+pub mod bucket;
 pub mod call;
 pub mod capture;
 pub mod errno;

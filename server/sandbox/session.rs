@@ -21,6 +21,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
+use super::bucket::TokenBucket;
 use super::call::{Call, CallFailure, CallOutcome, CallReply, CallValue};
 
 use super::capture::Capture;
@@ -152,37 +153,6 @@ enum Wake {
     Shutdown,
 }
 
-/// A token bucket for the call rate.
-#[derive(Debug)]
-struct CallBucket {
-    tokens: f64,
-    rate: f64,
-    last: Instant,
-}
-
-impl CallBucket {
-    fn new(rate: u32) -> CallBucket {
-        CallBucket {
-            tokens: f64::from(rate),
-            rate: f64::from(rate),
-            last: Instant::now(),
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
-        self.tokens = (self.tokens + refill).min(self.rate);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// Takes the session out of the registry when its task ends, however it ends.
 /// If the task stops without ending the session (a panic, an abort), the log still gets its
 /// end, so readers and the store know.
@@ -288,8 +258,9 @@ pub(crate) struct SessionTask {
     last_activity: Instant,
     /// When the session reaches its maximum lifetime.
     ends_at: Instant,
-    /// Call rate.
-    bucket: CallBucket,
+    /// Call rate: [`SandboxLimits::max_calls_per_second`](super::SandboxLimits), as rate and
+    /// burst.
+    bucket: TokenBucket,
     /// Turns captured frames into packet events; none without a capture (loopback mode).
     tracer: Option<Tracer>,
     /// Packets changed what sockets without a descriptor there are: ask the namespaces.
@@ -332,7 +303,10 @@ impl SessionTask {
         let sandbox_for_registration = sandbox.clone();
         let mut task = SessionTask {
             shutdown: sandbox.shutdown.subscribe(),
-            bucket: CallBucket::new(limits.max_calls_per_second),
+            bucket: {
+                let rate = f64::from(limits.max_calls_per_second);
+                TokenBucket::full(rate, rate, now.into_std())
+            },
             ends_at: now + limits.max_lifetime(),
             last_activity: now,
             sandbox,
@@ -632,7 +606,7 @@ impl SessionTask {
             return limit(Limit::PendingCalls, limits.max_pending_calls as u64);
         }
         // The rate is checked last so that a refused call does not spend a token.
-        if !self.bucket.take() {
+        if self.bucket.take(Instant::now().into_std()).is_err() {
             return limit(Limit::CallRate, u64::from(limits.max_calls_per_second));
         }
         Ok(())
