@@ -121,18 +121,7 @@ pub async fn run(
         Some(records_tx),
         metrics.clone(),
     );
-    let stored = {
-        // Weak, so the writer does not keep the sandbox (and its record sender) alive.
-        let sandbox = sandbox.downgrade();
-        Box::new(move |id| {
-            if let Some(sandbox) = sandbox.upgrade() {
-                sandbox.forget_ended(id);
-            }
-        })
-    };
-    let writer = store
-        .spawn_writer(records_rx, metrics.clone(), stored)
-        .await?;
+    let writer = store.spawn_writer(records_rx, metrics.clone()).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = http::AppState::new(
         sandbox.clone(),

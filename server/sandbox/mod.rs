@@ -228,6 +228,9 @@ struct Stored {
     through: Seq,
     /// Some record after `through` will never be stored.
     lost: bool,
+    /// The store is done with the session: its end is written (or given up on), so its log
+    /// may be read from the store.
+    finished: bool,
 }
 
 /// Events a session logged that will never be stored: the database failed them, or they
@@ -262,6 +265,18 @@ impl StoreProgress {
     pub fn give_up(&self) {
         self.0
             .send_if_modified(|stored| !std::mem::replace(&mut stored.lost, true));
+    }
+
+    /// The store is done with the session, its end included: from now on its log is read
+    /// from the store, and the sandbox stops keeping the ended session in memory.
+    pub fn finish(&self) {
+        self.0
+            .send_if_modified(|stored| !std::mem::replace(&mut stored.finished, true));
+    }
+
+    /// Whether the store is done with the session (see [`Self::finish`]).
+    pub fn finished(&self) -> bool {
+        self.0.borrow().finished
     }
 
     /// Seq of the newest event committed.
@@ -510,7 +525,6 @@ impl Sandbox {
         Ok(handle)
     }
 
-    /// A live session by id.
     /// A live session by id, or one that ended so recently that the store may not have its
     /// whole log yet (its handle says it ended).
     pub fn get(&self, id: SessionId) -> Option<SessionHandle> {
@@ -529,18 +543,9 @@ impl Sandbox {
                 .unwrap_or_else(|e| e.into_inner());
             recent
                 .get(&id)
-                .filter(|(at, _)| at.elapsed() < RECENTLY_ENDED_FOR)
+                .filter(|(at, handle)| still_kept(*at, handle))
                 .map(|(_, h)| h.clone())
         })
-    }
-
-    /// The store has written everything of session `id`: reads may go to it now.
-    pub fn forget_ended(&self, id: SessionId) {
-        self.shared
-            .recently_ended
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
     }
 
     /// Stop a session's task at once, as if it had crashed: ownership still closes its
@@ -619,7 +624,7 @@ impl SandboxShared {
             .recently_ended
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        recent.retain(|_, (at, _)| at.elapsed() < RECENTLY_ENDED_FOR);
+        recent.retain(|_, (at, handle)| still_kept(*at, handle));
         if recent.len() >= RECENTLY_ENDED_KEPT {
             let oldest = recent
                 .iter()
@@ -631,6 +636,17 @@ impl SandboxShared {
         }
         recent.insert(handle.id(), (std::time::Instant::now(), handle));
     }
+}
+
+/// Whether an ended session, remembered at `at`, is still read from memory: not for longer
+/// than [`RECENTLY_ENDED_FOR`], nor once the store has finished writing it.
+fn still_kept(at: std::time::Instant, handle: &SessionHandle) -> bool {
+    at.elapsed() < RECENTLY_ENDED_FOR
+        && !handle
+            .log
+            .progress
+            .as_ref()
+            .is_some_and(StoreProgress::finished)
 }
 
 impl SessionLog {

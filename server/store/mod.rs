@@ -139,8 +139,9 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Start the writer task on `records`; `stored` hears of every session whose end (and so
-    /// its whole log) has been committed.
+    /// Start the writer task on `records`. It reports to each session's [`StoreProgress`]
+    /// (handed over in its first record) how far its log is committed, and when the whole of
+    /// it, end included, is: the writer never calls into the sandbox.
     ///
     /// The writer has a connection of its own, so a commit waits on no pool, and that
     /// connection never checkpoints: a checkpoint copies the WAL into the database file and
@@ -151,7 +152,6 @@ impl Store {
         &self,
         records: mpsc::Receiver<Record>,
         metrics: Arc<Metrics>,
-        stored: SessionStored,
     ) -> Result<Writer, StoreError> {
         let connection = self
             .options
@@ -172,7 +172,6 @@ impl Store {
             records,
             finish_rx,
             metrics,
-            stored,
         ));
         Ok(Writer { finish, task })
     }
@@ -363,9 +362,6 @@ impl Store {
     }
 }
 
-/// Told of each session whose log is entirely in the database.
-pub type SessionStored = Box<dyn Fn(SessionId) + Send + Sync>;
-
 /// Take records as they come and write them in batches until told to finish; checkpoint the
 /// WAL beside it, and fully once done.
 async fn write_loop(
@@ -375,7 +371,6 @@ async fn write_loop(
     mut records: mpsc::Receiver<Record>,
     mut finish: oneshot::Receiver<()>,
     metrics: Arc<Metrics>,
-    stored: SessionStored,
 ) {
     let checkpointer = tokio::spawn(checkpoint_loop(pool.clone()));
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -384,7 +379,6 @@ async fn write_loop(
         connection: &mut connection,
         rows,
         metrics: &metrics,
-        stored: &stored,
         progress: &mut progress,
     };
     loop {
@@ -455,7 +449,6 @@ struct BatchWriter<'a> {
     connection: &'a mut SqliteConnection,
     rows: usize,
     metrics: &'a Metrics,
-    stored: &'a SessionStored,
     progress: &'a mut Progress,
 }
 
@@ -471,8 +464,8 @@ struct Progress {
 
 impl Progress {
     /// The records are committed (or, for those that failed alone, given up): tell whoever
-    /// waits on them, and forget sessions whose end is stored.
-    fn done(&mut self, records: &[Record], stored: &SessionStored) {
+    /// waits on them, and tell sessions whose end is stored that the store is done with them.
+    fn done(&mut self, records: &[Record]) {
         for record in records {
             match record {
                 Record::SessionStarted(info, progress) => {
@@ -494,9 +487,10 @@ impl Progress {
         }
         for record in records {
             if let Record::SessionEnded { id, .. } = record {
-                self.sessions.remove(id);
+                if let Some(progress) = self.sessions.remove(id) {
+                    progress.finish();
+                }
                 self.failed.remove(id);
-                stored(*id);
             }
         }
     }
@@ -534,7 +528,7 @@ impl BatchWriter<'_> {
                         .events_written
                         .fetch_add(events, Ordering::Relaxed);
                     self.metrics.store_batches.fetch_add(1, Ordering::Relaxed);
-                    self.progress.done(batch, self.stored);
+                    self.progress.done(batch);
                     break;
                 }
                 Err(e) if tries < WRITE_TRIES => {
@@ -560,8 +554,7 @@ impl BatchWriter<'_> {
                                 self.progress.lost(record);
                             }
                         }
-                        self.progress
-                            .done(std::slice::from_ref(record), self.stored);
+                        self.progress.done(std::slice::from_ref(record));
                     }
                     if lost > 0 {
                         tracing::error!(lost, "writing records failed");
