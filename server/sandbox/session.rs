@@ -36,9 +36,11 @@ use super::poller::Poller;
 use super::probe::TcpState;
 use super::socket::Sock;
 use super::tracer::Tracer;
+use super::log::SessionLog;
+use super::registry::SandboxShared;
 use super::{
-    CallStatus, HostSnapshot, Limit, PendingSnapshot, Record, SandboxShared, SessionError,
-    SessionLog, Snapshot, SocketSnapshot, Usage, now_ms,
+    CallStatus, HostSnapshot, Limit, PendingSnapshot, Record, SessionError, Snapshot,
+    SocketSnapshot, Usage, now_ms,
 };
 
 /// After activity, the kernel is probed again at these delays, to catch state changes that
