@@ -177,13 +177,11 @@ impl SandboxObserver for Metrics {
     }
 
     fn sockets_opened(&self, count: usize) {
-        self.open_sockets
-            .fetch_add(count as i64, Ordering::Relaxed);
+        self.open_sockets.fetch_add(count as i64, Ordering::Relaxed);
     }
 
     fn sockets_closed(&self, count: usize) {
-        self.open_sockets
-            .fetch_sub(count as i64, Ordering::Relaxed);
+        self.open_sockets.fetch_sub(count as i64, Ordering::Relaxed);
     }
 
     fn call_counted(&self, kind: EventKind, result: CallResultLabel) {

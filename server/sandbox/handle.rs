@@ -23,7 +23,6 @@ pub struct SessionHandle {
     pub(super) commands: mpsc::Sender<Command>,
 }
 
-
 /// The status of one call, for whoever polls it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallStatus {
@@ -215,4 +214,3 @@ impl SessionHandle {
         }
     }
 }
-

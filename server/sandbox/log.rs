@@ -28,7 +28,6 @@ pub(crate) struct SessionLog {
     pub(super) tail: usize,
 }
 
-
 impl SessionLog {
     /// Hosts and their addresses.
     pub(crate) fn hosts(&self) -> Vec<HostInfo> {
@@ -76,7 +75,6 @@ pub(crate) struct LogState {
     pub(crate) hosts: Vec<HostInfo>,
 }
 
-
 /// Seq of the oldest event memory holds (the next one's while it holds none).
 pub(super) fn first_in_memory(state: &LogState) -> Seq {
     state.last_seq + 1 - state.events.len() as Seq
@@ -93,4 +91,3 @@ pub struct Subscription {
     /// the reader skips by seq.
     pub live: broadcast::Receiver<Arc<Event>>,
 }
-

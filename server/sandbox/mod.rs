@@ -17,14 +17,13 @@
 //! the record channel (the store). Nothing in a session task waits on a subscriber or on the
 //! store.
 
-
 pub mod bucket;
 pub mod call;
 pub mod capture;
 pub mod errno;
 pub mod event;
-pub mod hex;
 mod handle;
+pub mod hex;
 pub mod host;
 pub mod isolation;
 pub mod limits;
@@ -41,7 +40,6 @@ mod session;
 mod snapshot;
 mod socket;
 mod tracer;
-
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -62,7 +60,7 @@ pub use probe::TcpState;
 pub use record::{NotStored, Record, StoreProgress};
 pub use registry::{Sandbox, WeakSandbox};
 pub use snapshot::{
-    HostSnapshot, KernelSocketSnapshot, OptionSetting, PendingSnapshot, SocketSnapshot, Snapshot,
+    HostSnapshot, KernelSocketSnapshot, OptionSetting, PendingSnapshot, Snapshot, SocketSnapshot,
     Usage,
 };
 pub use tracer::{CAPTURE_TURNED_OFF, CaptureStats};
@@ -203,7 +201,6 @@ pub struct SessionInfo {
     pub credentials: Credentials,
 }
 
-
 /// Configuration of a [`Sandbox`].
 #[derive(Debug, Clone, Default)]
 pub struct SandboxConfig {
@@ -217,4 +214,3 @@ pub struct SandboxConfig {
     /// store. Without a store the whole log stays in memory.
     pub log_tail: usize,
 }
-

@@ -307,7 +307,6 @@ fn build_network(
     Ok((network, host_infos))
 }
 
-
 impl SandboxShared {
     /// Keep an ended session readable from memory until the store confirms it.
     pub(crate) fn remember_ended(&self, handle: SessionHandle) {
@@ -342,4 +341,3 @@ fn still_kept(at: std::time::Instant, handle: &SessionHandle) -> bool {
             .as_ref()
             .is_some_and(StoreProgress::finished)
 }
-

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{CaptureStats, EventKind, HostId, OptValue, Seq, SessionInfo, SockOpt, TcpState, Tuple};
+use super::{
+    CaptureStats, EventKind, HostId, OptValue, Seq, SessionInfo, SockOpt, TcpState, Tuple,
+};
 
 /// Everything about a session at one moment.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
