@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use crate::sandbox::call::{CallFailure, CallValue};
 
 use super::*;
-use crate::sandbox::event::{Event, Preview};
 use crate::sandbox::net::Proto;
 use crate::sandbox::socket::Sock;
 
@@ -16,33 +15,43 @@ use crate::sandbox::socket::Sock;
 #[derive(Debug)]
 pub(super) enum BlockingOp {
     Accept,
-    Connect { addr: SocketAddr, first: bool },
-    Recv { max: usize, peek: bool },
-    Recvfrom { max: usize, peek: bool },
-    Send { data: Vec<u8>, sent: usize },
-    Sendto { data: Vec<u8>, addr: SocketAddr },
+    /// `note` is what the sandbox did on the way (mapping, implicit bind), for the reply.
+    Connect {
+        addr: SocketAddr,
+        first: bool,
+        note: Option<String>,
+    },
+    Recv {
+        max: usize,
+        peek: bool,
+    },
+    Recvfrom {
+        max: usize,
+        peek: bool,
+    },
+    Send {
+        data: Vec<u8>,
+        sent: usize,
+    },
+    Sendto {
+        data: Vec<u8>,
+        addr: SocketAddr,
+    },
 }
 
 impl SessionTask {
     /// Try a call that may block; a non-blocking socket answers at once as the kernel would.
-    pub(super) fn run_blocking(
-        &mut self,
-        hidx: usize,
-        fd: i32,
-        mut op: BlockingOp,
-        event: &mut Event,
-    ) -> Exec {
+    pub(super) fn run_blocking(&mut self, hidx: usize, fd: i32, mut op: BlockingOp) -> Exec {
         let Some(nonblocking) = self.sock(hidx, fd).map(|s| s.nonblocking) else {
             return Exec::Done(Err(CallFailure::code(libc::EBADF)));
         };
-        match self.attempt(hidx, fd, &mut op, event) {
+        match self.attempt(hidx, fd, &mut op) {
             Some(result) => Exec::Done(result),
             None if nonblocking => {
                 let code = match op {
                     BlockingOp::Connect { .. } => libc::EINPROGRESS,
-                    BlockingOp::Send { sent, ref data } if sent > 0 => {
+                    BlockingOp::Send { sent, .. } if sent > 0 => {
                         // A non-blocking send that moved some bytes reports how many.
-                        event.data = Some(Preview::of(&data[..sent]));
                         return Exec::Done(Ok(CallValue {
                             bytes: Some(sent),
                             ..CallValue::default()
@@ -67,7 +76,6 @@ impl SessionTask {
         hidx: usize,
         fd: i32,
         op: &mut BlockingOp,
-        event: &mut Event,
     ) -> Option<Result<CallValue, CallFailure>> {
         let host = self.hosts[hidx].id;
         let Some(sock) = self.hosts[hidx].fds.get(fd) else {
@@ -76,28 +84,30 @@ impl SessionTask {
         let would_block = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
         let with_source = matches!(op, BlockingOp::Recvfrom { .. });
         match op {
-            BlockingOp::Connect { addr, first } => match sock.socket().connect(&(*addr).into()) {
-                Ok(()) => Some(Ok(CallValue {
-                    addr: Some(*addr),
-                    note: event.note.clone(),
-                    ..CallValue::default()
-                })),
-                // A repeated connect reports completion as EISCONN.
-                Err(e) if !*first && e.raw_os_error() == Some(libc::EISCONN) => {
-                    Some(Ok(CallValue {
+            BlockingOp::Connect { addr, first, note } => {
+                match sock.socket().connect(&(*addr).into()) {
+                    Ok(()) => Some(Ok(CallValue {
                         addr: Some(*addr),
-                        note: event.note.clone(),
+                        note: note.clone(),
                         ..CallValue::default()
-                    }))
+                    })),
+                    // A repeated connect reports completion as EISCONN.
+                    Err(e) if !*first && e.raw_os_error() == Some(libc::EISCONN) => {
+                        Some(Ok(CallValue {
+                            addr: Some(*addr),
+                            note: note.clone(),
+                            ..CallValue::default()
+                        }))
+                    }
+                    Err(e)
+                        if e.raw_os_error() == Some(libc::EINPROGRESS)
+                            || (!*first && e.raw_os_error() == Some(libc::EALREADY)) =>
+                    {
+                        None
+                    }
+                    Err(e) => Some(Err(CallFailure::kernel(&e))),
                 }
-                Err(e)
-                    if e.raw_os_error() == Some(libc::EINPROGRESS)
-                        || (!*first && e.raw_os_error() == Some(libc::EALREADY)) =>
-                {
-                    None
-                }
-                Err(e) => Some(Err(CallFailure::kernel(&e))),
-            },
+            }
             BlockingOp::Accept => {
                 // A pending accept may finish after other sockets were opened.
                 let max = self.log.info.limits.max_sockets;
@@ -138,8 +148,6 @@ impl SessionTask {
                                 new.seen.recv_queue = Some(0);
                                 let new_fd = self.hosts[hidx].fds.insert(new);
                                 self.sandbox.observer.sockets_opened(1);
-                                event.new_fd = Some(new_fd);
-                                event.peer = peer;
                                 Some(Ok(CallValue {
                                     fd: Some(new_fd),
                                     peer,
@@ -154,7 +162,7 @@ impl SessionTask {
                 }
             }
             BlockingOp::Send { data, sent } => {
-                let outcome = loop {
+                loop {
                     match sock.send(&data[*sent..]) {
                         Ok(n) => {
                             *sent += n;
@@ -176,32 +184,20 @@ impl SessionTask {
                         }
                         Err(e) => break Some(Err(CallFailure::kernel(&e))),
                     }
-                };
-                // A finished send shows what went out (a partial send cuts it short); a
-                // blocked or failed one what it was given.
-                let shown = if matches!(outcome, Some(Ok(_))) {
-                    &data[..*sent]
-                } else {
-                    &data[..]
-                };
-                event.data = Some(Preview::of(shown));
-                outcome
-            }
-            BlockingOp::Sendto { data, addr } => {
-                event.data = Some(Preview::of(data));
-                match sock.send_to(data, *addr) {
-                    Ok(n) => {
-                        self.bytes_sent += n as u64;
-                        Some(Ok(CallValue {
-                            bytes: Some(n),
-                            addr: Some(*addr),
-                            ..CallValue::default()
-                        }))
-                    }
-                    Err(e) if would_block(&e) => None,
-                    Err(e) => Some(Err(CallFailure::kernel(&e))),
                 }
             }
+            BlockingOp::Sendto { data, addr } => match sock.send_to(data, *addr) {
+                Ok(n) => {
+                    self.bytes_sent += n as u64;
+                    Some(Ok(CallValue {
+                        bytes: Some(n),
+                        addr: Some(*addr),
+                        ..CallValue::default()
+                    }))
+                }
+                Err(e) if would_block(&e) => None,
+                Err(e) => Some(Err(CallFailure::kernel(&e))),
+            },
             BlockingOp::Recv { max, peek } | BlockingOp::Recvfrom { max, peek } => {
                 let udp = sock.proto == Proto::Udp;
                 let mut refused = Vec::new();
@@ -234,10 +230,7 @@ impl SessionTask {
                 }
                 match received {
                     Ok((data, from)) => {
-                        event.bytes = Some(data.len() as u64);
-                        event.data = Some(Preview::of(&data));
                         let peer = if with_source { from } else { None };
-                        event.peer = peer;
                         Some(Ok(CallValue {
                             bytes: Some(data.len()),
                             data: Some(data),

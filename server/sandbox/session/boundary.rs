@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use crate::sandbox::call::CallFailure;
 
 use super::*;
-use crate::sandbox::event::{Event, EventKind};
+use crate::sandbox::event::EventKind;
 use crate::sandbox::host::HostId;
 use crate::sandbox::isolation::SessionNetwork;
 use crate::sandbox::net::Proto;
@@ -16,27 +16,27 @@ use crate::sandbox::socket::Sock;
 
 impl SessionTask {
     /// Where a connect or sendto goes: the backend's mapping of `addr`, after binding an
-    /// unbound socket where the backend wants it. Fills the event's addresses and note.
+    /// unbound socket where the backend wants it. Hands back what was learned on the way (the
+    /// mapping and its note) even when the call cannot go on.
     pub(super) fn prepare_destination(
         &self,
         hidx: usize,
         fd: i32,
         addr: SocketAddr,
-        event: &mut Event,
-    ) -> Result<SocketAddr, CallFailure> {
+        kind: EventKind,
+    ) -> (Facts, Result<SocketAddr, CallFailure>) {
         let host = self.hosts[hidx].id;
         let Some(sock) = self.sock(hidx, fd) else {
-            return Err(CallFailure::code(libc::EBADF));
+            return (Facts::default(), Err(CallFailure::code(libc::EBADF)));
         };
-        let mapped = self.network.destination(host, addr)?;
-        event.addr = Some(mapped.addr);
-        if mapped.note.is_some() {
-            event.requested_addr = Some(addr);
-        }
-        event.note.clone_from(&mapped.note);
+        let mapped = match self.network.destination(host, addr) {
+            Ok(mapped) => mapped,
+            Err(failure) => return (Facts::default(), Err(failure)),
+        };
+        let mut facts = Facts::mapped(addr, mapped.addr, mapped.note.clone());
         // On a shared kernel only the session's own sockets may be reached: a machine's
         // service bound to the wildcard also answers on the session's addresses.
-        let connecting = event.kind == EventKind::Connect;
+        let connecting = kind == EventKind::Connect;
         let checked = match sock.proto {
             Proto::Tcp => connecting.then_some(true),
             // A UDP connect only sets the default destination, as in the kernel: the
@@ -44,11 +44,17 @@ impl SessionTask {
             Proto::Udp => (!connecting).then_some(false),
         };
         if let Some(listening) = checked {
-            self.reachable(sock.proto, mapped.addr, listening)?;
+            if let Err(failure) = self.reachable(sock.proto, mapped.addr, listening) {
+                return (facts, Err(failure));
+            }
         }
-        let bind_note = implicit_bind(self.network.as_ref(), host, sock)?;
-        event.note = join_notes(mapped.note, bind_note);
-        Ok(mapped.addr)
+        match implicit_bind(self.network.as_ref(), host, sock) {
+            Ok(bind_note) => {
+                facts.note = join_notes(mapped.note, bind_note);
+                (facts, Ok(mapped.addr))
+            }
+            Err(failure) => (facts, Err(failure)),
+        }
     }
 
     /// On a shared kernel, refuse a destination where no socket of this session is bound (or,

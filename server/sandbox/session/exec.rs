@@ -1,6 +1,7 @@
 //! Running a call on the kernel: admitting it against the session's limits, running it as
 //! far as it goes without blocking, and the event that records it with its arguments.
 
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -21,6 +22,33 @@ use crate::sandbox::{Limit, SessionError};
 pub(super) const UNPRIVILEGED_PORT_OFFSET: u16 = 8000;
 /// Longest SO_LINGER a socket may have: closing a lingering socket holds a thread that long.
 pub(super) const MAX_LINGER_SECS: u32 = 5;
+
+/// What the sandbox learned running a call that its reply does not carry, for its event:
+/// where an address it named really went, and the socket a close released.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Facts {
+    /// The address the call used after the backend's mapping (bind, connect, sendto).
+    pub(super) addr: Option<SocketAddr>,
+    /// The address asked for, when the backend mapped it to another.
+    pub(super) requested_addr: Option<SocketAddr>,
+    /// What the sandbox did on the way: the mapping, an implicit bind.
+    pub(super) note: Option<String>,
+    /// The tuple of the socket a close released.
+    pub(super) closed: Option<Tuple>,
+}
+
+impl Facts {
+    /// `requested` went to `addr`, the backend's mapping, which `note` explains when it
+    /// differs.
+    pub(super) fn mapped(requested: SocketAddr, addr: SocketAddr, note: Option<String>) -> Facts {
+        Facts {
+            addr: Some(addr),
+            requested_addr: note.is_some().then_some(requested),
+            note,
+            closed: None,
+        }
+    }
+}
 
 /// What running a call came to.
 pub(super) enum Exec {
@@ -103,14 +131,18 @@ impl SessionTask {
         self.last_activity = Instant::now();
         let call_id = self.next_call_id;
         self.next_call_id += 1;
-        let mut event = call_event(host, call_id, &call);
         let since = wire::now_ns();
-        let exec = self.execute(hidx, call, &mut event);
+        let (exec, facts) = self.execute(hidx, &call);
+        let result = match &exec {
+            Exec::Done(result) => Some(result),
+            Exec::Blocked(..) | Exec::Refused(_) => None,
+        };
+        let event = call_event(host, call_id, &call, &facts, result);
         let in_progress = matches!(&exec, Exec::Done(Err(f)) if f.errno.code == libc::EINPROGRESS);
         self.trace_call(&event, since, matches!(exec, Exec::Refused(_)), in_progress);
         match exec {
             Exec::Done(result) => {
-                let (seq, outcome) = self.log_call(event, result, None);
+                let (seq, outcome) = self.log_call(event, result);
                 reply
                     .send(Ok(CallReply {
                         call_id,
@@ -125,7 +157,8 @@ impl SessionTask {
                 host,
                 fd,
                 op,
-                event,
+                call,
+                facts,
                 reply: Some(reply),
                 reply_by: Instant::now() + wait,
             }),
@@ -136,11 +169,13 @@ impl SessionTask {
         self.after_activity();
     }
 
-    /// Run a call on the kernel as far as it goes without blocking.
-    pub(super) fn execute(&mut self, hidx: usize, call: Call, event: &mut Event) -> Exec {
+    /// Run a call on the kernel as far as it goes without blocking. Hands back what it came
+    /// to and what the sandbox learned on the way, which the call's event shows.
+    pub(super) fn execute(&mut self, hidx: usize, call: &Call) -> (Exec, Facts) {
         let host = self.hosts[hidx].id;
-        let ebadf = || Exec::Done(Err(CallFailure::code(libc::EBADF)));
-        match call {
+        let done = |result| (Exec::Done(result), Facts::default());
+        let ebadf = || done(Err(CallFailure::code(libc::EBADF)));
+        match *call {
             Call::Socket { family, proto } => {
                 let opened = self
                     .network
@@ -148,17 +183,14 @@ impl SessionTask {
                     .and_then(|s| self.poller.add(&s).map(|()| Sock::new(s, family, proto)));
                 match opened {
                     Ok(sock) => {
-                        event.tuple = Some(sock.tuple());
                         let fd = self.hosts[hidx].fds.insert(sock);
                         self.sandbox.observer.sockets_opened(1);
-                        event.fd = Some(fd);
-                        event.new_fd = Some(fd);
-                        Exec::Done(Ok(CallValue {
+                        done(Ok(CallValue {
                             fd: Some(fd),
                             ..CallValue::default()
                         }))
                     }
-                    Err(e) => Exec::Done(Err(CallFailure::kernel(&e))),
+                    Err(e) => done(Err(CallFailure::kernel(&e))),
                 }
             }
             Call::Bind { fd, addr } => {
@@ -167,7 +199,7 @@ impl SessionTask {
                 };
                 let limits = &self.log.info.limits;
                 if addr.port() != 0 && addr.port() < 1024 && !limits.allow_privileged_ports {
-                    return Exec::Done(Err(CallFailure::sandbox(
+                    return done(Err(CallFailure::sandbox(
                         libc::EACCES,
                         format!(
                             "Ports below 1024 are for privileged programs, and sessions run as \
@@ -178,23 +210,19 @@ impl SessionTask {
                 }
                 let mapped = match self.network.bind_target(host, addr) {
                     Ok(m) => m,
-                    Err(f) => return Exec::Done(Err(f)),
+                    Err(f) => return done(Err(f)),
                 };
-                event.addr = Some(mapped.addr);
-                if mapped.note.is_some() {
-                    event.requested_addr = Some(addr);
-                }
-                event.note.clone_from(&mapped.note);
-                Exec::Done(
-                    sock.socket()
-                        .bind(&mapped.addr.into())
-                        .map(|()| CallValue {
-                            addr: Some(mapped.addr),
-                            note: mapped.note,
-                            ..CallValue::default()
-                        })
-                        .map_err(|e| CallFailure::kernel(&e)),
-                )
+                let facts = Facts::mapped(addr, mapped.addr, mapped.note.clone());
+                let result = sock
+                    .socket()
+                    .bind(&mapped.addr.into())
+                    .map(|()| CallValue {
+                        addr: Some(mapped.addr),
+                        note: mapped.note,
+                        ..CallValue::default()
+                    })
+                    .map_err(|e| CallFailure::kernel(&e));
+                (Exec::Done(result), facts)
             }
             Call::Listen { fd, backlog } => {
                 let Some(sock) = self.sock(hidx, fd) else {
@@ -204,38 +232,48 @@ impl SessionTask {
                 if sock.is_tcp() {
                     match implicit_bind(self.network.as_ref(), host, sock) {
                         Ok(n) => note = n,
-                        Err(f) => return Exec::Done(Err(f)),
+                        Err(f) => return done(Err(f)),
                     }
                 }
-                event.note.clone_from(&note);
-                let result = sock.socket().listen(backlog);
-                match result {
+                let facts = Facts {
+                    note: note.clone(),
+                    ..Facts::default()
+                };
+                let result = match sock.socket().listen(backlog) {
                     Ok(()) => {
                         if let Some(sock) = self.hosts[hidx].fds.get_mut(fd) {
                             sock.backlog = Some(backlog);
                         }
-                        Exec::Done(Ok(CallValue {
+                        Ok(CallValue {
                             note,
                             ..CallValue::default()
-                        }))
+                        })
                     }
-                    Err(e) => Exec::Done(Err(CallFailure::kernel(&e))),
-                }
+                    Err(e) => Err(CallFailure::kernel(&e)),
+                };
+                (Exec::Done(result), facts)
             }
-            Call::Connect { fd, addr } => match self.prepare_destination(hidx, fd, addr, event) {
-                Ok(to) => self.run_blocking(
-                    hidx,
-                    fd,
-                    BlockingOp::Connect {
-                        addr: to,
-                        first: true,
-                    },
-                    event,
-                ),
-                Err(failure) => Exec::Done(Err(failure)),
-            },
-            Call::Accept { fd } => self.run_blocking(hidx, fd, BlockingOp::Accept, event),
-            Call::Send { fd, data } => {
+            Call::Connect { fd, addr } => {
+                let (facts, to) = self.prepare_destination(hidx, fd, addr, EventKind::Connect);
+                let exec = match to {
+                    Ok(to) => self.run_blocking(
+                        hidx,
+                        fd,
+                        BlockingOp::Connect {
+                            addr: to,
+                            first: true,
+                            note: facts.note.clone(),
+                        },
+                    ),
+                    Err(failure) => Exec::Done(Err(failure)),
+                };
+                (exec, facts)
+            }
+            Call::Accept { fd } => (
+                self.run_blocking(hidx, fd, BlockingOp::Accept),
+                Facts::default(),
+            ),
+            Call::Send { fd, ref data } => {
                 // A connected UDP socket sends to the destination its connect set: checked
                 // here, as sendto's is, since the connect let it through.
                 let peer = self
@@ -244,29 +282,41 @@ impl SessionTask {
                     .and_then(|s| s.socket().peer_addr().ok())
                     .and_then(|a| a.as_socket());
                 if let Some(Err(failure)) = peer.map(|to| self.reachable(Proto::Udp, to, false)) {
-                    return Exec::Done(Err(failure));
+                    return done(Err(failure));
                 }
-                self.run_blocking(hidx, fd, BlockingOp::Send { data, sent: 0 }, event)
+                let op = BlockingOp::Send {
+                    data: data.clone(),
+                    sent: 0,
+                };
+                (self.run_blocking(hidx, fd, op), Facts::default())
             }
-            Call::Recv { fd, max, peek } => {
-                self.run_blocking(hidx, fd, BlockingOp::Recv { max, peek }, event)
-            }
-            Call::Recvfrom { fd, max, peek } => {
-                self.run_blocking(hidx, fd, BlockingOp::Recvfrom { max, peek }, event)
-            }
-            Call::Sendto { fd, data, addr } => {
-                match self.prepare_destination(hidx, fd, addr, event) {
+            Call::Recv { fd, max, peek } => (
+                self.run_blocking(hidx, fd, BlockingOp::Recv { max, peek }),
+                Facts::default(),
+            ),
+            Call::Recvfrom { fd, max, peek } => (
+                self.run_blocking(hidx, fd, BlockingOp::Recvfrom { max, peek }),
+                Facts::default(),
+            ),
+            Call::Sendto { fd, ref data, addr } => {
+                let (facts, to) = self.prepare_destination(hidx, fd, addr, EventKind::Sendto);
+                let exec = match to {
                     Ok(to) => {
-                        self.run_blocking(hidx, fd, BlockingOp::Sendto { data, addr: to }, event)
+                        let op = BlockingOp::Sendto {
+                            data: data.clone(),
+                            addr: to,
+                        };
+                        self.run_blocking(hidx, fd, op)
                     }
                     Err(failure) => Exec::Done(Err(failure)),
-                }
+                };
+                (exec, facts)
             }
             Call::Shutdown { fd, how } => {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
-                Exec::Done(
+                done(
                     sock.socket()
                         .shutdown(how.into())
                         .map(|()| CallValue::default())
@@ -277,21 +327,24 @@ impl SessionTask {
                 let Some(sock) = self.hosts[hidx].fds.remove(fd) else {
                     return ebadf();
                 };
-                event.tuple = Some(sock.tuple());
+                let facts = Facts {
+                    closed: Some(sock.tuple()),
+                    ..Facts::default()
+                };
                 self.sandbox.observer.sockets_closed(1);
                 self.poller.remove(sock.socket().as_raw_fd());
                 close_socket(sock);
                 self.cancel_pending_on(host, fd);
-                Exec::Done(Ok(CallValue::default()))
+                (Exec::Done(Ok(CallValue::default())), facts)
             }
             Call::Setsockopt { fd, option, value } => {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
                 if let Err(e) = check_value_shape(option, value) {
-                    return Exec::Refused(e);
+                    return (Exec::Refused(e), Facts::default());
                 }
-                Exec::Done(
+                done(
                     sock.set_option(option, value)
                         .map(|()| CallValue::default())
                         .map_err(|e| CallFailure::kernel(&e)),
@@ -301,55 +354,49 @@ impl SessionTask {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
-                match sock.get_option(option) {
-                    Ok(value) => {
-                        event.value = Some(value);
-                        Exec::Done(Ok(CallValue {
+                done(
+                    sock.get_option(option)
+                        .map(|value| CallValue {
                             value: Some(value),
                             ..CallValue::default()
-                        }))
-                    }
-                    Err(e) => Exec::Done(Err(CallFailure::kernel(&e))),
-                }
+                        })
+                        .map_err(|e| CallFailure::kernel(&e)),
+                )
             }
             Call::Getsockname { fd } => {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
-                match sock.socket().local_addr() {
-                    Ok(a) => {
-                        let addr = a.as_socket();
-                        event.addr = addr;
-                        Exec::Done(Ok(CallValue {
-                            addr,
+                done(
+                    sock.socket()
+                        .local_addr()
+                        .map(|a| CallValue {
+                            addr: a.as_socket(),
                             ..CallValue::default()
-                        }))
-                    }
-                    Err(e) => Exec::Done(Err(CallFailure::kernel(&e))),
-                }
+                        })
+                        .map_err(|e| CallFailure::kernel(&e)),
+                )
             }
             Call::Getpeername { fd } => {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
-                match sock.socket().peer_addr() {
-                    Ok(a) => {
-                        let peer = a.as_socket();
-                        event.peer = peer;
-                        Exec::Done(Ok(CallValue {
-                            peer,
+                done(
+                    sock.socket()
+                        .peer_addr()
+                        .map(|a| CallValue {
+                            peer: a.as_socket(),
                             ..CallValue::default()
-                        }))
-                    }
-                    Err(e) => Exec::Done(Err(CallFailure::kernel(&e))),
-                }
+                        })
+                        .map_err(|e| CallFailure::kernel(&e)),
+                )
             }
             Call::Nonblocking { fd, on } => {
                 let Some(sock) = self.hosts[hidx].fds.get_mut(fd) else {
                     return ebadf();
                 };
                 sock.nonblocking = on;
-                Exec::Done(Ok(CallValue::default()))
+                done(Ok(CallValue::default()))
             }
         }
     }
@@ -400,8 +447,15 @@ pub(super) fn check_value_shape(
     }
 }
 
-/// The event of a call, with its arguments; the outcome is filled in later.
-pub(super) fn call_event(host: HostId, call_id: u64, call: &Call) -> Event {
+/// The event of a call, built once from the call (its arguments), what the sandbox learned
+/// running it and its result; a call still blocked has no result yet and shows as pending.
+pub(super) fn call_event(
+    host: HostId,
+    call_id: u64,
+    call: &Call,
+    facts: &Facts,
+    result: Option<&Result<CallValue, CallFailure>>,
+) -> Event {
     let mut e = Event::new(call.kind(), Status::Pending);
     e.host = Some(host);
     e.fd = call.fd();
@@ -430,6 +484,51 @@ pub(super) fn call_event(host: HostId, call_id: u64, call: &Call) -> Event {
         | Call::Close { .. }
         | Call::Getsockname { .. }
         | Call::Getpeername { .. } => {}
+    }
+    if facts.addr.is_some() {
+        e.addr = facts.addr;
+    }
+    e.requested_addr = facts.requested_addr;
+    e.note.clone_from(&facts.note);
+    e.tuple = facts.closed;
+    match result {
+        None => {}
+        Some(Ok(value)) => {
+            e.status = Status::Ok;
+            match call {
+                Call::Socket { .. } => {
+                    e.fd = value.fd;
+                    e.new_fd = value.fd;
+                }
+                Call::Accept { .. } => {
+                    e.new_fd = value.fd;
+                    e.peer = value.peer;
+                }
+                // A send shows what went out: a partial one cuts the payload short.
+                Call::Send { data, .. } => {
+                    let sent = value.bytes.unwrap_or(data.len()).min(data.len());
+                    e.data = Some(Preview::of(&data[..sent]));
+                }
+                Call::Recv { .. } | Call::Recvfrom { .. } => {
+                    e.data = value.data.as_deref().map(Preview::of);
+                    e.peer = value.peer;
+                }
+                Call::Getsockopt { .. } => e.value = value.value,
+                Call::Getsockname { .. } => e.addr = value.addr,
+                Call::Getpeername { .. } => e.peer = value.peer,
+                _ => {}
+            }
+            e.bytes = value.bytes.map(|b| b as u64);
+            if e.note.is_none() {
+                e.note.clone_from(&value.note);
+            }
+        }
+        Some(Err(failure)) => {
+            e.status = Status::Error;
+            e.errno = Some(failure.errno);
+            e.sandbox = failure.sandbox;
+            e.hint.clone_from(&failure.hint);
+        }
     }
     e
 }

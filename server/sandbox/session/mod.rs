@@ -419,39 +419,7 @@ impl SessionTask {
             return;
         }
         self.retry_pending();
-        // Answer callers whose wait is over: their call stays blocked.
-        let mut due = Vec::new();
-        for (i, p) in self.pending.iter().enumerate() {
-            if p.reply.is_some() && now >= p.reply_by {
-                due.push(i);
-            }
-        }
-        for i in due {
-            let tuple = self.tuple_of(self.pending[i].host, self.pending[i].fd);
-            let mut event = self.pending[i].event.clone();
-            event.status = Status::Pending;
-            event.tuple = tuple;
-            event.note = Some(
-                "the call blocks; its completion will be logged with the same call_id".to_owned(),
-            );
-            event.packet_seq = self.syn_of(self.pending[i].call_id);
-            let kind = event.kind;
-            let seq = self.log_event(event);
-            self.sandbox
-                .observer
-                .call_counted(kind, CallResultLabel::Pending);
-            let p = &mut self.pending[i];
-            if let Some(reply) = p.reply.take() {
-                reply
-                    .send(Ok(CallReply {
-                        call_id: p.call_id,
-                        host: p.host,
-                        seq,
-                        outcome: CallOutcome::Pending,
-                    }))
-                    .ok(/* the caller gave up; the call stays pending all the same */);
-            }
-        }
+        self.answer_overdue(now);
         if let Some((at, step)) = self.probe_at {
             if now >= at {
                 self.probe_all();
@@ -552,13 +520,11 @@ impl SessionTask {
     /// End the session: end blocked calls, close every socket, log why, flush the records.
     async fn finish(mut self, reason: String) {
         for p in std::mem::take(&mut self.pending) {
-            let mut p = p;
-            let event = std::mem::replace(&mut p.event, Event::new(EventKind::Close, Status::Ok));
             let failure = CallFailure {
                 hint: Some("The session ended while this call was blocked.".to_owned()),
                 ..CallFailure::code(libc::ECANCELED)
             };
-            self.complete_pending(p, event, Err(failure));
+            self.complete_pending(p, Err(failure));
         }
         self.close_captures();
         let mut closed = 0;

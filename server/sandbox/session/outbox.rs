@@ -13,9 +13,8 @@ use crate::sandbox::call::{CallFailure, CallOutcome, CallValue};
 
 use super::*;
 use crate::sandbox::Record;
-use crate::sandbox::event::{Event, EventKind, Seq, Status};
+use crate::sandbox::event::{Event, EventKind, Seq};
 use crate::sandbox::host::HostId;
-use crate::sandbox::net::Tuple;
 use crate::sandbox::observer::CallResultLabel;
 
 /// Kernel events a session may log beyond its event limit before it is ended: calls stop at
@@ -27,36 +26,23 @@ pub(super) const RECORD_RETRY: Duration = Duration::from_millis(50);
 pub(super) const RECORD_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl SessionTask {
-    /// Fill a call's event with its outcome, log it and count it.
+    /// Log a call's event (see [`call_event`]) with the tuple its socket has now and, for a
+    /// failure, the packet behind it; count the call.
     pub(super) fn log_call(
         &mut self,
         mut event: Event,
         result: Result<CallValue, CallFailure>,
-        tuple: Option<Tuple>,
     ) -> (Seq, CallOutcome) {
         if event.tuple.is_none() || event.kind != EventKind::Close {
             let fresh = match (event.host, event.fd) {
                 (Some(h), Some(fd)) => self.tuple_of(h, fd),
                 _ => None,
             };
-            event.tuple = tuple.or(fresh).or(event.tuple);
+            event.tuple = fresh.or(event.tuple);
         }
         let (label, outcome) = match result {
-            Ok(value) => {
-                event.status = Status::Ok;
-                if event.bytes.is_none() {
-                    event.bytes = value.bytes.map(|b| b as u64);
-                }
-                if event.note.is_none() {
-                    event.note.clone_from(&value.note);
-                }
-                (CallResultLabel::Ok, CallOutcome::Ok(value))
-            }
+            Ok(value) => (CallResultLabel::Ok, CallOutcome::Ok(value)),
             Err(failure) => {
-                event.status = Status::Error;
-                event.errno = Some(failure.errno);
-                event.sandbox = failure.sandbox;
-                event.hint.clone_from(&failure.hint);
                 event.packet_seq = self.packet_behind(&event);
                 (CallResultLabel::Error, CallOutcome::Err(failure))
             }

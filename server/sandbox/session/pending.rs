@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::sandbox::call::{CallFailure, CallReply, CallValue};
 
 use super::*;
-use crate::sandbox::event::{Event, EventKind, Status};
+use crate::sandbox::event::Event;
 use crate::sandbox::host::HostId;
 use crate::sandbox::{CallStatus, SessionError};
 
@@ -22,15 +22,29 @@ pub(super) const COMPLETED_CALLS_KEPT: usize = 256;
 /// A call that blocked.
 #[derive(Debug)]
 pub(super) struct PendingCall {
+    /// Its id in the session.
     pub(super) call_id: u64,
+    /// Its host.
     pub(super) host: HostId,
+    /// The descriptor it blocks on.
     pub(super) fd: i32,
+    /// What it is still trying to do.
     pub(super) op: BlockingOp,
-    /// The event that will record it, arguments filled in.
-    pub(super) event: Event,
+    /// The call as it was made: its event's arguments.
+    pub(super) call: Call,
+    /// What the sandbox learned making it (a mapped destination), for its event.
+    pub(super) facts: Facts,
     /// The caller still waiting for an answer, until `reply_by`.
     pub(super) reply: Option<oneshot::Sender<Result<CallReply, SessionError>>>,
+    /// When the caller's wait is over and it is answered as pending.
     pub(super) reply_by: Instant,
+}
+
+impl PendingCall {
+    /// The call's event with `result`, or as still pending without one.
+    pub(super) fn event(&self, result: Option<&Result<CallValue, CallFailure>>) -> Event {
+        call_event(self.host, self.call_id, &self.call, &self.facts, result)
+    }
 }
 
 impl SessionTask {
@@ -41,38 +55,57 @@ impl SessionTask {
         self.trace(None);
         let mut i = 0;
         while i < self.pending.len() {
-            let hidx = self.host_index(self.pending[i].host);
-            let fd = self.pending[i].fd;
-            let mut op = std::mem::replace(&mut self.pending[i].op, BlockingOp::Accept);
-            let mut event = std::mem::replace(
-                &mut self.pending[i].event,
-                Event::new(EventKind::Accept, Status::Pending),
-            );
-            let outcome = match hidx {
-                Some(hidx) => self.attempt(hidx, fd, &mut op, &mut event),
+            // Out of the list while it is tried: the try needs the rest of the task.
+            let mut p = self.pending.remove(i);
+            let outcome = match self.host_index(p.host) {
+                Some(hidx) => self.attempt(hidx, p.fd, &mut p.op),
                 None => Some(Err(CallFailure::code(libc::EBADF))),
             };
-            match outcome {
-                None => {
-                    self.pending[i].op = op;
-                    self.pending[i].event = event;
-                    i += 1;
-                }
-                Some(result) => {
-                    // Packets that went out while the call finished come before its result,
-                    // matched to it while it is still among the blocked calls.
-                    self.pending[i].op = op;
-                    self.pending[i].event = event;
-                    self.trace(None);
-                    if matches!(self.pending[i].op, BlockingOp::Connect { .. }) && result.is_ok() {
-                        let call_id = self.pending[i].call_id;
-                        self.await_handshake_ack(call_id);
-                    }
-                    let mut p = self.pending.remove(i);
-                    let event =
-                        std::mem::replace(&mut p.event, Event::new(EventKind::Accept, Status::Ok));
-                    self.complete_pending(p, event, result);
-                }
+            self.pending.insert(i, p);
+            let Some(result) = outcome else {
+                i += 1;
+                continue;
+            };
+            // Packets that went out while the call finished come before its result, matched
+            // to it while it is still among the blocked calls.
+            self.trace(None);
+            if matches!(self.pending[i].op, BlockingOp::Connect { .. }) && result.is_ok() {
+                let call_id = self.pending[i].call_id;
+                self.await_handshake_ack(call_id);
+            }
+            let p = self.pending.remove(i);
+            self.complete_pending(p, result);
+        }
+    }
+
+    /// Answer as pending the callers whose wait is over at `now`: their calls stay blocked.
+    pub(super) fn answer_overdue(&mut self, now: Instant) {
+        for i in 0..self.pending.len() {
+            let p = &self.pending[i];
+            if p.reply.is_none() || now < p.reply_by {
+                continue;
+            }
+            let mut event = p.event(None);
+            event.tuple = self.tuple_of(p.host, p.fd);
+            event.note = Some(
+                "the call blocks; its completion will be logged with the same call_id".to_owned(),
+            );
+            event.packet_seq = self.syn_of(p.call_id);
+            let kind = event.kind;
+            let seq = self.log_event(event);
+            self.sandbox
+                .observer
+                .call_counted(kind, CallResultLabel::Pending);
+            let p = &mut self.pending[i];
+            if let Some(reply) = p.reply.take() {
+                reply
+                    .send(Ok(CallReply {
+                        call_id: p.call_id,
+                        host: p.host,
+                        seq,
+                        outcome: CallOutcome::Pending,
+                    }))
+                    .ok(/* the caller gave up; the call stays pending all the same */);
             }
         }
     }
@@ -81,10 +114,10 @@ impl SessionTask {
     pub(super) fn complete_pending(
         &mut self,
         p: PendingCall,
-        event: Event,
         result: Result<CallValue, CallFailure>,
     ) {
-        let (seq, outcome) = self.log_call(event, result, None);
+        let event = p.event(Some(&result));
+        let (seq, outcome) = self.log_call(event, result);
         let reply = CallReply {
             call_id: p.call_id,
             host: p.host,
@@ -109,14 +142,12 @@ impl SessionTask {
         let mut i = 0;
         while i < self.pending.len() {
             if self.pending[i].host == host && self.pending[i].fd == fd {
-                let mut p = self.pending.remove(i);
-                let event =
-                    std::mem::replace(&mut p.event, Event::new(EventKind::Close, Status::Ok));
+                let p = self.pending.remove(i);
                 let failure = CallFailure {
                     hint: Some("The descriptor was closed while this call was blocked on it, so the call ended.".to_owned()),
                     ..CallFailure::code(libc::EBADF)
                 };
-                self.complete_pending(p, event, Err(failure));
+                self.complete_pending(p, Err(failure));
             } else {
                 i += 1;
             }
@@ -127,7 +158,7 @@ impl SessionTask {
         if let Some(p) = self.pending.iter().find(|p| p.call_id == call_id) {
             return Ok(CallStatus::Pending {
                 host: p.host,
-                kind: p.event.kind,
+                kind: p.call.kind(),
                 fd: Some(p.fd),
             });
         }

@@ -43,7 +43,7 @@ impl SessionTask {
                     call_id: p.call_id,
                     host: p.host,
                     fd: p.fd,
-                    kind: p.event.kind,
+                    kind: p.call.kind(),
                 })
                 .collect(),
             capture: self.capture_stats(),
