@@ -5,9 +5,10 @@
 use std::io;
 use std::net::SocketAddr;
 
-use crate::sandbox::call::{CallFailure, CallValue};
+use super::SessionTask;
+use super::exec::Exec;
 
-use super::*;
+use crate::sandbox::call::{CallFailure, CallValue};
 use crate::sandbox::net::Proto;
 use crate::sandbox::socket::Sock;
 

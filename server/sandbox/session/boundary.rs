@@ -4,9 +4,10 @@
 
 use std::net::SocketAddr;
 
-use crate::sandbox::call::CallFailure;
+use super::SessionTask;
+use super::exec::Facts;
 
-use super::*;
+use crate::sandbox::call::CallFailure;
 use crate::sandbox::event::EventKind;
 use crate::sandbox::host::HostId;
 use crate::sandbox::isolation::SessionNetwork;

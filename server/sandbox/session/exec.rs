@@ -8,13 +8,18 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::sandbox::call::{Call, CallFailure, CallReply, CallValue};
+use super::blocking::BlockingOp;
+use super::boundary::implicit_bind;
+use super::pending::PendingCall;
+use super::{SessionTask, close_socket, wire};
 
-use super::*;
+use crate::sandbox::call::{Call, CallFailure, CallReply, CallValue};
+use crate::sandbox::event::EventKind;
 use crate::sandbox::event::{Event, Preview, Status};
 use crate::sandbox::host::HostId;
 use crate::sandbox::net::Proto;
 use crate::sandbox::net::SockOpt;
+use crate::sandbox::net::Tuple;
 use crate::sandbox::socket::Sock;
 use crate::sandbox::{Limit, SessionError};
 

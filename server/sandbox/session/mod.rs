@@ -6,6 +6,13 @@
 //! channel), or the server's shutdown. Each wake-up is handled to the end before the next, so
 //! no lock guards the session's state. A blocked call does not block the loop: it is kept as a
 //! [`PendingCall`] and tried again whenever a socket becomes ready.
+//!
+//! This file holds the loop and the session's lifecycle (start, timers, hosts, end, and the
+//! registration that outlives a crash). The rest of the task's work is in one file per job:
+//! `exec` runs a call and builds its event, `blocking` tries a call that may block,
+//! `boundary` keeps calls inside the session, `pending` keeps blocked calls, `observe` probes
+//! the kernel, `kernel` follows sockets without a descriptor, `wire` turns captured packets
+//! into events, `outbox` logs events and hands them to the store, `snapshot` pictures it all.
 
 mod blocking;
 mod boundary;
@@ -17,12 +24,6 @@ mod pending;
 mod snapshot;
 mod wire;
 
-use blocking::BlockingOp;
-use boundary::*;
-use exec::*;
-use outbox::*;
-use pending::*;
-
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::os::fd::AsRawFd;
@@ -33,8 +34,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::bucket::TokenBucket;
-use super::call::{Call, CallFailure, CallOutcome, CallReply};
-
+use super::call::{Call, CallFailure, CallReply};
 use super::capture::Capture;
 use super::event::{Event, EventKind, Status};
 use super::host::{FdTable, HostId, HostInfo};
@@ -42,12 +42,13 @@ use super::isolation::SessionNetwork;
 use super::isolation::diag::SockDiag;
 use super::log::SessionLog;
 use super::net::Tuple;
-use super::observer::CallResultLabel;
 use super::poller::Poller;
 use super::registry::SandboxShared;
 use super::socket::Sock;
 use super::tracer::Tracer;
 use super::{CallStatus, Limit, Record, SessionError, Snapshot, now_ms};
+use outbox::{RECORD_FLUSH_TIMEOUT, RECORD_RETRY};
+use pending::{PENDING_RECHECK, PendingCall};
 
 /// Commands handled in a row before blocked calls and the kernel get a turn regardless.
 const COMMANDS_BEFORE_FAIRNESS: u32 = 16;

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::*;
+use super::SessionTask;
+use super::boundary::same_endpoint;
+
 use crate::sandbox::event::{Event, EventKind, Preview};
 use crate::sandbox::host::HostId;
 use crate::sandbox::net::Proto;

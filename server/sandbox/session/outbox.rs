@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::sandbox::call::{CallFailure, CallOutcome, CallValue};
+use super::SessionTask;
 
-use super::*;
 use crate::sandbox::Record;
+use crate::sandbox::call::{CallFailure, CallOutcome, CallValue};
 use crate::sandbox::event::{Event, EventKind, Seq};
 use crate::sandbox::host::HostId;
 use crate::sandbox::observer::CallResultLabel;

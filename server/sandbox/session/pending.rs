@@ -7,11 +7,15 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::sandbox::call::{CallFailure, CallReply, CallValue};
+use super::SessionTask;
+use super::blocking::BlockingOp;
+use super::exec::{Facts, call_event};
 
-use super::*;
+use crate::sandbox::call::{Call, CallOutcome};
+use crate::sandbox::call::{CallFailure, CallReply, CallValue};
 use crate::sandbox::event::Event;
 use crate::sandbox::host::HostId;
+use crate::sandbox::observer::CallResultLabel;
 use crate::sandbox::{CallStatus, SessionError};
 
 /// Blocked calls are tried again at least this often, should a readiness edge be missed.

@@ -3,7 +3,8 @@
 
 use tokio::time::Instant;
 
-use super::*;
+use super::SessionTask;
+
 use crate::sandbox::event::Seq;
 use crate::sandbox::net::SockOpt;
 use crate::sandbox::net::{Family, Proto};
