@@ -6,7 +6,8 @@
 //!   isolation backends. Knows nothing of HTTP or SQL.
 //! - [`store`]: sqlx — the pool, migrations, the event writer and queries.
 //! - [`http`]: axum — router, error type, REST handlers, WebSocket, pages.
-//! - [`metrics`]: server figures in the Prometheus text format.
+//! - [`metrics`]: server figures in the Prometheus text format; it implements the sandbox's
+//!   observer hooks, the sandbox does not know it.
 //! - [`telemetry`]: logging setup.
 //!
 //! [`run`] wires them together and serves until told to shut down; [`start`] does the same

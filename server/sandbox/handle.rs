@@ -115,7 +115,7 @@ impl SessionHandle {
     }
 
     /// Make a call on `host`. A blocking call waits up to `wait` (the session's default when
-    /// none, capped by its limit), then answers [`CallOutcome::Pending`].
+    /// none, capped by its limit), then answers [`CallOutcome::Pending`](super::CallOutcome::Pending).
     pub async fn call(
         &self,
         host: HostId,

@@ -205,7 +205,7 @@ pub(crate) struct SessionTask {
     completed: VecDeque<CallReply>,
     /// Id of the next call.
     next_call_id: u64,
-    /// When to probe next, and which step of [`PROBE_STEPS`] that is.
+    /// When to probe next, and which step of [`PROBE_STEPS`](observe::PROBE_STEPS) that is.
     probe_at: Option<(Instant, usize)>,
     /// Last call or host change.
     last_activity: Instant,

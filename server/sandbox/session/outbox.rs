@@ -26,8 +26,8 @@ pub(super) const RECORD_RETRY: Duration = Duration::from_millis(50);
 pub(super) const RECORD_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl SessionTask {
-    /// Log a call's event (see [`call_event`]) with the tuple its socket has now and, for a
-    /// failure, the packet behind it; count the call.
+    /// Log a call's event (see [`call_event`](super::exec::call_event)) with the tuple its
+    /// socket has now and, for a failure, the packet behind it; count the call.
     pub(super) fn log_call(
         &mut self,
         mut event: Event,
