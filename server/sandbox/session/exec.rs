@@ -14,12 +14,9 @@ use super::pending::PendingCall;
 use super::{SessionTask, close_socket, wire};
 
 use crate::sandbox::call::{Call, CallFailure, CallReply, CallValue};
-use crate::sandbox::event::EventKind;
-use crate::sandbox::event::{Event, Preview, Status};
+use crate::sandbox::event::{Event, EventKind, Preview, Status};
 use crate::sandbox::host::HostId;
-use crate::sandbox::net::Proto;
-use crate::sandbox::net::SockOpt;
-use crate::sandbox::net::Tuple;
+use crate::sandbox::net::{Proto, SockOpt, Tuple};
 use crate::sandbox::socket::Sock;
 use crate::sandbox::{Limit, SessionError};
 

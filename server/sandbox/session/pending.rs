@@ -11,8 +11,7 @@ use super::SessionTask;
 use super::blocking::BlockingOp;
 use super::exec::{Facts, call_event};
 
-use crate::sandbox::call::{Call, CallOutcome};
-use crate::sandbox::call::{CallFailure, CallReply, CallValue};
+use crate::sandbox::call::{Call, CallFailure, CallOutcome, CallReply, CallValue};
 use crate::sandbox::event::Event;
 use crate::sandbox::host::HostId;
 use crate::sandbox::observer::CallResultLabel;

@@ -6,8 +6,7 @@ use tokio::time::Instant;
 use super::SessionTask;
 
 use crate::sandbox::event::Seq;
-use crate::sandbox::net::SockOpt;
-use crate::sandbox::net::{Family, Proto};
+use crate::sandbox::net::{Family, Proto, SockOpt};
 use crate::sandbox::socket::Sock;
 use crate::sandbox::{HostSnapshot, PendingSnapshot, Snapshot, SocketSnapshot, Usage, now_ms};
 
