@@ -176,6 +176,8 @@ impl SessionTask {
     pub(super) fn execute(&mut self, hidx: usize, call: &Call) -> (Exec, Facts) {
         let host = self.hosts[hidx].id;
         let done = |result| (Exec::Done(result), Facts::default());
+        let kernel =
+            |result: std::io::Result<CallValue>| done(result.map_err(|e| CallFailure::kernel(&e)));
         let ebadf = || done(Err(CallFailure::code(libc::EBADF)));
         match *call {
             Call::Socket { family, proto } => {
@@ -318,11 +320,10 @@ impl SessionTask {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
-                done(
+                kernel(
                     sock.socket()
                         .shutdown(how.into())
-                        .map(|()| CallValue::default())
-                        .map_err(|e| CallFailure::kernel(&e)),
+                        .map(|()| CallValue::default()),
                 )
             }
             Call::Close { fd } => {
@@ -346,52 +347,37 @@ impl SessionTask {
                 if let Err(e) = check_value_shape(option, value) {
                     return (Exec::Refused(e), Facts::default());
                 }
-                done(
+                kernel(
                     sock.set_option(option, value)
-                        .map(|()| CallValue::default())
-                        .map_err(|e| CallFailure::kernel(&e)),
+                        .map(|()| CallValue::default()),
                 )
             }
             Call::Getsockopt { fd, option } => {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
-                done(
-                    sock.get_option(option)
-                        .map(|value| CallValue {
-                            value: Some(value),
-                            ..CallValue::default()
-                        })
-                        .map_err(|e| CallFailure::kernel(&e)),
-                )
+                kernel(sock.get_option(option).map(|value| CallValue {
+                    value: Some(value),
+                    ..CallValue::default()
+                }))
             }
             Call::Getsockname { fd } => {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
-                done(
-                    sock.socket()
-                        .local_addr()
-                        .map(|a| CallValue {
-                            addr: a.as_socket(),
-                            ..CallValue::default()
-                        })
-                        .map_err(|e| CallFailure::kernel(&e)),
-                )
+                kernel(sock.socket().local_addr().map(|a| CallValue {
+                    addr: a.as_socket(),
+                    ..CallValue::default()
+                }))
             }
             Call::Getpeername { fd } => {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
-                done(
-                    sock.socket()
-                        .peer_addr()
-                        .map(|a| CallValue {
-                            peer: a.as_socket(),
-                            ..CallValue::default()
-                        })
-                        .map_err(|e| CallFailure::kernel(&e)),
-                )
+                kernel(sock.socket().peer_addr().map(|a| CallValue {
+                    peer: a.as_socket(),
+                    ..CallValue::default()
+                }))
             }
             Call::Nonblocking { fd, on } => {
                 let Some(sock) = self.hosts[hidx].fds.get_mut(fd) else {
