@@ -68,7 +68,7 @@ async fn store_rate(events: u64, insert_rows: usize) -> f64 {
     let metrics = Arc::new(Metrics::default());
     let (tx, rx) = mpsc::channel(plugboard::store::RECORD_QUEUE);
     let writer = store
-        .spawn_writer(rx, metrics.clone(), Box::new(|_| {}))
+        .spawn_writer(rx, metrics.clone())
         .await
         .expect("writer");
     let id = SessionId::random();

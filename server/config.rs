@@ -5,10 +5,19 @@
 //! [`crate::sandbox::SandboxConfig`]) so that neither depends on clap.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use crate::sandbox::isolation::Ipv4Cidr;
+// The limits' defaults belong to the sandbox; the flags below show them.
+pub use crate::sandbox::limits::{
+    DEFAULT_CAPTURE_SNAPLEN, DEFAULT_IDLE_TTL_SECS, DEFAULT_MAX_CALLS_PER_SECOND,
+    DEFAULT_MAX_CAPTURE_BYTES, DEFAULT_MAX_EVENTS, DEFAULT_MAX_HOSTS, DEFAULT_MAX_LIFETIME_SECS,
+    DEFAULT_MAX_PACKETS, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PENDING_CALLS,
+    DEFAULT_MAX_SESSION_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SOCKETS, DEFAULT_MAX_WAIT_MS,
+    DEFAULT_SUBSCRIBER_LAG, DEFAULT_WAIT_MS, SandboxLimits,
+};
 
 /// Where the server listens unless told otherwise: loopback only, so a fresh install is not
 /// reachable from the network until its owner decides so.
@@ -20,41 +29,9 @@ pub const DEFAULT_ADDRESS_POOL: &str = "127.100.0.0/16";
 /// Netns-mode subnet: host A is its first address, B the second, … (every session has its own
 /// namespaces, so all sessions use the same addresses).
 pub const DEFAULT_NETNS_SUBNET: &str = "10.0.0.0/24";
-/// Live sessions at once, over all clients.
-pub const DEFAULT_MAX_SESSIONS: usize = 200;
-/// Hosts in one session (A, B, … up to this many).
-pub const DEFAULT_MAX_HOSTS: usize = 6;
-/// Open sockets in one session, all hosts together.
-pub const DEFAULT_MAX_SOCKETS: usize = 64;
-/// Blocking calls waiting at once in one session.
-pub const DEFAULT_MAX_PENDING_CALLS: usize = 16;
-/// Bytes in one send/sendto payload, and the most one recv may ask for.
-pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 64 * 1024;
-/// Bytes sent by one session over its whole life.
-pub const DEFAULT_MAX_SESSION_BYTES: u64 = 16 * 1024 * 1024;
-/// Calls per second one session may make (a token bucket with this rate and burst).
-pub const DEFAULT_MAX_CALLS_PER_SECOND: u32 = 50;
-/// Events one session may log; the log of a session is kept whole, so it is bounded.
-pub const DEFAULT_MAX_EVENTS: usize = 20_000;
-/// Packets one session's capture keeps (netns mode); later ones are counted, not kept.
-pub const DEFAULT_MAX_PACKETS: usize = 5_000;
-/// Captured bytes one session's capture keeps (netns mode).
-pub const DEFAULT_MAX_CAPTURE_BYTES: u64 = 2 * 1024 * 1024;
-/// Bytes of each frame the capture keeps: every header, and the start of the payload.
-pub const DEFAULT_CAPTURE_SNAPLEN: u32 = 256;
-/// A session untouched for this long ends.
-pub const DEFAULT_IDLE_TTL_SECS: u64 = 30 * 60;
-/// A session ends this long after its creation, however busy.
-pub const DEFAULT_MAX_LIFETIME_SECS: u64 = 4 * 60 * 60;
-/// Events a live subscriber (a WebSocket) may fall behind before it is sent a fresh snapshot.
-pub const DEFAULT_SUBSCRIBER_LAG: usize = 256;
 /// Events of a live session kept in memory by default.
 pub const DEFAULT_LOG_TAIL: usize = 1_000;
 
-/// How long a blocking call waits before it is reported pending, unless the call says.
-pub const DEFAULT_WAIT_MS: u64 = 1_000;
-/// The longest wait a call may ask for.
-pub const DEFAULT_MAX_WAIT_MS: u64 = 10_000;
 /// Largest HTTP request body accepted.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Longest time an HTTP request may take (above the longest call wait).
@@ -210,54 +187,6 @@ pub struct ServeArgs {
     pub log_format: LogFormat,
 }
 
-/// An IPv4 network in CIDR notation, e.g. `127.100.0.0/16`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ipv4Cidr {
-    /// The network address (host bits zero).
-    pub network: Ipv4Addr,
-    /// Prefix length, 0..=32.
-    pub prefix: u8,
-}
-
-impl Ipv4Cidr {
-    /// Number of addresses in the network.
-    pub fn size(&self) -> u64 {
-        1u64 << (32 - u32::from(self.prefix))
-    }
-}
-
-impl FromStr for Ipv4Cidr {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr, prefix) = s
-            .split_once('/')
-            .ok_or_else(|| format!("`{s}` is not a CIDR like 127.100.0.0/16"))?;
-        let addr: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
-        let prefix: u8 = prefix
-            .parse()
-            .ok()
-            .filter(|p| *p <= 32)
-            .ok_or_else(|| format!("`{prefix}` is not a prefix length 0..=32"))?;
-        let mask = if prefix == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(prefix))
-        };
-        Ok(Ipv4Cidr {
-            network: Ipv4Addr::from(u32::from(addr) & mask),
-            prefix,
-        })
-    }
-}
-
-impl std::fmt::Display for Ipv4Cidr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
-    }
-}
-
 /// A configuration that does not make sense, found before anything starts.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -275,85 +204,6 @@ pub enum ConfigError {
     Wait { wait: u64, max: u64 },
     #[error("--{flag} must be at most {max}")]
     TooLarge { flag: &'static str, max: u64 },
-}
-
-/// Limits of one session, enforced by the sandbox.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-// Sessions stored before a limit existed read it as its default.
-#[serde(default)]
-pub struct SandboxLimits {
-    /// Live sessions at once.
-    pub max_sessions: usize,
-    /// Hosts per session.
-    pub max_hosts: usize,
-    /// Open sockets per session.
-    pub max_sockets: usize,
-    /// Pending blocking calls per session.
-    pub max_pending_calls: usize,
-    /// Bytes per send payload and per recv.
-    pub max_payload_bytes: usize,
-    /// Bytes sent per session over its life.
-    pub max_session_bytes: u64,
-    /// Calls per second per session.
-    pub max_calls_per_second: u32,
-    /// Events per session.
-    pub max_events: usize,
-    /// Packets a session's capture keeps.
-    pub max_packets: usize,
-    /// Captured bytes a session's capture keeps.
-    pub max_capture_bytes: u64,
-    /// Bytes of each captured frame kept.
-    pub capture_snaplen: u32,
-    /// Events a live subscriber may fall behind before it gets a fresh snapshot.
-    pub subscriber_lag: usize,
-    /// Seconds of inactivity before a session ends.
-    pub idle_ttl_secs: u64,
-    /// Seconds after creation before a session ends.
-    pub max_lifetime_secs: u64,
-    /// Default wait of a blocking call, in milliseconds.
-    pub wait_ms: u64,
-    /// Longest wait a call may ask for, in milliseconds.
-    pub max_wait_ms: u64,
-    /// Whether ports below 1024 may be bound.
-    pub allow_privileged_ports: bool,
-    /// Whether packets are captured (netns mode).
-    pub capture: bool,
-}
-
-impl Default for SandboxLimits {
-    fn default() -> Self {
-        SandboxLimits {
-            max_sessions: DEFAULT_MAX_SESSIONS,
-            max_hosts: DEFAULT_MAX_HOSTS,
-            max_sockets: DEFAULT_MAX_SOCKETS,
-            max_pending_calls: DEFAULT_MAX_PENDING_CALLS,
-            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
-            max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
-            max_calls_per_second: DEFAULT_MAX_CALLS_PER_SECOND,
-            max_events: DEFAULT_MAX_EVENTS,
-            max_packets: DEFAULT_MAX_PACKETS,
-            max_capture_bytes: DEFAULT_MAX_CAPTURE_BYTES,
-            capture_snaplen: DEFAULT_CAPTURE_SNAPLEN,
-            subscriber_lag: DEFAULT_SUBSCRIBER_LAG,
-            idle_ttl_secs: DEFAULT_IDLE_TTL_SECS,
-            max_lifetime_secs: DEFAULT_MAX_LIFETIME_SECS,
-            wait_ms: DEFAULT_WAIT_MS,
-            max_wait_ms: DEFAULT_MAX_WAIT_MS,
-            allow_privileged_ports: false,
-            capture: true,
-        }
-    }
-}
-
-impl SandboxLimits {
-    /// The idle time-to-live as a duration.
-    pub fn idle_ttl(&self) -> Duration {
-        Duration::from_secs(self.idle_ttl_secs)
-    }
-    /// The maximum lifetime as a duration.
-    pub fn max_lifetime(&self) -> Duration {
-        Duration::from_secs(self.max_lifetime_secs)
-    }
 }
 
 /// The whole, validated configuration of a server.
@@ -543,15 +393,6 @@ mod tests {
     fn serve_subcommand_takes_flags() {
         let cli = Cli::try_parse_from(["plugboard", "serve", "--max-sockets", "7"]).unwrap();
         assert_eq!(cli.into_config().unwrap().limits.max_sockets, 7);
-    }
-
-    #[test]
-    fn cidr_parses_and_masks() {
-        let cidr: Ipv4Cidr = "127.100.3.4/16".parse().unwrap();
-        assert_eq!(cidr.network, Ipv4Addr::new(127, 100, 0, 0));
-        assert_eq!(cidr.size(), 65536);
-        assert!("127.0.0.1".parse::<Ipv4Cidr>().is_err());
-        assert!("127.0.0.0/33".parse::<Ipv4Cidr>().is_err());
     }
 
     #[test]

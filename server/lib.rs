@@ -6,7 +6,8 @@
 //!   isolation backends. Knows nothing of HTTP or SQL.
 //! - [`store`]: sqlx — the pool, migrations, the event writer and queries.
 //! - [`http`]: axum — router, error type, REST handlers, WebSocket, pages.
-//! - [`metrics`]: server figures in the Prometheus text format.
+//! - [`metrics`]: server figures in the Prometheus text format; it implements the sandbox's
+//!   observer hooks, the sandbox does not know it.
 //! - [`telemetry`]: logging setup.
 //!
 //! [`run`] wires them together and serves until told to shut down; [`start`] does the same
@@ -121,18 +122,7 @@ pub async fn run(
         Some(records_tx),
         metrics.clone(),
     );
-    let stored = {
-        // Weak, so the writer does not keep the sandbox (and its record sender) alive.
-        let sandbox = sandbox.downgrade();
-        Box::new(move |id| {
-            if let Some(sandbox) = sandbox.upgrade() {
-                sandbox.forget_ended(id);
-            }
-        })
-    };
-    let writer = store
-        .spawn_writer(records_rx, metrics.clone(), stored)
-        .await?;
+    let writer = store.spawn_writer(records_rx, metrics.clone()).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = http::AppState::new(
         sandbox.clone(),

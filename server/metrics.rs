@@ -1,7 +1,8 @@
 //! Counters and gauges of the whole server, rendered in the Prometheus text format.
 //!
-//! The sandbox, the store and the HTTP layer each bump their own figures here; the counters the
-//! sandbox touches on every call are plain atomics in fixed arrays, so counting costs no lock
+//! The store and the HTTP layer bump their own figures here; the sandbox does not know this
+//! module: [`Metrics`] implements the sandbox's [`SandboxObserver`] hooks. The counters a
+//! session touches on every call are plain atomics in fixed arrays, so counting costs no lock
 //! and no allocation.
 
 use std::collections::BTreeMap;
@@ -9,7 +10,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use crate::sandbox::EventKind;
+pub use crate::sandbox::CallResultLabel;
+use crate::sandbox::{EventKind, SandboxObserver};
 
 /// Call kinds counted, in the order of [`CALL_KINDS`].
 const CALL_KINDS: [EventKind; 16] = [
@@ -31,16 +33,6 @@ const CALL_KINDS: [EventKind; 16] = [
     EventKind::Nonblocking,
 ];
 
-/// Outcomes counted per call kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallResultLabel {
-    Ok = 0,
-    Error = 1,
-    Pending = 2,
-}
-
-const OUTCOME_NAMES: [&str; 3] = ["ok", "error", "pending"];
-
 /// Every figure the server exports.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -51,7 +43,7 @@ pub struct Metrics {
     /// Sessions created since start.
     pub sessions_created: AtomicU64,
     /// Calls by kind (index into CALL_KINDS) and outcome.
-    calls: [[AtomicU64; 3]; CALL_KINDS.len()],
+    calls: [[AtomicU64; CallResultLabel::ALL.len()]; CALL_KINDS.len()],
     /// Events logged by sessions.
     pub events_logged: AtomicU64,
     /// Events written to the database.
@@ -123,11 +115,12 @@ impl Metrics {
         for (i, kind) in CALL_KINDS.iter().enumerate() {
             let kind = serde_json::to_string(kind).unwrap_or_default();
             let kind = kind.trim_matches('"');
-            for (o, name) in OUTCOME_NAMES.iter().enumerate() {
+            for outcome in CallResultLabel::ALL {
                 let _ = writeln!(
                     out,
-                    "plugboard_calls_total{{kind=\"{kind}\",outcome=\"{name}\"}} {}",
-                    self.calls[i][o].load(Ordering::Relaxed)
+                    "plugboard_calls_total{{kind=\"{kind}\",outcome=\"{}\"}} {}",
+                    outcome.name(),
+                    self.calls[i][outcome as usize].load(Ordering::Relaxed)
                 );
             }
         }
@@ -169,6 +162,34 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+/// The sandbox's figures: its sessions, their sockets, calls and events.
+impl SandboxObserver for Metrics {
+    fn session_started(&self) {
+        self.live_sessions.fetch_add(1, Ordering::Relaxed);
+        self.sessions_created.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn session_ended(&self) {
+        self.live_sessions.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn sockets_opened(&self, count: usize) {
+        self.open_sockets.fetch_add(count as i64, Ordering::Relaxed);
+    }
+
+    fn sockets_closed(&self, count: usize) {
+        self.open_sockets.fetch_sub(count as i64, Ordering::Relaxed);
+    }
+
+    fn call_counted(&self, kind: EventKind, result: CallResultLabel) {
+        self.count_call(kind, result);
+    }
+
+    fn event_logged(&self) {
+        self.events_logged.fetch_add(1, Ordering::Relaxed);
     }
 }
 

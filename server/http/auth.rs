@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use crate::sandbox::bucket::TokenBucket;
 
 /// Random bytes in a token.
 const TOKEN_BYTES: usize = 24;
@@ -100,8 +101,8 @@ pub struct RateLimiter {
     rate: f64,
     /// Most tokens a client can save up.
     burst: f64,
-    /// Each client's bucket: tokens left and when it was last filled.
-    clients: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    /// Each client's bucket.
+    clients: Mutex<HashMap<IpAddr, TokenBucket>>,
 }
 
 impl RateLimiter {
@@ -120,26 +121,18 @@ impl RateLimiter {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if clients.len() >= MAX_TRACKED_CLIENTS && !clients.contains_key(&client) {
             // Forget clients whose buckets are full again: they lose nothing.
-            let (rate, burst) = (self.rate, self.burst);
-            clients.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
-            });
+            clients.retain(|_, bucket| !bucket.is_full(now));
             if clients.len() >= MAX_TRACKED_CLIENTS {
                 return Err(ApiError::RateLimited { retry_after: 1 });
             }
         }
-        let (tokens, at) = clients.entry(client).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = ((1.0 - *tokens) / self.rate).ceil().max(1.0);
-            Err(ApiError::RateLimited {
-                retry_after: wait as u64,
-            })
-        }
+        let (rate, burst) = (self.rate, self.burst);
+        let bucket = clients
+            .entry(client)
+            .or_insert_with(|| TokenBucket::full(rate, burst, now));
+        bucket.take(now).map_err(|wait| ApiError::RateLimited {
+            retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+        })
     }
 }
 

@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
+use super::Ipv4Cidr;
 use super::diag::{AddressUse, SockDiag};
 use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
-use crate::config::Ipv4Cidr;
 use crate::sandbox::call::CallFailure;
 use crate::sandbox::host::HostId;
 use crate::sandbox::net::{Family, Proto};

@@ -6,6 +6,7 @@
 //! 127.0.0.0/8 and enforces the boundary itself; [`netns`] makes each host its own network
 //! namespace and lets the kernel enforce it.
 
+mod cidr;
 pub mod diag;
 pub mod loopback;
 mod netlink;
@@ -22,6 +23,8 @@ use super::call::CallFailure;
 use super::capture::Capture;
 use super::host::HostId;
 use super::net::{Family, Proto};
+
+pub use cidr::Ipv4Cidr;
 
 /// A new non-blocking, close-on-exec socket in the calling thread's network namespace.
 pub fn new_socket(family: Family, proto: Proto) -> io::Result<Socket> {

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
+use super::Ipv4Cidr;
 use super::netlink::Rtnl;
 use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
-use crate::config::Ipv4Cidr;
 use crate::sandbox::call::CallFailure;
 use crate::sandbox::capture::Capture;
 use crate::sandbox::host::HostId;

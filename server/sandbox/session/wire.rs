@@ -237,7 +237,7 @@ impl SessionTask {
                     host: p.host,
                     fd: p.fd,
                     local: s.tuple.local,
-                    remote: s.tuple.remote.or(p.event.addr),
+                    remote: s.tuple.remote.or(p.facts.addr),
                     since_ns: 0,
                 });
             }

@@ -6,9 +6,9 @@
 //! `TIME_WAIT` side of an active close, and connections already established but still in a
 //! listener's accept queue. This module owns the one view that shows those: a [`SockDiag`]
 //! socket opened inside a namespace, the dump request, and the reading of its multipart reply
-//! into [`DiagSocket`]s. Message layouts come from `netlink-packet-sock-diag`; the one field
-//! that crate drops (the `TIME_WAIT` timer's expiry) is read where the crate's own buffer type
-//! says it lies.
+//! into [`DiagSocket`]s. Message layouts come from `netlink-packet-sock-diag`; reading one
+//! reply into a [`DiagSocket`], with the `TIME_WAIT` expiry that crate drops, is the `reply`
+//! file's job.
 //!
 //! The same dumps, for TCP and UDP, tell the loopback address pool
 //! ([`loopback`](super::loopback)) which addresses the kernel still holds ports of, and
@@ -21,23 +21,27 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::mem::size_of;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use netlink_packet_core::{
-    DecodeError, NLM_F_DUMP, NLM_F_MULTIPART, NLM_F_REQUEST, NLMSG_ALIGNTO, NetlinkBuffer,
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, parse_u32,
+    NLM_F_DUMP, NLM_F_MULTIPART, NLM_F_REQUEST, NLMSG_ALIGNTO, NetlinkBuffer, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
 use netlink_packet_sock_diag::inet::{
-    ExtensionFlags, InetRequest, InetResponse, InetResponseBuffer, InetResponseHeader, SocketId,
-    SocketIdBuffer, StateFlags, Timer,
+    ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags,
 };
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::sandbox::probe::TcpState;
+mod reply;
+
+pub use reply::{
+    DiagSocket, TIMER_KEEPALIVE, TIMER_NONE, TIMER_RETRANSMIT, TIMER_TIME_WAIT,
+    TIMER_ZERO_WINDOW_PROBE,
+};
 
 /// How long one receive waits for the kernel. A dump is answered from inside the system calls
 /// that send the request and read each reply, so this bounds a wedged kernel, not a slow one.
@@ -56,95 +60,6 @@ pub const MAX_ADDRESSES: usize = 4096;
 /// Receive buffer for one reply datagram. The kernel sizes a dump datagram after the reader's
 /// buffer but never above 32 KiB, so every datagram fits.
 const DATAGRAM_LEN: usize = 32 * 1024;
-
-/// No timer is running.
-pub const TIMER_NONE: u8 = 0;
-/// The retransmit timer (also the loss probe and SYN-ACK timers).
-pub const TIMER_RETRANSMIT: u8 = 1;
-/// The keepalive timer (also a closing socket's `FIN_WAIT2` timer).
-pub const TIMER_KEEPALIVE: u8 = 2;
-/// The `TIME_WAIT` timer of a socket no descriptor holds any more.
-pub const TIMER_TIME_WAIT: u8 = 3;
-/// The zero-window probe timer.
-pub const TIMER_ZERO_WINDOW_PROBE: u8 = 4;
-
-/// Where `idiag_expires` lies in `struct inet_diag_msg` (`linux/inet_diag.h`): after the four
-/// one-byte fields family, state, timer and retransmits, and the socket id. The crate parses
-/// this field for every timer but `TIME_WAIT`'s, for which it keeps no value.
-const EXPIRES_OFFSET: usize = 4 + size_of::<SocketIdBuffer>();
-
-// The crate's own layout of the message must agree: five `u32` (expires, the two queues, uid,
-// inode) follow the socket id.
-const _: () = assert!(size_of::<InetResponseBuffer>() == EXPIRES_OFFSET + 5 * size_of::<u32>());
-
-/// One TCP socket as sock_diag reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiagSocket {
-    /// Local address; an `AF_INET` socket's is V4, an `AF_INET6` socket's V6 (IPv4-mapped
-    /// addresses stay V6).
-    pub local: SocketAddr,
-    /// Peer address; the unspecified address and port 0 for a listener.
-    pub remote: SocketAddr,
-    /// TCP state; a `TIME_WAIT` socket still waiting for the peer's FIN shows `FIN_WAIT2`.
-    pub state: TcpState,
-    /// Inode of the socket's file; 0 when no descriptor holds it (TIME_WAIT, accept queue).
-    pub inode: u32,
-    /// The kernel timer running (0 none, 1 retransmit, 2 keepalive, 3 TIME_WAIT, 4 zero-window
-    /// probe); see [`TIMER_NONE`] and the constants after it.
-    pub timer: u8,
-    /// Milliseconds until that timer fires.
-    pub expires_ms: u32,
-    /// Bytes not yet read; for a listener, connections waiting in its accept queue.
-    pub recv_queue: u32,
-    /// Bytes not yet acknowledged; for a listener, its backlog.
-    pub send_queue: u32,
-}
-
-impl DiagSocket {
-    /// The socket one inet_diag reply describes, or `None` when its state is one this build
-    /// does not know. `payload` is the reply's raw bytes, read only for the timer expiry the
-    /// crate drops.
-    fn from_reply(header: InetResponseHeader, payload: &[u8]) -> Result<Option<Self>, DecodeError> {
-        let InetResponseHeader {
-            family: _, // the addresses' variant already says it
-            state,
-            timer,
-            socket_id,
-            recv_queue,
-            send_queue,
-            uid: _,
-            inode,
-        } = header;
-        let SocketId {
-            source_port,
-            destination_port,
-            source_address,
-            destination_address,
-            interface_id,
-            cookie: _,
-        } = socket_id;
-        let Some(state) = TcpState::from_raw(state) else {
-            return Ok(None);
-        };
-        let (timer, expires_ms) = match timer {
-            None => (TIMER_NONE, 0),
-            Some(Timer::Retransmit(left, _retransmits)) => (TIMER_RETRANSMIT, millis(left)),
-            Some(Timer::KeepAlive(left)) => (TIMER_KEEPALIVE, millis(left)),
-            Some(Timer::TimeWait) => (TIMER_TIME_WAIT, time_wait_expires_ms(payload)?),
-            Some(Timer::Probe(left)) => (TIMER_ZERO_WINDOW_PROBE, millis(left)),
-        };
-        Ok(Some(DiagSocket {
-            local: socket_addr(source_address, source_port, interface_id),
-            remote: socket_addr(destination_address, destination_port, interface_id),
-            state,
-            inode,
-            timer,
-            expires_ms,
-            recv_queue,
-            send_queue,
-        }))
-    }
-}
 
 /// What holds a local address's ports, in [`SockDiag::local_ipv4_addresses`]; the stronger
 /// hold is the greater.
@@ -422,35 +337,6 @@ fn padding(len: usize) -> usize {
     len.next_multiple_of(usize::from(NLMSG_ALIGNTO)) - len
 }
 
-/// The `TIME_WAIT` timer's milliseconds left, read from an inet_diag reply's raw bytes.
-fn time_wait_expires_ms(payload: &[u8]) -> Result<u32, DecodeError> {
-    let field = payload
-        .get(EXPIRES_OFFSET..EXPIRES_OFFSET + size_of::<u32>())
-        .ok_or_else(|| DecodeError::buffer_too_small(payload.len(), EXPIRES_OFFSET + 4))?;
-    parse_u32(field)
-}
-
-/// A timer's time left in whole milliseconds (the kernel reports it as a `u32` of them).
-fn millis(left: Duration) -> u32 {
-    u32::try_from(left.as_millis()).unwrap_or(u32::MAX)
-}
-
-/// A socket address as `getsockname` gives it: a link-local IPv6 address carries the socket's
-/// interface as its scope.
-fn socket_addr(ip: IpAddr, port: u16, interface: u32) -> SocketAddr {
-    match ip {
-        IpAddr::V4(v4) => SocketAddr::from((v4, port)),
-        IpAddr::V6(v6) => {
-            let scope = if v6.is_unicast_link_local() {
-                interface
-            } else {
-                0
-            };
-            SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope))
-        }
-    }
-}
-
 /// A reply the crate could not decode, as an I/O error.
 fn invalid(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(
@@ -465,11 +351,12 @@ mod tests {
     //! it a test says why and passes, unless `PLUGBOARD_REQUIRE_NETNS` is set.
 
     use std::io::Read;
-    use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
     use std::os::unix::fs::MetadataExt;
     use std::time::Instant;
 
     use super::*;
+    use crate::sandbox::probe::TcpState;
 
     /// How long a test waits for the kernel to move a socket where the test expects it.
     const SETTLE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -1,0 +1,248 @@
+//! Calls that may block (accept, connect, send, sendto, recv, recvfrom): what each waits to do
+//! ([`BlockingOp`]) and one non-blocking try of it on the kernel, made when the call comes in
+//! and again whenever its socket may be ready.
+
+use std::io;
+use std::net::SocketAddr;
+
+use super::SessionTask;
+use super::exec::Exec;
+
+use crate::sandbox::call::{CallFailure, CallValue};
+use crate::sandbox::net::Proto;
+use crate::sandbox::socket::Sock;
+
+/// What a blocked call is waiting to do.
+#[derive(Debug)]
+pub(super) enum BlockingOp {
+    Accept,
+    /// `note` is what the sandbox did on the way (mapping, implicit bind), for the reply.
+    Connect {
+        addr: SocketAddr,
+        first: bool,
+        note: Option<String>,
+    },
+    Recv {
+        max: usize,
+        peek: bool,
+    },
+    Recvfrom {
+        max: usize,
+        peek: bool,
+    },
+    Send {
+        data: Vec<u8>,
+        sent: usize,
+    },
+    Sendto {
+        data: Vec<u8>,
+        addr: SocketAddr,
+    },
+}
+
+impl SessionTask {
+    /// Try a call that may block; a non-blocking socket answers at once as the kernel would.
+    pub(super) fn run_blocking(&mut self, hidx: usize, fd: i32, mut op: BlockingOp) -> Exec {
+        let Some(nonblocking) = self.sock(hidx, fd).map(|s| s.nonblocking) else {
+            return Exec::Done(Err(CallFailure::code(libc::EBADF)));
+        };
+        match self.attempt(hidx, fd, &mut op) {
+            Some(result) => Exec::Done(result),
+            None if nonblocking => {
+                let code = match op {
+                    BlockingOp::Connect { .. } => libc::EINPROGRESS,
+                    BlockingOp::Send { sent, .. } if sent > 0 => {
+                        // A non-blocking send that moved some bytes reports how many.
+                        return Exec::Done(Ok(CallValue {
+                            bytes: Some(sent),
+                            ..CallValue::default()
+                        }));
+                    }
+                    _ => libc::EAGAIN,
+                };
+                Exec::Done(Err(CallFailure::code(code)))
+            }
+            None => {
+                if let BlockingOp::Connect { first, .. } = &mut op {
+                    *first = false;
+                }
+                Exec::Blocked(fd, op)
+            }
+        }
+    }
+
+    /// One non-blocking try of a blocking call: `None` if it would still block.
+    pub(super) fn attempt(
+        &mut self,
+        hidx: usize,
+        fd: i32,
+        op: &mut BlockingOp,
+    ) -> Option<Result<CallValue, CallFailure>> {
+        let host = self.hosts[hidx].id;
+        let Some(sock) = self.hosts[hidx].fds.get(fd) else {
+            return Some(Err(CallFailure::code(libc::EBADF)));
+        };
+        let would_block = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
+        let with_source = matches!(op, BlockingOp::Recvfrom { .. });
+        match op {
+            BlockingOp::Connect { addr, first, note } => {
+                match sock.socket().connect(&(*addr).into()) {
+                    Ok(()) => Some(Ok(CallValue {
+                        addr: Some(*addr),
+                        note: note.clone(),
+                        ..CallValue::default()
+                    })),
+                    // A repeated connect reports completion as EISCONN.
+                    Err(e) if !*first && e.raw_os_error() == Some(libc::EISCONN) => {
+                        Some(Ok(CallValue {
+                            addr: Some(*addr),
+                            note: note.clone(),
+                            ..CallValue::default()
+                        }))
+                    }
+                    Err(e)
+                        if e.raw_os_error() == Some(libc::EINPROGRESS)
+                            || (!*first && e.raw_os_error() == Some(libc::EALREADY)) =>
+                    {
+                        None
+                    }
+                    Err(e) => Some(Err(CallFailure::kernel(&e))),
+                }
+            }
+            BlockingOp::Accept => {
+                // A pending accept may finish after other sockets were opened.
+                let max = self.log.info.limits.max_sockets;
+                if self.socket_count() >= max {
+                    return Some(Err(CallFailure::sandbox(
+                        libc::EMFILE,
+                        format!("The session already has its {max} sockets: close one first."),
+                    )));
+                }
+                let mut refused = Vec::new();
+                let accepted = loop {
+                    match sock.socket().accept() {
+                        Ok((conn, peer)) => {
+                            let peer = peer.as_socket();
+                            if !peer.is_some_and(|p| self.peer_inside(Proto::Tcp, p)) {
+                                refused.push(peer);
+                                drop(conn);
+                                continue;
+                            }
+                            break Ok((conn, peer));
+                        }
+                        Err(e) => break Err(e),
+                    }
+                };
+                let family = sock.family;
+                for peer in refused {
+                    self.log_isolation(host, fd, peer, "a connection from outside the session reached this listener; the sandbox closed it");
+                }
+                match accepted {
+                    Ok((conn, peer)) => {
+                        let opened = conn
+                            .set_nonblocking(true)
+                            .and_then(|()| self.poller.add(&conn))
+                            .map(|()| Sock::new(conn, family, Proto::Tcp));
+                        match opened {
+                            Ok(mut new) => {
+                                // Bytes that arrived before accept are news to the reader.
+                                new.seen.recv_queue = Some(0);
+                                let new_fd = self.hosts[hidx].fds.insert(new);
+                                self.sandbox.observer.sockets_opened(1);
+                                Some(Ok(CallValue {
+                                    fd: Some(new_fd),
+                                    peer,
+                                    ..CallValue::default()
+                                }))
+                            }
+                            Err(e) => Some(Err(CallFailure::kernel(&e))),
+                        }
+                    }
+                    Err(e) if would_block(&e) => None,
+                    Err(e) => Some(Err(CallFailure::kernel(&e))),
+                }
+            }
+            BlockingOp::Send { data, sent } => {
+                loop {
+                    match sock.send(&data[*sent..]) {
+                        Ok(n) => {
+                            *sent += n;
+                            self.bytes_sent += n as u64;
+                            if *sent == data.len() {
+                                break Some(Ok(CallValue {
+                                    bytes: Some(*sent),
+                                    ..CallValue::default()
+                                }));
+                            }
+                        }
+                        Err(e) if would_block(&e) => break None,
+                        // A blocking send that moved bytes before failing reports them.
+                        Err(_) if *sent > 0 => {
+                            break Some(Ok(CallValue {
+                                bytes: Some(*sent),
+                                ..CallValue::default()
+                            }));
+                        }
+                        Err(e) => break Some(Err(CallFailure::kernel(&e))),
+                    }
+                }
+            }
+            BlockingOp::Sendto { data, addr } => match sock.send_to(data, *addr) {
+                Ok(n) => {
+                    self.bytes_sent += n as u64;
+                    Some(Ok(CallValue {
+                        bytes: Some(n),
+                        addr: Some(*addr),
+                        ..CallValue::default()
+                    }))
+                }
+                Err(e) if would_block(&e) => None,
+                Err(e) => Some(Err(CallFailure::kernel(&e))),
+            },
+            BlockingOp::Recv { max, peek } | BlockingOp::Recvfrom { max, peek } => {
+                let udp = sock.proto == Proto::Udp;
+                let mut refused = Vec::new();
+                let received = loop {
+                    // A datagram socket can be reached by anyone; look at the source to keep
+                    // the boundary even for plain recv.
+                    let r = if udp || with_source {
+                        sock.recv_from(*max, *peek)
+                    } else {
+                        sock.recv(*max, *peek).map(|d| (d, None))
+                    };
+                    match r {
+                        Ok((_, Some(from))) if udp && !self.peer_inside(Proto::Udp, from) => {
+                            refused.push(Some(from));
+                            if *peek {
+                                // A peeked datagram stays queued; drop it for real.
+                                sock.recv_from(*max, false).ok(/* dropping an outsider's datagram */);
+                            }
+                        }
+                        other => break other,
+                    }
+                };
+                for peer in refused {
+                    self.log_isolation(
+                        host,
+                        fd,
+                        peer,
+                        "a datagram from outside the session arrived; the sandbox dropped it",
+                    );
+                }
+                match received {
+                    Ok((data, from)) => {
+                        let peer = if with_source { from } else { None };
+                        Some(Ok(CallValue {
+                            bytes: Some(data.len()),
+                            data: Some(data),
+                            peer,
+                            ..CallValue::default()
+                        }))
+                    }
+                    Err(e) if would_block(&e) => None,
+                    Err(e) => Some(Err(CallFailure::kernel(&e))),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The session's boundary as calls meet it: where a connect or sendto really goes (the
+//! backend's mapping, an implicit bind), and on a shared kernel (loopback isolation) which
+//! destinations and peers belong to the session.
+
+use std::net::SocketAddr;
+
+use super::SessionTask;
+use super::exec::Facts;
+
+use crate::sandbox::call::CallFailure;
+use crate::sandbox::event::EventKind;
+use crate::sandbox::host::HostId;
+use crate::sandbox::isolation::SessionNetwork;
+use crate::sandbox::net::Proto;
+use crate::sandbox::probe::TcpState;
+use crate::sandbox::socket::Sock;
+
+impl SessionTask {
+    /// Where a connect or sendto goes: the backend's mapping of `addr`, after binding an
+    /// unbound socket where the backend wants it. Hands back what was learned on the way (the
+    /// mapping and its note) even when the call cannot go on.
+    pub(super) fn prepare_destination(
+        &self,
+        hidx: usize,
+        fd: i32,
+        addr: SocketAddr,
+        kind: EventKind,
+    ) -> (Facts, Result<SocketAddr, CallFailure>) {
+        let host = self.hosts[hidx].id;
+        let Some(sock) = self.sock(hidx, fd) else {
+            return (Facts::default(), Err(CallFailure::code(libc::EBADF)));
+        };
+        let mapped = match self.network.destination(host, addr) {
+            Ok(mapped) => mapped,
+            Err(failure) => return (Facts::default(), Err(failure)),
+        };
+        let mut facts = Facts::mapped(addr, mapped.addr, mapped.note.clone());
+        // On a shared kernel only the session's own sockets may be reached: a machine's
+        // service bound to the wildcard also answers on the session's addresses.
+        let connecting = kind == EventKind::Connect;
+        let checked = match sock.proto {
+            Proto::Tcp => connecting.then_some(true),
+            // A UDP connect only sets the default destination, as in the kernel: the
+            // datagrams are checked when they are sent.
+            Proto::Udp => (!connecting).then_some(false),
+        };
+        if let Some(listening) = checked {
+            if let Err(failure) = self.reachable(sock.proto, mapped.addr, listening) {
+                return (facts, Err(failure));
+            }
+        }
+        match implicit_bind(self.network.as_ref(), host, sock) {
+            Ok(bind_note) => {
+                facts.note = join_notes(mapped.note, bind_note);
+                (facts, Ok(mapped.addr))
+            }
+            Err(failure) => (facts, Err(failure)),
+        }
+    }
+
+    /// On a shared kernel, refuse a destination where no socket of this session is bound (or,
+    /// with `listening`, listens): a machine's service bound to the wildcard also answers on
+    /// the session's addresses.
+    pub(super) fn reachable(
+        &self,
+        proto: Proto,
+        to: SocketAddr,
+        listening: bool,
+    ) -> Result<(), CallFailure> {
+        if !self.network.shares_kernel() || self.owned_endpoint(proto, to, listening) {
+            return Ok(());
+        }
+        let what = if listening { "listens" } else { "is bound" };
+        Err(CallFailure::sandbox(
+            libc::ECONNREFUSED,
+            format!(
+                "No socket of this session {what} on {to}. Loopback isolation only lets a \
+                 session reach its own sockets; start the server side first."
+            ),
+        ))
+    }
+
+    /// Whether a socket of this session has `addr` as its local address (and, with
+    /// `listening`, is a TCP listener).
+    pub(super) fn owned_endpoint(&self, proto: Proto, addr: SocketAddr, listening: bool) -> bool {
+        self.hosts.iter().any(|h| {
+            h.fds.iter().any(|(_, s)| {
+                s.proto == proto
+                    && s.local().is_some_and(|local| same_endpoint(local, addr))
+                    && (!listening
+                        || crate::sandbox::probe::tcp_state(s.socket()) == Some(TcpState::Listen))
+            })
+        })
+    }
+
+    /// Whether a peer may reach this session: an address of the session and, on a shared
+    /// kernel, one of its own sockets.
+    pub(super) fn peer_inside(&self, proto: Proto, peer: SocketAddr) -> bool {
+        self.network.peer_allowed(peer)
+            && (!self.network.shares_kernel() || self.owned_endpoint(proto, peer, false))
+    }
+}
+
+/// Bind an unbound socket to its host's address when the backend asks for it.
+pub(super) fn implicit_bind(
+    network: &dyn SessionNetwork,
+    host: HostId,
+    sock: &Sock,
+) -> Result<Option<String>, CallFailure> {
+    if sock.local().is_some() {
+        return Ok(None);
+    }
+    let Some(addr) = network.implicit_bind(host, sock.family) else {
+        return Ok(None);
+    };
+    sock.socket()
+        .bind(&addr.into())
+        .map_err(|e| CallFailure::kernel(&e))?;
+    let bound = sock.local().unwrap_or(addr);
+    Ok(Some(format!(
+        "the socket was unbound: bound implicitly to {bound} (host {host}'s address, port chosen by the kernel)"
+    )))
+}
+
+/// The same address and port, an IPv4 address and its IPv4-mapped IPv6 form being the same.
+pub(super) fn same_endpoint(a: SocketAddr, b: SocketAddr) -> bool {
+    let canon = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    a.port() == b.port() && canon(a.ip()) == canon(b.ip())
+}
+
+pub(super) fn join_notes(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    }
+}

@@ -1,0 +1,522 @@
+//! Running a call on the kernel: admitting it against the session's limits, running it as
+//! far as it goes without blocking, and the event that records it with its arguments.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::blocking::BlockingOp;
+use super::boundary::implicit_bind;
+use super::pending::PendingCall;
+use super::{SessionTask, close_socket, wire};
+
+use crate::sandbox::call::{Call, CallFailure, CallReply, CallValue};
+use crate::sandbox::event::{Event, EventKind, Preview, Status};
+use crate::sandbox::host::HostId;
+use crate::sandbox::net::{Proto, SockOpt, Tuple};
+use crate::sandbox::socket::Sock;
+use crate::sandbox::{Limit, SessionError};
+
+/// Added to a refused privileged port to suggest an unprivileged one (80 → 8080, 443 → 8443).
+pub(super) const UNPRIVILEGED_PORT_OFFSET: u16 = 8000;
+/// Longest SO_LINGER a socket may have: closing a lingering socket holds a thread that long.
+pub(super) const MAX_LINGER_SECS: u32 = 5;
+
+/// What the sandbox learned running a call that its reply does not carry, for its event:
+/// where an address it named really went, and the socket a close released.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Facts {
+    /// The address the call used after the backend's mapping (bind, connect, sendto).
+    pub(super) addr: Option<SocketAddr>,
+    /// The address asked for, when the backend mapped it to another.
+    pub(super) requested_addr: Option<SocketAddr>,
+    /// What the sandbox did on the way: the mapping, an implicit bind.
+    pub(super) note: Option<String>,
+    /// The tuple of the socket a close released.
+    pub(super) closed: Option<Tuple>,
+}
+
+impl Facts {
+    /// `requested` went to `addr`, the backend's mapping, which `note` explains when it
+    /// differs.
+    pub(super) fn mapped(requested: SocketAddr, addr: SocketAddr, note: Option<String>) -> Facts {
+        Facts {
+            addr: Some(addr),
+            requested_addr: note.is_some().then_some(requested),
+            note,
+            closed: None,
+        }
+    }
+}
+
+/// What running a call came to.
+pub(super) enum Exec {
+    Done(Result<CallValue, CallFailure>),
+    Blocked(i32, BlockingOp),
+    Refused(SessionError),
+}
+
+impl SessionTask {
+    /// Check a call against the session's limits before it touches the kernel.
+    pub(super) fn admit(&mut self, hidx: usize, call: &Call) -> Result<(), SessionError> {
+        let limits = &self.log.info.limits;
+        let limit = |limit: Limit, max: u64| Err(SessionError::Limit { limit, max });
+        // Packets have their own limit; calls stop when the rest of the log is full.
+        let packets = self.tracer.as_ref().map_or(0, |t| t.stats.packets as usize);
+        if self.log_len().saturating_sub(packets) >= limits.max_events {
+            return limit(Limit::Events, limits.max_events as u64);
+        }
+        match call {
+            Call::Send { data, .. } | Call::Sendto { data, .. } => {
+                if data.len() > limits.max_payload_bytes {
+                    return limit(Limit::Payload, limits.max_payload_bytes as u64);
+                }
+                if self.bytes_sent + data.len() as u64 > limits.max_session_bytes {
+                    return limit(Limit::SessionBytes, limits.max_session_bytes);
+                }
+            }
+            Call::Recv { max, .. } | Call::Recvfrom { max, .. }
+                if *max > limits.max_payload_bytes =>
+            {
+                return limit(Limit::Payload, limits.max_payload_bytes as u64);
+            }
+            Call::Socket { .. } | Call::Accept { .. }
+                if self.socket_count() >= limits.max_sockets =>
+            {
+                return limit(Limit::Sockets, limits.max_sockets as u64);
+            }
+            _ => {}
+        }
+        let may_block = matches!(
+            call,
+            Call::Accept { .. }
+                | Call::Connect { .. }
+                | Call::Recv { .. }
+                | Call::Recvfrom { .. }
+                | Call::Send { .. }
+                | Call::Sendto { .. }
+        );
+        if may_block
+            && self.pending.len() >= limits.max_pending_calls
+            && call
+                .fd()
+                .and_then(|fd| self.sock(hidx, fd))
+                .is_some_and(|s| !s.nonblocking)
+        {
+            return limit(Limit::PendingCalls, limits.max_pending_calls as u64);
+        }
+        // The rate is checked last so that a refused call does not spend a token.
+        if self.bucket.take(Instant::now().into_std()).is_err() {
+            return limit(Limit::CallRate, u64::from(limits.max_calls_per_second));
+        }
+        Ok(())
+    }
+
+    pub(super) fn handle_call(
+        &mut self,
+        host: HostId,
+        call: Call,
+        wait: Duration,
+        reply: oneshot::Sender<Result<CallReply, SessionError>>,
+    ) {
+        let Some(hidx) = self.host_index(host) else {
+            reply.send(Err(SessionError::NoSuchHost(host))).ok(/* caller gone */);
+            return;
+        };
+        if let Err(e) = self.admit(hidx, &call) {
+            reply.send(Err(e)).ok(/* caller gone */);
+            return;
+        }
+        self.last_activity = Instant::now();
+        let call_id = self.next_call_id;
+        self.next_call_id += 1;
+        let since = wire::now_ns();
+        let (exec, facts) = self.execute(hidx, &call);
+        let result = match &exec {
+            Exec::Done(result) => Some(result),
+            Exec::Blocked(..) | Exec::Refused(_) => None,
+        };
+        let event = call_event(host, call_id, &call, &facts, result);
+        let in_progress = matches!(&exec, Exec::Done(Err(f)) if f.errno.code == libc::EINPROGRESS);
+        self.trace_call(&event, since, matches!(exec, Exec::Refused(_)), in_progress);
+        match exec {
+            Exec::Done(result) => {
+                let (seq, outcome) = self.log_call(event, result);
+                reply
+                    .send(Ok(CallReply {
+                        call_id,
+                        host,
+                        seq,
+                        outcome,
+                    }))
+                    .ok(/* the caller gave up; the event is logged */);
+            }
+            Exec::Blocked(fd, op) => self.pending.push(PendingCall {
+                call_id,
+                host,
+                fd,
+                op,
+                call,
+                facts,
+                reply: Some(reply),
+                reply_by: Instant::now() + wait,
+            }),
+            Exec::Refused(e) => {
+                reply.send(Err(e)).ok(/* caller gone */);
+            }
+        }
+        self.after_activity();
+    }
+
+    /// Run a call on the kernel as far as it goes without blocking. Hands back what it came
+    /// to and what the sandbox learned on the way, which the call's event shows.
+    pub(super) fn execute(&mut self, hidx: usize, call: &Call) -> (Exec, Facts) {
+        let host = self.hosts[hidx].id;
+        let done = |result| (Exec::Done(result), Facts::default());
+        let kernel =
+            |result: std::io::Result<CallValue>| done(result.map_err(|e| CallFailure::kernel(&e)));
+        let ebadf = || done(Err(CallFailure::code(libc::EBADF)));
+        match *call {
+            Call::Socket { family, proto } => {
+                let opened = self
+                    .network
+                    .open_socket(host, family, proto)
+                    .and_then(|s| self.poller.add(&s).map(|()| Sock::new(s, family, proto)));
+                match opened {
+                    Ok(sock) => {
+                        let fd = self.hosts[hidx].fds.insert(sock);
+                        self.sandbox.observer.sockets_opened(1);
+                        done(Ok(CallValue {
+                            fd: Some(fd),
+                            ..CallValue::default()
+                        }))
+                    }
+                    Err(e) => done(Err(CallFailure::kernel(&e))),
+                }
+            }
+            Call::Bind { fd, addr } => {
+                let Some(sock) = self.sock(hidx, fd) else {
+                    return ebadf();
+                };
+                let limits = &self.log.info.limits;
+                if addr.port() != 0 && addr.port() < 1024 && !limits.allow_privileged_ports {
+                    return done(Err(CallFailure::sandbox(
+                        libc::EACCES,
+                        format!(
+                            "Ports below 1024 are for privileged programs, and sessions run as \
+                             an unprivileged one: bind port {} instead, or any port above 1023.",
+                            UNPRIVILEGED_PORT_OFFSET + addr.port()
+                        ),
+                    )));
+                }
+                let mapped = match self.network.bind_target(host, addr) {
+                    Ok(m) => m,
+                    Err(f) => return done(Err(f)),
+                };
+                let facts = Facts::mapped(addr, mapped.addr, mapped.note.clone());
+                let result = sock
+                    .socket()
+                    .bind(&mapped.addr.into())
+                    .map(|()| CallValue {
+                        addr: Some(mapped.addr),
+                        note: mapped.note,
+                        ..CallValue::default()
+                    })
+                    .map_err(|e| CallFailure::kernel(&e));
+                (Exec::Done(result), facts)
+            }
+            Call::Listen { fd, backlog } => {
+                let Some(sock) = self.sock(hidx, fd) else {
+                    return ebadf();
+                };
+                let mut note = None;
+                if sock.is_tcp() {
+                    match implicit_bind(self.network.as_ref(), host, sock) {
+                        Ok(n) => note = n,
+                        Err(f) => return done(Err(f)),
+                    }
+                }
+                let facts = Facts {
+                    note: note.clone(),
+                    ..Facts::default()
+                };
+                let result = match sock.socket().listen(backlog) {
+                    Ok(()) => {
+                        if let Some(sock) = self.hosts[hidx].fds.get_mut(fd) {
+                            sock.backlog = Some(backlog);
+                        }
+                        Ok(CallValue {
+                            note,
+                            ..CallValue::default()
+                        })
+                    }
+                    Err(e) => Err(CallFailure::kernel(&e)),
+                };
+                (Exec::Done(result), facts)
+            }
+            Call::Connect { fd, addr } => {
+                let (facts, to) = self.prepare_destination(hidx, fd, addr, EventKind::Connect);
+                let exec = match to {
+                    Ok(to) => self.run_blocking(
+                        hidx,
+                        fd,
+                        BlockingOp::Connect {
+                            addr: to,
+                            first: true,
+                            note: facts.note.clone(),
+                        },
+                    ),
+                    Err(failure) => Exec::Done(Err(failure)),
+                };
+                (exec, facts)
+            }
+            Call::Accept { fd } => (
+                self.run_blocking(hidx, fd, BlockingOp::Accept),
+                Facts::default(),
+            ),
+            Call::Send { fd, ref data } => {
+                // A connected UDP socket sends to the destination its connect set: checked
+                // here, as sendto's is, since the connect let it through.
+                let peer = self
+                    .sock(hidx, fd)
+                    .filter(|s| s.proto == Proto::Udp)
+                    .and_then(|s| s.socket().peer_addr().ok())
+                    .and_then(|a| a.as_socket());
+                if let Some(Err(failure)) = peer.map(|to| self.reachable(Proto::Udp, to, false)) {
+                    return done(Err(failure));
+                }
+                let op = BlockingOp::Send {
+                    data: data.clone(),
+                    sent: 0,
+                };
+                (self.run_blocking(hidx, fd, op), Facts::default())
+            }
+            Call::Recv { fd, max, peek } => (
+                self.run_blocking(hidx, fd, BlockingOp::Recv { max, peek }),
+                Facts::default(),
+            ),
+            Call::Recvfrom { fd, max, peek } => (
+                self.run_blocking(hidx, fd, BlockingOp::Recvfrom { max, peek }),
+                Facts::default(),
+            ),
+            Call::Sendto { fd, ref data, addr } => {
+                let (facts, to) = self.prepare_destination(hidx, fd, addr, EventKind::Sendto);
+                let exec = match to {
+                    Ok(to) => {
+                        let op = BlockingOp::Sendto {
+                            data: data.clone(),
+                            addr: to,
+                        };
+                        self.run_blocking(hidx, fd, op)
+                    }
+                    Err(failure) => Exec::Done(Err(failure)),
+                };
+                (exec, facts)
+            }
+            Call::Shutdown { fd, how } => {
+                let Some(sock) = self.sock(hidx, fd) else {
+                    return ebadf();
+                };
+                kernel(
+                    sock.socket()
+                        .shutdown(how.into())
+                        .map(|()| CallValue::default()),
+                )
+            }
+            Call::Close { fd } => {
+                let Some(sock) = self.hosts[hidx].fds.remove(fd) else {
+                    return ebadf();
+                };
+                let facts = Facts {
+                    closed: Some(sock.tuple()),
+                    ..Facts::default()
+                };
+                self.sandbox.observer.sockets_closed(1);
+                self.poller.remove(sock.socket().as_raw_fd());
+                close_socket(sock);
+                self.cancel_pending_on(host, fd);
+                (Exec::Done(Ok(CallValue::default())), facts)
+            }
+            Call::Setsockopt { fd, option, value } => {
+                let Some(sock) = self.sock(hidx, fd) else {
+                    return ebadf();
+                };
+                if let Err(e) = check_value_shape(option, value) {
+                    return (Exec::Refused(e), Facts::default());
+                }
+                kernel(
+                    sock.set_option(option, value)
+                        .map(|()| CallValue::default()),
+                )
+            }
+            Call::Getsockopt { fd, option } => {
+                let Some(sock) = self.sock(hidx, fd) else {
+                    return ebadf();
+                };
+                kernel(sock.get_option(option).map(|value| CallValue {
+                    value: Some(value),
+                    ..CallValue::default()
+                }))
+            }
+            Call::Getsockname { fd } => {
+                let Some(sock) = self.sock(hidx, fd) else {
+                    return ebadf();
+                };
+                kernel(sock.socket().local_addr().map(|a| CallValue {
+                    addr: a.as_socket(),
+                    ..CallValue::default()
+                }))
+            }
+            Call::Getpeername { fd } => {
+                let Some(sock) = self.sock(hidx, fd) else {
+                    return ebadf();
+                };
+                kernel(sock.socket().peer_addr().map(|a| CallValue {
+                    peer: a.as_socket(),
+                    ..CallValue::default()
+                }))
+            }
+            Call::Nonblocking { fd, on } => {
+                let Some(sock) = self.hosts[hidx].fds.get_mut(fd) else {
+                    return ebadf();
+                };
+                sock.nonblocking = on;
+                done(Ok(CallValue::default()))
+            }
+        }
+    }
+}
+
+pub(super) fn check_value_shape(
+    option: SockOpt,
+    value: crate::sandbox::net::OptValue,
+) -> Result<(), SessionError> {
+    use crate::sandbox::net::{OptShape, OptValue};
+    if let OptValue::Linger {
+        onoff: true,
+        seconds,
+    } = value
+    {
+        if seconds > MAX_LINGER_SECS {
+            return Err(SessionError::Invalid {
+                field: "value",
+                message: format!(
+                    "SO_LINGER longer than {MAX_LINGER_SECS} s is not allowed here: a close \
+                     would hold the server that long"
+                ),
+            });
+        }
+    }
+    let (_, _, shape) = option.raw();
+    let fits = matches!(
+        (shape, value),
+        (OptShape::Linger, OptValue::Linger { .. })
+            | (
+                OptShape::Bool | OptShape::Int,
+                OptValue::Bool(_) | OptValue::Int(_)
+            )
+    );
+    if fits {
+        Ok(())
+    } else {
+        Err(SessionError::Invalid {
+            field: "value",
+            message: match shape {
+                OptShape::Linger => format!(
+                    "{} takes {{\"onoff\": bool, \"seconds\": n}}",
+                    option.name()
+                ),
+                _ => format!("{} takes a boolean or an integer", option.name()),
+            },
+        })
+    }
+}
+
+/// The event of a call, built once from the call (its arguments), what the sandbox learned
+/// running it and its result; a call still blocked has no result yet and shows as pending.
+pub(super) fn call_event(
+    host: HostId,
+    call_id: u64,
+    call: &Call,
+    facts: &Facts,
+    result: Option<&Result<CallValue, CallFailure>>,
+) -> Event {
+    let mut e = Event::new(call.kind(), Status::Pending);
+    e.host = Some(host);
+    e.fd = call.fd();
+    e.call_id = Some(call_id);
+    match call {
+        Call::Bind { addr, .. } | Call::Connect { addr, .. } => e.addr = Some(*addr),
+        Call::Listen { backlog, .. } => e.backlog = u32::try_from(*backlog).ok(),
+        Call::Send { data, .. } => e.data = Some(Preview::of(data)),
+        Call::Sendto { data, addr, .. } => {
+            e.data = Some(Preview::of(data));
+            e.addr = Some(*addr);
+        }
+        Call::Recv { max, peek, .. } | Call::Recvfrom { max, peek, .. } => {
+            e.max = Some(*max as u64);
+            e.peek = *peek;
+        }
+        Call::Shutdown { how, .. } => e.how = Some(*how),
+        Call::Setsockopt { option, value, .. } => {
+            e.option = Some(*option);
+            e.value = Some(*value);
+        }
+        Call::Getsockopt { option, .. } => e.option = Some(*option),
+        Call::Nonblocking { on, .. } => e.nonblocking = Some(*on),
+        Call::Socket { .. }
+        | Call::Accept { .. }
+        | Call::Close { .. }
+        | Call::Getsockname { .. }
+        | Call::Getpeername { .. } => {}
+    }
+    if facts.addr.is_some() {
+        e.addr = facts.addr;
+    }
+    e.requested_addr = facts.requested_addr;
+    e.note.clone_from(&facts.note);
+    e.tuple = facts.closed;
+    match result {
+        None => {}
+        Some(Ok(value)) => {
+            e.status = Status::Ok;
+            match call {
+                Call::Socket { .. } => {
+                    e.fd = value.fd;
+                    e.new_fd = value.fd;
+                }
+                Call::Accept { .. } => {
+                    e.new_fd = value.fd;
+                    e.peer = value.peer;
+                }
+                // A send shows what went out: a partial one cuts the payload short.
+                Call::Send { data, .. } => {
+                    let sent = value.bytes.unwrap_or(data.len()).min(data.len());
+                    e.data = Some(Preview::of(&data[..sent]));
+                }
+                Call::Recv { .. } | Call::Recvfrom { .. } => {
+                    e.data = value.data.as_deref().map(Preview::of);
+                    e.peer = value.peer;
+                }
+                Call::Getsockopt { .. } => e.value = value.value,
+                Call::Getsockname { .. } => e.addr = value.addr,
+                Call::Getpeername { .. } => e.peer = value.peer,
+                _ => {}
+            }
+            e.bytes = value.bytes.map(|b| b as u64);
+            if e.note.is_none() {
+                e.note.clone_from(&value.note);
+            }
+        }
+        Some(Err(failure)) => {
+            e.status = Status::Error;
+            e.errno = Some(failure.errno);
+            e.sandbox = failure.sandbox;
+            e.hint.clone_from(&failure.hint);
+        }
+    }
+    e
+}

@@ -1,0 +1,202 @@
+//! Watching the kernel: after activity, every socket is probed at growing delays and what
+//! changed (TCP state, accept queue, FIN, RST, waiting bytes, an outsider's datagram) is
+//! logged as a kernel event.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::SessionTask;
+use super::boundary::same_endpoint;
+
+use crate::sandbox::event::{Event, EventKind, Preview};
+use crate::sandbox::host::HostId;
+use crate::sandbox::net::Proto;
+use crate::sandbox::probe::TcpState;
+use crate::sandbox::socket::Sock;
+
+/// After activity, the kernel is probed again at these delays, to catch state changes that
+/// raise no readiness (an ACK moving FIN_WAIT1 to FIN_WAIT2, a handshake finishing).
+pub(super) const PROBE_STEPS: [Duration; 5] = [
+    Duration::from_millis(2),
+    Duration::from_millis(10),
+    Duration::from_millis(50),
+    Duration::from_millis(250),
+    Duration::from_millis(1000),
+];
+/// While a TCP socket is mid-handshake or mid-teardown, probe this often.
+pub(super) const TRANSIENT_PROBE: Duration = Duration::from_millis(100);
+
+impl SessionTask {
+    /// Probe now, and plan the follow-up probes.
+    pub(super) fn after_activity(&mut self) {
+        self.probe_all();
+        self.plan_probe(0);
+    }
+
+    pub(super) fn plan_probe(&mut self, step: usize) {
+        let now = Instant::now();
+        self.probe_at = if let Some(delay) = PROBE_STEPS.get(step) {
+            Some((now + *delay, step))
+        } else if self.any_transient() {
+            Some((now + TRANSIENT_PROBE, step))
+        } else {
+            None
+        };
+    }
+
+    pub(super) fn any_transient(&self) -> bool {
+        self.hosts.iter().any(|h| {
+            h.fds
+                .iter()
+                .any(|(_, s)| s.seen.tcp_state.is_some_and(TcpState::is_transient))
+        })
+    }
+
+    /// Compare what the kernel says of every socket now with what it said before; log what
+    /// changed.
+    pub(super) fn probe_all(&mut self) {
+        if !self.traced {
+            self.trace(None);
+        }
+        if std::mem::take(&mut self.kernel_due) {
+            self.kernel_sockets_changed();
+        }
+        let mut events = Vec::new();
+        // Whether a datagram's source is inside the session, decided as for recvfrom, so
+        // that an outsider's bytes are not shown even as a preview.
+        let shares_kernel = self.network.shares_kernel();
+        let udp = |s: &&Sock| s.proto == Proto::Udp;
+        let any_udp = self
+            .hosts
+            .iter()
+            .flat_map(|h| h.fds.iter())
+            .any(|(_, s)| udp(&s));
+        // Only sessions with datagram sockets pay for the list (and its syscalls) per probe.
+        let udp_sockets: Vec<SocketAddr> = if shares_kernel && any_udp {
+            self.hosts
+                .iter()
+                .flat_map(|h| h.fds.iter())
+                .filter(|(_, s)| udp(s))
+                .filter_map(|(_, s)| s.local())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let network = self.network.as_ref();
+        let inside = |from: SocketAddr| {
+            network.peer_allowed(from)
+                && (!shares_kernel || udp_sockets.iter().any(|a| same_endpoint(*a, from)))
+        };
+        for host in &mut self.hosts {
+            for (fd, sock) in host.fds.iter_mut() {
+                observe(host.id, fd, sock, &inside, &mut events);
+            }
+        }
+        for mut event in events {
+            if event.kind == EventKind::Reset {
+                event.packet_seq = self.reset_packet(&event);
+            }
+            self.log_event(event);
+        }
+    }
+}
+
+/// Compare a socket's figures with the last ones and push an event for each change.
+pub(super) fn observe(
+    host: HostId,
+    fd: i32,
+    sock: &mut Sock,
+    inside: &dyn Fn(SocketAddr) -> bool,
+    out: &mut Vec<Event>,
+) {
+    let now = sock.probe();
+    let before = sock.seen;
+    let tuple = sock.tuple();
+    let mut push = |mut e: Event| {
+        e.tuple = Some(tuple);
+        out.push(e);
+    };
+    if sock.is_tcp() {
+        if let (Some(from), Some(to)) = (before.tcp_state, now.tcp_state) {
+            if from != to {
+                let mut e = Event::observed(EventKind::TcpState, host, fd, None);
+                e.from = Some(from);
+                e.to = Some(to);
+                push(e);
+            }
+        }
+        if let (Some(queue), Some(backlog)) = (now.accept_queue, now.backlog) {
+            if queue > before.accept_queue.unwrap_or(0) {
+                let mut e = Event::observed(EventKind::Incoming, host, fd, None);
+                e.queue = Some(queue);
+                e.backlog = Some(backlog);
+                e.note = Some(format!(
+                    "a connection finished the handshake and waits for accept ({queue} of {backlog} in the accept queue)"
+                ));
+                push(e);
+            }
+        }
+        // A refused or reset connection also reads as hung up; that is a reset, not a FIN.
+        let reset = now.error_pending || before.tcp_state == Some(TcpState::SynSent);
+        if now.peer_closed
+            && !before.peer_closed
+            && !reset
+            && now.tcp_state != Some(TcpState::Listen)
+        {
+            let mut e = Event::observed(EventKind::Eof, host, fd, None);
+            e.note = Some(
+                "the peer sent FIN: once the waiting bytes are read, recv returns 0".to_owned(),
+            );
+            push(e);
+        }
+        if now.error_pending && !before.error_pending {
+            let mut e = Event::observed(EventKind::Reset, host, fd, None);
+            e.note = Some(if before.tcp_state == Some(TcpState::SynSent) {
+                "the connection was refused: the other side answered the SYN with RST".to_owned()
+            } else {
+                "the connection was reset: the peer sent RST; the next call reports the error"
+                    .to_owned()
+            });
+            push(e);
+        }
+        if let Some(waiting) = now.recv_queue {
+            if waiting > before.recv_queue.unwrap_or(0) {
+                let mut e = Event::observed(EventKind::Data, host, fd, None);
+                e.bytes = Some(u64::from(waiting));
+                e.data = Some(Preview::of(
+                    &sock.peek_bytes(crate::sandbox::event::PREVIEW_BYTES + 1),
+                ));
+                push(e);
+            }
+        }
+    } else {
+        let rmem = sock.rmem_alloc();
+        if rmem > sock.seen_rmem {
+            let from = sock.socket().peek_sender().ok().and_then(|a| a.as_socket());
+            if from.is_some_and(|f| !inside(f)) {
+                let mut e = Event::observed(EventKind::Isolation, host, fd, None);
+                e.peer = from;
+                e.sandbox = true;
+                e.note = Some(
+                    "a datagram from outside the session arrived; the sandbox drops it unread"
+                        .to_owned(),
+                );
+                push(e);
+            } else {
+                let mut e = Event::observed(EventKind::Data, host, fd, None);
+                e.bytes = now.recv_queue.map(u64::from);
+                e.data = Some(Preview::of(
+                    &sock.peek_bytes(crate::sandbox::event::PREVIEW_BYTES + 1),
+                ));
+                e.note = Some(
+                    "a datagram arrived; bytes is the size of the next one to read".to_owned(),
+                );
+                push(e);
+            }
+        }
+        sock.seen_rmem = rmem;
+    }
+    sock.seen = now;
+}

@@ -1,0 +1,96 @@
+//! A session's [`Snapshot`]: every host and socket with what the kernel says of them now,
+//! the blocked calls, the capture's figures and the usage of limits.
+
+use tokio::time::Instant;
+
+use super::SessionTask;
+
+use crate::sandbox::event::Seq;
+use crate::sandbox::net::{Family, Proto, SockOpt};
+use crate::sandbox::socket::Sock;
+use crate::sandbox::{HostSnapshot, PendingSnapshot, Snapshot, SocketSnapshot, Usage, now_ms};
+
+impl SessionTask {
+    pub(super) fn snapshot(&mut self) -> Snapshot {
+        let hosts_info = self.host_infos();
+        let hosts = self
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(hidx, h)| HostSnapshot {
+                name: h.id,
+                addrs: hosts_info
+                    .iter()
+                    .find(|i| i.name == h.id)
+                    .map(|i| i.addrs.clone())
+                    .unwrap_or_default(),
+                sockets: h.fds.iter().map(|(fd, s)| socket_snapshot(fd, s)).collect(),
+                kernel_sockets: self.kernel_socket_snapshots(hidx),
+            })
+            .collect();
+        let idle_left = (self.last_activity + self.log.info.limits.idle_ttl())
+            .saturating_duration_since(Instant::now());
+        Snapshot {
+            info: self.log.info.clone(),
+            last_seq: self.log_len() as Seq,
+            idle_expires_ms: now_ms() + idle_left.as_millis() as u64,
+            ended: None,
+            hosts,
+            pending: self
+                .pending
+                .iter()
+                .map(|p| PendingSnapshot {
+                    call_id: p.call_id,
+                    host: p.host,
+                    fd: p.fd,
+                    kind: p.call.kind(),
+                })
+                .collect(),
+            capture: self.capture_stats(),
+            usage: Usage {
+                sockets: self.socket_count(),
+                pending_calls: self.pending.len(),
+                bytes_sent: self.bytes_sent,
+                events: self.log_len(),
+                hosts: self.hosts.len(),
+            },
+        }
+    }
+}
+
+pub(super) fn socket_snapshot(fd: i32, sock: &Sock) -> SocketSnapshot {
+    let f = sock.probe();
+    let mut options: Vec<SockOpt> = vec![
+        SockOpt::SoReuseaddr,
+        SockOpt::SoReuseport,
+        SockOpt::SoLinger,
+        SockOpt::SoRcvbuf,
+        SockOpt::SoSndbuf,
+    ];
+    match sock.proto {
+        Proto::Tcp => options.extend([SockOpt::TcpNodelay, SockOpt::SoKeepalive]),
+        Proto::Udp => options.push(SockOpt::SoBroadcast),
+    }
+    if sock.family == Family::Inet6 {
+        options.push(SockOpt::Ipv6V6only);
+    }
+    SocketSnapshot {
+        fd,
+        tuple: sock.tuple(),
+        nonblocking: sock.nonblocking,
+        backlog: sock.backlog,
+        tcp_state: f.tcp_state,
+        recv_queue: f.recv_queue,
+        send_queue: f.send_queue,
+        accept_queue: f.accept_queue,
+        accept_backlog: f.backlog,
+        options: options
+            .into_iter()
+            .filter_map(|option| {
+                sock.get_option(option)
+                    .ok()
+                    .map(|value| crate::sandbox::OptionSetting { option, value })
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,461 @@
+//! The writer: one task that takes the sessions' [`Record`]s from a bounded channel and writes
+//! them in batches, one transaction per batch (multi-row inserts for runs of events), and
+//! reports to each session's [`StoreProgress`] how far its log is committed. A task beside it
+//! checkpoints the WAL off the commit path.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::{Store, StoreError};
+use crate::metrics::Metrics;
+use crate::sandbox::{Event, EventKind, Record, Seq, SessionId, SessionInfo, StoreProgress};
+
+/// Records the channel to the writer holds before sessions keep them themselves.
+pub const RECORD_QUEUE: usize = 16_384;
+/// Most records written in one transaction.
+pub const MAX_BATCH: usize = 2_048;
+/// How often the WAL is copied into the database file (the writer never does it itself).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// Pages of the WAL not yet copied past which the next checkpoint waits for the writer.
+const WAL_RESTART_PAGES: i64 = 16_384;
+/// Tries of a batch before its records are given up (and logged as lost).
+const WRITE_TRIES: u32 = 3;
+
+/// The writer task, to stop it once every session has ended.
+#[derive(Debug)]
+pub struct Writer {
+    /// Tells the writer to drain the channel and stop.
+    finish: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Writer {
+    /// Write everything still queued, then stop.
+    pub async fn finish(self) {
+        self.finish.send(()).ok(/* the writer already stopped */);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "event writer task failed");
+        }
+    }
+}
+
+impl Store {
+    /// Start the writer task on `records`. It reports to each session's [`StoreProgress`]
+    /// (handed over in its first record) how far its log is committed, and when the whole of
+    /// it, end included, is: the writer never calls into the sandbox.
+    ///
+    /// The writer has a connection of its own, so a commit waits on no pool, and that
+    /// connection never checkpoints: a checkpoint copies the WAL into the database file and
+    /// syncs it, which on the commit path would stall every call waiting for its commit. A
+    /// task beside it checkpoints instead, every [`CHECKPOINT_EVERY`], from the pool (a
+    /// passive checkpoint runs alongside the writer).
+    pub async fn spawn_writer(
+        &self,
+        records: mpsc::Receiver<Record>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Writer, StoreError> {
+        let connection = self
+            .options
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            // One prepared insert per row count, and the few other statements.
+            .statement_cache_capacity(INSERT_ROWS + 16)
+            // Every event's session is inserted before it, by this connection: checking the
+            // key on each event costs a lookup and proves nothing.
+            .foreign_keys(false)
+            .connect()
+            .await?;
+        let (finish, finish_rx) = oneshot::channel();
+        let task = tokio::spawn(write_loop(
+            connection,
+            self.pool.clone(),
+            self.insert_rows,
+            records,
+            finish_rx,
+            metrics,
+        ));
+        Ok(Writer { finish, task })
+    }
+}
+
+/// Take records as they come and write them in batches until told to finish; checkpoint the
+/// WAL beside it, and fully once done.
+async fn write_loop(
+    mut connection: SqliteConnection,
+    pool: SqlitePool,
+    rows: usize,
+    mut records: mpsc::Receiver<Record>,
+    mut finish: oneshot::Receiver<()>,
+    metrics: Arc<Metrics>,
+) {
+    let checkpointer = tokio::spawn(checkpoint_loop(pool.clone()));
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut progress = Progress::default();
+    let mut writer = BatchWriter {
+        connection: &mut connection,
+        rows,
+        metrics: &metrics,
+        progress: &mut progress,
+    };
+    loop {
+        let first = tokio::select! {
+            record = records.recv() => match record {
+                Some(r) => r,
+                None => break,
+            },
+            _ = &mut finish => break,
+        };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match records.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        writer.write(&mut batch).await;
+    }
+    // Finishing: everything still queued is written before the task ends.
+    records.close();
+    while let Some(r) = records.recv().await {
+        batch.push(r);
+        if batch.len() == MAX_BATCH {
+            writer.write(&mut batch).await;
+        }
+    }
+    writer.write(&mut batch).await;
+    checkpointer.abort();
+    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut connection)
+        .await
+    {
+        tracing::warn!(error = %e, "final checkpoint failed; the next start replays the WAL");
+    }
+    connection.close().await.ok(/* closing a file-backed connection cannot lose anything committed */);
+}
+
+/// Copy the WAL into the database file now and then, off the writer's path. A passive
+/// checkpoint never waits for the writer, but under steady writing it may never catch up with
+/// it, and the WAL only starts over once it has: past [`WAL_RESTART_PAGES`] pages still to
+/// copy, one checkpoint waits for the writer between two commits and lets the WAL start over.
+async fn checkpoint_loop(pool: SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut mode = "PASSIVE";
+    loop {
+        every.tick().await;
+        let sql = format!("PRAGMA wal_checkpoint({mode})");
+        match sqlx::query(&sql).fetch_one(&pool).await {
+            Ok(row) => {
+                // (busy, pages in the WAL, pages copied)
+                let log: i64 = row.try_get(1).unwrap_or(0);
+                let copied: i64 = row.try_get(2).unwrap_or(0);
+                mode = if log - copied > WAL_RESTART_PAGES {
+                    "RESTART"
+                } else {
+                    "PASSIVE"
+                };
+            }
+            Err(e) => tracing::debug!(error = %e, "checkpoint failed; the next one tries again"),
+        }
+    }
+}
+
+/// What writing a batch needs.
+struct BatchWriter<'a> {
+    connection: &'a mut SqliteConnection,
+    rows: usize,
+    metrics: &'a Metrics,
+    progress: &'a mut Progress,
+}
+
+/// Where the writer reports, per live session, how far its log is committed.
+#[derive(Default)]
+struct Progress {
+    sessions: HashMap<SessionId, StoreProgress>,
+    /// Newest seq per session in the batch being reported (reused between batches).
+    newest: HashMap<SessionId, Seq>,
+    /// Sessions a record of which was lost: their progress stays where the loss left it.
+    failed: HashSet<SessionId>,
+}
+
+impl Progress {
+    /// The records are committed (or, for those that failed alone, given up): tell whoever
+    /// waits on them, and tell sessions whose end is stored that the store is done with them.
+    fn done(&mut self, records: &[Record]) {
+        for record in records {
+            match record {
+                Record::SessionStarted(info, progress) => {
+                    self.sessions.insert(info.id, progress.clone());
+                }
+                Record::Event(id, event) => {
+                    let newest = self.newest.entry(*id).or_default();
+                    *newest = (*newest).max(event.seq);
+                }
+                Record::SessionEnded { .. } => {}
+            }
+        }
+        for (id, seq) in self.newest.drain() {
+            if let Some(progress) = self.sessions.get(&id) {
+                if !self.failed.contains(&id) {
+                    progress.stored_through(seq);
+                }
+            }
+        }
+        for record in records {
+            if let Record::SessionEnded { id, .. } = record {
+                if let Some(progress) = self.sessions.remove(id) {
+                    progress.finish();
+                }
+                self.failed.remove(id);
+            }
+        }
+    }
+
+    /// A record could not be written: its session's later events are not "stored through"
+    /// it, and whoever waits on them hears so.
+    fn lost(&mut self, record: &Record) {
+        let id = match record {
+            Record::SessionStarted(info, progress) => {
+                progress.give_up();
+                info.id
+            }
+            Record::Event(id, _) | Record::SessionEnded { id, .. } => *id,
+        };
+        if let Some(progress) = self.sessions.get(&id) {
+            progress.give_up();
+        }
+        self.failed.insert(id);
+    }
+}
+
+impl BatchWriter<'_> {
+    /// Write `batch` (then empty it), trying again a few times; if it still fails, write its
+    /// records one by one and give up only on those that fail alone.
+    async fn write(&mut self, batch: &mut Vec<Record>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match write_batch(self.connection, self.rows, batch).await {
+                Ok(events) => {
+                    self.metrics
+                        .events_written
+                        .fetch_add(events, Ordering::Relaxed);
+                    self.metrics.store_batches.fetch_add(1, Ordering::Relaxed);
+                    self.progress.done(batch);
+                    break;
+                }
+                Err(e) if tries < WRITE_TRIES => {
+                    tracing::warn!(error = %e, records = batch.len(), tries, "writing events failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(tries))).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, records = batch.len(), "a batch failed; writing its records one by one");
+                    let mut lost = 0;
+                    for record in batch.iter() {
+                        match write_batch(self.connection, self.rows, std::slice::from_ref(record))
+                            .await
+                        {
+                            Ok(events) => {
+                                self.metrics
+                                    .events_written
+                                    .fetch_add(events, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                lost += 1;
+                                tracing::error!(error = %e, record = ?record_kind(record), "record lost");
+                                // Whoever waits on it hears it will not be stored.
+                                self.progress.lost(record);
+                            }
+                        }
+                        self.progress.done(std::slice::from_ref(record));
+                    }
+                    if lost > 0 {
+                        tracing::error!(lost, "writing records failed");
+                    }
+                    break;
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// What a record is, for logs.
+fn record_kind(record: &Record) -> (&'static str, SessionId) {
+    match record {
+        Record::SessionStarted(info, _) => ("session_started", info.id),
+        Record::Event(id, _) => ("event", *id),
+        Record::SessionEnded { id, .. } => ("session_ended", *id),
+    }
+}
+
+/// Write one batch in one transaction; returns the number of events written. Runs of events
+/// go in multi-row inserts of [`INSERT_ROWS`] rows (and smaller powers of two for the rest),
+/// so a batch costs a handful of statements, each prepared once per connection.
+async fn write_batch(
+    connection: &mut SqliteConnection,
+    rows: usize,
+    batch: &[Record],
+) -> Result<u64, sqlx::Error> {
+    if let Some(run) = one_insert(batch, rows) {
+        // One statement is a transaction of its own: no BEGIN and COMMIT round trips, which
+        // are most of the wait of a call acknowledged alone.
+        insert_events(&mut *connection, &run, rows).await?;
+        return Ok(run.len() as u64);
+    }
+    let mut tx = connection.begin().await?;
+    let mut events = 0;
+    let mut run: Vec<(SessionId, &Event)> = Vec::with_capacity(rows);
+    for record in batch {
+        match record {
+            Record::SessionStarted(info, _) => insert_session(&mut tx, info).await?,
+            Record::Event(id, event) => {
+                if matches!(event.kind, EventKind::SessionStarted | EventKind::HostAdded) {
+                    insert_hosts(&mut tx, *id, event).await?;
+                }
+                run.push((*id, event));
+                if run.len() == rows {
+                    insert_events(&mut tx, &run, rows).await?;
+                    run.clear();
+                }
+                events += 1;
+            }
+            Record::SessionEnded { id, at_ms, reason } => {
+                insert_events(&mut tx, &run, rows).await?;
+                run.clear();
+                sqlx::query("UPDATE sessions SET ended_ms = ?, end_reason = ? WHERE id = ?")
+                    .bind(*at_ms as i64)
+                    .bind(reason)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+    }
+    insert_events(&mut tx, &run, rows).await?;
+    tx.commit().await?;
+    Ok(events)
+}
+
+/// The batch's events, if the whole batch is one multi-row insert: events only, none that
+/// also stores hosts, as many as one statement takes.
+fn one_insert(batch: &[Record], rows: usize) -> Option<Vec<(SessionId, &Event)>> {
+    if batch.len() > rows {
+        return None;
+    }
+    batch
+        .iter()
+        .map(|record| match record {
+            Record::Event(id, event)
+                if !matches!(event.kind, EventKind::SessionStarted | EventKind::HostAdded) =>
+            {
+                Some((*id, &**event))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Rows of the largest multi-row insert (3 values each, well under SQLite's variable limit).
+pub const INSERT_ROWS: usize = 128;
+
+/// `INSERT INTO events … VALUES (…), (…)` with `rows` rows (1 to [`INSERT_ROWS`]); built once.
+fn insert_events_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (1..=INSERT_ROWS)
+            .map(|n| {
+                let values = vec!["(?, ?, ?)"; n].join(", ");
+                format!("INSERT INTO events (session_id, seq, body) VALUES {values}")
+            })
+            .collect()
+    });
+    &all[rows - 1]
+}
+
+/// Insert events, at most `rows` per statement. Each statement's bodies are written into one
+/// buffer and its session ids kept once each, so a row costs no allocation of its own.
+async fn insert_events(
+    connection: &mut SqliteConnection,
+    events: &[(SessionId, &Event)],
+    rows: usize,
+) -> Result<(), sqlx::Error> {
+    let mut bodies = Vec::new();
+    let mut ends = Vec::with_capacity(rows);
+    let mut ids: Vec<(SessionId, String)> = Vec::new();
+    for chunk in events.chunks(rows) {
+        bodies.clear();
+        ends.clear();
+        for (id, event) in chunk {
+            serde_json::to_writer(&mut bodies, event).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            ends.push(bodies.len());
+            if !ids.iter().any(|(known, _)| known == id) {
+                ids.push((*id, id.to_string()));
+            }
+        }
+        // serde_json writes UTF-8.
+        let text = std::str::from_utf8(&bodies).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let mut query = sqlx::query(insert_events_sql(chunk.len()));
+        let mut start = 0;
+        for ((id, event), &end) in chunk.iter().zip(&ends) {
+            let key = ids
+                .iter()
+                .find(|(known, _)| known == id)
+                .map_or("", |(_, key)| key.as_str());
+            query = query
+                .bind(key)
+                .bind(event.seq as i64)
+                .bind(&text[start..end]);
+            start = end;
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+async fn insert_session(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    info: &SessionInfo,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (id, created_ms, expires_ms, isolation, exercise_id, \
+         owner_token_hash, viewer_token_hash, limits) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(info.id.to_string())
+    .bind(info.created_ms as i64)
+    .bind(info.expires_ms as i64)
+    .bind(info.isolation.to_string())
+    .bind(info.exercise.as_deref())
+    .bind(info.credentials.owner.as_slice())
+    .bind(info.credentials.viewer.as_slice())
+    .bind(serde_json::to_string(&info.limits).unwrap_or_default())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_hosts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: SessionId,
+    event: &Event,
+) -> Result<(), sqlx::Error> {
+    let key = id.to_string();
+    for host in event.hosts.iter().flatten() {
+        sqlx::query("INSERT OR REPLACE INTO hosts (session_id, name, addrs) VALUES (?, ?, ?)")
+            .bind(&key)
+            .bind(host.name.to_string())
+            .bind(serde_json::to_string(&host.addrs).unwrap_or_default())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
