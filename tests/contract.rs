@@ -145,15 +145,15 @@ fn parameter<'a>(doc: &'a Value, path: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("GET {path} has no parameter {name}"))
 }
 
-/// The CallBody variant of call `name`.
+/// The CallRequest variant of call `name`.
 fn call_variant<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["components"]["schemas"]["CallBody"]["oneOf"]
+    doc["components"]["schemas"]["CallRequest"]["oneOf"]
         .as_array()
         .and_then(|v| {
             v.iter()
                 .find(|v| v["properties"]["call"]["enum"][0] == name)
         })
-        .unwrap_or_else(|| panic!("no CallBody variant for {name}"))
+        .unwrap_or_else(|| panic!("no CallRequest variant for {name}"))
 }
 
 #[tokio::test]

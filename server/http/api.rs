@@ -19,7 +19,7 @@ use super::AppState;
 use super::auth::{self, Access};
 use super::error::{ApiError, ErrorBody, Json, Query};
 use super::peer::Peer;
-use super::wire::{CallBody, CallRequest, CallResponse};
+use super::wire::{CallRequest, CallResponse};
 use crate::sandbox::{
     CallStatus, CaptureStats, Credentials, Event, EventKind, HostInfo, HostSnapshot, IsolationMode,
     NewSession, SessionHandle, SessionId, SessionInfo, Snapshot, Usage,
@@ -73,9 +73,12 @@ impl TryFrom<Value> for CreateSession {
                 // A null stands for an absent field, as the document allows; only for known ones.
                 ("hosts" | "exercise", Value::Null) => {}
                 ("hosts", v) => {
-                    let n = super::wire::whole_unsigned(&v).ok_or_else(|| {
-                        ApiError::field("hosts", "`hosts` must be a whole number")
-                    })?;
+                    let n = crate::sandbox::call::form::whole_unsigned(v, "hosts")
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| {
+                            ApiError::field("hosts", "`hosts` must be a whole number")
+                        })?;
                     request.hosts = Some(usize::try_from(n).unwrap_or(usize::MAX));
                 }
                 ("exercise", Value::String(id)) => request.exercise = Some(id),
@@ -518,7 +521,7 @@ pub async fn add_host(
     tag = "calls",
     params(("id" = String, Path, description = "Session id")),
     security(("token" = [])),
-    request_body(content = CallBody, description = "One socket call; `call` picks the fields."),
+    request_body(content = CallRequest, description = "One socket call; `call` picks the fields."),
     responses(
         (status = 200, description = "The call ran: `status` is `ok` with its results, or `error` with the kernel's errno, message and a hint.", body = CallResponse),
         (status = 202, description = "The call blocked longer than `wait_ms`: `status: pending`; its end comes as an event with the same `call_id` and at `GET …/calls/{call_id}`.", body = CallResponse),
@@ -560,7 +563,7 @@ pub async fn make_call(
         .call(host, call, wait_ms.map(Duration::from_millis))
         .await?;
     let response = CallResponse::from_reply(reply, encoding);
-    let status = if response.status == "pending" {
+    let status = if response.is_pending() {
         StatusCode::ACCEPTED
     } else {
         StatusCode::OK

@@ -244,7 +244,7 @@ pub fn bytes_rejection(rejection: &BytesRejection) -> ApiError {
 }
 
 /// The field a serde message names (`missing field `x``, `unknown field `x``), if any.
-fn field_of(message: &str) -> Option<String> {
+pub(crate) fn field_of(message: &str) -> Option<String> {
     for marker in ["missing field `", "unknown field `"] {
         if let Some(start) = message.find(marker) {
             let rest = &message[start + marker.len()..];
