@@ -16,7 +16,7 @@ async fn the_openapi_document_describes_every_route() {
     let (status, doc) = app.get("/api/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for (method, path) in plugboard::http::ROUTES {
+    for (method, path) in plugboard::http::routes() {
         let op = &doc["paths"][*path][method.to_lowercase()];
         assert!(
             op.is_object(),

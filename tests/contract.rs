@@ -392,7 +392,7 @@ async fn statuses_are_the_declared_ones() {
         (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
     );
     // Any request may be cut at request_timeout_secs (a middleware): every operation says so.
-    for (method, path) in plugboard::http::ROUTES {
+    for (method, path) in plugboard::http::routes() {
         assert_declared(
             &doc,
             &method.to_lowercase(),

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::sandbox::{Limit, SessionError};
+use crate::store::StoreError;
 
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +189,12 @@ impl From<SessionError> for ApiError {
                 )
             }
         }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
     }
 }
 

@@ -1,9 +1,10 @@
 //! The OpenAPI 3 document, served at `/api/openapi.json`.
 //!
-//! It is generated from the handlers' annotations and the types' schemas, then completed by
-//! [`document`] with what the generator cannot say and only the running server knows: the
-//! call body's fields exactly as the parser in `wire.rs` takes them (from the parser's own
-//! tables), this server's limits and exercise ids, closed objects where a derived schema
+//! It is generated from the routes' annotations (the router of [`super::api_routes`]) and the
+//! types' schemas (the call body's from the sandbox's `Call`), then completed by [`document`]
+//! with what the generator cannot say and only the running server knows: this server's limits
+//! and exercise ids, the call fields whose form depends on another field (`data` on
+//! `encoding`, a setsockopt `value` on its option), closed objects where a derived schema
 //! combines closed parts with `allOf`, and the links a client follows from a new session to
 //! its calls. A contract test (`.ci/contract`) holds the server to it.
 
@@ -14,17 +15,17 @@ use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::AppState;
 use super::api::MIN_HOSTS;
 use super::wire::call_request::{
     ENCODINGS, Encoding, HOST_PATTERN, MAX_LINGER_SECS, int_option_range,
 };
-use super::{AppState, api, capture, exercises, health, ws};
 use crate::config::Config;
 use crate::exercise::catalog::Catalog;
 use crate::sandbox::SockOpt;
 use crate::sandbox::net::OptShape;
 
-/// The API's description.
+/// The API's description; its paths come from the routes of [`super::api_routes`].
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -34,25 +35,6 @@ use crate::sandbox::net::OptShape;
             its log or live over a WebSocket. A call the kernel refuses is a result (200, \
             `status: error` with the errno); 4xx answers are for requests that never reached a \
             socket, all with the same error body.",
-    ),
-    paths(
-        health::healthz,
-        health::metrics,
-        api::create_session,
-        api::get_session,
-        api::end_session,
-        api::add_host,
-        api::make_call,
-        api::get_call,
-        api::list_events,
-        capture::capture_pcapng,
-        ws::websocket,
-        exercises::list_exercises,
-        exercises::get_exercise,
-        exercises::grade_session,
-        exercises::session_checks,
-        exercises::list_attempts,
-        openapi_json,
     ),
     components(schemas(
         super::wire::CallRequest,
@@ -124,7 +106,7 @@ pub const HEX_PATTERN: &str = "^([0-9A-Fa-f]{2})*$";
 /// The document this server serves: the generated one completed with this server's limits
 /// and catalog, the call body as the parser takes it, closed objects and links.
 pub fn document(config: &Config, catalog: &Catalog) -> Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let mut doc = serde_json::to_value(super::api_routes().into_openapi()).unwrap_or_default();
     close_merged_objects(&mut doc);
     complete_call_body(&mut doc, config.limits.max_wait_ms);
     complete_session_body(&mut doc, config.limits.max_hosts, catalog);
@@ -393,7 +375,7 @@ mod tests {
     /// The query bounds written in the handlers' annotations are the handlers' constants.
     #[test]
     fn query_bounds_are_the_constants() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = serde_json::to_value(crate::http::api_routes().into_openapi()).unwrap();
         let limit = |path: &str| {
             doc["paths"][path]["get"]["parameters"]
                 .as_array()
