@@ -370,8 +370,6 @@ fn add_links(doc: &mut Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// The query bounds written in the handlers' annotations are the handlers' constants.
     #[test]
     fn query_bounds_are_the_constants() {

@@ -47,7 +47,7 @@ pub enum Call {
         fd: i32,
         /// Accept queue length (default 16).
         #[serde(default = "form::default_backlog", deserialize_with = "form::backlog")]
-        #[schema(minimum = 0, maximum = 65535, default = 16)]
+        #[schema(nullable, minimum = 0, maximum = 65535, default = 16)]
         backlog: i32,
     },
     /// connect(fd, addr).
@@ -85,10 +85,11 @@ pub enum Call {
             default = "form::default_recv_max",
             deserialize_with = "form::recv_max"
         )]
-        #[schema(minimum = 0, maximum = 2147483647, default = 4096)]
+        #[schema(nullable, minimum = 0, maximum = 2147483647, default = 4096)]
         max: usize,
         /// MSG_PEEK: leave the bytes queued.
         #[serde(default, deserialize_with = "form::flag")]
+        #[schema(nullable)]
         peek: bool,
     },
     /// sendto(fd, data, addr).
@@ -114,10 +115,11 @@ pub enum Call {
             default = "form::default_recv_max",
             deserialize_with = "form::recv_max"
         )]
-        #[schema(minimum = 0, maximum = 2147483647, default = 4096)]
+        #[schema(nullable, minimum = 0, maximum = 2147483647, default = 4096)]
         max: usize,
         /// MSG_PEEK: leave the bytes queued.
         #[serde(default, deserialize_with = "form::flag")]
+        #[schema(nullable)]
         peek: bool,
     },
     /// shutdown(fd, how).

@@ -511,4 +511,29 @@ mod tests {
         assert_eq!(bind["required"], json!(["call", "host", "fd", "addr"]));
         assert_eq!(bind["properties"]["addr"]["format"], "socket-address");
     }
+
+    #[test]
+    fn the_schema_states_the_parser_bounds_and_defaults() {
+        let schema = serde_json::to_value(CallRequest::schema()).unwrap();
+        let field = |call: &str, name: &str| {
+            schema["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["properties"]["call"]["enum"][0] == call)
+                .map(|v| v["properties"][name].clone())
+                .unwrap()
+        };
+        let backlog = field("listen", "backlog");
+        assert_eq!(
+            (&backlog["maximum"], &backlog["default"]),
+            (&json!(form::MAX_BACKLOG), &json!(form::DEFAULT_BACKLOG))
+        );
+        let max = field("recvfrom", "max");
+        assert_eq!(
+            (&max["maximum"], &max["default"]),
+            (&json!(form::MAX_RECV_MAX), &json!(form::DEFAULT_RECV_MAX))
+        );
+        assert_eq!(field("close", "fd")["minimum"], 0);
+    }
 }
