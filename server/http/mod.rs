@@ -179,17 +179,24 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 
 /// Every route of [`api_routes`], as (method, path), read from its document.
 pub fn routes() -> &'static [(&'static str, &'static str)] {
-    static ROUTES: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    static OWNED: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
         let doc = serde_json::to_value(api_routes().into_openapi()).unwrap_or_default();
         let mut routes = Vec::new();
         for (path, operations) in doc["paths"].as_object().into_iter().flatten() {
-            let path: &'static str = Box::leak(path.clone().into_boxed_str());
-            for method in operations.as_object().into_iter().flatten().map(|(m, _)| m) {
-                let method: &'static str = Box::leak(method.to_uppercase().into_boxed_str());
-                routes.push((method, path));
+            for method in METHODS.into_iter().filter(|m| operations.get(*m).is_some()) {
+                routes.push((method.to_uppercase(), path.clone()));
             }
         }
         routes
+    });
+    static ROUTES: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+        OWNED
+            .iter()
+            .map(|(m, p)| (m.as_str(), p.as_str()))
+            .collect()
     });
     &ROUTES
 }

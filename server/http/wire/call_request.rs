@@ -115,43 +115,42 @@ pub struct CallRequest {
     pub encoding: Option<Encoding>,
 }
 
+/// A deserializer that only asks for an enum, to learn its variants' names: it fails with
+/// them, joined by commas.
+struct VariantNames;
+
+impl<'de> serde::Deserializer<'de> for VariantNames {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom(""))
+    }
+
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        variants: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom(variants.join(",")))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+        struct identifier ignored_any
+    }
+}
+
 /// The names of the calls, as [`Call`]'s derived `Deserialize` knows them.
 pub fn call_names() -> &'static [&'static str] {
-    static NAMES: LazyLock<&'static [&'static str]> = LazyLock::new(|| {
-        /// A deserializer that only asks for an enum, to learn its variants' names.
-        struct Variants;
-        impl<'de> serde::Deserializer<'de> for Variants {
-            type Error = serde::de::value::Error;
-            fn deserialize_any<V: serde::de::Visitor<'de>>(
-                self,
-                _: V,
-            ) -> Result<V::Value, Self::Error> {
-                Err(serde::de::Error::custom("not an enum"))
-            }
-            fn deserialize_enum<V: serde::de::Visitor<'de>>(
-                self,
-                _: &'static str,
-                variants: &'static [&'static str],
-                _: V,
-            ) -> Result<V::Value, Self::Error> {
-                Err(serde::de::Error::custom(variants.join(",")))
-            }
-            serde::forward_to_deserialize_any! {
-                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
-                struct identifier ignored_any
-            }
-        }
-        let names = match <Call as serde::Deserialize>::deserialize(Variants) {
-            Err(e) => e.to_string(),
-            Ok(_) => String::new(),
-        };
-        let names: Vec<&'static str> = names
-            .split(',')
-            .map(|n| &*Box::leak(n.to_owned().into_boxed_str()))
-            .collect();
-        Box::leak(names.into_boxed_slice())
+    static JOINED: LazyLock<String> = LazyLock::new(|| {
+        <Call as serde::Deserialize>::deserialize(VariantNames)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
     });
+    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| JOINED.split(',').collect());
     &NAMES
 }
 
