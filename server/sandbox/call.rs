@@ -88,7 +88,7 @@ pub enum Call {
         #[schema(nullable, minimum = 0, maximum = 2147483647, default = 4096)]
         max: usize,
         /// MSG_PEEK: leave the bytes queued.
-        #[serde(default, deserialize_with = "form::flag")]
+        #[serde(default, deserialize_with = "form::peek")]
         #[schema(nullable)]
         peek: bool,
     },
@@ -118,7 +118,7 @@ pub enum Call {
         #[schema(nullable, minimum = 0, maximum = 2147483647, default = 4096)]
         max: usize,
         /// MSG_PEEK: leave the bytes queued.
-        #[serde(default, deserialize_with = "form::flag")]
+        #[serde(default, deserialize_with = "form::peek")]
         #[schema(nullable)]
         peek: bool,
     },
@@ -143,6 +143,7 @@ pub enum Call {
         #[serde(deserialize_with = "form::fd")]
         #[schema(minimum = 0)]
         fd: i32,
+        #[serde(deserialize_with = "form::option")]
         option: SockOpt,
         /// Of the shape the option takes.
         #[serde(deserialize_with = "form::opt_value")]
@@ -153,6 +154,7 @@ pub enum Call {
         #[serde(deserialize_with = "form::fd")]
         #[schema(minimum = 0)]
         fd: i32,
+        #[serde(deserialize_with = "form::option")]
         option: SockOpt,
     },
     /// getsockname(fd).
@@ -172,6 +174,7 @@ pub enum Call {
         #[serde(deserialize_with = "form::fd")]
         #[schema(minimum = 0)]
         fd: i32,
+        #[serde(deserialize_with = "form::on")]
         on: bool,
     },
 }
@@ -327,7 +330,7 @@ pub mod form {
     use serde::de::{self, Deserialize, Deserializer, Unexpected, Visitor};
     use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
 
-    use crate::sandbox::net::{Family, OptValue, Proto, ShutdownHow};
+    use crate::sandbox::net::{Family, OptValue, Proto, ShutdownHow, SockOpt};
 
     /// Backlog when a listen call gives none.
     pub const DEFAULT_BACKLOG: i32 = 16;
@@ -464,9 +467,35 @@ pub mod form {
         DEFAULT_RECV_MAX
     }
 
-    /// A flag that is off when absent or null.
-    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-        Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+    /// True or false for field `name`; None when null.
+    fn boolean<'de, D: Deserializer<'de>>(d: D, name: &str) -> Result<Option<bool>, D::Error> {
+        Option::<bool>::deserialize(d)
+            .map_err(|_| de::Error::custom(format!("`{name}` must be true or false")))
+    }
+
+    /// MSG_PEEK: off when absent or null.
+    pub fn peek<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(boolean(d, "peek")?.unwrap_or(false))
+    }
+
+    /// Non-blocking mode on or off: required.
+    pub fn on<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        boolean(d, "on")?.ok_or_else(|| de::Error::missing_field("on"))
+    }
+
+    /// A socket option by its C name.
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<SockOpt, D::Error> {
+        let text = String::deserialize(d)?;
+        SockOpt::ALL
+            .into_iter()
+            .find(|o| o.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = SockOpt::ALL.iter().map(|o| o.name()).collect();
+                de::Error::custom(format!(
+                    "unknown option `{text}`; options are {}",
+                    names.join(", ")
+                ))
+            })
     }
 
     /// Text, as its UTF-8 bytes (a caller decodes another encoding from them).

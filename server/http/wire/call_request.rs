@@ -471,6 +471,52 @@ mod tests {
     }
 
     #[test]
+    fn messages_name_the_field_and_what_it_takes() {
+        let message = |body: Value| match parse(body).unwrap_err() {
+            ApiError::BadRequest { message, .. } => message,
+            other => panic!("{other:?}"),
+        };
+        let cases = [
+            (
+                json!({"host":"A","call":"bind","fd":"3","addr":"1.2.3.4:5"}),
+                "`fd` must be an integer",
+            ),
+            (
+                json!({"host":"A","call":"bind","fd":3}),
+                "missing field `addr`",
+            ),
+            (
+                json!({"host":"A","call":"close","fd":3,"extra":1}),
+                "unknown field `extra`",
+            ),
+            (
+                json!({"host":"A","call":"nonblocking","fd":3,"on":1}),
+                "`on` must be true or false",
+            ),
+            (
+                json!({"host":"A","call":"getsockopt","fd":3,"option":"SO_NOPE"}),
+                "unknown option `SO_NOPE`; options are SO_REUSEADDR",
+            ),
+            (
+                json!({"host":"A","call":"socket","domain":"x","type":"tcp"}),
+                "unknown domain `x`: use inet",
+            ),
+            (
+                json!({"host":"A","call":"send","fd":3,"data":3}),
+                "`data`: invalid type",
+            ),
+            (
+                json!({"host":"A","call":"teleport"}),
+                "unknown call `teleport`; calls are socket, bind",
+            ),
+        ];
+        for (body, says) in cases {
+            let got = message(body.clone());
+            assert!(got.starts_with(says), "{body}: {got}");
+        }
+    }
+
+    #[test]
     fn option_values_take_their_option_shape() {
         let refused = |option: &str, value: Value| {
             let body = json!({"host":"A","call":"setsockopt","fd":3,"option":option,"value":value});
