@@ -16,7 +16,7 @@ async fn the_openapi_document_describes_every_route() {
     let (status, doc) = app.get("/api/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for (method, path) in plugboard::http::ROUTES {
+    for (method, path) in plugboard::http::routes() {
         let op = &doc["paths"][*path][method.to_lowercase()];
         assert!(
             op.is_object(),
@@ -28,7 +28,7 @@ async fn the_openapi_document_describes_every_route() {
         );
     }
     for schema in [
-        "CallBody",
+        "CallRequest",
         "CallResponse",
         "ErrorBody",
         "Event",
@@ -512,7 +512,7 @@ async fn garbage_never_makes_a_500() {
         "host", "call", "fd", "addr", "domain", "type", "data", "max", "peek", "how", "option",
         "value", "on", "backlog", "wait_ms", "encoding",
     ];
-    let calls = plugboard::http::wire::CALL_NAMES;
+    let calls = plugboard::http::wire::call_names();
     for _ in 0..400 {
         let mut body = serde_json::Map::new();
         body.insert("host".into(), json!(["A", "B", "C"][(next() % 3) as usize]));

@@ -145,15 +145,15 @@ fn parameter<'a>(doc: &'a Value, path: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("GET {path} has no parameter {name}"))
 }
 
-/// The CallBody variant of call `name`.
+/// The CallRequest variant of call `name`.
 fn call_variant<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["components"]["schemas"]["CallBody"]["oneOf"]
+    doc["components"]["schemas"]["CallRequest"]["oneOf"]
         .as_array()
         .and_then(|v| {
             v.iter()
                 .find(|v| v["properties"]["call"]["enum"][0] == name)
         })
-        .unwrap_or_else(|| panic!("no CallBody variant for {name}"))
+        .unwrap_or_else(|| panic!("no CallRequest variant for {name}"))
 }
 
 #[tokio::test]
@@ -392,7 +392,7 @@ async fn statuses_are_the_declared_ones() {
         (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
     );
     // Any request may be cut at request_timeout_secs (a middleware): every operation says so.
-    for (method, path) in plugboard::http::ROUTES {
+    for (method, path) in plugboard::http::routes() {
         assert_declared(
             &doc,
             &method.to_lowercase(),

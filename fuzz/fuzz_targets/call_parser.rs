@@ -1,5 +1,5 @@
 //! The call parser: an HTTP call body, through the server's JSON extractor and
-//! `CallRequest::try_from` (server/http/wire.rs), to the sandbox's `Call`.
+//! `CallRequest::try_from` (server/http/wire/call_request.rs), to the sandbox's `Call`.
 //! Property: no panic, and every rejection is a 4xx.
 
 #![no_main]

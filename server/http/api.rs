@@ -2,7 +2,6 @@
 //! request, hands a domain call to the sandbox and turns the answer into its wire form.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -16,15 +15,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::AppState;
-use super::auth::{self, Access};
+use super::access::{Found, LiveOwner, SessionAccess};
+use super::auth;
 use super::error::{ApiError, ErrorBody, Json, Query};
 use super::peer::Peer;
-use super::wire::{CallBody, CallRequest, CallResponse};
+use super::session_view::{SessionView, session_view};
+use super::wire::{CallRequest, CallResponse};
 use crate::sandbox::{
-    CallStatus, CaptureStats, Credentials, Event, EventKind, HostInfo, HostSnapshot, IsolationMode,
-    NewSession, SessionHandle, SessionId, SessionInfo, Snapshot, Usage,
+    CallStatus, Credentials, Event, EventKind, HostInfo, NewSession, SessionId, Snapshot,
 };
-use crate::store::StoredSession;
 
 /// Events one page of `GET …/events` holds unless asked for fewer.
 pub const DEFAULT_EVENTS_PAGE: u32 = 500;
@@ -73,9 +72,12 @@ impl TryFrom<Value> for CreateSession {
                 // A null stands for an absent field, as the document allows; only for known ones.
                 ("hosts" | "exercise", Value::Null) => {}
                 ("hosts", v) => {
-                    let n = super::wire::whole_unsigned(&v).ok_or_else(|| {
-                        ApiError::field("hosts", "`hosts` must be a whole number")
-                    })?;
+                    let n = crate::sandbox::call::form::whole_unsigned(v, "hosts")
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| {
+                            ApiError::field("hosts", "`hosts` must be a whole number")
+                        })?;
                     request.hosts = Some(usize::try_from(n).unwrap_or(usize::MAX));
                 }
                 ("exercise", Value::String(id)) => request.exercise = Some(id),
@@ -130,17 +132,6 @@ impl Links {
     }
 }
 
-/// A session as `GET /api/sessions/{id}` shows it: a snapshot, with `live` saying whether
-/// the session still runs (an ended session has no sockets, no usage and says why it ended).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SessionView {
-    /// Whether the session is still running.
-    pub live: bool,
-    /// The snapshot.
-    #[serde(flatten)]
-    pub session: Snapshot,
-}
-
 /// The answer of `DELETE /api/sessions/{id}`.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionEnded {
@@ -177,59 +168,6 @@ pub struct EventsPage {
     pub last_seq: u64,
     /// Whether the session still runs (more events may come).
     pub live: bool,
-}
-
-/// A session, live or from the database, with the access the request has.
-#[derive(Debug)]
-pub enum Found {
-    Live(SessionHandle),
-    Stored(Box<StoredSession>),
-}
-
-fn parse_id(id: &str) -> Result<SessionId, ApiError> {
-    id.parse()
-        .map_err(|()| ApiError::NotFound(format!("no session `{id}`")))
-}
-
-/// Find a session and check the request's token against it.
-pub async fn find(
-    state: &AppState,
-    id: &str,
-    token: Option<&str>,
-) -> Result<(Found, Access), ApiError> {
-    let id = parse_id(id)?;
-    if let Some(handle) = state.sandbox().get(id) {
-        let creds = &handle.info().credentials;
-        let access = auth::check(token, &creds.owner, &creds.viewer)?;
-        return Ok((Found::Live(handle), access));
-    }
-    let stored = state
-        .store()
-        .session(id)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .ok_or_else(|| ApiError::NotFound(format!("no session `{id}`")))?;
-    let access = auth::check(token, &stored.owner_token_hash, &stored.viewer_token_hash)?;
-    Ok((Found::Stored(Box::new(stored)), access))
-}
-
-/// A live session the owner may change.
-async fn live_as_owner(
-    state: &AppState,
-    id: &str,
-    headers: &HeaderMap,
-) -> Result<SessionHandle, ApiError> {
-    let token = auth::bearer(headers, None);
-    match find(state, id, token.as_deref()).await? {
-        (Found::Live(handle), access) => {
-            auth::owner_only(access)?;
-            Ok(handle)
-        }
-        (Found::Stored(_), access) => {
-            auth::owner_only(access)?;
-            Err(ApiError::SessionEnded)
-        }
-    }
 }
 
 /// `POST /api/sessions`: start a session.
@@ -329,111 +267,6 @@ pub async fn create_session(
         .into_response())
 }
 
-/// A stored (ended) session as a snapshot without sockets.
-fn stored_view(s: &StoredSession) -> SessionView {
-    let isolation = match s.isolation.as_str() {
-        "netns" => IsolationMode::Netns,
-        _ => IsolationMode::Loopback,
-    };
-    let limits: crate::config::SandboxLimits =
-        serde_json::from_value(s.limits.clone()).unwrap_or_default();
-    let capture_on = limits.capture;
-    let hosts = s
-        .hosts
-        .iter()
-        .map(|HostInfo { name, addrs }| HostSnapshot {
-            name: *name,
-            addrs: addrs.clone(),
-            sockets: Vec::new(),
-            kernel_sockets: Vec::new(),
-        })
-        .collect::<Vec<_>>();
-    SessionView {
-        live: false,
-        session: Snapshot {
-            info: Arc::new(SessionInfo {
-                id: s.id,
-                created_ms: s.created_ms,
-                expires_ms: s.expires_ms,
-                isolation,
-                exercise: s.exercise.clone(),
-                limits,
-                credentials: Credentials::default(),
-            }),
-            last_seq: s.last_seq,
-            idle_expires_ms: s.ended_ms.unwrap_or(s.expires_ms),
-            ended: Some(s.end_reason.clone().unwrap_or_else(|| "ended".to_owned())),
-            capture: CaptureStats::after_end(isolation, capture_on),
-            usage: Usage {
-                sockets: 0,
-                pending_calls: 0,
-                bytes_sent: 0,
-                events: s.last_seq as usize,
-                hosts: hosts.len(),
-            },
-            hosts,
-            pending: Vec::new(),
-        },
-    }
-}
-
-/// The view of a session for its snapshot message and `GET /api/sessions/{id}`.
-pub async fn session_view(found: &Found) -> Result<SessionView, ApiError> {
-    let view = live_or_stored_view(found).await?;
-    if let Found::Live(handle) = found {
-        // Its last seq is one a client is given: shown once stored, like every event.
-        handle
-            .wait_shown(view.session.last_seq)
-            .await
-            .map_err(crate::sandbox::SessionError::from)?;
-    }
-    Ok(view)
-}
-
-async fn live_or_stored_view(found: &Found) -> Result<SessionView, ApiError> {
-    match found {
-        Found::Live(handle) => match handle.snapshot().await {
-            Ok(snapshot) => Ok(SessionView {
-                live: true,
-                session: snapshot,
-            }),
-            // Ended between lookup and snapshot: its log is still in memory.
-            Err(_) => Ok(SessionView {
-                live: false,
-                session: Snapshot {
-                    info: handle.info().clone(),
-                    last_seq: handle.last_seq(),
-                    idle_expires_ms: handle.info().expires_ms,
-                    ended: handle.ended(),
-                    hosts: handle
-                        .hosts()
-                        .into_iter()
-                        .map(|h| HostSnapshot {
-                            name: h.name,
-                            addrs: h.addrs,
-                            sockets: Vec::new(),
-                            kernel_sockets: Vec::new(),
-                        })
-                        .collect(),
-                    pending: Vec::new(),
-                    capture: CaptureStats::after_end(
-                        handle.info().isolation,
-                        handle.info().limits.capture,
-                    ),
-                    usage: Usage {
-                        sockets: 0,
-                        pending_calls: 0,
-                        bytes_sent: 0,
-                        events: handle.last_seq() as usize,
-                        hosts: handle.hosts().len(),
-                    },
-                },
-            }),
-        },
-        Found::Stored(stored) => Ok(stored_view(stored)),
-    }
-}
-
 /// `GET /api/sessions/{id}`: the snapshot (live) or the stored record (ended).
 #[utoipa::path(
     get,
@@ -448,14 +281,8 @@ async fn live_or_stored_view(found: &Found) -> Result<SessionView, ApiError> {
         (status = 503, description = "It happened, but the database could not store its events (an acknowledgement waits for them to be stored).", body = ErrorBody),
     )
 )]
-pub async fn get_session(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<SessionView>, ApiError> {
-    let token = auth::bearer(&headers, None);
-    let (found, _) = find(&state, &id, token.as_deref()).await?;
-    Ok(Json(session_view(&found).await?))
+pub async fn get_session(access: SessionAccess) -> Result<Json<SessionView>, ApiError> {
+    Ok(Json(session_view(&access.session).await?))
 }
 
 /// `DELETE /api/sessions/{id}`: end the session.
@@ -472,12 +299,7 @@ pub async fn get_session(
         (status = 503, description = "It happened, but the database could not store its events (an acknowledgement waits for them to be stored).", body = ErrorBody),
     )
 )]
-pub async fn end_session(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<SessionEnded>, ApiError> {
-    let handle = live_as_owner(&state, &id, &headers).await?;
+pub async fn end_session(LiveOwner(handle): LiveOwner) -> Result<Json<SessionEnded>, ApiError> {
     let reason = "ended by its owner";
     handle.end(reason).await?;
     Ok(Json(SessionEnded {
@@ -502,11 +324,8 @@ pub async fn end_session(
     )
 )]
 pub async fn add_host(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    LiveOwner(handle): LiveOwner,
 ) -> Result<(StatusCode, Json<HostInfo>), ApiError> {
-    let handle = live_as_owner(&state, &id, &headers).await?;
     let host = handle.add_host().await?;
     Ok((StatusCode::CREATED, Json(host)))
 }
@@ -518,7 +337,7 @@ pub async fn add_host(
     tag = "calls",
     params(("id" = String, Path, description = "Session id")),
     security(("token" = [])),
-    request_body(content = CallBody, description = "One socket call; `call` picks the fields."),
+    request_body(content = CallRequest, description = "One socket call; `call` picks the fields."),
     responses(
         (status = 200, description = "The call ran: `status` is `ok` with its results, or `error` with the kernel's errno, message and a hint.", body = CallResponse),
         (status = 202, description = "The call blocked longer than `wait_ms`: `status: pending`; its end comes as an event with the same `call_id` and at `GET …/calls/{call_id}`.", body = CallResponse),
@@ -533,12 +352,13 @@ pub async fn add_host(
 )]
 pub async fn make_call(
     State(state): State<AppState>,
-    Path(id): Path<String>,
     ClientIp(client): ClientIp,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
+    owner: Result<LiveOwner, ApiError>,
+    body: Result<Json<Value>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let handle = live_as_owner(&state, &id, &headers).await?;
+    // A body that is not JSON is refused before the token is looked at.
+    let Json(body) = body?;
+    let LiveOwner(handle) = owner?;
     let request = CallRequest::try_from(body)?;
     state.call_limiter().take(client)?;
     let CallRequest {
@@ -560,7 +380,7 @@ pub async fn make_call(
         .call(host, call, wait_ms.map(Duration::from_millis))
         .await?;
     let response = CallResponse::from_reply(reply, encoding);
-    let status = if response.status == "pending" {
+    let status = if response.is_pending() {
         StatusCode::ACCEPTED
     } else {
         StatusCode::OK
@@ -587,11 +407,9 @@ pub async fn make_call(
 )]
 pub async fn get_call(
     State(state): State<AppState>,
-    Path((id, call_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, call_id)): Path<(String, String)>,
+    SessionAccess { session: found, .. }: SessionAccess,
 ) -> Result<Response, ApiError> {
-    let token = auth::bearer(&headers, None);
-    let (found, _) = find(&state, &id, token.as_deref()).await?;
     let no_call = || ApiError::NotFound(format!("no call `{call_id}` in this session"));
     let call_id: u64 = call_id.parse().map_err(|_| no_call())?;
     if let Found::Live(handle) = &found {
@@ -675,10 +493,10 @@ pub struct EventsQuery {
 )]
 pub async fn list_events(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<EventsQuery>,
-    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, ApiError>,
+    access: Result<SessionAccess, ApiError>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let limit = query.limit.unwrap_or(DEFAULT_EVENTS_PAGE);
     // Seqs fit in i64 (the database's integer); anything above is past the end.
     let query = EventsQuery {
@@ -691,8 +509,7 @@ pub async fn list_events(
             format!("limit must be between 1 and {MAX_EVENTS_PAGE}"),
         ));
     }
-    let token = auth::bearer(&headers, None);
-    let (found, _) = find(&state, &id, token.as_deref()).await?;
+    let found = access?.session;
     // Events are already JSON; the page is assembled as text to avoid parsing them again.
     let bodies = super::log::page_json(&state, &found, query.after, limit).await?;
     let (last_seq, live) = match &found {

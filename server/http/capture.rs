@@ -6,13 +6,12 @@
 //! its capture at most `max_packets` packets of at most the snap length; the store is read in
 //! pages of [`MAX_EVENTS_PAGE`].
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::api::{self, Found};
-use super::auth;
+use super::access::{Found, SessionAccess};
 use super::error::{ApiError, ErrorBody};
 use crate::config::DEFAULT_CAPTURE_SNAPLEN;
 use crate::sandbox::IsolationMode;
@@ -59,11 +58,9 @@ pub struct PcapngFile(pub Vec<u8>);
 )]
 pub async fn capture_pcapng(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    access: SessionAccess,
 ) -> Result<Response, ApiError> {
-    let token = auth::bearer(&headers, None);
-    let (found, _) = api::find(&state, &id, token.as_deref()).await?;
+    let found = access.session;
     let (id, captured, file) = match &found {
         Found::Live(handle) => {
             let info = handle.info();

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::sandbox::{Limit, SessionError};
+use crate::store::StoreError;
 
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +192,12 @@ impl From<SessionError> for ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
 /// A JSON body whose rejections are [`ApiError`]s.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
@@ -244,7 +251,7 @@ pub fn bytes_rejection(rejection: &BytesRejection) -> ApiError {
 }
 
 /// The field a serde message names (`missing field `x``, `unknown field `x``), if any.
-fn field_of(message: &str) -> Option<String> {
+pub(crate) fn field_of(message: &str) -> Option<String> {
     for marker in ["missing field `", "unknown field `"] {
         if let Some(start) = message.find(marker) {
             let rest = &message[start + marker.len()..];

@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::api::{Found, find};
+use super::access::{Found, OwnerAccess, SessionAccess};
 use super::auth;
 use super::error::{ApiError, ErrorBody, Json, Query};
 use crate::exercise::grader::{self, Report};
@@ -158,22 +158,10 @@ async fn report(state: &AppState, found: &Found) -> Result<Report, ApiError> {
 )]
 pub async fn grade_session(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    OwnerAccess(found): OwnerAccess,
 ) -> Result<Json<Graded>, ApiError> {
-    let token = auth::bearer(&headers, None);
-    let (found, access) = find(&state, &id, token.as_deref()).await?;
-    auth::owner_only(access)?;
     let report = report(&state, &found).await?;
-    let session = match &found {
-        Found::Live(h) => h.id(),
-        Found::Stored(s) => s.id,
-    };
-    let attempt = state
-        .store()
-        .insert_attempt(session, &report)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let attempt = state.store().insert_attempt(found.id(), &report).await?;
     Ok(Json(Graded {
         attempt: Some(attempt),
         report,
@@ -196,11 +184,8 @@ pub async fn grade_session(
 )]
 pub async fn session_checks(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    SessionAccess { session: found, .. }: SessionAccess,
 ) -> Result<Json<Graded>, ApiError> {
-    let token = auth::bearer(&headers, None);
-    let (found, _) = find(&state, &id, token.as_deref()).await?;
     Ok(Json(Graded {
         attempt: None,
         report: report(&state, &found).await?,
@@ -266,10 +251,6 @@ pub async fn list_attempts(
             format!("limit must be between 1 and {MAX_ATTEMPTS_PAGE}"),
         ));
     }
-    let attempts = state
-        .store()
-        .attempts(&id, limit)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let attempts = state.store().attempts(&id, limit).await?;
     Ok(Json(attempts))
 }

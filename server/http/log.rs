@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::AppState;
-use super::api::Found;
+use super::access::Found;
 use super::error::ApiError;
 use crate::sandbox::{Event, Seq, SessionError, SessionHandle};
 

@@ -2,6 +2,7 @@
 //! security headers) and the handlers, which only translate between wire types and the
 //! sandbox.
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod capture;
@@ -12,10 +13,11 @@ pub mod log;
 pub mod openapi;
 mod pages;
 pub mod peer;
+pub mod session_view;
 pub mod wire;
 pub mod ws;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -23,10 +25,12 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
 use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Config;
 use crate::exercise::catalog::Catalog;
@@ -151,70 +155,56 @@ impl AppState {
     }
 }
 
-/// Every route of the API and of operations, as (method, path). The router is built from
-/// this table and the OpenAPI document must describe each entry (a test checks), so neither
-/// can drift from the other.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/metrics"),
-    ("GET", "/api/openapi.json"),
-    ("POST", "/api/sessions"),
-    ("GET", "/api/sessions/{id}"),
-    ("DELETE", "/api/sessions/{id}"),
-    ("POST", "/api/sessions/{id}/hosts"),
-    ("POST", "/api/sessions/{id}/calls"),
-    ("GET", "/api/sessions/{id}/calls/{call_id}"),
-    ("GET", "/api/sessions/{id}/events"),
-    ("GET", "/api/sessions/{id}/capture.pcapng"),
-    ("GET", "/api/sessions/{id}/ws"),
-    ("GET", "/api/sessions/{id}/checks"),
-    ("POST", "/api/sessions/{id}/grade"),
-    ("GET", "/api/exercises"),
-    ("GET", "/api/exercises/{id}"),
-    ("GET", "/api/exercises/{id}/attempts"),
-];
+/// The API's and operations' routes, each with its OpenAPI operation: the router and the
+/// document are built from this one list, so neither can drift from the other.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(api::create_session))
+        .routes(routes!(api::get_session, api::end_session))
+        .routes(routes!(api::add_host))
+        .routes(routes!(api::make_call))
+        .routes(routes!(api::get_call))
+        .routes(routes!(api::list_events))
+        .routes(routes!(capture::capture_pcapng))
+        .routes(routes!(ws::websocket))
+        .routes(routes!(exercises::session_checks))
+        .routes(routes!(exercises::grade_session))
+        .routes(routes!(exercises::list_exercises))
+        .routes(routes!(exercises::get_exercise))
+        .routes(routes!(exercises::list_attempts))
+}
 
-/// The handler of one entry of [`ROUTES`].
-fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
-    match (method, path) {
-        ("GET", "/healthz") => get(health::healthz),
-        ("GET", "/metrics") => get(health::metrics),
-        ("GET", "/api/openapi.json") => get(openapi::openapi_json),
-        ("POST", "/api/sessions") => post(api::create_session),
-        ("GET", "/api/sessions/{id}") => get(api::get_session),
-        ("DELETE", "/api/sessions/{id}") => delete(api::end_session),
-        ("POST", "/api/sessions/{id}/hosts") => post(api::add_host),
-        ("POST", "/api/sessions/{id}/calls") => post(api::make_call),
-        ("GET", "/api/sessions/{id}/calls/{call_id}") => get(api::get_call),
-        ("GET", "/api/sessions/{id}/events") => get(api::list_events),
-        ("GET", "/api/sessions/{id}/capture.pcapng") => get(capture::capture_pcapng),
-        ("GET", "/api/sessions/{id}/ws") => get(ws::websocket),
-        ("GET", "/api/sessions/{id}/checks") => get(exercises::session_checks),
-        ("POST", "/api/sessions/{id}/grade") => post(exercises::grade_session),
-        ("GET", "/api/exercises") => get(exercises::list_exercises),
-        ("GET", "/api/exercises/{id}") => get(exercises::get_exercise),
-        ("GET", "/api/exercises/{id}/attempts") => get(exercises::list_attempts),
-        _ => unreachable!("every entry of ROUTES has a handler: {method} {path}"),
-    }
+/// Every route of [`api_routes`], as (method, path), read from its document.
+pub fn routes() -> &'static [(&'static str, &'static str)] {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    static OWNED: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
+        let doc = serde_json::to_value(api_routes().into_openapi()).unwrap_or_default();
+        let mut routes = Vec::new();
+        for (path, operations) in doc["paths"].as_object().into_iter().flatten() {
+            for method in METHODS.into_iter().filter(|m| operations.get(*m).is_some()) {
+                routes.push((method.to_uppercase(), path.clone()));
+            }
+        }
+        routes
+    });
+    static ROUTES: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+        OWNED
+            .iter()
+            .map(|(m, p)| (m.as_str(), p.as_str()))
+            .collect()
+    });
+    &ROUTES
 }
 
 /// The whole application's router.
 pub fn build_router(state: AppState) -> Router {
     let config = state.config().clone();
-    let mut router = Router::new();
-    let mut paths: Vec<&str> = ROUTES.iter().map(|(_, p)| *p).collect();
-    paths.sort_unstable();
-    paths.dedup();
-    for path in paths {
-        let methods = ROUTES
-            .iter()
-            .filter(|(_, p)| *p == path)
-            .map(|(m, _)| handler(m, path))
-            .reduce(MethodRouter::merge);
-        if let Some(methods) = methods {
-            router = router.route(path, methods);
-        }
-    }
+    let router: Router<AppState> = api_routes().into();
     router
         .merge(pages::routes())
         .fallback(not_found)

@@ -1,9 +1,10 @@
 //! The OpenAPI 3 document, served at `/api/openapi.json`.
 //!
-//! It is generated from the handlers' annotations and the types' schemas, then completed by
-//! [`document`] with what the generator cannot say and only the running server knows: the
-//! call body's fields exactly as the parser in `wire.rs` takes them (from the parser's own
-//! tables), this server's limits and exercise ids, closed objects where a derived schema
+//! It is generated from the routes' annotations (the router of [`super::api_routes`]) and the
+//! types' schemas (the call body's from the sandbox's `Call`), then completed by [`document`]
+//! with what the generator cannot say and only the running server knows: this server's limits
+//! and exercise ids, the call fields whose form depends on another field (`data` on
+//! `encoding`, a setsockopt `value` on its option), closed objects where a derived schema
 //! combines closed parts with `allOf`, and the links a client follows from a new session to
 //! its calls. A contract test (`.ci/contract`) holds the server to it.
 
@@ -14,18 +15,17 @@ use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::AppState;
 use super::api::MIN_HOSTS;
-use super::wire::{
-    DIRECTIONS, DOMAINS, ENCODINGS, Encoding, HOST_PATTERN, MAX_BACKLOG, MAX_LINGER_SECS,
-    MAX_RECV_MAX, TYPES, int_option_range,
+use super::wire::call_request::{
+    ENCODINGS, Encoding, HOST_PATTERN, MAX_LINGER_SECS, int_option_range,
 };
-use super::{AppState, api, capture, exercises, health, ws};
 use crate::config::Config;
 use crate::exercise::catalog::Catalog;
 use crate::sandbox::SockOpt;
 use crate::sandbox::net::OptShape;
 
-/// The API's description.
+/// The API's description; its paths come from the routes of [`super::api_routes`].
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -36,28 +36,8 @@ use crate::sandbox::net::OptShape;
             `status: error` with the errno); 4xx answers are for requests that never reached a \
             socket, all with the same error body.",
     ),
-    paths(
-        health::healthz,
-        health::metrics,
-        api::create_session,
-        api::get_session,
-        api::end_session,
-        api::add_host,
-        api::make_call,
-        api::get_call,
-        api::list_events,
-        capture::capture_pcapng,
-        ws::websocket,
-        exercises::list_exercises,
-        exercises::get_exercise,
-        exercises::grade_session,
-        exercises::session_checks,
-        exercises::list_attempts,
-        openapi_json,
-    ),
     components(schemas(
-        super::wire::CallBody,
-        super::wire::CallCommon,
+        super::wire::CallRequest,
         crate::sandbox::Event,
         crate::sandbox::Snapshot,
     )),
@@ -116,9 +96,6 @@ pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Shape of a socket address in a call (`ip:port`, `[ipv6]:port`): a format of its own, as
-/// Rust's `SocketAddr` parses it; described rather than written as a pattern.
-pub const SOCKET_ADDRESS_FORMAT: &str = "socket-address";
 /// Canonical base64 with padding, as the call parser decodes it (`data` with
 /// `encoding: base64`).
 pub const BASE64_PATTERN: &str =
@@ -129,7 +106,7 @@ pub const HEX_PATTERN: &str = "^([0-9A-Fa-f]{2})*$";
 /// The document this server serves: the generated one completed with this server's limits
 /// and catalog, the call body as the parser takes it, closed objects and links.
 pub fn document(config: &Config, catalog: &Catalog) -> Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let mut doc = serde_json::to_value(super::api_routes().into_openapi()).unwrap_or_default();
     close_merged_objects(&mut doc);
     complete_call_body(&mut doc, config.limits.max_wait_ms);
     complete_session_body(&mut doc, config.limits.max_hosts, catalog);
@@ -266,97 +243,44 @@ fn close_merged_objects(doc: &mut Value) {
     walk(&mut doc["paths"], &schemas);
 }
 
-/// A string enum of the names in a parser table.
-fn names_of<T>(table: &[(&str, T)]) -> Value {
-    json!(table.iter().map(|(name, _)| *name).collect::<Vec<_>>())
-}
-
-/// The call body as `CallRequest` parses it: each call one closed object (unknown fields are
-/// refused), its fields with the names, ranges and formats the parser accepts, `data`
-/// matching its `encoding`, and a setsockopt `value` of the shape its option takes.
+/// The call body as `CallRequest` parses it, completed with what only this server knows or
+/// what depends on another field: `wait_ms` up to this server's max_wait_ms, `data` matching
+/// its `encoding`, and a setsockopt `value` of the shape its option takes.
 fn complete_call_body(doc: &mut Value, max_wait_ms: u64) {
-    let schemas = doc["components"]["schemas"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let variants = schema_mut(doc, "CallBody")["oneOf"]
-        .as_array_mut()
-        .map(std::mem::take)
-        .unwrap_or_default();
-    let mut encodings = names_of(&ENCODINGS);
-    if let Some(list) = encodings.as_array_mut() {
-        list.push(Value::Null);
-    }
     let texts: Vec<Value> = ENCODINGS
         .iter()
         .filter(|(_, e)| *e == Encoding::Utf8)
         .map(|(name, _)| json!(name))
         .chain([Value::Null])
         .collect();
-    let completed: Vec<Value> = variants
-        .iter()
-        .filter_map(|variant| merged_object(variant, &schemas, true))
-        .map(|mut variant| {
-            let call = variant["properties"]["call"]["enum"][0]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let props = &mut variant["properties"];
-            props["host"]["pattern"] = json!(HOST_PATTERN);
-            props["wait_ms"]["maximum"] = json!(max_wait_ms);
-            props["encoding"]["enum"] = encodings.clone();
-            if props.get("fd").is_some() {
-                props["fd"]["minimum"] = json!(0);
+    let variants = schema_mut(doc, "CallRequest")["oneOf"].as_array_mut();
+    for variant in variants.into_iter().flatten() {
+        let call = variant["properties"]["call"]["enum"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let props = &mut variant["properties"];
+        props["host"]["pattern"] = json!(HOST_PATTERN);
+        props["wait_ms"]["maximum"] = json!(max_wait_ms);
+        match call.as_str() {
+            "send" | "sendto" => {
+                variant["oneOf"] = json!([
+                    {"properties": {"encoding": {"enum": texts}}},
+                    {"required": ["encoding"], "properties": {
+                        "encoding": {"const": "base64"},
+                        "data": {"pattern": BASE64_PATTERN}}},
+                    {"required": ["encoding"], "properties": {
+                        "encoding": {"const": "hex"},
+                        "data": {"pattern": HEX_PATTERN}}},
+                ]);
             }
-            if props.get("backlog").is_some() {
-                props["backlog"]["minimum"] = json!(0);
-                props["backlog"]["maximum"] = json!(MAX_BACKLOG);
+            "setsockopt" => {
+                props["value"] = json!({"description": "Of the shape the option takes."});
+                variant["oneOf"] = Value::Array(option_value_shapes());
             }
-            if props.get("max").is_some() {
-                props["max"]["minimum"] = json!(0);
-                props["max"]["maximum"] = json!(MAX_RECV_MAX);
-            }
-            if props.get("addr").is_some() {
-                props["addr"] = json!({
-                    "type": "string",
-                    "format": SOCKET_ADDRESS_FORMAT,
-                    "description": "ip:port, e.g. 10.0.0.2:8080 or [fd00::2]:8080.",
-                    "example": "10.0.0.2:8080",
-                });
-            }
-            match call.as_str() {
-                "socket" => {
-                    props["domain"]["enum"] = names_of(&DOMAINS);
-                    props["type"]["enum"] = names_of(&TYPES);
-                }
-                "shutdown" => {
-                    props["how"] = json!({
-                        "type": "string",
-                        "enum": names_of(&DIRECTIONS),
-                        "description": "Which direction to close: read, write or both.",
-                    });
-                }
-                "send" | "sendto" => {
-                    variant["oneOf"] = json!([
-                        {"properties": {"encoding": {"enum": texts}}},
-                        {"required": ["encoding"], "properties": {
-                            "encoding": {"const": "base64"},
-                            "data": {"pattern": BASE64_PATTERN}}},
-                        {"required": ["encoding"], "properties": {
-                            "encoding": {"const": "hex"},
-                            "data": {"pattern": HEX_PATTERN}}},
-                    ]);
-                }
-                "setsockopt" => {
-                    props["value"] = json!({"description": "Of the shape the option takes."});
-                    variant["oneOf"] = Value::Array(option_value_shapes());
-                }
-                _ => {}
-            }
-            variant
-        })
-        .collect();
-    schema_mut(doc, "CallBody")["oneOf"] = Value::Array(completed);
+            _ => {}
+        }
+    }
 }
 
 /// One schema per kind of setsockopt value: the options of that kind and the values they take.
@@ -446,13 +370,10 @@ fn add_links(doc: &mut Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::http::wire::{CALL_NAMES, allowed_fields};
-
     /// The query bounds written in the handlers' annotations are the handlers' constants.
     #[test]
     fn query_bounds_are_the_constants() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = serde_json::to_value(crate::http::api_routes().into_openapi()).unwrap();
         let limit = |path: &str| {
             doc["paths"][path]["get"]["parameters"]
                 .as_array()
@@ -470,37 +391,5 @@ mod tests {
             limit("/api/exercises/{id}/attempts"),
             Some(u64::from(crate::http::exercises::MAX_ATTEMPTS_PAGE))
         );
-    }
-
-    #[test]
-    fn the_call_union_matches_the_parser() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
-        let body = &doc["components"]["schemas"]["CallBody"];
-        let variants = body["oneOf"].as_array().expect("CallBody is a oneOf");
-        let mut seen = Vec::new();
-        for variant in variants {
-            let text = variant.to_string();
-            let call = variant["allOf"]
-                .as_array()
-                .and_then(|parts| {
-                    parts
-                        .iter()
-                        .find_map(|p| p["properties"]["call"]["enum"][0].as_str())
-                })
-                .or_else(|| variant["properties"]["call"]["enum"][0].as_str())
-                .unwrap_or_else(|| panic!("no call name in {text}"))
-                .to_owned();
-            for field in allowed_fields(&call) {
-                assert!(
-                    text.contains(&format!("\"{field}\"")),
-                    "{call} lacks {field}: {text}"
-                );
-            }
-            seen.push(call);
-        }
-        seen.sort();
-        let mut names: Vec<String> = CALL_NAMES.iter().map(|s| (*s).to_owned()).collect();
-        names.sort();
-        assert_eq!(seen, names);
     }
 }

@@ -10,20 +10,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
-use super::api::{Found, find, session_view};
-use super::auth;
+use super::access::{Found, SessionAccess, StreamAccess};
 use super::error::{ApiError, ErrorBody, Query};
 use super::peer::{Peer, WS_SEND_BUFFER};
+use super::session_view::{SessionView, session_view};
 use crate::sandbox::{Event, EventKind, SessionHandle, Subscription};
 
 /// How often the server pings an idle client.
@@ -85,9 +84,9 @@ pub struct WsQuery {
 )]
 pub async fn websocket(
     State(state): State<AppState>,
-    Path(id): Path<String>,
     Query(query): Query<WsQuery>,
     headers: HeaderMap,
+    access: Result<StreamAccess, ApiError>,
     peer: Option<Peer>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -95,8 +94,8 @@ pub async fn websocket(
     // Anything the header checks above let through and axum still refuses (the connection
     // cannot be upgraded) is as much the client's fault; same shape.
     let upgrade = upgrade.map_err(|rejection| ApiError::bad(rejection.body_text()))?;
-    let token = auth::bearer(&headers, query.token.as_deref());
-    let (found, _) = find(&state, &id, token.as_deref()).await?;
+    let StreamAccess(SessionAccess { session: found, .. }) = access?;
+    let id = found.id();
     if let Found::Live(handle) = &found {
         if handle.subscribers() >= MAX_SUBSCRIBERS {
             return Err(ApiError::Limit {
@@ -173,8 +172,27 @@ enum Wake {
     Stop,
 }
 
-async fn send(socket: &mut WebSocket, value: &Value) -> Result<(), &'static str> {
-    let text = Utf8Bytes::from(value.to_string());
+/// One message of the stream, tagged by `type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum StreamMessage<'a> {
+    /// The session as it stands, first of all.
+    Snapshot { snapshot: &'a SessionView },
+    /// One event of the log, in seq order.
+    Event { event: &'a Event },
+    /// The client fell behind: events after `skipped_after` up to the snapshot's last seq
+    /// were skipped; the stream continues after the snapshot.
+    Resync {
+        skipped_after: u64,
+        snapshot: &'a SessionView,
+    },
+    /// The session has ended; the server closes the stream after this.
+    Ended { reason: Option<&'a str> },
+}
+
+async fn send(socket: &mut WebSocket, message: &StreamMessage<'_>) -> Result<(), &'static str> {
+    let text = serde_json::to_string(message).map_err(|_| "a message could not be written")?;
+    let text = Utf8Bytes::from(text);
     match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err("client gone"),
@@ -183,7 +201,7 @@ async fn send(socket: &mut WebSocket, value: &Value) -> Result<(), &'static str>
 }
 
 async fn send_event(socket: &mut WebSocket, event: &Event) -> Result<(), &'static str> {
-    send(socket, &json!({"type": "event", "event": event})).await
+    send(socket, &StreamMessage::Event { event }).await
 }
 
 async fn stream(
@@ -194,10 +212,11 @@ async fn stream(
 ) -> Result<(), &'static str> {
     // The view waits until its last seq is stored, as every seq shown does.
     let snapshot = session_view(&found).await.map_err(|_| "snapshot failed")?;
-    let snapshot = serde_json::to_value(&snapshot).map_err(|_| "snapshot failed")?;
     send(
         &mut socket,
-        &json!({"type": "snapshot", "snapshot": snapshot}),
+        &StreamMessage::Snapshot {
+            snapshot: &snapshot,
+        },
     )
     .await?;
     match found {
@@ -215,10 +234,7 @@ async fn stream(
                     send_event(&mut socket, event).await?;
                 }
             }
-            let reason = stored.end_reason.clone();
-            send(&mut socket, &json!({"type": "ended", "reason": reason})).await?;
-            socket.send(Message::Close(Some(ended_frame()))).await.ok(/* client gone */);
-            Ok(())
+            finish_with(socket, stored.end_reason.clone()).await
         }
         Found::Live(handle) => live(socket, state, handle, after).await,
     }
@@ -280,12 +296,14 @@ async fn live(
                 let snapshot = session_view(&Found::Live(handle.clone()))
                     .await
                     .map_err(|_| "snapshot failed")?;
-                let snapshot = serde_json::to_value(&snapshot).map_err(|_| "snapshot failed")?;
-                let resume = snapshot["last_seq"].as_u64().unwrap_or(last_sent);
+                let resume = snapshot.session.last_seq;
                 subscription = handle.subscribe(resume);
                 send(
                     &mut socket,
-                    &json!({"type": "resync", "skipped_after": last_sent, "snapshot": snapshot}),
+                    &StreamMessage::Resync {
+                        skipped_after: last_sent,
+                        snapshot: &snapshot,
+                    },
                 )
                 .await?;
                 last_sent = resume;
@@ -442,7 +460,13 @@ async fn finish(socket: WebSocket, ended: &Event) -> Result<(), &'static str> {
 }
 
 async fn finish_with(mut socket: WebSocket, reason: Option<String>) -> Result<(), &'static str> {
-    send(&mut socket, &json!({"type": "ended", "reason": reason})).await?;
+    send(
+        &mut socket,
+        &StreamMessage::Ended {
+            reason: reason.as_deref(),
+        },
+    )
+    .await?;
     socket.send(Message::Close(Some(ended_frame()))).await.ok(/* client gone */);
     Ok(())
 }

@@ -5,54 +5,178 @@
 
 use std::net::SocketAddr;
 
+use serde::Deserialize;
+
 use super::errno::Errno;
 use super::event::{EventKind, Seq};
 use super::host::HostId;
 use super::net::{Family, OptValue, Proto, ShutdownHow, SockOpt};
 
-/// One socket API call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One socket API call, with its JSON form declared beside each field: the field names and
+/// forms a request uses (`domain`, `type`, addresses as text, whole numbers written as floats,
+/// defaults), and the schema each field has in the API's document. The derived `Deserialize`
+/// is externally tagged (`{"bind": {"fd": 3, …}}`); the HTTP edge moves the `call` name of a
+/// request into that tag, so a mistake is reported with the path of the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Call {
-    /// socket(domain, type, 0).
-    Socket { family: Family, proto: Proto },
+    /// socket(domain, type): a new descriptor.
+    Socket {
+        /// inet or inet6.
+        #[serde(rename = "domain", deserialize_with = "form::family")]
+        #[schema(schema_with = form::family_schema)]
+        family: Family,
+        /// stream (TCP) or dgram (UDP).
+        #[serde(rename = "type", deserialize_with = "form::proto")]
+        #[schema(schema_with = form::proto_schema)]
+        proto: Proto,
+    },
     /// bind(fd, addr).
-    Bind { fd: i32, addr: SocketAddr },
-    /// listen(fd, backlog).
-    Listen { fd: i32, backlog: i32 },
-    /// connect(fd, addr).
-    Connect { fd: i32, addr: SocketAddr },
-    /// accept(fd) → a new descriptor and the peer's address.
-    Accept { fd: i32 },
-    /// send(fd, data).
-    Send { fd: i32, data: Vec<u8> },
-    /// recv(fd, max, MSG_PEEK if peek).
-    Recv { fd: i32, max: usize, peek: bool },
-    /// sendto(fd, data, addr).
-    Sendto {
+    Bind {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
         fd: i32,
-        data: Vec<u8>,
+        #[serde(deserialize_with = "form::addr")]
+        #[schema(schema_with = form::addr_schema)]
         addr: SocketAddr,
     },
-    /// recvfrom(fd, max, MSG_PEEK if peek) → data and source.
-    Recvfrom { fd: i32, max: usize, peek: bool },
+    /// listen(fd, backlog).
+    Listen {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+        /// Accept queue length (default 16).
+        #[serde(default = "form::default_backlog", deserialize_with = "form::backlog")]
+        #[schema(nullable, minimum = 0, maximum = 65535, default = 16)]
+        backlog: i32,
+    },
+    /// connect(fd, addr).
+    Connect {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+        #[serde(deserialize_with = "form::addr")]
+        #[schema(schema_with = form::addr_schema)]
+        addr: SocketAddr,
+    },
+    /// accept(fd): a new descriptor and the peer.
+    Accept {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+    },
+    /// send(fd, data).
+    Send {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+        /// The bytes, written as `encoding` says (text by default).
+        #[serde(deserialize_with = "form::text")]
+        #[schema(value_type = String)]
+        data: Vec<u8>,
+    },
+    /// recv(fd, max, peek).
+    Recv {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+        /// Most bytes to read (default 4096).
+        #[serde(
+            default = "form::default_recv_max",
+            deserialize_with = "form::recv_max"
+        )]
+        #[schema(nullable, minimum = 0, maximum = 2147483647, default = 4096)]
+        max: usize,
+        /// MSG_PEEK: leave the bytes queued.
+        #[serde(default, deserialize_with = "form::peek")]
+        #[schema(nullable)]
+        peek: bool,
+    },
+    /// sendto(fd, data, addr).
+    Sendto {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+        /// The bytes, written as `encoding` says (text by default).
+        #[serde(deserialize_with = "form::text")]
+        #[schema(value_type = String)]
+        data: Vec<u8>,
+        #[serde(deserialize_with = "form::addr")]
+        #[schema(schema_with = form::addr_schema)]
+        addr: SocketAddr,
+    },
+    /// recvfrom(fd, max, peek): data and its source.
+    Recvfrom {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+        /// Most bytes to read (default 4096).
+        #[serde(
+            default = "form::default_recv_max",
+            deserialize_with = "form::recv_max"
+        )]
+        #[schema(nullable, minimum = 0, maximum = 2147483647, default = 4096)]
+        max: usize,
+        /// MSG_PEEK: leave the bytes queued.
+        #[serde(default, deserialize_with = "form::peek")]
+        #[schema(nullable)]
+        peek: bool,
+    },
     /// shutdown(fd, how).
-    Shutdown { fd: i32, how: ShutdownHow },
+    Shutdown {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+        /// Which direction to close: read, write or both.
+        #[serde(deserialize_with = "form::how")]
+        #[schema(schema_with = form::how_schema)]
+        how: ShutdownHow,
+    },
     /// close(fd).
-    Close { fd: i32 },
+    Close {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+    },
     /// setsockopt(fd, option, value).
     Setsockopt {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
         fd: i32,
+        #[serde(deserialize_with = "form::option")]
         option: SockOpt,
+        /// Of the shape the option takes.
+        #[serde(deserialize_with = "form::opt_value")]
         value: OptValue,
     },
     /// getsockopt(fd, option).
-    Getsockopt { fd: i32, option: SockOpt },
+    Getsockopt {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+        #[serde(deserialize_with = "form::option")]
+        option: SockOpt,
+    },
     /// getsockname(fd).
-    Getsockname { fd: i32 },
+    Getsockname {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+    },
     /// getpeername(fd).
-    Getpeername { fd: i32 },
-    /// fcntl(fd, F_SETFL, O_NONBLOCK on or off).
-    Nonblocking { fd: i32, on: bool },
+    Getpeername {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+    },
+    /// Non-blocking mode on or off (fcntl O_NONBLOCK).
+    Nonblocking {
+        #[serde(deserialize_with = "form::fd")]
+        #[schema(minimum = 0)]
+        fd: i32,
+        #[serde(deserialize_with = "form::on")]
+        on: bool,
+    },
 }
 
 impl Call {
@@ -75,6 +199,14 @@ impl Call {
             Call::Getsockname { .. } => EventKind::Getsockname,
             Call::Getpeername { .. } => EventKind::Getpeername,
             Call::Nonblocking { .. } => EventKind::Nonblocking,
+        }
+    }
+
+    /// The bytes a call sends, for a caller that reads them in another encoding than text.
+    pub fn data_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            Call::Send { data, .. } | Call::Sendto { data, .. } => Some(data),
+            _ => None,
         }
     }
 
@@ -188,4 +320,300 @@ pub struct CallReply {
     pub seq: Seq,
     /// The outcome.
     pub outcome: CallOutcome,
+}
+
+/// The JSON form of calls' fields: what each accepts, with a message naming the field when a
+/// value does not fit, and the schema the document gives it.
+pub mod form {
+    use std::net::SocketAddr;
+
+    use serde::de::{self, Deserialize, Deserializer, Unexpected, Visitor};
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+
+    use crate::sandbox::net::{Family, OptValue, Proto, ShutdownHow, SockOpt};
+
+    /// Backlog when a listen call gives none.
+    pub const DEFAULT_BACKLOG: i32 = 16;
+    /// Bytes a receive asks for when a call gives no `max`.
+    pub const DEFAULT_RECV_MAX: usize = 4096;
+    /// Largest backlog a call passes on (the kernel caps it at somaxconn anyway).
+    pub const MAX_BACKLOG: i64 = 65_535;
+    /// Largest `max` a receive may ask for: the kernel's `int` length (the document's int32).
+    pub const MAX_RECV_MAX: i64 = i32::MAX as i64;
+    /// Names `domain` takes in a socket call.
+    pub const DOMAINS: [(&str, Family); 6] = [
+        ("inet", Family::Inet),
+        ("AF_INET", Family::Inet),
+        ("ipv4", Family::Inet),
+        ("inet6", Family::Inet6),
+        ("AF_INET6", Family::Inet6),
+        ("ipv6", Family::Inet6),
+    ];
+    /// Names `type` takes in a socket call.
+    pub const TYPES: [(&str, Proto); 6] = [
+        ("stream", Proto::Tcp),
+        ("SOCK_STREAM", Proto::Tcp),
+        ("tcp", Proto::Tcp),
+        ("dgram", Proto::Udp),
+        ("SOCK_DGRAM", Proto::Udp),
+        ("udp", Proto::Udp),
+    ];
+    /// Names `how` takes in a shutdown call.
+    pub const DIRECTIONS: [(&str, ShutdownHow); 6] = [
+        ("read", ShutdownHow::Read),
+        ("SHUT_RD", ShutdownHow::Read),
+        ("write", ShutdownHow::Write),
+        ("SHUT_WR", ShutdownHow::Write),
+        ("both", ShutdownHow::Both),
+        ("SHUT_RDWR", ShutdownHow::Both),
+    ];
+    /// The format the document gives a socket address (`ip:port`, `[ipv6]:port`), as Rust's
+    /// `SocketAddr` parses it: described rather than written as a pattern.
+    pub const SOCKET_ADDRESS_FORMAT: &str = "socket-address";
+
+    /// A JSON number that is a whole number, as JSON Schema's `integer` counts them: `4` and
+    /// `4.0` alike (clients that only have floats write the latter). None for null.
+    struct Whole(Option<i128>);
+
+    impl<'de> Deserialize<'de> for Whole {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct WholeVisitor;
+            impl Visitor<'_> for WholeVisitor {
+                type Value = Whole;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an integer")
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Whole, E> {
+                    Ok(Whole(Some(i128::from(v))))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Whole, E> {
+                    Ok(Whole(Some(i128::from(v))))
+                }
+                fn visit_f64<E: de::Error>(self, v: f64) -> Result<Whole, E> {
+                    // Beyond ±2^63 a float no longer converts exactly; such values are out of
+                    // any range here.
+                    if v.fract() == 0.0 && v.abs() < 9.2e18 {
+                        Ok(Whole(Some(v as i128)))
+                    } else {
+                        Err(E::invalid_type(Unexpected::Float(v), &self))
+                    }
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Whole, E> {
+                    Ok(Whole(None))
+                }
+                fn visit_none<E: de::Error>(self) -> Result<Whole, E> {
+                    Ok(Whole(None))
+                }
+            }
+            d.deserialize_any(WholeVisitor)
+        }
+    }
+
+    /// A whole number in `min..=max` for field `name`; None when null.
+    fn ranged<'de, D: Deserializer<'de>>(
+        d: D,
+        name: &str,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, D::Error> {
+        let Whole(n) = Whole::deserialize(d)
+            .map_err(|_| de::Error::custom(format!("`{name}` must be an integer")))?;
+        match n {
+            None => Ok(None),
+            Some(n) if (i128::from(min)..=i128::from(max)).contains(&n) => Ok(Some(n as i64)),
+            Some(_) => Err(de::Error::custom(format!(
+                "`{name}` must be between {min} and {max}"
+            ))),
+        }
+    }
+
+    /// A whole number that is not negative, up to u64, for field `name` (null is absent).
+    pub fn whole_unsigned<'de, D: Deserializer<'de>>(
+        d: D,
+        name: &str,
+    ) -> Result<Option<u64>, D::Error> {
+        let Whole(n) = Whole::deserialize(d)?;
+        n.map(|n| {
+            u64::try_from(n)
+                .map_err(|_| de::Error::custom(format!("`{name}` must be a whole number")))
+        })
+        .transpose()
+    }
+
+    /// A descriptor: required, 0 up to the kernel's int.
+    pub fn fd<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+        ranged(d, "fd", 0, i64::from(i32::MAX))?
+            .map(|n| n as i32)
+            .ok_or_else(|| de::Error::missing_field("fd"))
+    }
+
+    /// A listen backlog; null is the default.
+    pub fn backlog<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+        Ok(ranged(d, "backlog", 0, MAX_BACKLOG)?.map_or(DEFAULT_BACKLOG, |n| n as i32))
+    }
+
+    /// The backlog of a listen call that gives none.
+    pub fn default_backlog() -> i32 {
+        DEFAULT_BACKLOG
+    }
+
+    /// Most bytes a receive reads; null is the default.
+    pub fn recv_max<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+        Ok(ranged(d, "max", 0, MAX_RECV_MAX)?.map_or(DEFAULT_RECV_MAX, |n| n as usize))
+    }
+
+    /// The `max` of a receive that gives none.
+    pub fn default_recv_max() -> usize {
+        DEFAULT_RECV_MAX
+    }
+
+    /// True or false for field `name`; None when null.
+    fn boolean<'de, D: Deserializer<'de>>(d: D, name: &str) -> Result<Option<bool>, D::Error> {
+        Option::<bool>::deserialize(d)
+            .map_err(|_| de::Error::custom(format!("`{name}` must be true or false")))
+    }
+
+    /// MSG_PEEK: off when absent or null.
+    pub fn peek<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(boolean(d, "peek")?.unwrap_or(false))
+    }
+
+    /// Non-blocking mode on or off: required.
+    pub fn on<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        boolean(d, "on")?.ok_or_else(|| de::Error::missing_field("on"))
+    }
+
+    /// A socket option by its C name.
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<SockOpt, D::Error> {
+        let text = String::deserialize(d)?;
+        SockOpt::ALL
+            .into_iter()
+            .find(|o| o.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = SockOpt::ALL.iter().map(|o| o.name()).collect();
+                de::Error::custom(format!(
+                    "unknown option `{text}`; options are {}",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// Text, as its UTF-8 bytes (a caller decodes another encoding from them).
+    pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        Ok(String::deserialize(d)?.into_bytes())
+    }
+
+    /// An address with a port.
+    pub fn addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(|_| {
+            de::Error::custom(format!(
+                "`{text}` is not an address with a port, like 10.0.0.2:8080 or [fd00::2]:8080"
+            ))
+        })
+    }
+
+    /// The value of `text` in a table of accepted names, or a message listing them.
+    fn named<'de, D: Deserializer<'de>, T: Copy>(
+        d: D,
+        table: &[(&str, T)],
+        field: &str,
+    ) -> Result<T, D::Error> {
+        let text = String::deserialize(d)?;
+        table
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, value)| *value)
+            .ok_or_else(|| {
+                let names: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
+                de::Error::custom(format!(
+                    "unknown {field} `{text}`: use {}",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// A socket's domain, by any name of [`DOMAINS`].
+    pub fn family<'de, D: Deserializer<'de>>(d: D) -> Result<Family, D::Error> {
+        named(d, &DOMAINS, "domain")
+    }
+
+    /// A socket's type, by any name of [`TYPES`].
+    pub fn proto<'de, D: Deserializer<'de>>(d: D) -> Result<Proto, D::Error> {
+        named(d, &TYPES, "type")
+    }
+
+    /// A shutdown direction, by any name of [`DIRECTIONS`].
+    pub fn how<'de, D: Deserializer<'de>>(d: D) -> Result<ShutdownHow, D::Error> {
+        named(d, &DIRECTIONS, "how")
+    }
+
+    /// A socket option's value of any shape: true or false, a whole number, or
+    /// `{"onoff", "seconds"}`. Which shape an option takes is checked against the option.
+    pub fn opt_value<'de, D: Deserializer<'de>>(d: D) -> Result<OptValue, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Linger {
+            onoff: bool,
+            seconds: Whole,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            Bool(bool),
+            Int(Whole),
+            Linger(Linger),
+        }
+        let wrong = || {
+            de::Error::custom(
+                "`value` must be true or false, an integer, or {\"onoff\": true or false, \"seconds\": an integer}",
+            )
+        };
+        match Any::deserialize(d).map_err(|_| wrong())? {
+            Any::Bool(b) => Ok(OptValue::Bool(b)),
+            Any::Int(Whole(Some(n))) => i64::try_from(n).map(OptValue::Int).map_err(|_| wrong()),
+            Any::Linger(Linger {
+                onoff,
+                seconds: Whole(Some(seconds)),
+            }) => u32::try_from(seconds)
+                .map(|seconds| OptValue::Linger { onoff, seconds })
+                .map_err(|_| wrong()),
+            Any::Int(Whole(None)) | Any::Linger(_) => Err(wrong()),
+        }
+    }
+
+    /// A string enum of the names in a table.
+    fn names_schema<T>(table: &[(&str, T)], description: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(table.iter().map(|(name, _)| *name)))
+            .description(Some(description))
+    }
+
+    /// `domain`'s schema: the names of [`DOMAINS`].
+    pub fn family_schema() -> ObjectBuilder {
+        names_schema(&DOMAINS, "inet or inet6.")
+    }
+
+    /// `type`'s schema: the names of [`TYPES`].
+    pub fn proto_schema() -> ObjectBuilder {
+        names_schema(&TYPES, "stream (TCP) or dgram (UDP).")
+    }
+
+    /// `how`'s schema: the names of [`DIRECTIONS`].
+    pub fn how_schema() -> ObjectBuilder {
+        names_schema(
+            &DIRECTIONS,
+            "Which direction to close: read, write or both.",
+        )
+    }
+
+    /// An address's schema: a string of its own format.
+    pub fn addr_schema() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom(SOCKET_ADDRESS_FORMAT.to_owned())))
+            .description(Some("ip:port, e.g. 10.0.0.2:8080 or [fd00::2]:8080."))
+            .examples(["10.0.0.2:8080"])
+    }
 }
