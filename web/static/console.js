@@ -4,7 +4,9 @@
 // its choices (descriptors, addresses) follow the store, so typing is never interrupted.
 
 import { h, fill, batched, hostSlot } from './dom.js';
-import { expectNext, joinAddr, openSocket, openSockets, parseAddr, stateLabel } from './model.js';
+import { joinAddr, parseAddr } from './address.js';
+import { expectNext } from './hints.js';
+import { openSocket, openSockets, stateLabel } from './model.js';
 
 /** Every call and the fields it takes, in form order. */
 export const CALLS = {
