@@ -28,33 +28,17 @@ fn resident(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_at_its_event_limit_keeps_memory_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("plugboard.db").display());
-    let tail = std::env::var("MEMORY_TEST_LOG_TAIL").unwrap_or_else(|_| "1000".to_owned());
-    let max_events = MAX_EVENTS.to_string();
-    let pool = common::private_pool();
-    let server = Binary::start(&[
-        "--isolation",
-        "loopback",
-        "--address-pool",
-        &pool,
-        "--database-url",
-        &url,
-        "--log-tail",
-        &tail,
-        "--max-calls-per-second",
-        "1000000",
-        "--client-calls-per-second",
-        "1000000",
-        "--max-events",
-        &max_events,
-    ])
-    .await;
+    let tail = std::env::var("MEMORY_TEST_LOG_TAIL").map_or(1000, |t| t.parse().unwrap());
+    let server = Binary::builder()
+        .log_tail(tail)
+        .unthrottled()
+        .max_events(MAX_EVENTS)
+        .start()
+        .await;
     let base = server.base.clone();
     let client = reqwest::Client::new();
     let created = server.session().await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let token = created["token"].as_str().unwrap().to_owned();
+    let (id, token) = (created.id, created.token);
     // Warm up (allocator arenas, connections, SQLite caches) before the baseline.
     let calls = format!("{base}/api/sessions/{id}/calls");
     let call = |client: reqwest::Client, url: String, token: String, n: usize| async move {

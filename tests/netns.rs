@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::app::{Isolation, TestApp};
 use common::*;
 use plugboard::sandbox::{Call, CallOutcome, EventKind, Family, Proto, Status};
 
@@ -304,27 +305,18 @@ async fn auto_mode_picks_netns_and_says_so() {
     if netns_sandbox().is_none() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = common::app::test_config(dir.path(), &[]);
-    config.isolation = plugboard::config::IsolationChoice::Auto;
-    let mut app = common::app::TestApp::start_config(config).await;
+    let mut app = TestApp::builder().isolation(Isolation::Auto).start().await;
     let (_, health) = app.get("/healthz", None).await;
     assert_eq!(health["isolation"], "netns");
     let s = app.session().await;
     assert_eq!(s.body["isolation"], "netns");
     assert_eq!(s.addr("B", 8080), "10.0.0.2:8080");
-    let (_, refused) = app
-        .call(
-            &s,
-            serde_json::json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-        )
+    let (_, refused) = s
+        .call(serde_json::json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
         .await;
     assert_eq!(refused["fd"], 3);
-    let (_, out) = app
-        .call(
-            &s,
-            serde_json::json!({"host":"A","call":"connect","fd":3,"addr":"8.8.8.8:53"}),
-        )
+    let (_, out) = s
+        .call(serde_json::json!({"host":"A","call":"connect","fd":3,"addr":"8.8.8.8:53"}))
         .await;
     assert_eq!(out["errno"], "ENETUNREACH");
     assert!(
