@@ -668,7 +668,7 @@ fn acks_fin(e: &Value, host: &str) -> bool {
 }
 
 /// four-way-close: A shuts down its write side first, B reads EOF and closes, A closes.
-async fn solve_four_way_close(app: &TestApp, s: &ApiSession) {
+async fn solve_four_way_close(s: &ApiSession) {
     connected(s).await;
     call(
         s,
@@ -707,7 +707,7 @@ async fn four_way_close() {
         return;
     };
     let s = exercise(&app, "four-way-close").await;
-    solve_four_way_close(&app, &s).await;
+    solve_four_way_close(&s).await;
     assert_passes(&grade(&app, &s).await);
 
     // B closes first: A is the passive side and never sees FIN_WAIT2.
@@ -820,7 +820,7 @@ async fn packet_exercises_in_loopback_say_they_need_netns() {
     );
 
     let s = exercise(&app, "four-way-close").await;
-    solve_four_way_close(&app, &s).await;
+    solve_four_way_close(&s).await;
     assert_needs_netns(
         &grade(&app, &s).await,
         &[

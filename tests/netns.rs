@@ -22,14 +22,7 @@ async fn hosts_have_textbook_addresses_and_their_own_loopback() {
     let cfd = s.client(A, "10.0.0.2:8080".parse().unwrap()).await;
     let accepted = s.ok(B, Call::Accept { fd: lfd }).await;
     assert_eq!(accepted.peer.unwrap().ip().to_string(), "10.0.0.1");
-    s.ok(
-        A,
-        Call::Send {
-            fd: cfd,
-            data: b"hello".to_vec(),
-        },
-    )
-    .await;
+    s.send(A, cfd, b"hello").await;
     let got = s
         .ok(
             B,
@@ -42,23 +35,7 @@ async fn hosts_have_textbook_addresses_and_their_own_loopback() {
         .await;
     assert_eq!(got.data.as_deref(), Some(&b"hello"[..]));
     // Each host has its own 127.0.0.1: B listens there, A's 127.0.0.1 is A itself.
-    let local = s.socket(B, Proto::Tcp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: local,
-            addr: "127.0.0.1:9000".parse().unwrap(),
-        },
-    )
-    .await;
-    s.ok(
-        B,
-        Call::Listen {
-            fd: local,
-            backlog: 1,
-        },
-    )
-    .await;
+    s.listener_at(B, "127.0.0.1:9000".parse().unwrap(), 1).await;
     let probe = s.socket(A, Proto::Tcp).await;
     let f = s
         .fails(
@@ -94,16 +71,7 @@ async fn hosts_have_textbook_addresses_and_their_own_loopback() {
         .await;
     assert!(!f.sandbox);
     // IPv6 between hosts.
-    let l6 = s.socket_f(B, Family::Inet6, Proto::Tcp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: l6,
-            addr: "[::]:8086".parse().unwrap(),
-        },
-    )
-    .await;
-    s.ok(B, Call::Listen { fd: l6, backlog: 1 }).await;
+    let l6 = s.listener_at(B, "[::]:8086".parse().unwrap(), 1).await;
     let c6 = s.socket_f(A, Family::Inet6, Proto::Tcp).await;
     s.ok(
         A,

@@ -15,15 +15,7 @@ use plugboard::sandbox::{
 async fn udp_flow_keeps_datagram_boundaries() {
     let sb = sandbox();
     let s = session(&sb).await;
-    let rx = s.socket(B, Proto::Udp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: rx,
-            addr: s.addr(B, 9000),
-        },
-    )
-    .await;
+    let rx = s.udp_bound(B, 9000).await;
     let tx = s.socket(A, Proto::Udp).await;
     for word in ["one", "two"] {
         let sent = s
@@ -73,15 +65,7 @@ async fn udp_flow_keeps_datagram_boundaries() {
         .await;
     assert_eq!(second.data.as_deref(), Some(&b"two"[..]));
     // A datagram longer than the buffer is cut, the rest is lost, as the kernel does.
-    s.ok(
-        A,
-        Call::Sendto {
-            fd: tx,
-            data: b"abcdef".to_vec(),
-            addr: s.addr(B, 9000),
-        },
-    )
-    .await;
+    s.sendto(A, tx, b"abcdef", s.addr(B, 9000)).await;
     let cut = s
         .ok(
             B,
@@ -94,15 +78,7 @@ async fn udp_flow_keeps_datagram_boundaries() {
         .await;
     assert_eq!(cut.data.as_deref(), Some(&b"ab"[..]));
     // And back.
-    s.ok(
-        B,
-        Call::Sendto {
-            fd: rx,
-            data: b"pong".to_vec(),
-            addr: sender,
-        },
-    )
-    .await;
+    s.sendto(B, rx, b"pong", sender).await;
     let back = s
         .ok(
             A,
@@ -137,24 +113,10 @@ async fn eaddrinuse_then_so_reuseaddr_after_close() {
         },
     )
     .await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: lfd,
-            addr: s.addr(B, port),
-        },
-    )
-    .await;
-    s.ok(
-        B,
-        Call::Listen {
-            fd: lfd,
-            backlog: 4,
-        },
-    )
-    .await;
+    s.bind(B, lfd, s.addr(B, port)).await;
+    s.listen(B, lfd, 4).await;
     let cfd = s.client(A, s.addr(B, port)).await;
-    let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let afd = s.accept(B, lfd).await;
     // A second socket cannot take the port while the listener holds it.
     let other = s.socket(B, Proto::Tcp).await;
     let f = s
@@ -191,22 +153,8 @@ async fn eaddrinuse_then_so_reuseaddr_after_close() {
         },
     )
     .await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: other,
-            addr: s.addr(B, port),
-        },
-    )
-    .await;
-    s.ok(
-        B,
-        Call::Listen {
-            fd: other,
-            backlog: 4,
-        },
-    )
-    .await;
+    s.bind(B, other, s.addr(B, port)).await;
+    s.listen(B, other, 4).await;
     let v = s
         .ok(
             B,
@@ -261,14 +209,7 @@ async fn calls_out_of_order_get_the_kernels_errno() {
     )
     .await;
     s.fails(A, Call::Accept { fd }, "EINVAL").await;
-    s.ok(
-        A,
-        Call::Bind {
-            fd,
-            addr: s.addr(A, 5000),
-        },
-    )
-    .await;
+    s.bind(A, fd, s.addr(A, 5000)).await;
     s.fails(
         A,
         Call::Bind {
@@ -370,7 +311,7 @@ async fn non_blocking_calls_answer_at_once() {
         "EISCONN",
     )
     .await;
-    let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let afd = s.accept(B, lfd).await;
     s.ok(B, Call::Nonblocking { fd: afd, on: true }).await;
     s.fails(
         B,
@@ -382,14 +323,7 @@ async fn non_blocking_calls_answer_at_once() {
         "EAGAIN",
     )
     .await;
-    s.ok(
-        A,
-        Call::Send {
-            fd: cfd,
-            data: b"hi".to_vec(),
-        },
-    )
-    .await;
+    s.send(A, cfd, b"hi").await;
     s.wait_event("data", |e| e.kind == EventKind::Data && e.fd == Some(afd))
         .await;
     // Peeking leaves the bytes for the next recv.
@@ -482,7 +416,7 @@ async fn linger_zero_close_resets_the_peer() {
     let s = session(&sb).await;
     let lfd = s.listener(B, 8084, 1).await;
     let cfd = s.client(A, s.addr(B, 8084)).await;
-    let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let afd = s.accept(B, lfd).await;
     s.ok(
         A,
         Call::Setsockopt {
@@ -570,14 +504,7 @@ async fn ipv6_sockets_connect_and_talk() {
         "the wildcard maps to B's own address"
     );
     assert!(bound.note.unwrap().contains("wildcard"));
-    s.ok(
-        B,
-        Call::Listen {
-            fd: lfd,
-            backlog: 2,
-        },
-    )
-    .await;
+    s.listen(B, lfd, 2).await;
     let cfd = s.socket_f(A, Family::Inet6, Proto::Tcp).await;
     s.ok(
         A,
@@ -589,14 +516,7 @@ async fn ipv6_sockets_connect_and_talk() {
     .await;
     let accepted = s.ok(B, Call::Accept { fd: lfd }).await;
     assert_eq!(accepted.peer.unwrap().ip(), s.addr6(A, 0).ip());
-    s.ok(
-        A,
-        Call::Send {
-            fd: cfd,
-            data: b"v6".to_vec(),
-        },
-    )
-    .await;
+    s.send(A, cfd, b"v6").await;
     let got = s
         .ok(
             B,
@@ -628,14 +548,7 @@ async fn snapshot_shows_sockets_with_kernel_figures() {
     let s = session(&sb).await;
     let lfd = s.listener(B, 8087, 3).await;
     let cfd = s.client(A, s.addr(B, 8087)).await;
-    s.ok(
-        A,
-        Call::Send {
-            fd: cfd,
-            data: b"12345".to_vec(),
-        },
-    )
-    .await;
+    s.send(A, cfd, b"12345").await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let snap = timeout(s.0.snapshot()).await.unwrap();
     assert_eq!(snap.hosts.len(), 2);

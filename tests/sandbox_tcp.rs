@@ -15,22 +15,8 @@ async fn textbook_tcp_flow() {
     // Server: socket, bind, listen.
     let lfd = s.socket(B, plugboard::sandbox::Proto::Tcp).await;
     assert_eq!(lfd, 3);
-    s.ok(
-        B,
-        Call::Bind {
-            fd: lfd,
-            addr: server_addr,
-        },
-    )
-    .await;
-    s.ok(
-        B,
-        Call::Listen {
-            fd: lfd,
-            backlog: 4,
-        },
-    )
-    .await;
+    s.bind(B, lfd, server_addr).await;
+    s.listen(B, lfd, 4).await;
 
     // Client: socket, connect.
     let cfd = s.client(A, server_addr).await;
@@ -91,14 +77,7 @@ async fn textbook_tcp_flow() {
     assert_eq!(got.data.as_deref(), Some(&b"hello"[..]));
 
     // Server answers, client receives.
-    s.ok(
-        B,
-        Call::Send {
-            fd: afd,
-            data: b"world".to_vec(),
-        },
-    )
-    .await;
+    s.send(B, afd, b"world").await;
     let back = s
         .ok(
             A,
@@ -204,7 +183,7 @@ async fn half_close_and_states() {
     let s = session(&sb).await;
     let lfd = s.listener(B, 7000, 1).await;
     let cfd = s.client(A, s.addr(B, 7000)).await;
-    let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let afd = s.accept(B, lfd).await;
     s.ok(
         A,
         Call::Shutdown {
@@ -225,28 +204,9 @@ async fn half_close_and_states() {
         e.host == Some(B) && e.to == Some(TcpState::CloseWait)
     })
     .await;
-    assert_eq!(
-        s.ok(
-            B,
-            Call::Recv {
-                fd: afd,
-                max: 10,
-                peek: false
-            }
-        )
-        .await
-        .bytes,
-        Some(0)
-    );
+    assert_eq!(s.recv(B, afd, 10).await.bytes, Some(0));
     // The half-closed side still reads what the other side sends.
-    s.ok(
-        B,
-        Call::Send {
-            fd: afd,
-            data: b"still here".to_vec(),
-        },
-    )
-    .await;
+    s.send(B, afd, b"still here").await;
     let got = s
         .ok(
             A,

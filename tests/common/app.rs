@@ -1,8 +1,8 @@
 //! A real Plugboard server on a random port with a fresh database, and an HTTP client for it.
 //!
-//! [`TestApp::builder`] takes the server's settings as typed values ([`ServerOptions`]), which
-//! become the flags `plugboard serve` parses (see `server/config.rs`), so a test says what it
-//! needs and not how the command line spells it. The server stops when the `TestApp` drops;
+//! [`TestApp::builder`] takes the server's settings as typed values (see `options.rs`), which
+//! become the flags `plugboard serve` parses, so a test says what it needs and not how the
+//! command line spells it. The server stops when the `TestApp` drops;
 //! [`TestApp::stop`] is the clean path that waits for the end. [`ApiSession`] is a session
 //! made through the API with the calls a test makes on it: `ok`, `tcp_listener`, `json`,
 //! `events`, `wait_event`, `websocket`.
@@ -15,6 +15,7 @@ use plugboard::config::{Cli, Config};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+pub use super::options::{Isolation, ServerBuilder};
 use super::{STEP, private_pool, timeout, ws};
 
 /// Events one read of the log asks for: more than any test logs.
@@ -22,188 +23,10 @@ const EVENTS_PAGE: usize = 5000;
 /// How often `wait_event` reads the log again.
 const POLL: Duration = Duration::from_millis(20);
 
-/// How a test server keeps sessions apart (`--isolation`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Isolation {
-    /// Each host an address of a loopback pool of the test's own.
-    #[default]
-    Loopback,
-    /// Each host its own network namespace (root only).
-    Netns,
-    /// Netns where this process may, loopback otherwise.
-    Auto,
-}
+/// A test server in this process, to be started; see [`TestApp::builder`].
+pub type TestAppBuilder = ServerBuilder<TestApp>;
 
-impl Isolation {
-    /// The word `--isolation` takes, and the page and `/healthz` show.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Isolation::Loopback => "loopback",
-            Isolation::Netns => "netns",
-            Isolation::Auto => "auto",
-        }
-    }
-}
-
-/// What a test server is started with, as typed values; each set field is one flag of
-/// `plugboard serve`, the rest keep the server's defaults.
-#[derive(Debug, Clone, Default)]
-pub struct ServerOptions {
-    pub isolation: Isolation,
-    /// `--address-pool`; a fresh private /24 when `None`.
-    pub address_pool: Option<String>,
-    /// `--database-url` as a file; a file in a fresh directory when `None`.
-    pub database: Option<PathBuf>,
-    pub log_tail: Option<usize>,
-    pub capture: Option<bool>,
-    pub max_sessions: Option<usize>,
-    pub max_sockets: Option<usize>,
-    pub max_events: Option<usize>,
-    pub max_body_bytes: Option<usize>,
-    pub subscriber_lag: Option<usize>,
-    pub max_calls_per_second: Option<u32>,
-    pub client_calls_per_second: Option<u32>,
-    pub sessions_per_minute: Option<u32>,
-    pub admin_token: Option<String>,
-}
-
-/// A value as a flag's text.
-fn text<T: ToString>(value: Option<T>) -> Option<String> {
-    value.map(|v| v.to_string())
-}
-
-/// Calls per second that no test reaches: for tests about something else than rate limits.
-pub const UNTHROTTLED: u32 = 1_000_000;
-
-impl ServerOptions {
-    /// The command-line flags (after `plugboard serve`) these options stand for; `--listen`
-    /// is the starter's business.
-    pub fn args(&self) -> Vec<String> {
-        let mut args = vec!["--isolation".to_owned(), self.isolation.as_str().to_owned()];
-        let mut flag = |name: &str, value: Option<String>| {
-            if let Some(value) = value {
-                args.push(format!("--{name}"));
-                args.push(value);
-            }
-        };
-        flag("address-pool", self.address_pool.clone());
-        flag(
-            "database-url",
-            self.database
-                .as_ref()
-                .map(|db| format!("sqlite://{}", db.display())),
-        );
-        flag("log-tail", text(self.log_tail));
-        flag("capture", text(self.capture));
-        flag("max-sessions", text(self.max_sessions));
-        flag("max-sockets", text(self.max_sockets));
-        flag("max-events", text(self.max_events));
-        flag("max-body-bytes", text(self.max_body_bytes));
-        flag("subscriber-lag", text(self.subscriber_lag));
-        flag("max-calls-per-second", text(self.max_calls_per_second));
-        flag(
-            "client-calls-per-second",
-            text(self.client_calls_per_second),
-        );
-        flag("sessions-per-minute", text(self.sessions_per_minute));
-        flag("admin-token", self.admin_token.clone());
-        args
-    }
-}
-
-/// Setters for [`ServerOptions`], shared by [`TestAppBuilder`] and
-/// [`super::binary::BinaryBuilder`].
-macro_rules! server_option_setters {
-    () => {
-        /// `--isolation`.
-        pub fn isolation(mut self, isolation: $crate::common::app::Isolation) -> Self {
-            self.options.isolation = isolation;
-            self
-        }
-        /// `--address-pool`: a pool shared with another server.
-        pub fn address_pool(mut self, pool: &str) -> Self {
-            self.options.address_pool = Some(pool.to_owned());
-            self
-        }
-        /// `--database-url`: a database file that outlives the server.
-        pub fn database(mut self, path: &std::path::Path) -> Self {
-            self.options.database = Some(path.to_owned());
-            self
-        }
-        /// `--log-tail`: events of a live session kept in memory.
-        pub fn log_tail(mut self, events: usize) -> Self {
-            self.options.log_tail = Some(events);
-            self
-        }
-        /// `--capture`.
-        pub fn capture(mut self, on: bool) -> Self {
-            self.options.capture = Some(on);
-            self
-        }
-        /// `--max-sessions`.
-        pub fn max_sessions(mut self, n: usize) -> Self {
-            self.options.max_sessions = Some(n);
-            self
-        }
-        /// `--max-sockets`.
-        pub fn max_sockets(mut self, n: usize) -> Self {
-            self.options.max_sockets = Some(n);
-            self
-        }
-        /// `--max-events`.
-        pub fn max_events(mut self, n: usize) -> Self {
-            self.options.max_events = Some(n);
-            self
-        }
-        /// `--max-body-bytes`.
-        pub fn max_body_bytes(mut self, n: usize) -> Self {
-            self.options.max_body_bytes = Some(n);
-            self
-        }
-        /// `--subscriber-lag`.
-        pub fn subscriber_lag(mut self, n: usize) -> Self {
-            self.options.subscriber_lag = Some(n);
-            self
-        }
-        /// `--max-calls-per-second`.
-        pub fn max_calls_per_second(mut self, n: u32) -> Self {
-            self.options.max_calls_per_second = Some(n);
-            self
-        }
-        /// `--client-calls-per-second`.
-        pub fn client_calls_per_second(mut self, n: u32) -> Self {
-            self.options.client_calls_per_second = Some(n);
-            self
-        }
-        /// Both call rate limits out of reach.
-        pub fn unthrottled(self) -> Self {
-            self.max_calls_per_second($crate::common::app::UNTHROTTLED)
-                .client_calls_per_second($crate::common::app::UNTHROTTLED)
-        }
-        /// `--sessions-per-minute`.
-        pub fn sessions_per_minute(mut self, n: u32) -> Self {
-            self.options.sessions_per_minute = Some(n);
-            self
-        }
-        /// `--admin-token`.
-        pub fn admin_token(mut self, token: &str) -> Self {
-            self.options.admin_token = Some(token.to_owned());
-            self
-        }
-    };
-}
-pub(crate) use server_option_setters;
-
-/// A test server to be started; see [`TestApp::builder`].
-#[derive(Debug, Default)]
-#[must_use = "a builder does nothing until started"]
-pub struct TestAppBuilder {
-    options: ServerOptions,
-}
-
-impl TestAppBuilder {
-    server_option_setters!();
-
+impl ServerBuilder<TestApp> {
     /// The configuration the server would start with, its database in `dir` unless set.
     pub fn config(&self, dir: &Path) -> Config {
         let mut options = self.options.clone();

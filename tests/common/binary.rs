@@ -1,5 +1,5 @@
 //! The real `plugboard` binary as an operator runs it: started on a free port with the
-//! options of [`Binary::builder`] (the same typed [`ServerOptions`] as a `TestApp`'s), reached
+//! options of [`Binary::builder`] (the same typed options as a `TestApp`'s), reached
 //! over HTTP, killed with SIGKILL when a test wants a crash, and killed and reaped when
 //! dropped, however the test ends.
 
@@ -7,18 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::STEP;
-use super::app::{ApiSession, ServerOptions, server_option_setters};
+use super::app::ApiSession;
+use super::options::ServerBuilder;
 
-/// A server process to be started; see [`Binary::builder`].
-#[derive(Debug, Default)]
-#[must_use = "a builder does nothing until started"]
-pub struct BinaryBuilder {
-    options: ServerOptions,
-}
-
-impl BinaryBuilder {
-    server_option_setters!();
-
+impl ServerBuilder<Binary> {
     /// Start the process on a free port (a private address pool unless set); returns once
     /// `/healthz` answers. The database is the one set, or a file in a fresh directory that
     /// lives as long as the process.
@@ -62,8 +54,8 @@ pub fn free_port() -> u16 {
 
 impl Binary {
     /// A server process to configure, then start.
-    pub fn builder() -> BinaryBuilder {
-        BinaryBuilder::default()
+    pub fn builder() -> ServerBuilder<Binary> {
+        ServerBuilder::default()
     }
 
     /// Run `plugboard serve --listen 127.0.0.1:PORT` with `args` on a free port; returns once

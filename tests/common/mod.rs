@@ -8,6 +8,7 @@
 pub mod app;
 pub mod binary;
 pub mod browser;
+pub mod options;
 pub mod ws;
 
 use std::future::Future;
