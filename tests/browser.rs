@@ -16,12 +16,25 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::app::{Isolation, TestApp};
-use common::browser::{self, BrowserSession, Page, SHOW, assert_no_errors, js_string, next_step};
+use common::browser::{
+    self, Browser, BrowserSession, Page, SHOW, assert_no_errors, js_string, next_step,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Each browser test as a whole.
 const TEST_TIMEOUT: Duration = Duration::from_secs(50);
+
+/// Run a browser test's `steps` within `limit`; without Chromium it is skipped, and says so
+/// (see `common::browser::launch`).
+async fn with_browser(limit: Duration, steps: impl AsyncFnOnce(&Browser)) {
+    let Some(browser) = browser::launch().await else {
+        return;
+    };
+    tokio::time::timeout(limit, steps(&browser))
+        .await
+        .expect("the browser test took too long");
+}
 
 /// Where screenshots go (git-ignored).
 fn artifact(name: &str) -> PathBuf {
@@ -49,10 +62,7 @@ fn socket<'a>(snapshot: &'a Value, host: &str, fd: i64) -> &'a Value {
 
 #[tokio::test]
 async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let page = browser.new_page(1280, 800).await;
 
@@ -267,8 +277,7 @@ async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
 
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 /// A server in netns isolation, or `None` (skipped, with the reason printed) where this
@@ -308,14 +317,11 @@ const CALL_PACKETS: &str = r#"((kind, status) => {
 
 #[tokio::test]
 async fn the_handshake_is_three_packet_arrows_with_their_layers() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    let Some(app) = netns_app().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
-        let page = BrowserSession::open_sized(&browser, &app, Isolation::Netns, 1280, 900).await;
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
+        let Some(app) = netns_app().await else {
+            return;
+        };
+        let page = BrowserSession::open_sized(browser, &app, Isolation::Netns, 1280, 900).await;
         let (id, token) = (page.id().to_owned(), page.token().to_owned());
         page.wait_for(
             "document.querySelector('#ladder-capture').dataset.capture === 'on' \
@@ -547,20 +553,16 @@ async fn the_handshake_is_three_packet_arrows_with_their_layers() {
         page.screenshot(&artifact("packets.png")).await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn the_four_way_close_ends_in_time_wait() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    let Some(app) = netns_app().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
-        let page = BrowserSession::open_sized(&browser, &app, Isolation::Netns, 1280, 900).await;
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
+        let Some(app) = netns_app().await else {
+            return;
+        };
+        let page = BrowserSession::open_sized(browser, &app, Isolation::Netns, 1280, 900).await;
         // Connected, then A closes first: its FIN, and B's kernel's ACK on its own.
         page.scenario("close").await.next_steps(7).await;
         let fin = page
@@ -634,18 +636,14 @@ async fn the_four_way_close_ends_in_time_wait() {
         page.screenshot(&artifact("time-wait.png")).await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn share_link_opens_a_read_only_view_that_follows_live() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
-        let owner = BrowserSession::open(&browser, &app, Isolation::Loopback).await;
+        let owner = BrowserSession::open(browser, &app, Isolation::Loopback).await;
         let id = owner.id().to_owned();
         let link = owner
             .wait_for("(document.querySelector('#share-link') || {}).value", SHOW)
@@ -728,16 +726,12 @@ async fn share_link_opens_a_read_only_view_that_follows_live() {
         assert_no_errors(&owner);
         assert_no_errors(&viewer);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn an_ended_session_opens_as_a_recording() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let s = app.session().await;
         let server = s.addr("B", 7070);
@@ -840,16 +834,12 @@ async fn an_ended_session_opens_as_a_recording() {
         page.click("#rec-play").await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn narrow_screen_has_one_column_and_works_by_keyboard() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let page = browser.new_page(390, 844).await;
         page.goto(&app.url("/")).await;
@@ -912,34 +902,26 @@ async fn narrow_screen_has_one_column_and_works_by_keyboard() {
         page.screenshot(&artifact("session-narrow.png")).await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn every_guided_scenario_runs_as_taught() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
-        let page = BrowserSession::open(&browser, &app, Isolation::Loopback).await;
+        let page = BrowserSession::open(browser, &app, Isolation::Loopback).await;
         every_scenario(&page).await;
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn every_guided_scenario_runs_as_taught_with_packets() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    let Some(app) = netns_app().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT * 2, async {
-        let page = BrowserSession::open(&browser, &app, Isolation::Netns).await;
+    with_browser(TEST_TIMEOUT * 2, async |browser: &Browser| {
+        let Some(app) = netns_app().await else {
+            return;
+        };
+        let page = BrowserSession::open(browser, &app, Isolation::Netns).await;
         every_scenario(&page).await;
         // Packets were drawn all along, and the page still had no error.
         let arrows = page
@@ -947,8 +929,7 @@ async fn every_guided_scenario_runs_as_taught_with_packets() {
             .await;
         assert!(arrows.as_u64().unwrap() > 40, "packet rows: {arrows}");
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 /// Run every guided scenario to its end by clicking Next, checking each step went as taught
@@ -1010,10 +991,7 @@ async fn every_scenario(page: &Page) {
 
 #[tokio::test]
 async fn an_exercise_started_from_the_landing_page_shows_its_checklist() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let (status, catalog) = app.get("/api/exercises", None).await;
         if status == StatusCode::NOT_FOUND {
@@ -1056,18 +1034,14 @@ async fn an_exercise_started_from_the_landing_page_shows_its_checklist() {
         page.screenshot(&artifact("exercise.png")).await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn a_blocked_call_is_shown_until_it_completes() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
-        let page = BrowserSession::open(&browser, &app, Isolation::Loopback).await;
+        let page = BrowserSession::open(browser, &app, Isolation::Loopback).await;
         let snapshot = page.api.json().await;
         let b_ip = snapshot["hosts"][1]["addrs"][0].as_str().unwrap().to_owned();
         let call = |body: Value| page.api.call(body);
@@ -1124,16 +1098,12 @@ async fn a_blocked_call_is_shown_until_it_completes() {
         .await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn a_wrong_link_says_what_is_wrong() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let s = app.session().await;
         let page = browser.new_page(1280, 800).await;
@@ -1158,8 +1128,7 @@ async fn a_wrong_link_says_what_is_wrong() {
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 /// A page opened by URL marks itself ready (`<body data-ready="true">`) once it shows the
@@ -1167,10 +1136,7 @@ async fn a_wrong_link_says_what_is_wrong() {
 /// read-only link (`#viewer=`) and a wrong link alike.
 #[tokio::test]
 async fn the_page_marks_when_it_is_ready() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let s = app.session().await;
         s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
@@ -1201,8 +1167,7 @@ async fn the_page_marks_when_it_is_ready() {
                 .contains("no token")
         );
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 /// While a connection waits in B's accept queue, the wire from A's socket says so (it used
@@ -1210,10 +1175,7 @@ async fn the_page_marks_when_it_is_ready() {
 /// for the connection (`kernel_socket`) in netns mode.
 #[tokio::test]
 async fn a_connection_in_the_accept_queue_is_labelled_so() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT * 2, async {
+    with_browser(TEST_TIMEOUT * 2, async |browser: &Browser| {
         let mut apps = vec![("loopback", TestApp::start().await)];
         if let Some(app) = netns_app().await {
             apps.push(("netns", app));
@@ -1255,8 +1217,7 @@ async fn a_connection_in_the_accept_queue_is_labelled_so() {
             assert_no_errors(&page);
         }
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 /// Without Chromium a browser test is skipped and says why in plain `cargo test` output, not
