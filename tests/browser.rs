@@ -15,7 +15,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::app::{Isolation, TestApp};
+use common::app::{Isolation, TestApp, netns_app};
 use common::browser::{
     self, Browser, BrowserSession, Page, SHOW, assert_no_errors, js_string, next_step,
 };
@@ -278,16 +278,6 @@ async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
         assert_no_errors(&page);
     })
     .await;
-}
-
-/// A server in netns isolation, or `None` (skipped, with the reason printed) where this
-/// process may not make namespaces; with `PLUGBOARD_REQUIRE_NETNS` set that is a failure
-/// instead.
-async fn netns_app() -> Option<TestApp> {
-    TestApp::builder()
-        .isolation(Isolation::Netns)
-        .start_or_skip()
-        .await
 }
 
 /// The labels of the packet arrows caused by the call of the first `kind` row with `status`,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::app::TestApp;
 use common::binary::Binary;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ROUNDS: usize = 6;
 const SESSIONS: usize = 6;
@@ -38,40 +38,23 @@ async fn every_acknowledged_seq_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("plugboard.db");
     let pool = common::private_pool();
-    let client = reqwest::Client::new();
     let mut all_sessions = Vec::new();
     let mut acknowledged_total = 0;
     for round in 0..ROUNDS {
         let mut server = start(&db, &pool).await;
-        let base = server.base.clone();
         let mut sessions = Vec::new();
         for _ in 0..SESSIONS {
-            let created = server.session().await;
-            sessions.push((created.id, created.token));
+            sessions.push(server.session().await);
         }
         // (session index, seq) of every answered call.
         let acked = Arc::new(Mutex::new(Vec::new()));
         let mut clients = Vec::new();
-        for (i, (id, token)) in sessions.iter().enumerate() {
+        for (i, s) in sessions.iter().enumerate() {
             for _ in 0..CLIENTS_PER_SESSION {
-                let (client, acked) = (client.clone(), acked.clone());
-                let url = format!("{base}/api/sessions/{id}/calls");
-                let token = token.clone();
+                let (s, acked) = (s.clone(), acked.clone());
                 clients.push(tokio::spawn(async move {
                     let body = json!({"host":"A","call":"close","fd":9});
-                    loop {
-                        let Ok(response) = client
-                            .post(&url)
-                            .bearer_auth(&token)
-                            .json(&body)
-                            .send()
-                            .await
-                        else {
-                            return;
-                        };
-                        let Ok(reply) = response.json::<Value>().await else {
-                            return;
-                        };
+                    while let Some((_, reply)) = s.try_call(body.clone()).await {
                         let seq = reply["seq"].as_u64().expect("an answered call has a seq");
                         acked.lock().unwrap().push((i, seq));
                     }
@@ -99,14 +82,14 @@ async fn every_acknowledged_seq_survives_kill_9() {
     let mut app = TestApp::builder().database(&db).start().await;
     let mut stored_total = 0;
     for (round, (sessions, acked)) in all_sessions.iter().enumerate() {
-        for (i, (id, token)) in sessions.iter().enumerate() {
+        for (i, s) in sessions.iter().enumerate() {
             let mut seqs = BTreeSet::new();
             let mut after = 0;
             loop {
                 let (_, page) = app
                     .get(
-                        &format!("/api/sessions/{id}/events?after={after}&limit=5000"),
-                        Some(token),
+                        &s.path(&format!("/events?after={after}&limit=5000")),
+                        Some(&s.token),
                     )
                     .await;
                 let events = page["events"].as_array().unwrap();

@@ -10,8 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::app::Isolation;
-use common::app::{ApiSession, TestApp};
+use common::app::{ApiSession, TestApp, netns_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -592,11 +591,7 @@ async fn solve_handshake_numbers(s: &ApiSession) {
 
 #[tokio::test]
 async fn handshake_numbers() {
-    let Some(mut app) = TestApp::builder()
-        .isolation(Isolation::Netns)
-        .start_or_skip()
-        .await
-    else {
+    let Some(mut app) = netns_app().await else {
         return;
     };
     let s = exercise(&app, "handshake-numbers").await;
@@ -632,11 +627,7 @@ async fn solve_refused_rst(s: &ApiSession) {
 
 #[tokio::test]
 async fn refused_rst() {
-    let Some(mut app) = TestApp::builder()
-        .isolation(Isolation::Netns)
-        .start_or_skip()
-        .await
-    else {
+    let Some(mut app) = netns_app().await else {
         return;
     };
     let s = exercise(&app, "refused-rst").await;
@@ -699,11 +690,7 @@ async fn solve_four_way_close(s: &ApiSession) {
 
 #[tokio::test]
 async fn four_way_close() {
-    let Some(mut app) = TestApp::builder()
-        .isolation(Isolation::Netns)
-        .start_or_skip()
-        .await
-    else {
+    let Some(mut app) = netns_app().await else {
         return;
     };
     let s = exercise(&app, "four-way-close").await;
@@ -757,11 +744,7 @@ async fn solve_udp_boundaries(s: &ApiSession) {
 
 #[tokio::test]
 async fn udp_boundaries_on_the_wire() {
-    let Some(mut app) = TestApp::builder()
-        .isolation(Isolation::Netns)
-        .start_or_skip()
-        .await
-    else {
+    let Some(mut app) = netns_app().await else {
         return;
     };
     let s = exercise(&app, "udp-boundaries-on-the-wire").await;

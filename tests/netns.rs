@@ -23,16 +23,7 @@ async fn hosts_have_textbook_addresses_and_their_own_loopback() {
     let accepted = s.ok(B, Call::Accept { fd: lfd }).await;
     assert_eq!(accepted.peer.unwrap().ip().to_string(), "10.0.0.1");
     s.send(A, cfd, b"hello").await;
-    let got = s
-        .ok(
-            B,
-            Call::Recv {
-                fd: accepted.fd.unwrap(),
-                max: 16,
-                peek: false,
-            },
-        )
-        .await;
+    let got = s.recv(B, accepted.fd.unwrap(), 16).await;
     assert_eq!(got.data.as_deref(), Some(&b"hello"[..]));
     // Each host has its own 127.0.0.1: B listens there, A's 127.0.0.1 is A itself.
     s.listener_at(B, "127.0.0.1:9000".parse().unwrap(), 1).await;

@@ -396,10 +396,10 @@ async fn time_wait_is_seen_then_gone() {
     let lfd = s.listener(B, 8080, 4).await;
     let cfd = s.client(A, s.addr(B, 8080)).await;
     let sfd = s.accept(B, lfd).await;
-    s.ok(A, Call::Close { fd: cfd }).await;
+    s.close(A, cfd).await;
     s.wait_event("B's EOF", |e| e.kind == EventKind::Eof && e.host == Some(B))
         .await;
-    s.ok(B, Call::Close { fd: sfd }).await;
+    s.close(B, sfd).await;
     let tw = s
         .wait_event("TIME_WAIT on A", |e| {
             e.kind == EventKind::KernelSocket

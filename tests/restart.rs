@@ -16,8 +16,6 @@ async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("plugboard.db");
     let mut server = Binary::builder().database(&db).start().await;
-    let base = server.base.clone();
-    let client = reqwest::Client::new();
     let s = server.session().await;
     let (id, token) = (s.id.clone(), s.token.clone());
     for call in [
@@ -30,14 +28,7 @@ async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable() {
     let logged = s.json().await["last_seq"].as_u64().unwrap();
     // Wait until the writer has stored every event, then die without any chance to clean up.
     for _ in 0..200 {
-        let metrics = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = server.metrics().await;
         if metrics.contains(&format!("plugboard_events_written_total {logged}")) {
             break;
         }

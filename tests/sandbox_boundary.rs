@@ -113,30 +113,14 @@ async fn binds_stay_on_the_hosts_own_address() {
         .await;
     assert!(f.sandbox);
     assert!(f.hint.unwrap().contains("1024"));
-    let v = s
-        .ok(
-            B,
-            Call::Bind {
-                fd,
-                addr: "0.0.0.0:8080".parse().unwrap(),
-            },
-        )
-        .await;
+    let v = s.bind(B, fd, "0.0.0.0:8080".parse().unwrap()).await;
     assert_eq!(v.addr, Some(s.addr(B, 8080)));
     let ev = s.of_kind(B, EventKind::Bind).pop().unwrap();
     assert_eq!(ev.requested_addr, Some("0.0.0.0:8080".parse().unwrap()));
     assert!(ev.note.as_deref().unwrap().contains("mapped"));
     // A socket that listens without bind gets the host's address, not the kernel's wildcard.
     let lfd = s.socket(B, Proto::Tcp).await;
-    let listened = s
-        .ok(
-            B,
-            Call::Listen {
-                fd: lfd,
-                backlog: 1,
-            },
-        )
-        .await;
+    let listened = s.listen(B, lfd, 1).await;
     assert!(listened.note.unwrap().contains("implicitly"));
     let name = s.ok(B, Call::Getsockname { fd: lfd }).await.addr.unwrap();
     assert_eq!(name.ip(), s.addr(B, 0).ip());

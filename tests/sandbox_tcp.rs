@@ -47,15 +47,7 @@ async fn textbook_tcp_flow() {
     );
 
     // Client sends, server's socket gets a `data` event before recv, then receives.
-    let sent = s
-        .ok(
-            A,
-            Call::Send {
-                fd: cfd,
-                data: b"hello".to_vec(),
-            },
-        )
-        .await;
+    let sent = s.send(A, cfd, b"hello").await;
     assert_eq!(sent.bytes, Some(5));
     let data = s
         .wait_event("data on B", |e| {
@@ -64,34 +56,16 @@ async fn textbook_tcp_flow() {
         .await;
     assert_eq!(data.bytes, Some(5));
     assert_eq!(data.data.as_ref().unwrap().text.as_deref(), Some("hello"));
-    let got = s
-        .ok(
-            B,
-            Call::Recv {
-                fd: afd,
-                max: 1024,
-                peek: false,
-            },
-        )
-        .await;
+    let got = s.recv(B, afd, 1024).await;
     assert_eq!(got.data.as_deref(), Some(&b"hello"[..]));
 
     // Server answers, client receives.
     s.send(B, afd, b"world").await;
-    let back = s
-        .ok(
-            A,
-            Call::Recv {
-                fd: cfd,
-                max: 1024,
-                peek: false,
-            },
-        )
-        .await;
+    let back = s.recv(A, cfd, 1024).await;
     assert_eq!(back.data.as_deref(), Some(&b"world"[..]));
 
     // Client closes: the server sees EOF and CLOSE_WAIT; its recv returns 0.
-    s.ok(A, Call::Close { fd: cfd }).await;
+    s.close(A, cfd).await;
     s.wait_event("eof", |e| {
         e.kind == EventKind::Eof && e.host == Some(B) && e.fd == Some(afd)
     })
@@ -100,19 +74,10 @@ async fn textbook_tcp_flow() {
         e.kind == EventKind::TcpState && e.fd == Some(afd) && e.to == Some(TcpState::CloseWait)
     })
     .await;
-    let eof = s
-        .ok(
-            B,
-            Call::Recv {
-                fd: afd,
-                max: 1024,
-                peek: false,
-            },
-        )
-        .await;
+    let eof = s.recv(B, afd, 1024).await;
     assert_eq!(eof.bytes, Some(0));
-    s.ok(B, Call::Close { fd: afd }).await;
-    s.ok(B, Call::Close { fd: lfd }).await;
+    s.close(B, afd).await;
+    s.close(B, lfd).await;
 
     // The calls appear in order, each with its tuple.
     let calls: Vec<_> = s
@@ -207,16 +172,7 @@ async fn half_close_and_states() {
     assert_eq!(s.recv(B, afd, 10).await.bytes, Some(0));
     // The half-closed side still reads what the other side sends.
     s.send(B, afd, b"still here").await;
-    let got = s
-        .ok(
-            A,
-            Call::Recv {
-                fd: cfd,
-                max: 100,
-                peek: false,
-            },
-        )
-        .await;
+    let got = s.recv(A, cfd, 100).await;
     assert_eq!(got.data.as_deref(), Some(&b"still here"[..]));
     // And writing after shutdown(write) is EPIPE.
     s.fails(
@@ -260,7 +216,7 @@ async fn close_ends_a_blocked_call() {
     let lfd = s.listener(B, 7002, 2).await;
     let r = s.call_wait(B, Call::Accept { fd: lfd }, 10).await;
     assert_eq!(r.outcome, CallOutcome::Pending);
-    s.ok(B, Call::Close { fd: lfd }).await;
+    s.close(B, lfd).await;
     let ended = s
         .wait_event("accept ended", |e| {
             e.call_id == Some(r.call_id) && e.status == Status::Error

@@ -31,15 +31,7 @@ async fn metrics_count_sessions_calls_and_requests() {
         .call(json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 9)}))
         .await;
     assert_eq!(refused["errno"], "ECONNREFUSED");
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(text.contains("plugboard_live_sessions 1"), "{text}");
     assert!(text.contains("plugboard_open_sockets 1"), "{text}");
     assert!(

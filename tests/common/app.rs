@@ -64,6 +64,16 @@ impl ServerBuilder<TestApp> {
     }
 }
 
+/// A server in netns isolation, or `None` (skipped, with the reason printed) where this
+/// process may not make namespaces; with `PLUGBOARD_REQUIRE_NETNS` set that is a failure
+/// instead.
+pub async fn netns_app() -> Option<TestApp> {
+    TestApp::builder()
+        .isolation(Isolation::Netns)
+        .start_or_skip()
+        .await
+}
+
 /// A running server and what it was started with; stopped when dropped.
 #[derive(Debug)]
 pub struct TestApp {
@@ -286,14 +296,19 @@ impl ApiSession {
         format!("{}:{port}", self.ipv4(name))
     }
 
-    /// End the session as its owner does; the answer.
-    pub async fn end(&self) -> Value {
+    /// `method` on the session itself as its owner, which must answer 200; the answer.
+    async fn owner_ok(&self, method: Method) -> Value {
         let (status, body) = self
             .http
-            .send(Method::DELETE, &self.path(""), Some(&self.token), None)
+            .send(method, &self.path(""), Some(&self.token), None)
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
+    }
+
+    /// End the session as its owner does; the answer.
+    pub async fn end(&self) -> Value {
+        self.owner_ok(Method::DELETE).await
     }
 
     /// Make a call; status and answer.
@@ -306,6 +321,21 @@ impl ApiSession {
                 Some(call),
             )
             .await
+    }
+
+    /// Make a call where the server may go away (a crash test): status and answer, or
+    /// `None` when the request or its answer did not get through.
+    pub async fn try_call(&self, call: Value) -> Option<(StatusCode, Value)> {
+        let url = format!("{}{}", self.http.base, self.path("/calls"));
+        let request = self
+            .http
+            .client
+            .post(url)
+            .bearer_auth(&self.token)
+            .json(&call);
+        let response = request.send().await.ok()?;
+        let status = response.status();
+        Some((status, response.json().await.ok()?))
     }
 
     /// A call that must come back ok; its answer.
@@ -364,12 +394,7 @@ impl ApiSession {
 
     /// The session as `GET /api/sessions/{id}` answers its owner.
     pub async fn json(&self) -> Value {
-        let (status, body) = self
-            .http
-            .send(Method::GET, &self.path(""), Some(&self.token), None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
+        self.owner_ok(Method::GET).await
     }
 
     /// Every event logged so far, read through the API.

@@ -95,6 +95,12 @@ impl Binary {
         format!("{}{path}", self.base)
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -407,6 +407,17 @@ pub struct Page {
     reports: Arc<PageReports>,
 }
 
+/// Write the PNG of a `Page.captureScreenshot` answer to `path` (directories are created).
+fn save_png(shot: &Value, path: &Path) {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap())
+        .unwrap();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
 /// A JavaScript string literal of `text`.
 pub fn js_string(text: &str) -> String {
     serde_json::to_string(text).unwrap()
@@ -650,13 +661,7 @@ impl Page {
         let shot = self
             .command("Page.captureScreenshot", json!({"format": "png"}))
             .await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().unwrap())
-            .unwrap();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        std::fs::write(path, bytes).unwrap();
+        save_png(&shot, path);
     }
 
     /// Save a PNG of the whole page, beyond the viewport.
@@ -667,13 +672,7 @@ impl Page {
                 json!({"format": "png", "captureBeyondViewport": true}),
             )
             .await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().unwrap())
-            .unwrap();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        std::fs::write(path, bytes).unwrap();
+        save_png(&shot, path);
     }
 
     /// Errors the page reported so far: uncaught exceptions, console.error, error log

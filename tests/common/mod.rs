@@ -21,7 +21,7 @@ use plugboard::metrics::Metrics;
 use plugboard::sandbox::isolation::loopback::Loopback;
 use plugboard::sandbox::{
     Call, CallOutcome, CallReply, CallValue, Event, EventKind, Family, HostId, NewSession, Proto,
-    Sandbox, SandboxConfig, SessionHandle,
+    Sandbox, SandboxConfig, SessionHandle, SockOpt,
 };
 
 /// Longest any single step of a test may take.
@@ -183,6 +183,16 @@ impl S {
     pub async fn sendto(&self, host: HostId, fd: i32, data: &[u8], addr: SocketAddr) -> CallValue {
         let data = data.to_vec();
         self.ok(host, Call::Sendto { fd, data, addr }).await
+    }
+
+    /// `fd` of `host` closed.
+    pub async fn close(&self, host: HostId, fd: i32) -> CallValue {
+        self.ok(host, Call::Close { fd }).await
+    }
+
+    /// The value of `option` on `fd` of `host`.
+    pub async fn getsockopt(&self, host: HostId, fd: i32, option: SockOpt) -> CallValue {
+        self.ok(host, Call::Getsockopt { fd, option }).await
     }
 
     /// Up to `max` bytes read from `fd` of `host` (which must succeed).
