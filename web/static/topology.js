@@ -255,7 +255,7 @@ function tupleText(wire) {
   return { proto, left, right, full: `${proto} ${left} ↔ ${right}` };
 }
 
-/** What a half wire's label says of its missing end (see `halfWireReason`). */
+/** What a half wire's label says of its missing end (see `halfWireReason` in hints.js). */
 const HALF_WIRE_TEXT = {
   'accept-queue': 'in accept queue',
   'nothing-bound': 'nothing bound',
