@@ -101,17 +101,12 @@ async fn session_lifecycle_and_tokens() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Ending: calls are refused after, the log stays readable.
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        .await;
     let (status, ended) = app.send(Method::DELETE, &path, Some(&s.token), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ended["ended"], "ended by its owner");
-    let (status, body) = app
-        .call(&s, json!({"host":"A","call":"close","fd":3}))
-        .await;
+    let (status, body) = s.call(json!({"host":"A","call":"close","fd":3})).await;
     assert_eq!(
         (status, body["type"].as_str()),
         (StatusCode::CONFLICT, Some("session_ended"))
@@ -134,25 +129,19 @@ async fn calls_read_like_the_design() {
     let mut app = TestApp::start().await;
     let s = app.session().await;
     let b = s.addr("B", 8080);
-    let r = app
-        .ok(
-            &s,
-            json!({"host":"B","call":"socket","domain":"inet","type":"stream"}),
-        )
+    let r = s
+        .ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
         .await;
     assert_eq!(r["fd"], 3);
-    app.ok(&s, json!({"host":"B","call":"bind","fd":3,"addr": b}))
+    s.ok(json!({"host":"B","call":"bind","fd":3,"addr": b}))
         .await;
-    app.ok(&s, json!({"host":"B","call":"listen","fd":3,"backlog":4}))
+    s.ok(json!({"host":"B","call":"listen","fd":3,"backlog":4}))
         .await;
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
-    app.ok(&s, json!({"host":"A","call":"connect","fd":3,"addr": b}))
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
         .await;
-    let accepted = app.ok(&s, json!({"host":"B","call":"accept","fd":3})).await;
+    s.ok(json!({"host":"A","call":"connect","fd":3,"addr": b}))
+        .await;
+    let accepted = s.ok(json!({"host":"B","call":"accept","fd":3})).await;
     assert_eq!(accepted["fd"], 4);
     assert!(
         accepted["peer"]
@@ -160,52 +149,37 @@ async fn calls_read_like_the_design() {
             .unwrap()
             .starts_with(s.addr("A", 0).trim_end_matches(":0"))
     );
-    let sent = app
-        .ok(&s, json!({"host":"A","call":"send","fd":3,"data":"hello"}))
+    let sent = s
+        .ok(json!({"host":"A","call":"send","fd":3,"data":"hello"}))
         .await;
     assert_eq!(sent["bytes"], 5);
-    let got = app
-        .ok(&s, json!({"host":"B","call":"recv","fd":4,"max":1024}))
+    let got = s
+        .ok(json!({"host":"B","call":"recv","fd":4,"max":1024}))
         .await;
     assert_eq!(
         (got["data"].as_str(), got["bytes"].as_u64()),
         (Some("hello"), Some(5))
     );
     // Bytes that are not text come back in base64; hex on request.
-    app.ok(
-        &s,
-        json!({"host":"A","call":"send","fd":3,"data":"ff00","encoding":"hex"}),
-    )
-    .await;
+    s.ok(json!({"host":"A","call":"send","fd":3,"data":"ff00","encoding":"hex"}))
+        .await;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let bin = app
-        .ok(
-            &s,
-            json!({"host":"B","call":"recv","fd":4,"max":2,"peek":true}),
-        )
+    let bin = s
+        .ok(json!({"host":"B","call":"recv","fd":4,"max":2,"peek":true}))
         .await;
     assert_eq!(
         (bin["data"].as_str(), bin["encoding"].as_str()),
         (Some("/wA="), Some("base64"))
     );
-    let hex = app
-        .ok(
-            &s,
-            json!({"host":"B","call":"recv","fd":4,"max":2,"encoding":"hex"}),
-        )
+    let hex = s
+        .ok(json!({"host":"B","call":"recv","fd":4,"max":2,"encoding":"hex"}))
         .await;
     assert_eq!(hex["data"], "ff00");
     // A kernel refusal is a result: 200 with the errno, its number, message and a hint.
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
-    let (status, refused) = app
-        .call(
-            &s,
-            json!({"host":"A","call":"connect","fd":4,"addr": s.addr("B", 9)}),
-        )
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        .await;
+    let (status, refused) = s
+        .call(json!({"host":"A","call":"connect","fd":4,"addr": s.addr("B", 9)}))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(refused["status"], "error");
@@ -216,17 +190,12 @@ async fn calls_read_like_the_design() {
     assert!(!refused["message"].as_str().unwrap().is_empty());
     assert!(!refused["hint"].as_str().unwrap().is_empty());
     // Not open: EBADF, also a result.
-    let (_, badf) = app
-        .call(&s, json!({"host":"A","call":"close","fd":99}))
-        .await;
+    let (_, badf) = s.call(json!({"host":"A","call":"close","fd":99})).await;
     assert_eq!(badf["errno"], "EBADF");
     // Options.
-    app.ok(&s, json!({"host":"A","call":"setsockopt","fd":4,"option":"SO_LINGER","value":{"onoff":true,"seconds":0}})).await;
-    let linger = app
-        .ok(
-            &s,
-            json!({"host":"A","call":"getsockopt","fd":4,"option":"SO_LINGER"}),
-        )
+    s.ok(json!({"host":"A","call":"setsockopt","fd":4,"option":"SO_LINGER","value":{"onoff":true,"seconds":0}})).await;
+    let linger = s
+        .ok(json!({"host":"A","call":"getsockopt","fd":4,"option":"SO_LINGER"}))
         .await;
     assert_eq!(linger["value"], json!({"onoff": true, "seconds": 0}));
     app.stop().await;
@@ -237,16 +206,13 @@ async fn blocking_calls_go_pending_and_can_be_polled() {
     let mut app = TestApp::start().await;
     let s = app.session().await;
     let b = s.addr("B", 8081);
-    app.ok(
-        &s,
-        json!({"host":"B","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
-    app.ok(&s, json!({"host":"B","call":"bind","fd":3,"addr": b}))
+    s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
         .await;
-    app.ok(&s, json!({"host":"B","call":"listen","fd":3})).await;
-    let (status, pending) = app
-        .call(&s, json!({"host":"B","call":"accept","fd":3,"wait_ms":20}))
+    s.ok(json!({"host":"B","call":"bind","fd":3,"addr": b}))
+        .await;
+    s.ok(json!({"host":"B","call":"listen","fd":3})).await;
+    let (status, pending) = s
+        .call(json!({"host":"B","call":"accept","fd":3,"wait_ms":20}))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(pending["status"], "pending");
@@ -256,12 +222,9 @@ async fn blocking_calls_go_pending_and_can_be_polled() {
         (status, still["status"].as_str(), still["call"].as_str()),
         (StatusCode::ACCEPTED, Some("pending"), Some("accept"))
     );
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
-    app.ok(&s, json!({"host":"A","call":"connect","fd":3,"addr": b}))
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        .await;
+    s.ok(json!({"host":"A","call":"connect","fd":3,"addr": b}))
         .await;
     let mut done = Value::Null;
     for _ in 0..200 {
@@ -276,15 +239,10 @@ async fn blocking_calls_go_pending_and_can_be_polled() {
         (done["status"].as_str(), done["fd"].as_i64()),
         (Some("ok"), Some(4))
     );
-    let (status, _) = app
-        .get(&format!("/api/sessions/{}/calls/999", s.id), Some(&s.token))
-        .await;
+    let (status, _) = app.get(&s.path("/calls/999"), Some(&s.token)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = app
-        .call(
-            &s,
-            json!({"host":"B","call":"accept","fd":3,"wait_ms":999999}),
-        )
+    let (status, body) = s
+        .call(json!({"host":"B","call":"accept","fd":3,"wait_ms":999999}))
         .await;
     // A wait no session allows can never be served: a bad request naming the bound.
     assert_eq!(
@@ -315,7 +273,7 @@ async fn raw(
 ) -> (StatusCode, Value) {
     let mut request = app
         .client
-        .post(app.url(&format!("/api/sessions/{}/calls", s.id)))
+        .post(app.url(&s.path("/calls")))
         .bearer_auth(&s.token)
         .body(body);
     if let Some(ct) = content_type {
@@ -331,7 +289,7 @@ async fn raw(
 
 #[tokio::test]
 async fn bad_input_gets_a_precise_4xx_in_one_shape() {
-    let mut app = TestApp::start_with(&["--max-body-bytes", "2048"]).await;
+    let mut app = TestApp::builder().max_body_bytes(2048).start().await;
     let s = app.session().await;
     let json = Some("application/json");
     let cases: Vec<BadCase> = vec![
@@ -424,37 +382,20 @@ async fn bad_input_gets_a_precise_4xx_in_one_shape() {
         assert_eq!(answer["field"].as_str(), field, "{shown} -> {answer}");
     }
     // Unknown host of a well-formed name: the session has no such host (yet), 409 naming it.
-    let (status, body) = app
-        .call(&s, json!({"host":"Z","call":"close","fd":3}))
-        .await;
+    let (status, body) = s.call(json!({"host":"Z","call":"close","fd":3})).await;
     assert_eq!(
         (status, body["field"].as_str()),
         (StatusCode::CONFLICT, Some("host"))
     );
     // Query strings too.
-    let (status, body) = app
-        .get(
-            &format!("/api/sessions/{}/events?after=x", s.id),
-            Some(&s.token),
-        )
-        .await;
+    let (status, body) = app.get(&s.path("/events?after=x"), Some(&s.token)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = app
-        .get(
-            &format!("/api/sessions/{}/events?limit=0", s.id),
-            Some(&s.token),
-        )
-        .await;
+    let (status, body) = app.get(&s.path("/events?limit=0"), Some(&s.token)).await;
     assert_eq!(
         (status, body["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("limit"))
     );
-    let (status, body) = app
-        .get(
-            &format!("/api/sessions/{}/events?bogus=1", s.id),
-            Some(&s.token),
-        )
-        .await;
+    let (status, body) = app.get(&s.path("/events?bogus=1"), Some(&s.token)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     // Session creation input.
     let (status, body) = app.post("/api/sessions", None, json!({"hosts": 1})).await;
@@ -528,7 +469,7 @@ async fn garbage_never_makes_a_500() {
         if next() % 2 == 0 {
             body.insert("wait_ms".into(), json!(0));
         }
-        let (status, answer) = app.call(&s, Value::Object(body.clone())).await;
+        let (status, answer) = s.call(Value::Object(body.clone())).await;
         assert!(
             status.is_success() || status.is_client_error(),
             "{} -> {status} {answer}",
@@ -541,18 +482,16 @@ async fn garbage_never_makes_a_500() {
 
 #[tokio::test]
 async fn limits_answer_429_with_the_limit_named() {
-    let mut app = TestApp::start_with(&["--max-sockets", "1", "--max-sessions", "2"]).await;
+    let mut app = TestApp::builder()
+        .max_sockets(1)
+        .max_sessions(2)
+        .start()
+        .await;
     let s = app.session().await;
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
-    )
-    .await;
-    let (status, body) = app
-        .call(
-            &s,
-            json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
-        )
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}))
+        .await;
+    let (status, body) = s
+        .call(json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}))
         .await;
     assert_eq!(
         (
@@ -579,13 +518,11 @@ async fn limits_answer_429_with_the_limit_named() {
 
 #[tokio::test]
 async fn clients_are_rate_limited_with_retry_after() {
-    let mut app = TestApp::start_with(&[
-        "--sessions-per-minute",
-        "2",
-        "--client-calls-per-second",
-        "3",
-    ])
-    .await;
+    let mut app = TestApp::builder()
+        .sessions_per_minute(2)
+        .client_calls_per_second(3)
+        .start()
+        .await;
     let s = app.session().await;
     app.session().await;
     let response = app
@@ -609,7 +546,7 @@ async fn clients_are_rate_limited_with_retry_after() {
     let response = loop {
         let response = app
             .client
-            .post(app.url(&format!("/api/sessions/{}/calls", s.id)))
+            .post(app.url(&s.path("/calls")))
             .bearer_auth(&s.token)
             .json(&json!({"host":"A","call":"close","fd":9}))
             .send()
@@ -632,8 +569,7 @@ async fn the_event_log_pages_live_and_after_the_end() {
     let mut app = TestApp::start().await;
     let s = app.session().await;
     for _ in 0..30 {
-        app.call(&s, json!({"host":"A","call":"close","fd":9}))
-            .await;
+        s.call(json!({"host":"A","call":"close","fd":9})).await;
     }
     let path = format!("/api/sessions/{}/events", s.id);
     let mut after = 0;
@@ -653,13 +589,7 @@ async fn the_event_log_pages_live_and_after_the_end() {
         after = page.next_after;
     }
     assert_eq!(seqs, (1..=31).collect::<Vec<u64>>());
-    app.send(
-        Method::DELETE,
-        &format!("/api/sessions/{}", s.id),
-        Some(&s.token),
-        None,
-    )
-    .await;
+    s.end().await;
     // Once ended the log comes from the database (the writer may take a moment).
     let mut stored = Vec::new();
     for _ in 0..100 {
@@ -682,8 +612,7 @@ async fn an_ended_session_is_whole_right_away() {
     for _ in 0..20 {
         let s = app.session().await;
         for _ in 0..20 {
-            app.call(&s, json!({"host":"A","call":"close","fd":9}))
-                .await;
+            s.call(json!({"host":"A","call":"close","fd":9})).await;
         }
         let path = format!("/api/sessions/{}", s.id);
         let (_, ended) = app.send(Method::DELETE, &path, Some(&s.token), None).await;
@@ -707,33 +636,20 @@ async fn an_ended_session_is_whole_right_away() {
 async fn edge_values_are_answered_not_crashed_on() {
     let mut app = TestApp::start().await;
     let s = app.session().await;
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        .await;
     // A linger that would hold a close (and a server thread) for ages is refused up front.
-    let (status, body) = app
-        .call(&s, json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_LINGER","value":{"onoff":true,"seconds":3600}}))
+    let (status, body) = s.call(json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_LINGER","value":{"onoff":true,"seconds":3600}}))
         .await;
     assert_eq!(
         (status, body["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("value"))
     );
-    app.send(
-        Method::DELETE,
-        &format!("/api/sessions/{}", s.id),
-        Some(&s.token),
-        None,
-    )
-    .await;
+    s.end().await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     for after in ["18446744073709551615", "9223372036854775807", "0"] {
         let (status, page) = app
-            .get(
-                &format!("/api/sessions/{}/events?after={after}", s.id),
-                Some(&s.token),
-            )
+            .get(&s.path(&format!("/events?after={after}")), Some(&s.token))
             .await;
         assert_eq!(status, StatusCode::OK, "{after}: {page}");
         if after != "0" {

@@ -15,91 +15,32 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::app::{TestApp, test_config};
-use common::browser::{self, Page, js_string};
-use plugboard::config::IsolationChoice;
+use common::app::{Isolation, TestApp, netns_app};
+use common::browser::{
+    self, Browser, BrowserSession, Page, SHOW, assert_no_errors, js_string, next_step,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// How long the page may take to show something.
-const SHOW: Duration = Duration::from_secs(10);
 /// Each browser test as a whole.
 const TEST_TIMEOUT: Duration = Duration::from_secs(50);
+
+/// Run a browser test's `steps` within `limit`; without Chromium it is skipped, and says so
+/// (see `common::browser::launch`).
+async fn with_browser(limit: Duration, steps: impl AsyncFnOnce(&Browser)) {
+    let Some(browser) = browser::launch().await else {
+        return;
+    };
+    tokio::time::timeout(limit, steps(&browser))
+        .await
+        .expect("the browser test took too long");
+}
 
 /// Where screenshots go (git-ignored).
 fn artifact(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/artifacts")
         .join(name)
-}
-
-/// The page reported no exception, console error or failed request.
-fn assert_no_errors(page: &Page) {
-    let errors = page.errors();
-    assert!(errors.is_empty(), "the page reported errors: {errors:#?}");
-}
-
-/// Create a session by clicking on the landing page; (id, owner token).
-async fn session_from_landing(app: &TestApp, page: &Page) -> (String, String) {
-    session_from_landing_in(app, page, "loopback").await
-}
-
-/// Create a session by clicking on the landing page of a server in `isolation` mode.
-async fn session_from_landing_in(app: &TestApp, page: &Page, isolation: &str) -> (String, String) {
-    page.goto(&app.url("/")).await;
-    page.wait_for(
-        &format!(
-            "document.querySelector('#isolation').textContent === {}",
-            js_string(isolation)
-        ),
-        SHOW,
-    )
-    .await;
-    page.click("#new-session").await;
-    page.wait_for(
-        "location.pathname.startsWith('/s/') && document.querySelectorAll('#topology .host').length === 2",
-        SHOW,
-    )
-    .await;
-    let id = page.eval("location.pathname.slice(3)").await;
-    let token = page
-        .eval("new URLSearchParams(location.hash.slice(1)).get('token')")
-        .await;
-    (
-        id.as_str().unwrap().to_owned(),
-        token.as_str().unwrap().to_owned(),
-    )
-}
-
-/// Click the scenario's Next button once and wait for the step to finish.
-async fn next_step(page: &Page) {
-    let before = page
-        .eval("Number(document.querySelector('#scenarios').dataset.step)")
-        .await
-        .as_u64()
-        .unwrap();
-    page.click("#scenario-next").await;
-    page.wait_for(
-        &format!(
-            "(() => {{ const s = document.querySelector('#scenarios'); \
-             return Number(s.dataset.step) === {} && (s.dataset.done === 'true' || !document.querySelector('#scenario-next').disabled); }})()",
-            before + 1
-        ),
-        SHOW,
-    )
-    .await;
-}
-
-/// (host, kind) of the ladder's call rows, top to bottom.
-async fn ladder_calls(page: &Page) -> Vec<String> {
-    let rows = page
-        .eval("[...document.querySelectorAll('#ladder .row.is-call')].map((r) => r.dataset.host + ' ' + r.dataset.kind)")
-        .await;
-    rows.as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// The open socket of `host` with `fd` in the API's snapshot.
@@ -121,10 +62,7 @@ fn socket<'a>(snapshot: &'a Value, host: &str, fd: i64) -> &'a Value {
 
 #[tokio::test]
 async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let page = browser.new_page(1280, 800).await;
 
@@ -144,17 +82,15 @@ async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
         page.wait_for("document.querySelector('#isolation').textContent === 'loopback'", SHOW)
             .await;
         page.screenshot(&artifact("landing.png")).await;
-        let (id, token) = session_from_landing(&app, &page).await;
+        let page = BrowserSession::from_landing(page, &app, Isolation::Loopback).await;
+        let (id, token) = (page.id().to_owned(), page.token().to_owned());
         let (status, _) = app
             .get(&format!("/api/sessions/{id}"), Some(&token))
             .await;
         assert_eq!(status, StatusCode::OK, "the page holds the owner token");
 
         // Step through the TCP lesson up to accept, watching the accept queue fill.
-        page.select("#scenario-pick", "tcp").await;
-        for _ in 0..5 {
-            next_step(&page).await;
-        }
+        page.scenario("tcp").await.next_steps(5).await;
         page.wait_for(
             "document.querySelector('.plug[data-host=\"B\"][data-state=\"LISTEN\"] .queue[data-queue=\"1\"]')",
             SHOW,
@@ -164,7 +100,7 @@ async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
             .eval("document.querySelector('.plug[data-state=\"LISTEN\"] .queue-text').textContent")
             .await;
         assert_eq!(queue_text, json!("1 of 4"));
-        next_step(&page).await; // accept
+        page.next_step().await; // accept
 
         // The real tuple, from the API.
         let (_, snapshot) = app
@@ -219,9 +155,7 @@ async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
         }
 
         // Data both ways.
-        for _ in 0..4 {
-            next_step(&page).await;
-        }
+        page.next_steps(4).await;
 
         // A deliberate error from the console: connect where nothing listens.
         let b_ip = snapshot["hosts"][1]["addrs"][0].as_str().unwrap();
@@ -280,7 +214,7 @@ async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
             .await
             != json!("true")
         {
-            next_step(&page).await;
+            page.next_step().await;
         }
         page.wait_for(
             "document.querySelector('#scenario-status').textContent.startsWith('Done')",
@@ -300,7 +234,7 @@ async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
             SHOW,
         )
         .await;
-        assert_eq!(ladder_calls(&page).await, expected_calls);
+        assert_eq!(page.ladder_calls().await, expected_calls);
         // Kernel events are drawn too: the queued connection, arriving data, the FIN.
         for kind in ["incoming", "data", "eof", "tcp_state"] {
             let shown = page
@@ -343,30 +277,7 @@ async fn tcp_scenario_from_the_landing_page_draws_plugs_wire_and_ladder() {
 
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
-}
-
-/// A server in netns isolation with its database in `dir`, or `None` (skipped, with the reason
-/// printed) where this process may not make namespaces; with `PLUGBOARD_REQUIRE_NETNS` set
-/// that is a failure instead.
-async fn netns_app(dir: &std::path::Path) -> Option<TestApp> {
-    common::netns_sandbox()?;
-    let mut config = test_config(dir, &[]);
-    config.isolation = IsolationChoice::Netns;
-    Some(TestApp::start_config(config).await)
-}
-
-/// Events of a session, from the API.
-async fn api_events(app: &TestApp, id: &str, token: &str) -> Vec<Value> {
-    let (status, page) = app
-        .get(
-            &format!("/api/sessions/{id}/events?after=0&limit=1000"),
-            Some(token),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    page["events"].as_array().unwrap().clone()
+    .await;
 }
 
 /// The labels of the packet arrows caused by the call of the first `kind` row with `status`,
@@ -396,16 +307,12 @@ const CALL_PACKETS: &str = r#"((kind, status) => {
 
 #[tokio::test]
 async fn the_handshake_is_three_packet_arrows_with_their_layers() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let Some(app) = netns_app(dir.path()).await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
-        let page = browser.new_page(1280, 900).await;
-        let (id, token) = session_from_landing_in(&app, &page, "netns").await;
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
+        let Some(app) = netns_app().await else {
+            return;
+        };
+        let page = BrowserSession::open_sized(browser, &app, Isolation::Netns, 1280, 900).await;
+        let (id, token) = (page.id().to_owned(), page.token().to_owned());
         page.wait_for(
             "document.querySelector('#ladder-capture').dataset.capture === 'on' \
              && !document.querySelector('#capture-download').closest('[hidden]')",
@@ -415,10 +322,7 @@ async fn the_handshake_is_three_packet_arrows_with_their_layers() {
 
         // The handshake lesson up to connect: SYN, SYN+ACK, ACK between lanes A and B, above
         // the connect's result row, in relative numbers (the default).
-        page.select("#scenario-pick", "handshake").await;
-        for _ in 0..5 {
-            next_step(&page).await;
-        }
+        page.scenario("handshake").await.next_steps(5).await;
         let arrows = page
             .wait_for(
                 &format!(
@@ -447,7 +351,7 @@ async fn the_handshake_is_three_packet_arrows_with_their_layers() {
         assert_eq!(bracket, json!(["SYN", true, true]));
 
         // The lesson names J and K with this run's numbers, as the API has them.
-        let events = api_events(&app, &id, &token).await;
+        let events = page.api_events().await;
         let connect = events
             .iter()
             .find(|e| e["kind"] == "connect" && e["status"] == "ok")
@@ -600,12 +504,7 @@ async fn the_handshake_is_three_packet_arrows_with_their_layers() {
 
         // A refused connect links to the RST behind it.
         let b_ip = "10.0.0.2";
-        let call = |body: Value| {
-            let app = &app;
-            let path = format!("/api/sessions/{id}/calls");
-            let token = token.clone();
-            async move { app.post(&path, Some(&token), body).await }
-        };
+        let call = |body: Value| page.api.call(body);
         let (_, created) = call(json!({"host":"A","call":"socket","domain":"inet","type":"stream"})).await;
         let (_, refused) = call(json!({"host":"A","call":"connect","fd":created["fd"],"addr":format!("{b_ip}:9")})).await;
         assert_eq!(refused["errno"], "ECONNREFUSED", "{refused}");
@@ -617,7 +516,7 @@ async fn the_handshake_is_three_packet_arrows_with_their_layers() {
             )
             .await;
         let rst_seq = link.as_str().unwrap().to_owned();
-        let events = api_events(&app, &id, &token).await;
+        let events = page.api_events().await;
         let rst_number: u64 = rst_seq.parse().unwrap();
         let rst = events.iter().find(|e| e["seq"] == rst_number).unwrap();
         let failed = events
@@ -644,27 +543,18 @@ async fn the_handshake_is_three_packet_arrows_with_their_layers() {
         page.screenshot(&artifact("packets.png")).await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn the_four_way_close_ends_in_time_wait() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let Some(app) = netns_app(dir.path()).await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
-        let page = browser.new_page(1280, 900).await;
-        session_from_landing_in(&app, &page, "netns").await;
-        page.select("#scenario-pick", "close").await;
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
+        let Some(app) = netns_app().await else {
+            return;
+        };
+        let page = BrowserSession::open_sized(browser, &app, Isolation::Netns, 1280, 900).await;
         // Connected, then A closes first: its FIN, and B's kernel's ACK on its own.
-        for _ in 0..7 {
-            next_step(&page).await;
-        }
+        page.scenario("close").await.next_steps(7).await;
         let fin = page
             .wait_for(
                 &format!(
@@ -680,9 +570,7 @@ async fn the_four_way_close_ends_in_time_wait() {
         )
         .await;
         // B reads the end of the stream, closes: its FIN, and the last ACK from A's kernel.
-        for _ in 0..2 {
-            next_step(&page).await;
-        }
+        page.next_steps(2).await;
         // The close's segments on the wire, from A's FIN on. B's kernel acknowledges A's FIN
         // on its own, unless it held the ACK back long enough to send it with its own FIN.
         let close = page
@@ -722,7 +610,7 @@ async fn the_four_way_close_ends_in_time_wait() {
             .await
             != json!("true")
         {
-            next_step(&page).await;
+            page.next_step().await;
         }
         let off = page
             .eval("[...document.querySelectorAll('#scenario-steps .step-off')].length")
@@ -738,27 +626,22 @@ async fn the_four_way_close_ends_in_time_wait() {
         page.screenshot(&artifact("time-wait.png")).await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn share_link_opens_a_read_only_view_that_follows_live() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
-        let owner = browser.new_page(1280, 800).await;
-        let (id, _) = session_from_landing(&app, &owner).await;
+        let owner = BrowserSession::open(browser, &app, Isolation::Loopback).await;
+        let id = owner.id().to_owned();
         let link = owner
             .wait_for("(document.querySelector('#share-link') || {}).value", SHOW)
             .await;
         let link = link.as_str().unwrap().to_owned();
         assert!(link.contains(&format!("/s/{id}#viewer=pbv_")), "{link}");
 
-        owner.select("#scenario-pick", "udp").await;
-        next_step(&owner).await;
+        owner.scenario("udp").await.next_steps(1).await;
         let viewer = browser.new_page(1280, 800).await;
         viewer.goto(&link).await;
         viewer
@@ -833,39 +716,27 @@ async fn share_link_opens_a_read_only_view_that_follows_live() {
         assert_no_errors(&owner);
         assert_no_errors(&viewer);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn an_ended_session_opens_as_a_recording() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let s = app.session().await;
         let server = s.addr("B", 7070);
-        app.ok(&s, json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
+        s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
             .await;
-        app.ok(&s, json!({"host":"B","call":"bind","fd":3,"addr":server}))
+        s.ok(json!({"host":"B","call":"bind","fd":3,"addr":server}))
             .await;
-        app.ok(&s, json!({"host":"B","call":"listen","fd":3,"backlog":2}))
+        s.ok(json!({"host":"B","call":"listen","fd":3,"backlog":2}))
             .await;
-        app.ok(&s, json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
             .await;
-        app.ok(&s, json!({"host":"A","call":"connect","fd":3,"addr":server}))
+        s.ok(json!({"host":"A","call":"connect","fd":3,"addr":server}))
             .await;
-        let accepted = app.ok(&s, json!({"host":"B","call":"accept","fd":3})).await;
-        let (status, ended) = app
-            .send(
-                reqwest::Method::DELETE,
-                &format!("/api/sessions/{}", s.id),
-                Some(&s.token),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        let accepted = s.ok(json!({"host":"B","call":"accept","fd":3})).await;
+        let ended = s.end().await;
         // An ended session is read from the database, which the store's writer fills in
         // batches: for a moment after the end it may be missing or short there. Wait until
         // the whole log is stored.
@@ -873,7 +744,7 @@ async fn an_ended_session_opens_as_a_recording() {
         let mut page_of_events = Value::Null;
         for _ in 0..100 {
             let (status, body) = app
-                .get(&format!("/api/sessions/{}/events", s.id), Some(&s.token))
+                .get(&s.path("/events"), Some(&s.token))
                 .await;
             assert!(status == StatusCode::OK || status == StatusCode::NOT_FOUND, "{body}");
             page_of_events = body;
@@ -953,16 +824,12 @@ async fn an_ended_session_opens_as_a_recording() {
         page.click("#rec-play").await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn narrow_screen_has_one_column_and_works_by_keyboard() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let page = browser.new_page(390, 844).await;
         page.goto(&app.url("/")).await;
@@ -972,7 +839,7 @@ async fn narrow_screen_has_one_column_and_works_by_keyboard() {
             json!(true),
             "the landing page fits a phone"
         );
-        session_from_landing(&app, &page).await;
+        let page = BrowserSession::from_landing(page, &app, Isolation::Loopback).await;
         // One column: the controls come below the diagram, nothing scrolls sideways.
         let layout = page
             .eval(
@@ -1017,9 +884,7 @@ async fn narrow_screen_has_one_column_and_works_by_keyboard() {
         )
         .await;
         // Connected, to see wires in one column.
-        for _ in 0..5 {
-            next_step(&page).await;
-        }
+        page.next_steps(5).await;
         page.wait_for("document.querySelector('#topology .wire-label')", SHOW)
             .await;
         page.eval("window.scrollTo(0, 0)").await;
@@ -1027,37 +892,26 @@ async fn narrow_screen_has_one_column_and_works_by_keyboard() {
         page.screenshot(&artifact("session-narrow.png")).await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn every_guided_scenario_runs_as_taught() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
-        let page = browser.new_page(1280, 800).await;
-        session_from_landing(&app, &page).await;
+        let page = BrowserSession::open(browser, &app, Isolation::Loopback).await;
         every_scenario(&page).await;
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn every_guided_scenario_runs_as_taught_with_packets() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let Some(app) = netns_app(dir.path()).await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT * 2, async {
-        let page = browser.new_page(1280, 800).await;
-        session_from_landing_in(&app, &page, "netns").await;
+    with_browser(TEST_TIMEOUT * 2, async |browser: &Browser| {
+        let Some(app) = netns_app().await else {
+            return;
+        };
+        let page = BrowserSession::open(browser, &app, Isolation::Netns).await;
         every_scenario(&page).await;
         // Packets were drawn all along, and the page still had no error.
         let arrows = page
@@ -1065,8 +919,7 @@ async fn every_guided_scenario_runs_as_taught_with_packets() {
             .await;
         assert!(arrows.as_u64().unwrap() > 40, "packet rows: {arrows}");
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 /// Run every guided scenario to its end by clicking Next, checking each step went as taught
@@ -1128,10 +981,7 @@ async fn every_scenario(page: &Page) {
 
 #[tokio::test]
 async fn an_exercise_started_from_the_landing_page_shows_its_checklist() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let (status, catalog) = app.get("/api/exercises", None).await;
         if status == StatusCode::NOT_FOUND {
@@ -1174,27 +1024,17 @@ async fn an_exercise_started_from_the_landing_page_shows_its_checklist() {
         page.screenshot(&artifact("exercise.png")).await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn a_blocked_call_is_shown_until_it_completes() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
-        let page = browser.new_page(1280, 800).await;
-        let (id, token) = session_from_landing(&app, &page).await;
-        let (_, snapshot) = app.get(&format!("/api/sessions/{id}"), Some(&token)).await;
+        let page = BrowserSession::open(browser, &app, Isolation::Loopback).await;
+        let snapshot = page.api.json().await;
         let b_ip = snapshot["hosts"][1]["addrs"][0].as_str().unwrap().to_owned();
-        let call = |body: Value| {
-            let app = &app;
-            let path = format!("/api/sessions/{id}/calls");
-            let token = token.clone();
-            async move { app.post(&path, Some(&token), body).await }
-        };
+        let call = |body: Value| page.api.call(body);
         // A listener made through the API: the page shows it like any other.
         call(json!({"host":"B","call":"socket","domain":"inet","type":"stream"})).await;
         call(json!({"host":"B","call":"bind","fd":3,"addr":format!("{b_ip}:7000")})).await;
@@ -1248,16 +1088,12 @@ async fn a_blocked_call_is_shown_until_it_completes() {
         .await;
         assert_no_errors(&page);
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 #[tokio::test]
 async fn a_wrong_link_says_what_is_wrong() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let s = app.session().await;
         let page = browser.new_page(1280, 800).await;
@@ -1282,8 +1118,7 @@ async fn a_wrong_link_says_what_is_wrong() {
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 /// A page opened by URL marks itself ready (`<body data-ready="true">`) once it shows the
@@ -1291,13 +1126,10 @@ async fn a_wrong_link_says_what_is_wrong() {
 /// read-only link (`#viewer=`) and a wrong link alike.
 #[tokio::test]
 async fn the_page_marks_when_it_is_ready() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT, async {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let s = app.session().await;
-        app.ok(&s, json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
+        s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
             .await;
         let ready = "document.body.dataset.ready === 'true'";
         // What the page shows at the moment it says it is ready, read in the same task.
@@ -1325,8 +1157,7 @@ async fn the_page_marks_when_it_is_ready() {
                 .contains("no token")
         );
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 /// While a connection waits in B's accept queue, the wire from A's socket says so (it used
@@ -1334,13 +1165,9 @@ async fn the_page_marks_when_it_is_ready() {
 /// for the connection (`kernel_socket`) in netns mode.
 #[tokio::test]
 async fn a_connection_in_the_accept_queue_is_labelled_so() {
-    let Some(browser) = browser::launch().await else {
-        return;
-    };
-    tokio::time::timeout(TEST_TIMEOUT * 2, async {
-        let dir = tempfile::tempdir().unwrap();
+    with_browser(TEST_TIMEOUT * 2, async |browser: &Browser| {
         let mut apps = vec![("loopback", TestApp::start().await)];
-        if let Some(app) = netns_app(dir.path()).await {
+        if let Some(app) = netns_app().await {
             apps.push(("netns", app));
         }
         for (mode, app) in &apps {
@@ -1358,7 +1185,7 @@ async fn a_connection_in_the_accept_queue_is_labelled_so() {
                 json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
                 json!({"host":"A","call":"connect","fd":3,"addr":b}),
             ] {
-                app.ok(&s, call).await;
+                s.ok(call).await;
             }
             let label = page
                 .wait_for(
@@ -1370,7 +1197,7 @@ async fn a_connection_in_the_accept_queue_is_labelled_so() {
             assert!(label.starts_with("TCP (in accept queue)"), "{mode}: {label}");
             assert!(!label.contains("peer gone"), "{mode}: {label}");
             // accept gives it a descriptor: the wire joins the two sockets.
-            app.ok(&s, json!({"host":"B","call":"accept","fd":3})).await;
+            s.ok(json!({"host":"B","call":"accept","fd":3})).await;
             page.wait_for(
                 "document.querySelector('#topology .wire-label:not(.half)') \
                  && !document.querySelector('#topology .wire-label.half')",
@@ -1380,8 +1207,7 @@ async fn a_connection_in_the_accept_queue_is_labelled_so() {
             assert_no_errors(&page);
         }
     })
-    .await
-    .expect("the browser test took too long");
+    .await;
 }
 
 /// Without Chromium a browser test is skipped and says why in plain `cargo test` output, not

@@ -13,14 +13,13 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
 
-use common::app::{ApiSession, TestApp, test_config};
-use common::{STEP, netns_sandbox};
+use common::STEP;
+use common::app::{ApiSession, Isolation, TestApp, TestAppBuilder};
 use pcap_file::pcapng::{Block, PcapNgReader};
-use plugboard::config::IsolationChoice;
 use plugboard::http::api::EventsPage;
 use plugboard::sandbox::isolation::loopback::CAPTURE_UNAVAILABLE;
 use plugboard::sandbox::{Event, EventKind};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 /// tshark, found on PATH (Debian's package `tshark` installs /usr/bin/tshark).
@@ -267,43 +266,26 @@ fn assert_rows_match(rows: &[Row], packets: &[&Event], events: &[Event]) {
     }
 }
 
-/// A server in netns isolation on a database in `dir`.
-async fn netns_app(dir: &std::path::Path) -> (TestApp, plugboard::config::Config) {
-    let mut config = test_config(dir, &[]);
-    config.isolation = IsolationChoice::Netns;
-    (TestApp::start_config(config.clone()).await, config)
+/// A server in netns isolation on the database file `db`.
+fn netns_app(db: &std::path::Path) -> TestAppBuilder {
+    TestApp::builder().isolation(Isolation::Netns).database(db)
 }
 
 /// The textbook TCP flow through the API: B listens on 10.0.0.2:8080, A connects, B accepts,
 /// A sends "hello", B reads it (closing with unread data would send RST), both close.
-async fn textbook_flow(app: &TestApp, s: &ApiSession) {
-    let stream = json!({"call":"socket","domain":"inet","type":"stream"});
-    let on = |host: &str, mut call: serde_json::Value| {
-        call["host"] = json!(host);
-        call
-    };
-    app.ok(s, on("B", stream.clone())).await;
-    app.ok(
-        s,
-        json!({"host":"B","call":"bind","fd":3,"addr":"10.0.0.2:8080"}),
-    )
-    .await;
-    app.ok(s, json!({"host":"B","call":"listen","fd":3,"backlog":4}))
+async fn textbook_flow(s: &ApiSession) {
+    let listener = s.tcp_listener("B", 8080).await;
+    let client = s.tcp_client("A", "10.0.0.2:8080").await;
+    let accepted = s
+        .ok(json!({"host":"B","call":"accept","fd":listener}))
         .await;
-    app.ok(s, on("A", stream)).await;
-    app.ok(
-        s,
-        json!({"host":"A","call":"connect","fd":3,"addr":"10.0.0.2:8080"}),
-    )
-    .await;
-    let accepted = app.ok(s, json!({"host":"B","call":"accept","fd":3})).await;
     let fd = accepted["fd"].as_i64().unwrap();
-    app.ok(s, json!({"host":"A","call":"send","fd":3,"data":"hello"}))
+    s.ok(json!({"host":"A","call":"send","fd":client,"data":"hello"}))
         .await;
-    app.ok(s, json!({"host":"B","call":"recv","fd":fd,"max":16}))
+    s.ok(json!({"host":"B","call":"recv","fd":fd,"max":16}))
         .await;
-    app.ok(s, json!({"host":"A","call":"close","fd":3})).await;
-    app.ok(s, json!({"host":"B","call":"close","fd":fd})).await;
+    s.ok(json!({"host":"A","call":"close","fd":client})).await;
+    s.ok(json!({"host":"B","call":"close","fd":fd})).await;
 }
 
 /// Wait until the last ACK of the close (A's, of B's FIN) is logged.
@@ -335,15 +317,15 @@ async fn wait_for_last_ack(app: &TestApp, s: &ApiSession) {
 
 #[tokio::test]
 async fn the_export_is_the_logged_packets_live_and_after_the_end() {
-    if netns_sandbox().is_none() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let (mut app, config) = netns_app(dir.path()).await;
+    let db = dir.path().join("plugboard.db");
+    let Some(mut app) = netns_app(&db).start_or_skip().await else {
+        return;
+    };
     let (_, health) = app.get("/healthz", None).await;
     assert_eq!(health["capture"], json!({"available": true}));
     let s = app.session().await;
-    textbook_flow(&app, &s).await;
+    textbook_flow(&s).await;
     wait_for_last_ack(&app, &s).await;
 
     // Live, with the viewer's token. Packets may still come (a late neighbour
@@ -394,17 +376,9 @@ async fn the_export_is_the_logged_packets_live_and_after_the_end() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     // Ended, then read back from the store after a restart: the same packets.
-    let (status, _) = app
-        .send(
-            Method::DELETE,
-            &format!("/api/sessions/{}", s.id),
-            Some(&s.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    s.end().await;
     app.stop().await;
-    let mut app = TestApp::start_config(config).await;
+    let mut app = netns_app(&db).start().await;
     let events = all_events(&app, &s).await;
     let stored = packets(&events);
     assert_eq!(
@@ -437,11 +411,8 @@ async fn loopback_mode_exports_an_empty_capture_and_says_why() {
     );
 
     let s = app.session().await;
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        .await;
     let (status, headers, file) = fetch_capture(&app, &s, &s.viewer).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-plugboard-capture"], "unavailable");
@@ -459,15 +430,7 @@ async fn loopback_mode_exports_an_empty_capture_and_says_why() {
     }
 
     // Ended, the same answer.
-    let (status, _) = app
-        .send(
-            Method::DELETE,
-            &format!("/api/sessions/{}", s.id),
-            Some(&s.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    s.end().await;
     let (status, headers, _) = fetch_capture(&app, &s, &s.viewer).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-plugboard-capture"], "unavailable");
@@ -490,19 +453,20 @@ async fn loopback_mode_exports_an_empty_capture_and_says_why() {
 
 #[tokio::test]
 async fn a_netns_server_with_the_capture_off_says_so_too() {
-    if netns_sandbox().is_none() {
+    let Some(mut app) = TestApp::builder()
+        .isolation(Isolation::Netns)
+        .capture(false)
+        .start_or_skip()
+        .await
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path(), &["--capture", "false"]);
-    config.isolation = IsolationChoice::Netns;
-    let mut app = TestApp::start_config(config).await;
+    };
     let (_, health) = app.get("/healthz", None).await;
     assert_eq!(health["capture"]["available"], false);
     let reason = health["capture"]["reason"].as_str().unwrap();
     assert!(reason.contains("--capture false"), "{reason}");
     let s = app.session().await;
-    textbook_flow(&app, &s).await;
+    textbook_flow(&s).await;
     let (status, headers, file) = fetch_capture(&app, &s, &s.viewer).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-plugboard-capture"], "unavailable");

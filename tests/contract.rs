@@ -181,24 +181,15 @@ async fn answers_validate_against_the_document() {
     assert_eq!(status, StatusCode::CREATED);
     assert_valid(&doc, "SessionCreated", &created);
     let s = app.session().await;
-    let socket = app
-        .ok(
-            &s,
-            json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-        )
+    let socket = s
+        .ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
         .await;
     assert_valid(&doc, "CallResponse", &socket);
-    let (_, refused) = app
-        .call(&s, json!({"host":"A","call":"close","fd":9}))
-        .await;
+    let (_, refused) = s.call(json!({"host":"A","call":"close","fd":9})).await;
     assert_valid(&doc, "CallResponse", &refused);
-    let (_, page) = app
-        .get(&format!("/api/sessions/{}/events", s.id), Some(&s.token))
-        .await;
+    let (_, page) = app.get(&s.path("/events"), Some(&s.token)).await;
     assert_valid(&doc, "EventsPage", &page);
-    let (_, view) = app
-        .get(&format!("/api/sessions/{}", s.id), Some(&s.token))
-        .await;
+    let (_, view) = app.get(&s.path(""), Some(&s.token)).await;
     assert_valid(&doc, "SessionView", &view);
     let (_, error) = app.get("/api/sessions/nope", Some(&s.token)).await;
     assert_valid(&doc, "ErrorBody", &error);
@@ -218,12 +209,7 @@ async fn what_the_document_forbids_it_says_and_what_it_allows_is_served() {
         (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
         (Some(1), Some(5000))
     );
-    let (status, body) = app
-        .get(
-            &format!("/api/sessions/{}/events?limit=0", s.id),
-            Some(&s.token),
-        )
-        .await;
+    let (status, body) = app.get(&s.path("/events?limit=0"), Some(&s.token)).await;
     assert_eq!(
         (status, body["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("limit"))
@@ -270,16 +256,10 @@ async fn what_the_document_forbids_it_says_and_what_it_allows_is_served() {
     let sendto = call_variant(&doc, "sendto");
     assert_eq!(sendto["properties"]["addr"]["format"], "socket-address");
     assert_eq!(sendto["additionalProperties"], false);
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
-    )
-    .await;
-    let (status, body) = app
-        .call(
-            &s,
-            json!({"host":"A","call":"sendto","fd":3.0,"data":"x","addr":""}),
-        )
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}))
+        .await;
+    let (status, body) = s
+        .call(json!({"host":"A","call":"sendto","fd":3.0,"data":"x","addr":""}))
         .await;
     assert_eq!(
         (status, body["field"].as_str()),
@@ -310,9 +290,7 @@ async fn what_the_document_forbids_it_says_and_what_it_allows_is_served() {
         parameter(&doc, ws, "Upgrade")["pattern"],
         "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$"
     );
-    let (status, body) = app
-        .get(&format!("/api/sessions/{}/ws", s.id), Some(&s.token))
-        .await;
+    let (status, body) = app.get(&s.path("/ws"), Some(&s.token)).await;
     assert_eq!(
         (status, body["type"].as_str(), body["field"].as_str()),
         (
@@ -323,9 +301,7 @@ async fn what_the_document_forbids_it_says_and_what_it_allows_is_served() {
     );
 
     // A host of the right form the session does not have (yet): a conflict, not a bad request.
-    let (status, body) = app
-        .call(&s, json!({"host":"Z","call":"close","fd":3}))
-        .await;
+    let (status, body) = s.call(json!({"host":"Z","call":"close","fd":3})).await;
     assert_eq!(
         (status, body["type"].as_str(), body["field"].as_str()),
         (StatusCode::CONFLICT, Some("unknown_host"), Some("host"))
@@ -366,12 +342,7 @@ async fn statuses_are_the_declared_ones() {
             "{url}: {status}"
         );
     }
-    let (status, _) = app
-        .get(
-            &format!("/api/sessions/{}/events?bogus=1", s.id),
-            Some(&s.token),
-        )
-        .await;
+    let (status, _) = app.get(&s.path("/events?bogus=1"), Some(&s.token)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // No credentials is 401, whether or not the server has an admin token.
@@ -416,15 +387,10 @@ async fn every_call_id_handed_out_stays_readable() {
     let mut app = TestApp::start().await;
     let doc = document(&app).await;
     let s = app.session().await;
-    let socket = app
-        .ok(
-            &s,
-            json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-        )
+    let socket = s
+        .ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
         .await;
-    let (_, failed) = app
-        .call(&s, json!({"host":"B","call":"close","fd":7}))
-        .await;
+    let (_, failed) = s.call(json!({"host":"B","call":"close","fd":7})).await;
     let call = |id: &Value| format!("/api/sessions/{}/calls/{id}", s.id);
     // Calls that never went pending.
     let (status, read) = app.get(&call(&socket["call_id"]), Some(&s.token)).await;
@@ -442,13 +408,7 @@ async fn every_call_id_handed_out_stays_readable() {
         "{read}"
     );
     // Still readable once the session has ended, as long as its log is.
-    app.send(
-        Method::DELETE,
-        &format!("/api/sessions/{}", s.id),
-        Some(&s.token),
-        None,
-    )
-    .await;
+    s.end().await;
     let (status, read) = app.get(&call(&socket["call_id"]), Some(&s.token)).await;
     assert_eq!(
         (status, read["fd"].as_i64()),
@@ -472,11 +432,9 @@ async fn a_long_read_back_from_the_log_says_it_is_cut() {
         json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
         json!({"host":"A","call":"sendto","fd":3,"data":"x".repeat(100),"addr": b}),
     ] {
-        app.ok(&s, call).await;
+        s.ok(call).await;
     }
-    let got = app
-        .ok(&s, json!({"host":"B","call":"recvfrom","fd":3}))
-        .await;
+    let got = s.ok(json!({"host":"B","call":"recvfrom","fd":3})).await;
     // A call that never went pending is not among the session's remembered replies: it is
     // read back from the log, where received data is a preview.
     let (status, read) = app
@@ -505,11 +463,8 @@ async fn the_call_parser_is_as_strict_as_the_document() {
     let mut app = TestApp::start().await;
     let doc = document(&app).await;
     let s = app.session().await;
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        .await;
     let refused = [
         (json!({"host":"a","call":"close","fd":3}), "host", ""),
         (
@@ -554,7 +509,7 @@ async fn the_call_parser_is_as_strict_as_the_document() {
         ),
     ];
     for (call, field, says) in refused {
-        let (status, body) = app.call(&s, call.clone()).await;
+        let (status, body) = s.call(call.clone()).await;
         assert_eq!(
             (status, body["field"].as_str()),
             (StatusCode::BAD_REQUEST, Some(field)),
@@ -591,17 +546,11 @@ async fn the_call_parser_is_as_strict_as_the_document() {
     assert_eq!(shape_of("SO_RCVBUF")["minimum"], 0);
     assert_eq!(shape_of("SO_LINGER")["properties"]["seconds"]["maximum"], 5);
     // What the document allows goes through: the longest linger, a TTL, a whole float.
-    app.ok(&s, json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_LINGER","value":{"onoff":true,"seconds":5}})).await;
-    app.ok(
-        &s,
-        json!({"host":"A","call":"setsockopt","fd":3.0,"option":"IP_TTL","value":64}),
-    )
-    .await;
-    app.ok(
-        &s,
-        json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_RCVBUF","value":4096.0}),
-    )
-    .await;
+    s.ok(json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_LINGER","value":{"onoff":true,"seconds":5}})).await;
+    s.ok(json!({"host":"A","call":"setsockopt","fd":3.0,"option":"IP_TTL","value":64}))
+        .await;
+    s.ok(json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_RCVBUF","value":4096.0}))
+        .await;
     app.stop().await;
 }
 

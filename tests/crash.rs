@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::app::{TestApp, test_config};
+use common::app::TestApp;
 use common::binary::Binary;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ROUNDS: usize = 6;
 const SESSIONS: usize = 6;
@@ -23,66 +23,38 @@ fn random_below(n: u64) -> u64 {
     u64::from_le_bytes(b) % n
 }
 
-async fn start(url: &str, pool: &str) -> Binary {
-    Binary::start(&[
-        "--isolation",
-        "loopback",
-        "--address-pool",
-        pool,
-        "--database-url",
-        url,
-        "--max-calls-per-second",
-        "1000000",
-        "--client-calls-per-second",
-        "1000000",
-        "--max-events",
-        "1000000",
-    ])
-    .await
+async fn start(db: &std::path::Path, pool: &str) -> Binary {
+    Binary::builder()
+        .address_pool(pool)
+        .database(db)
+        .unthrottled()
+        .max_events(1_000_000)
+        .start()
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_seq_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("plugboard.db").display());
+    let db = dir.path().join("plugboard.db");
     let pool = common::private_pool();
-    let client = reqwest::Client::new();
     let mut all_sessions = Vec::new();
     let mut acknowledged_total = 0;
     for round in 0..ROUNDS {
-        let mut server = start(&url, &pool).await;
-        let base = server.base.clone();
+        let mut server = start(&db, &pool).await;
         let mut sessions = Vec::new();
         for _ in 0..SESSIONS {
-            let created = server.session().await;
-            sessions.push((
-                created["id"].as_str().unwrap().to_owned(),
-                created["token"].as_str().unwrap().to_owned(),
-            ));
+            sessions.push(server.session().await);
         }
         // (session index, seq) of every answered call.
         let acked = Arc::new(Mutex::new(Vec::new()));
         let mut clients = Vec::new();
-        for (i, (id, token)) in sessions.iter().enumerate() {
+        for (i, s) in sessions.iter().enumerate() {
             for _ in 0..CLIENTS_PER_SESSION {
-                let (client, acked) = (client.clone(), acked.clone());
-                let url = format!("{base}/api/sessions/{id}/calls");
-                let token = token.clone();
+                let (s, acked) = (s.clone(), acked.clone());
                 clients.push(tokio::spawn(async move {
                     let body = json!({"host":"A","call":"close","fd":9});
-                    loop {
-                        let Ok(response) = client
-                            .post(&url)
-                            .bearer_auth(&token)
-                            .json(&body)
-                            .send()
-                            .await
-                        else {
-                            return;
-                        };
-                        let Ok(reply) = response.json::<Value>().await else {
-                            return;
-                        };
+                    while let Some((_, reply)) = s.try_call(body.clone()).await {
                         let seq = reply["seq"].as_u64().expect("an answered call has a seq");
                         acked.lock().unwrap().push((i, seq));
                     }
@@ -107,19 +79,17 @@ async fn every_acknowledged_seq_survives_kill_9() {
         all_sessions.push((sessions, acked));
     }
     // Restart once more and read every log back.
-    let mut config = test_config(dir.path(), &[]);
-    config.database_url = url.clone();
-    let mut app = TestApp::start_config(config).await;
+    let mut app = TestApp::builder().database(&db).start().await;
     let mut stored_total = 0;
     for (round, (sessions, acked)) in all_sessions.iter().enumerate() {
-        for (i, (id, token)) in sessions.iter().enumerate() {
+        for (i, s) in sessions.iter().enumerate() {
             let mut seqs = BTreeSet::new();
             let mut after = 0;
             loop {
                 let (_, page) = app
                     .get(
-                        &format!("/api/sessions/{id}/events?after={after}&limit=5000"),
-                        Some(token),
+                        &s.path(&format!("/events?after={after}&limit=5000")),
+                        Some(&s.token),
                     )
                     .await;
                 let events = page["events"].as_array().unwrap();

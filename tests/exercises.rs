@@ -10,53 +10,27 @@ mod common;
 
 use std::time::Duration;
 
-use common::app::{ApiSession, TestApp};
-use plugboard::config::IsolationChoice;
+use common::app::{ApiSession, TestApp, netns_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// A session set up for `exercise`.
 async fn exercise(app: &TestApp, exercise: &str) -> ApiSession {
-    let (status, body) = app
-        .post("/api/sessions", None, json!({"exercise": exercise}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["exercise"], exercise);
-    ApiSession {
-        id: body["id"].as_str().unwrap().to_owned(),
-        token: body["token"].as_str().unwrap().to_owned(),
-        viewer: body["viewer_token"].as_str().unwrap().to_owned(),
-        body,
-    }
+    let s = app.session_with(json!({"exercise": exercise})).await;
+    assert_eq!(s.body["exercise"], exercise);
+    s
 }
 
 /// Make a call and return the answer, whatever its status.
-async fn call(app: &TestApp, s: &ApiSession, body: Value) -> Value {
-    let (status, answer) = app.call(s, body.clone()).await;
+async fn call(s: &ApiSession, body: Value) -> Value {
+    let (status, answer) = s.call(body.clone()).await;
     assert!(status.is_success(), "{body} -> {status} {answer}");
     answer
 }
 
-/// Wait until the session's log has an event matching `pred`.
-async fn wait_for(app: &TestApp, s: &ApiSession, what: &str, pred: impl Fn(&Value) -> bool) {
-    for _ in 0..500 {
-        let (_, page) = app
-            .get(
-                &format!("/api/sessions/{}/events?limit=5000", s.id),
-                Some(&s.token),
-            )
-            .await;
-        if page["events"].as_array().unwrap().iter().any(&pred) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no event: {what}");
-}
-
 /// Wait until a built-in program on `host` has bound `port`.
-async fn program_ready(app: &TestApp, s: &ApiSession, host: &str, kind: &str, port: u16) {
-    wait_for(app, s, "the program is ready", |e| {
+async fn program_ready(s: &ApiSession, host: &str, kind: &str, port: u16) {
+    s.wait_event("the program is ready", |e| {
         e["host"] == host
             && e["kind"] == kind
             && e["status"] == "ok"
@@ -69,13 +43,7 @@ async fn program_ready(app: &TestApp, s: &ApiSession, host: &str, kind: &str, po
 
 /// Grade; the stored report.
 async fn grade(app: &TestApp, s: &ApiSession) -> Value {
-    let (status, report) = app
-        .post(
-            &format!("/api/sessions/{}/grade", s.id),
-            Some(&s.token),
-            json!({}),
-        )
-        .await;
+    let (status, report) = app.post(&s.path("/grade"), Some(&s.token), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert!(report["attempt"].as_i64().unwrap() > 0);
     report
@@ -125,16 +93,6 @@ fn assert_needs_netns(report: &Value, packet_checks: &[&str]) {
     }
 }
 
-/// A server in netns isolation, where packets are captured, and the directory of its
-/// database; `None` (the reason printed) where namespaces cannot be made.
-async fn netns_app() -> Option<(TestApp, tempfile::TempDir)> {
-    common::netns_sandbox()?;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = common::app::test_config(dir.path(), &[]);
-    config.isolation = IsolationChoice::Netns;
-    Some((TestApp::start_config(config).await, dir))
-}
-
 /// Whether the session captures packets.
 fn captures(s: &ApiSession) -> bool {
     s.body["isolation"] == "netns"
@@ -156,50 +114,35 @@ async fn tcp_server_lifecycle() {
     let mut app = TestApp::start().await;
     let s = exercise(&app, "tcp-server-lifecycle").await;
     let b = s.addr("B", 8080);
-    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
-    call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
-    call(
-        &app,
-        &s,
-        json!({"host":"B","call":"listen","fd":3,"backlog":4}),
-    )
-    .await;
+    call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(&s, json!({"host":"B","call":"listen","fd":3,"backlog":4})).await;
     let accepted = call(
-        &app,
         &s,
         json!({"host":"B","call":"accept","fd":3,"wait_ms":5000}),
     )
     .await;
     assert_eq!(accepted["fd"], 4, "{accepted}");
     let got = call(
-        &app,
         &s,
         json!({"host":"B","call":"recv","fd":4,"max":100,"wait_ms":5000}),
     )
     .await;
     assert_eq!(got["data"], "hello");
-    call(
-        &app,
-        &s,
-        json!({"host":"B","call":"send","fd":4,"data":"hello"}),
-    )
-    .await;
-    call(&app, &s, json!({"host":"B","call":"close","fd":4})).await;
-    call(&app, &s, json!({"host":"B","call":"close","fd":3})).await;
+    call(&s, json!({"host":"B","call":"send","fd":4,"data":"hello"})).await;
+    call(&s, json!({"host":"B","call":"close","fd":4})).await;
+    call(&s, json!({"host":"B","call":"close","fd":3})).await;
     assert_passes(&grade(&app, &s).await);
 
     // Forgetting listen: the client never connects, accept fails.
     let s = exercise(&app, "tcp-server-lifecycle").await;
-    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
     call(
-        &app,
         &s,
         json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 8080)}),
     )
     .await;
-    let (_, refused) = app
-        .call(&s, json!({"host":"B","call":"accept","fd":3}))
-        .await;
+    let (_, refused) = s.call(json!({"host":"B","call":"accept","fd":3})).await;
     assert_eq!(refused["errno"], "EINVAL");
     let report = grade(&app, &s).await;
     assert_fails(&report, "listening");
@@ -211,36 +154,32 @@ async fn tcp_server_lifecycle() {
 async fn tcp_client_echo() {
     let mut app = TestApp::start().await;
     let s = exercise(&app, "tcp-client-echo").await;
-    program_ready(&app, &s, "B", "listen", 7007).await;
-    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    program_ready(&s, "B", "listen", 7007).await;
+    call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
     let c = call(
-        &app,
         &s,
         json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 7007)}),
     )
     .await;
     assert_eq!(c["status"], "ok", "{c}");
     call(
-        &app,
         &s,
         json!({"host":"A","call":"send","fd":3,"data":"hello echo"}),
     )
     .await;
     let back = call(
-        &app,
         &s,
         json!({"host":"A","call":"recv","fd":3,"max":100,"wait_ms":5000}),
     )
     .await;
     assert_eq!(back["data"], "hello echo");
-    call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
+    call(&s, json!({"host":"A","call":"close","fd":3})).await;
     assert_passes(&grade(&app, &s).await);
 
     let s = exercise(&app, "tcp-client-echo").await;
-    program_ready(&app, &s, "B", "listen", 7007).await;
-    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    program_ready(&s, "B", "listen", 7007).await;
+    call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
     let refused = call(
-        &app,
         &s,
         json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 7008)}),
     )
@@ -258,38 +197,29 @@ async fn udp_datagrams() {
     for (messages, solved) in [(vec!["one", "two"], true), (vec!["onetwo"], false)] {
         let s = exercise(&app, "udp-datagrams").await;
         call(
-            &app,
             &s,
             json!({"host":"B","call":"socket","domain":"inet","type":"dgram"}),
         )
         .await;
         call(
-            &app,
             &s,
             json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 9000)}),
         )
         .await;
         call(
-            &app,
             &s,
             json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
         )
         .await;
         for m in &messages {
             call(
-                &app,
                 &s,
                 json!({"host":"A","call":"sendto","fd":3,"data": m,"addr": s.addr("B", 9000)}),
             )
             .await;
         }
         for m in &messages {
-            let got = call(
-                &app,
-                &s,
-                json!({"host":"B","call":"recvfrom","fd":3,"max":100}),
-            )
-            .await;
+            let got = call(&s, json!({"host":"B","call":"recvfrom","fd":3,"max":100})).await;
             assert_eq!(got["data"], *m);
         }
         let report = grade(&app, &s).await;
@@ -308,20 +238,18 @@ async fn udp_echo() {
     let mut app = TestApp::start().await;
     for (port, solved) in [(9007, true), (9008, false)] {
         let s = exercise(&app, "udp-echo").await;
-        program_ready(&app, &s, "B", "bind", 9007).await;
+        program_ready(&s, "B", "bind", 9007).await;
         call(
-            &app,
             &s,
             json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
         )
         .await;
         call(
-            &app,
             &s,
             json!({"host":"A","call":"sendto","fd":3,"data":"ping","addr": s.addr("B", port)}),
         )
         .await;
-        let back = call(&app, &s, json!({"host":"A","call":"recvfrom","fd":3,"max":100,"wait_ms": if solved { 5000 } else { 200 }})).await;
+        let back = call(&s, json!({"host":"A","call":"recvfrom","fd":3,"max":100,"wait_ms": if solved { 5000 } else { 200 }})).await;
         let report = grade(&app, &s).await;
         if solved {
             assert_eq!(back["data"], "ping");
@@ -340,19 +268,17 @@ async fn connection_refused() {
     let mut app = TestApp::start().await;
     for solved in [true, false] {
         let s = exercise(&app, "connection-refused").await;
-        program_ready(&app, &s, "B", "listen", 9009).await;
-        call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+        program_ready(&s, "B", "listen", 9009).await;
+        call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
         let ok = call(
-            &app,
             &s,
             json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 9009)}),
         )
         .await;
         assert_eq!(ok["status"], "ok");
         if solved {
-            call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+            call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
             let refused = call(
-                &app,
                 &s,
                 json!({"host":"A","call":"connect","fd":4,"addr": s.addr("B", 8080)}),
             )
@@ -372,33 +298,27 @@ async fn port_in_use() {
     let s = exercise(&app, "port-in-use").await;
     let b = s.addr("B", 8080);
     let reuse = |fd: i32| json!({"host":"B","call":"setsockopt","fd":fd,"option":"SO_REUSEADDR","value":true});
-    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
-    call(&app, &s, reuse(3)).await;
-    call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
-    call(&app, &s, json!({"host":"B","call":"listen","fd":3})).await;
-    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
-    call(
-        &app,
-        &s,
-        json!({"host":"A","call":"connect","fd":3,"addr": b}),
-    )
-    .await;
-    call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
-    call(&app, &s, json!({"host":"B","call":"close","fd":4})).await;
-    call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
-    call(&app, &s, json!({"host":"B","call":"close","fd":3})).await;
-    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
-    let in_use = call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&s, reuse(3)).await;
+    call(&s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(&s, json!({"host":"B","call":"listen","fd":3})).await;
+    call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    call(&s, json!({"host":"A","call":"connect","fd":3,"addr": b})).await;
+    call(&s, json!({"host":"B","call":"accept","fd":3})).await;
+    call(&s, json!({"host":"B","call":"close","fd":4})).await;
+    call(&s, json!({"host":"A","call":"close","fd":3})).await;
+    call(&s, json!({"host":"B","call":"close","fd":3})).await;
+    call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    let in_use = call(&s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
     assert_eq!(in_use["errno"], "EADDRINUSE");
-    call(&app, &s, reuse(3)).await;
-    let bound = call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(&s, reuse(3)).await;
+    let bound = call(&s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
     assert_eq!(bound["status"], "ok", "{bound}");
     assert_passes(&grade(&app, &s).await);
 
     let s = exercise(&app, "port-in-use").await;
-    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
     call(
-        &app,
         &s,
         json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 8080)}),
     )
@@ -414,44 +334,31 @@ async fn listen_backlog() {
     let mut app = TestApp::start().await;
     let s = exercise(&app, "listen-backlog").await;
     let b = s.addr("B", 8080);
-    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
-    call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
-    call(
-        &app,
-        &s,
-        json!({"host":"B","call":"listen","fd":3,"backlog":1}),
-    )
-    .await;
+    call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(&s, json!({"host":"B","call":"listen","fd":3,"backlog":1})).await;
     for fd in 3..=5 {
-        call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+        call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
         let c = call(
-            &app,
             &s,
             json!({"host":"A","call":"connect","fd":fd,"addr": b,"wait_ms":300}),
         )
         .await;
         assert_eq!(c["status"], if fd < 5 { "ok" } else { "pending" }, "{c}");
     }
-    call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
+    call(&s, json!({"host":"B","call":"accept","fd":3})).await;
     assert_passes(&grade(&app, &s).await);
 
     let s = exercise(&app, "listen-backlog").await;
-    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
     call(
-        &app,
         &s,
         json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 8080)}),
     )
     .await;
+    call(&s, json!({"host":"B","call":"listen","fd":3,"backlog":8})).await;
+    call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
     call(
-        &app,
-        &s,
-        json!({"host":"B","call":"listen","fd":3,"backlog":8}),
-    )
-    .await;
-    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
-    call(
-        &app,
         &s,
         json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 8080)}),
     )
@@ -463,19 +370,14 @@ async fn listen_backlog() {
 }
 
 /// A and B connected: B listens on 8080 (fd 3), A's socket is fd 3, B's accepted one fd 4.
-async fn connected(app: &TestApp, s: &ApiSession) {
+async fn connected(s: &ApiSession) {
     let b = s.addr("B", 8080);
-    call(app, s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
-    call(app, s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
-    call(app, s, json!({"host":"B","call":"listen","fd":3})).await;
-    call(app, s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
-    call(
-        app,
-        s,
-        json!({"host":"A","call":"connect","fd":3,"addr": b}),
-    )
-    .await;
-    let a = call(app, s, json!({"host":"B","call":"accept","fd":3})).await;
+    call(s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(s, json!({"host":"B","call":"listen","fd":3})).await;
+    call(s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    call(s, json!({"host":"A","call":"connect","fd":3,"addr": b})).await;
+    let a = call(s, json!({"host":"B","call":"accept","fd":3})).await;
     assert_eq!(a["fd"], 4);
 }
 
@@ -483,39 +385,31 @@ async fn connected(app: &TestApp, s: &ApiSession) {
 async fn half_close() {
     let mut app = TestApp::start().await;
     let s = exercise(&app, "half-close").await;
-    connected(&app, &s).await;
+    connected(&s).await;
     call(
-        &app,
         &s,
         json!({"host":"A","call":"shutdown","fd":3,"how":"write"}),
     )
     .await;
     let eof = call(
-        &app,
         &s,
         json!({"host":"B","call":"recv","fd":4,"max":10,"wait_ms":2000}),
     )
     .await;
     assert_eq!(eof["bytes"], 0);
-    call(
-        &app,
-        &s,
-        json!({"host":"B","call":"send","fd":4,"data":"bye"}),
-    )
-    .await;
+    call(&s, json!({"host":"B","call":"send","fd":4,"data":"bye"})).await;
     let bye = call(
-        &app,
         &s,
         json!({"host":"A","call":"recv","fd":3,"max":10,"wait_ms":2000}),
     )
     .await;
     assert_eq!(bye["data"], "bye");
-    wait_for(&app, &s, "FIN_WAIT2", |e| e["to"] == "FIN_WAIT2").await;
+    s.wait_event("FIN_WAIT2", |e| e["to"] == "FIN_WAIT2").await;
     assert_passes(&grade(&app, &s).await);
 
     let s = exercise(&app, "half-close").await;
-    connected(&app, &s).await;
-    call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
+    connected(&s).await;
+    call(&s, json!({"host":"A","call":"close","fd":3})).await;
     let report = grade(&app, &s).await;
     assert_fails(&report, "shutdown");
     assert_fails(&report, "read-answer");
@@ -527,13 +421,12 @@ async fn reset_linger() {
     let mut app = TestApp::start().await;
     for solved in [true, false] {
         let s = exercise(&app, "reset-linger").await;
-        connected(&app, &s).await;
+        connected(&s).await;
         if solved {
-            call(&app, &s, json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_LINGER","value":{"onoff":true,"seconds":0}})).await;
+            call(&s, json!({"host":"A","call":"setsockopt","fd":3,"option":"SO_LINGER","value":{"onoff":true,"seconds":0}})).await;
         }
-        call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
+        call(&s, json!({"host":"A","call":"close","fd":3})).await;
         let r = call(
-            &app,
             &s,
             json!({"host":"B","call":"recv","fd":4,"max":10,"wait_ms":2000}),
         )
@@ -557,37 +450,26 @@ async fn nonblocking_accept() {
     for solved in [true, false] {
         let s = exercise(&app, "nonblocking-accept").await;
         let b = s.addr("B", 8080);
-        call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
-        call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
-        call(&app, &s, json!({"host":"B","call":"listen","fd":3})).await;
+        call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+        call(&s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+        call(&s, json!({"host":"B","call":"listen","fd":3})).await;
         if solved {
             call(
-                &app,
                 &s,
                 json!({"host":"B","call":"nonblocking","fd":3,"on":true}),
             )
             .await;
         }
-        let first = call(
-            &app,
-            &s,
-            json!({"host":"B","call":"accept","fd":3,"wait_ms":100}),
-        )
-        .await;
+        let first = call(&s, json!({"host":"B","call":"accept","fd":3,"wait_ms":100})).await;
         assert_eq!(first["status"], if solved { "error" } else { "pending" });
-        call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
-        call(
-            &app,
-            &s,
-            json!({"host":"A","call":"connect","fd":3,"addr": b}),
-        )
-        .await;
+        call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+        call(&s, json!({"host":"A","call":"connect","fd":3,"addr": b})).await;
         if solved {
-            let second = call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
+            let second = call(&s, json!({"host":"B","call":"accept","fd":3})).await;
             assert_eq!(second["status"], "ok");
             assert_passes(&grade(&app, &s).await);
         } else {
-            wait_for(&app, &s, "accept done", |e| {
+            s.wait_event("accept done", |e| {
                 e["kind"] == "accept" && e["status"] == "ok"
             })
             .await;
@@ -611,40 +493,26 @@ async fn ipv6() {
             ("0.0.0.0:8086".to_owned(), s.addr("B", 8086))
         };
         call(
-            &app,
             &s,
             json!({"host":"B","call":"socket","domain":domain,"type":"stream"}),
         )
         .await;
+        call(&s, json!({"host":"B","call":"bind","fd":3,"addr": wild})).await;
+        call(&s, json!({"host":"B","call":"listen","fd":3})).await;
         call(
-            &app,
-            &s,
-            json!({"host":"B","call":"bind","fd":3,"addr": wild}),
-        )
-        .await;
-        call(&app, &s, json!({"host":"B","call":"listen","fd":3})).await;
-        call(
-            &app,
             &s,
             json!({"host":"A","call":"socket","domain":domain,"type":"stream"}),
         )
         .await;
         let c = call(
-            &app,
             &s,
             json!({"host":"A","call":"connect","fd":3,"addr": target}),
         )
         .await;
         assert_eq!(c["status"], "ok", "{c}");
-        call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
+        call(&s, json!({"host":"B","call":"accept","fd":3})).await;
+        call(&s, json!({"host":"A","call":"send","fd":3,"data":"hi6"})).await;
         call(
-            &app,
-            &s,
-            json!({"host":"A","call":"send","fd":3,"data":"hi6"}),
-        )
-        .await;
-        call(
-            &app,
             &s,
             json!({"host":"B","call":"recv","fd":4,"max":10,"wait_ms":2000}),
         )
@@ -666,34 +534,26 @@ async fn many_clients() {
     for clients in [3, 1] {
         let s = exercise(&app, "many-clients").await;
         let b = s.addr("B", 8080);
-        call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
-        call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
-        call(
-            &app,
-            &s,
-            json!({"host":"B","call":"listen","fd":3,"backlog":8}),
-        )
-        .await;
+        call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+        call(&s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+        call(&s, json!({"host":"B","call":"listen","fd":3,"backlog":8})).await;
         for i in 0..clients {
-            call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+            call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
             call(
-                &app,
                 &s,
                 json!({"host":"A","call":"connect","fd":3 + i,"addr": b}),
             )
             .await;
             call(
-                &app,
                 &s,
                 json!({"host":"A","call":"send","fd":3 + i,"data": format!("c{i}")}),
             )
             .await;
         }
         for i in 0..clients {
-            let a = call(&app, &s, json!({"host":"B","call":"accept","fd":3})).await;
+            let a = call(&s, json!({"host":"B","call":"accept","fd":3})).await;
             assert_eq!(a["fd"], 4 + i);
             call(
-                &app,
                 &s,
                 json!({"host":"B","call":"recv","fd":4 + i,"max":10,"wait_ms":2000}),
             )
@@ -710,47 +570,39 @@ async fn many_clients() {
 }
 
 /// handshake-numbers: connect to the echo server, send, read the echo, close.
-async fn solve_handshake_numbers(app: &TestApp, s: &ApiSession) {
-    program_ready(app, s, "B", "listen", 7007).await;
-    call(app, s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+async fn solve_handshake_numbers(s: &ApiSession) {
+    program_ready(s, "B", "listen", 7007).await;
+    call(s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
     let c = call(
-        app,
         s,
         json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 7007),"wait_ms":5000}),
     )
     .await;
     assert_eq!(c["status"], "ok", "{c}");
-    call(
-        app,
-        s,
-        json!({"host":"A","call":"send","fd":3,"data":"hello"}),
-    )
-    .await;
+    call(s, json!({"host":"A","call":"send","fd":3,"data":"hello"})).await;
     let back = call(
-        app,
         s,
         json!({"host":"A","call":"recv","fd":3,"max":100,"wait_ms":5000}),
     )
     .await;
     assert_eq!(back["data"], "hello");
-    call(app, s, json!({"host":"A","call":"close","fd":3})).await;
+    call(s, json!({"host":"A","call":"close","fd":3})).await;
 }
 
 #[tokio::test]
 async fn handshake_numbers() {
-    let Some((mut app, _dir)) = netns_app().await else {
+    let Some(mut app) = netns_app().await else {
         return;
     };
     let s = exercise(&app, "handshake-numbers").await;
-    solve_handshake_numbers(&app, &s).await;
+    solve_handshake_numbers(&s).await;
     assert_passes(&grade(&app, &s).await);
 
     // A port where nothing listens: the SYN leaves, a RST answers it.
     let s = exercise(&app, "handshake-numbers").await;
-    program_ready(&app, &s, "B", "listen", 7007).await;
-    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    program_ready(&s, "B", "listen", 7007).await;
+    call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
     let refused = call(
-        &app,
         &s,
         json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 7008),"wait_ms":5000}),
     )
@@ -763,10 +615,9 @@ async fn handshake_numbers() {
 }
 
 /// refused-rst: connect to B:8080, where nothing listens.
-async fn solve_refused_rst(app: &TestApp, s: &ApiSession) {
-    call(app, s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+async fn solve_refused_rst(s: &ApiSession) {
+    call(s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
     let refused = call(
-        app,
         s,
         json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 8080),"wait_ms":5000}),
     )
@@ -776,26 +627,21 @@ async fn solve_refused_rst(app: &TestApp, s: &ApiSession) {
 
 #[tokio::test]
 async fn refused_rst() {
-    let Some((mut app, _dir)) = netns_app().await else {
+    let Some(mut app) = netns_app().await else {
         return;
     };
     let s = exercise(&app, "refused-rst").await;
-    solve_refused_rst(&app, &s).await;
+    solve_refused_rst(&s).await;
     assert_passes(&grade(&app, &s).await);
 
     // A listener on B: its kernel answers the SYN with SYN+ACK, and nothing is refused.
     let s = exercise(&app, "refused-rst").await;
     let b = s.addr("B", 8080);
-    call(&app, &s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
-    call(&app, &s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
-    call(&app, &s, json!({"host":"B","call":"listen","fd":3})).await;
-    call(&app, &s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
-    let ok = call(
-        &app,
-        &s,
-        json!({"host":"A","call":"connect","fd":3,"addr": b}),
-    )
-    .await;
+    call(&s, with(tcp(), json!({"host":"B","call":"socket"}))).await;
+    call(&s, json!({"host":"B","call":"bind","fd":3,"addr": b})).await;
+    call(&s, json!({"host":"B","call":"listen","fd":3})).await;
+    call(&s, with(tcp(), json!({"host":"A","call":"socket"}))).await;
+    let ok = call(&s, json!({"host":"A","call":"connect","fd":3,"addr": b})).await;
     assert_eq!(ok["status"], "ok");
     let report = grade(&app, &s).await;
     assert_fails(&report, "refused");
@@ -813,58 +659,57 @@ fn acks_fin(e: &Value, host: &str) -> bool {
 }
 
 /// four-way-close: A shuts down its write side first, B reads EOF and closes, A closes.
-async fn solve_four_way_close(app: &TestApp, s: &ApiSession) {
-    connected(app, s).await;
+async fn solve_four_way_close(s: &ApiSession) {
+    connected(s).await;
     call(
-        app,
         s,
         json!({"host":"A","call":"shutdown","fd":3,"how":"write"}),
     )
     .await;
-    wait_for(app, s, "A in FIN_WAIT2", |e| {
+    s.wait_event("A in FIN_WAIT2", |e| {
         e["host"] == "A" && e["to"] == "FIN_WAIT2"
     })
     .await;
     let eof = call(
-        app,
         s,
         json!({"host":"B","call":"recv","fd":4,"max":10,"wait_ms":2000}),
     )
     .await;
     assert_eq!(eof["bytes"], 0, "{eof}");
-    call(app, s, json!({"host":"B","call":"close","fd":4})).await;
+    call(s, json!({"host":"B","call":"close","fd":4})).await;
     if captures(s) {
-        wait_for(app, s, "A's ACK of B's FIN", |e| acks_fin(e, "A")).await;
-        wait_for(app, s, "A's TIME_WAIT", |e| {
+        s.wait_event("A's ACK of B's FIN", |e| acks_fin(e, "A"))
+            .await;
+        s.wait_event("A's TIME_WAIT", |e| {
             e["kind"] == "kernel_socket" && e["host"] == "A" && e["to"] == "TIME_WAIT"
         })
         .await;
     }
-    call(app, s, json!({"host":"A","call":"close","fd":3})).await;
+    call(s, json!({"host":"A","call":"close","fd":3})).await;
 }
 
 #[tokio::test]
 async fn four_way_close() {
-    let Some((mut app, _dir)) = netns_app().await else {
+    let Some(mut app) = netns_app().await else {
         return;
     };
     let s = exercise(&app, "four-way-close").await;
-    solve_four_way_close(&app, &s).await;
+    solve_four_way_close(&s).await;
     assert_passes(&grade(&app, &s).await);
 
     // B closes first: A is the passive side and never sees FIN_WAIT2.
     let s = exercise(&app, "four-way-close").await;
-    connected(&app, &s).await;
-    call(&app, &s, json!({"host":"B","call":"close","fd":4})).await;
+    connected(&s).await;
+    call(&s, json!({"host":"B","call":"close","fd":4})).await;
     let eof = call(
-        &app,
         &s,
         json!({"host":"A","call":"recv","fd":3,"max":10,"wait_ms":2000}),
     )
     .await;
     assert_eq!(eof["bytes"], 0, "{eof}");
-    call(&app, &s, json!({"host":"A","call":"close","fd":3})).await;
-    wait_for(&app, &s, "B's ACK of A's FIN", |e| acks_fin(e, "B")).await;
+    call(&s, json!({"host":"A","call":"close","fd":3})).await;
+    s.wait_event("B's ACK of A's FIN", |e| acks_fin(e, "B"))
+        .await;
     let report = grade(&app, &s).await;
     assert_fails(&report, "a-first");
     assert_fails(&report, "fin-wait2");
@@ -872,10 +717,9 @@ async fn four_way_close() {
 }
 
 /// udp-boundaries-on-the-wire: three sendto to the echo server, three echoes read back.
-async fn solve_udp_boundaries(app: &TestApp, s: &ApiSession) {
-    program_ready(app, s, "B", "bind", 9007).await;
+async fn solve_udp_boundaries(s: &ApiSession) {
+    program_ready(s, "B", "bind", 9007).await;
     call(
-        app,
         s,
         json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
     )
@@ -883,7 +727,6 @@ async fn solve_udp_boundaries(app: &TestApp, s: &ApiSession) {
     let messages = ["one", "two", "three"];
     for m in messages {
         call(
-            app,
             s,
             json!({"host":"A","call":"sendto","fd":3,"data": m,"addr": s.addr("B", 9007)}),
         )
@@ -891,7 +734,6 @@ async fn solve_udp_boundaries(app: &TestApp, s: &ApiSession) {
     }
     for m in messages {
         let got = call(
-            app,
             s,
             json!({"host":"A","call":"recvfrom","fd":3,"max":100,"wait_ms":5000}),
         )
@@ -902,30 +744,27 @@ async fn solve_udp_boundaries(app: &TestApp, s: &ApiSession) {
 
 #[tokio::test]
 async fn udp_boundaries_on_the_wire() {
-    let Some((mut app, _dir)) = netns_app().await else {
+    let Some(mut app) = netns_app().await else {
         return;
     };
     let s = exercise(&app, "udp-boundaries-on-the-wire").await;
-    solve_udp_boundaries(&app, &s).await;
+    solve_udp_boundaries(&s).await;
     assert_passes(&grade(&app, &s).await);
 
     // One sendto with all three words: one datagram, one packet.
     let s = exercise(&app, "udp-boundaries-on-the-wire").await;
-    program_ready(&app, &s, "B", "bind", 9007).await;
+    program_ready(&s, "B", "bind", 9007).await;
     call(
-        &app,
         &s,
         json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
     )
     .await;
     call(
-        &app,
         &s,
         json!({"host":"A","call":"sendto","fd":3,"data":"onetwothree","addr": s.addr("B", 9007)}),
     )
     .await;
     let back = call(
-        &app,
         &s,
         json!({"host":"A","call":"recvfrom","fd":3,"max":100,"wait_ms":5000}),
     )
@@ -944,7 +783,7 @@ async fn udp_boundaries_on_the_wire() {
 async fn packet_exercises_in_loopback_say_they_need_netns() {
     let mut app = TestApp::start().await;
     let s = exercise(&app, "handshake-numbers").await;
-    solve_handshake_numbers(&app, &s).await;
+    solve_handshake_numbers(&s).await;
     assert_needs_netns(
         &grade(&app, &s).await,
         &[
@@ -957,14 +796,14 @@ async fn packet_exercises_in_loopback_say_they_need_netns() {
     );
 
     let s = exercise(&app, "refused-rst").await;
-    solve_refused_rst(&app, &s).await;
+    solve_refused_rst(&s).await;
     assert_needs_netns(
         &grade(&app, &s).await,
         &["syn", "rst", "rst-before-error", "no-syn-ack"],
     );
 
     let s = exercise(&app, "four-way-close").await;
-    solve_four_way_close(&app, &s).await;
+    solve_four_way_close(&s).await;
     assert_needs_netns(
         &grade(&app, &s).await,
         &[
@@ -978,7 +817,7 @@ async fn packet_exercises_in_loopback_say_they_need_netns() {
     );
 
     let s = exercise(&app, "udp-boundaries-on-the-wire").await;
-    solve_udp_boundaries(&app, &s).await;
+    solve_udp_boundaries(&s).await;
     assert_needs_netns(
         &grade(&app, &s).await,
         &["three-packets", "one", "two", "three", "echoed"],
@@ -988,7 +827,10 @@ async fn packet_exercises_in_loopback_say_they_need_netns() {
 
 #[tokio::test]
 async fn catalog_grading_and_attempts() {
-    let mut app = TestApp::start_with(&["--admin-token", "teacher-secret"]).await;
+    let mut app = TestApp::builder()
+        .admin_token("teacher-secret")
+        .start()
+        .await;
     let (status, list) = app.get("/api/exercises", None).await;
     assert_eq!(status, StatusCode::OK);
     let list = list.as_array().unwrap();
@@ -1023,28 +865,18 @@ async fn catalog_grading_and_attempts() {
     // A plain session cannot be graded.
     let plain = app.session().await;
     let (status, _) = app
-        .post(
-            &format!("/api/sessions/{}/grade", plain.id),
-            Some(&plain.token),
-            json!({}),
-        )
+        .post(&plain.path("/grade"), Some(&plain.token), json!({}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
     // The live checklist is not stored; grading is, and only the owner grades.
     let s = exercise(&app, "connection-refused").await;
-    let (status, checks) = app
-        .get(&format!("/api/sessions/{}/checks", s.id), Some(&s.viewer))
-        .await;
+    let (status, checks) = app.get(&s.path("/checks"), Some(&s.viewer)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(checks["attempt"].is_null());
     assert_eq!(checks["passed"], false);
     let (status, _) = app
-        .post(
-            &format!("/api/sessions/{}/grade", s.id),
-            Some(&s.viewer),
-            json!({}),
-        )
+        .post(&s.path("/grade"), Some(&s.viewer), json!({}))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let first = grade(&app, &s).await;
@@ -1064,13 +896,7 @@ async fn catalog_grading_and_attempts() {
     assert_eq!(attempts[0]["exercise_version"], 1);
     assert_eq!(attempts[0]["report"]["passed"], false);
     // An ended session can still be graded from the stored log.
-    app.send(
-        reqwest::Method::DELETE,
-        &format!("/api/sessions/{}", s.id),
-        Some(&s.token),
-        None,
-    )
-    .await;
+    s.end().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let after = grade(&app, &s).await;
     assert_eq!(after["total_checks"], first["total_checks"]);

@@ -13,8 +13,7 @@ use common::binary::Binary;
 use plugboard::config::Ipv4Cidr;
 use plugboard::sandbox::TcpState;
 use plugboard::sandbox::isolation::diag::SockDiag;
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The port host A listens on, before the restart and after.
 const PORT: u16 = 8080;
@@ -25,96 +24,14 @@ const WAIT_MS: u64 = 2_000;
 /// Pause between two looks while waiting for the server or the kernel.
 const POLL: Duration = Duration::from_millis(20);
 
-/// A server in loopback mode on a pool, with the calls these tests make.
-struct Server(Binary);
-
-impl Server {
-    /// Start the binary in loopback mode on `pool` with the database file `db`; returns once
-    /// it answers.
-    async fn start(pool: &str, db: &std::path::Path) -> Server {
-        let url = format!("sqlite://{}", db.display());
-        Server(
-            Binary::start(&[
-                "--isolation",
-                "loopback",
-                "--address-pool",
-                pool,
-                "--database-url",
-                &url,
-            ])
-            .await,
-        )
-    }
-
-    /// A new session with hosts A and B.
-    async fn session(&self) -> Session {
-        let body = self.0.session().await;
-        let addr = |name: &str| -> Ipv4Addr {
-            let host = body["hosts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|h| h["name"] == name)
-                .unwrap_or_else(|| panic!("no host {name} in {body}"));
-            host["addrs"][0].as_str().unwrap().parse().unwrap()
-        };
-        Session {
-            id: body["id"].as_str().unwrap().to_owned(),
-            token: body["token"].as_str().unwrap().to_owned(),
-            a: addr("A"),
-            b: addr("B"),
-        }
-    }
-
-    /// Make a call on `s`; its answer, which must be ok.
-    async fn ok(&self, s: &Session, call: Value) -> Value {
-        let response = self
-            .0
-            .client
-            .post(self.0.url(&format!("/api/sessions/{}/calls", s.id)))
-            .bearer_auth(&s.token)
-            .json(&call)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(
-            (status, body["status"].as_str()),
-            (StatusCode::OK, Some("ok")),
-            "{call} -> {body}"
-        );
-        body
-    }
-
-    /// End `s` as its owner does.
-    async fn end(&self, s: &Session) {
-        let response = self
-            .0
-            .client
-            .delete(self.0.url(&format!("/api/sessions/{}", s.id)))
-            .bearer_auth(&s.token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-    }
-
-    /// Die without any chance to clean up.
-    fn kill(&mut self) {
-        self.0.kill();
-    }
-}
-
-/// A session as the API made it.
-#[derive(Debug)]
-struct Session {
-    id: String,
-    token: String,
-    /// Host A's IPv4 address.
-    a: Ipv4Addr,
-    /// Host B's IPv4 address.
-    b: Ipv4Addr,
+/// The binary in loopback mode on `pool` with the database file `db`; returns once it
+/// answers.
+async fn start(pool: &str, db: &std::path::Path) -> Binary {
+    Binary::builder()
+        .address_pool(pool)
+        .database(db)
+        .start()
+        .await
 }
 
 /// Addresses of `pool` with a socket in `TIME_WAIT` on them, as the kernel lists them.
@@ -142,11 +59,11 @@ async fn after_a_restart_no_session_gets_an_address_held_by_time_wait() {
     // A small pool (14 addresses), so that a random start alone would often collide: what
     // keeps the addresses apart must be the kernel's view and the claims.
     let pool = common::private_pool().replace("/24", "/28");
-    let mut before = Server::start(&pool, &db).await;
+    let mut before = start(&pool, &db).await;
 
     // A listens, B connects, A closes first: A's address keeps PORT in TIME_WAIT.
     let s = before.session().await;
-    let a_port = format!("{}:{PORT}", s.a);
+    let a_port = s.addr("A", PORT);
     for call in [
         json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
         json!({"host":"A","call":"bind","fd":3,"addr": a_port}),
@@ -154,40 +71,31 @@ async fn after_a_restart_no_session_gets_an_address_held_by_time_wait() {
         json!({"host":"B","call":"socket","domain":"inet","type":"stream"}),
         json!({"host":"B","call":"connect","fd":3,"addr": a_port}),
     ] {
-        before.ok(&s, call).await;
+        s.ok(call).await;
     }
-    let accepted = before
-        .ok(&s, json!({"host":"A","call":"accept","fd":3}))
-        .await;
+    let accepted = s.ok(json!({"host":"A","call":"accept","fd":3})).await;
     assert_eq!(accepted["fd"], 4);
-    before
-        .ok(&s, json!({"host":"A","call":"close","fd":4}))
-        .await;
-    let eof = before
-        .ok(
-            &s,
-            json!({"host":"B","call":"recv","fd":3,"max":16,"wait_ms":WAIT_MS}),
-        )
+    s.ok(json!({"host":"A","call":"close","fd":4})).await;
+    let eof = s
+        .ok(json!({"host":"B","call":"recv","fd":3,"max":16,"wait_ms":WAIT_MS}))
         .await;
     assert_eq!(eof["bytes"], 0, "A's close reads as EOF on B: {eof}");
-    before
-        .ok(&s, json!({"host":"B","call":"close","fd":3}))
-        .await;
-    before.end(&s).await;
+    s.ok(json!({"host":"B","call":"close","fd":3})).await;
+    s.end().await;
 
     let deadline = Instant::now() + common::STEP;
     let held = loop {
         let held = time_wait_addresses(&pool);
-        if held.contains(&s.a) {
+        if held.contains(&s.ipv4("A")) {
             break held;
         }
-        assert!(Instant::now() < deadline, "no TIME_WAIT on {}", s.a);
+        assert!(Instant::now() < deadline, "no TIME_WAIT on {}", s.ipv4("A"));
         tokio::time::sleep(POLL).await;
     };
     before.kill();
 
     // The restart: a new process on the same pool and database.
-    let after = Server::start(&pool, &db).await;
+    let after = start(&pool, &db).await;
     let sessions = {
         let mut sessions = Vec::with_capacity(SESSIONS);
         for _ in 0..SESSIONS {
@@ -196,7 +104,7 @@ async fn after_a_restart_no_session_gets_an_address_held_by_time_wait() {
         sessions
     };
     for new in &sessions {
-        for addr in [new.a, new.b] {
+        for addr in [new.ipv4("A"), new.ipv4("B")] {
             assert!(
                 !held.contains(&addr),
                 "session {} got {addr}, whose ports are in TIME_WAIT ({held:?})",
@@ -205,17 +113,9 @@ async fn after_a_restart_no_session_gets_an_address_held_by_time_wait() {
         }
     }
     let new = &sessions[0];
-    after
-        .ok(
-            new,
-            json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-        )
+    new.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
         .await;
-    after
-        .ok(
-            new,
-            json!({"host":"A","call":"bind","fd":3,"addr": format!("{}:{PORT}", new.a)}),
-        )
+    new.ok(json!({"host":"A","call":"bind","fd":3,"addr": new.addr("A", PORT)}))
         .await;
 }
 
@@ -225,15 +125,15 @@ async fn two_servers_sharing_a_pool_hand_out_different_addresses() {
     // A small pool (14 addresses), so that a random start alone would often collide: what
     // keeps the addresses apart must be the kernel's view and the claims.
     let pool = common::private_pool().replace("/24", "/28");
-    let first = Server::start(&pool, &dir.path().join("first.db")).await;
-    let second = Server::start(&pool, &dir.path().join("second.db")).await;
+    let first = start(&pool, &dir.path().join("first.db")).await;
+    let second = start(&pool, &dir.path().join("second.db")).await;
 
     // Sessions without a socket yet, made in turns.
     let mut handed_out: [Vec<Ipv4Addr>; 2] = Default::default();
     for _ in 0..SESSIONS {
         for (server, addrs) in [&first, &second].into_iter().zip(handed_out.iter_mut()) {
             let s = server.session().await;
-            addrs.extend([s.a, s.b]);
+            addrs.extend([s.ipv4("A"), s.ipv4("B")]);
         }
     }
     let [by_first, by_second] = handed_out.map(BTreeSet::from_iter);

@@ -6,8 +6,9 @@ mod common;
 
 use std::time::Duration;
 
+use common::app::ApiSession;
 use common::binary::Binary;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Events the session may log.
 const MAX_EVENTS: usize = 20_000;
@@ -28,80 +29,37 @@ fn resident(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_at_its_event_limit_keeps_memory_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("plugboard.db").display());
-    let tail = std::env::var("MEMORY_TEST_LOG_TAIL").unwrap_or_else(|_| "1000".to_owned());
-    let max_events = MAX_EVENTS.to_string();
-    let pool = common::private_pool();
-    let server = Binary::start(&[
-        "--isolation",
-        "loopback",
-        "--address-pool",
-        &pool,
-        "--database-url",
-        &url,
-        "--log-tail",
-        &tail,
-        "--max-calls-per-second",
-        "1000000",
-        "--client-calls-per-second",
-        "1000000",
-        "--max-events",
-        &max_events,
-    ])
-    .await;
-    let base = server.base.clone();
-    let client = reqwest::Client::new();
-    let created = server.session().await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let token = created["token"].as_str().unwrap().to_owned();
-    // Warm up (allocator arenas, connections, SQLite caches) before the baseline.
-    let calls = format!("{base}/api/sessions/{id}/calls");
-    let call = |client: reqwest::Client, url: String, token: String, n: usize| async move {
+    let tail = std::env::var("MEMORY_TEST_LOG_TAIL").map_or(1000, |t| t.parse().unwrap());
+    let server = Binary::builder()
+        .log_tail(tail)
+        .unthrottled()
+        .max_events(MAX_EVENTS)
+        .start()
+        .await;
+    let s = server.session().await;
+    // Calls until `n` are made or one is refused (the event limit).
+    let call = |s: ApiSession, n: usize| async move {
         let body = json!({"host":"A","call":"close","fd":9});
         for _ in 0..n {
-            let Ok(r) = client
-                .post(&url)
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-            else {
-                return;
-            };
-            if !r.status().is_success() {
-                return;
+            match s.try_call(body.clone()).await {
+                Some((status, _)) if status.is_success() => {}
+                _ => return,
             }
         }
     };
-    call(client.clone(), calls.clone(), token.clone(), 2_000).await;
+    // Warm up (allocator arenas, connections, SQLite caches) before the baseline.
+    call(s.clone(), 2_000).await;
     let baseline = resident(server.pid());
     let mut peak = baseline;
     let callers: Vec<_> = (0..4)
-        .map(|_| {
-            tokio::spawn(call(
-                client.clone(),
-                calls.clone(),
-                token.clone(),
-                MAX_EVENTS,
-            ))
-        })
+        .map(|_| tokio::spawn(call(s.clone(), MAX_EVENTS)))
         .collect();
     while !callers.iter().all(|c| c.is_finished()) {
         peak = peak.max(resident(server.pid()));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     peak = peak.max(resident(server.pid()));
-    let view: Value = client
-        .get(format!("{base}/api/sessions/{id}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let logged = view["last_seq"].as_u64().unwrap();
+    let logged = s.json().await["last_seq"].as_u64().unwrap();
     assert!(
         logged as usize >= MAX_EVENTS,
         "the session reached its event limit: {logged}"
@@ -114,14 +72,5 @@ async fn a_session_at_its_event_limit_keeps_memory_bounded() {
     );
     assert!(grew < BOUND, "resident memory grew {} MiB", grew >> 20);
     // The whole log is still readable, from the database.
-    let page: Value = client
-        .get(format!("{base}/api/sessions/{id}/events?after=0&limit=3"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(page["events"][0]["seq"], 1);
+    assert_eq!(s.events().await[0]["seq"], 1);
 }

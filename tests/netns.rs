@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::app::{Isolation, TestApp};
 use common::*;
 use plugboard::sandbox::{Call, CallOutcome, EventKind, Family, Proto, Status};
 
@@ -21,43 +22,11 @@ async fn hosts_have_textbook_addresses_and_their_own_loopback() {
     let cfd = s.client(A, "10.0.0.2:8080".parse().unwrap()).await;
     let accepted = s.ok(B, Call::Accept { fd: lfd }).await;
     assert_eq!(accepted.peer.unwrap().ip().to_string(), "10.0.0.1");
-    s.ok(
-        A,
-        Call::Send {
-            fd: cfd,
-            data: b"hello".to_vec(),
-        },
-    )
-    .await;
-    let got = s
-        .ok(
-            B,
-            Call::Recv {
-                fd: accepted.fd.unwrap(),
-                max: 16,
-                peek: false,
-            },
-        )
-        .await;
+    s.send(A, cfd, b"hello").await;
+    let got = s.recv(B, accepted.fd.unwrap(), 16).await;
     assert_eq!(got.data.as_deref(), Some(&b"hello"[..]));
     // Each host has its own 127.0.0.1: B listens there, A's 127.0.0.1 is A itself.
-    let local = s.socket(B, Proto::Tcp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: local,
-            addr: "127.0.0.1:9000".parse().unwrap(),
-        },
-    )
-    .await;
-    s.ok(
-        B,
-        Call::Listen {
-            fd: local,
-            backlog: 1,
-        },
-    )
-    .await;
+    s.listener_at(B, "127.0.0.1:9000".parse().unwrap(), 1).await;
     let probe = s.socket(A, Proto::Tcp).await;
     let f = s
         .fails(
@@ -93,16 +62,7 @@ async fn hosts_have_textbook_addresses_and_their_own_loopback() {
         .await;
     assert!(!f.sandbox);
     // IPv6 between hosts.
-    let l6 = s.socket_f(B, Family::Inet6, Proto::Tcp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: l6,
-            addr: "[::]:8086".parse().unwrap(),
-        },
-    )
-    .await;
-    s.ok(B, Call::Listen { fd: l6, backlog: 1 }).await;
+    let l6 = s.listener_at(B, "[::]:8086".parse().unwrap(), 1).await;
     let c6 = s.socket_f(A, Family::Inet6, Proto::Tcp).await;
     s.ok(
         A,
@@ -304,27 +264,18 @@ async fn auto_mode_picks_netns_and_says_so() {
     if netns_sandbox().is_none() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = common::app::test_config(dir.path(), &[]);
-    config.isolation = plugboard::config::IsolationChoice::Auto;
-    let mut app = common::app::TestApp::start_config(config).await;
+    let mut app = TestApp::builder().isolation(Isolation::Auto).start().await;
     let (_, health) = app.get("/healthz", None).await;
     assert_eq!(health["isolation"], "netns");
     let s = app.session().await;
     assert_eq!(s.body["isolation"], "netns");
     assert_eq!(s.addr("B", 8080), "10.0.0.2:8080");
-    let (_, refused) = app
-        .call(
-            &s,
-            serde_json::json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-        )
+    let (_, refused) = s
+        .call(serde_json::json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
         .await;
     assert_eq!(refused["fd"], 3);
-    let (_, out) = app
-        .call(
-            &s,
-            serde_json::json!({"host":"A","call":"connect","fd":3,"addr":"8.8.8.8:53"}),
-        )
+    let (_, out) = s
+        .call(serde_json::json!({"host":"A","call":"connect","fd":3,"addr":"8.8.8.8:53"}))
         .await;
     assert_eq!(out["errno"], "ENETUNREACH");
     assert!(

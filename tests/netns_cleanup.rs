@@ -13,32 +13,11 @@ use common::*;
 use plugboard::config::SandboxLimits;
 use plugboard::sandbox::{Call, EventKind};
 
-fn descriptors() -> (usize, usize) {
-    let mut all = 0;
-    let mut namespaces = 0;
-    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-        all += 1;
-        if let Ok(target) = std::fs::read_link(entry.path()) {
-            if target.to_string_lossy().starts_with("net:[") {
-                namespaces += 1;
-            }
-        }
-    }
-    (all, namespaces)
-}
-
 async fn use_it(s: &S, i: u32) {
     let lfd = s.listener(B, 8080, 4).await;
     let cfd = s.client(A, "10.0.0.2:8080".parse().unwrap()).await;
-    let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
-    s.ok(
-        A,
-        Call::Send {
-            fd: cfd,
-            data: b"x".to_vec(),
-        },
-    )
-    .await;
+    let afd = s.accept(B, lfd).await;
+    s.send(A, cfd, b"x").await;
     if i % 2 == 0 {
         s.call_wait(
             A,
@@ -75,11 +54,12 @@ async fn five_hundred_sessions_leave_no_namespace_behind() {
     let warm = session(&sb).await;
     timeout(warm.0.end("warm-up")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (before, ns_before) = descriptors();
+    let before = Descriptors::count();
     // The sandbox keeps one namespace of its own, which hosts are made from.
     assert!(
-        ns_before <= 1,
-        "{ns_before} namespace descriptors before any session"
+        before.namespaces <= 1,
+        "{} namespace descriptors before any session",
+        before.namespaces
     );
 
     let mut expiring = Vec::new();
@@ -120,18 +100,7 @@ async fn five_hundred_sessions_leave_no_namespace_behind() {
     }
     drop((expiring, survivors));
     // Sockets with SO_LINGER or in the middle of a close are released by the kernel shortly.
-    let mut now = descriptors();
-    for _ in 0..100 {
-        if now == (before, ns_before) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        now = descriptors();
-    }
-    assert_eq!(
-        now,
-        (before, ns_before),
-        "descriptors (all, namespaces) before {before}, after {now:?}"
-    );
+    let now = Descriptors::settle_to(before).await;
+    assert_eq!(now, before, "descriptors before {before:?}, after {now:?}");
     assert_eq!(sb.live_sessions(), 0);
 }

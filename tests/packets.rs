@@ -56,23 +56,7 @@ async fn handshake(family: Family) {
         Family::Inet => (s.addr(B, 8080), s.addr(B, 8080)),
         Family::Inet6 => (s.addr6(B, 8080), s.addr6(B, 8080)),
     };
-    let lfd = s.socket_f(B, family, Proto::Tcp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: lfd,
-            addr: server,
-        },
-    )
-    .await;
-    s.ok(
-        B,
-        Call::Listen {
-            fd: lfd,
-            backlog: 4,
-        },
-    )
-    .await;
+    let lfd = s.listener_at(B, server, 4).await;
     let cfd = s.socket_f(A, family, Proto::Tcp).await;
     let connect = s.call(A, Call::Connect { fd: cfd, addr: to }).await;
     let accept = s.ok(B, Call::Accept { fd: lfd }).await;
@@ -173,7 +157,7 @@ async fn linger_zero_close_sends_rst_and_the_peer_sees_econnreset() {
     let s = session(&sb).await;
     let lfd = s.listener(B, 8080, 4).await;
     let cfd = s.client(A, s.addr(B, 8080)).await;
-    let sfd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let sfd = s.accept(B, lfd).await;
     s.ok(
         A,
         Call::Setsockopt {
@@ -224,7 +208,7 @@ async fn teardown_is_fin_ack_both_ways() {
     let s = session(&sb).await;
     let lfd = s.listener(B, 8080, 4).await;
     let cfd = s.client(A, s.addr(B, 8080)).await;
-    let sfd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let sfd = s.accept(B, lfd).await;
     let close_a = s.call(A, Call::Close { fd: cfd }).await;
     s.wait_event("B's EOF", |e| e.kind == EventKind::Eof && e.host == Some(B))
         .await;
@@ -269,15 +253,7 @@ async fn teardown_is_fin_ack_both_ways() {
 async fn udp_datagrams_are_one_packet_each() {
     let Some(sb) = netns_sandbox() else { return };
     let s = session(&sb).await;
-    let b = s.socket(B, Proto::Udp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: b,
-            addr: s.addr(B, 5353),
-        },
-    )
-    .await;
+    s.udp_bound(B, 5353).await;
     let a = s.socket(A, Proto::Udp).await;
     let mut sends = Vec::new();
     for msg in ["one", "two!", "three"] {
@@ -313,17 +289,9 @@ async fn lo_traffic_is_seen_once() {
     let s = session(&sb).await;
     let local: SocketAddr = "127.0.0.1:7000".parse().unwrap();
     let b = s.socket(A, Proto::Udp).await;
-    s.ok(A, Call::Bind { fd: b, addr: local }).await;
+    s.bind(A, b, local).await;
     let a = s.socket(A, Proto::Udp).await;
-    s.ok(
-        A,
-        Call::Sendto {
-            fd: a,
-            data: b"ping".to_vec(),
-            addr: local,
-        },
-    )
-    .await;
+    s.sendto(A, a, b"ping", local).await;
     let udp: Vec<_> = packets(&s)
         .into_iter()
         .filter(|e| pkt(e).udp.is_some())
@@ -342,26 +310,10 @@ async fn capture_limits_are_kept_and_counted() {
         return;
     };
     let s = session(&sb).await;
-    let b = s.socket(B, Proto::Udp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: b,
-            addr: s.addr(B, 5353),
-        },
-    )
-    .await;
+    s.udp_bound(B, 5353).await;
     let a = s.socket(A, Proto::Udp).await;
     for _ in 0..20 {
-        s.ok(
-            A,
-            Call::Sendto {
-                fd: a,
-                data: vec![b'x'; 1000],
-                addr: s.addr(B, 5353),
-            },
-        )
-        .await;
+        s.sendto(A, a, &[b'x'; 1000], s.addr(B, 5353)).await;
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     let snap = s.0.snapshot().await.unwrap();
@@ -443,11 +395,11 @@ async fn time_wait_is_seen_then_gone() {
     let s = session(&sb).await;
     let lfd = s.listener(B, 8080, 4).await;
     let cfd = s.client(A, s.addr(B, 8080)).await;
-    let sfd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
-    s.ok(A, Call::Close { fd: cfd }).await;
+    let sfd = s.accept(B, lfd).await;
+    s.close(A, cfd).await;
     s.wait_event("B's EOF", |e| e.kind == EventKind::Eof && e.host == Some(B))
         .await;
-    s.ok(B, Call::Close { fd: sfd }).await;
+    s.close(B, sfd).await;
     let tw = s
         .wait_event("TIME_WAIT on A", |e| {
             e.kind == EventKind::KernelSocket
@@ -576,25 +528,9 @@ async fn the_same_lo_tuple_on_two_hosts_keeps_its_own_numbers() {
     let client: SocketAddr = "127.0.0.1:5000".parse().unwrap();
     let mut clients = Vec::new();
     for host in [A, B] {
-        let l = s.socket(host, Proto::Tcp).await;
-        s.ok(
-            host,
-            Call::Bind {
-                fd: l,
-                addr: server,
-            },
-        )
-        .await;
-        s.ok(host, Call::Listen { fd: l, backlog: 4 }).await;
+        s.listener_at(host, server, 4).await;
         let c = s.socket(host, Proto::Tcp).await;
-        s.ok(
-            host,
-            Call::Bind {
-                fd: c,
-                addr: client,
-            },
-        )
-        .await;
+        s.bind(host, c, client).await;
         s.ok(
             host,
             Call::Connect {
@@ -633,23 +569,7 @@ async fn a_listener_does_not_claim_another_hosts_packets() {
     // B's accept queue is full (backlog 0 holds one), so A's next SYN goes unanswered.
     s.listener(B, 8080, 0).await;
     s.client(A, s.addr(B, 8080)).await;
-    let wild = s.socket(A, Proto::Tcp).await;
-    s.ok(
-        A,
-        Call::Bind {
-            fd: wild,
-            addr: "0.0.0.0:8080".parse().unwrap(),
-        },
-    )
-    .await;
-    s.ok(
-        A,
-        Call::Listen {
-            fd: wild,
-            backlog: 4,
-        },
-    )
-    .await;
+    let wild = s.listener_at(A, "0.0.0.0:8080".parse().unwrap(), 4).await;
     let accept = s.call_wait(A, Call::Accept { fd: wild }, 0).await;
     let c = s.socket(A, Proto::Tcp).await;
     s.ok(A, Call::Nonblocking { fd: c, on: true }).await;

@@ -5,65 +5,30 @@ mod common;
 
 use std::time::Duration;
 
-use common::app::{TestApp, test_config};
+use common::app::TestApp;
 use common::binary::Binary;
-use futures_util::StreamExt;
+use common::ws;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test]
 async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("plugboard.db");
-    let url = format!("sqlite://{}", db.display());
-    let pool = common::private_pool();
-    let mut server = Binary::start(&[
-        "--isolation",
-        "loopback",
-        "--address-pool",
-        &pool,
-        "--database-url",
-        &url,
-    ])
-    .await;
-    let base = server.base.clone();
-    let client = reqwest::Client::new();
-    let created = server.session().await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let token = created["token"].as_str().unwrap().to_owned();
+    let mut server = Binary::builder().database(&db).start().await;
+    let s = server.session().await;
+    let (id, token) = (s.id.clone(), s.token.clone());
     for call in [
         json!({"host":"B","call":"socket","domain":"inet","type":"stream"}),
         json!({"host":"B","call":"listen","fd":3}),
         json!({"host":"A","call":"close","fd":7}),
     ] {
-        client
-            .post(format!("{base}/api/sessions/{id}/calls"))
-            .bearer_auth(&token)
-            .json(&call)
-            .send()
-            .await
-            .unwrap();
+        s.call(call).await;
     }
-    let live: Value = client
-        .get(format!("{base}/api/sessions/{id}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let logged = live["last_seq"].as_u64().unwrap();
+    let logged = s.json().await["last_seq"].as_u64().unwrap();
     // Wait until the writer has stored every event, then die without any chance to clean up.
     for _ in 0..200 {
-        let metrics = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = server.metrics().await;
         if metrics.contains(&format!("plugboard_events_written_total {logged}")) {
             break;
         }
@@ -72,9 +37,7 @@ async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable() {
     server.kill();
 
     // Restart on the same database.
-    let mut config = test_config(dir.path(), &[]);
-    config.database_url = url.clone();
-    let mut app = TestApp::start_config(config).await;
+    let mut app = TestApp::builder().database(&db).start().await;
     let (status, view) = app.get(&format!("/api/sessions/{id}"), Some(&token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["live"], false);
@@ -96,37 +59,21 @@ async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable() {
     assert!(kinds.contains(&"listen"));
     assert_eq!(kinds.len() as u64, logged);
     // Calls on it are refused; the WebSocket replays it.
-    let (status, _) = app
-        .call(
-            &common::app::ApiSession {
-                id: id.clone(),
-                token: token.clone(),
-                viewer: String::new(),
-                body: Value::Null,
-            },
-            json!({"host":"A","call":"close","fd":3}),
-        )
-        .await;
+    let s = app.session_of(&id, &token);
+    let (status, _) = s.call(json!({"host":"A","call":"close","fd":3})).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let ws_url = format!(
-        "ws://{}/api/sessions/{id}/ws?token={token}",
-        app.server.as_ref().unwrap().addr
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let mut ws = s.websocket(0, &token).await;
     let mut events = 0;
-    while let Some(Ok(message)) = common::timeout(ws.next()).await {
-        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-            let m: Value = serde_json::from_str(&text).unwrap();
-            if m["type"] == "event" {
-                events += 1;
-            }
-            if m["type"] == "ended" {
-                assert_eq!(
-                    m["reason"],
-                    "the server restarted while the session was live"
-                );
-                break;
-            }
+    while let Some(m) = ws::next(&mut ws).await {
+        if m["type"] == "event" {
+            events += 1;
+        }
+        if m["type"] == "ended" {
+            assert_eq!(
+                m["reason"],
+                "the server restarted while the session was live"
+            );
+            break;
         }
     }
     assert_eq!(events, logged);

@@ -113,30 +113,14 @@ async fn binds_stay_on_the_hosts_own_address() {
         .await;
     assert!(f.sandbox);
     assert!(f.hint.unwrap().contains("1024"));
-    let v = s
-        .ok(
-            B,
-            Call::Bind {
-                fd,
-                addr: "0.0.0.0:8080".parse().unwrap(),
-            },
-        )
-        .await;
+    let v = s.bind(B, fd, "0.0.0.0:8080".parse().unwrap()).await;
     assert_eq!(v.addr, Some(s.addr(B, 8080)));
     let ev = s.of_kind(B, EventKind::Bind).pop().unwrap();
     assert_eq!(ev.requested_addr, Some("0.0.0.0:8080".parse().unwrap()));
     assert!(ev.note.as_deref().unwrap().contains("mapped"));
     // A socket that listens without bind gets the host's address, not the kernel's wildcard.
     let lfd = s.socket(B, Proto::Tcp).await;
-    let listened = s
-        .ok(
-            B,
-            Call::Listen {
-                fd: lfd,
-                backlog: 1,
-            },
-        )
-        .await;
+    let listened = s.listen(B, lfd, 1).await;
     assert!(listened.note.unwrap().contains("implicitly"));
     let name = s.ok(B, Call::Getsockname { fd: lfd }).await.addr.unwrap();
     assert_eq!(name.ip(), s.addr(B, 0).ip());
@@ -153,14 +137,7 @@ async fn privileged_ports_can_be_allowed() {
     // The sandbox no longer refuses; the kernel decides, as for the server's own user.
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
-        s.ok(
-            B,
-            Call::Bind {
-                fd,
-                addr: s.addr(B, 80),
-            },
-        )
-        .await;
+        s.bind(B, fd, s.addr(B, 80)).await;
     } else {
         let f = s
             .fails(
@@ -208,15 +185,7 @@ async fn connections_and_datagrams_from_outside_are_refused() {
     })
     .await;
 
-    let udp = s.socket(B, Proto::Udp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: udp,
-            addr: s.addr(B, 8091),
-        },
-    )
-    .await;
+    let udp = s.udp_bound(B, 8091).await;
     let outside = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     outside.send_to(b"spoof", s.addr(B, 8091)).unwrap();
     s.ok(B, Call::Nonblocking { fd: udp, on: true }).await;
@@ -372,7 +341,7 @@ async fn udp_connect_sets_the_destination_and_send_is_checked() {
     assert!(refused.sandbox);
     // Once B binds there, the same socket's datagrams go through.
     let rfd = s.socket(B, Proto::Udp).await;
-    s.ok(B, Call::Bind { fd: rfd, addr: to }).await;
+    s.bind(B, rfd, to).await;
     assert_eq!(s.ok(A, send()).await.bytes, Some(4));
     let got = s
         .ok(
@@ -464,15 +433,7 @@ async fn every_limit_is_enforced_and_reported() {
         ..limits()
     });
     let s = session(&sb).await;
-    let sink = s.socket(B, Proto::Udp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: sink,
-            addr: s.addr(B, 9999),
-        },
-    )
-    .await;
+    s.udp_bound(B, 9999).await;
     let udp = s.socket(A, Proto::Udp).await;
     let to = s.addr(B, 9999);
     let r =
@@ -499,15 +460,7 @@ async fn every_limit_is_enforced_and_reported() {
         )
         .await;
     expect_limit(r, Limit::Payload).await;
-    s.ok(
-        A,
-        Call::Sendto {
-            fd: udp,
-            data: vec![0; 8],
-            addr: to,
-        },
-    )
-    .await;
+    s.sendto(A, udp, &[0; 8], to).await;
     let r =
         s.0.call(
             A,

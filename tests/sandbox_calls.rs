@@ -15,27 +15,10 @@ use plugboard::sandbox::{
 async fn udp_flow_keeps_datagram_boundaries() {
     let sb = sandbox();
     let s = session(&sb).await;
-    let rx = s.socket(B, Proto::Udp).await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: rx,
-            addr: s.addr(B, 9000),
-        },
-    )
-    .await;
+    let rx = s.udp_bound(B, 9000).await;
     let tx = s.socket(A, Proto::Udp).await;
     for word in ["one", "two"] {
-        let sent = s
-            .ok(
-                A,
-                Call::Sendto {
-                    fd: tx,
-                    data: word.as_bytes().to_vec(),
-                    addr: s.addr(B, 9000),
-                },
-            )
-            .await;
+        let sent = s.sendto(A, tx, word.as_bytes(), s.addr(B, 9000)).await;
         assert_eq!(sent.bytes, Some(3));
     }
     let data = s
@@ -73,36 +56,11 @@ async fn udp_flow_keeps_datagram_boundaries() {
         .await;
     assert_eq!(second.data.as_deref(), Some(&b"two"[..]));
     // A datagram longer than the buffer is cut, the rest is lost, as the kernel does.
-    s.ok(
-        A,
-        Call::Sendto {
-            fd: tx,
-            data: b"abcdef".to_vec(),
-            addr: s.addr(B, 9000),
-        },
-    )
-    .await;
-    let cut = s
-        .ok(
-            B,
-            Call::Recv {
-                fd: rx,
-                max: 2,
-                peek: false,
-            },
-        )
-        .await;
+    s.sendto(A, tx, b"abcdef", s.addr(B, 9000)).await;
+    let cut = s.recv(B, rx, 2).await;
     assert_eq!(cut.data.as_deref(), Some(&b"ab"[..]));
     // And back.
-    s.ok(
-        B,
-        Call::Sendto {
-            fd: rx,
-            data: b"pong".to_vec(),
-            addr: sender,
-        },
-    )
-    .await;
+    s.sendto(B, rx, b"pong", sender).await;
     let back = s
         .ok(
             A,
@@ -137,24 +95,10 @@ async fn eaddrinuse_then_so_reuseaddr_after_close() {
         },
     )
     .await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: lfd,
-            addr: s.addr(B, port),
-        },
-    )
-    .await;
-    s.ok(
-        B,
-        Call::Listen {
-            fd: lfd,
-            backlog: 4,
-        },
-    )
-    .await;
+    s.bind(B, lfd, s.addr(B, port)).await;
+    s.listen(B, lfd, 4).await;
     let cfd = s.client(A, s.addr(B, port)).await;
-    let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let afd = s.accept(B, lfd).await;
     // A second socket cannot take the port while the listener holds it.
     let other = s.socket(B, Proto::Tcp).await;
     let f = s
@@ -170,9 +114,9 @@ async fn eaddrinuse_then_so_reuseaddr_after_close() {
     assert!(!f.sandbox, "the kernel refused, not the sandbox");
     // The server closes first (active close), so its side of the connection waits in
     // TIME_WAIT and keeps the port.
-    s.ok(B, Call::Close { fd: afd }).await;
-    s.ok(A, Call::Close { fd: cfd }).await;
-    s.ok(B, Call::Close { fd: lfd }).await;
+    s.close(B, afd).await;
+    s.close(A, cfd).await;
+    s.close(B, lfd).await;
     s.fails(
         B,
         Call::Bind {
@@ -191,31 +135,9 @@ async fn eaddrinuse_then_so_reuseaddr_after_close() {
         },
     )
     .await;
-    s.ok(
-        B,
-        Call::Bind {
-            fd: other,
-            addr: s.addr(B, port),
-        },
-    )
-    .await;
-    s.ok(
-        B,
-        Call::Listen {
-            fd: other,
-            backlog: 4,
-        },
-    )
-    .await;
-    let v = s
-        .ok(
-            B,
-            Call::Getsockopt {
-                fd: other,
-                option: SockOpt::SoReuseaddr,
-            },
-        )
-        .await;
+    s.bind(B, other, s.addr(B, port)).await;
+    s.listen(B, other, 4).await;
+    let v = s.getsockopt(B, other, SockOpt::SoReuseaddr).await;
     assert_eq!(v.value, Some(OptValue::Bool(true)));
     let errors: Vec<_> = s
         .of_kind(B, EventKind::Bind)
@@ -261,14 +183,7 @@ async fn calls_out_of_order_get_the_kernels_errno() {
     )
     .await;
     s.fails(A, Call::Accept { fd }, "EINVAL").await;
-    s.ok(
-        A,
-        Call::Bind {
-            fd,
-            addr: s.addr(A, 5000),
-        },
-    )
-    .await;
+    s.bind(A, fd, s.addr(A, 5000)).await;
     s.fails(
         A,
         Call::Bind {
@@ -300,7 +215,7 @@ async fn calls_out_of_order_get_the_kernels_errno() {
     .await;
     // Descriptors that are not open: EBADF, also after close.
     s.fails(A, Call::Close { fd: 42 }, "EBADF").await;
-    s.ok(A, Call::Close { fd }).await;
+    s.close(A, fd).await;
     let f = s
         .fails(
             A,
@@ -370,7 +285,7 @@ async fn non_blocking_calls_answer_at_once() {
         "EISCONN",
     )
     .await;
-    let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let afd = s.accept(B, lfd).await;
     s.ok(B, Call::Nonblocking { fd: afd, on: true }).await;
     s.fails(
         B,
@@ -382,14 +297,7 @@ async fn non_blocking_calls_answer_at_once() {
         "EAGAIN",
     )
     .await;
-    s.ok(
-        A,
-        Call::Send {
-            fd: cfd,
-            data: b"hi".to_vec(),
-        },
-    )
-    .await;
+    s.send(A, cfd, b"hi").await;
     s.wait_event("data", |e| e.kind == EventKind::Data && e.fd == Some(afd))
         .await;
     // Peeking leaves the bytes for the next recv.
@@ -404,16 +312,7 @@ async fn non_blocking_calls_answer_at_once() {
         )
         .await;
     assert_eq!(peeked.data.as_deref(), Some(&b"hi"[..]));
-    let read = s
-        .ok(
-            B,
-            Call::Recv {
-                fd: afd,
-                max: 10,
-                peek: false,
-            },
-        )
-        .await;
+    let read = s.recv(B, afd, 10).await;
     assert_eq!(read.data.as_deref(), Some(&b"hi"[..]));
 }
 
@@ -482,7 +381,7 @@ async fn linger_zero_close_resets_the_peer() {
     let s = session(&sb).await;
     let lfd = s.listener(B, 8084, 1).await;
     let cfd = s.client(A, s.addr(B, 8084)).await;
-    let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let afd = s.accept(B, lfd).await;
     s.ok(
         A,
         Call::Setsockopt {
@@ -495,7 +394,7 @@ async fn linger_zero_close_resets_the_peer() {
         },
     )
     .await;
-    s.ok(A, Call::Close { fd: cfd }).await;
+    s.close(A, cfd).await;
     let reset = s
         .wait_event("reset on B", |e| {
             e.kind == EventKind::Reset && e.fd == Some(afd)
@@ -536,15 +435,7 @@ async fn ipv6_sockets_use_the_hosts_mapped_address() {
     let mapped = std::net::IpAddr::V6(v4.to_ipv6_mapped());
     assert_eq!(s.addr6(B, 0).ip(), mapped);
     let fd = s.socket_f(B, Family::Inet6, Proto::Udp).await;
-    let bound = s
-        .ok(
-            B,
-            Call::Bind {
-                fd,
-                addr: "[::]:8097".parse().unwrap(),
-            },
-        )
-        .await;
+    let bound = s.bind(B, fd, "[::]:8097".parse().unwrap()).await;
     assert_eq!(bound.addr, Some(std::net::SocketAddr::new(mapped, 8097)));
     let name = s.ok(B, Call::Getsockname { fd }).await.addr.unwrap();
     assert_eq!(name.ip(), mapped, "the kernel holds the mapped address");
@@ -555,29 +446,14 @@ async fn ipv6_sockets_connect_and_talk() {
     let sb = sandbox();
     let s = session(&sb).await;
     let lfd = s.socket_f(B, Family::Inet6, Proto::Tcp).await;
-    let bound = s
-        .ok(
-            B,
-            Call::Bind {
-                fd: lfd,
-                addr: "[::]:8086".parse().unwrap(),
-            },
-        )
-        .await;
+    let bound = s.bind(B, lfd, "[::]:8086".parse().unwrap()).await;
     assert_eq!(
         bound.addr,
         Some(s.addr6(B, 8086)),
         "the wildcard maps to B's own address"
     );
     assert!(bound.note.unwrap().contains("wildcard"));
-    s.ok(
-        B,
-        Call::Listen {
-            fd: lfd,
-            backlog: 2,
-        },
-    )
-    .await;
+    s.listen(B, lfd, 2).await;
     let cfd = s.socket_f(A, Family::Inet6, Proto::Tcp).await;
     s.ok(
         A,
@@ -589,36 +465,12 @@ async fn ipv6_sockets_connect_and_talk() {
     .await;
     let accepted = s.ok(B, Call::Accept { fd: lfd }).await;
     assert_eq!(accepted.peer.unwrap().ip(), s.addr6(A, 0).ip());
-    s.ok(
-        A,
-        Call::Send {
-            fd: cfd,
-            data: b"v6".to_vec(),
-        },
-    )
-    .await;
-    let got = s
-        .ok(
-            B,
-            Call::Recv {
-                fd: accepted.fd.unwrap(),
-                max: 8,
-                peek: false,
-            },
-        )
-        .await;
+    s.send(A, cfd, b"v6").await;
+    let got = s.recv(B, accepted.fd.unwrap(), 8).await;
     assert_eq!(got.data.as_deref(), Some(&b"v6"[..]));
     let ev = s.of_kind(B, EventKind::Accept).pop().unwrap();
     assert_eq!(ev.tuple.unwrap().family, Family::Inet6);
-    let v6only = s
-        .ok(
-            B,
-            Call::Getsockopt {
-                fd: lfd,
-                option: SockOpt::Ipv6V6only,
-            },
-        )
-        .await;
+    let v6only = s.getsockopt(B, lfd, SockOpt::Ipv6V6only).await;
     assert_eq!(v6only.value, Some(OptValue::Bool(false)));
 }
 
@@ -628,14 +480,7 @@ async fn snapshot_shows_sockets_with_kernel_figures() {
     let s = session(&sb).await;
     let lfd = s.listener(B, 8087, 3).await;
     let cfd = s.client(A, s.addr(B, 8087)).await;
-    s.ok(
-        A,
-        Call::Send {
-            fd: cfd,
-            data: b"12345".to_vec(),
-        },
-    )
-    .await;
+    s.send(A, cfd, b"12345").await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let snap = timeout(s.0.snapshot()).await.unwrap();
     assert_eq!(snap.hosts.len(), 2);

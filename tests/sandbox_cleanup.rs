@@ -7,10 +7,6 @@ mod common;
 use common::*;
 use plugboard::sandbox::{Call, Proto};
 
-fn open_descriptors() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_sessions_leave_no_descriptor_behind() {
     let sb = sandbox();
@@ -18,40 +14,17 @@ async fn a_thousand_sessions_leave_no_descriptor_behind() {
     let s = session(&sb).await;
     timeout(s.0.end("warm-up")).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let before = open_descriptors();
+    let before = Descriptors::count().all;
     for i in 0..1000u32 {
         let s = session(&sb).await;
         let port = 20_000 + (i % 1000) as u16;
         let lfd = s.listener(B, port, 4).await;
         let cfd = s.client(A, s.addr(B, port)).await;
-        let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
-        s.ok(
-            A,
-            Call::Send {
-                fd: cfd,
-                data: b"x".to_vec(),
-            },
-        )
-        .await;
-        let sink = s.socket(B, Proto::Udp).await;
-        s.ok(
-            B,
-            Call::Bind {
-                fd: sink,
-                addr: s.addr(B, 9009),
-            },
-        )
-        .await;
+        let afd = s.accept(B, lfd).await;
+        s.send(A, cfd, b"x").await;
+        s.udp_bound(B, 9009).await;
         let udp = s.socket(A, Proto::Udp).await;
-        s.ok(
-            A,
-            Call::Sendto {
-                fd: udp,
-                data: b"y".to_vec(),
-                addr: s.addr(B, 9009),
-            },
-        )
-        .await;
+        s.sendto(A, udp, b"y", s.addr(B, 9009)).await;
         // Half the sessions leave a blocked call behind; ending must cancel it too.
         if i % 2 == 0 {
             s.call_wait(
@@ -85,6 +58,6 @@ async fn a_thousand_sessions_leave_no_descriptor_behind() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(sb.live_sessions(), 0);
-    let after = open_descriptors();
+    let after = Descriptors::count().all;
     assert_eq!(after, before, "descriptors before {before}, after {after}");
 }

@@ -15,22 +15,8 @@ async fn textbook_tcp_flow() {
     // Server: socket, bind, listen.
     let lfd = s.socket(B, plugboard::sandbox::Proto::Tcp).await;
     assert_eq!(lfd, 3);
-    s.ok(
-        B,
-        Call::Bind {
-            fd: lfd,
-            addr: server_addr,
-        },
-    )
-    .await;
-    s.ok(
-        B,
-        Call::Listen {
-            fd: lfd,
-            backlog: 4,
-        },
-    )
-    .await;
+    s.bind(B, lfd, server_addr).await;
+    s.listen(B, lfd, 4).await;
 
     // Client: socket, connect.
     let cfd = s.client(A, server_addr).await;
@@ -61,15 +47,7 @@ async fn textbook_tcp_flow() {
     );
 
     // Client sends, server's socket gets a `data` event before recv, then receives.
-    let sent = s
-        .ok(
-            A,
-            Call::Send {
-                fd: cfd,
-                data: b"hello".to_vec(),
-            },
-        )
-        .await;
+    let sent = s.send(A, cfd, b"hello").await;
     assert_eq!(sent.bytes, Some(5));
     let data = s
         .wait_event("data on B", |e| {
@@ -78,41 +56,16 @@ async fn textbook_tcp_flow() {
         .await;
     assert_eq!(data.bytes, Some(5));
     assert_eq!(data.data.as_ref().unwrap().text.as_deref(), Some("hello"));
-    let got = s
-        .ok(
-            B,
-            Call::Recv {
-                fd: afd,
-                max: 1024,
-                peek: false,
-            },
-        )
-        .await;
+    let got = s.recv(B, afd, 1024).await;
     assert_eq!(got.data.as_deref(), Some(&b"hello"[..]));
 
     // Server answers, client receives.
-    s.ok(
-        B,
-        Call::Send {
-            fd: afd,
-            data: b"world".to_vec(),
-        },
-    )
-    .await;
-    let back = s
-        .ok(
-            A,
-            Call::Recv {
-                fd: cfd,
-                max: 1024,
-                peek: false,
-            },
-        )
-        .await;
+    s.send(B, afd, b"world").await;
+    let back = s.recv(A, cfd, 1024).await;
     assert_eq!(back.data.as_deref(), Some(&b"world"[..]));
 
     // Client closes: the server sees EOF and CLOSE_WAIT; its recv returns 0.
-    s.ok(A, Call::Close { fd: cfd }).await;
+    s.close(A, cfd).await;
     s.wait_event("eof", |e| {
         e.kind == EventKind::Eof && e.host == Some(B) && e.fd == Some(afd)
     })
@@ -121,19 +74,10 @@ async fn textbook_tcp_flow() {
         e.kind == EventKind::TcpState && e.fd == Some(afd) && e.to == Some(TcpState::CloseWait)
     })
     .await;
-    let eof = s
-        .ok(
-            B,
-            Call::Recv {
-                fd: afd,
-                max: 1024,
-                peek: false,
-            },
-        )
-        .await;
+    let eof = s.recv(B, afd, 1024).await;
     assert_eq!(eof.bytes, Some(0));
-    s.ok(B, Call::Close { fd: afd }).await;
-    s.ok(B, Call::Close { fd: lfd }).await;
+    s.close(B, afd).await;
+    s.close(B, lfd).await;
 
     // The calls appear in order, each with its tuple.
     let calls: Vec<_> = s
@@ -204,7 +148,7 @@ async fn half_close_and_states() {
     let s = session(&sb).await;
     let lfd = s.listener(B, 7000, 1).await;
     let cfd = s.client(A, s.addr(B, 7000)).await;
-    let afd = s.ok(B, Call::Accept { fd: lfd }).await.fd.unwrap();
+    let afd = s.accept(B, lfd).await;
     s.ok(
         A,
         Call::Shutdown {
@@ -225,38 +169,10 @@ async fn half_close_and_states() {
         e.host == Some(B) && e.to == Some(TcpState::CloseWait)
     })
     .await;
-    assert_eq!(
-        s.ok(
-            B,
-            Call::Recv {
-                fd: afd,
-                max: 10,
-                peek: false
-            }
-        )
-        .await
-        .bytes,
-        Some(0)
-    );
+    assert_eq!(s.recv(B, afd, 10).await.bytes, Some(0));
     // The half-closed side still reads what the other side sends.
-    s.ok(
-        B,
-        Call::Send {
-            fd: afd,
-            data: b"still here".to_vec(),
-        },
-    )
-    .await;
-    let got = s
-        .ok(
-            A,
-            Call::Recv {
-                fd: cfd,
-                max: 100,
-                peek: false,
-            },
-        )
-        .await;
+    s.send(B, afd, b"still here").await;
+    let got = s.recv(A, cfd, 100).await;
     assert_eq!(got.data.as_deref(), Some(&b"still here"[..]));
     // And writing after shutdown(write) is EPIPE.
     s.fails(
@@ -300,7 +216,7 @@ async fn close_ends_a_blocked_call() {
     let lfd = s.listener(B, 7002, 2).await;
     let r = s.call_wait(B, Call::Accept { fd: lfd }, 10).await;
     assert_eq!(r.outcome, CallOutcome::Pending);
-    s.ok(B, Call::Close { fd: lfd }).await;
+    s.close(B, lfd).await;
     let ended = s
         .wait_event("accept ended", |e| {
             e.call_id == Some(r.call_id) && e.status == Status::Error

@@ -25,27 +25,13 @@ async fn healthz_reports_version_isolation_and_database() {
 async fn metrics_count_sessions_calls_and_requests() {
     let mut app = TestApp::start().await;
     let s = app.session().await;
-    app.ok(
-        &s,
-        json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
-    let (_, refused) = app
-        .call(
-            &s,
-            json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 9)}),
-        )
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        .await;
+    let (_, refused) = s
+        .call(json!({"host":"A","call":"connect","fd":3,"addr": s.addr("B", 9)}))
         .await;
     assert_eq!(refused["errno"], "ECONNREFUSED");
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(text.contains("plugboard_live_sessions 1"), "{text}");
     assert!(text.contains("plugboard_open_sockets 1"), "{text}");
     assert!(
@@ -86,29 +72,21 @@ async fn shutdown_ends_sessions_and_flushes_every_event() {
     let mut app = TestApp::start().await;
     let s = app.session().await;
     let b = s.addr("B", 8080);
-    app.ok(
-        &s,
-        json!({"host":"B","call":"socket","domain":"inet","type":"stream"}),
-    )
-    .await;
-    app.ok(&s, json!({"host":"B","call":"bind","fd":3,"addr": b}))
+    s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
         .await;
-    app.ok(&s, json!({"host":"B","call":"listen","fd":3,"backlog":64}))
+    s.ok(json!({"host":"B","call":"bind","fd":3,"addr": b}))
+        .await;
+    s.ok(json!({"host":"B","call":"listen","fd":3,"backlog":64}))
         .await;
     for _ in 0..20 {
-        app.ok(
-            &s,
-            json!({"host":"A","call":"socket","domain":"inet","type":"stream"}),
-        )
-        .await;
-    }
-    for fd in 3..23 {
-        app.ok(&s, json!({"host":"A","call":"connect","fd":fd,"addr": b}))
+        s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
             .await;
     }
-    let (_, live) = app
-        .get(&format!("/api/sessions/{}", s.id), Some(&s.token))
-        .await;
+    for fd in 3..23 {
+        s.ok(json!({"host":"A","call":"connect","fd":fd,"addr": b}))
+            .await;
+    }
+    let (_, live) = app.get(&s.path(""), Some(&s.token)).await;
     let seen = live["last_seq"].as_u64().unwrap();
     assert!(seen > 40);
 

@@ -8,7 +8,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::app::TestApp;
-use common::timeout;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -36,54 +35,25 @@ const RATE: u64 = 800;
 
 #[tokio::test]
 async fn stalled_readers_hold_little_kernel_memory_and_a_live_reader_misses_nothing() {
-    let mut app = TestApp::start_with(&[
-        "--max-calls-per-second",
-        "100000",
-        "--client-calls-per-second",
-        "100000",
-    ])
-    .await;
-    let addr = app.server.as_ref().unwrap().addr;
+    let mut app = TestApp::builder().unthrottled().start().await;
     let baseline = tcp_memory();
     let mut sessions = Vec::new();
     let mut stalled = Vec::new();
     for _ in 0..SESSIONS {
         let s = app.session().await;
         // Datagrams from A to B: each call is a sendto whose event carries a 64-byte preview.
-        app.ok(
-            &s,
-            json!({"host":"B","call":"socket","domain":"inet","type":"dgram"}),
-        )
-        .await;
-        app.ok(
-            &s,
-            json!({"host":"B","call":"bind","fd":3,"addr": s.addr("B", 9000)}),
-        )
-        .await;
-        app.ok(
-            &s,
-            json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}),
-        )
-        .await;
+        s.udp_bound("B", 9000).await;
+        s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"dgram"}))
+            .await;
         for _ in 0..STALLED_PER_SESSION {
             // A reader that completes the handshake, then never reads again.
-            let url = format!("ws://{addr}/api/sessions/{}/ws?token={}", s.id, s.token);
-            let (ws, _) = timeout(tokio_tungstenite::connect_async(url))
-                .await
-                .unwrap();
-            stalled.push(ws);
+            stalled.push(s.websocket(0, &s.token).await);
         }
         sessions.push(s);
     }
     // One live reader on the first session, reading as fast as it can.
     let watched = &sessions[0];
-    let url = format!(
-        "ws://{addr}/api/sessions/{}/ws?token={}",
-        watched.id, watched.token
-    );
-    let (mut live, _) = timeout(tokio_tungstenite::connect_async(url))
-        .await
-        .unwrap();
+    let mut live = watched.websocket(0, &watched.token).await;
     let reader = tokio::spawn(async move {
         let mut seqs = Vec::new();
         while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(10), live.next()).await
@@ -108,7 +78,7 @@ async fn stalled_readers_hold_little_kernel_memory_and_a_live_reader_misses_noth
         .iter()
         .map(|s| {
             let client = app.client.clone();
-            let url = app.url(&format!("/api/sessions/{}/calls", s.id));
+            let url = app.url(&s.path("/calls"));
             let token = s.token.clone();
             let to = s.addr("B", 9000);
             tokio::spawn(async move {

@@ -1,13 +1,36 @@
-//! The real `plugboard` binary as an operator runs it: started on a free port with the given
-//! flags, reached over HTTP, killed with SIGKILL when a test wants a crash, and killed and
-//! reaped when dropped, however the test ends.
+//! The real `plugboard` binary as an operator runs it: started on a free port with the
+//! options of [`Binary::builder`] (the same typed options as a `TestApp`'s), reached
+//! over HTTP, killed with SIGKILL when a test wants a crash, and killed and reaped when
+//! dropped, however the test ends.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::STEP;
+use super::app::ApiSession;
+use super::options::ServerBuilder;
+
+impl ServerBuilder<Binary> {
+    /// Start the process on a free port (a private address pool unless set); returns once
+    /// `/healthz` answers. The database is the one set, or a file in a fresh directory that
+    /// lives as long as the process.
+    pub async fn start(mut self) -> Binary {
+        self.options
+            .address_pool
+            .get_or_insert_with(super::private_pool);
+        let dir = match self.options.database {
+            Some(_) => None,
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                self.options.database = Some(dir.path().join("plugboard.db"));
+                Some(dir)
+            }
+        };
+        let mut server = Binary::start(&self.options.args()).await;
+        server._dir = dir;
+        server
+    }
+}
 
 /// A server process.
 pub struct Binary {
@@ -16,6 +39,8 @@ pub struct Binary {
     pub base: String,
     /// A client whose requests time out after a step.
     pub client: reqwest::Client,
+    /// The database's directory, when the builder made one.
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// A port that was free a moment ago.
@@ -28,9 +53,14 @@ pub fn free_port() -> u16 {
 }
 
 impl Binary {
+    /// A server process to configure, then start.
+    pub fn builder() -> ServerBuilder<Binary> {
+        ServerBuilder::default()
+    }
+
     /// Run `plugboard serve --listen 127.0.0.1:PORT` with `args` on a free port; returns once
     /// `/healthz` answers.
-    pub async fn start(args: &[&str]) -> Binary {
+    async fn start(args: &[String]) -> Binary {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -44,6 +74,7 @@ impl Binary {
             child,
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder().timeout(STEP).build().unwrap(),
+            _dir: None,
         };
         let deadline = Instant::now() + STEP;
         while server
@@ -64,13 +95,19 @@ impl Binary {
         format!("{}{path}", self.base)
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// A new session with hosts A and B, as `POST /api/sessions` answers it.
-    pub async fn session(&self) -> Value {
+    /// A new session with hosts A and B.
+    pub async fn session(&self) -> ApiSession {
         let response = self
             .client
             .post(self.url("/api/sessions"))
@@ -79,7 +116,11 @@ impl Binary {
             .await
             .unwrap();
         assert_eq!(response.status(), reqwest::StatusCode::CREATED);
-        response.json().await.unwrap()
+        ApiSession::created(
+            self.client.clone(),
+            &self.base,
+            response.json().await.unwrap(),
+        )
     }
 
     /// Die without any chance to clean up (SIGKILL), and be reaped.

@@ -6,6 +6,8 @@
 //! them and page events (uncaught exceptions, `console.error`, error log entries) to the page
 //! they belong to. [`Page`] is a tab: `goto`, `eval`, `click`, `fill`, `select`, `wait_for`,
 //! `screenshot`. Chromium is killed and its profile removed when the `Browser` drops.
+//! [`BrowserSession`] is a tab on a session made from the landing page, with the steps the
+//! tests take on it (pick a scenario, take its steps, read the ladder and the API's log).
 //!
 //! When Chromium is not installed the tests skip, with a line `SKIPPED <test>: chromium not
 //! found …` in the test run's output (see `common::report_skip`), unless
@@ -24,6 +26,8 @@ use serde_json::{Value, json};
 use tokio::sync::{Semaphore, SemaphorePermit, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+
+use super::app::{ApiSession, Isolation, TestApp};
 
 /// Longest one DevTools command may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
@@ -403,6 +407,17 @@ pub struct Page {
     reports: Arc<PageReports>,
 }
 
+/// Write the PNG of a `Page.captureScreenshot` answer to `path` (directories are created).
+fn save_png(shot: &Value, path: &Path) {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap())
+        .unwrap();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
 /// A JavaScript string literal of `text`.
 pub fn js_string(text: &str) -> String {
     serde_json::to_string(text).unwrap()
@@ -646,13 +661,7 @@ impl Page {
         let shot = self
             .command("Page.captureScreenshot", json!({"format": "png"}))
             .await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().unwrap())
-            .unwrap();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        std::fs::write(path, bytes).unwrap();
+        save_png(&shot, path);
     }
 
     /// Save a PNG of the whole page, beyond the viewport.
@@ -663,13 +672,7 @@ impl Page {
                 json!({"format": "png", "captureBeyondViewport": true}),
             )
             .await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().unwrap())
-            .unwrap();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        std::fs::write(path, bytes).unwrap();
+        save_png(&shot, path);
     }
 
     /// Errors the page reported so far: uncaught exceptions, console.error, error log
@@ -677,4 +680,159 @@ impl Page {
     pub fn errors(&self) -> Vec<String> {
         self.reports.errors.lock().unwrap().clone()
     }
+}
+
+/// How long the page may take to show something after an action.
+pub const SHOW: Duration = Duration::from_secs(10);
+
+/// A visitor's tab on a session it made itself, by clicking "new session" on the landing page
+/// of a test server: the page, and the session as the API reaches it. Dereferences to its
+/// [`Page`], so a test reads as its steps: `s.scenario("handshake").await;
+/// s.next_steps(5).await; s.assert_no_errors();`.
+#[derive(Debug)]
+pub struct BrowserSession {
+    pub page: Page,
+    /// The session the page made, reached through the API with the page's owner token.
+    pub api: ApiSession,
+}
+
+impl std::ops::Deref for BrowserSession {
+    type Target = Page;
+    fn deref(&self) -> &Page {
+        &self.page
+    }
+}
+
+/// The word the landing page shows for a server in `isolation`.
+fn isolation_shown(isolation: Isolation) -> &'static str {
+    match isolation {
+        // Where the server may, auto is netns; the tests that use it say which they expect.
+        Isolation::Auto => "netns",
+        other => other.as_str(),
+    }
+}
+
+impl BrowserSession {
+    /// A new 1280×800 tab that makes a session from the landing page of `app`, a server in
+    /// `isolation` mode.
+    pub async fn open(browser: &Browser, app: &TestApp, isolation: Isolation) -> BrowserSession {
+        Self::open_sized(browser, app, isolation, 1280, 800).await
+    }
+
+    /// [`Self::open`] with a viewport of `width`×`height`.
+    pub async fn open_sized(
+        browser: &Browser,
+        app: &TestApp,
+        isolation: Isolation,
+        width: u32,
+        height: u32,
+    ) -> BrowserSession {
+        let page = browser.new_page(width, height).await;
+        Self::from_landing(page, app, isolation).await
+    }
+
+    /// Make a session by clicking on the landing page of `app` in `page`.
+    pub async fn from_landing(page: Page, app: &TestApp, isolation: Isolation) -> BrowserSession {
+        page.goto(&app.url("/")).await;
+        page.wait_for(
+            &format!(
+                "document.querySelector('#isolation').textContent === {}",
+                js_string(isolation_shown(isolation))
+            ),
+            SHOW,
+        )
+        .await;
+        page.click("#new-session").await;
+        page.wait_for(
+            "location.pathname.startsWith('/s/') && document.querySelectorAll('#topology .host').length === 2",
+            SHOW,
+        )
+        .await;
+        let id = page.eval("location.pathname.slice(3)").await;
+        let token = page
+            .eval("new URLSearchParams(location.hash.slice(1)).get('token')")
+            .await;
+        let api = app.session_of(id.as_str().unwrap(), token.as_str().unwrap());
+        BrowserSession { page, api }
+    }
+
+    /// The session's id.
+    pub fn id(&self) -> &str {
+        &self.api.id
+    }
+
+    /// The owner token the page holds.
+    pub fn token(&self) -> &str {
+        &self.api.token
+    }
+
+    /// Pick the guided scenario `name`.
+    pub async fn scenario(&self, name: &str) -> &Self {
+        self.page.select("#scenario-pick", name).await;
+        self
+    }
+
+    /// Click the scenario's Next button `n` times, each time waiting for the step to finish.
+    pub async fn next_steps(&self, n: usize) {
+        for _ in 0..n {
+            next_step(&self.page).await;
+        }
+    }
+
+    /// One step of the scenario.
+    pub async fn next_step(&self) {
+        next_step(&self.page).await;
+    }
+
+    /// The session's events, from the API.
+    pub async fn api_events(&self) -> Vec<Value> {
+        self.api.events().await
+    }
+
+    /// (host, kind) of the ladder's call rows, top to bottom.
+    pub async fn ladder_calls(&self) -> Vec<String> {
+        ladder_calls(&self.page).await
+    }
+
+    /// The page reported no exception, console error or failed request.
+    pub fn assert_no_errors(&self) {
+        assert_no_errors(&self.page);
+    }
+}
+
+/// The page reported no exception, console error or failed request.
+pub fn assert_no_errors(page: &Page) {
+    let errors = page.errors();
+    assert!(errors.is_empty(), "the page reported errors: {errors:#?}");
+}
+
+/// Click the scenario's Next button once and wait for the step to finish.
+pub async fn next_step(page: &Page) {
+    let before = page
+        .eval("Number(document.querySelector('#scenarios').dataset.step)")
+        .await
+        .as_u64()
+        .unwrap();
+    page.click("#scenario-next").await;
+    page.wait_for(
+        &format!(
+            "(() => {{ const s = document.querySelector('#scenarios'); \
+             return Number(s.dataset.step) === {} && (s.dataset.done === 'true' || !document.querySelector('#scenario-next').disabled); }})()",
+            before + 1
+        ),
+        SHOW,
+    )
+    .await;
+}
+
+/// (host, kind) of the ladder's call rows of `page`, top to bottom.
+pub async fn ladder_calls(page: &Page) -> Vec<String> {
+    let rows = page
+        .eval("[...document.querySelectorAll('#ladder .row.is-call')].map((r) => r.dataset.host + ' ' + r.dataset.kind)")
+        .await;
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
 }

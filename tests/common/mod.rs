@@ -1,11 +1,15 @@
 //! Helpers shared by the integration tests: a sandbox on the loopback backend with a pool of
 //! its own, calls that read like the socket API, and a timeout around anything that can hang.
+//! A real server is [`app::TestApp`] (in process) or [`binary::Binary`] (the executable);
+//! its WebSocket is [`ws`]; a page in Chromium is [`browser`].
 
 #![allow(dead_code)]
 
 pub mod app;
 pub mod binary;
 pub mod browser;
+pub mod options;
+pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,7 +21,7 @@ use plugboard::metrics::Metrics;
 use plugboard::sandbox::isolation::loopback::Loopback;
 use plugboard::sandbox::{
     Call, CallOutcome, CallReply, CallValue, Event, EventKind, Family, HostId, NewSession, Proto,
-    Sandbox, SandboxConfig, SessionHandle,
+    Sandbox, SandboxConfig, SessionHandle, SockOpt,
 };
 
 /// Longest any single step of a test may take.
@@ -126,19 +130,75 @@ impl S {
         SocketAddr::new(hosts[host.index()].addrs[1], port)
     }
 
+    /// `fd` of `host` bound to `addr`.
+    pub async fn bind(&self, host: HostId, fd: i32, addr: SocketAddr) -> CallValue {
+        self.ok(host, Call::Bind { fd, addr }).await
+    }
+
+    /// `fd` of `host` listening with `backlog`.
+    pub async fn listen(&self, host: HostId, fd: i32, backlog: i32) -> CallValue {
+        self.ok(host, Call::Listen { fd, backlog }).await
+    }
+
     /// A TCP listener on `host`:`port` with `backlog`.
     pub async fn listener(&self, host: HostId, port: u16, backlog: i32) -> i32 {
-        let fd = self.socket(host, Proto::Tcp).await;
-        self.ok(
-            host,
-            Call::Bind {
-                fd,
-                addr: self.addr(host, port),
-            },
-        )
-        .await;
-        self.ok(host, Call::Listen { fd, backlog }).await;
+        self.listener_at(host, self.addr(host, port), backlog).await
+    }
+
+    /// A TCP listener of `host` on `addr` (any family, any address) with `backlog`.
+    pub async fn listener_at(&self, host: HostId, addr: SocketAddr, backlog: i32) -> i32 {
+        let family = if addr.is_ipv4() {
+            Family::Inet
+        } else {
+            Family::Inet6
+        };
+        let fd = self.socket_f(host, family, Proto::Tcp).await;
+        self.bind(host, fd, addr).await;
+        self.listen(host, fd, backlog).await;
         fd
+    }
+
+    /// A UDP socket of `host` bound to `port`.
+    pub async fn udp_bound(&self, host: HostId, port: u16) -> i32 {
+        let fd = self.socket(host, Proto::Udp).await;
+        self.bind(host, fd, self.addr(host, port)).await;
+        fd
+    }
+
+    /// The connection `listener` of `host` accepts; its descriptor.
+    pub async fn accept(&self, host: HostId, listener: i32) -> i32 {
+        self.ok(host, Call::Accept { fd: listener })
+            .await
+            .fd
+            .unwrap()
+    }
+
+    /// `data` sent on `fd` of `host`.
+    pub async fn send(&self, host: HostId, fd: i32, data: &[u8]) -> CallValue {
+        let data = data.to_vec();
+        self.ok(host, Call::Send { fd, data }).await
+    }
+
+    /// `data` sent from `fd` of `host` to `addr`.
+    pub async fn sendto(&self, host: HostId, fd: i32, data: &[u8], addr: SocketAddr) -> CallValue {
+        let data = data.to_vec();
+        self.ok(host, Call::Sendto { fd, data, addr }).await
+    }
+
+    /// `fd` of `host` closed.
+    pub async fn close(&self, host: HostId, fd: i32) -> CallValue {
+        self.ok(host, Call::Close { fd }).await
+    }
+
+    /// The value of `option` on `fd` of `host`.
+    pub async fn getsockopt(&self, host: HostId, fd: i32, option: SockOpt) -> CallValue {
+        self.ok(host, Call::Getsockopt { fd, option }).await
+    }
+
+    /// Up to `max` bytes read from `fd` of `host` (which must succeed).
+    pub async fn recv(&self, host: HostId, fd: i32, max: usize) -> CallValue {
+        let peek = false;
+        self.ok(host, Call::Recv { fd, max, peek }).await
     }
 
     /// A client connected from `host` to `to`.
@@ -215,6 +275,54 @@ pub fn netns_sandbox_with(limits: SandboxLimits) -> Option<Sandbox> {
             ));
             None
         }
+    }
+}
+
+/// Whether this process may make network namespaces; when not, says so (or fails the test
+/// when `PLUGBOARD_REQUIRE_NETNS` is set), as [`netns_sandbox_with`] does.
+pub fn netns_available() -> bool {
+    netns_sandbox().is_some()
+}
+
+/// The descriptors this process holds open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Descriptors {
+    /// All of them.
+    pub all: usize,
+    /// Those that hold a network namespace.
+    pub namespaces: usize,
+}
+
+impl Descriptors {
+    /// Count them now, from `/proc/self/fd`.
+    pub fn count() -> Descriptors {
+        let mut counted = Descriptors {
+            all: 0,
+            namespaces: 0,
+        };
+        for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+            counted.all += 1;
+            if let Ok(target) = std::fs::read_link(entry.path()) {
+                if target.to_string_lossy().starts_with("net:[") {
+                    counted.namespaces += 1;
+                }
+            }
+        }
+        counted
+    }
+
+    /// Wait (a few seconds at most) until the count is `expected` again, as after the kernel
+    /// has released sockets that were lingering or closing; the count then.
+    pub async fn settle_to(expected: Descriptors) -> Descriptors {
+        let mut now = Descriptors::count();
+        for _ in 0..100 {
+            if now == expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            now = Descriptors::count();
+        }
+        now
     }
 }
 

@@ -2,31 +2,19 @@
 // Any call may be made, also one that will fail; the form says what the kernel expects next
 // for the chosen socket and lists calls that are blocked. The form is built once and only
 // its choices (descriptors, addresses) follow the store, so typing is never interrupted.
+// Which calls there are and which fields each takes is the server's word (its OpenAPI
+// document, read by `calls.js`); this module only says how each field is presented.
 
 import { h, fill, batched, hostSlot } from './dom.js';
-import { expectNext, joinAddr, openSocket, openSockets, parseAddr, stateLabel } from './model.js';
+import { joinAddr, parseAddr } from './address.js';
+import { expectNext } from './hints.js';
+import { openSocket, openSockets, stateLabel } from './model.js';
 
-/** Every call and the fields it takes, in form order. */
-export const CALLS = {
-  socket: ['domain', 'type'],
-  bind: ['fd', 'addr'],
-  listen: ['fd', 'backlog'],
-  connect: ['fd', 'addr'],
-  accept: ['fd'],
-  send: ['fd', 'data'],
-  recv: ['fd', 'max', 'peek'],
-  sendto: ['fd', 'data', 'addr'],
-  recvfrom: ['fd', 'max', 'peek'],
-  shutdown: ['fd', 'how'],
-  close: ['fd'],
-  setsockopt: ['fd', 'option', 'value'],
-  getsockopt: ['fd', 'option'],
-  getsockname: ['fd'],
-  getpeername: ['fd'],
-  nonblocking: ['fd', 'on'],
-};
+/** Where a field stands in the form; fields the page does not know come last, as the
+ * server lists them. */
+const FIELD_ORDER = ['domain', 'type', 'fd', 'option', 'value', 'data', 'addr', 'backlog', 'max', 'peek', 'how', 'on'];
 
-/** Socket options and the shape of their value. */
+/** The shape of each socket option's value, where the server's document does not say. */
 const OPTIONS = {
   SO_REUSEADDR: 'bool',
   SO_REUSEPORT: 'bool',
@@ -45,8 +33,27 @@ const OPTIONS = {
 /** A port the address suggestions use when none is known. */
 const SUGGESTED_PORT = 8080;
 
-/** Mount the console in `el`. `call(body)` makes a call and resolves to the API's answer. */
-export function mountConsole(el, store, { call }) {
+/** The calls as the form uses them: name → {fields: names in form order, spec: name → field}. */
+function formCalls(calls) {
+  const rank = (name) => {
+    const i = FIELD_ORDER.indexOf(name);
+    return i < 0 ? FIELD_ORDER.length : i;
+  };
+  return Object.fromEntries(calls.map((c) => {
+    const fields = c.fields.map((f) => f.name).sort((a, b) => rank(a) - rank(b));
+    return [c.name, { fields, spec: Object.fromEntries(c.fields.map((f) => [f.name, f])) }];
+  }));
+}
+
+/** Mount the console in `el`. `calls` is the server's list of calls (see `calls.js`);
+ * `call(body)` makes a call and resolves to the API's answer. */
+export function mountConsole(el, store, { call, calls }) {
+  const CALLS = formCalls(calls);
+  const optionCall = calls.find((c) => c.options);
+  /** The options setsockopt takes, and their value's shape: the server's, else this page's. */
+  const sockopts = optionCall
+    ? Object.fromEntries(Object.entries(optionCall.options).map(([o, shape]) => [o, shape || OPTIONS[o] || 'int']))
+    : OPTIONS;
   const values = {
     domain: 'inet', type: 'stream', backlog: '4', data: 'hello', max: '1024', peek: false,
     how: 'write', option: 'SO_REUSEADDR', value: true, valueInt: '65536', lingerOn: true, lingerSeconds: '0', on: true, fdOther: '3', wait: '',
@@ -89,7 +96,7 @@ export function mountConsole(el, store, { call }) {
   const body = () => {
     const name = callSel.value;
     const out = { host, call: name };
-    for (const field of CALLS[name]) {
+    for (const field of CALLS[name].fields) {
       switch (field) {
         case 'fd':
           out.fd = fdChoice === 'other' || fdChoice === '' ? Number(values.fdOther) : Number(fdChoice);
@@ -116,14 +123,21 @@ export function mountConsole(el, store, { call }) {
           out.on = Boolean(values.on);
           break;
         case 'value': {
-          const shape = OPTIONS[values.option] || 'int';
+          const shape = sockopts[values.option] || 'int';
           if (shape === 'bool') out.value = Boolean(values.value);
           else if (shape === 'linger') out.value = { onoff: Boolean(values.lingerOn), seconds: Number(values.lingerSeconds || 0) };
           else out.value = Number(values.valueInt);
           break;
         }
-        default:
+        default: {
+          // A field the server added that this page has no presentation for.
+          const spec = CALLS[name].spec[field];
+          const value = values[`field:${field}`];
+          if (spec.type === 'boolean') out[field] = Boolean(value);
+          else if (value === undefined || value === '') break;
+          else out[field] = spec.type === 'integer' || spec.type === 'number' ? Number(value) : value;
           break;
+        }
       }
     }
     if (values.wait !== '') out.wait_ms = Number(values.wait);
@@ -197,7 +211,7 @@ export function mountConsole(el, store, { call }) {
   const drawFields = () => {
     const name = callSel.value;
     const parts = [];
-    for (const field of CALLS[name]) {
+    for (const field of CALLS[name].fields) {
       switch (field) {
         case 'fd':
           parts.push(h('div', { class: 'field fd-field' }, h('label', { class: 'label', for: 'console-fd' }, 'fd'), h('div', { class: 'fd-pick' }, fdSelect, fdOther)));
@@ -229,10 +243,11 @@ export function mountConsole(el, store, { call }) {
           parts.push(labelled('how', select('how', [['read', 'SHUT_RD'], ['write', 'SHUT_WR (send FIN)'], ['both', 'SHUT_RDWR']])));
           break;
         case 'option':
-          parts.push(labelled('option', select('option', Object.keys(OPTIONS).map((o) => [o, o]))));
+          if (!(values.option in sockopts)) values.option = Object.keys(sockopts)[0];
+          parts.push(labelled('option', select('option', Object.keys(sockopts).map((o) => [o, o]))));
           break;
         case 'value': {
-          const shape = OPTIONS[values.option] || 'int';
+          const shape = sockopts[values.option] || 'int';
           if (shape === 'bool') parts.push(h('label', { class: 'field check' }, input('value', { type: 'checkbox' }), h('span', {}, 'on')));
           else if (shape === 'linger') {
             parts.push(h('label', { class: 'field check' }, input('lingerOn', { type: 'checkbox' }), h('span', {}, 'l_onoff')));
@@ -243,8 +258,21 @@ export function mountConsole(el, store, { call }) {
         case 'on':
           parts.push(h('label', { class: 'field check' }, input('on', { type: 'checkbox' }), h('span', {}, 'O_NONBLOCK on')));
           break;
-        default:
+        default: {
+          // A field the server added: a control of its type, labelled with its name.
+          const spec = CALLS[name].spec[field];
+          const slot = `field:${field}`;
+          if (spec.enum && spec.enum.length) {
+            if (!spec.enum.includes(values[slot])) values[slot] = spec.enum[0];
+            parts.push(labelled(field, select(slot, spec.enum.map((v) => [v, v]))));
+          } else if (spec.type === 'boolean') {
+            parts.push(h('label', { class: 'field check' }, input(field, { type: 'checkbox', title: spec.description }, slot), h('span', {}, field)));
+          } else {
+            const type = spec.type === 'integer' || spec.type === 'number' ? 'number' : 'text';
+            parts.push(labelled(field, input(field, { type, title: spec.description }, slot)));
+          }
           break;
+        }
       }
     }
     fill(fields, h('div', { class: 'grid-fields' }, parts));
@@ -306,7 +334,7 @@ export function mountConsole(el, store, { call }) {
     if (addrInput) addrInput.placeholder = list[0] || 'ip:port';
 
     // What the kernel expects next on the chosen socket.
-    const usesFd = CALLS[callSel.value].includes('fd');
+    const usesFd = CALLS[callSel.value].fields.includes('fd');
     const socket = usesFd ? socketOf() : undefined;
     const next = expectNext(usesFd ? socket : (sockets.length ? sockets[sockets.length - 1] : undefined));
     const target = usesFd && socket ? `fd ${socket.fd} on ${host} (${socket.proto.toUpperCase()} ${stateLabel(socket)})` : `host ${host || '?'}`;
@@ -381,7 +409,7 @@ export function mountConsole(el, store, { call }) {
   const pick = (name, fd) => {
     host = name;
     fdChoice = String(fd);
-    if (!CALLS[callSel.value].includes('fd')) {
+    if (!CALLS[callSel.value].fields.includes('fd')) {
       const socket = openSocket(store.state.model, name, fd);
       callSel.value = expectNext(socket).calls[0];
       drawFields();

@@ -10,6 +10,7 @@
 
 import { h, s, fill, batched, fmtOffset, fmtClock, hostSlot } from './dom.js';
 import { callText, fmtGap, isCall, kernelText, packetLabel, packetShort, resultText } from './describe.js';
+import { eventHost } from './attribution.js';
 import { packetLanes } from './model.js';
 
 /** Rows re-checked for late facts (a pending call's end, an arrow's origin) at most. */
@@ -289,7 +290,7 @@ function drawPacketRow(ev, state, hosts, view, gap) {
   const row = h('li', {
     class: ['row', 'is-kernel', 'is-packet', `st-${ev.status}`, 'k-packet', `pk-${kind}`, packet.control ? 'is-control' : null, lanes.loop ? 'is-loop' : null],
     dataset: {
-      seq: ev.seq, kind: 'packet', status: ev.status, host: ev.host || '', fd: ev.fd ?? '',
+      seq: ev.seq, kind: 'packet', status: ev.status, host: eventHost(state.model, ev) || '', fd: ev.fd ?? '',
       from: packet.from, to: packet.to || '', callId: ev.call_id ?? '', flags: packet.tcp ? (packet.tcp.flags || []).join('+') : packet.proto,
     },
   });
@@ -366,14 +367,15 @@ function packetLink(view, seq, why) {
 function drawRow(ev, state, hosts, view, { wire, gap }) {
   if (ev.kind === 'packet' && ev.packet) return drawPacketRow(ev, state, hosts, view, gap);
   const model = state.model;
-  const lane = ev.host ? hosts.indexOf(ev.host) : -1;
+  const host = eventHost(model, ev);
+  const lane = host ? hosts.indexOf(host) : -1;
   const call = isCall(ev);
   const classes = ['row', call ? 'is-call' : 'is-kernel', `st-${ev.status}`, `k-${ev.kind}`, ev.inferred ? 'inferred' : null];
   if (lane < 0) classes.push('is-session');
   if (state.selected === ev.seq) classes.push('selected');
   const row = h('li', {
     class: classes,
-    dataset: { seq: ev.seq, kind: ev.kind, status: ev.status, host: ev.host || '', fd: ev.fd ?? '', callId: ev.call_id ?? '' },
+    dataset: { seq: ev.seq, kind: ev.kind, status: ev.status, host: host || '', fd: ev.fd ?? '', callId: ev.call_id ?? '' },
   });
   row.append(seqCell(ev, state));
   laneLines(row, hosts);
@@ -394,7 +396,7 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
     row.classList.add('has-arrow');
   }
 
-  const card = h('button', { type: 'button', class: ['card', lane >= 0 ? hostSlot(ev.host) : null], onclick: () => view.store.select(ev.seq) });
+  const card = h('button', { type: 'button', class: ['card', lane >= 0 ? hostSlot(host) : null], onclick: () => view.store.select(ev.seq) });
   if (lane >= 0) card.style.gridColumn = String(lane + 2);
   else card.style.gridColumn = `2 / ${hosts.length + 2}`;
   if (lane >= 0 && from >= 0 && from !== lane) card.classList.add(from < lane ? 'from-left' : 'from-right');
@@ -425,14 +427,14 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
   } else if (ev.kind === 'tcp_state' && ev.inferred) {
     // Too brief for any probe: what a packet proves, never shown as observed.
     card.append(h('span', { class: 'c-kernel' },
-      lane >= 0 ? h('span', { class: 'c-kind' }, `${ev.host} · TCP state`) : null, ' ',
+      lane >= 0 ? h('span', { class: 'c-kind' }, `${host} · TCP state`) : null, ' ',
       `${ev.from || '?'} → ${ev.to || '?'}`));
     card.append(h('span', { class: 'c-inferred' }, `read from packet #${ev.packet_seq ?? '?'} · too brief to observe on the socket`));
     if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, 'read from ', packetLink(view, ev.packet_seq, 'the packet this state was read from')));
   } else {
     const what = { tcp_state: 'TCP state', kernel_socket: 'kernel socket' }[ev.kind] || ev.kind.replace('_', ' ');
     card.append(h('span', { class: 'c-kernel' },
-      lane >= 0 ? h('span', { class: 'c-kind' }, `${ev.host} · ${what}`) : null, lane >= 0 ? ' ' : null, kernelText(ev)));
+      lane >= 0 ? h('span', { class: 'c-kind' }, `${host} · ${what}`) : null, lane >= 0 ? ' ' : null, kernelText(ev)));
     if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, 'from ', packetLink(view, ev.packet_seq, 'the packet behind this event')));
   }
   // The server's note explains what the sandbox or kernel did; for the kernel events whose

@@ -2,6 +2,11 @@
 // recently closed), sockets the kernel keeps without a descriptor (TIME_WAIT), pending calls,
 // datagrams in flight and the packets on the wire. Pure functions over plain objects,
 // so a live session and a recording replay run the same code. The store owns the model.
+// Addresses are `address.js`'s, which host caused a kernel event is `attribution.js`'s, and
+// the hints a socket's state gives are `hints.js`'s.
+
+import { WILDCARD, hostOfAddr, joinAddr, normIp, parseAddr, sameEndpoint } from './address.js';
+import { attributeConnect, attributeData, attributeEnd, attributeIncoming, eventHost, rememberSend } from './attribution.js';
 
 /** Closed sockets kept (faded) per host, newest first, before they leave the diagram. */
 export const CLOSED_KEPT = 2;
@@ -28,51 +33,6 @@ export function emptyModel() {
     ended: null,
     lastSeq: 0,
   };
-}
-
-// ---------------------------------------------------------------------------------------
-// Addresses
-
-/** An IP as the page compares it: lower case, IPv4-mapped IPv6 as plain IPv4. */
-export function normIp(ip) {
-  const lower = String(ip).toLowerCase();
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
-}
-
-/** "10.0.0.2:8080" or "[fd00::2]:8080" → {ip, port}; null when absent or malformed. */
-export function parseAddr(text) {
-  if (!text) return null;
-  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
-  if (v6) return { ip: normIp(v6[1]), port: Number(v6[2]) };
-  const at = text.lastIndexOf(':');
-  if (at < 0) return null;
-  return { ip: normIp(text.slice(0, at)), port: Number(text.slice(at + 1)) };
-}
-
-const WILDCARD = new Set(['0.0.0.0', '::']);
-
-/** Whether two endpoints are the same (a wildcard address matches any on the same port). */
-export function sameEndpoint(a, b) {
-  const x = typeof a === 'string' ? parseAddr(a) : a;
-  const y = typeof b === 'string' ? parseAddr(b) : b;
-  if (!x || !y || x.port !== y.port) return false;
-  return x.ip === y.ip || WILDCARD.has(x.ip) || WILDCARD.has(y.ip);
-}
-
-/** ip:port with IPv6 in brackets. */
-export function joinAddr(ip, port) {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
-
-/** The host that owns an address (a bare IP, or ip:port), or null. */
-export function hostOfAddr(model, addr) {
-  if (!addr) return null;
-  const withPort = /^\[.*\]:\d+$/.test(addr) || /^[\d.]+:\d+$/.test(addr);
-  const ip = withPort ? parseAddr(addr).ip : normIp(addr);
-  for (const host of model.hosts) {
-    if (host.addrs.some((a) => normIp(a) === ip)) return host.name;
-  }
-  return null;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -169,27 +129,6 @@ export function peerSocket(model, socket) {
   return null;
 }
 
-/** Why a connected socket's wire ends at a host rather than at a socket there:
- * - 'accept-queue': the connection waits in a listener's accept queue. In netns mode the
- *   server reports the kernel's socket for it (`kernel_socket`); in loopback mode it reports
- *   none, and a listener of the session at that address with connections queued says it.
- * - 'nothing-bound': a datagram socket whose destination has no socket of the session.
- * - 'peer-gone': the other end was closed, or is not a socket of this session. */
-export function halfWireReason(model, socket) {
-  if (socket.proto !== 'tcp') return 'nothing-bound';
-  if (socket.eof || socket.reset) return 'peer-gone';
-  for (const k of model.kernelSockets.values()) {
-    if (!k.tuple || !sameEndpoint(k.tuple.local, socket.remote) || !sameEndpoint(k.tuple.remote, socket.local)) continue;
-    return k.state === 'ESTABLISHED' || k.state === 'SYN_RECV' ? 'accept-queue' : 'peer-gone';
-  }
-  const host = hostOfAddr(model, socket.remote);
-  for (const other of model.sockets.values()) {
-    if (other.closed || other.proto !== 'tcp' || other.role !== 'listener' || other.host !== host) continue;
-    if (sameEndpoint(other.local, socket.remote) && other.queue > 0) return 'accept-queue';
-  }
-  return 'peer-gone';
-}
-
 /** The open socket a datagram to `addr` lands on (a bound UDP socket), if any. */
 export function receiverOf(model, addr) {
   for (const socket of model.sockets.values()) {
@@ -212,52 +151,8 @@ export function stateLabel(socket) {
   return socket.local ? 'bound' : 'unbound';
 }
 
-/** What a program would usually call next on this socket: [call names], and why. */
-export function expectNext(socket) {
-  if (!socket) return { calls: ['socket'], why: 'no socket yet: create one' };
-  if (socket.closed) return { calls: ['socket'], why: 'this descriptor is closed' };
-  if (socket.proto === 'udp') {
-    if (!socket.local) return { calls: ['bind', 'sendto'], why: 'bind to receive on a known port, or sendto (binds a port for you)' };
-    if (socket.waiting > 0) return { calls: ['recvfrom'], why: `a datagram of ${socket.waiting} bytes is waiting` };
-    return { calls: ['recvfrom', 'sendto', 'close'], why: 'bound: receive or send datagrams' };
-  }
-  if (socket.reset) return { calls: ['close'], why: 'the connection was reset: the next call reports ECONNRESET, then close' };
-  if (socket.role === 'listener' || socket.tcp === 'LISTEN') {
-    const waiting = socket.queue || 0;
-    return {
-      calls: ['accept'],
-      why: waiting > 0 ? `${waiting} connection${waiting === 1 ? '' : 's'} waiting in the accept queue` : 'listening: accept blocks until a client connects',
-    };
-  }
-  if (socket.remote && socket.tcp !== 'CLOSE') {
-    if (socket.waiting > 0) return { calls: ['recv'], why: `${socket.waiting} bytes are waiting to be read` };
-    if (socket.eof) return { calls: ['recv', 'close'], why: 'the peer sent FIN: recv returns 0, then close' };
-    if (socket.shut === 'write' || socket.shut === 'both') return { calls: ['recv', 'close'], why: 'you shut down writing: read what the peer still sends, then close' };
-    return { calls: ['send', 'recv', 'shutdown', 'close'], why: 'connected: exchange data, then shut down or close' };
-  }
-  if (socket.tcp === 'CLOSE' && socket.local) return { calls: ['close'], why: 'the connection attempt failed: close this socket and make a new one' };
-  if (socket.local) return { calls: ['listen', 'connect'], why: 'bound: listen (server) or connect (client)' };
-  return { calls: ['bind', 'connect'], why: 'new socket: bind (server) or connect (client)' };
-}
-
 // ---------------------------------------------------------------------------------------
 // Events
-
-function remember(map, addr, host) {
-  const parsed = parseAddr(addr);
-  if (parsed) map.set(`${parsed.ip}:${parsed.port}`, host);
-}
-
-function lookup(map, addr) {
-  const parsed = parseAddr(addr);
-  if (!parsed) return null;
-  const exact = map.get(`${parsed.ip}:${parsed.port}`);
-  if (exact) return exact;
-  if (WILDCARD.has(parsed.ip)) {
-    for (const [k, host] of map) if (k.endsWith(`:${parsed.port}`)) return host;
-  }
-  return null;
-}
 
 function addFlight(model, flight) {
   model.flights.push(flight);
@@ -268,18 +163,6 @@ function previewText(ev) {
   if (!ev.data) return '';
   const body = ev.data.text !== undefined ? ev.data.text : `0x${ev.data.hex}`;
   return ev.data.truncated ? `${body}…` : body;
-}
-
-/** Note which host caused a FIN or RST: the one at the remote end, or for a refused connect
- * (no remote yet) the one the connect call names, which is logged right after. */
-function attributeToPeer(model, ev) {
-  if (ev.tuple && ev.tuple.remote) {
-    const from = hostOfAddr(model, ev.tuple.remote);
-    if (from) model.peerOf.set(ev.seq, from);
-    return;
-  }
-  const k = key(ev.host, ev.fd);
-  model.unattributed.set(k, [...(model.unattributed.get(k) || []), ev.seq]);
 }
 
 /** Apply one event to the model (in seq order). */
@@ -326,7 +209,8 @@ export function applyEvent(model, ev) {
       break;
   }
 
-  const socket = ev.host !== undefined && ev.fd !== undefined ? openSocket(model, ev.host, ev.fd) : undefined;
+  const host = eventHost(model, ev);
+  const socket = host !== null && ev.fd !== undefined ? openSocket(model, host, ev.fd) : undefined;
   if (socket && ev.tuple) {
     socket.local = ev.tuple.local;
     socket.remote = ev.tuple.remote;
@@ -345,18 +229,7 @@ export function applyEvent(model, ev) {
       }
       break;
     case 'connect':
-      if (ev.addr) {
-        const target = hostOfAddr(model, ev.addr);
-        model.connectTarget.set(ev.host, target);
-        // A refused connect logs the RST before the call's own event: attribute it now.
-        const waiting = model.unattributed.get(key(ev.host, ev.fd)) || [];
-        if (target && target !== ev.host) for (const seq of waiting) model.peerOf.set(seq, target);
-        model.unattributed.delete(key(ev.host, ev.fd));
-        // Likewise the listener's "incoming" is often logged just before the connect.
-        const claimed = model.unclaimed.filter((u) => sameEndpoint(u.local, ev.addr));
-        for (const u of claimed) model.peerOf.set(u.seq, ev.host);
-        model.unclaimed = model.unclaimed.filter((u) => !claimed.includes(u));
-      }
+      attributeConnect(model, ev);
       if (socket && socket.proto === 'tcp') {
         socket.role = socket.role || 'client';
         if (ok && (!socket.tcp || socket.tcp === 'CLOSE')) setTcp(socket, 'ESTABLISHED', ev.seq);
@@ -396,19 +269,14 @@ export function applyEvent(model, ev) {
         socket.backlog = ev.backlog ?? socket.backlog;
         socket.stateSeq = ev.seq;
       }
-      if (ev.tuple && ev.tuple.local) {
-        // A connect still blocked names its target already; else the connect is logged next.
-        const blocked = [...model.pending.values()].find((p) => p.kind === 'connect' && p.addr && sameEndpoint(p.addr, ev.tuple.local));
-        if (blocked) model.peerOf.set(ev.seq, blocked.host);
-        else model.unclaimed = [...model.unclaimed.slice(-7), { seq: ev.seq, local: ev.tuple.local }];
-      }
+      attributeIncoming(model, ev);
       break;
     case 'send':
     case 'sendto':
       if (ok && socket) {
         const dest = ev.kind === 'sendto' && ev.addr ? ev.addr : socket.remote;
         if (socket.proto === 'udp' && dest) {
-          remember(model.lastSendTo, dest, ev.host);
+          rememberSend(model, dest, ev.host);
           const to = receiverOf(model, dest);
           addFlight(model, { seq: ev.seq, proto: 'udp', from: socket.uid, to: to ? to.uid : null, toHost: to ? to.host : hostOfAddr(model, dest), text: previewText(ev) });
         } else if (socket.proto === 'tcp') {
@@ -419,13 +287,7 @@ export function applyEvent(model, ev) {
       break;
     case 'data':
       if (socket) socket.waiting = ev.bytes ?? socket.waiting;
-      if (socket && socket.proto === 'udp') {
-        const from = ev.tuple && ev.tuple.local ? lookup(model.lastSendTo, ev.tuple.local) : null;
-        if (from) model.peerOf.set(ev.seq, from);
-      } else if (ev.tuple && ev.tuple.remote) {
-        const from = hostOfAddr(model, ev.tuple.remote);
-        if (from) model.peerOf.set(ev.seq, from);
-      }
+      attributeData(model, ev, socket);
       break;
     case 'recv':
     case 'recvfrom':
@@ -441,7 +303,7 @@ export function applyEvent(model, ev) {
         else socket.reset = true;
         socket.stateSeq = ev.seq;
       }
-      attributeToPeer(model, ev);
+      attributeEnd(model, ev, host);
       break;
     case 'tcp_state':
       // A state read from a packet (too brief for any probe) stays marked as such.
@@ -486,14 +348,15 @@ function kernelKey(host, tuple) {
 }
 
 function setKernelSocket(model, ev) {
-  const k = kernelKey(ev.host, ev.tuple);
+  const host = eventHost(model, ev);
+  const k = kernelKey(host, ev.tuple);
   if (!ev.to || ev.to === 'CLOSE') {
     model.kernelSockets.delete(k);
     return;
   }
   model.kernelSockets.set(k, {
     uid: `k:${k}`,
-    host: ev.host,
+    host,
     tuple: ev.tuple || null,
     state: ev.to,
     from: ev.from || null,

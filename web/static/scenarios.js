@@ -7,7 +7,7 @@
 
 import { h, fill, batched, hostSlot } from './dom.js';
 import { LESSONS } from './lessons.js';
-import { joinAddr, parseAddr } from './model.js';
+import { joinAddr, parseAddr } from './address.js';
 
 /** Pause between steps when playing. */
 const PLAY_STEP_MS = 1100;

@@ -5,7 +5,8 @@
 // as ?token= on the WebSocket only, which browsers cannot give headers.
 
 import { byId, fill, h } from './dom.js';
-import { ApiError, SessionApi, viewerKey } from './api.js';
+import { ApiError, SessionApi, getJson, viewerKey } from './api.js';
+import { callsFromOpenApi } from './calls.js';
 import { createStore } from './store.js';
 import { mountTopology } from './topology.js';
 import { mountLadder } from './ladder.js';
@@ -166,7 +167,13 @@ mountRecording(byId('recording-panel'), byId('recording'), store, {
 });
 mountExercise(byId('exercise-panel'), byId('exercise'), store, { api });
 if (role === 'owner') {
-  consoleView = mountConsole(byId('console'), store, { call });
+  // The calls the console offers are the server's, from its API document.
+  try {
+    const calls = callsFromOpenApi(await getJson('/api/openapi.json'));
+    consoleView = mountConsole(byId('console'), store, { call, calls });
+  } catch (e) {
+    store.banner({ kind: 'error', text: `The call console could not be set up: ${e.message}. Reload the page.` });
+  }
   mountScenarios(byId('scenarios'), store, { call });
 }
 chrome(store.state);

@@ -4,7 +4,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { applyEvent, connectionPackets, emptyModel, halfWireReason, kernelSockets, openSocket, packetLanes, reconcile } from '../static/model.js';
+import { halfWireReason } from '../static/hints.js';
+import { applyEvent, connectionPackets, emptyModel, kernelSockets, openSocket, packetLanes, reconcile } from '../static/model.js';
 
 const events = JSON.parse(readFileSync(new URL('./fixtures/handshake-and-close.json', import.meta.url)));
 const at = (seq) => events.find((ev) => ev.seq === seq);

@@ -1,0 +1,54 @@
+// Teaching hints drawn from a socket's state: what a program would usually call next and why
+// (the console's suggestion), and why a connection's wire ends at a host rather than at a
+// socket there (the topology's half-wire label). Pure functions over the model; no DOM.
+
+import { hostOfAddr, sameEndpoint } from './address.js';
+
+/** What a program would usually call next on this socket: [call names], and why. */
+export function expectNext(socket) {
+  if (!socket) return { calls: ['socket'], why: 'no socket yet: create one' };
+  if (socket.closed) return { calls: ['socket'], why: 'this descriptor is closed' };
+  if (socket.proto === 'udp') {
+    if (!socket.local) return { calls: ['bind', 'sendto'], why: 'bind to receive on a known port, or sendto (binds a port for you)' };
+    if (socket.waiting > 0) return { calls: ['recvfrom'], why: `a datagram of ${socket.waiting} bytes is waiting` };
+    return { calls: ['recvfrom', 'sendto', 'close'], why: 'bound: receive or send datagrams' };
+  }
+  if (socket.reset) return { calls: ['close'], why: 'the connection was reset: the next call reports ECONNRESET, then close' };
+  if (socket.role === 'listener' || socket.tcp === 'LISTEN') {
+    const waiting = socket.queue || 0;
+    return {
+      calls: ['accept'],
+      why: waiting > 0 ? `${waiting} connection${waiting === 1 ? '' : 's'} waiting in the accept queue` : 'listening: accept blocks until a client connects',
+    };
+  }
+  if (socket.remote && socket.tcp !== 'CLOSE') {
+    if (socket.waiting > 0) return { calls: ['recv'], why: `${socket.waiting} bytes are waiting to be read` };
+    if (socket.eof) return { calls: ['recv', 'close'], why: 'the peer sent FIN: recv returns 0, then close' };
+    if (socket.shut === 'write' || socket.shut === 'both') return { calls: ['recv', 'close'], why: 'you shut down writing: read what the peer still sends, then close' };
+    return { calls: ['send', 'recv', 'shutdown', 'close'], why: 'connected: exchange data, then shut down or close' };
+  }
+  if (socket.tcp === 'CLOSE' && socket.local) return { calls: ['close'], why: 'the connection attempt failed: close this socket and make a new one' };
+  if (socket.local) return { calls: ['listen', 'connect'], why: 'bound: listen (server) or connect (client)' };
+  return { calls: ['bind', 'connect'], why: 'new socket: bind (server) or connect (client)' };
+}
+
+/** Why a connected socket's wire ends at a host rather than at a socket there:
+ * - 'accept-queue': the connection waits in a listener's accept queue. In netns mode the
+ *   server reports the kernel's socket for it (`kernel_socket`); in loopback mode it reports
+ *   none, and a listener of the session at that address with connections queued says it.
+ * - 'nothing-bound': a datagram socket whose destination has no socket of the session.
+ * - 'peer-gone': the other end was closed, or is not a socket of this session. */
+export function halfWireReason(model, socket) {
+  if (socket.proto !== 'tcp') return 'nothing-bound';
+  if (socket.eof || socket.reset) return 'peer-gone';
+  for (const k of model.kernelSockets.values()) {
+    if (!k.tuple || !sameEndpoint(k.tuple.local, socket.remote) || !sameEndpoint(k.tuple.remote, socket.local)) continue;
+    return k.state === 'ESTABLISHED' || k.state === 'SYN_RECV' ? 'accept-queue' : 'peer-gone';
+  }
+  const host = hostOfAddr(model, socket.remote);
+  for (const other of model.sockets.values()) {
+    if (other.closed || other.proto !== 'tcp' || other.role !== 'listener' || other.host !== host) continue;
+    if (sameEndpoint(other.local, socket.remote) && other.queue > 0) return 'accept-queue';
+  }
+  return 'peer-gone';
+}

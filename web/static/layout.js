@@ -1,0 +1,170 @@
+// Where the topology's pieces go: hosts in a grid of up to three columns (one on a narrow
+// screen), their plugs stacked inside, wires between connected pairs and half wires to a host
+// when the other end is not a socket of the session. Pure: a model in, positions and SVG path
+// data out, no DOM; the topology view draws what this returns.
+
+import { hostOfAddr } from './address.js';
+import { halfWireReason } from './hints.js';
+import { kernelSockets, peerSocket, receiverOf, shownSockets } from './model.js';
+
+export const HOST_W = 300;
+export const PLUG_W = 268;
+export const PLUG_H = 76;
+/** Extra height of a plug with status chips (waiting bytes, FIN, RST, a blocked call). */
+export const CHIPS_H = 22;
+export const PLUG_GAP = 12;
+export const HEAD_H = 72;
+export const HOST_PAD = 16;
+export const GAP_X = 220;
+export const GAP_Y = 60;
+export const MARGIN = 16;
+/** Room right of a single column of hosts for wire bulges and their (short) labels. */
+export const SIDE_ROOM = 74;
+/** Sockets without a descriptor drawn per host at most (the newest). */
+const GHOSTS_KEPT = 3;
+
+/** Status chips of an open socket: bytes waiting, FIN, RST, shutdown, blocked calls. */
+export function chipsOf(socket, model) {
+  if (socket.closed) return [];
+  const chips = [];
+  if (socket.waiting > 0) chips.push([`${socket.waiting} B waiting`, 'chip-data']);
+  if (socket.eof) chips.push(['FIN received', 'chip-eof']);
+  if (socket.reset) chips.push(['RST', 'chip-reset']);
+  if (socket.shut) chips.push([`shut ${socket.shut === 'both' ? 'rd+wr' : socket.shut === 'read' ? 'rd' : 'wr'}`, 'chip-shut']);
+  for (const p of model.pending.values()) {
+    if (p.host === socket.host && p.fd === socket.fd) chips.push([`${p.kind} blocked`, 'chip-pending']);
+  }
+  return chips;
+}
+
+/** Whether the plug's third line shows an accept queue or the remote end. */
+export function hasThirdLine(socket) {
+  return !socket.closed && (socket.role === 'listener' || socket.tcp === 'LISTEN' || Boolean(socket.remote));
+}
+
+/** A plug's height: taller with a third line and chips. */
+export function plugHeight(socket, model) {
+  return PLUG_H + (hasThirdLine(socket) && chipsOf(socket, model).length ? CHIPS_H : 0);
+}
+
+/** Positions of hosts, plugs and wires for this model. */
+export function layoutOf(model, narrow) {
+  const cols = narrow ? 1 : Math.max(1, Math.min(model.hosts.length, 3));
+  const hosts = model.hosts.map((host, i) => {
+    // Sockets the kernel keeps without a descriptor, other than connections waiting in an
+    // accept queue (the listener's queue shows those).
+    const ghosts = kernelSockets(model, host.name).filter((k) => k.state !== 'ESTABLISHED' && k.state !== 'SYN_RECV').slice(-GHOSTS_KEPT);
+    const sockets = [...shownSockets(model, host.name), ...ghosts.map((k) => ({ ...k, ghost: true }))];
+    const heights = sockets.map((socket) => (socket.ghost ? PLUG_H : plugHeight(socket, model)));
+    const stacked = heights.reduce((sum, h) => sum + h + PLUG_GAP, 0) - PLUG_GAP;
+    const height = HEAD_H + Math.max(PLUG_H, stacked) + HOST_PAD;
+    return { ...host, index: i, col: i % cols, row: Math.floor(i / cols), sockets, height, x: 0, y: 0 };
+  });
+  const rowHeights = [];
+  for (const host of hosts) rowHeights[host.row] = Math.max(rowHeights[host.row] || 0, host.height);
+  const rowY = [];
+  let y = MARGIN;
+  for (let r = 0; r < rowHeights.length; r++) {
+    rowY[r] = y;
+    y += rowHeights[r] + GAP_Y;
+  }
+  const plugs = [];
+  const plugOf = new Map();
+  for (const host of hosts) {
+    host.x = MARGIN + host.col * (HOST_W + GAP_X);
+    host.y = rowY[host.row];
+    let top = host.y + HEAD_H;
+    for (const socket of host.sockets) {
+      const plug = { socket, host, ghost: Boolean(socket.ghost), x: host.x + (HOST_W - PLUG_W) / 2, y: top, h: socket.ghost ? PLUG_H : plugHeight(socket, model) };
+      top += plug.h + PLUG_GAP;
+      plugs.push(plug);
+      plugOf.set(socket.uid, plug);
+    }
+  }
+  const width = MARGIN * 2 + cols * HOST_W + (cols - 1) * GAP_X + (narrow ? SIDE_ROOM : 0);
+  const height = Math.max(y - GAP_Y + MARGIN, 160);
+  const hostByName = new Map(hosts.map((x) => [x.name, x]));
+  const wires = wiresOf(model, plugOf, hostByName, narrow);
+  return { hosts, plugs, plugOf, hostByName, wires, width, height, narrow };
+}
+
+/** Where a plug meets a wire: the side facing `towardX` (or the right side in one column). */
+export function anchor(plug, towardX, narrow) {
+  const right = narrow || towardX === null || towardX >= plug.x + PLUG_W / 2;
+  return { x: right ? plug.x + PLUG_W : plug.x, y: plug.y + Math.min(plug.h, PLUG_H) / 2, right };
+}
+
+/** Where a wire meets a host with no socket for it: the side of its heading facing `towardX`. */
+export function hostAnchor(host, towardX, narrow) {
+  const right = narrow || towardX >= host.x + HOST_W / 2;
+  return { x: right ? host.x + HOST_W : host.x, y: host.y + HEAD_H / 2, right };
+}
+
+/** Wires: connected TCP pairs, connected UDP sockets, and half wires to a host when the
+ * other end is gone or not a socket of this session. */
+function wiresOf(model, plugOf, hostByName, narrow) {
+  const wires = [];
+  const done = new Set();
+  for (const plug of plugOf.values()) {
+    const socket = plug.socket;
+    if (plug.ghost || socket.closed || !socket.remote || !socket.local) continue;
+    if (socket.role === 'listener') continue;
+    const peer = socket.proto === 'tcp' ? peerSocket(model, socket) : receiverOf(model, socket.remote);
+    const peerPlug = peer ? plugOf.get(peer.uid) : null;
+    if (peerPlug) {
+      const pairKey = [socket.uid, peer.uid].sort((a, b) => a - b).join('-');
+      if (done.has(pairKey)) continue;
+      done.add(pairKey);
+      // Left end first, so the label reads left to right.
+      const [a, b] = plug.x < peerPlug.x || (plug.x === peerPlug.x && plug.y <= peerPlug.y) ? [plug, peerPlug] : [peerPlug, plug];
+      const from = anchor(a, b.x + PLUG_W / 2, narrow);
+      const to = anchor(b, a.x + PLUG_W / 2, narrow);
+      wires.push({
+        key: `w${pairKey}`,
+        proto: socket.proto,
+        half: false,
+        a: a.socket,
+        b: b.socket,
+        from,
+        to,
+        path: curve(from, to),
+        label: labelAt(from, to),
+      });
+    } else {
+      const hostName = hostOfAddr(model, socket.remote);
+      const host = hostName ? hostByName.get(hostName) : null;
+      if (!host || host.name === socket.host) continue;
+      const from = anchor(plug, host.x + HOST_W / 2, narrow);
+      const to = hostAnchor(host, plug.x, narrow);
+      wires.push({
+        key: `h${socket.uid}`,
+        proto: socket.proto,
+        half: true,
+        reason: halfWireReason(model, socket),
+        a: socket,
+        b: null,
+        from,
+        to,
+        path: curve(from, to),
+        label: labelAt(from, to),
+      });
+    }
+  }
+  return wires;
+}
+
+function curve(from, to) {
+  const bend = Math.max(60, Math.abs(to.x - from.x) * 0.45);
+  const c1 = from.x + (from.right ? bend : -bend);
+  const c2 = to.x + (to.right ? bend : -bend);
+  return `M${from.x},${from.y} C${c1},${from.y} ${c2},${to.y} ${to.x},${to.y}`;
+}
+
+function labelAt(from, to) {
+  if (from.right && to.right) {
+    // Both ends on the right (one column, or one host): the label sits on the bulge.
+    const bend = Math.max(60, Math.abs(to.x - from.x) * 0.45);
+    return { x: Math.max(from.x, to.x) + bend * 0.75, y: (from.y + to.y) / 2 };
+  }
+  return { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 };
+}

@@ -1,0 +1,51 @@
+// Address helpers: parsing, normalising, matching with wildcards, joining, and which host owns
+// an address.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { hostOfAddr, joinAddr, normIp, parseAddr, sameEndpoint } from '../static/address.js';
+
+const model = { hosts: [{ name: 'A', addrs: ['10.0.0.1', 'fd00::1'] }, { name: 'B', addrs: ['10.0.0.2', 'FD00::2'] }] };
+
+test('an IPv4-mapped IPv6 address compares as plain IPv4, in lower case', () => {
+  assert.equal(normIp('::ffff:10.0.0.2'), '10.0.0.2');
+  assert.equal(normIp('FD00::2'), 'fd00::2');
+  assert.equal(normIp('::ffff:1'), '::ffff:1', 'not a mapped IPv4');
+});
+
+test('ip:port and [ip6]:port parse; nonsense does not', () => {
+  assert.deepEqual(parseAddr('10.0.0.2:8080'), { ip: '10.0.0.2', port: 8080 });
+  assert.deepEqual(parseAddr('[fd00::2]:8080'), { ip: 'fd00::2', port: 8080 });
+  assert.deepEqual(parseAddr('[::ffff:10.0.0.1]:9'), { ip: '10.0.0.1', port: 9 });
+  assert.equal(parseAddr(''), null);
+  assert.equal(parseAddr(null), null);
+  assert.equal(parseAddr('no-port'), null);
+});
+
+test('a wildcard address matches any address on the same port', () => {
+  assert.ok(sameEndpoint('10.0.0.2:8080', '10.0.0.2:8080'));
+  assert.ok(sameEndpoint('0.0.0.0:8080', '10.0.0.2:8080'));
+  assert.ok(sameEndpoint('[fd00::2]:80', '[::]:80'));
+  assert.ok(!sameEndpoint('0.0.0.0:8080', '10.0.0.2:8081'), 'other port');
+  assert.ok(!sameEndpoint('10.0.0.1:8080', '10.0.0.2:8080'), 'other address');
+  assert.ok(sameEndpoint({ ip: '10.0.0.2', port: 1 }, '10.0.0.2:1'), 'parsed or not');
+  assert.ok(!sameEndpoint(null, '10.0.0.2:1'));
+});
+
+test('joining puts IPv6 in brackets and round-trips through parsing', () => {
+  assert.equal(joinAddr('10.0.0.2', 80), '10.0.0.2:80');
+  assert.equal(joinAddr('fd00::2', 80), '[fd00::2]:80');
+  for (const text of ['10.0.0.2:80', '[fd00::2]:80']) {
+    const { ip, port } = parseAddr(text);
+    assert.equal(joinAddr(ip, port), text);
+  }
+});
+
+test('the host that owns an address, with or without its port', () => {
+  assert.equal(hostOfAddr(model, '10.0.0.2:8080'), 'B');
+  assert.equal(hostOfAddr(model, '10.0.0.1'), 'A');
+  assert.equal(hostOfAddr(model, '[fd00::2]:80'), 'B', 'case does not matter');
+  assert.equal(hostOfAddr(model, '::ffff:10.0.0.1'), 'A');
+  assert.equal(hostOfAddr(model, '10.0.0.9:1'), null);
+  assert.equal(hostOfAddr(model, ''), null);
+});
