@@ -11,27 +11,31 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 pub use crate::sandbox::CallResultLabel;
-use crate::sandbox::{EventKind, SandboxObserver};
+use serde::Deserialize;
 
-/// Call kinds counted, in the order of [`CALL_KINDS`].
-const CALL_KINDS: [EventKind; 16] = [
-    EventKind::Socket,
-    EventKind::Bind,
-    EventKind::Listen,
-    EventKind::Connect,
-    EventKind::Accept,
-    EventKind::Send,
-    EventKind::Recv,
-    EventKind::Sendto,
-    EventKind::Recvfrom,
-    EventKind::Shutdown,
-    EventKind::Close,
-    EventKind::Setsockopt,
-    EventKind::Getsockopt,
-    EventKind::Getsockname,
-    EventKind::Getpeername,
-    EventKind::Nonblocking,
-];
+use crate::sandbox::{Call, EventKind, SandboxObserver};
+
+/// Slots for call counters, indexed by the call's event kind: more than there are kinds, so
+/// a kind added later still has one (a test checks every call fits).
+const KIND_SLOTS: usize = 64;
+
+/// Counters of calls by kind and outcome.
+#[derive(Debug)]
+struct CallCounters([[AtomicU64; CallResultLabel::ALL.len()]; KIND_SLOTS]);
+
+impl Default for CallCounters {
+    fn default() -> Self {
+        CallCounters(std::array::from_fn(|_| Default::default()))
+    }
+}
+
+/// The event kind a call's name records, as the event's JSON names it.
+fn kind_of(name: &str) -> Option<EventKind> {
+    use serde::de::IntoDeserializer;
+    let name: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+        name.into_deserializer();
+    EventKind::deserialize(name).ok()
+}
 
 /// Every figure the server exports.
 #[derive(Debug, Default)]
@@ -42,8 +46,8 @@ pub struct Metrics {
     pub open_sockets: AtomicI64,
     /// Sessions created since start.
     pub sessions_created: AtomicU64,
-    /// Calls by kind (index into CALL_KINDS) and outcome.
-    calls: [[AtomicU64; CallResultLabel::ALL.len()]; CALL_KINDS.len()],
+    /// Calls by kind (indexed by the kind's discriminant) and outcome.
+    calls: CallCounters,
     /// Events logged by sessions.
     pub events_logged: AtomicU64,
     /// Events written to the database.
@@ -59,16 +63,17 @@ pub struct Metrics {
 impl Metrics {
     /// Count one call of `kind` that ended as `outcome`.
     pub fn count_call(&self, kind: EventKind, outcome: CallResultLabel) {
-        if let Some(i) = CALL_KINDS.iter().position(|k| *k == kind) {
-            self.calls[i][outcome as usize].fetch_add(1, Ordering::Relaxed);
+        if let Some(counts) = self.calls.0.get(kind as usize) {
+            counts[outcome as usize].fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Calls of `kind` counted with `outcome` so far.
     pub fn calls(&self, kind: EventKind, outcome: CallResultLabel) -> u64 {
-        CALL_KINDS.iter().position(|k| *k == kind).map_or(0, |i| {
-            self.calls[i][outcome as usize].load(Ordering::Relaxed)
-        })
+        self.calls
+            .0
+            .get(kind as usize)
+            .map_or(0, |counts| counts[outcome as usize].load(Ordering::Relaxed))
     }
 
     /// Count one HTTP response.
@@ -112,15 +117,14 @@ impl Metrics {
             "# HELP plugboard_calls_total Socket calls by kind and outcome.\n\
              # TYPE plugboard_calls_total counter"
         );
-        for (i, kind) in CALL_KINDS.iter().enumerate() {
-            let kind = serde_json::to_string(kind).unwrap_or_default();
-            let kind = kind.trim_matches('"');
+        for &name in Call::names() {
+            let Some(kind) = kind_of(name) else { continue };
             for outcome in CallResultLabel::ALL {
                 let _ = writeln!(
                     out,
-                    "plugboard_calls_total{{kind=\"{kind}\",outcome=\"{}\"}} {}",
+                    "plugboard_calls_total{{kind=\"{name}\",outcome=\"{}\"}} {}",
                     outcome.name(),
-                    self.calls[i][outcome as usize].load(Ordering::Relaxed)
+                    self.calls(kind, outcome)
                 );
             }
         }
@@ -196,6 +200,16 @@ impl SandboxObserver for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_call_has_a_counter_under_its_own_name() {
+        assert!(!Call::names().is_empty());
+        for &name in Call::names() {
+            let kind = kind_of(name).unwrap_or_else(|| panic!("no event kind for `{name}`"));
+            assert!(kind.is_call(), "{name}");
+            assert!((kind as usize) < KIND_SLOTS, "{name} has no counter slot");
+        }
+    }
 
     #[test]
     fn renders_counted_figures() {

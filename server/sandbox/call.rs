@@ -180,6 +180,13 @@ pub enum Call {
 }
 
 impl Call {
+    /// The names of the calls, in declaration order, as the derived `Deserialize` knows them:
+    /// the list the API, its document and the figures all take the calls from.
+    pub fn names() -> &'static [&'static str] {
+        <Call as Deserialize>::deserialize(names::VariantNames)
+            .map_or_else(|names| names.0, |_| &[])
+    }
+
     /// The event kind that records this call.
     pub fn kind(&self) -> EventKind {
         match self {
@@ -324,6 +331,55 @@ pub struct CallReply {
 
 /// The JSON form of calls' fields: what each accepts, with a message naming the field when a
 /// value does not fit, and the schema the document gives it.
+/// Learning an enum's variant names from its derived `Deserialize`.
+mod names {
+    use std::fmt;
+
+    /// A deserializer that only asks for an enum: it fails with the enum's variant names.
+    pub(super) struct VariantNames;
+
+    /// The failure that carries the names (empty when asked for anything but an enum).
+    #[derive(Debug)]
+    pub(super) struct Names(pub &'static [&'static str]);
+
+    impl fmt::Display for Names {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(&self.0.join(", "))
+        }
+    }
+
+    impl std::error::Error for Names {}
+
+    impl serde::de::Error for Names {
+        fn custom<T: fmt::Display>(_: T) -> Self {
+            Names(&[])
+        }
+    }
+
+    impl<'de> serde::Deserializer<'de> for VariantNames {
+        type Error = Names;
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Names> {
+            Err(Names(&[]))
+        }
+
+        fn deserialize_enum<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            variants: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Names> {
+            Err(Names(variants))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+            struct identifier ignored_any
+        }
+    }
+}
+
 pub mod form {
     use std::net::SocketAddr;
 

@@ -7,7 +7,6 @@
 //! fault. The document's schema of the body is derived from [`Call`]'s the same way.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -115,43 +114,9 @@ pub struct CallRequest {
     pub encoding: Option<Encoding>,
 }
 
-/// A deserializer that only asks for an enum, to learn its variants' names: it fails with
-/// them, joined by commas.
-struct VariantNames;
-
-impl<'de> serde::Deserializer<'de> for VariantNames {
-    type Error = serde::de::value::Error;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        Err(serde::de::Error::custom(""))
-    }
-
-    fn deserialize_enum<V: serde::de::Visitor<'de>>(
-        self,
-        _: &'static str,
-        variants: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, Self::Error> {
-        Err(serde::de::Error::custom(variants.join(",")))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
-        struct identifier ignored_any
-    }
-}
-
 /// The names of the calls, as [`Call`]'s derived `Deserialize` knows them.
 pub fn call_names() -> &'static [&'static str] {
-    static JOINED: LazyLock<String> = LazyLock::new(|| {
-        <Call as serde::Deserialize>::deserialize(VariantNames)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default()
-    });
-    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| JOINED.split(',').collect());
-    &NAMES
+    Call::names()
 }
 
 /// Take a required string field out of the body.
