@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::{
-    CaptureStats, EventKind, HostId, OptValue, Seq, SessionInfo, SockOpt, TcpState, Tuple,
+    CaptureStats, EventKind, HostId, HostInfo, OptValue, Seq, SessionInfo, SockOpt, TcpState, Tuple,
 };
 
 /// Everything about a session at one moment.
@@ -30,6 +30,46 @@ pub struct Snapshot {
     pub capture: CaptureStats,
     /// What the session has used of its limits.
     pub usage: Usage,
+}
+
+impl Snapshot {
+    /// An ended session's snapshot: its hosts without sockets, nothing pending, nothing in
+    /// use; `idle_expires_ms` is when it ended.
+    pub fn ended(
+        info: Arc<SessionInfo>,
+        last_seq: Seq,
+        idle_expires_ms: u64,
+        ended: Option<String>,
+        hosts: Vec<HostInfo>,
+    ) -> Snapshot {
+        let capture = CaptureStats::after_end(info.isolation, info.limits.capture);
+        let hosts: Vec<HostSnapshot> = hosts
+            .into_iter()
+            .map(|HostInfo { name, addrs }| HostSnapshot {
+                name,
+                addrs,
+                sockets: Vec::new(),
+                kernel_sockets: Vec::new(),
+            })
+            .collect();
+        let usage = Usage {
+            sockets: 0,
+            pending_calls: 0,
+            bytes_sent: 0,
+            events: last_seq as usize,
+            hosts: hosts.len(),
+        };
+        Snapshot {
+            info,
+            last_seq,
+            idle_expires_ms,
+            ended,
+            hosts,
+            pending: Vec::new(),
+            capture,
+            usage,
+        }
+    }
 }
 
 /// One host in a snapshot.

@@ -8,12 +8,16 @@
 //! the embedded default.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use crate::sandbox::{Event, HostInfo, SessionId, now_ms};
+use crate::sandbox::{
+    Credentials, Event, HostInfo, IsolationMode, SandboxLimits, SessionId, SessionInfo, Snapshot,
+    now_ms,
+};
 
 mod writer;
 
@@ -60,6 +64,39 @@ pub struct StoredSession {
     pub end_reason: Option<String>,
     pub hosts: Vec<HostInfo>,
     pub last_seq: u64,
+}
+
+impl StoredSession {
+    /// The session as its snapshot shows it once ended: hosts without sockets, and why it
+    /// ended.
+    pub fn snapshot(&self) -> Snapshot {
+        let isolation = match self.isolation.as_str() {
+            "netns" => IsolationMode::Netns,
+            _ => IsolationMode::Loopback,
+        };
+        // Limits stored by an older version may lack fields: the defaults stand in.
+        let limits: SandboxLimits = serde_json::from_value(self.limits.clone()).unwrap_or_default();
+        let info = Arc::new(SessionInfo {
+            id: self.id,
+            created_ms: self.created_ms,
+            expires_ms: self.expires_ms,
+            isolation,
+            exercise: self.exercise.clone(),
+            limits,
+            credentials: Credentials::default(),
+        });
+        let ended = self
+            .end_reason
+            .clone()
+            .unwrap_or_else(|| "ended".to_owned());
+        Snapshot::ended(
+            info,
+            self.last_seq,
+            self.ended_ms.unwrap_or(self.expires_ms),
+            Some(ended),
+            self.hosts.clone(),
+        )
+    }
 }
 
 impl Store {
