@@ -64,6 +64,16 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
         .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body["type"], "invalid_request");
+    // A session id that is not UTF-8 once decoded names no session; it is not a fault.
+    for path in [
+        "/api/sessions/%FF",
+        "/api/sessions/%FF/events",
+        "/api/sessions/%C3%28/calls/1",
+    ] {
+        let (status, body) = app.get(path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {status} {body}");
+        assert_eq!(body["type"], "not_found", "{path}");
+    }
     app.stop().await;
 }
 

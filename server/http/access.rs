@@ -74,7 +74,8 @@ impl SessionAccess {
 async fn path_id(parts: &mut Parts, state: &AppState) -> Result<String, ApiError> {
     let params = RawPathParams::from_request_parts(parts, state)
         .await
-        .map_err(|e| ApiError::Internal(format!("a session route without its id: {e}")))?;
+        // A path that is not UTF-8 once decoded names no session.
+        .map_err(|_| ApiError::NotFound("no session with this id".to_owned()))?;
     params
         .iter()
         .find(|(name, _)| *name == "id")
@@ -141,5 +142,26 @@ impl FromRequestParts<AppState> for StreamAccess {
         SessionAccess::resolve(state, &id, token.as_deref())
             .await
             .map(StreamAccess)
+    }
+}
+
+/// A path's parameters, like axum's `Path`, but a segment that does not decode (not UTF-8,
+/// not the expected type) names nothing here: 404 in the API's error shape, never axum's
+/// plain-text rejection.
+#[derive(Debug)]
+pub struct PathParams<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathParams<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PathParams(value))
+            .map_err(|_| ApiError::NotFound(format!("nothing at `{}`", parts.uri.path())))
     }
 }

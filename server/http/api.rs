@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::AppState;
-use super::access::{Found, LiveOwner, SessionAccess};
+use super::access::{Found, LiveOwner, PathParams, SessionAccess};
 use super::auth;
 use super::error::{ApiError, ErrorBody, Json, Query};
 use super::peer::Peer;
@@ -407,7 +407,7 @@ pub async fn make_call(
 )]
 pub async fn get_call(
     State(state): State<AppState>,
-    Path((_, call_id)): Path<(String, String)>,
+    PathParams((_, call_id)): PathParams<(String, String)>,
     SessionAccess { session: found, .. }: SessionAccess,
 ) -> Result<Response, ApiError> {
     let no_call = || ApiError::NotFound(format!("no call `{call_id}` in this session"));

@@ -1,11 +1,11 @@
 //! Exercise handlers: the catalog, grading a session, and the attempts (admin).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::access::{Found, OwnerAccess, SessionAccess};
+use super::access::{Found, OwnerAccess, PathParams, SessionAccess};
 use super::auth;
 use super::error::{ApiError, ErrorBody, Json, Query};
 use crate::exercise::grader::{self, Report};
@@ -97,7 +97,7 @@ pub async fn list_exercises(State(state): State<AppState>) -> Json<Vec<ExerciseS
 )]
 pub async fn get_exercise(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<Exercise>, ApiError> {
     state
         .catalog()
@@ -219,7 +219,7 @@ pub struct AttemptsQuery {
 )]
 pub async fn list_attempts(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Query(query): Query<AttemptsQuery>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<Attempt>>, ApiError> {

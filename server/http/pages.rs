@@ -7,13 +7,13 @@ use std::sync::LazyLock;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use super::access::PathParams;
 use super::error::ApiError;
 use crate::sandbox::SessionId;
 
@@ -138,7 +138,7 @@ async fn landing() -> Result<Response, ApiError> {
 
 /// `GET /s/{id}`: the session page. Whether the session exists, and whether the token in the
 /// fragment opens it, is for the page to ask the API.
-async fn session_page(Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn session_page(PathParams(id): PathParams<String>) -> Result<Response, ApiError> {
     let id: SessionId = id
         .parse()
         .map_err(|()| ApiError::NotFound(format!("no session `{id}`")))?;
@@ -149,7 +149,10 @@ async fn session_page(Path(id): Path<String>) -> Result<Response, ApiError> {
 }
 
 /// `GET /static/{name}`: a compiled-in file, or 304 when the browser has it already.
-async fn static_file(Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn static_file(
+    PathParams(name): PathParams<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let (index, file) = STATIC_FILES
         .iter()
         .enumerate()

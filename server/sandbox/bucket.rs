@@ -41,7 +41,10 @@ impl TokenBucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+            // A bucket that never refills (rate 0, which a library caller may configure)
+            // answers "never" rather than a duration that cannot be represented.
+            Err(Duration::try_from_secs_f64((1.0 - self.tokens) / self.rate)
+                .unwrap_or(Duration::MAX))
         }
     }
 
@@ -80,5 +83,13 @@ mod tests {
         assert_eq!(bucket.take(much_later), Ok(()));
         assert_eq!(bucket.take(much_later), Ok(()));
         assert!(bucket.take(much_later).is_err());
+    }
+
+    #[test]
+    fn a_bucket_that_never_refills_says_never() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::full(0.0, 1.0, start);
+        assert_eq!(bucket.take(start), Ok(()));
+        assert_eq!(bucket.take(start), Err(Duration::MAX));
     }
 }

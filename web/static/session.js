@@ -167,13 +167,15 @@ mountRecording(byId('recording-panel'), byId('recording'), store, {
 });
 mountExercise(byId('exercise-panel'), byId('exercise'), store, { api });
 if (role === 'owner') {
-  // The calls the console offers are the server's, from its API document.
-  try {
-    const calls = callsFromOpenApi(await getJson('/api/openapi.json'));
-    consoleView = mountConsole(byId('console'), store, { call, calls });
-  } catch (e) {
-    store.banner({ kind: 'error', text: `The call console could not be set up: ${e.message}. Reload the page.` });
-  }
+  // The calls the console offers are the server's, from its API document. The page does not
+  // wait for it: the session loads and streams meanwhile, and the console appears when ready.
+  getJson('/api/openapi.json')
+    .then((doc) => {
+      consoleView = mountConsole(byId('console'), store, { call, calls: callsFromOpenApi(doc) });
+    })
+    .catch((e) => {
+      store.banner({ kind: 'error', text: `The call console could not be set up: ${e.message}. Reload the page.` });
+    });
   mountScenarios(byId('scenarios'), store, { call });
 }
 chrome(store.state);

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
@@ -20,8 +20,9 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-/// Receive buffer for answers: an acknowledgement, or one link's description.
-const ANSWER_BUFFER: usize = 8192;
+/// Receive buffer for answers: an acknowledgement, or one link's description (a few hundred
+/// bytes for the links made here; a larger one is reported, not cut).
+const ANSWER_BUFFER: usize = 32 * 1024;
 
 /// A route-netlink socket bound to one namespace.
 #[derive(Debug)]
@@ -85,8 +86,9 @@ impl Rtnl {
         }
         let mut buf = vec![0u8; ANSWER_BUFFER];
         loop {
-            // SAFETY: `buf` is valid for writes of its length.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            // SAFETY: `buf` is valid for writes of its length. With MSG_TRUNC the result is
+            // the datagram's full length, which may exceed what was written.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_TRUNC) };
             let Ok(n) = usize::try_from(n) else {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -94,15 +96,26 @@ impl Rtnl {
                 }
                 return Err(e);
             };
+            if n > buf.len() {
+                return Err(io::Error::other(
+                    "a netlink answer did not fit the receive buffer",
+                ));
+            }
             let mut rest = &buf[..n];
             while !rest.is_empty() {
-                let answer = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest)
+                // Frame by the header alone: only the answer to this request is decoded, so
+                // a stray message this crate cannot read does not fail the request.
+                let framed = NetlinkBuffer::new_checked(rest)
                     .map_err(|e| io::Error::other(format!("malformed netlink answer: {e}")))?;
-                let len = (answer.header.length as usize).max(1);
+                let len = framed.length() as usize;
+                let seq = framed.sequence_number();
+                let message = &rest[..len];
                 rest = rest.get(len.next_multiple_of(4)..).unwrap_or_default();
-                if answer.header.sequence_number != self.seq {
+                if seq != self.seq {
                     continue; // an answer to an earlier request that gave up
                 }
+                let answer = NetlinkMessage::<RouteNetlinkMessage>::deserialize(message)
+                    .map_err(|e| io::Error::other(format!("malformed netlink answer: {e}")))?;
                 return match answer.payload {
                     NetlinkPayload::Error(error) => match error.code {
                         Some(code) => Err(io::Error::from_raw_os_error(-code.get())),
