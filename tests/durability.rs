@@ -64,3 +64,34 @@ async fn a_session_is_acknowledged_once_its_start_is_stored() {
         "{ended:?}"
     );
 }
+
+#[tokio::test]
+async fn an_ended_session_leaves_memory_once_the_store_has_it() {
+    // A writer that commits every record at once and finishes a session with its end.
+    let (records, mut writer) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut sessions = std::collections::HashMap::new();
+        while let Some(record) = writer.recv().await {
+            match record {
+                Record::SessionStarted(info, progress) => {
+                    sessions.insert(info.id, progress);
+                }
+                Record::Event(id, event) => sessions[&id].stored_through(event.seq),
+                Record::SessionEnded { id, .. } => sessions[&id].finish(),
+            }
+        }
+    });
+    let sandbox = sandbox_storing_into(records);
+    let handle = timeout(sandbox.create_session(NewSession::default()))
+        .await
+        .expect("created");
+    timeout(handle.end("test")).await.expect("ended");
+    drop(handle);
+    // Nobody asks for it again and no other session ends: it still goes.
+    timeout(async {
+        while sandbox.ended_in_memory() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}

@@ -91,6 +91,13 @@ impl StoreProgress {
         self.0.borrow().finished
     }
 
+    /// Wait until the store is done with the session (see [`Self::finish`]).
+    pub(super) async fn wait_finished(&self) {
+        let mut stored = self.0.subscribe();
+        // The sender lives as long as `self`: it cannot close while waited on.
+        stored.wait_for(|s| s.finished).await.map(drop).ok();
+    }
+
     /// Seq of the newest event committed.
     pub fn stored(&self) -> Seq {
         self.0.borrow().through

@@ -260,6 +260,15 @@ impl Sandbox {
         })
     }
 
+    /// Ended sessions still held in memory because the store has not finished their logs.
+    pub fn ended_in_memory(&self) -> usize {
+        self.shared
+            .recently_ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
     /// Stop a session's task at once, as if it had crashed: ownership still closes its
     /// sockets and namespaces, and its log gets an end event saying so. For operators and
     /// tests; [`SessionHandle::end`] is the clean way.
@@ -308,8 +317,9 @@ fn build_network(
 }
 
 impl SandboxShared {
-    /// Keep an ended session readable from memory until the store confirms it.
-    pub(crate) fn remember_ended(&self, handle: SessionHandle) {
+    /// Keep an ended session readable from memory until the store confirms it, and forget it
+    /// then: its log tail is not held once the store can serve it.
+    pub(crate) fn remember_ended(self: &Arc<Self>, handle: SessionHandle) {
         if self.records.is_none() {
             return;
         }
@@ -327,7 +337,25 @@ impl SandboxShared {
                 recent.remove(&id);
             }
         }
-        recent.insert(handle.id(), (std::time::Instant::now(), handle));
+        let id = handle.id();
+        let progress = handle.log.progress.clone();
+        recent.insert(id, (std::time::Instant::now(), handle));
+        drop(recent);
+        if let (Ok(runtime), Some(progress)) = (tokio::runtime::Handle::try_current(), progress) {
+            let shared = Arc::downgrade(self);
+            runtime.spawn(async move {
+                tokio::time::timeout(RECENTLY_ENDED_FOR, progress.wait_finished())
+                    .await
+                    .ok(/* kept no longer than that anyway */);
+                if let Some(shared) = shared.upgrade() {
+                    shared
+                        .recently_ended
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&id);
+                }
+            });
+        }
     }
 }
 
