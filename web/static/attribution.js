@@ -8,7 +8,7 @@
 // after). What the model learns is kept in its maps (`peerOf`, `lastSendTo`, `connectTarget`,
 // `unattributed`, `unclaimed`); pure functions over plain objects, no DOM.
 
-import { WILDCARD, hostOfAddr, parseAddr, sameEndpoint } from './address.js';
+import { WILDCARD, hostOfAddr, isUnixAddr, parseAddr, sameEndpoint } from './address.js';
 
 /** Incoming connections kept while their connect is not logged yet. */
 const UNCLAIMED_KEPT = 8;
@@ -72,7 +72,8 @@ export function attributeConnect(model, ev) {
   if (target && target !== ev.host) for (const seq of waiting) model.peerOf.set(seq, target);
   model.unattributed.delete(key(ev.host, ev.fd));
   // Likewise the listener's "incoming" is often logged just before the connect.
-  const claimed = model.unclaimed.filter((u) => sameEndpoint(u.local, ev.addr));
+  // A Unix name is a listener's only on its own host.
+  const claimed = model.unclaimed.filter((u) => sameEndpoint(u.local, ev.addr) && (!isUnixAddr(ev.addr) || u.host === ev.host));
   for (const u of claimed) model.peerOf.set(u.seq, ev.host);
   model.unclaimed = model.unclaimed.filter((u) => !claimed.includes(u));
 }
@@ -81,9 +82,11 @@ export function attributeConnect(model, ev) {
  * connect logged next. */
 export function attributeIncoming(model, ev) {
   if (!ev.tuple || !ev.tuple.local) return;
-  const blocked = [...model.pending.values()].find((p) => p.kind === 'connect' && p.addr && sameEndpoint(p.addr, ev.tuple.local));
+  const host = eventHost(model, ev);
+  const unix = isUnixAddr(ev.tuple.local);
+  const blocked = [...model.pending.values()].find((p) => p.kind === 'connect' && p.addr && sameEndpoint(p.addr, ev.tuple.local) && (!unix || p.host === host));
   if (blocked) model.peerOf.set(ev.seq, blocked.host);
-  else model.unclaimed = [...model.unclaimed.slice(-(UNCLAIMED_KEPT - 1)), { seq: ev.seq, local: ev.tuple.local }];
+  else model.unclaimed = [...model.unclaimed.slice(-(UNCLAIMED_KEPT - 1)), { seq: ev.seq, local: ev.tuple.local, host }];
 }
 
 /** Data arrived on `socket`: a datagram from the host that last sent to its address, a stream's

@@ -3,10 +3,16 @@
 // datagrams in flight and the packets on the wire. Pure functions over plain objects,
 // so a live session and a recording replay run the same code. The store owns the model.
 // Addresses are `address.js`'s, which host caused a kernel event is `attribution.js`'s, and
-// the hints a socket's state gives are `hints.js`'s.
+// the hints a socket's state gives are `hints.js`'s, what a port means is `ports.js`'s.
+//
+// Unix-domain sockets live inside one host and are often unnamed, so which socket talks to
+// which cannot be read from their addresses: a socketpair's event names both descriptors, and
+// an accepted socket is paired with the oldest connected client of its listener's name on the
+// same host (the order of the accept queue).
 
-import { WILDCARD, hostOfAddr, joinAddr, normIp, parseAddr, sameEndpoint } from './address.js';
+import { WILDCARD, hostOfAddr, isUnixAddr, joinAddr, normIp, parseAddr, sameEndpoint } from './address.js';
 import { attributeConnect, attributeData, attributeEnd, attributeIncoming, eventHost, rememberSend } from './attribution.js';
+import { portOf, portOrigin } from './ports.js';
 
 /** Closed sockets kept (faded) per host, newest first, before they leave the diagram. */
 export const CLOSED_KEPT = 2;
@@ -16,7 +22,7 @@ const FLIGHTS_KEPT = 16;
 /** An empty model. */
 export function emptyModel() {
   return {
-    hosts: [], // [{name, addrs}]
+    hosts: [], // [{name, addrs, ephemeral_ports: [lo, hi] or null when not reported}]
     sockets: new Map(), // uid → socket
     open: new Map(), // "A:3" → uid of the open socket with that fd
     pending: new Map(), // call_id → {call_id, host, fd, kind, seq}
@@ -26,10 +32,11 @@ export function emptyModel() {
     lastSendTo: new Map(), // "ip:port" → host that last sent a datagram there
     connectTarget: new Map(), // host → the host its last connect went to
     unattributed: new Map(), // "A:3" → seqs of kernel events whose cause is not known yet
-    unclaimed: [], // [{seq, local}] connections queued before the connect that made them was logged
+    unclaimed: [], // [{seq, local, host}] connections queued before the connect that made them was logged
     packets: [], // packet events, in seq order (the server bounds how many a session has)
     callPackets: new Map(), // call_id → packet events the call caused
     kernelSockets: new Map(), // "A|local|remote" → {uid, host, tuple, state, from, timerMs, seq, time_ms}
+    portNotes: new Map(), // seq of a call → {chosen, how, port}: the call made the kernel choose a local port
     ended: null,
     lastSeq: 0,
   };
@@ -40,6 +47,25 @@ export function emptyModel() {
 
 function key(host, fd) {
   return `${host}:${fd}`;
+}
+
+/** Socket types whose sockets are connected to one peer (listen, accept, connect). */
+const CONNECTION_TYPES = new Set(['stream', 'seqpacket']);
+
+/** A socket's type when the tuple does not say it (recordings made before tuples had one). */
+export function defaultType(proto) {
+  return { tcp: 'stream', udp: 'dgram', icmp: 'raw', icmpv6: 'raw', unix: 'stream' }[proto] || 'stream';
+}
+
+/** Whether a socket is connection-oriented (stream or seqpacket): it listens, accepts, connects
+ * to one peer. */
+export function isConnectionOriented(socket) {
+  return Boolean(socket) && CONNECTION_TYPES.has(socket.type);
+}
+
+/** A host as the model keeps it, from a snapshot's or an event's host. */
+function hostOf(h) {
+  return { name: h.name, addrs: [...(h.addrs || [])], ephemeral_ports: Array.isArray(h.ephemeral_ports) ? [...h.ephemeral_ports] : null };
 }
 
 /** The open socket with this fd on this host, or undefined. */
@@ -66,15 +92,21 @@ export function shownSockets(model, host) {
   return [...open, ...closed];
 }
 
-function newSocket(model, ev, fd, tuple) {
+/** A new open socket. Its uid is the seq of the event that made it; the second end of a
+ * socketpair (one event, two sockets) gets `uid` seq + 0.5. */
+function newSocket(model, ev, fd, tuple, uid = ev.seq) {
+  const proto = tuple ? tuple.proto : 'tcp';
   const socket = {
-    uid: ev.seq,
+    uid,
     host: ev.host,
     fd,
-    proto: tuple ? tuple.proto : 'tcp',
+    proto,
     family: tuple ? tuple.family : 'inet',
-    local: tuple ? tuple.local : null,
-    remote: tuple ? tuple.remote : null,
+    type: (tuple && tuple.type) || defaultType(proto),
+    local: (tuple && tuple.local) || null,
+    remote: (tuple && tuple.remote) || null,
+    pair: null, // uid of the Unix-domain socket this one is connected to, when known
+    portOrigin: null, // how the local port came to be: {chosen, how, seq} (ports.js portOrigin)
     tcp: null, // the kernel's TCP state, once reported
     inferred: false, // whether that state was read from a packet rather than observed
     role: null, // listener | accepted | client
@@ -119,9 +151,15 @@ function setTcp(socket, state, seq, inferred = false) {
   }
 }
 
-/** The open socket at the other end of a connected socket, if it is in this session. */
+/** The open socket at the other end of a connected socket, if it is in this session: for a
+ * Unix-domain socket the one it was paired with, else the one whose tuple mirrors it. */
 export function peerSocket(model, socket) {
-  if (!socket || !socket.remote || !socket.local) return null;
+  if (!socket) return null;
+  if (socket.proto === 'unix') {
+    const other = socket.pair !== null && socket.pair !== undefined ? model.sockets.get(socket.pair) : null;
+    return other && !other.closed ? other : null;
+  }
+  if (!socket.remote || !socket.local) return null;
   for (const other of model.sockets.values()) {
     if (other === socket || other.closed || other.proto !== socket.proto) continue;
     if (sameEndpoint(other.local, socket.remote) && sameEndpoint(other.remote, socket.local)) return other;
@@ -129,13 +167,39 @@ export function peerSocket(model, socket) {
   return null;
 }
 
-/** The open socket a datagram to `addr` lands on (a bound UDP socket), if any. */
-export function receiverOf(model, addr) {
+/** The open socket a datagram to `addr` lands on (a bound UDP socket, or a Unix datagram
+ * socket of that name on `host`, the sender's: Unix names never cross hosts), if any. */
+export function receiverOf(model, addr, host = null) {
+  const unix = isUnixAddr(addr);
   for (const socket of model.sockets.values()) {
-    if (socket.closed || socket.proto !== 'udp' || !socket.local) continue;
+    if (socket.closed || !socket.local) continue;
+    if (unix) {
+      if (socket.proto !== 'unix' || socket.type !== 'dgram' || (host !== null && socket.host !== host)) continue;
+    } else if (socket.proto !== 'udp') continue;
     if (sameEndpoint(socket.local, addr)) return socket;
   }
   return null;
+}
+
+/** Pair a connected Unix-domain socket with its other end on the same host: an accepted
+ * socket with the oldest unpaired client connected to its name, or a client with the oldest
+ * unpaired accepted socket of the name it connected to. */
+function pairUnix(model, socket) {
+  if (socket.pair !== null) return;
+  const accepted = socket.role === 'accepted';
+  const name = accepted ? socket.local : socket.remote;
+  if (!name) return;
+  const candidates = [...model.sockets.values()].filter((other) => other !== socket && !other.closed
+    && other.proto === 'unix' && other.host === socket.host && other.pair === null
+    && (accepted ? other.role === 'client' && other.remote === name : other.role === 'accepted' && other.local === name));
+  // A client bound to a name of its own is known exactly by it.
+  const exact = accepted && socket.remote ? candidates.filter((c) => c.local === socket.remote) : [];
+  const pool = exact.length ? exact : candidates;
+  pool.sort((a, b) => (a.connectedSeq ?? a.createdSeq) - (b.connectedSeq ?? b.createdSeq));
+  const other = pool[0];
+  if (!other) return;
+  socket.pair = other.uid;
+  other.pair = socket.uid;
 }
 
 /** What the socket's state reads as on its plug. */
@@ -147,8 +211,28 @@ export function stateLabel(socket) {
     if (socket.tcp === 'CLOSE' && socket.local) return 'CLOSE';
     return socket.local ? 'bound' : 'new';
   }
-  if (socket.remote) return 'connected';
+  if (socket.role === 'listener') return 'LISTEN';
+  if (socket.reset) return 'reset';
+  if (socket.remote || (socket.pair !== null && socket.pair !== undefined) || socket.role === 'accepted') return 'connected';
   return socket.local ? 'bound' : 'unbound';
+}
+
+/** Note how a socket's local port came to be, when an event first shows one; a call that made
+ * the kernel choose it (connect, sendto, listen on an unbound socket, bind to port 0) is kept
+ * in `portNotes` by its seq, for the views to explain. */
+function notePort(model, socket, ev, hadPort) {
+  const port = portOf(socket.local);
+  if (!hadPort && port !== null && !socket.portOrigin) {
+    socket.portOrigin = { ...portOrigin(ev, socket.local), seq: ev.seq, port, callSeq: null };
+  }
+  const origin = socket.portOrigin;
+  // The call behind a kernel-chosen port (its packet or state change may have shown it first).
+  const calls = ['bind', 'connect', 'sendto', 'send', 'listen'];
+  if (origin && origin.chosen && origin.callSeq === null && calls.includes(ev.kind) && ev.status !== 'observed' && ev.status !== 'error') {
+    if (origin.how === 'implicit') origin.how = ev.kind;
+    origin.callSeq = ev.seq;
+    model.portNotes.set(ev.seq, { chosen: true, how: origin.how, port: origin.port });
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -182,11 +266,11 @@ export function applyEvent(model, ev) {
 
   switch (ev.kind) {
     case 'session_started':
-      model.hosts = (ev.hosts || []).map((h) => ({ name: h.name, addrs: [...h.addrs] }));
+      model.hosts = (ev.hosts || []).map(hostOf);
       return;
     case 'host_added':
       for (const h of ev.hosts || []) {
-        if (!model.hosts.some((x) => x.name === h.name)) model.hosts.push({ name: h.name, addrs: [...h.addrs] });
+        if (!model.hosts.some((x) => x.name === h.name)) model.hosts.push(hostOf(h));
       }
       return;
     case 'session_ended':
@@ -196,6 +280,19 @@ export function applyEvent(model, ev) {
       return;
     case 'socket':
       if (ok) newSocket(model, ev, ev.new_fd ?? ev.fd, ev.tuple);
+      return;
+    case 'socketpair':
+      if (ok) {
+        // Two descriptors connected to each other, with no names at all.
+        const fds = Array.isArray(ev.fds) && ev.fds.length === 2 ? ev.fds : [ev.new_fd ?? ev.fd, (ev.new_fd ?? ev.fd) + 1];
+        const tuple = { proto: 'unix', family: 'unix', type: ev.type || 'stream', ...(ev.tuple || {}) };
+        const a = newSocket(model, ev, fds[0], tuple);
+        const b = newSocket(model, ev, fds[1], tuple, ev.seq + 0.5);
+        a.role = 'pair';
+        b.role = 'pair';
+        a.pair = b.uid;
+        b.pair = a.uid;
+      }
       return;
     case 'packet':
       // A packet names its sender's descriptor, but its tuple is the connection's (a
@@ -212,8 +309,11 @@ export function applyEvent(model, ev) {
   const host = eventHost(model, ev);
   const socket = host !== null && ev.fd !== undefined ? openSocket(model, host, ev.fd) : undefined;
   if (socket && ev.tuple) {
-    socket.local = ev.tuple.local;
-    socket.remote = ev.tuple.remote;
+    const hadPort = portOf(socket.local) !== null;
+    socket.local = ev.tuple.local ?? null;
+    socket.remote = ev.tuple.remote ?? null;
+    if (ev.tuple.type) socket.type = ev.tuple.type;
+    notePort(model, socket, ev, hadPort);
   }
 
   switch (ev.kind) {
@@ -225,7 +325,8 @@ export function applyEvent(model, ev) {
         socket.role = 'listener';
         socket.backlog = ev.backlog ?? socket.backlog;
         socket.queue = socket.queue || 0;
-        setTcp(socket, 'LISTEN', ev.seq);
+        if (socket.proto === 'tcp') setTcp(socket, 'LISTEN', ev.seq);
+        else socket.stateSeq = ev.seq;
       }
       break;
     case 'connect':
@@ -241,6 +342,12 @@ export function applyEvent(model, ev) {
           setTcp(socket, 'CLOSE', ev.seq);
         }
       }
+      if (ok && socket && socket.proto === 'unix' && isConnectionOriented(socket)) {
+        socket.role = socket.role || 'client';
+        socket.connectedSeq = ev.seq;
+        socket.stateSeq = ev.seq;
+        pairUnix(model, socket);
+      }
       break;
     case 'accept':
       if (ok && ev.new_fd !== undefined) {
@@ -252,7 +359,10 @@ export function applyEvent(model, ev) {
         const conn = newSocket(model, ev, ev.new_fd, ev.tuple);
         conn.remote = ev.peer || null;
         conn.role = 'accepted';
-        conn.tcp = 'ESTABLISHED';
+        if (conn.proto === 'tcp') conn.tcp = 'ESTABLISHED';
+        // The listener's port, not one the kernel chose.
+        if (portOf(conn.local) !== null) conn.portOrigin = { chosen: false, how: 'accept', seq: ev.seq, port: portOf(conn.local), callSeq: ev.seq };
+        if (conn.proto === 'unix') pairUnix(model, conn);
         // The event carries the listener's address; under a wildcard bind (0.0.0.0:8080) the
         // connection's own address is where the client connected to.
         const local = parseAddr(conn.local);
@@ -275,7 +385,15 @@ export function applyEvent(model, ev) {
     case 'sendto':
       if (ok && socket) {
         const dest = ev.kind === 'sendto' && ev.addr ? ev.addr : socket.remote;
-        if (socket.proto === 'udp' && dest) {
+        if (socket.proto === 'unix') {
+          // Inside the host: to the paired socket, or the datagram socket of that name here.
+          const to = ev.kind === 'sendto' && ev.addr ? receiverOf(model, ev.addr, socket.host)
+            : peerSocket(model, socket) || (dest ? receiverOf(model, dest, socket.host) : null);
+          addFlight(model, { seq: ev.seq, proto: 'unix', from: socket.uid, to: to ? to.uid : null, toHost: to ? to.host : null, text: previewText(ev) });
+        } else if ((socket.proto === 'icmp' || socket.proto === 'icmpv6') && dest) {
+          // ICMP has no ports: the message goes to the destination host, whose kernel answers.
+          addFlight(model, { seq: ev.seq, proto: 'icmp', from: socket.uid, to: null, toHost: hostOfAddr(model, dest), text: previewText(ev) });
+        } else if (socket.proto === 'udp' && dest) {
           rememberSend(model, dest, ev.host);
           const to = receiverOf(model, dest);
           addFlight(model, { seq: ev.seq, proto: 'udp', from: socket.uid, to: to ? to.uid : null, toHost: to ? to.host : hostOfAddr(model, dest), text: previewText(ev) });
@@ -292,8 +410,8 @@ export function applyEvent(model, ev) {
     case 'recv':
     case 'recvfrom':
       if (ok && socket && !ev.peek) {
-        if (socket.proto === 'udp') socket.waiting = 0;
-        else socket.waiting = Math.max(0, socket.waiting - (ev.bytes || 0));
+        if (socket.type === 'stream') socket.waiting = Math.max(0, socket.waiting - (ev.bytes || 0));
+        else socket.waiting = 0; // one datagram or record read
       }
       break;
     case 'eof':
@@ -404,8 +522,10 @@ export function reconcile(model, snapshot) {
   if (!snapshot || !Array.isArray(snapshot.hosts)) return;
   for (const host of snapshot.hosts) {
     const known = model.hosts.find((x) => x.name === host.name);
-    if (known) known.addrs = [...host.addrs];
-    else model.hosts.push({ name: host.name, addrs: [...host.addrs] });
+    if (known) {
+      known.addrs = [...host.addrs];
+      if (Array.isArray(host.ephemeral_ports)) known.ephemeral_ports = [...host.ephemeral_ports];
+    } else model.hosts.push(hostOf(host));
   }
   if (!snapshot.live) return;
   const seen = new Set();
@@ -417,9 +537,10 @@ export function reconcile(model, snapshot) {
         socket = newSocket(model, { seq: -(model.sockets.size + 1), host: host.name }, snap.fd, snap.tuple);
       }
       seen.add(socket.uid);
-      socket.local = snap.tuple.local;
-      socket.remote = snap.tuple.remote;
+      socket.local = snap.tuple.local ?? null;
+      socket.remote = snap.tuple.remote ?? null;
       socket.family = snap.tuple.family;
+      socket.type = snap.tuple.type || socket.type;
       socket.nonblocking = snap.nonblocking;
       if (snap.tcp_state) setTcp(socket, snap.tcp_state, socket.stateSeq);
       if (snap.tcp_state === 'LISTEN') socket.role = 'listener';

@@ -3,7 +3,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { hostOfAddr, joinAddr, normIp, parseAddr, sameEndpoint } from '../static/address.js';
+import { addrKind, hostOfAddr, isAbstractAddr, isUnixAddr, joinAddr, normIp, parseAddr, parseIp, sameEndpoint, unixName } from '../static/address.js';
 
 const model = { hosts: [{ name: 'A', addrs: ['10.0.0.1', 'fd00::1'] }, { name: 'B', addrs: ['10.0.0.2', 'FD00::2'] }] };
 
@@ -48,4 +48,41 @@ test('the host that owns an address, with or without its port', () => {
   assert.equal(hostOfAddr(model, '::ffff:10.0.0.1'), 'A');
   assert.equal(hostOfAddr(model, '10.0.0.9:1'), null);
   assert.equal(hostOfAddr(model, ''), null);
+});
+
+test('Unix-domain names and bare IPs are never read as ip:port', () => {
+  for (const text of ['/tmp/echo.sock', '/tmp/a:8080', '@echo', '@x:1', '10.0.0.2', 'fd00::2', '::1']) {
+    assert.equal(parseAddr(text), null, text);
+  }
+  assert.deepEqual(parseAddr('127.0.0.1:0'), { ip: '127.0.0.1', port: 0 });
+});
+
+test('what kind of address a string is', () => {
+  assert.equal(addrKind('/tmp/echo.sock'), 'unix');
+  assert.equal(addrKind('@echo'), 'abstract');
+  assert.equal(addrKind('10.0.0.2:8080'), 'ip-port');
+  assert.equal(addrKind('[fd00::2]:8080'), 'ip-port');
+  assert.equal(addrKind('10.0.0.2'), 'ip');
+  assert.equal(addrKind('fd00::2'), 'ip');
+  assert.equal(addrKind(''), null);
+  assert.equal(addrKind(null), null);
+  assert.ok(isUnixAddr('@echo') && isAbstractAddr('@echo'));
+  assert.ok(isUnixAddr('/tmp/a') && !isAbstractAddr('/tmp/a'));
+  assert.ok(!isUnixAddr('10.0.0.1:1') && !isUnixAddr(null));
+  assert.equal(parseIp('::ffff:10.0.0.1'), '10.0.0.1');
+  assert.equal(parseIp('FD00::2'), 'fd00::2');
+  assert.equal(parseIp('10.0.0.2:80'), null);
+  assert.equal(parseIp('/tmp/a'), null);
+  assert.equal(unixName(null), 'unnamed');
+  assert.equal(unixName('@echo'), '@echo');
+});
+
+test('Unix names match only exactly and name no host', () => {
+  assert.ok(sameEndpoint('/tmp/echo.sock', '/tmp/echo.sock'));
+  assert.ok(!sameEndpoint('/tmp/echo.sock', '/tmp/other.sock'));
+  assert.ok(!sameEndpoint('@echo', '/tmp/echo'));
+  assert.ok(!sameEndpoint('@echo', '0.0.0.0:1'));
+  assert.equal(hostOfAddr(model, '/tmp/echo.sock'), null);
+  assert.equal(hostOfAddr(model, '@echo'), null);
+  assert.equal(hostOfAddr(model, 'fd00::1'), 'A', 'a bare IPv6 (a raw socket) names its host');
 });

@@ -1,0 +1,161 @@
+// Ports explained: which range a port is in and what that range means (IANA's well-known,
+// registered and dynamic ranges), whether the kernel chose it (an ephemeral port, from the
+// host's own `net.ipv4.ip_local_port_range`), and why a well-known port may be refused.
+// Every view that shows a port asks here for its words. Pure: numbers and plain objects in,
+// text out; no DOM.
+
+import { hostOfAddr, isUnixAddr, parseAddr } from './address.js';
+
+/** IANA's three ranges (RFC 6335), lowest first. */
+export const PORT_RANGES = [
+  { name: 'well-known', lo: 0, hi: 1023, meaning: 'reserved for standard services (80 HTTP, 443 HTTPS, 22 SSH); binding one needs privilege (CAP_NET_BIND_SERVICE, or root)' },
+  { name: 'registered', lo: 1024, hi: 49151, meaning: 'assigned to applications on request (8080 HTTP alternate, 5432 PostgreSQL); any program may bind one' },
+  { name: 'dynamic', lo: 49152, hi: 65535, meaning: 'IANA’s dynamic/private range, never assigned: meant for short-lived, automatically chosen ports' },
+];
+
+/** Linux's default ephemeral range (`net.ipv4.ip_local_port_range`), used when a host does
+ * not say its own (recordings made before hosts reported it). */
+export const LINUX_EPHEMERAL = [32768, 60999];
+
+/** The lesson about the two ranges, in one line. */
+export const EPHEMERAL_LESSON = `Linux picks ephemeral ports from ${LINUX_EPHEMERAL[0]}–${LINUX_EPHEMERAL[1]} by default, not from IANA’s dynamic range 49152–65535: an ephemeral port may well be a “registered” one.`;
+
+/** The calls that give an unbound socket a port the call did not name (an implicit bind). */
+const IMPLICIT_BINDS = new Set(['connect', 'sendto', 'listen', 'send']);
+
+/** How the kernel came to choose a port, in words. */
+const CHOSEN_HOW = {
+  'bind-0': 'bind to port 0 asks the kernel for any free port',
+  connect: 'connect on an unbound socket binds it first, to a port the kernel picks',
+  sendto: 'sendto on an unbound socket binds it first, to a port the kernel picks',
+  send: 'send on an unbound socket binds it first, to a port the kernel picks',
+  listen: 'listen on an unbound socket binds it first, to a port the kernel picks',
+  implicit: 'the socket was not bound, so the kernel bound it to a port of its choosing',
+};
+
+/** The port in an ip:port address, or null (a bare IP, a Unix name, nothing). */
+export function portOf(addr) {
+  if (!addr || isUnixAddr(addr)) return null;
+  const parsed = parseAddr(addr);
+  return parsed && Number.isInteger(parsed.port) ? parsed.port : null;
+}
+
+/** The IANA range a port is in, or null for a number that is no port. */
+export function portRange(port) {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return null;
+  return PORT_RANGES.find((r) => port >= r.lo && port <= r.hi);
+}
+
+/** A host's ephemeral range: {lo, hi, known} (known: the host reported it). */
+export function ephemeralRange(host) {
+  const own = host && Array.isArray(host.ephemeral_ports) ? host.ephemeral_ports
+    : host && Array.isArray(host.ephemeralPorts) ? host.ephemeralPorts : null;
+  if (own && own.length === 2 && Number.isInteger(own[0]) && Number.isInteger(own[1])) return { lo: own[0], hi: own[1], known: true };
+  return { lo: LINUX_EPHEMERAL[0], hi: LINUX_EPHEMERAL[1], known: false };
+}
+
+/** The range as text: "32768–60999 (host A’s net.ipv4.ip_local_port_range)". */
+export function ephemeralText(host) {
+  const r = ephemeralRange(host);
+  const name = host && host.name ? `host ${host.name}’s` : 'the host’s';
+  return r.known
+    ? `${r.lo}–${r.hi} (${name} net.ipv4.ip_local_port_range)`
+    : `${r.lo}–${r.hi} (Linux’s default net.ipv4.ip_local_port_range; this recording does not say the host’s own)`;
+}
+
+/** Whether the kernel chose a bind's port: the request named port 0. */
+export function bindAsksKernel(requested) {
+  return portOf(requested) === 0;
+}
+
+/** How a socket's local port came to be, from the event that first showed it (`ev`) and the
+ * request behind it: {chosen: true, how} when the kernel chose it (bind to port 0, or an
+ * implicit bind on connect/sendto/listen), {chosen: false, how: 'bind'} when a bind named it,
+ * null when the event shows no port. */
+export function portOrigin(ev, local) {
+  if (portOf(local) === null) return null;
+  if (ev.kind === 'bind') {
+    const requested = ev.requested_addr || ev.addr;
+    return bindAsksKernel(requested) ? { chosen: true, how: 'bind-0' } : { chosen: false, how: 'bind' };
+  }
+  if (ev.kind === 'accept' || ev.kind === 'socket') return { chosen: false, how: ev.kind };
+  return { chosen: true, how: IMPLICIT_BINDS.has(ev.kind) ? ev.kind : 'implicit' };
+}
+
+/**
+ * A port explained: `{port, range, short, lines}` — `short` a few words for a tag
+ * ("ephemeral", "well-known"), `lines` the sentences for a tooltip or a details panel.
+ * `chosen` is a `portOrigin` (or null when not known), `host` the host whose port it is
+ * (its ephemeral range), `role` how the port is used ("local", "remote", "requested").
+ * Null for no port.
+ */
+export function explainPort(port, { chosen = null, host = null, role = null } = {}) {
+  const range = portRange(port);
+  if (!range) return null;
+  const lines = [];
+  const whose = role === 'remote' ? 'remote port' : role === 'requested' ? 'requested port' : 'port';
+  if (port === 0) {
+    lines.push(`${whose} 0: not a port but a request — the kernel picks a free ephemeral port.`);
+    return { port, range, short: 'any', lines };
+  }
+  lines.push(`${whose} ${port}: ${range.name} (${range.lo}–${range.hi}), ${range.meaning}.`);
+  let short = range.name;
+  if (chosen && chosen.chosen) {
+    const eph = ephemeralRange(host);
+    short = 'ephemeral';
+    lines.push(`Chosen by the kernel (ephemeral): ${CHOSEN_HOW[chosen.how] || CHOSEN_HOW.implicit}, from ${ephemeralText(host)}.`);
+    if (port < eph.lo || port > eph.hi) lines.push('(Outside that range: the host’s range was changed since, or the port was chosen another way.)');
+    lines.push(EPHEMERAL_LESSON);
+  } else if (chosen && chosen.how === 'bind') {
+    lines.push('Named by the program’s bind.');
+  } else if (role === 'remote' && range.name !== 'well-known') {
+    const eph = ephemeralRange(host);
+    if (port >= eph.lo && port <= eph.hi) lines.push(`Inside ${host && host.name ? `host ${host.name}’s` : 'the'} ephemeral range ${eph.lo}–${eph.hi}: most likely a port the peer’s kernel chose.`);
+  }
+  return { port, range, short, lines };
+}
+
+/** One line per port in `explained` (as `explainPort` returns), for a title attribute. */
+export function portTitle(explained) {
+  return explained ? explained.lines.join('\n') : '';
+}
+
+/** The well-known port a failed bind asked for, explained, when that is why it failed
+ * (EACCES on a port below 1024); null otherwise. */
+export function privilegedRefusal(ev) {
+  const errno = ev && ev.errno ? (typeof ev.errno === 'string' ? ev.errno : ev.errno.name) : null;
+  if (ev.kind !== 'bind' && ev.call !== 'bind') return null;
+  if (errno !== 'EACCES') return null;
+  const port = portOf(ev.requested_addr || ev.addr);
+  if (port === null || port === 0 || port > 1023) return null;
+  return `Port ${port} is well-known (0–1023): binding it needs privilege (CAP_NET_BIND_SERVICE), which a program usually lacks. The sandbox refuses it as the kernel refuses an unprivileged program, unless the server was started with --allow-privileged-ports. Pick a port from 1024 up, such as 8080.`;
+}
+
+/**
+ * The ports an event shows, each explained: `[{role, addr, port, explained}]` for its local
+ * and remote tuple ends, the address it asked for and the peer it reports. `model` gives the
+ * hosts (their ephemeral ranges) and `origin` whether the kernel chose the local port (a
+ * `portOrigin`, e.g. the model's note for this event).
+ */
+export function portsOfEvent(ev, model, origin = null) {
+  const out = [];
+  const seen = new Set();
+  const hosts = model && model.hosts ? model.hosts : [];
+  const hostNamed = (name) => hosts.find((x) => x.name === name) || null;
+  const add = (role, addr, opts) => {
+    const port = portOf(addr);
+    if (port === null || seen.has(`${role}|${addr}`)) return;
+    seen.add(`${role}|${addr}`);
+    // A remote port is in the range of the host at the other end.
+    const host = role === 'remote' ? hostNamed(hostOfAddr({ hosts }, addr)) : hostNamed(ev.host);
+    out.push({ role, addr, port, explained: explainPort(port, { host, role, ...opts }) });
+  };
+  const tuple = ev.tuple || {};
+  if (ev.requested_addr && ev.requested_addr !== ev.addr) add('requested', ev.requested_addr);
+  add('local', tuple.local, { chosen: origin });
+  if (ev.kind === 'bind' && ev.addr && ev.addr !== tuple.local) add('local', ev.addr, { chosen: origin });
+  if (['connect', 'sendto'].includes(ev.kind) && ev.addr) add('remote', ev.addr);
+  add('remote', tuple.remote);
+  if (ev.peer) add('remote', ev.peer);
+  return out;
+}

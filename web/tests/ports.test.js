@@ -1,0 +1,108 @@
+// Ports explained: IANA's ranges, the host's ephemeral range, which ports the kernel chose and
+// why a well-known port is refused.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { LINUX_EPHEMERAL, ephemeralRange, ephemeralText, explainPort, portOf, portOrigin, portRange, portsOfEvent, privilegedRefusal } from '../static/ports.js';
+import { applyEvent, emptyModel } from '../static/model.js';
+
+const events = JSON.parse(readFileSync(new URL('./fixtures/unix-raw-ports.json', import.meta.url)));
+const at = (seq) => events.find((ev) => ev.seq === seq);
+
+test('each port is in one of IANA’s three ranges', () => {
+  assert.equal(portRange(0).name, 'well-known');
+  assert.equal(portRange(1023).name, 'well-known');
+  assert.equal(portRange(1024).name, 'registered');
+  assert.equal(portRange(49151).name, 'registered');
+  assert.equal(portRange(49152).name, 'dynamic');
+  assert.equal(portRange(65535).name, 'dynamic');
+  assert.equal(portRange(65536), null);
+  assert.equal(portRange(-1), null);
+  assert.equal(portRange(1.5), null);
+});
+
+test('only ip:port addresses have a port', () => {
+  assert.equal(portOf('10.0.0.2:8080'), 8080);
+  assert.equal(portOf('[fd00::2]:0'), 0);
+  assert.equal(portOf('10.0.0.2'), null, 'ICMP and raw sockets have no ports');
+  assert.equal(portOf('/tmp/echo.sock'), null);
+  assert.equal(portOf('@echo'), null);
+  assert.equal(portOf(null), null);
+});
+
+test('a host’s ephemeral range is its own, else Linux’s default', () => {
+  assert.deepEqual(ephemeralRange({ name: 'B', ephemeral_ports: [40000, 40999] }), { lo: 40000, hi: 40999, known: true });
+  assert.deepEqual(ephemeralRange({ name: 'A' }), { lo: LINUX_EPHEMERAL[0], hi: LINUX_EPHEMERAL[1], known: false });
+  assert.deepEqual(ephemeralRange(null), { lo: 32768, hi: 60999, known: false });
+  assert.match(ephemeralText({ name: 'B', ephemeral_ports: [40000, 40999] }), /^40000–40999 \(host B’s net\.ipv4\.ip_local_port_range\)$/);
+  assert.match(ephemeralText({ name: 'A' }), /Linux’s default/);
+});
+
+test('a port the call did not name was chosen by the kernel', () => {
+  assert.deepEqual(portOrigin({ kind: 'bind', requested_addr: '10.0.0.2:0', addr: '10.0.0.2:40123' }, '10.0.0.2:40123'), { chosen: true, how: 'bind-0' });
+  assert.deepEqual(portOrigin({ kind: 'bind', addr: '10.0.0.2:8080' }, '10.0.0.2:8080'), { chosen: false, how: 'bind' });
+  assert.deepEqual(portOrigin({ kind: 'connect' }, '10.0.0.1:45044'), { chosen: true, how: 'connect' });
+  assert.deepEqual(portOrigin({ kind: 'sendto' }, '10.0.0.1:41234'), { chosen: true, how: 'sendto' });
+  assert.deepEqual(portOrigin({ kind: 'listen' }, '10.0.0.1:41234'), { chosen: true, how: 'listen' });
+  assert.deepEqual(portOrigin({ kind: 'tcp_state' }, '10.0.0.1:41234'), { chosen: true, how: 'implicit' });
+  assert.equal(portOrigin({ kind: 'bind' }, '/tmp/echo.sock'), null, 'Unix names are no ports');
+  assert.equal(portOrigin({ kind: 'sendto' }, '10.0.0.1'), null, 'nor is an ICMP socket’s address');
+});
+
+test('a port explained: its range, what it means, and whether the kernel chose it', () => {
+  const b = { name: 'B', ephemeral_ports: [40000, 40999] };
+  const eph = explainPort(40123, { chosen: { chosen: true, how: 'bind-0' }, host: b });
+  assert.equal(eph.short, 'ephemeral');
+  assert.match(eph.lines[0], /registered \(1024–49151\)/);
+  assert.match(eph.lines[1], /bind to port 0.*40000–40999 \(host B’s/);
+  assert.ok(eph.lines.some((l) => /not from IANA’s dynamic range 49152–65535/.test(l)), 'the lesson');
+  const wk = explainPort(80);
+  assert.equal(wk.short, 'well-known');
+  assert.match(wk.lines[0], /needs privilege/);
+  assert.equal(explainPort(50000).short, 'dynamic');
+  assert.equal(explainPort(0).short, 'any');
+  assert.match(explainPort(0).lines[0], /kernel picks/);
+  assert.equal(explainPort(70000), null);
+  const named = explainPort(8080, { chosen: { chosen: false, how: 'bind' } });
+  assert.equal(named.short, 'registered');
+  assert.match(named.lines.join(' '), /Named by the program’s bind/);
+  const remote = explainPort(45044, { role: 'remote', host: { name: 'A' } });
+  assert.match(remote.lines.join(' '), /most likely a port the peer’s kernel chose/);
+});
+
+test('a refused well-known port says why', () => {
+  assert.match(privilegedRefusal(at(23)), /^Port 80 is well-known \(0–1023\).*--allow-privileged-ports/);
+  assert.match(privilegedRefusal({ call: 'bind', addr: '10.0.0.2:22', errno: 'EACCES' }), /Port 22/, 'a console reply');
+  assert.equal(privilegedRefusal({ kind: 'bind', status: 'error', errno: { name: 'EADDRINUSE' }, addr: '10.0.0.2:80' }), null);
+  assert.equal(privilegedRefusal({ kind: 'bind', status: 'error', errno: { name: 'EACCES' }, addr: '10.0.0.2:8080' }), null);
+  assert.equal(privilegedRefusal({ kind: 'connect', status: 'error', errno: { name: 'EACCES' }, addr: '10.0.0.2:80' }), null);
+});
+
+test('the model notes the calls that made the kernel choose a port', () => {
+  const model = emptyModel();
+  for (const ev of events) applyEvent(model, ev);
+  // The SYN_SENT state showed the port first; the connect is the call that chose it.
+  assert.deepEqual(model.portNotes.get(28), { chosen: true, how: 'connect', port: 45044 });
+  assert.deepEqual(model.portNotes.get(19), { chosen: true, how: 'sendto', port: 41234 });
+  assert.deepEqual(model.portNotes.get(21), { chosen: true, how: 'bind-0', port: 40123 });
+  assert.equal(model.portNotes.has(24), false, 'bind named 8080');
+  assert.equal(model.portNotes.has(16), false, 'ICMP has no ports');
+  assert.equal(model.portNotes.has(29), false, 'an accepted socket has its listener’s port');
+  const hosts = Object.fromEntries(model.hosts.map((x) => [x.name, x.ephemeral_ports]));
+  assert.deepEqual(hosts, { A: [32768, 60999], B: [40000, 40999] });
+});
+
+test('every port an event shows, explained with the right host’s range', () => {
+  const model = emptyModel();
+  for (const ev of events) applyEvent(model, ev);
+  const connect = portsOfEvent(at(28), model, model.portNotes.get(28));
+  assert.deepEqual(connect.map((p) => [p.role, p.port, p.explained.short]), [['local', 45044, 'ephemeral'], ['remote', 8080, 'registered']]);
+  assert.match(connect[0].explained.lines.join(' '), /host A’s net\.ipv4/);
+  const accept = portsOfEvent(at(29), model);
+  assert.deepEqual(accept.map((p) => [p.role, p.port]), [['local', 8080], ['remote', 45044]]);
+  const bind0 = portsOfEvent(at(21), model, model.portNotes.get(21));
+  assert.deepEqual(bind0.map((p) => [p.role, p.port, p.explained.short]), [['requested', 0, 'any'], ['local', 40123, 'ephemeral']]);
+  assert.deepEqual(portsOfEvent(at(16), model), [], 'ICMP: no ports');
+  assert.deepEqual(portsOfEvent(at(3), model), [], 'Unix: no ports');
+});
