@@ -6,8 +6,12 @@
 // documents before the schema was generated from the Rust `Call` type): a `oneOf` with one
 // entry per call, `properties.call.enum[0]` (or `const`) its name, its other properties the
 // call's fields with their `type` and `enum`, and `required`. Entries may be `$ref`s to other
-// schemas or `allOf`s of them. Fields every call has (the host, a blocking call's wait, the
-// data's encoding) are the console's own controls, not fields of a call.
+// schemas or `allOf`s of them. An optional field may be written `{"oneOf": [{"type": "null"},
+// {"$ref": …}]}` (an `Option` of a named enum); it reads as the named schema, not required.
+// Fields every call has (the host, a blocking call's wait, the data's encoding) are the
+// console's own controls, not fields of a call. `choicesOf` says how the console offers an
+// enum field's values: one entry per choice (the C constant names the server also accepts are
+// spellings of the same choice), labelled as a program would write it.
 
 /** Names the call body's schema has had, newest first. */
 const SCHEMA_NAMES = ['CallRequest', 'CallBody'];
@@ -37,8 +41,19 @@ function flatten(doc, entry) {
     out.description = out.description || inner.description;
     out.oneOf = out.oneOf || inner.oneOf;
   }
-  for (const [name, prop] of Object.entries(out.properties)) out.properties[name] = resolve(doc, prop);
+  for (const [name, prop] of Object.entries(out.properties)) out.properties[name] = nonNull(doc, resolve(doc, prop));
   return out;
+}
+
+/** A property that is "null or X" (`oneOf`/`anyOf` with a null branch) read as X, with
+ * `nullable` set; any other property as it is. */
+function nonNull(doc, prop) {
+  const branches = prop.oneOf || prop.anyOf;
+  if (!Array.isArray(branches) || prop.enum || prop.properties) return prop;
+  const isNull = (b) => b.type === 'null' || (Array.isArray(b.enum) && b.enum.length === 1 && b.enum[0] === null);
+  const others = branches.map((b) => resolve(doc, b)).filter((b) => !isNull(b));
+  if (others.length !== 1 || others.length === branches.length) return prop;
+  return { ...others[0], description: prop.description || others[0].description, nullable: true };
 }
 
 /** A JSON schema `type` without its `null` (an optional field is `["integer", "null"]`). */
@@ -94,11 +109,60 @@ export function callsFromOpenApi(doc) {
         name: field,
         type: typeOf(prop),
         enum: Array.isArray(prop.enum) ? prop.enum.filter((v) => v !== null) : null,
-        required: entry.required.includes(field),
+        required: entry.required.includes(field) && !prop.nullable,
         description: prop.description || '',
       }));
     const options = fields.some((f) => f.name === 'option') ? optionShapes(doc, entry) : null;
     calls.push({ name: call, description: entry.description || '', fields, options });
   }
   return calls;
+}
+
+// ---------------------------------------------------------------------------------------
+// Choices of enum fields, as the console offers them
+
+/** Labels of the choices the console knows, in the order it offers them. */
+const CHOICE_LABELS = {
+  domain: { inet: 'AF_INET (IPv4)', inet6: 'AF_INET6 (IPv6)', unix: 'AF_UNIX (Unix domain: inside the host)' },
+  type: { stream: 'SOCK_STREAM', dgram: 'SOCK_DGRAM', seqpacket: 'SOCK_SEQPACKET', raw: 'SOCK_RAW' },
+  protocol: { tcp: 'IPPROTO_TCP', udp: 'IPPROTO_UDP', icmp: 'IPPROTO_ICMP', icmpv6: 'IPPROTO_ICMPV6' },
+  how: { read: 'SHUT_RD', write: 'SHUT_WR (send FIN)', both: 'SHUT_RDWR' },
+};
+
+/** What each type means in each domain, after its C name. */
+const TYPE_MEANING = {
+  inet: { stream: 'TCP', dgram: 'UDP, or ICMP echo with protocol icmp', raw: 'raw IP: ICMP, netns mode only', seqpacket: 'not for IP here' },
+  unix: { stream: 'Unix stream', dgram: 'Unix datagrams', seqpacket: 'Unix records, connected', raw: 'not for Unix' },
+};
+
+/** Spellings the server takes for a choice already offered (other than C constant names). */
+const ALIASES = {
+  domain: ['ipv4', 'ipv6', 'local'],
+  type: ['tcp', 'udp'],
+};
+
+/**
+ * The choices of an enum `field` (as `callsFromOpenApi` gives it): `[[value, label]]`, the
+ * values the page knows first in its order, then others the server added; spellings of the
+ * same choice (AF_INET, SOCK_STREAM, ipv4…) left out. An optional field starts with
+ * `['', 'default …']`, which the console leaves out of the call. `context.domain` words the
+ * types for the chosen domain.
+ */
+export function choicesOf(field, context = {}) {
+  const values = field.enum || [];
+  const labels = CHOICE_LABELS[field.name] || {};
+  const aliases = new Set(ALIASES[field.name] || []);
+  const known = Object.keys(labels).filter((v) => values.includes(v));
+  const others = values.filter((v) => !(v in labels) && !aliases.has(v) && !/^[A-Z][A-Z0-9]*_[A-Z0-9_]+$/.test(v));
+  const label = (v) => {
+    if (field.name === 'type') {
+      const meaning = (TYPE_MEANING[context.domain === 'unix' ? 'unix' : 'inet'] || {})[v];
+      return meaning ? `${labels[v]} (${meaning})` : labels[v] || v;
+    }
+    return labels[v] || v;
+  };
+  const out = [...known, ...others].map((v) => [v, label(v)]);
+  if (!out.length) for (const v of values) out.push([v, v]);
+  if (!field.required) out.unshift(['', field.name === 'protocol' ? 'default (from domain and type)' : 'default']);
+  return out;
 }

@@ -1,6 +1,15 @@
 // Events in words: how the ladder and the log write a call, its result and what the kernel
 // did. Plain text only; the views decide how it looks.
 
+import { isAbstractAddr, isUnixAddr } from './address.js';
+
+/** The C names of a socket's domain, type and protocol. */
+const DOMAIN_NAMES = { inet: 'AF_INET', inet6: 'AF_INET6', unix: 'AF_UNIX' };
+const TYPE_NAMES = { stream: 'SOCK_STREAM', dgram: 'SOCK_DGRAM', seqpacket: 'SOCK_SEQPACKET', raw: 'SOCK_RAW' };
+const PROTOCOL_NAMES = { icmp: 'IPPROTO_ICMP', icmpv6: 'IPPROTO_ICMPV6' };
+/** A socket's type when the tuple does not say it (recordings made before tuples had one). */
+const DEFAULT_TYPES = { tcp: 'stream', udp: 'dgram', icmp: 'raw', icmpv6: 'raw', unix: 'stream' };
+
 /** Kinds that record what the kernel or the session did, not a call a user made. */
 const NOT_CALLS = new Set(['session_started', 'host_added', 'session_ended', 'incoming', 'data', 'eof', 'reset', 'tcp_state', 'isolation', 'packet', 'kernel_socket']);
 
@@ -22,16 +31,45 @@ function optValue(v) {
   return String(v);
 }
 
+/** A socket's type from a tuple (or an event's own `type`): stream, dgram, seqpacket, raw. */
+export function typeOf(tuple, fallback = null) {
+  if (tuple && tuple.type) return tuple.type;
+  if (fallback) return fallback;
+  return DEFAULT_TYPES[tuple && tuple.proto] || 'stream';
+}
+
+/** The C name of a socket type: SOCK_SEQPACKET. */
+export function typeName(type) {
+  return TYPE_NAMES[type] || String(type).toUpperCase();
+}
+
+/** A protocol as people say it: TCP, UDP, ICMP, Unix. */
+export function protoName(proto) {
+  return proto === 'unix' ? 'Unix' : String(proto || '?').toUpperCase();
+}
+
+/** What a Unix-domain name is, in a few words, or '' for any other address. */
+export function unixNameKind(addr) {
+  if (isAbstractAddr(addr)) return 'abstract name, no file';
+  if (isUnixAddr(addr)) return 'a socket file';
+  return '';
+}
+
 /** The call as a program would write it: connect(3, 10.0.0.2:8080). */
 export function callText(ev) {
   const fd = ev.fd ?? '?';
   const proto = ev.tuple ? ev.tuple.proto : null;
   switch (ev.kind) {
     case 'socket': {
-      const domain = ev.tuple && ev.tuple.family === 'inet6' ? 'AF_INET6' : 'AF_INET';
-      const type = proto === 'udp' ? 'SOCK_DGRAM' : 'SOCK_STREAM';
-      return `socket(${domain}, ${type})`;
+      const tuple = ev.tuple || {};
+      const domain = DOMAIN_NAMES[tuple.family] || 'AF_INET';
+      const type = typeOf(tuple);
+      // The protocol is what the domain and type imply, except for ICMP.
+      const protocol = PROTOCOL_NAMES[proto];
+      return `socket(${domain}, ${typeName(type)}${protocol ? `, ${protocol}` : ''})`;
     }
+    case 'socketpair':
+      return `socketpair(AF_UNIX, ${typeName(typeOf(ev.tuple, ev.type))})`;
     case 'bind':
     case 'connect':
       return `${ev.kind}(${fd}, ${ev.requested_addr || ev.addr || '?'})`;
@@ -71,7 +109,10 @@ export function resultText(ev) {
   switch (ev.kind) {
     case 'socket':
       return `→ fd ${ev.new_fd ?? ev.fd}`;
+    case 'socketpair':
+      return Array.isArray(ev.fds) ? `→ fds ${ev.fds.join(', ')}, connected to each other` : `→ fd ${ev.new_fd ?? ev.fd}`;
     case 'accept':
+      if (!ev.peer && ev.tuple && ev.tuple.proto === 'unix') return `→ fd ${ev.new_fd} from an unnamed socket`;
       return `→ fd ${ev.new_fd}${ev.peer ? ` from ${ev.peer}` : ''}`;
     case 'send':
     case 'sendto':
@@ -83,11 +124,14 @@ export function resultText(ev) {
     case 'getsockopt':
       return `→ ${optValue(ev.value)}`;
     case 'getsockname':
-      return `→ ${ev.addr || (ev.tuple && ev.tuple.local) || '?'}`;
+      return `→ ${ev.addr || (ev.tuple && ev.tuple.local) || (ev.tuple && ev.tuple.proto === 'unix' ? 'unnamed' : '?')}`;
     case 'getpeername':
-      return `→ ${ev.peer || (ev.tuple && ev.tuple.remote) || '?'}`;
-    case 'bind':
-      return ev.requested_addr && ev.addr && ev.requested_addr !== ev.addr ? `→ 0 (as ${ev.addr})` : '→ 0';
+      return `→ ${ev.peer || (ev.tuple && ev.tuple.remote) || (ev.tuple && ev.tuple.proto === 'unix' ? 'unnamed' : '?')}`;
+    case 'bind': {
+      if (ev.requested_addr && ev.addr && ev.requested_addr !== ev.addr) return `→ 0 (as ${ev.addr})`;
+      const kind = unixNameKind(ev.addr);
+      return kind ? `→ 0 (${kind})` : '→ 0';
+    }
     default:
       return '→ 0';
   }
@@ -107,8 +151,10 @@ export function kernelText(ev) {
     case 'data':
       return `${ev.bytes ?? '?'} bytes waiting ${preview(ev)}`;
     case 'eof':
+      if (ev.tuple && ev.tuple.proto === 'unix') return 'the peer closed: end of stream after the waiting bytes (no FIN: a Unix socket sends no packets)';
       return 'FIN received: end of stream after the waiting bytes';
     case 'reset':
+      if (ev.tuple && ev.tuple.proto === 'unix') return 'connection reset: the peer closed with bytes unread';
       return 'RST: connection reset';
     case 'tcp_state':
       return `${ev.from || '?'} → ${ev.to || '?'}${ev.inferred && ev.packet_seq ? ` (read from packet #${ev.packet_seq})` : ''}`;

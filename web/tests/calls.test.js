@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { callsFromOpenApi } from '../static/calls.js';
+import { callsFromOpenApi, choicesOf } from '../static/calls.js';
 
 const fixture = (name) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
 
@@ -78,4 +78,36 @@ test('a call given by const, a $ref entry, and a document without calls', () => 
   ]);
   assert.throws(() => callsFromOpenApi({ components: { schemas: {} } }), /no CallRequest or CallBody/);
   assert.throws(() => callsFromOpenApi({}), /no CallRequest/);
+});
+
+test('a new call and a new optional enum field appear by themselves', () => {
+  const calls = Object.fromEntries(callsFromOpenApi(fixture('openapi-unix.json')).map((c) => [c.name, c]));
+  assert.deepEqual(Object.keys(calls).slice(0, 3), ['socket', 'socketpair', 'bind'], 'in the document’s order');
+  assert.deepEqual(calls.socketpair.fields.map((f) => f.name).sort(), ['domain', 'type']);
+  assert.match(calls.socketpair.description, /socketpair/);
+  const protocol = calls.socket.fields.find((f) => f.name === 'protocol');
+  assert.deepEqual([protocol.type, protocol.required, protocol.enum], ['string', false, ['tcp', 'udp', 'icmp', 'icmpv6']]);
+  assert.match(protocol.description, /by default/);
+  // The same field written as a nullable inline enum.
+  const inline = { components: { schemas: { CallRequest: { oneOf: [{ properties: { call: { enum: ['socket'] }, protocol: { type: ['string', 'null'], enum: ['tcp', 'icmp', null] } }, required: ['call'] }] } } } };
+  assert.deepEqual(callsFromOpenApi(inline)[0].fields[0].enum, ['tcp', 'icmp']);
+});
+
+test('enum choices: one per meaning, labelled as C writes them, worded for the domain', () => {
+  const calls = Object.fromEntries(callsFromOpenApi(fixture('openapi-unix.json')).map((c) => [c.name, c]));
+  const field = (call, f) => calls[call].fields.find((x) => x.name === f);
+  assert.deepEqual(choicesOf(field('socket', 'domain')).map(([v]) => v), ['inet', 'inet6', 'unix']);
+  const types = choicesOf(field('socket', 'type'), { domain: 'inet' });
+  assert.deepEqual(types.map(([v]) => v), ['stream', 'dgram', 'seqpacket', 'raw']);
+  assert.equal(types[0][1], 'SOCK_STREAM (TCP)');
+  assert.equal(choicesOf(field('socket', 'type'), { domain: 'unix' })[2][1], 'SOCK_SEQPACKET (Unix records, connected)');
+  assert.deepEqual(choicesOf(field('socket', 'protocol')).map(([v]) => v), ['', 'tcp', 'udp', 'icmp', 'icmpv6'], 'optional: a default first');
+  assert.deepEqual(choicesOf(field('socketpair', 'domain')).map(([v]) => v), ['unix']);
+  assert.deepEqual(choicesOf(field('socketpair', 'type')).map(([v]) => v), ['stream', 'dgram', 'seqpacket']);
+  // The old document: the two types it always had.
+  const old = Object.fromEntries(callsFromOpenApi(fixture('openapi-callrequest.json')).map((c) => [c.name, c]));
+  assert.deepEqual(choicesOf(old.socket.fields.find((f) => f.name === 'type')).map(([v]) => v), ['stream', 'dgram']);
+  // A value nobody told the page about is offered as it is.
+  assert.deepEqual(choicesOf({ name: 'type', enum: ['stream', 'rdm'], required: true }).map(([v]) => v), ['stream', 'rdm']);
+  assert.deepEqual(choicesOf({ name: 'colour', enum: ['red', 'blue'], required: true }), [['red', 'red'], ['blue', 'blue']]);
 });

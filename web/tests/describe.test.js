@@ -60,3 +60,24 @@ test('kernel time gaps for people', () => {
   assert.equal(fmtGap(2_500_000_000), '2.50 s');
   assert.equal(fmtGap(null), '');
 });
+
+test('Unix-domain, raw and ICMP calls read as a program writes them', () => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/unix-raw-ports.json', import.meta.url)));
+  const ev = (seq) => fixture.find((e) => e.seq === seq);
+  assert.equal(summary(ev(2)), 'socket(AF_UNIX, SOCK_STREAM) → fd 3');
+  assert.equal(summary(ev(3)), 'bind(3, /tmp/echo.sock) → 0 (a socket file)');
+  assert.equal(summary(ev(14)), 'bind(6, @echo) → 0 (abstract name, no file)');
+  assert.equal(summary(ev(7)), 'accept(3) → fd 5 from an unnamed socket');
+  assert.equal(summary(ev(12)), 'socketpair(AF_UNIX, SOCK_SEQPACKET) → fds 4, 5, connected to each other');
+  assert.equal(summary(ev(13)), 'socket(AF_UNIX, SOCK_DGRAM) → fd 6');
+  assert.equal(summary(ev(15)), 'socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) → fd 7');
+  assert.equal(summary(ev(17)), 'socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) → fd 8');
+  assert.equal(summary(ev(16)), 'sendto(7, 0x0800f7ff00000000, 10.0.0.2) → 8 bytes');
+  assert.equal(summary(ev(20)), 'socket(AF_INET, SOCK_DGRAM) → fd 6', 'an old tuple without a type');
+  assert.equal(summary(ev(21)), 'bind(6, 10.0.0.2:0) → 0 (as 10.0.0.2:40123)');
+  const v6 = { kind: 'socket', status: 'ok', fd: 3, new_fd: 3, tuple: { proto: 'icmpv6', family: 'inet6', type: 'raw' } };
+  assert.equal(summary(v6), 'socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6) → fd 3');
+  assert.equal(summary({ kind: 'getsockname', status: 'ok', fd: 4, tuple: { proto: 'unix', family: 'unix', type: 'stream' } }), 'getsockname(4) → unnamed');
+  assert.match(kernelText({ kind: 'eof', tuple: { proto: 'unix' } }), /no FIN/);
+  assert.equal(kernelText({ kind: 'eof', tuple: { proto: 'tcp' } }), 'FIN received: end of stream after the waiting bytes');
+});
