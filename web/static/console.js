@@ -7,12 +7,15 @@
 
 import { h, fill, batched, hostSlot } from './dom.js';
 import { joinAddr, parseAddr } from './address.js';
+import { choicesOf } from './calls.js';
+import { protoName } from './describe.js';
 import { expectNext } from './hints.js';
 import { openSocket, openSockets, stateLabel } from './model.js';
+import { explainPort, portOf, portTitle, privilegedRefusal } from './ports.js';
 
 /** Where a field stands in the form; fields the page does not know come last, as the
  * server lists them. */
-const FIELD_ORDER = ['domain', 'type', 'fd', 'option', 'value', 'data', 'addr', 'backlog', 'max', 'peek', 'how', 'on'];
+const FIELD_ORDER = ['domain', 'type', 'protocol', 'fd', 'option', 'value', 'data', 'addr', 'backlog', 'max', 'peek', 'how', 'on'];
 
 /** The shape of each socket option's value, where the server's document does not say. */
 const OPTIONS = {
@@ -32,6 +35,8 @@ const OPTIONS = {
 
 /** A port the address suggestions use when none is known. */
 const SUGGESTED_PORT = 8080;
+/** Unix-domain names the address suggestions offer: a path and an abstract name. */
+const SUGGESTED_UNIX = ['/tmp/echo.sock', '@echo'];
 
 /** The calls as the form uses them: name → {fields: names in form order, spec: name → field}. */
 function formCalls(calls) {
@@ -92,6 +97,20 @@ export function mountConsole(el, store, { call, calls }) {
     return fdChoice === '' ? undefined : openSocket(store.state.model, host, fd);
   };
 
+  /** The choices of an enum field of a call, worded for the domain chosen. */
+  const choices = (name, field) => {
+    const spec = CALLS[name].spec[field];
+    return spec && spec.enum && spec.enum.length ? choicesOf(spec, { domain: chosen(name, 'domain') }) : null;
+  };
+  /** The value chosen for an enum field, or the call's first choice when the value chosen
+   * (for another call) is not one of this call's. */
+  function chosen(name, field, slot = field) {
+    const spec = CALLS[name].spec[field];
+    if (!spec || !spec.enum || !spec.enum.length) return values[slot];
+    const list = choicesOf(spec, { domain: values.domain });
+    return list.some(([v]) => v === values[slot]) ? values[slot] : list[0][0];
+  }
+
   // ------------------------------------------------------------------ the call's body
   const body = () => {
     const name = callSel.value;
@@ -104,6 +123,8 @@ export function mountConsole(el, store, { call, calls }) {
         case 'domain':
         case 'type':
         case 'how':
+          out[field] = chosen(name, field);
+          break;
         case 'option':
         case 'data':
           out[field] = values[field];
@@ -132,7 +153,7 @@ export function mountConsole(el, store, { call, calls }) {
         default: {
           // A field the server added that this page has no presentation for.
           const spec = CALLS[name].spec[field];
-          const value = values[`field:${field}`];
+          const value = spec.enum && spec.enum.length ? chosen(name, field, `field:${field}`) : values[`field:${field}`];
           if (spec.type === 'boolean') out[field] = Boolean(value);
           else if (value === undefined || value === '') break;
           else out[field] = spec.type === 'integer' || spec.type === 'number' ? Number(value) : value;
@@ -157,6 +178,24 @@ export function mountConsole(el, store, { call, calls }) {
     const push = (a) => {
       if (a && !out.includes(a)) out.push(a);
     };
+    if (socket && socket.proto === 'unix') {
+      // Names on this host only: its sockets' names, then the usual examples.
+      for (const other of model.sockets.values()) {
+        if (other.closed || other.proto !== 'unix' || other.host !== host || !other.local || other === socket) continue;
+        if (name === 'bind') continue;
+        if (socket.type === 'dgram' ? other.type === 'dgram' : other.role === 'listener') push(other.local);
+      }
+      for (const a of SUGGESTED_UNIX) push(a);
+      return out;
+    }
+    if (socket && (socket.proto === 'icmp' || socket.proto === 'icmpv6')) {
+      // ICMP has no ports: bare addresses.
+      const mine = model.hosts.find((x) => x.name === host);
+      if (name === 'bind' && mine) push(pick(mine));
+      for (const x of model.hosts) if (x.name !== host) push(pick(x));
+      if (mine) push(pick(mine));
+      return out;
+    }
     if (name === 'bind') {
       const mine = model.hosts.find((x) => x.name === host);
       if (mine) push(joinAddr(pick(mine), SUGGESTED_PORT));
@@ -198,10 +237,11 @@ export function mountConsole(el, store, { call, calls }) {
   };
   const select = (field, options) => {
     const el = h('select', { id: `console-${field}`, name: field }, options.map(([v, label]) => h('option', { value: v }, label)));
-    el.value = values[field];
+    el.value = options.some(([v]) => v === values[field]) ? values[field] : options[0][0];
     el.addEventListener('change', () => {
       values[field] = el.value;
-      if (field === 'option') drawFields();
+      // A new domain words the types anew and suggests other addresses.
+      if (field === 'option' || field === 'domain') drawFields();
       else showPreview();
     });
     return el;
@@ -217,13 +257,12 @@ export function mountConsole(el, store, { call, calls }) {
           parts.push(h('div', { class: 'field fd-field' }, h('label', { class: 'label', for: 'console-fd' }, 'fd'), h('div', { class: 'fd-pick' }, fdSelect, fdOther)));
           break;
         case 'domain':
-          parts.push(labelled('domain', select('domain', [['inet', 'AF_INET (IPv4)'], ['inet6', 'AF_INET6 (IPv6)']])));
-          break;
         case 'type':
-          parts.push(labelled('type', select('type', [['stream', 'SOCK_STREAM (TCP)'], ['dgram', 'SOCK_DGRAM (UDP)']])));
+        case 'how':
+          parts.push(labelled(field, select(field, choices(name, field) || [[values[field], values[field]]])));
           break;
         case 'addr': {
-          const el = input('addr', { type: 'text', list: 'console-addrs', placeholder: suggestions(name)[0] || 'ip:port', spellcheck: 'false', class: 'mono' }, `addr:${name}`);
+          const el = input('addr', { type: 'text', list: 'console-addrs', placeholder: suggestions(name)[0] || ADDR_PLACEHOLDER, spellcheck: 'false', class: 'mono', title: ADDR_TITLE }, `addr:${name}`);
           parts.push(labelled('address', el, 'wide'));
           break;
         }
@@ -238,9 +277,6 @@ export function mountConsole(el, store, { call, calls }) {
           break;
         case 'peek':
           parts.push(h('label', { class: 'field check' }, input('peek', { type: 'checkbox' }), h('span', {}, 'MSG_PEEK (leave the bytes queued)')));
-          break;
-        case 'how':
-          parts.push(labelled('how', select('how', [['read', 'SHUT_RD'], ['write', 'SHUT_WR (send FIN)'], ['both', 'SHUT_RDWR']])));
           break;
         case 'option':
           if (!(values.option in sockopts)) values.option = Object.keys(sockopts)[0];
@@ -263,8 +299,11 @@ export function mountConsole(el, store, { call, calls }) {
           const spec = CALLS[name].spec[field];
           const slot = `field:${field}`;
           if (spec.enum && spec.enum.length) {
-            if (!spec.enum.includes(values[slot])) values[slot] = spec.enum[0];
-            parts.push(labelled(field, select(slot, spec.enum.map((v) => [v, v]))));
+            const list = choices(name, field);
+            if (!list.some(([v]) => v === values[slot])) values[slot] = list[0][0];
+            const el = select(slot, list);
+            if (spec.description) el.title = spec.description;
+            parts.push(labelled(field, el));
           } else if (spec.type === 'boolean') {
             parts.push(h('label', { class: 'field check' }, input(field, { type: 'checkbox', title: spec.description }, slot), h('span', {}, field)));
           } else {
@@ -313,7 +352,7 @@ export function mountConsole(el, store, { call, calls }) {
 
     // Descriptors of the host, and "other" for any number at all.
     const sockets = host ? openSockets(model, host) : [];
-    const options = sockets.map((sk) => [String(sk.fd), `${sk.fd} · ${sk.proto.toUpperCase()} ${stateLabel(sk)}${sk.local ? ` ${sk.local}` : ''}`]);
+    const options = sockets.map((sk) => [String(sk.fd), `${sk.fd} · ${protoName(sk.proto)}${sk.proto === 'unix' ? ` ${sk.type}` : ''} ${stateLabel(sk)}${sk.local ? ` ${sk.local}` : ''}`]);
     options.push(['other', sockets.length ? 'other…' : 'other (no socket open)']);
     const wanted = options.map((o) => o.join('=')).join('|');
     if (fdSelect.dataset.options !== wanted) {
@@ -331,13 +370,13 @@ export function mountConsole(el, store, { call, calls }) {
       fill(addrList, list.map((a) => h('option', { value: a })));
     }
     const addrInput = fields.querySelector('#console-addr');
-    if (addrInput) addrInput.placeholder = list[0] || 'ip:port';
+    if (addrInput) addrInput.placeholder = list[0] || ADDR_PLACEHOLDER;
 
     // What the kernel expects next on the chosen socket.
     const usesFd = CALLS[callSel.value].fields.includes('fd');
     const socket = usesFd ? socketOf() : undefined;
     const next = expectNext(usesFd ? socket : (sockets.length ? sockets[sockets.length - 1] : undefined));
-    const target = usesFd && socket ? `fd ${socket.fd} on ${host} (${socket.proto.toUpperCase()} ${stateLabel(socket)})` : `host ${host || '?'}`;
+    const target = usesFd && socket ? `fd ${socket.fd} on ${host} (${protoName(socket.proto)} ${stateLabel(socket)})` : `host ${host || '?'}`;
     const expectKey = `${target}|${next.calls.join()}|${callSel.value}|${next.why}`;
     if (expect.dataset.key !== expectKey) {
       // Redrawn only when it changes, so a focused chip keeps its focus as events arrive.
@@ -364,10 +403,12 @@ export function mountConsole(el, store, { call, calls }) {
 
     // The last answer.
     const last = state.lastResult;
-    const key = last ? last.id : '';
-    if (result.dataset.key !== String(key)) {
-      result.dataset.key = String(key);
-      fill(result, last ? drawResult(last) : []);
+    // The answer is drawn again when its event arrives (it tells the port the kernel chose).
+    const seq = last && last.body ? last.body.seq : undefined;
+    const key = last ? `${last.id}|${seq !== undefined && model.lastSeq >= seq}` : '';
+    if (result.dataset.key !== key) {
+      result.dataset.key = key;
+      fill(result, last ? drawResult(last, model) : []);
     }
     const live = state.mode === 'live' && state.role === 'owner';
     submit.disabled = busy || !live || !host;
@@ -399,7 +440,7 @@ export function mountConsole(el, store, { call, calls }) {
     busy = false;
     submit.textContent = 'Make the call';
     // A new descriptor is what the next call most likely wants.
-    if (answer && answer.body && answer.body.status === 'ok' && answer.body.fd !== undefined && (request.call === 'socket' || request.call === 'accept')) {
+    if (answer && answer.body && answer.body.status === 'ok' && answer.body.fd !== undefined && ['socket', 'socketpair', 'accept'].includes(request.call)) {
       fdChoice = String(answer.body.fd);
     }
     refresh();
@@ -423,7 +464,30 @@ export function mountConsole(el, store, { call, calls }) {
   return { pick };
 }
 
-function drawResult(last) {
+/** What the address field takes, for its placeholder and tooltip. */
+const ADDR_PLACEHOLDER = 'ip:port, /path or @name';
+const ADDR_TITLE = 'ip:port for TCP and UDP ([ip6]:port for IPv6; port 0 lets the kernel choose), a bare IP for ICMP, a path (/tmp/echo.sock) or an @abstract name for a Unix-domain socket';
+
+/** One fact of an answer; an address with a port tells its range on hover. */
+function fact(name, value, model, host) {
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const port = typeof value === 'string' ? portOf(value) : null;
+  const hostInfo = model.hosts.find((x) => x.name === host) || null;
+  const explained = port !== null ? explainPort(port, { role: name === 'peer' ? 'remote' : null, host: name === 'peer' ? null : hostInfo }) : null;
+  return h('span', { class: ['res-fact', explained ? 'has-port' : null], title: explained ? portTitle(explained) : null },
+    h('span', { class: 'muted' }, `${name} `), h('span', { class: 'mono' }, text));
+}
+
+/** The port the kernel chose for the call answered, from its event, in a sentence. */
+function chosenPortNote(b, host, model) {
+  const note = b.seq !== undefined ? model.portNotes.get(b.seq) : null;
+  if (!note) return null;
+  const explained = explainPort(note.port, { chosen: note, host: model.hosts.find((x) => x.name === host) || null });
+  return h('p', { class: 'res-port small', title: portTitle(explained) },
+    h('span', { class: 'port-mark', 'aria-hidden': 'true' }, '⚙'), ' ', explained.lines.slice(0, 2).join(' '));
+}
+
+function drawResult(last, model) {
   const head = h('div', { class: 'res-call mono' }, `${last.request.host} ${last.request.call}(${'fd' in last.request ? last.request.fd : ''})`);
   if (last.error) {
     return [head, h('div', { class: 'res st-rejected' },
@@ -434,17 +498,19 @@ function drawResult(last) {
   }
   const b = last.body;
   if (b.status === 'error') {
+    const refused = privilegedRefusal({ call: last.request.call, addr: last.request.addr, errno: b.errno });
     return [head, h('div', { class: 'res st-error' },
       h('strong', { class: 'errno' }, `${b.errno} (${b.code})`), h('span', {}, ` ${b.message}`),
       b.sandbox ? h('span', { class: 'badge small' }, 'sandbox') : null,
-      h('p', { class: 'hint' }, b.hint))];
+      h('p', { class: 'hint' }, b.hint),
+      refused ? h('p', { class: 'hint res-port' }, refused) : null)];
   }
   if (b.status === 'pending') {
     return [head, h('div', { class: 'res st-pending' },
       h('strong', {}, 'blocked'), h('span', {}, ` call ${b.call_id} is waiting; its end appears in the ladder as an event with the same call id.`))];
   }
-  const facts = ['fd', 'peer', 'addr', 'bytes', 'data', 'value', 'note']
-    .filter((k) => b[k] !== undefined)
-    .map((k) => h('span', { class: 'res-fact' }, h('span', { class: 'muted' }, `${k} `), h('span', { class: 'mono' }, typeof b[k] === 'object' ? JSON.stringify(b[k]) : String(b[k]))));
-  return [head, h('div', { class: 'res st-ok' }, h('strong', {}, 'ok'), ' ', facts)];
+  const facts = ['fd', 'fds', 'peer', 'addr', 'bytes', 'data', 'value', 'note']
+    .filter((k) => b[k] !== undefined && b[k] !== null)
+    .map((k) => fact(k, b[k], model, last.request.host));
+  return [head, h('div', { class: 'res st-ok' }, h('strong', {}, 'ok'), ' ', facts, chosenPortNote(b, last.request.host, model))];
 }

@@ -15,6 +15,60 @@ export const LAYER_ROLE = {
   application: 'what the programs sent: the bytes of send() and sendto()',
 };
 
+// ------------------------------------------------------------------------ the overlay
+// The layers overlay labels what the topology and the ladder draw with the layer it belongs
+// to: calls are the socket API a program sees, ports and tuples the transport, host addresses
+// and routes the network, the wire between hosts the link. A Unix-domain socket has no
+// network or link layer at all: the kernel copies its bytes from one socket to the other.
+
+/** The overlay's tags: what each place in the stack is called and what it covers there. */
+export const OVERLAY = {
+  application: { tag: 'socket API', title: 'Application layer, at the socket API: the calls a program makes (socket, bind, connect, send…) on a descriptor.' },
+  transport: { tag: 'transport', title: 'Transport layer: ports and the (protocol, address, port) tuple name the two sockets of a conversation (TCP, UDP).' },
+  network: { tag: 'network', title: 'Network layer: host addresses and routes carry packets from host to host (IP; ICMP lives here too, so an ICMP socket has an address but no port).' },
+  link: { tag: 'link', title: 'Link layer: the wire between two interfaces, here a veth pair between the hosts’ network namespaces (frames with MAC addresses).' },
+  loopback: { tag: 'link: lo', title: 'Link layer: in loopback mode every host is an address of the server’s own lo interface; packets never leave the machine and are not captured.' },
+  wire: { tag: 'link · network · transport', title: 'A packet on the wire carries every layer: an Ethernet frame (link) holding an IP packet (network) holding a TCP or UDP segment (transport). Open it to see each layer’s fields.' },
+  local: { tag: 'no network or link layer', title: 'A Unix-domain socket never leaves its host: no IP address, no port, no packet, no wire. The kernel copies the bytes from one socket to the other; a name is a path (a socket file) or an @abstract name.' },
+};
+
+/** Event kinds the kernel reports about a connection (transport), not a call. */
+const TRANSPORT_EVENTS = new Set(['incoming', 'data', 'eof', 'reset', 'tcp_state', 'kernel_socket']);
+/** Events of the session itself, outside the stack. */
+const SESSION_EVENTS = new Set(['session_started', 'host_added', 'session_ended']);
+
+/** Where an event sits in the overlay: 'application' for a call, 'wire' for a packet,
+ * 'transport' for what the kernel did to a connection ('network' for ICMP, 'local' for a
+ * Unix socket), 'network' for a sandbox refusal of an address; null for session events. */
+export function overlayOfEvent(ev) {
+  if (!ev || SESSION_EVENTS.has(ev.kind)) return null;
+  if (ev.kind === 'packet') return 'wire';
+  if (ev.kind === 'isolation') return 'network';
+  const proto = ev.tuple ? ev.tuple.proto : null;
+  if (TRANSPORT_EVENTS.has(ev.kind)) {
+    if (proto === 'unix') return 'local';
+    if (proto === 'icmp' || proto === 'icmpv6') return 'network';
+    return 'transport';
+  }
+  return 'application';
+}
+
+/** Where a socket's address sits: its ports and tuple in the transport layer, an ICMP
+ * socket's bare address in the network layer, a Unix name in no network layer at all. */
+export function overlayOfAddress(socket) {
+  if (!socket) return null;
+  if (socket.proto === 'unix') return 'local';
+  if (socket.proto === 'icmp' || socket.proto === 'icmpv6') return 'network';
+  return 'transport';
+}
+
+/** Where a topology wire sits: the link between hosts (a veth pair, or lo in loopback mode),
+ * or for a Unix-domain connection no link at all. */
+export function overlayOfWire(wire, isolation) {
+  if (wire && wire.proto === 'unix') return 'local';
+  return isolation === 'loopback' ? 'loopback' : 'link';
+}
+
 const ETHERTYPES = { 0x0800: 'IPv4', 0x0806: 'ARP', 0x86dd: 'IPv6', 0x8100: '802.1Q VLAN tag' };
 
 const IP_PROTOCOLS = {

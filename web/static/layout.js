@@ -1,9 +1,12 @@
 // Where the topology's pieces go: hosts in a grid of up to three columns (one on a narrow
 // screen), their plugs stacked inside, wires between connected pairs and half wires to a host
-// when the other end is not a socket of the session. Pure: a model in, positions and SVG path
-// data out, no DOM; the topology view draws what this returns.
+// when the other end is not a socket of the session. A Unix-domain connection never leaves its
+// host: its wire runs in the gutter left of the host's plugs, inside the host's box. Pure: a
+// model in, positions, SVG path data and the wires' tuples out, no DOM; the topology view
+// draws what this returns.
 
-import { hostOfAddr } from './address.js';
+import { hostOfAddr, unixName } from './address.js';
+import { protoName } from './describe.js';
 import { halfWireReason } from './hints.js';
 import { kernelSockets, peerSocket, receiverOf, shownSockets } from './model.js';
 
@@ -22,6 +25,11 @@ export const MARGIN = 16;
 export const SIDE_ROOM = 74;
 /** Sockets without a descriptor drawn per host at most (the newest). */
 const GHOSTS_KEPT = 3;
+/** Wires inside one host run in the gutter left of its plugs: how far in the first runs,
+ * how far apart the next ones are, and how many lanes there are before they repeat. */
+const GUTTER_IN = 5;
+const GUTTER_STEP = 4;
+const GUTTER_LANES = 3;
 
 /** Status chips of an open socket: bytes waiting, FIN, RST, shutdown, blocked calls. */
 export function chipsOf(socket, model) {
@@ -37,9 +45,11 @@ export function chipsOf(socket, model) {
   return chips;
 }
 
-/** Whether the plug's third line shows an accept queue or the remote end. */
+/** Whether the plug's third line shows an accept queue or the remote end (for a Unix socket,
+ * the socket it is paired with). */
 export function hasThirdLine(socket) {
-  return !socket.closed && (socket.role === 'listener' || socket.tcp === 'LISTEN' || Boolean(socket.remote));
+  const paired = socket.pair !== null && socket.pair !== undefined;
+  return !socket.closed && (socket.role === 'listener' || socket.tcp === 'LISTEN' || Boolean(socket.remote) || paired);
 }
 
 /** A plug's height: taller with a third line and chips. */
@@ -105,9 +115,24 @@ export function hostAnchor(host, towardX, narrow) {
 function wiresOf(model, plugOf, hostByName, narrow) {
   const wires = [];
   const done = new Set();
+  const lanes = new Map(); // host → wires inside it so far
   for (const plug of plugOf.values()) {
     const socket = plug.socket;
-    if (plug.ghost || socket.closed || !socket.remote || !socket.local) continue;
+    if (plug.ghost || socket.closed) continue;
+    if (socket.proto === 'unix') {
+      // Inside the host, or nothing: a Unix name never reaches another host.
+      const peer = peerSocket(model, socket) || (socket.type === 'dgram' && socket.remote ? receiverOf(model, socket.remote, socket.host) : null);
+      const peerPlug = peer ? plugOf.get(peer.uid) : null;
+      if (!peerPlug || peer.host !== socket.host) continue;
+      const pairKey = [socket.uid, peer.uid].sort((a, b) => a - b).join('-');
+      if (done.has(pairKey)) continue;
+      done.add(pairKey);
+      const lane = lanes.get(socket.host) || 0;
+      lanes.set(socket.host, lane + 1);
+      wires.push(insideWire(pairKey, plug, peerPlug, lane));
+      continue;
+    }
+    if (!socket.remote || !socket.local) continue;
     if (socket.role === 'listener') continue;
     const peer = socket.proto === 'tcp' ? peerSocket(model, socket) : receiverOf(model, socket.remote);
     const peerPlug = peer ? plugOf.get(peer.uid) : null;
@@ -151,6 +176,46 @@ function wiresOf(model, plugOf, hostByName, narrow) {
     }
   }
   return wires;
+}
+
+/** A wire between two plugs of one host, in the gutter left of them: out of the upper plug's
+ * left side, down the gutter, into the lower one. */
+function insideWire(pairKey, one, other, lane) {
+  const [a, b] = one.y <= other.y ? [one, other] : [other, one];
+  const gx = a.host.x + GUTTER_IN + (lane % GUTTER_LANES) * GUTTER_STEP;
+  const from = { x: a.x, y: a.y + Math.min(a.h, PLUG_H) / 2, right: false };
+  const to = { x: b.x, y: b.y + Math.min(b.h, PLUG_H) / 2, right: false };
+  const r = Math.min(4, (to.y - from.y) / 2);
+  const path = `M${from.x},${from.y} H${gx + r} Q${gx},${from.y} ${gx},${from.y + r} V${to.y - r} Q${gx},${to.y} ${gx + r},${to.y} H${to.x}`;
+  return {
+    key: `u${pairKey}`,
+    proto: 'unix',
+    half: false,
+    inside: true,
+    a: a.socket,
+    b: b.socket,
+    from,
+    to,
+    path,
+    label: { x: gx, y: (from.y + to.y) / 2 },
+  };
+}
+
+/** A wire's tuple in words: `{proto, left, right, full}` ("TCP 10.0.0.1:45044 ↔
+ * 10.0.0.2:8080"); a Unix end by its name, or its fd when it has none. */
+export function tupleOf(wire) {
+  const proto = protoName(wire.proto).toUpperCase();
+  if (wire.proto === 'unix') {
+    const end = (socket) => (socket.local ? unixName(socket.local) : `fd ${socket.fd} (unnamed)`);
+    const pair = wire.a.role === 'pair' && wire.b && wire.b.role === 'pair';
+    const left = end(wire.a);
+    const right = wire.b ? end(wire.b) : unixName(wire.a.remote);
+    const heading = pair ? `${proto} socketpair` : proto;
+    return { proto, heading, left, right, full: `${heading} ${left} ↔ ${right}` };
+  }
+  const left = wire.a.local;
+  const right = wire.b ? wire.b.local : wire.a.remote;
+  return { proto, heading: proto, left, right, full: `${proto} ${left} ↔ ${right}` };
 }
 
 function curve(from, to) {
