@@ -105,3 +105,12 @@ export function batched(f) {
     }, 0);
   };
 }
+
+/** A toggle button for a boolean display choice of the store (`store.state.prefs[key]`):
+ * pressed when on (aria-pressed), and kept in step when the choice changes elsewhere. */
+export function prefToggle(store, key, attrs, ...children) {
+  const button = h('button', { type: 'button', 'aria-pressed': String(Boolean(store.state.prefs[key])), ...attrs }, ...children);
+  button.addEventListener('click', () => store.prefer({ [key]: !store.state.prefs[key] }));
+  store.subscribe((state) => button.setAttribute('aria-pressed', String(Boolean(state.prefs[key]))));
+  return button;
+}

@@ -5,6 +5,7 @@
 
 import { h, fill, batched, fmtBytes, fmtDuration } from './dom.js';
 import { isCall } from './describe.js';
+import { EPHEMERAL_LESSON, ephemeralRange } from './ports.js';
 
 /** Countdown refresh. */
 const TICK_MS = 1000;
@@ -98,6 +99,14 @@ export function mountFacts(el, store, { end }) {
       meter('Hosts', used.hosts, limits.max_hosts),
       h('dt', {}, 'Isolation'), h('dd', { class: 'plain' }, h('span', { class: 'mono' }, session.isolation),
         h('span', { class: 'muted small' }, session.isolation === 'netns' ? ' — each host its own network namespace' : ' — hosts are loopback addresses; the sandbox keeps the boundary')),
+      h('dt', {}, 'Ephemeral ports'), h('dd', { class: 'plain', id: 'facts-ephemeral', title: EPHEMERAL_LESSON },
+        h('span', { class: 'mono' }, model.hosts.map((x) => {
+          const r = ephemeralRange(x);
+          return `${x.name} ${r.lo}–${r.hi}${r.known ? '' : '*'}`;
+        }).join(' · ')),
+        h('span', { class: 'muted small' }, model.hosts.some((x) => !ephemeralRange(x).known)
+          ? ' — * Linux’s default; this session does not say the host’s own'
+          : ' — each host’s net.ipv4.ip_local_port_range, where the kernel picks ports nobody named (not IANA’s 49152–65535)')),
       h('dt', {}, 'Calls'), h('dd', { class: 'plain' }, `${limits.max_calls_per_second ?? '?'} per second at most; blocking calls wait ${limits.wait_ms ?? '?'} ms by default`),
       capture && capture.enabled
         ? meter('Packets', model.packets.length, capture.max_packets)

@@ -8,6 +8,10 @@
 import { h, fill, fmtBytes } from './dom.js';
 import { LAYER_ROLE, allFields, hexRows, parseFrame } from './layers.js';
 import { fmtGap } from './describe.js';
+import { explainPort, portTitle } from './ports.js';
+
+/** Fields of a transport header that hold a port, and whose host's range explains it. */
+const PORT_FIELDS = { 'Source port': 'from', 'Destination port': 'to' };
 
 const LAYER_TITLE = {
   link: 'Link layer',
@@ -64,7 +68,19 @@ export function mountInspector(store) {
     if (focus) button.focus();
   };
 
-  const fieldButton = (f, depth) => {
+  /** A port field's meaning, with the port's range and the sending or receiving host's
+   * ephemeral range; other fields' as they are. */
+  const meaningOf = (f, layer, packet) => {
+    if (layer !== 'transport' || !(f.name in PORT_FIELDS)) return { text: f.meaning, title: null };
+    const name = packet[PORT_FIELDS[f.name]];
+    const host = store.state.model.hosts.find((x) => x.name === name) || null;
+    const explained = explainPort(Number(f.value), { role: 'seen', host });
+    if (!explained) return { text: f.meaning, title: null };
+    return { text: `${f.meaning} · ${explained.range.name}${explained.lines.length > 1 ? ', likely ephemeral' : ''}`, title: portTitle(explained) };
+  };
+
+  const fieldButton = (f, depth, layer, packet) => {
+    const meaning = meaningOf(f, layer, packet);
     const button = h('button', {
       type: 'button',
       class: ['pv-field', depth ? 'child' : null],
@@ -78,10 +94,10 @@ export function mountInspector(store) {
     },
     h('span', { class: 'pv-name' }, f.name),
     h('span', { class: 'pv-value mono' }, f.value),
-    h('span', { class: 'pv-meaning' }, f.meaning));
+    h('span', { class: 'pv-meaning', title: meaning.title }, meaning.text));
     fieldButtons.push(button);
     return h('li', { role: 'none' }, button,
-      f.children && f.children.length ? h('ul', { role: 'group' }, f.children.map((c) => fieldButton(c, depth + 1))) : null);
+      f.children && f.children.length ? h('ul', { role: 'group' }, f.children.map((c) => fieldButton(c, depth + 1, layer, packet))) : null);
   };
 
   tree.addEventListener('keydown', (e) => {
@@ -145,7 +161,7 @@ export function mountInspector(store) {
         h('span', { class: 'pv-stack' }, LAYER_TITLE[l.layer]), ' · ', h('span', { class: 'pv-proto' }, l.name),
         h('span', { class: 'pv-span muted' }, ` bytes ${l.offset}–${l.offset + Math.max(0, l.length - 1)}`)),
       h('p', { class: 'pv-role muted small' }, LAYER_ROLE[l.layer]),
-      h('ul', { role: 'group' }, l.fields.map((f) => fieldButton(f, 0))),
+      h('ul', { role: 'group' }, l.fields.map((f) => fieldButton(f, 0, l.layer, packet))),
       l.truncated ? h('p', { class: 'pv-cut small' }, 'The rest of this layer was not captured (cut at the snap length).') : null));
     fill(tree,
       parsed.error ? h('p', { class: 'pv-error' }, `This frame cannot be read: ${parsed.error}.`) : null,

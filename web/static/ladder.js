@@ -7,11 +7,15 @@
 // drawn as arrows from that host's lane. Errors are red with the errno and the learner's hint.
 // Rows are appended as events arrive and redrawn in full only when the shown log is rebuilt
 // (a recording rewound); display choices only relabel or restyle the rows already drawn.
+// Every row's ports tell their range on hover, a call that made the kernel choose a port says
+// so, and the layers overlay (a display choice) tags each row with its layer.
 
-import { h, s, fill, batched, fmtOffset, fmtClock, hostSlot } from './dom.js';
+import { h, s, fill, batched, fmtOffset, fmtClock, hostSlot, prefToggle } from './dom.js';
 import { callText, fmtGap, isCall, kernelText, packetLabel, packetShort, resultText } from './describe.js';
 import { eventHost } from './attribution.js';
+import { OVERLAY, overlayOfEvent } from './layers.js';
 import { packetLanes } from './model.js';
+import { explainPort, portTitle, portsOfEvent, privilegedRefusal } from './ports.js';
 
 /** Rows re-checked for late facts (a pending call's end, an arrow's origin) at most. */
 const UNSETTLED_KEPT = 64;
@@ -59,7 +63,8 @@ export function mountLadder(el, store, { inspect = () => {}, download = null } =
   });
   const captureNote = h('p', { class: 'ladder-capture small', id: 'ladder-capture', role: 'note' });
   const tools = h('div', { class: 'ladder-tools' }, numbers, control, download ? downloadButton : null);
-  const bar = h('div', { class: 'ladder-bar', id: 'ladder-bar' }, captureNote, tools);
+  const layersButton = prefToggle(store, 'layers', { class: 'button small ghost layers-toggle', id: 'ladder-layers', title: 'Tag each row with its layer of the TCP/IP model' }, 'Layers');
+  const bar = h('div', { class: 'ladder-bar', id: 'ladder-bar' }, captureNote, h('div', { class: 'ladder-tools' }, layersButton), tools);
 
   const head = h('div', { class: 'ladder-head', 'aria-hidden': 'true' });
   const rows = h('ol', { class: 'ladder-rows', 'aria-label': 'Events, oldest first' });
@@ -162,6 +167,7 @@ export function mountLadder(el, store, { inspect = () => {}, download = null } =
     const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < FOLLOW_SLACK_PX;
     drawBar(state);
     el.classList.toggle('show-control', state.prefs.control);
+    el.classList.toggle('show-layers', Boolean(state.prefs.layers));
     if (state.epoch !== epoch || laneKey !== lanes || events.length < count) {
       epoch = state.epoch;
       lanes = laneKey;
@@ -263,7 +269,20 @@ function seqCell(ev, state, gap) {
   const time = gap !== null && gap !== undefined
     ? h('span', { class: 'r-time r-gap', title: `${fmtClock(ev.time_ms)} · Δ: kernel time since the packet before` }, `Δ${fmtGap(gap)}`)
     : h('span', { class: 'r-time', title: fmtClock(ev.time_ms) }, started ? fmtOffset(ev.time_ms - started) : '');
-  return h('div', { class: 'r-seq' }, h('span', { class: 'r-num' }, `#${ev.seq}`), time);
+  // The row's layer, shown while the layers overlay is on (CSS hides it otherwise).
+  const layer = overlayOfEvent(ev);
+  const tag = layer ? h('span', { class: ['r-layer', `ov-${layer}`], title: OVERLAY[layer].title }, OVERLAY[layer].short) : null;
+  return h('div', { class: 'r-seq' }, h('span', { class: 'r-num' }, `#${ev.seq}`), time, tag);
+}
+
+/** Ports a packet carries, in words for its tooltip: "ports 45044 (ephemeral…) → 8080 (…)". */
+function packetPorts(packet, hosts) {
+  const t = packet.tcp || packet.udp;
+  if (!t || t.src_port === undefined) return '';
+  const host = (name) => hosts.find((x) => x.name === name) || null;
+  const src = explainPort(t.src_port, { role: 'seen', host: host(packet.from) });
+  const dst = explainPort(t.dst_port, { role: 'seen', host: host(packet.to) });
+  return src && dst ? `\n${src.lines.join(' ')}\n${dst.lines.join(' ')}` : '';
 }
 
 /** The arrow's colour: what the segment does, in textbook order of importance. */
@@ -301,7 +320,7 @@ function drawPacketRow(ev, state, hosts, view, gap) {
   const button = h('button', {
     type: 'button',
     class: ['pkt', `pk-${kind}`],
-    title: `${packet.summary}\n${where} · ${packet.len} bytes${ev.call_id !== undefined ? ` · caused by call ${ev.call_id}` : ' · the kernel on its own'}\nOpen its layers`,
+    title: `${packet.summary}\n${where} · ${packet.len} bytes${ev.call_id !== undefined ? ` · caused by call ${ev.call_id}` : ' · the kernel on its own'}${packetPorts(packet, state.model.hosts)}\nOpen its layers`,
     'aria-label': `Packet ${ev.seq}: ${packet.summary}, ${where}. Open its layers`,
     onclick: () => {
       view.store.select(ev.seq);
@@ -402,6 +421,10 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
   if (lane >= 0 && from >= 0 && from !== lane) card.classList.add(from < lane ? 'from-left' : 'from-right');
   const links = [];
 
+  // Every port the event shows, explained on hover.
+  const note = model.portNotes.get(ev.seq) || null;
+  const ports = portsOfEvent(ev, model, note);
+  if (ports.length) card.title = ports.map((p) => portTitle(p.explained)).join('\n');
   if (call) {
     card.append(h('span', { class: 'c-call mono' }, h('span', { class: 'c-host' }, ev.host), ' ', callText(ev)));
     const result = h('span', { class: ['c-result', `st-${ev.status}`] }, resultText(ev));
@@ -414,8 +437,15 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
     if (ev.status === 'error' && ev.errno) {
       card.append(h('span', { class: 'c-errmsg' }, ev.errno.message + (ev.sandbox ? ' (sandbox)' : '')));
       card.append(h('span', { class: 'c-hint' }, ev.hint || ev.errno.hint));
+      const refused = privilegedRefusal(ev);
+      if (refused) card.append(h('span', { class: 'c-port' }, refused));
     } else if (ev.hint) {
       card.append(h('span', { class: 'c-hint' }, ev.hint));
+    }
+    if (note) {
+      const chosen = ports.find((p) => p.role === 'local' && p.port === note.port);
+      card.append(h('span', { class: 'c-port', title: chosen ? portTitle(chosen.explained) : '' },
+        h('span', { class: 'port-mark', 'aria-hidden': 'true' }, '⚙'), ` the kernel chose port ${note.port}: ephemeral`));
     }
     if (ev.call_id !== undefined && ev.status !== 'pending' && model.resolved.get(ev.call_id) === ev.seq) {
       card.append(h('span', { class: 'c-note' }, 'completes the blocked call above'));

@@ -21,15 +21,16 @@ export const LAYER_ROLE = {
 // and routes the network, the wire between hosts the link. A Unix-domain socket has no
 // network or link layer at all: the kernel copies its bytes from one socket to the other.
 
-/** The overlay's tags: what each place in the stack is called and what it covers there. */
+/** The overlay's tags: what each place in the stack is called (`short` where room is
+ * scarce) and what it covers there. */
 export const OVERLAY = {
-  application: { tag: 'socket API', title: 'Application layer, at the socket API: the calls a program makes (socket, bind, connect, send…) on a descriptor.' },
-  transport: { tag: 'transport', title: 'Transport layer: ports and the (protocol, address, port) tuple name the two sockets of a conversation (TCP, UDP).' },
-  network: { tag: 'network', title: 'Network layer: host addresses and routes carry packets from host to host (IP; ICMP lives here too, so an ICMP socket has an address but no port).' },
-  link: { tag: 'link', title: 'Link layer: the wire between two interfaces, here a veth pair between the hosts’ network namespaces (frames with MAC addresses).' },
-  loopback: { tag: 'link: lo', title: 'Link layer: in loopback mode every host is an address of the server’s own lo interface; packets never leave the machine and are not captured.' },
-  wire: { tag: 'link · network · transport', title: 'A packet on the wire carries every layer: an Ethernet frame (link) holding an IP packet (network) holding a TCP or UDP segment (transport). Open it to see each layer’s fields.' },
-  local: { tag: 'no network or link layer', title: 'A Unix-domain socket never leaves its host: no IP address, no port, no packet, no wire. The kernel copies the bytes from one socket to the other; a name is a path (a socket file) or an @abstract name.' },
+  application: { short: 'socket API', tag: 'socket API', title: 'Application layer, at the socket API: the calls a program makes (socket, bind, connect, send…) on a descriptor.' },
+  transport: { short: 'transport', tag: 'transport', title: 'Transport layer: ports and the (protocol, address, port) tuple name the two sockets of a conversation (TCP, UDP).' },
+  network: { short: 'network', tag: 'network', title: 'Network layer: host addresses and routes carry packets from host to host (IP; ICMP lives here too, so an ICMP socket has an address but no port).' },
+  link: { short: 'link', tag: 'link', title: 'Link layer: the wire between two interfaces, here a veth pair between the hosts’ network namespaces (frames with MAC addresses).' },
+  loopback: { short: 'link: lo', tag: 'link: lo', title: 'Link layer: in loopback mode every host is an address of the server’s own lo interface; packets never leave the machine and are not captured.' },
+  wire: { short: 'L2–L4 packet', tag: 'link · network · transport', title: 'A packet on the wire carries every layer: an Ethernet frame (link) holding an IP packet (network) holding a TCP or UDP segment (transport). Open it to see each layer’s fields.' },
+  local: { short: 'no net/link', tag: 'no network or link layer', title: 'A Unix-domain socket never leaves its host: no IP address, no port, no packet, no wire. The kernel copies the bytes from one socket to the other; a name is a path (a socket file) or an @abstract name.' },
 };
 
 /** Event kinds the kernel reports about a connection (transport), not a call. */

@@ -1,9 +1,10 @@
 // Event log view: every event as a line, filtered by host, fd, kind or errors only, and the
-// chosen event's full JSON beside it. Lines are buttons, so the log is walked with Tab and
-// opened with Enter like any list of links.
+// chosen event's full JSON beside it, after what its ports mean. Lines are buttons, so the
+// log is walked with Tab and opened with Enter like any list of links.
 
 import { h, fill, batched, fmtOffset } from './dom.js';
 import { summary } from './describe.js';
+import { portsOfEvent, privilegedRefusal } from './ports.js';
 
 /** Lines drawn at most; older matching events are counted, not drawn. */
 const MAX_LINES = 1500;
@@ -119,6 +120,7 @@ export function mountLog(el, store) {
           h('div', { class: 'detail-head' },
             h('h3', {}, `Event #${chosen.seq} · ${chosen.kind}`),
             h('button', { type: 'button', class: 'button small ghost', onclick: () => store.select(null) }, 'Close')),
+          portsPanel(chosen, state.model),
           h('pre', { class: 'json mono', tabindex: '0', 'aria-label': `JSON of event ${chosen.seq}` }, JSON.stringify(chosen, null, 2)));
       } else {
         fill(detail, h('p', { class: 'muted' }, 'Choose an event (here or in the ladder) to see everything it records.'));
@@ -128,4 +130,18 @@ export function mountLog(el, store) {
 
   store.subscribe(batched(render));
   render();
+}
+
+/** What the ports of an event mean: each one's range, and whether the kernel chose it. */
+function portsPanel(ev, model) {
+  const ports = portsOfEvent(ev, model, model.portNotes.get(ev.seq) || null);
+  const refused = privilegedRefusal(ev);
+  if (!ports.length && !refused) return null;
+  return h('section', { class: 'detail-ports', 'aria-label': 'Ports of this event' },
+    h('h4', {}, 'Ports'),
+    h('ul', {}, ports.map((p) => h('li', {},
+      h('span', { class: 'mono' }, `${p.role} ${p.port}`), ' ',
+      h('span', { class: ['port-tag', `port-${p.explained.short}`] }, p.explained.short),
+      h('span', { class: 'small muted port-why' }, ` ${p.explained.lines.join(' ')}`)))),
+    refused ? h('p', { class: 'small hint' }, refused) : null);
 }

@@ -86,7 +86,8 @@ export function portOrigin(ev, local) {
  * A port explained: `{port, range, short, lines}` — `short` a few words for a tag
  * ("ephemeral", "well-known"), `lines` the sentences for a tooltip or a details panel.
  * `chosen` is a `portOrigin` (or null when not known), `host` the host whose port it is
- * (its ephemeral range), `role` how the port is used ("local", "remote", "requested").
+ * (its ephemeral range), `role` how the port is used ("local", "remote", "requested", or
+ * "seen" in a packet).
  * Null for no port.
  */
 export function explainPort(port, { chosen = null, host = null, role = null } = {}) {
@@ -108,9 +109,10 @@ export function explainPort(port, { chosen = null, host = null, role = null } = 
     lines.push(EPHEMERAL_LESSON);
   } else if (chosen && chosen.how === 'bind') {
     lines.push('Named by the program’s bind.');
-  } else if (role === 'remote' && range.name !== 'well-known') {
+  } else if ((role === 'remote' || role === 'seen') && range.name !== 'well-known') {
+    // A port of another socket, or one read from a packet: its range is a strong hint.
     const eph = ephemeralRange(host);
-    if (port >= eph.lo && port <= eph.hi) lines.push(`Inside ${host && host.name ? `host ${host.name}’s` : 'the'} ephemeral range ${eph.lo}–${eph.hi}: most likely a port the peer’s kernel chose.`);
+    if (port >= eph.lo && port <= eph.hi) lines.push(`Inside ${host && host.name ? `host ${host.name}’s` : 'the'} ephemeral range ${eph.lo}–${eph.hi}: most likely a port its kernel chose.`);
   }
   return { port, range, short, lines };
 }

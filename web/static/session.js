@@ -4,7 +4,7 @@
 // recording. The fragment never reaches the server's logs; the token goes in headers, and
 // as ?token= on the WebSocket only, which browsers cannot give headers.
 
-import { byId, fill, h } from './dom.js';
+import { byId, fill, h, prefToggle } from './dom.js';
 import { ApiError, SessionApi, getJson, viewerKey } from './api.js';
 import { callsFromOpenApi } from './calls.js';
 import { createStore } from './store.js';
@@ -96,7 +96,8 @@ const consolePanel = byId('console-panel');
 const scenariosPanel = byId('scenarios-panel');
 const tools = byId('topology-tools');
 const addHostButton = h('button', { type: 'button', class: 'button small', id: 'add-host', onclick: addHost }, '+ Add host');
-fill(tools, addHostButton);
+const layersButton = prefToggle(store, 'layers', { class: 'button small ghost layers-toggle', id: 'topology-layers-toggle', title: 'Label what belongs to which layer of the TCP/IP model', 'aria-controls': 'topology-layers' }, 'Layers');
+fill(tools, layersButton, addHostButton);
 
 /** Mark the page settled, for screenshots and scripts: `<body data-ready="true">` once the
  * first snapshot of the live stream, the recording of an ended session, or why the page cannot

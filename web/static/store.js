@@ -9,8 +9,8 @@ import { applyEvent, emptyModel, reconcile } from './model.js';
 /** Where the viewer's display choices are remembered across sessions (localStorage). */
 const PREFS_KEY = 'plugboard:prefs';
 /** Display choices before the viewer makes any: relative TCP numbers (Wireshark's default),
- * link housekeeping (ARP, neighbour discovery, MLD, IGMP) hidden. */
-export const DEFAULT_PREFS = { numbers: 'relative', control: false };
+ * link housekeeping (ARP, neighbour discovery, MLD, IGMP) hidden, the layers overlay off. */
+export const DEFAULT_PREFS = { numbers: 'relative', control: false, layers: false };
 
 /** The remembered display choices, checked field by field. */
 export function loadPrefs(storage) {
@@ -19,6 +19,7 @@ export function loadPrefs(storage) {
     const saved = JSON.parse(storage.getItem(PREFS_KEY) || '{}');
     if (saved.numbers === 'relative' || saved.numbers === 'absolute') prefs.numbers = saved.numbers;
     if (typeof saved.control === 'boolean') prefs.control = saved.control;
+    if (typeof saved.layers === 'boolean') prefs.layers = saved.layers;
   } catch {
     // No storage, or something else in it: the defaults.
   }
@@ -65,7 +66,7 @@ export function createStore({ id, role, viewerToken }) {
     lastResult: null,
     /** A message over the page: {kind: info|error, text}. */
     banner: null,
-    /** Display choices, remembered: {numbers: relative|absolute, control: bool}. */
+    /** Display choices, remembered: {numbers: relative|absolute, control: bool, layers: bool}. */
     prefs: loadPrefs(browserStorage()),
   };
   let waitingSnapshot = null;

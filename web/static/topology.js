@@ -2,19 +2,29 @@
 // family, state, local address, accept queue), a dashed ghost of a plug for each socket the
 // kernel keeps without a descriptor (TIME_WAIT after an active close, as sock_diag reports
 // it), wires between connected pairs labelled with their tuple, and data or datagrams drawn
-// travelling between plugs. Elements are keyed
+// travelling between plugs. A Unix-domain socket shows its path, @name or "unnamed" and its
+// wire stays inside its host; a raw or ICMP socket its address, which has no port. Every port
+// says its range and meaning on hover (ports.js), a port the kernel chose is marked
+// ephemeral, and the layers overlay (a display choice) tags what belongs to which layer.
+// Elements are keyed
 // (host name, socket uid, wire pair) and kept across redraws, so CSS transitions show moves,
 // state changes and closing sockets fading out.
 
 import { h, s, fill, batched, hostSlot } from './dom.js';
-import { stateLabel } from './model.js';
-import { HEAD_H, HOST_W, PLUG_H, PLUG_W, anchor, chipsOf, hasThirdLine, hostAnchor, layoutOf } from './layout.js';
-import { fmtTimer } from './describe.js';
+import { peerSocket, stateLabel } from './model.js';
+import { HEAD_H, HOST_W, PLUG_H, PLUG_W, anchor, chipsOf, hasThirdLine, hostAnchor, layoutOf, tupleOf } from './layout.js';
+import { fmtTimer, protoName } from './describe.js';
+import { isAbstractAddr, unixName } from './address.js';
+import { OVERLAY, overlayOfAddress, overlayOfWire } from './layers.js';
+import { EPHEMERAL_LESSON, ephemeralText, explainPort, portOf, portTitle } from './ports.js';
 
 /** Below this width (CSS px) hosts stack in one column. */
 const NARROW_PX = 640;
 /** Accept-queue slots drawn one by one; longer queues are drawn as a bar. */
 const QUEUE_SLOTS = 8;
+/** Approximate widths of a character, for what fits on a plug's line. */
+const MONO_CHAR_PX = 7.6;
+const TAG_CHAR_PX = 6.2;
 /** How long a flight takes, and when it is removed even if no animationend came. */
 const FLIGHT_MS = 900;
 const FLIGHT_CLEANUP_MS = 2500;
@@ -36,9 +46,16 @@ export function mountTopology(el, store, { onPick }) {
     h('li', { class: 'lg-listener' }, 'listening'),
     h('li', { class: 'lg-connected' }, 'connected (TCP)'),
     h('li', { class: 'lg-udp' }, 'UDP'),
+    h('li', { class: 'lg-unix', title: 'A Unix-domain socket, named by a path or an @abstract name (or unnamed); its connections never leave the host' }, 'Unix domain (inside a host)'),
+    h('li', { class: 'lg-raw', title: 'A raw or ICMP socket: an address, no port' }, 'raw / ICMP'),
+    h('li', { class: 'lg-ephemeral', title: EPHEMERAL_LESSON }, 'ephemeral port (the kernel chose it)'),
     h('li', { class: 'lg-closed' }, 'closed'),
     h('li', { class: 'lg-flight' }, 'data in flight'));
-  fill(el, empty, svg, legend);
+  // What the layers overlay's tags mean, shown while it is on.
+  const layerKey = h('ul', { class: 'layer-key', id: 'topology-layers', 'aria-label': 'Layers of the TCP/IP model', hidden: true },
+    ['application', 'transport', 'network', 'link', 'local'].map((layer) => h('li', { class: ['ov', `ov-${layer}`], dataset: { layer } },
+      h('strong', {}, OVERLAY[layer].tag), ' ', h('span', {}, OVERLAY[layer].title))));
+  fill(el, empty, svg, legend, layerKey);
 
   let animatedUpTo = 0;
   let lastEpoch = -1;
@@ -52,8 +69,11 @@ export function mountTopology(el, store, { onPick }) {
     svg.setAttribute('viewBox', `0 0 ${layout.width} ${layout.height}`);
     svg.style.aspectRatio = `${layout.width} / ${layout.height}`;
     svg.classList.toggle('narrow', narrow);
+    const view = { overlay: Boolean(store.state.prefs.layers), isolation: store.state.session ? store.state.session.isolation : null };
+    el.classList.toggle('show-layers', view.overlay);
+    layerKey.hidden = !view.overlay;
 
-    keyed(hostLayer, layout.hosts, (x) => x.name, (x) => s('g', { class: ['host', hostSlot(x.name)], 'data-host': x.name }), drawHost);
+    keyed(hostLayer, layout.hosts, (x) => x.name, (x) => s('g', { class: ['host', hostSlot(x.name)], 'data-host': x.name }), (g, x) => drawHost(g, x, view));
     keyed(plugLayer, layout.plugs, (p) => String(p.socket.uid), (p) => {
       if (p.ghost) return s('g', { class: 'ksock' });
       const g = s('g', { class: 'plug', tabindex: '0', role: 'button' });
@@ -69,9 +89,9 @@ export function mountTopology(el, store, { onPick }) {
         }
       });
       return g;
-    }, (g, p) => (p.ghost ? drawGhost(g, p) : drawPlug(g, p, store.state, animatedUpTo)));
+    }, (g, p) => (p.ghost ? drawGhost(g, p) : drawPlug(g, p, store.state, animatedUpTo, view)));
     keyed(wireLayer, layout.wires, (w) => w.key, () => s('path', { class: 'wire' }), drawWire);
-    keyed(labelLayer, layout.wires, (w) => w.key, () => s('g', { class: 'wire-label' }), (g, w) => drawLabel(g, w, narrow));
+    keyed(labelLayer, layout.wires, (w) => w.key, () => s('g', { class: 'wire-label' }), (g, w) => drawLabel(g, w, narrow, view));
 
     // Flights newer than what was drawn, unless they arrived as history.
     if (store.state.epoch !== lastEpoch) {
@@ -116,16 +136,18 @@ function keyed(parent, items, keyOf, create, update) {
   for (const [key, el] of existing) if (!keep.has(key)) el.remove();
 }
 
-function drawHost(g, host) {
+function drawHost(g, host, view) {
   g.style.transform = `translate(${host.x}px, ${host.y}px)`;
   // One line per address (two at most; more are joined on the second line).
   const lines = host.addrs.length > 2 ? [host.addrs[0], host.addrs.slice(1).join('  ')] : host.addrs;
+  const ephemeral = `Ephemeral ports: ${ephemeralText(host)}. ${EPHEMERAL_LESSON}`;
   fill(g,
     s('rect', { class: 'host-box', width: HOST_W, height: host.height, rx: 14 }),
     s('circle', { class: 'host-dot', cx: 30, cy: 30, r: 16 }),
     s('text', { class: 'host-name', x: 30, y: 35, 'text-anchor': 'middle' }, host.name),
-    s('text', { class: 'host-title', x: 56, y: 25 }, `host ${host.name}`),
+    s('text', { class: 'host-title', x: 56, y: 25 }, `host ${host.name}`, s('title', {}, `host ${host.name}: ${host.addrs.join(', ')}\n${ephemeral}`)),
     lines.map((line, i) => s('text', { class: 'host-addrs mono', x: 56, y: 43 + i * 14 }, line)),
+    view.overlay ? overlayTag('network', HOST_W - 12, 25, 'end') : null,
     host.sockets.length === 0
       ? s('text', { class: 'host-empty', x: HOST_W / 2, y: HEAD_H + PLUG_H / 2, 'text-anchor': 'middle' }, 'no sockets yet')
       : null,
@@ -133,18 +155,50 @@ function drawHost(g, host) {
 }
 
 function familyLabel(socket) {
+  if (socket.family === 'unix') return 'Unix';
   return socket.family === 'inet6' ? 'IPv6' : 'IPv4';
+}
+
+/** What kind of socket a plug is: "TCP · IPv4", "Unix · seqpacket", "ICMP · IPv4 · raw". */
+function kindText(socket) {
+  if (socket.proto === 'unix') return `Unix · ${socket.type}`;
+  if (socket.proto === 'icmp' || socket.proto === 'icmpv6') return `${protoName(socket.proto)} · ${familyLabel(socket)} · ${socket.type === 'dgram' ? 'ping' : socket.type}`;
+  return `${protoName(socket.proto)} · ${familyLabel(socket)}`;
+}
+
+/** The plug's own address as shown: ip:port, a bare IP, a Unix name, or why there is none. */
+function whereText(socket) {
+  if (socket.proto === 'unix') {
+    if (socket.local) return unixName(socket.local);
+    return socket.role === 'pair' ? 'unnamed (socketpair)' : 'unnamed';
+  }
+  return socket.local || 'no address yet';
+}
+
+/** A small tag naming a layer of the TCP/IP model, for the overlay. */
+function overlayTag(layer, x, y, anchorAt = 'start', text = OVERLAY[layer].tag) {
+  return s('text', { class: ['ov-tag', `ov-${layer}`], x, y, 'text-anchor': anchorAt }, text, s('title', {}, OVERLAY[layer].title));
+}
+
+/** The port of a plug explained (null without one), with the host's ephemeral range. */
+function plugPort(socket, model) {
+  const port = portOf(socket.local);
+  if (port === null) return null;
+  const host = model.hosts.find((x) => x.name === socket.host) || null;
+  return explainPort(port, { chosen: socket.portOrigin, host });
 }
 
 function roleClass(socket) {
   if (socket.closed) return 'closed';
+  if (socket.proto === 'unix' && socket.role !== 'listener') return 'unix';
+  if (socket.proto === 'icmp' || socket.proto === 'icmpv6') return 'raw';
   if (socket.proto === 'udp') return 'udp';
   if (socket.role === 'listener' || socket.tcp === 'LISTEN') return 'listener';
   if (socket.remote && socket.tcp !== 'CLOSE') return 'connected';
   return 'fresh';
 }
 
-function drawPlug(g, plug, state, animatedUpTo) {
+function drawPlug(g, plug, state, animatedUpTo, view) {
   const { socket } = plug;
   const label = stateLabel(socket);
   const role = roleClass(socket);
@@ -158,9 +212,12 @@ function drawPlug(g, plug, state, animatedUpTo) {
   g.dataset.role = socket.role || '';
   g.dataset.local = socket.local || '';
   g.dataset.remote = socket.remote || '';
+  g.dataset.type = socket.type || '';
   if (socket.closed) g.removeAttribute('tabindex');
-  const where = socket.local || 'no address yet';
-  g.setAttribute('aria-label', `host ${socket.host} fd ${socket.fd}, ${socket.proto.toUpperCase()} ${familyLabel(socket)}, ${label}, ${where}${socket.closed ? '' : ' — pick for the console'}`);
+  const where = whereText(socket);
+  const port = plugPort(socket, state.model);
+  g.dataset.port = port ? port.short : '';
+  g.setAttribute('aria-label', `host ${socket.host} fd ${socket.fd}, ${kindText(socket)}, ${label}, ${where}${port ? ` (${port.short} port)` : ''}${socket.closed ? '' : ' — pick for the console'}`);
 
   const changed = socket.stateSeq > Number(g.dataset.shownState || 0) && socket.stateSeq > animatedUpTo && socket.stateSeq > state.quietUpTo;
   g.dataset.shownState = String(socket.stateSeq);
@@ -170,15 +227,40 @@ function drawPlug(g, plug, state, animatedUpTo) {
     s('rect', { class: 'plug-box', width: PLUG_W, height: plug.h, rx: 9 }),
     s('rect', { class: 'plug-stripe', width: 6, height: plug.h, rx: 3 }),
     s('text', { class: 'plug-fd', x: 16, y: 22 }, `fd ${socket.fd}`),
-    s('text', { class: 'plug-kind', x: 60, y: 22 }, `${socket.proto.toUpperCase()} · ${familyLabel(socket)}${socket.nonblocking ? ' · O_NONBLOCK' : ''}`),
+    view.overlay ? s('rect', { class: 'ov-box ov-application', x: 11, y: 7, width: 42, height: 21, rx: 5 }, s('title', {}, `fd ${socket.fd}: ${OVERLAY.application.title}`)) : null,
+    s('text', { class: 'plug-kind', x: 60, y: 22 }, `${kindText(socket)}${socket.nonblocking ? ' · O_NONBLOCK' : ''}`),
     s('g', { class: ['plug-badge', changed ? 'flash' : null, socket.inferred && !socket.closed ? 'inferred' : null], transform: `translate(${PLUG_W - badgeW - 8}, 8)` },
       s('rect', { width: badgeW, height: 20, rx: 10 }),
       s('text', { x: badgeW / 2, y: 14.5, 'text-anchor': 'middle' }, label),
       socket.inferred && !socket.closed ? s('title', {}, `${label}: read from a packet, too brief to observe on the socket`) : null),
-    s('text', { class: 'plug-local mono', x: 16, y: 44 }, where),
+    s('text', { class: ['plug-local', 'mono', port ? 'has-port' : null], x: 16, y: 44 }, where,
+      s('title', {}, port ? portTitle(port) : localMeaning(socket))),
   ];
+  // Right of the address: the port's range (or "ephemeral"), or with the overlay on, its layer.
+  const room = PLUG_W - 10 - (16 + where.length * MONO_CHAR_PX);
+  const layer = overlayOfAddress(socket);
+  if (view.overlay && layer) {
+    const text = OVERLAY[layer].short;
+    if (text.length * TAG_CHAR_PX < room) parts.push(overlayTag(layer, PLUG_W - 10, 44, 'end', text));
+  } else if (port && !socket.closed && port.short.length * TAG_CHAR_PX + 12 < room) {
+    parts.push(s('text', { class: ['port-tag', `port-${port.short}`], x: PLUG_W - 10, y: 44, 'text-anchor': 'end' },
+      port.short === 'ephemeral' ? '⚙ ephemeral' : port.short, s('title', {}, portTitle(port))));
+  }
   parts.push(...thirdLine(socket, state));
-  fill(g, ...parts, s('title', {}, `fd ${socket.fd} on host ${socket.host}: ${socket.proto.toUpperCase()} ${familyLabel(socket)}, ${label}${socket.local ? `, local ${socket.local}` : ''}${socket.remote ? `, remote ${socket.remote}` : ''}`));
+  const portLines = port ? `\n${portTitle(port)}` : '';
+  fill(g, ...parts, s('title', {}, `fd ${socket.fd} on host ${socket.host}: ${kindText(socket)}, ${label}${socket.local ? `, local ${socket.local}` : ''}${socket.remote ? `, remote ${socket.remote}` : ''}${portLines}`));
+}
+
+/** What a plug's address is, for a socket without a port. */
+function localMeaning(socket) {
+  if (socket.proto === 'unix') {
+    if (!socket.local) return 'An unnamed Unix-domain socket: it has no path or name (a client rarely needs one, a socketpair never has one).';
+    return isAbstractAddr(socket.local)
+      ? `${socket.local}: an abstract name. No file: the name lives in the kernel (in this host’s network namespace) and is gone with its last socket.`
+      : `${socket.local}: a socket file in this host’s own directory; another host’s ${socket.local} is a different file.`;
+  }
+  if (socket.proto === 'icmp' || socket.proto === 'icmpv6') return `${socket.local || 'No address yet'}: ICMP has no ports, so an ICMP socket is named by its address alone.`;
+  return socket.local ? socket.local : 'No address yet: bind names one, or connect/sendto/listen make the kernel choose one.';
 }
 
 /** A socket without a descriptor: no fd to pick, its state, and the kernel's timer. */
@@ -233,8 +315,14 @@ function thirdLine(socket, state) {
     }
     out.push(g);
     out.push(s('text', { class: 'plug-note queue-text', x, y }, `${queue} of ${backlog}`));
+  } else if (socket.proto === 'unix' && !socket.closed && hasThirdLine(socket)) {
+    const peer = peerSocket(state.model, socket);
+    const text = peer ? (peer.local ? unixName(peer.local) : `fd ${peer.fd}${peer.role === 'pair' ? ' (socketpair)' : ' (unnamed)'}`) : unixName(socket.remote);
+    out.push(s('text', { class: 'plug-note mono', x, y }, `↔ ${text}${peer ? '' : socket.remote ? '' : ' (gone)'}`));
   } else if (socket.remote) {
-    out.push(s('text', { class: 'plug-note mono', x, y }, `↔ ${socket.remote}`));
+    const remotePort = portOf(socket.remote);
+    const explained = remotePort !== null ? explainPort(remotePort, { role: 'remote', host: hostNamed(state.model, socket.remote) }) : null;
+    out.push(s('text', { class: 'plug-note mono', x, y }, `↔ ${socket.remote}`, explained ? s('title', {}, portTitle(explained)) : null));
   }
   x = 16;
   const chipY = hasThirdLine(socket) ? PLUG_H - 4 : y - 12;
@@ -248,11 +336,12 @@ function thirdLine(socket, state) {
   return out;
 }
 
-function tupleText(wire) {
-  const proto = wire.proto.toUpperCase();
-  const left = wire.a.local;
-  const right = wire.b ? wire.b.local : wire.a.remote;
-  return { proto, left, right, full: `${proto} ${left} ↔ ${right}` };
+/** The host whose address `addr` is, as the model keeps it (its ephemeral range), or null. */
+function hostNamed(model, addr) {
+  for (const host of model.hosts) {
+    if (host.addrs.some((a) => addr.startsWith(`${a}:`) || addr.startsWith(`[${a}]:`))) return host;
+  }
+  return null;
 }
 
 /** What a half wire's label says of its missing end (see `halfWireReason` in hints.js). */
@@ -260,6 +349,7 @@ const HALF_WIRE_TEXT = {
   'accept-queue': 'in accept queue',
   'nothing-bound': 'nothing bound',
   'peer-gone': 'peer gone',
+  'host-kernel': 'its kernel answers',
 };
 
 function halfWireText(wire) {
@@ -268,13 +358,13 @@ function halfWireText(wire) {
 
 function drawWire(path, wire) {
   path.setAttribute('d', wire.path);
-  path.setAttribute('class', ['wire', `wire-${wire.proto}`, wire.half ? 'half' : null].filter(Boolean).join(' '));
-  path.dataset.tuple = tupleText(wire).full;
+  path.setAttribute('class', ['wire', `wire-${wire.proto}`, wire.half ? 'half' : null, wire.inside ? 'inside' : null].filter(Boolean).join(' '));
+  path.dataset.tuple = tupleOf(wire).full;
 }
 
-function drawLabel(g, wire, narrow) {
-  const t = tupleText(wire);
-  g.setAttribute('class', ['wire-label', `wire-${wire.proto}`, wire.half ? 'half' : null].filter(Boolean).join(' '));
+function drawLabel(g, wire, narrow, view) {
+  const t = tupleOf(wire);
+  g.setAttribute('class', ['wire-label', `wire-${wire.proto}`, wire.half ? 'half' : null, wire.inside ? 'inside' : null].filter(Boolean).join(' '));
   g.dataset.tuple = t.full;
   g.dataset.proto = t.proto;
   g.dataset.left = t.left || '';
@@ -282,6 +372,19 @@ function drawLabel(g, wire, narrow) {
   if (wire.half) g.dataset.reason = wire.reason;
   else delete g.dataset.reason;
   g.setAttribute('aria-label', t.full);
+  const layer = overlayOfWire(wire, view.isolation);
+  if (wire.inside) {
+    // Along the gutter inside the host: a small upright pill, the tuple on hover.
+    const text = wire.a.role === 'pair' ? 'PAIR' : t.proto;
+    const w = text.length * 6.4 + 10;
+    const hgt = 12;
+    g.style.transform = `translate(${wire.label.x}px, ${wire.label.y}px) rotate(-90deg)`;
+    fill(g,
+      s('rect', { x: -w / 2, y: -hgt / 2, width: w, height: hgt, rx: 6 }),
+      s('text', { class: 'wl-proto', x: 0, y: 3.5, 'text-anchor': 'middle' }, text),
+      s('title', {}, `${t.full}\nInside host ${wire.a.host}: ${OVERLAY.local.title}`));
+    return;
+  }
   if (narrow) {
     // No room for addresses beside a single column: the plugs show both ends already.
     const w = 44;
@@ -293,16 +396,23 @@ function drawLabel(g, wire, narrow) {
       s('title', {}, t.full));
     return;
   }
-  const heading = wire.half ? `${t.proto} (${halfWireText(wire)})` : t.proto;
-  const longest = Math.max(t.left.length, t.right.length + 2, heading.length, 12);
+  const heading = wire.half ? `${t.proto} (${halfWireText(wire)})` : t.heading;
+  const linkText = view.overlay ? (layer === 'link' ? 'link: veth pair' : OVERLAY[layer].tag) : '';
+  const longest = Math.max(t.left.length, t.right.length + 2, heading.length, 12, linkText.length * 0.9);
   const w = longest * 7 + 20;
-  const hgt = 52;
+  const hgt = view.overlay ? 66 : 52;
   g.style.transform = `translate(${wire.label.x - w / 2}px, ${wire.label.y - hgt / 2}px)`;
+  // Each end's port explained on hover.
+  const portOfEnd = (addr, socket) => {
+    const port = portOf(addr);
+    return port === null ? null : s('title', {}, portTitle(explainPort(port, { chosen: socket ? socket.portOrigin : null, role: socket ? null : 'remote' })));
+  };
   fill(g,
     s('rect', { width: w, height: hgt, rx: 8 }),
     s('text', { class: 'wl-proto', x: w / 2, y: 15, 'text-anchor': 'middle' }, heading),
-    s('text', { class: 'wl-addr mono', x: w / 2, y: 31, 'text-anchor': 'middle' }, t.left),
-    s('text', { class: 'wl-addr mono', x: w / 2, y: 45, 'text-anchor': 'middle' }, `↔ ${t.right}`),
+    s('text', { class: 'wl-addr mono', x: w / 2, y: 31, 'text-anchor': 'middle' }, t.left, portOfEnd(t.left, wire.a)),
+    s('text', { class: 'wl-addr mono', x: w / 2, y: 45, 'text-anchor': 'middle' }, `↔ ${t.right}`, portOfEnd(t.right, wire.b)),
+    view.overlay ? overlayTag(layer, w / 2, 60, 'middle', linkText) : null,
     s('title', {}, t.full));
 }
 
@@ -317,7 +427,8 @@ function launch(layer, layout, flight) {
   const start = anchor(fromPlug, targetX, layout.narrow);
   const end = toPlug ? anchor(toPlug, fromPlug.x + PLUG_W / 2, layout.narrow) : hostAnchor(toHost, fromPlug.x, layout.narrow);
   const text = flight.text.length > 14 ? `${flight.text.slice(0, 13)}…` : flight.text;
-  const g = s('g', { class: ['flight', `flight-${flight.proto}`, toPlug ? null : 'lost'], 'data-seq': flight.seq },
+  // An ICMP message is meant for the host: its kernel answers, no socket is missing.
+  const g = s('g', { class: ['flight', `flight-${flight.proto}`, toPlug || flight.proto === 'icmp' ? null : 'lost'], 'data-seq': flight.seq },
     s('circle', { r: 7 }),
     text ? s('text', { y: -12, 'text-anchor': 'middle' }, text) : null);
   g.style.setProperty('--x0', `${start.x}px`);

@@ -68,7 +68,8 @@ test('a port explained: its range, what it means, and whether the kernel chose i
   assert.equal(named.short, 'registered');
   assert.match(named.lines.join(' '), /Named by the program’s bind/);
   const remote = explainPort(45044, { role: 'remote', host: { name: 'A' } });
-  assert.match(remote.lines.join(' '), /most likely a port the peer’s kernel chose/);
+  assert.match(remote.lines.join(' '), /Inside host A’s ephemeral range 32768–60999: most likely a port its kernel chose/);
+  assert.equal(explainPort(45044, { role: 'seen', host: { name: 'B', ephemeral_ports: [40000, 40999] } }).lines.length, 1, 'outside B’s range: no guess');
 });
 
 test('a refused well-known port says why', () => {
