@@ -27,7 +27,7 @@ export const SIDE_ROOM = 74;
 const GHOSTS_KEPT = 3;
 /** Wires inside one host run in the gutter left of its plugs: how far in the first runs,
  * how far apart the next ones are, and how many lanes there are before they repeat. */
-const GUTTER_IN = 5;
+const GUTTER_IN = 7;
 const GUTTER_STEP = 4;
 const GUTTER_LANES = 3;
 

@@ -155,7 +155,8 @@ export function portsOfEvent(ev, model, origin = null) {
   const tuple = ev.tuple || {};
   if (ev.requested_addr && ev.requested_addr !== ev.addr) add('requested', ev.requested_addr);
   add('local', tuple.local, { chosen: origin });
-  if (ev.kind === 'bind' && ev.addr && ev.addr !== tuple.local) add('local', ev.addr, { chosen: origin });
+  // A bind's address: the socket's own once bound; only asked for when the bind failed.
+  if (ev.kind === 'bind' && ev.addr && ev.addr !== tuple.local) add(ev.status === 'error' ? 'requested' : 'local', ev.addr, { chosen: origin });
   if (['connect', 'sendto'].includes(ev.kind) && ev.addr) add('remote', ev.addr);
   add('remote', tuple.remote);
   if (ev.peer) add('remote', ev.peer);

@@ -104,6 +104,7 @@ test('every port an event shows, explained with the right host’s range', () =>
   assert.deepEqual(accept.map((p) => [p.role, p.port]), [['local', 8080], ['remote', 45044]]);
   const bind0 = portsOfEvent(at(21), model, model.portNotes.get(21));
   assert.deepEqual(bind0.map((p) => [p.role, p.port, p.explained.short]), [['requested', 0, 'any'], ['local', 40123, 'ephemeral']]);
+  assert.deepEqual(portsOfEvent(at(23), model).map((p) => [p.role, p.port, p.explained.short]), [['requested', 80, 'well-known']], 'a refused bind');
   assert.deepEqual(portsOfEvent(at(16), model), [], 'ICMP: no ports');
   assert.deepEqual(portsOfEvent(at(3), model), [], 'Unix: no ports');
 });
