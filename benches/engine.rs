@@ -23,8 +23,8 @@ use plugboard::config::SandboxLimits;
 use plugboard::metrics::Metrics;
 use plugboard::sandbox::isolation::loopback::Loopback;
 use plugboard::sandbox::{
-    Call, CallOutcome, EventKind, Family, HostId, NewSession, Proto, Sandbox, SandboxConfig,
-    SessionHandle,
+    Addr, Call, CallOutcome, EventKind, Family, HostId, NewSession, Sandbox, SandboxConfig,
+    SessionHandle, SockType,
 };
 
 const A: HostId = HostId::A;
@@ -57,8 +57,8 @@ async fn ok(s: &SessionHandle, host: HostId, call: Call) -> plugboard::sandbox::
     }
 }
 
-fn addr(s: &SessionHandle, host: HostId, port: u16) -> SocketAddr {
-    SocketAddr::new(s.hosts()[host.index()].addrs[0], port)
+fn addr(s: &SessionHandle, host: HostId, port: u16) -> Addr {
+    Addr::Ip(SocketAddr::new(s.hosts()[host.index()].addrs[0], port))
 }
 
 async fn lifecycle_engine(cycles: u64) -> f64 {
@@ -76,7 +76,8 @@ async fn lifecycle_on(sb: &Sandbox, cycles: u64) -> f64 {
         let port = 30_000 + (i % 20_000) as u16;
         let tcp = Call::Socket {
             family: Family::Inet,
-            proto: Proto::Tcp,
+            ty: SockType::Stream,
+            protocol: None,
         };
         let l = ok(&s, B, tcp.clone()).await.fd.unwrap();
         ok(
@@ -164,7 +165,8 @@ async fn event_latency(samples: usize) -> (Duration, Duration) {
         B,
         Call::Socket {
             family: Family::Inet,
-            proto: Proto::Udp,
+            ty: SockType::Dgram,
+            protocol: None,
         },
     )
     .await
@@ -188,7 +190,9 @@ async fn event_latency(samples: usize) -> (Duration, Duration) {
     let mut times = Vec::with_capacity(samples);
     for i in 0..samples {
         let start = Instant::now();
-        outside.send_to(b"ping", target).expect("send");
+        outside
+            .send_to(b"ping", target.inet().expect("an IP address"))
+            .expect("send");
         loop {
             let e = sub.live.recv().await.expect("event");
             // From outside the session the arrival is an isolation event: the same readiness
@@ -242,7 +246,8 @@ async fn memory_per_session(n: usize) -> (f64, usize) {
             .expect("session");
         let tcp = Call::Socket {
             family: Family::Inet,
-            proto: Proto::Tcp,
+            ty: SockType::Stream,
+            protocol: None,
         };
         let l = ok(&s, B, tcp.clone()).await.fd.unwrap();
         ok(
@@ -334,7 +339,8 @@ async fn packet_latency(samples: usize) -> Option<(Duration, Duration)> {
         .expect("session");
     let udp = Call::Socket {
         family: Family::Inet,
-        proto: Proto::Udp,
+        ty: SockType::Dgram,
+        protocol: None,
     };
     let b = ok(&s, B, udp.clone()).await.fd.unwrap();
     let target = addr(&s, B, 9000);

@@ -21,7 +21,10 @@ async fn hosts_have_textbook_addresses_and_their_own_loopback() {
     let lfd = s.listener(B, 8080, 4).await;
     let cfd = s.client(A, "10.0.0.2:8080".parse().unwrap()).await;
     let accepted = s.ok(B, Call::Accept { fd: lfd }).await;
-    assert_eq!(accepted.peer.unwrap().ip().to_string(), "10.0.0.1");
+    assert_eq!(
+        accepted.peer.unwrap().inet().unwrap().ip().to_string(),
+        "10.0.0.1"
+    );
     s.send(A, cfd, b"hello").await;
     let got = s.recv(B, accepted.fd.unwrap(), 16).await;
     assert_eq!(got.data.as_deref(), Some(&b"hello"[..]));
@@ -73,7 +76,7 @@ async fn hosts_have_textbook_addresses_and_their_own_loopback() {
     )
     .await;
     let a6 = s.ok(B, Call::Accept { fd: l6 }).await;
-    assert_eq!(a6.peer.unwrap().ip().to_string(), "fd00::1");
+    assert_eq!(a6.peer.unwrap().inet().unwrap().ip().to_string(), "fd00::1");
 }
 
 #[tokio::test]
@@ -232,8 +235,20 @@ async fn more_hosts_share_the_session_network() {
     let lfd = s.listener(host_c, 7000, 2).await;
     s.client(B, "10.0.0.3:7000".parse().unwrap()).await;
     s.client(A, "10.0.0.3:7000".parse().unwrap()).await;
-    let first = s.ok(host_c, Call::Accept { fd: lfd }).await.peer.unwrap();
-    let second = s.ok(host_c, Call::Accept { fd: lfd }).await.peer.unwrap();
+    let first = s
+        .ok(host_c, Call::Accept { fd: lfd })
+        .await
+        .peer
+        .unwrap()
+        .inet()
+        .unwrap();
+    let second = s
+        .ok(host_c, Call::Accept { fd: lfd })
+        .await
+        .peer
+        .unwrap()
+        .inet()
+        .unwrap();
     let mut peers = vec![first.ip().to_string(), second.ip().to_string()];
     peers.sort();
     assert_eq!(peers, vec!["10.0.0.1", "10.0.0.2"]);

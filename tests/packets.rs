@@ -55,10 +55,19 @@ async fn handshake(family: Family) {
     let (server, to) = match family {
         Family::Inet => (s.addr(B, 8080), s.addr(B, 8080)),
         Family::Inet6 => (s.addr6(B, 8080), s.addr6(B, 8080)),
+        Family::Unix => unreachable!("the handshake is TCP"),
     };
     let lfd = s.listener_at(B, server, 4).await;
     let cfd = s.socket_f(A, family, Proto::Tcp).await;
-    let connect = s.call(A, Call::Connect { fd: cfd, addr: to }).await;
+    let connect = s
+        .call(
+            A,
+            Call::Connect {
+                fd: cfd,
+                addr: to.into(),
+            },
+        )
+        .await;
     let accept = s.ok(B, Call::Accept { fd: lfd }).await;
     assert!(accept.fd.is_some());
 
@@ -109,7 +118,7 @@ async fn handshake(family: Family) {
     assert!(syn_sent.inferred);
     assert_eq!(syn_sent.packet_seq, Some(syn.seq));
     let t = pkt(syn).tuple().unwrap();
-    assert_eq!(t.remote, Some(to));
+    assert_eq!(t.remote, Some(to.into()));
 }
 
 #[tokio::test]
@@ -132,7 +141,7 @@ async fn a_refused_connect_points_at_the_rst() {
             A,
             Call::Connect {
                 fd,
-                addr: s.addr(B, 9),
+                addr: (s.addr(B, 9)).into(),
             },
         )
         .await;
@@ -263,7 +272,7 @@ async fn udp_datagrams_are_one_packet_each() {
                 Call::Sendto {
                     fd: a,
                     data: msg.as_bytes().to_vec(),
-                    addr: s.addr(B, 5353),
+                    addr: (s.addr(B, 5353)).into(),
                 },
             )
             .await,
@@ -368,7 +377,8 @@ async fn a_queued_connection_is_a_kernel_socket_until_accepted() {
         A,
         Call::Socket {
             family: Family::Inet,
-            proto: Proto::Tcp,
+            ty: plugboard::sandbox::SockType::Stream,
+            protocol: None,
         },
     )
     .await;
@@ -410,7 +420,7 @@ async fn time_wait_is_seen_then_gone() {
     let timer = tw.timer_ms.expect("a countdown");
     assert!(timer > 50_000 && timer <= 60_000, "{timer}");
     let t = tw.tuple.unwrap();
-    assert_eq!(t.remote, Some(s.addr(B, 8080)));
+    assert_eq!(t.remote, Some(s.addr(B, 8080).into()));
     let snap = s.0.snapshot().await.unwrap();
     let k = &snap.hosts[0].kernel_sockets;
     assert_eq!(k.len(), 1, "{k:?}");
@@ -451,7 +461,7 @@ async fn a_handshake_belongs_to_the_connect_even_while_an_accept_waits() {
             A,
             Call::Connect {
                 fd: cfd,
-                addr: s.addr(B, 8080),
+                addr: (s.addr(B, 8080)).into(),
             },
         )
         .await;
@@ -489,7 +499,7 @@ async fn a_pending_connect_points_at_its_syn_retransmissions() {
             A,
             Call::Connect {
                 fd,
-                addr: s.addr(B, 8080),
+                addr: (s.addr(B, 8080)).into(),
             },
             200,
         )
@@ -535,7 +545,7 @@ async fn the_same_lo_tuple_on_two_hosts_keeps_its_own_numbers() {
             host,
             Call::Connect {
                 fd: c,
-                addr: server,
+                addr: server.into(),
             },
         )
         .await;
@@ -578,7 +588,7 @@ async fn a_listener_does_not_claim_another_hosts_packets() {
             A,
             Call::Connect {
                 fd: c,
-                addr: s.addr(B, 8080),
+                addr: (s.addr(B, 8080)).into(),
             },
         )
         .await;

@@ -27,7 +27,14 @@ async fn destinations_outside_the_session_are_unreachable() {
         "127.0.0.53:53".parse().unwrap(),
     ] {
         let f = s
-            .fails(A, Call::Connect { fd, addr: target }, "ENETUNREACH")
+            .fails(
+                A,
+                Call::Connect {
+                    fd,
+                    addr: target.into(),
+                },
+                "ENETUNREACH",
+            )
             .await;
         assert!(f.sandbox, "{target}");
         assert!(f.hint.unwrap().contains("outside this session"));
@@ -39,7 +46,7 @@ async fn destinations_outside_the_session_are_unreachable() {
             Call::Sendto {
                 fd: udp,
                 data: b"x".to_vec(),
-                addr: other.addr(B, 8080),
+                addr: (other.addr(B, 8080)).into(),
             },
             "ENETUNREACH",
         )
@@ -82,7 +89,7 @@ async fn loopback_means_the_host_itself_not_the_machine() {
         ev.requested_addr.unwrap().to_string(),
         format!("127.0.0.1:{port}")
     );
-    assert_eq!(ev.addr.unwrap().ip(), s.addr(A, 0).ip());
+    assert_eq!(ev.addr.unwrap().inet().unwrap().ip(), s.addr(A, 0).ip());
 }
 
 #[tokio::test]
@@ -95,7 +102,7 @@ async fn binds_stay_on_the_hosts_own_address() {
             B,
             Call::Bind {
                 fd,
-                addr: s.addr(A, 8080),
+                addr: (s.addr(A, 8080)).into(),
             },
             "EADDRNOTAVAIL",
         )
@@ -106,7 +113,7 @@ async fn binds_stay_on_the_hosts_own_address() {
             B,
             Call::Bind {
                 fd,
-                addr: s.addr(B, 80),
+                addr: (s.addr(B, 80)).into(),
             },
             "EACCES",
         )
@@ -114,7 +121,7 @@ async fn binds_stay_on_the_hosts_own_address() {
     assert!(f.sandbox);
     assert!(f.hint.unwrap().contains("1024"));
     let v = s.bind(B, fd, "0.0.0.0:8080".parse().unwrap()).await;
-    assert_eq!(v.addr, Some(s.addr(B, 8080)));
+    assert_eq!(v.addr, Some((s.addr(B, 8080)).into()));
     let ev = s.of_kind(B, EventKind::Bind).pop().unwrap();
     assert_eq!(ev.requested_addr, Some("0.0.0.0:8080".parse().unwrap()));
     assert!(ev.note.as_deref().unwrap().contains("mapped"));
@@ -122,7 +129,13 @@ async fn binds_stay_on_the_hosts_own_address() {
     let lfd = s.socket(B, Proto::Tcp).await;
     let listened = s.listen(B, lfd, 1).await;
     assert!(listened.note.unwrap().contains("implicitly"));
-    let name = s.ok(B, Call::Getsockname { fd: lfd }).await.addr.unwrap();
+    let name = s
+        .ok(B, Call::Getsockname { fd: lfd })
+        .await
+        .addr
+        .unwrap()
+        .inet()
+        .unwrap();
     assert_eq!(name.ip(), s.addr(B, 0).ip());
 }
 
@@ -144,7 +157,7 @@ async fn privileged_ports_can_be_allowed() {
                 B,
                 Call::Bind {
                     fd,
-                    addr: s.addr(B, 80),
+                    addr: (s.addr(B, 80)).into(),
                 },
                 "EACCES",
             )
@@ -170,7 +183,10 @@ async fn connections_and_datagrams_from_outside_are_refused() {
         .wait_event("isolation", |e| e.kind == EventKind::Isolation)
         .await;
     assert!(refused.sandbox);
-    assert_eq!(refused.peer.unwrap().ip().to_string(), "127.0.0.1");
+    assert_eq!(
+        refused.peer.unwrap().inet().unwrap().ip().to_string(),
+        "127.0.0.1"
+    );
     // The outsider's connection was closed.
     intruder
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -240,7 +256,7 @@ async fn a_machine_service_on_the_wildcard_is_out_of_reach() {
                 host,
                 Call::Connect {
                     fd,
-                    addr: s.addr(host, tcp_port),
+                    addr: (s.addr(host, tcp_port)).into(),
                 },
                 "ECONNREFUSED",
             )
@@ -254,14 +270,21 @@ async fn a_machine_service_on_the_wildcard_is_out_of_reach() {
                 Call::Sendto {
                     fd,
                     data: b"x".to_vec(),
-                    addr: to,
+                    addr: to.into(),
                 },
                 "ECONNREFUSED",
             )
             .await;
         assert!(f.sandbox);
         // A UDP connect only sets the destination; the datagram is what gets refused.
-        s.ok(host, Call::Connect { fd, addr: to }).await;
+        s.ok(
+            host,
+            Call::Connect {
+                fd,
+                addr: to.into(),
+            },
+        )
+        .await;
         let f = s
             .fails(
                 host,
@@ -301,7 +324,7 @@ async fn a_privileged_port_hint_suggests_another_port() {
             B,
             Call::Bind {
                 fd,
-                addr: s.addr(B, 80),
+                addr: (s.addr(B, 80)).into(),
             },
             "EACCES",
         )
@@ -323,8 +346,16 @@ async fn udp_connect_sets_the_destination_and_send_is_checked() {
     let s = session(&sb).await;
     let fd = s.socket(A, Proto::Udp).await;
     let to = s.addr(B, 9100);
-    let connected = s.ok(A, Call::Connect { fd, addr: to }).await;
-    assert_eq!(connected.addr, Some(to));
+    let connected = s
+        .ok(
+            A,
+            Call::Connect {
+                fd,
+                addr: to.into(),
+            },
+        )
+        .await;
+    assert_eq!(connected.addr, Some((to).into()));
     let send = || Call::Send {
         fd,
         data: b"ping".to_vec(),
@@ -382,7 +413,8 @@ async fn every_limit_is_enforced_and_reported() {
             A,
             Call::Socket {
                 family: plugboard::sandbox::Family::Inet,
-                proto: Proto::Tcp,
+                ty: plugboard::sandbox::SockType::Stream,
+                protocol: None,
             },
             None,
         )
@@ -442,7 +474,7 @@ async fn every_limit_is_enforced_and_reported() {
             Call::Sendto {
                 fd: udp,
                 data: vec![0; 9],
-                addr: to,
+                addr: to.into(),
             },
             None,
         )
@@ -467,7 +499,7 @@ async fn every_limit_is_enforced_and_reported() {
             Call::Sendto {
                 fd: udp,
                 data: vec![0; 8],
-                addr: to,
+                addr: to.into(),
             },
             None,
         )

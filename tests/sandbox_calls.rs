@@ -42,7 +42,7 @@ async fn udp_flow_keeps_datagram_boundaries() {
         Some(&b"one"[..]),
         "one datagram per receive"
     );
-    let sender = first.peer.unwrap();
+    let sender = first.peer.unwrap().inet().unwrap();
     assert_eq!(sender.ip(), s.addr(A, 0).ip(), "sent from host A's address");
     let second = s
         .ok(
@@ -72,9 +72,9 @@ async fn udp_flow_keeps_datagram_boundaries() {
         )
         .await;
     assert_eq!(back.data.as_deref(), Some(&b"pong"[..]));
-    assert_eq!(back.peer, Some(s.addr(B, 9000)));
+    assert_eq!(back.peer, Some((s.addr(B, 9000)).into()));
     let ev = s.of_kind(A, EventKind::Recvfrom).pop().unwrap();
-    assert_eq!(ev.peer, Some(s.addr(B, 9000)));
+    assert_eq!(ev.peer, Some((s.addr(B, 9000)).into()));
     assert_eq!(ev.tuple.unwrap().proto, Proto::Udp);
 }
 
@@ -106,7 +106,7 @@ async fn eaddrinuse_then_so_reuseaddr_after_close() {
             B,
             Call::Bind {
                 fd: other,
-                addr: s.addr(B, port),
+                addr: (s.addr(B, port)).into(),
             },
             "EADDRINUSE",
         )
@@ -121,7 +121,7 @@ async fn eaddrinuse_then_so_reuseaddr_after_close() {
         B,
         Call::Bind {
             fd: other,
-            addr: s.addr(B, port),
+            addr: (s.addr(B, port)).into(),
         },
         "EADDRINUSE",
     )
@@ -188,7 +188,7 @@ async fn calls_out_of_order_get_the_kernels_errno() {
         A,
         Call::Bind {
             fd,
-            addr: s.addr(A, 5001),
+            addr: (s.addr(A, 5001)).into(),
         },
         "EINVAL",
     )
@@ -253,7 +253,7 @@ async fn non_blocking_calls_answer_at_once() {
             A,
             Call::Connect {
                 fd: cfd,
-                addr: s.addr(B, 8082),
+                addr: (s.addr(B, 8082)).into(),
             },
         )
         .await
@@ -272,7 +272,7 @@ async fn non_blocking_calls_answer_at_once() {
         A,
         Call::Connect {
             fd: cfd,
-            addr: s.addr(B, 8082),
+            addr: (s.addr(B, 8082)).into(),
         },
     )
     .await;
@@ -280,7 +280,7 @@ async fn non_blocking_calls_answer_at_once() {
         A,
         Call::Connect {
             fd: cfd,
-            addr: s.addr(B, 8082),
+            addr: (s.addr(B, 8082)).into(),
         },
         "EISCONN",
     )
@@ -347,7 +347,7 @@ async fn backlog_fills_the_accept_queue() {
             A,
             Call::Connect {
                 fd: late,
-                addr: s.addr(B, 8083),
+                addr: (s.addr(B, 8083)).into(),
             },
             200,
         )
@@ -436,8 +436,17 @@ async fn ipv6_sockets_use_the_hosts_mapped_address() {
     assert_eq!(s.addr6(B, 0).ip(), mapped);
     let fd = s.socket_f(B, Family::Inet6, Proto::Udp).await;
     let bound = s.bind(B, fd, "[::]:8097".parse().unwrap()).await;
-    assert_eq!(bound.addr, Some(std::net::SocketAddr::new(mapped, 8097)));
-    let name = s.ok(B, Call::Getsockname { fd }).await.addr.unwrap();
+    assert_eq!(
+        bound.addr,
+        Some((std::net::SocketAddr::new(mapped, 8097)).into())
+    );
+    let name = s
+        .ok(B, Call::Getsockname { fd })
+        .await
+        .addr
+        .unwrap()
+        .inet()
+        .unwrap();
     assert_eq!(name.ip(), mapped, "the kernel holds the mapped address");
 }
 
@@ -449,7 +458,7 @@ async fn ipv6_sockets_connect_and_talk() {
     let bound = s.bind(B, lfd, "[::]:8086".parse().unwrap()).await;
     assert_eq!(
         bound.addr,
-        Some(s.addr6(B, 8086)),
+        Some((s.addr6(B, 8086)).into()),
         "the wildcard maps to B's own address"
     );
     assert!(bound.note.unwrap().contains("wildcard"));
@@ -459,12 +468,15 @@ async fn ipv6_sockets_connect_and_talk() {
         A,
         Call::Connect {
             fd: cfd,
-            addr: s.addr6(B, 8086),
+            addr: (s.addr6(B, 8086)).into(),
         },
     )
     .await;
     let accepted = s.ok(B, Call::Accept { fd: lfd }).await;
-    assert_eq!(accepted.peer.unwrap().ip(), s.addr6(A, 0).ip());
+    assert_eq!(
+        accepted.peer.unwrap().inet().unwrap().ip(),
+        s.addr6(A, 0).ip()
+    );
     s.send(A, cfd, b"v6").await;
     let got = s.recv(B, accepted.fd.unwrap(), 8).await;
     assert_eq!(got.data.as_deref(), Some(&b"v6"[..]));
@@ -491,7 +503,7 @@ async fn snapshot_shows_sockets_with_kernel_figures() {
     assert_eq!(l.backlog, Some(3));
     let c = &snap.hosts[0].sockets[0];
     assert_eq!(c.tcp_state, Some(TcpState::Established));
-    assert_eq!(c.tuple.remote, Some(s.addr(B, 8087)));
+    assert_eq!(c.tuple.remote, Some((s.addr(B, 8087)).into()));
     assert!(c.options.iter().any(|o| o.option == SockOpt::TcpNodelay));
     assert_eq!(snap.usage.sockets, 2);
     let json = serde_json::to_value(&snap).unwrap();

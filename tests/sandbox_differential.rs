@@ -297,7 +297,7 @@ async fn through_sandbox(s: &S, fds: &mut Vec<(HostId, i32)>, step: &Step) -> Ou
             fds[*i],
             Call::Bind {
                 fd: fds[*i].1,
-                addr: s.addr(fds[*i].0, *port),
+                addr: (s.addr(fds[*i].0, *port)).into(),
             },
         ),
         Step::Listen(i, backlog) => (
@@ -311,7 +311,7 @@ async fn through_sandbox(s: &S, fds: &mut Vec<(HostId, i32)>, step: &Step) -> Ou
             fds[*i],
             Call::Connect {
                 fd: fds[*i].1,
-                addr: s.addr(*to, *port),
+                addr: (s.addr(*to, *port)).into(),
             },
         ),
         Step::Accept(i) => (fds[*i], Call::Accept { fd: fds[*i].1 }),
@@ -335,7 +335,7 @@ async fn through_sandbox(s: &S, fds: &mut Vec<(HostId, i32)>, step: &Step) -> Ou
             Call::Sendto {
                 fd: fds[*i].1,
                 data: data.clone(),
-                addr: s.addr(*to, *port),
+                addr: (s.addr(*to, *port)).into(),
             },
         ),
         Step::Shutdown(i, how) => (

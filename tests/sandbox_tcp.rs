@@ -41,7 +41,7 @@ async fn textbook_tcp_flow() {
         "accept reports the client's address"
     );
     assert_eq!(
-        client_local.ip(),
+        client_local.inet().unwrap().ip(),
         s.addr(A, 0).ip(),
         "the client speaks from host A's address"
     );
@@ -109,7 +109,7 @@ async fn textbook_tcp_flow() {
     );
     let accept = s.of_kind(B, K::Accept).pop().unwrap();
     let tuple = accept.tuple.unwrap();
-    assert_eq!(tuple.local, Some(server_addr));
+    assert_eq!(tuple.local, Some((server_addr).into()));
     let seqs: Vec<u64> = s.events().iter().map(|e| e.seq).collect();
     assert_eq!(
         seqs,
@@ -128,7 +128,7 @@ async fn connection_refused() {
             A,
             Call::Connect {
                 fd,
-                addr: s.addr(B, 9999),
+                addr: (s.addr(B, 9999)).into(),
             },
             "ECONNREFUSED",
         )

@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 
 use super::ProgramSpec;
 use crate::sandbox::{
-    Call, CallFailure, CallOutcome, CallStatus, CallValue, Event, EventKind, Family, HostId,
-    OptValue, Proto, SessionError, SessionHandle, SockOpt, Status,
+    Addr, Call, CallFailure, CallOutcome, CallStatus, CallValue, Event, EventKind, Family, HostId,
+    OptValue, Proto, SessionError, SessionHandle, SockOpt, SockType, Status,
 };
 
 /// Longest a program lets one of its calls block before following it through the events.
@@ -119,7 +119,12 @@ impl Runner {
         let v = self
             .call(Call::Socket {
                 family: Family::Inet,
-                proto,
+                ty: if proto == Proto::Tcp {
+                    SockType::Stream
+                } else {
+                    SockType::Dgram
+                },
+                protocol: Some(proto),
             })
             .await?
             .ok()?;
@@ -137,7 +142,12 @@ impl Runner {
         };
         self.call(reuse).await?.ok()?;
         let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
-        self.call(Call::Bind { fd, addr }).await?.ok()?;
+        self.call(Call::Bind {
+            fd,
+            addr: Addr::Ip(addr),
+        })
+        .await?
+        .ok()?;
         Some(fd)
     }
 }
@@ -235,7 +245,13 @@ async fn client(
         .and_then(|h| h.addrs.into_iter().find(IpAddr::is_ipv4))?;
     let fd = r.socket(Proto::Tcp).await?;
     let addr = SocketAddr::new(ip, port);
-    let connected = r.call(Call::Connect { fd, addr }).await?.is_ok();
+    let connected = r
+        .call(Call::Connect {
+            fd,
+            addr: Addr::Ip(addr),
+        })
+        .await?
+        .is_ok();
     let sent = connected && r.call(Call::Send { fd, data: message }).await?.is_ok();
     if sent && expect_reply {
         let reply = Call::Recv {
@@ -257,7 +273,7 @@ async fn wait_for_listener(session: &SessionHandle, host: HostId, port: u16) -> 
             && e.host == Some(host)
             && e.tuple
                 .and_then(|t| t.local)
-                .is_some_and(|a| a.port() == port)
+                .is_some_and(|a| a.port() == Some(port))
     };
     let mut subscription = session.subscribe(0);
     if subscription.backlog.iter().any(|e| is_listener(e)) {

@@ -70,6 +70,7 @@ static STATIC_FILES: &[StaticFile] = &[
     static_file!("lessons.js", JS),
     static_file!("log.js", JS),
     static_file!("model.js", JS),
+    static_file!("ports.js", JS),
     static_file!("recording.js", JS),
     static_file!("scenarios.js", JS),
     static_file!("session.js", JS),

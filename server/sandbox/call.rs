@@ -3,14 +3,12 @@
 //! These are domain types: the HTTP layer parses its JSON into them and renders replies from
 //! them. Every call names its descriptor as the host's program would see it.
 
-use std::net::SocketAddr;
-
 use serde::Deserialize;
 
 use super::errno::Errno;
 use super::event::{EventKind, Seq};
 use super::host::HostId;
-use super::net::{Family, OptValue, Proto, ShutdownHow, SockOpt};
+use super::net::{Addr, Family, OptValue, Proto, ShutdownHow, SockOpt, SockType, UnixName};
 
 /// One socket API call, with its JSON form declared beside each field: the field names and
 /// forms a request uses (`domain`, `type`, addresses as text, whole numbers written as floats,
@@ -20,16 +18,31 @@ use super::net::{Family, OptValue, Proto, ShutdownHow, SockOpt};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Call {
-    /// socket(domain, type): a new descriptor.
+    /// socket(domain, type, protocol): a new descriptor.
     Socket {
-        /// inet or inet6.
+        /// inet, inet6 or unix.
         #[serde(rename = "domain", deserialize_with = "form::family")]
         #[schema(schema_with = form::family_schema)]
         family: Family,
-        /// stream (TCP) or dgram (UDP).
-        #[serde(rename = "type", deserialize_with = "form::proto")]
-        #[schema(schema_with = form::proto_schema)]
-        proto: Proto,
+        /// stream, dgram, seqpacket or raw.
+        #[serde(rename = "type", deserialize_with = "form::sock_type")]
+        #[schema(schema_with = form::type_schema)]
+        ty: SockType,
+        /// tcp, udp, icmp or icmpv6; absent is 0, the type's usual protocol.
+        #[serde(default, deserialize_with = "form::protocol")]
+        #[schema(schema_with = form::protocol_schema)]
+        protocol: Option<Proto>,
+    },
+    /// socketpair(domain, type): two connected descriptors, no names needed.
+    Socketpair {
+        /// unix (the only domain with pairs).
+        #[serde(rename = "domain", deserialize_with = "form::family")]
+        #[schema(schema_with = form::family_schema)]
+        family: Family,
+        /// stream, dgram or seqpacket.
+        #[serde(rename = "type", deserialize_with = "form::sock_type")]
+        #[schema(schema_with = form::type_schema)]
+        ty: SockType,
     },
     /// bind(fd, addr).
     Bind {
@@ -38,7 +51,7 @@ pub enum Call {
         fd: i32,
         #[serde(deserialize_with = "form::addr")]
         #[schema(schema_with = form::addr_schema)]
-        addr: SocketAddr,
+        addr: Addr,
     },
     /// listen(fd, backlog).
     Listen {
@@ -57,7 +70,7 @@ pub enum Call {
         fd: i32,
         #[serde(deserialize_with = "form::addr")]
         #[schema(schema_with = form::addr_schema)]
-        addr: SocketAddr,
+        addr: Addr,
     },
     /// accept(fd): a new descriptor and the peer.
     Accept {
@@ -103,7 +116,7 @@ pub enum Call {
         data: Vec<u8>,
         #[serde(deserialize_with = "form::addr")]
         #[schema(schema_with = form::addr_schema)]
-        addr: SocketAddr,
+        addr: Addr,
     },
     /// recvfrom(fd, max, peek): data and its source.
     Recvfrom {
@@ -169,6 +182,13 @@ pub enum Call {
         #[schema(minimum = 0)]
         fd: i32,
     },
+    /// unlink(path): remove a socket's file, so that its path can be bound again.
+    Unlink {
+        /// A Unix-domain path, like /tmp/echo.sock.
+        #[serde(deserialize_with = "form::unix_path")]
+        #[schema(value_type = String, example = "/tmp/echo.sock")]
+        path: UnixName,
+    },
     /// Non-blocking mode on or off (fcntl O_NONBLOCK).
     Nonblocking {
         #[serde(deserialize_with = "form::fd")]
@@ -191,6 +211,8 @@ impl Call {
     pub fn kind(&self) -> EventKind {
         match self {
             Call::Socket { .. } => EventKind::Socket,
+            Call::Socketpair { .. } => EventKind::Socketpair,
+            Call::Unlink { .. } => EventKind::Unlink,
             Call::Bind { .. } => EventKind::Bind,
             Call::Listen { .. } => EventKind::Listen,
             Call::Connect { .. } => EventKind::Connect,
@@ -220,7 +242,7 @@ impl Call {
     /// The descriptor the call acts on; `socket` has none.
     pub fn fd(&self) -> Option<i32> {
         match *self {
-            Call::Socket { .. } => None,
+            Call::Socket { .. } | Call::Socketpair { .. } | Call::Unlink { .. } => None,
             Call::Bind { fd, .. }
             | Call::Listen { fd, .. }
             | Call::Connect { fd, .. }
@@ -243,12 +265,14 @@ impl Call {
 /// What a successful call returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallValue {
-    /// New descriptor (socket, accept).
+    /// New descriptor (socket, accept; socketpair's first).
     pub fd: Option<i32>,
+    /// Both descriptors of a socketpair.
+    pub fds: Option<[i32; 2]>,
     /// Peer address (accept, recvfrom, getpeername).
-    pub peer: Option<SocketAddr>,
+    pub peer: Option<Addr>,
     /// Local address (getsockname), or the address used (bind, connect, sendto).
-    pub addr: Option<SocketAddr>,
+    pub addr: Option<Addr>,
     /// Bytes sent or received.
     pub bytes: Option<usize>,
     /// Bytes received.
@@ -306,6 +330,9 @@ impl CallFailure {
 }
 
 /// How a call ended, as far as its caller can see.
+// A Unix-domain name is kept inline (addresses stay `Copy`), which makes the success larger
+// than the failure; an outcome lives for one call, where boxing would cost an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallOutcome {
     /// It ran and succeeded.
@@ -381,12 +408,13 @@ mod names {
 }
 
 pub mod form {
-    use std::net::SocketAddr;
-
     use serde::de::{self, Deserialize, Deserializer, Unexpected, Visitor};
     use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
 
-    use crate::sandbox::net::{Family, OptValue, Proto, ShutdownHow, SockOpt};
+    use crate::sandbox::net::{
+        Addr, AddrError, Family, OptValue, Proto, ShutdownHow, SockOpt, SockType, UNIX_NAME_MAX,
+        UnixName,
+    };
 
     /// Backlog when a listen call gives none.
     pub const DEFAULT_BACKLOG: i32 = 16;
@@ -397,22 +425,42 @@ pub mod form {
     /// Largest `max` a receive may ask for: the kernel's `int` length (the document's int32).
     pub const MAX_RECV_MAX: i64 = i32::MAX as i64;
     /// Names `domain` takes in a socket call.
-    pub const DOMAINS: [(&str, Family); 6] = [
+    pub const DOMAINS: [(&str, Family); 10] = [
         ("inet", Family::Inet),
         ("AF_INET", Family::Inet),
         ("ipv4", Family::Inet),
         ("inet6", Family::Inet6),
         ("AF_INET6", Family::Inet6),
         ("ipv6", Family::Inet6),
+        ("unix", Family::Unix),
+        ("AF_UNIX", Family::Unix),
+        ("AF_LOCAL", Family::Unix),
+        ("local", Family::Unix),
     ];
-    /// Names `type` takes in a socket call.
-    pub const TYPES: [(&str, Proto); 6] = [
-        ("stream", Proto::Tcp),
-        ("SOCK_STREAM", Proto::Tcp),
+    /// Names `type` takes in a socket call (`tcp` and `udp` stand for the type that carries
+    /// them, as earlier versions of the API took them).
+    pub const TYPES: [(&str, SockType); 10] = [
+        ("stream", SockType::Stream),
+        ("SOCK_STREAM", SockType::Stream),
+        ("tcp", SockType::Stream),
+        ("dgram", SockType::Dgram),
+        ("SOCK_DGRAM", SockType::Dgram),
+        ("udp", SockType::Dgram),
+        ("seqpacket", SockType::Seqpacket),
+        ("SOCK_SEQPACKET", SockType::Seqpacket),
+        ("raw", SockType::Raw),
+        ("SOCK_RAW", SockType::Raw),
+    ];
+    /// Names `protocol` takes in a socket call.
+    pub const PROTOCOLS: [(&str, Proto); 8] = [
         ("tcp", Proto::Tcp),
-        ("dgram", Proto::Udp),
-        ("SOCK_DGRAM", Proto::Udp),
+        ("IPPROTO_TCP", Proto::Tcp),
         ("udp", Proto::Udp),
+        ("IPPROTO_UDP", Proto::Udp),
+        ("icmp", Proto::Icmp),
+        ("IPPROTO_ICMP", Proto::Icmp),
+        ("icmpv6", Proto::Icmpv6),
+        ("IPPROTO_ICMPV6", Proto::Icmpv6),
     ];
     /// Names `how` takes in a shutdown call.
     pub const DIRECTIONS: [(&str, ShutdownHow); 6] = [
@@ -559,14 +607,36 @@ pub mod form {
         Ok(String::deserialize(d)?.into_bytes())
     }
 
-    /// An address with a port.
-    pub fn addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    /// An address: an IP with a port (a bare IP for ICMP), or a Unix-domain name.
+    pub fn addr<'de, D: Deserializer<'de>>(d: D) -> Result<Addr, D::Error> {
         let text = String::deserialize(d)?;
-        text.parse().map_err(|_| {
-            de::Error::custom(format!(
-                "`{text}` is not an address with a port, like 10.0.0.2:8080 or [fd00::2]:8080"
-            ))
+        text.parse().map_err(|e| {
+            de::Error::custom(match e {
+                AddrError::Malformed => format!(
+                    "`{text}` is not an address: use ip:port like 10.0.0.2:8080 or \
+                     [fd00::2]:8080, an IP alone for ICMP, or a Unix-domain path like \
+                     /tmp/echo.sock or abstract name like @echo"
+                ),
+                AddrError::TooLong => format!(
+                    "`{text}` is longer than the {UNIX_NAME_MAX} bytes a Unix-domain name \
+                     can have (sun_path)"
+                ),
+                AddrError::Relative => format!(
+                    "`{text}` looks like a relative path: write Unix-domain paths from the \
+                     root, like /tmp/{text} (each host's working directory is /)"
+                ),
+            })
         })
+    }
+
+    /// A Unix-domain path (not an abstract name: those are no files).
+    pub fn unix_path<'de, D: Deserializer<'de>>(d: D) -> Result<UnixName, D::Error> {
+        match addr(d)? {
+            Addr::Unix(name) if !name.is_abstract => Ok(name),
+            other => Err(de::Error::custom(format!(
+                "`{other}` is not a path: unlink takes a Unix-domain path like /tmp/echo.sock"
+            ))),
+        }
     }
 
     /// The value of `text` in a table of accepted names, or a message listing them.
@@ -595,8 +665,37 @@ pub mod form {
     }
 
     /// A socket's type, by any name of [`TYPES`].
-    pub fn proto<'de, D: Deserializer<'de>>(d: D) -> Result<Proto, D::Error> {
+    pub fn sock_type<'de, D: Deserializer<'de>>(d: D) -> Result<SockType, D::Error> {
         named(d, &TYPES, "type")
+    }
+
+    /// A socket's protocol, by any name of [`PROTOCOLS`]; null or 0 is the type's own.
+    pub fn protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Proto>, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Name(String),
+            Number(Whole),
+        }
+        match Option::<Either>::deserialize(d)? {
+            None | Some(Either::Number(Whole(None | Some(0)))) => Ok(None),
+            Some(Either::Name(text)) => named(
+                de::value::StrDeserializer::<D::Error>::new(&text),
+                &PROTOCOLS,
+                "protocol",
+            )
+            .map(Some),
+            Some(Either::Number(Whole(Some(n)))) => PROTOCOLS
+                .iter()
+                .map(|(_, p)| *p)
+                .find(|p| p.number().map(i128::from) == Some(n))
+                .map(Some)
+                .ok_or_else(|| {
+                    de::Error::custom(format!(
+                        "protocol {n} is not one the sandbox offers: use tcp, udp, icmp or icmpv6"
+                    ))
+                }),
+        }
     }
 
     /// A shutdown direction, by any name of [`DIRECTIONS`].
@@ -648,12 +747,27 @@ pub mod form {
 
     /// `domain`'s schema: the names of [`DOMAINS`].
     pub fn family_schema() -> ObjectBuilder {
-        names_schema(&DOMAINS, "inet or inet6.")
+        names_schema(&DOMAINS, "inet, inet6 or unix.")
     }
 
     /// `type`'s schema: the names of [`TYPES`].
-    pub fn proto_schema() -> ObjectBuilder {
-        names_schema(&TYPES, "stream (TCP) or dgram (UDP).")
+    pub fn type_schema() -> ObjectBuilder {
+        names_schema(
+            &TYPES,
+            "stream (TCP, or a Unix stream), dgram (UDP, or Unix datagrams), seqpacket (Unix) or raw (ICMP).",
+        )
+    }
+
+    /// `protocol`'s schema: the names of [`PROTOCOLS`], or null for the type's own.
+    pub fn protocol_schema() -> ObjectBuilder {
+        names_schema(
+            &PROTOCOLS,
+            "tcp, udp, icmp or icmpv6; absent for the type's usual protocol (raw sockets need one).",
+        )
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Null,
+        ]))
     }
 
     /// `how`'s schema: the names of [`DIRECTIONS`].
@@ -669,7 +783,10 @@ pub mod form {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::Custom(SOCKET_ADDRESS_FORMAT.to_owned())))
-            .description(Some("ip:port, e.g. 10.0.0.2:8080 or [fd00::2]:8080."))
+            .description(Some(
+                "ip:port (10.0.0.2:8080, [fd00::2]:8080); an IP alone for ICMP (10.0.0.2); a \
+                 Unix-domain path (/tmp/echo.sock) or abstract name (@echo).",
+            ))
             .examples(["10.0.0.2:8080"])
     }
 }

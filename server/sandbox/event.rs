@@ -6,13 +6,11 @@
 //! `status`, …) and optional fields that only some kinds carry. Absent fields are left out of
 //! the JSON.
 
-use std::net::SocketAddr;
-
 use serde::{Deserialize, Serialize};
 
 use super::errno::Errno;
 use super::host::{HostId, HostInfo};
-use super::net::{OptValue, ShutdownHow, SockOpt, Tuple};
+use super::net::{Addr, OptValue, ShutdownHow, SockOpt, Tuple};
 use super::packet::Packet;
 use super::probe::TcpState;
 
@@ -33,6 +31,7 @@ pub enum EventKind {
     /// The session ended; carries the reason.
     SessionEnded,
     Socket,
+    Socketpair,
     Bind,
     Listen,
     Connect,
@@ -47,6 +46,7 @@ pub enum EventKind {
     Getsockopt,
     Getsockname,
     Getpeername,
+    Unlink,
     Nonblocking,
     /// A connection finished the handshake and waits in a listener's accept queue.
     Incoming,
@@ -179,18 +179,21 @@ pub struct Event {
     /// The address the call used (bind, connect, sendto), after any sandbox mapping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
-    pub addr: Option<SocketAddr>,
+    pub addr: Option<Addr>,
     /// The address the user asked for, when the sandbox mapped it to another one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
-    pub requested_addr: Option<SocketAddr>,
+    pub requested_addr: Option<Addr>,
     /// The other end: accept's peer, recvfrom's source, an isolation refusal's origin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
-    pub peer: Option<SocketAddr>,
-    /// The descriptor a call created (socket, accept).
+    pub peer: Option<Addr>,
+    /// The descriptor a call created (socket, accept; socketpair's first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_fd: Option<i32>,
+    /// Both descriptors a socketpair created, connected to each other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fds: Option<[i32; 2]>,
     /// Bytes moved by the call, or waiting in the receive queue for `data`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
@@ -273,6 +276,7 @@ impl Event {
             requested_addr: None,
             peer: None,
             new_fd: None,
+            fds: None,
             bytes: None,
             data: None,
             backlog: None,

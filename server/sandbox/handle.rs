@@ -24,6 +24,8 @@ pub struct SessionHandle {
 }
 
 /// The status of one call, for whoever polls it.
+// Large for the reason `CallOutcome` is (an inline Unix-domain name); one per call.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallStatus {
     /// Still blocked.

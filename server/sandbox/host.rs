@@ -82,6 +82,10 @@ pub struct HostInfo {
     /// Addresses other hosts of the session reach it at, IPv4 first.
     #[schema(value_type = Vec<String>, example = json!(["10.0.0.1", "fd00::1"]))]
     pub addrs: Vec<IpAddr>,
+    /// The ports its kernel chooses ephemeral ports from (`ip_local_port_range`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<u16>>, example = json!([32768, 60999]))]
+    pub ephemeral_ports: Option<(u16, u16)>,
 }
 
 /// A descriptor table: the lowest free number is handed out first, as the kernel does.

@@ -54,7 +54,7 @@ pub use host::{HostId, HostInfo};
 pub use isolation::{Isolation, IsolationMode};
 pub use limits::{Limit, SandboxLimits};
 pub use log::Subscription;
-pub use net::{Family, OptValue, Proto, ShutdownHow, SockOpt, Tuple};
+pub use net::{Addr, Family, OptValue, Proto, ShutdownHow, SockOpt, SockType, Tuple, UnixName};
 pub use observer::{CallResultLabel, NoObserver, SandboxObserver};
 pub use probe::TcpState;
 pub use record::{NotStored, Record, StoreProgress};

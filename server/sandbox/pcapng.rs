@@ -27,7 +27,7 @@ use pcap_file::{DataLink, PcapError};
 use super::event::{Event, EventKind, Preview};
 use super::hex::from_hex;
 use super::host::HostId;
-use super::net::{Family, Proto};
+use super::net::{Family, Proto, Tuple};
 use super::net::{OptValue, ShutdownHow};
 
 /// `if_tsresol` for timestamps in nanoseconds (10^-9 s), as the kernel gives them.
@@ -148,13 +148,11 @@ pub fn describe_call(call: &Event) -> String {
         })
     };
     let args: Vec<Option<String>> = match call.kind {
-        EventKind::Socket => match call.tuple {
-            Some(t) => vec![
-                Some(family(t.family).to_owned()),
-                Some(kind(t.proto).to_owned()),
-            ],
+        EventKind::Socket | EventKind::Socketpair => match call.tuple {
+            Some(t) => vec![Some(family(t.family).to_owned()), Some(kind(t).to_owned())],
             None => vec![],
         },
+        EventKind::Unlink => vec![addr()],
         EventKind::Bind | EventKind::Connect => vec![fd(), addr()],
         EventKind::Listen => vec![fd(), call.backlog.map(|b| b.to_string())],
         EventKind::Send => vec![fd(), data()],
@@ -200,13 +198,16 @@ fn family(family: Family) -> &'static str {
     match family {
         Family::Inet => "AF_INET",
         Family::Inet6 => "AF_INET6",
+        Family::Unix => "AF_UNIX",
     }
 }
 
-fn kind(proto: Proto) -> &'static str {
-    match proto {
-        Proto::Tcp => "SOCK_STREAM",
-        Proto::Udp => "SOCK_DGRAM",
+/// The socket type's C name; recordings from before the type was kept have TCP or UDP.
+fn kind(tuple: Tuple) -> &'static str {
+    match (tuple.ty, tuple.proto) {
+        (Some(ty), _) => ty.c_name(),
+        (None, Proto::Tcp) => "SOCK_STREAM",
+        (None, _) => "SOCK_DGRAM",
     }
 }
 
@@ -424,6 +425,7 @@ mod tests {
                 e.tuple = Some(Tuple {
                     proto: Proto::Udp,
                     family: Family::Inet6,
+                    ty: None,
                     local: None,
                     remote: None,
                 });
@@ -441,7 +443,7 @@ mod tests {
         assert_eq!(
             call(EventKind::Sendto, &|e| {
                 e.data = Some(Preview::of(&[0xff]));
-                e.addr = Some(to);
+                e.addr = Some(to.into());
             }),
             "sendto(3, 0xff, 10.0.0.2:53)"
         );

@@ -113,6 +113,8 @@ pub struct Figures {
     pub error_pending: bool,
     /// The peer shut its write side down (POLLRDHUP).
     pub peer_closed: bool,
+    /// Something waits to be read (POLLIN): for a Unix listener, a connection to accept.
+    pub readable: bool,
 }
 
 /// Read the figures of `fd`; `tcp` says whether it is a TCP socket.
@@ -135,6 +137,7 @@ pub fn probe(fd: &impl AsRawFd, tcp: bool) -> Figures {
     let revents = poll_now(fd);
     figures.error_pending = revents & libc::POLLERR != 0;
     figures.peer_closed = revents & libc::POLLRDHUP != 0;
+    figures.readable = revents & libc::POLLIN != 0;
     figures
 }
 

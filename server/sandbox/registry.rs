@@ -311,7 +311,12 @@ fn build_network(
         let addrs = network
             .add_host(name)
             .map_err(|e| SessionError::Isolation(e.to_string()))?;
-        host_infos.push(HostInfo { name, addrs });
+        let ephemeral_ports = network.ephemeral_ports(name).ok();
+        host_infos.push(HostInfo {
+            name,
+            addrs,
+            ephemeral_ports,
+        });
     }
     Ok((network, host_infos))
 }

@@ -45,12 +45,19 @@ impl Snapshot {
         let capture = CaptureStats::after_end(info.isolation, info.limits.capture);
         let hosts: Vec<HostSnapshot> = hosts
             .into_iter()
-            .map(|HostInfo { name, addrs }| HostSnapshot {
-                name,
-                addrs,
-                sockets: Vec::new(),
-                kernel_sockets: Vec::new(),
-            })
+            .map(
+                |HostInfo {
+                     name,
+                     addrs,
+                     ephemeral_ports,
+                 }| HostSnapshot {
+                    name,
+                    addrs,
+                    ephemeral_ports,
+                    sockets: Vec::new(),
+                    kernel_sockets: Vec::new(),
+                },
+            )
             .collect();
         let usage = Usage {
             sockets: 0,
@@ -81,6 +88,10 @@ pub struct HostSnapshot {
     /// Its addresses.
     #[schema(value_type = Vec<String>)]
     pub addrs: Vec<std::net::IpAddr>,
+    /// The ports its kernel chooses ephemeral ports from (`ip_local_port_range`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<u16>>, example = json!([32768, 60999]))]
+    pub ephemeral_ports: Option<(u16, u16)>,
     /// Its open sockets by descriptor.
     pub sockets: Vec<SocketSnapshot>,
     /// Its TCP sockets that no descriptor holds (netns mode): connections in an accept

@@ -8,10 +8,12 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 
 use socket2::{SockAddr, Socket};
 
-use super::net::{Family, Proto, Tuple};
+use super::isolation::unix_names::HostNames;
+use super::net::{Addr, Family, Proto, SockType, Tuple};
 use super::net::{OptShape, OptValue, SockOpt};
 use super::probe::{self, Figures};
 
@@ -20,10 +22,14 @@ use super::probe::{self, Figures};
 pub struct Sock {
     /// The kernel socket (non-blocking; its session's poller watches it).
     pub io: Socket,
-    /// inet or inet6.
+    /// inet, inet6 or unix.
     pub family: Family,
-    /// tcp or udp.
+    /// stream, dgram, seqpacket or raw.
+    pub ty: SockType,
+    /// tcp, udp, icmp, icmpv6 or unix.
     pub proto: Proto,
+    /// How the host names Unix-domain addresses (Unix sockets only).
+    pub names: Option<Arc<HostNames>>,
     /// Whether the user turned non-blocking mode on.
     pub nonblocking: bool,
     /// The backlog given to listen, once listening.
@@ -38,14 +44,33 @@ pub struct Sock {
 }
 
 impl Sock {
-    /// Wrap a freshly opened kernel socket.
-    pub fn new(socket: Socket, family: Family, proto: Proto) -> Sock {
+    /// Wrap a freshly opened kernel socket; its protocol is what the kernel chose.
+    pub fn new(
+        socket: Socket,
+        family: Family,
+        ty: SockType,
+        names: Option<Arc<HostNames>>,
+    ) -> Sock {
         let io = socket;
+        let proto = match family {
+            Family::Unix => Proto::Unix,
+            Family::Inet | Family::Inet6 => match io.protocol() {
+                Ok(Some(p)) if p == socket2::Protocol::ICMPV4 => Proto::Icmp,
+                Ok(Some(p)) if p == socket2::Protocol::ICMPV6 => Proto::Icmpv6,
+                Ok(Some(p)) if p == socket2::Protocol::UDP => Proto::Udp,
+                Ok(Some(p)) if p == socket2::Protocol::TCP => Proto::Tcp,
+                // The kernel always reports the protocol it chose; the type's own otherwise.
+                _ if ty == SockType::Stream => Proto::Tcp,
+                _ => Proto::Udp,
+            },
+        };
         let seen = probe::probe(&io, proto == Proto::Tcp);
         Sock {
             io,
             family,
+            ty,
             proto,
+            names,
             nonblocking: false,
             backlog: None,
             seen,
@@ -64,7 +89,13 @@ impl Sock {
         self.proto == Proto::Tcp
     }
 
-    /// The local address, if bound to a port.
+    /// Whether data flows over a connection (TCP, Unix stream and seqpacket).
+    pub fn is_connected_type(&self) -> bool {
+        self.ty.is_connected()
+    }
+
+    /// The local IP address, if bound to a port (IP sockets only; an ICMP socket's "port"
+    /// is its identifier, which counts as one here).
     pub fn local(&self) -> Option<SocketAddr> {
         self.socket()
             .local_addr()
@@ -73,9 +104,49 @@ impl Sock {
             .filter(|a| a.port() != 0)
     }
 
-    /// The peer address, if connected.
+    /// The peer IP address, if connected.
     pub fn remote(&self) -> Option<SocketAddr> {
         self.socket().peer_addr().ok().and_then(|a| a.as_socket())
+    }
+
+    /// An address the kernel reported for this socket, as the host names it: a Unix name
+    /// without the host's directory, an ICMP address without the identifier in its port.
+    pub fn shown(&self, addr: &SockAddr) -> Option<Addr> {
+        match self.family {
+            Family::Unix => self.names.as_ref().and_then(|n| n.to_host(addr)),
+            Family::Inet | Family::Inet6 => addr.as_socket().map(|a| {
+                if self.proto.is_icmp() {
+                    Addr::Host(a.ip())
+                } else {
+                    Addr::Ip(a)
+                }
+            }),
+        }
+    }
+
+    /// The local address as the host names it, once it has one.
+    pub fn local_name(&self) -> Option<Addr> {
+        match self.family {
+            Family::Unix => self.socket().local_addr().ok().and_then(|a| self.shown(&a)),
+            Family::Inet | Family::Inet6 => {
+                let a = self.socket().local_addr().ok()?.as_socket()?;
+                match self.proto {
+                    // A raw socket has no port; one bound to no address has no name either.
+                    Proto::Icmp | Proto::Icmpv6 if self.ty == SockType::Raw => {
+                        (!a.ip().is_unspecified()).then_some(Addr::Host(a.ip()))
+                    }
+                    Proto::Icmp | Proto::Icmpv6 => {
+                        (a.port() != 0 || !a.ip().is_unspecified()).then_some(Addr::Host(a.ip()))
+                    }
+                    _ => (a.port() != 0).then_some(Addr::Ip(a)),
+                }
+            }
+        }
+    }
+
+    /// The peer's address as the host names it, if connected to a named peer.
+    pub fn remote_name(&self) -> Option<Addr> {
+        self.socket().peer_addr().ok().and_then(|a| self.shown(&a))
     }
 
     /// The socket's tuple now.
@@ -84,9 +155,16 @@ impl Sock {
         let (last_local, last_remote) = self.last_ends.get();
         self.last_ends
             .set((local.or(last_local), remote.or(last_remote)));
+        let (local, remote) = match self.family {
+            Family::Inet | Family::Inet6 if !self.proto.is_icmp() => {
+                (local.map(Addr::Ip), remote.map(Addr::Ip))
+            }
+            _ => (self.local_name(), self.remote_name()),
+        };
         Tuple {
             proto: self.proto,
             family: self.family,
+            ty: Some(self.ty),
             local,
             remote,
         }
@@ -148,9 +226,9 @@ impl Sock {
     }
 
     /// sendto(2) without SIGPIPE.
-    pub fn send_to(&self, data: &[u8], addr: SocketAddr) -> io::Result<usize> {
+    pub fn send_to(&self, data: &[u8], addr: &SockAddr) -> io::Result<usize> {
         self.socket()
-            .send_to_with_flags(data, &SockAddr::from(addr), libc::MSG_NOSIGNAL)
+            .send_to_with_flags(data, addr, libc::MSG_NOSIGNAL)
     }
 
     /// recv(2) of at most `max` bytes.
@@ -161,12 +239,12 @@ impl Sock {
         Ok(init_prefix(&buf, n))
     }
 
-    /// recvfrom(2) of at most `max` bytes.
-    pub fn recv_from(&self, max: usize, peek: bool) -> io::Result<(Vec<u8>, Option<SocketAddr>)> {
+    /// recvfrom(2) of at most `max` bytes, with the source as the kernel gave it.
+    pub fn recv_from(&self, max: usize, peek: bool) -> io::Result<(Vec<u8>, SockAddr)> {
         let mut buf = vec![MaybeUninit::<u8>::uninit(); max];
         let flags = if peek { libc::MSG_PEEK } else { 0 };
         let (n, from) = self.socket().recv_from_with_flags(&mut buf, flags)?;
-        Ok((init_prefix(&buf, n), from.as_socket()))
+        Ok((init_prefix(&buf, n), from))
     }
 
     /// setsockopt(2) of one option.

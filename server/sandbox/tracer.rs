@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::capture::Capture;
 use super::event::{Event, EventKind, Seq, Status};
 use super::host::{HostId, HostInfo};
-use super::net::Tuple;
+use super::net::{Addr, Tuple};
 use super::packet::{self, Captured, Packet, PacketProto};
 
 /// TCP directions whose initial sequence number is remembered; a session rarely has more
@@ -331,12 +331,22 @@ impl Tracer {
             // source (a listener answering a SYN, an unconnected datagram socket).
             let from = |s: &&SocketEnds| s.host == packet.from && s.tuple.proto == proto(&packet);
             let connected = sockets.iter().filter(from).find(|s| {
-                s.tuple.local.is_some_and(|l| bound_to(l, src))
-                    && s.tuple.remote.is_some_and(|r| same(r, dst))
+                s.tuple
+                    .local
+                    .and_then(Addr::inet)
+                    .is_some_and(|l| bound_to(l, src))
+                    && s.tuple
+                        .remote
+                        .and_then(Addr::inet)
+                        .is_some_and(|r| same(r, dst))
             });
             let bound = || {
                 sockets.iter().filter(from).find(|s| {
-                    s.tuple.local.is_some_and(|l| bound_to(l, src)) && s.tuple.remote.is_none()
+                    s.tuple
+                        .local
+                        .and_then(Addr::inet)
+                        .is_some_and(|l| bound_to(l, src))
+                        && s.tuple.remote.is_none()
                 })
             };
             // A call on the connection itself is a better cause than one on its listener.
@@ -435,10 +445,11 @@ impl Tracer {
 }
 
 fn proto(packet: &Packet) -> super::net::Proto {
-    if packet.proto == PacketProto::Udp {
-        super::net::Proto::Udp
-    } else {
-        super::net::Proto::Tcp
+    match packet.proto {
+        PacketProto::Udp => super::net::Proto::Udp,
+        PacketProto::Icmp => super::net::Proto::Icmp,
+        PacketProto::Icmpv6 => super::net::Proto::Icmpv6,
+        _ => super::net::Proto::Tcp,
     }
 }
 

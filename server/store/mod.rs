@@ -171,7 +171,11 @@ impl Store {
             .filter_map(|r| {
                 let name = r.get::<String, _>("name").parse().ok()?;
                 let addrs = serde_json::from_str(&r.get::<String, _>("addrs")).ok()?;
-                Some(HostInfo { name, addrs })
+                Some(HostInfo {
+                    name,
+                    addrs,
+                    ephemeral_ports: None,
+                })
             })
             .collect();
         Ok(Some(StoredSession {

@@ -21,7 +21,7 @@ use plugboard::metrics::Metrics;
 use plugboard::sandbox::isolation::loopback::Loopback;
 use plugboard::sandbox::{
     Call, CallOutcome, CallReply, CallValue, Event, EventKind, Family, HostId, NewSession, Proto,
-    Sandbox, SandboxConfig, SessionHandle, SockOpt,
+    Sandbox, SandboxConfig, SessionHandle, SockOpt, SockType,
 };
 
 /// Longest any single step of a test may take.
@@ -114,10 +114,22 @@ impl S {
     }
 
     pub async fn socket_f(&self, host: HostId, family: Family, proto: Proto) -> i32 {
-        self.ok(host, Call::Socket { family, proto })
-            .await
-            .fd
-            .unwrap()
+        let ty = match proto {
+            Proto::Tcp => SockType::Stream,
+            _ => SockType::Dgram,
+        };
+        let protocol = Some(proto);
+        self.ok(
+            host,
+            Call::Socket {
+                family,
+                ty,
+                protocol,
+            },
+        )
+        .await
+        .fd
+        .unwrap()
     }
 
     pub fn addr(&self, host: HostId, port: u16) -> SocketAddr {
@@ -132,6 +144,7 @@ impl S {
 
     /// `fd` of `host` bound to `addr`.
     pub async fn bind(&self, host: HostId, fd: i32, addr: SocketAddr) -> CallValue {
+        let addr = addr.into();
         self.ok(host, Call::Bind { fd, addr }).await
     }
 
@@ -182,6 +195,7 @@ impl S {
     /// `data` sent from `fd` of `host` to `addr`.
     pub async fn sendto(&self, host: HostId, fd: i32, data: &[u8], addr: SocketAddr) -> CallValue {
         let data = data.to_vec();
+        let addr = addr.into();
         self.ok(host, Call::Sendto { fd, data, addr }).await
     }
 
@@ -204,7 +218,14 @@ impl S {
     /// A client connected from `host` to `to`.
     pub async fn client(&self, host: HostId, to: SocketAddr) -> i32 {
         let fd = self.socket(host, Proto::Tcp).await;
-        self.ok(host, Call::Connect { fd, addr: to }).await;
+        self.ok(
+            host,
+            Call::Connect {
+                fd,
+                addr: to.into(),
+            },
+        )
+        .await;
         fd
     }
 

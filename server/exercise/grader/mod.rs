@@ -11,6 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use serde::{Deserialize, Serialize};
 
 use super::{Exercise, Filter, PacketFilter, Rule, TcpFlag};
+use crate::sandbox::net::Addr;
 use crate::sandbox::packet::{Packet, TcpSegment};
 use crate::sandbox::{Event, EventKind, HostId, HostInfo, Status};
 
@@ -166,8 +167,9 @@ impl<'a> Context<'a> {
             .map_or(&[], |h| h.addrs.as_slice())
     }
 
-    fn belongs(&self, addr: Option<SocketAddr>, host: &str) -> bool {
-        addr.is_some_and(|a| self.addrs_of(host).iter().any(|ip| same_ip(*ip, a.ip())))
+    fn belongs(&self, addr: Option<Addr>, host: &str) -> bool {
+        addr.and_then(Addr::inet)
+            .is_some_and(|a| self.addrs_of(host).iter().any(|ip| same_ip(*ip, a.ip())))
     }
 
     fn matches(&self, f: &Filter, e: &Event) -> bool {
@@ -187,11 +189,11 @@ impl<'a> Context<'a> {
                 tuple
                     .and_then(|t| t.local)
                     .or(asked)
-                    .is_some_and(|a| a.port() == p)
+                    .is_some_and(|a| a.port() == Some(p))
             })
             && f.remote_port.is_none_or(|p| {
                 let remote = tuple.and_then(|t| t.remote).or(e.addr).or(e.peer);
-                remote.is_some_and(|a| a.port() == p)
+                remote.is_some_and(|a| a.port() == Some(p))
             })
             && f.peer_host.as_deref().is_none_or(|h| {
                 self.belongs(e.peer, h)

@@ -1,7 +1,7 @@
 //! The answer to a call, as `POST …/calls` and `GET …/calls/{call_id}` give it: one JSON
 //! object tagged by `status` (ok, error or pending), with what the call produced.
 
-use std::net::SocketAddr;
+use crate::sandbox::net::Addr;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -30,17 +30,21 @@ pub struct CallRef {
 /// What a call produced; each field only when the call gives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CallResults {
-    /// A new descriptor (socket, accept).
+    /// A new descriptor (socket, accept; socketpair's first).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fd: Option<i32>,
-    /// The peer (accept, recvfrom, getpeername).
+    /// Both descriptors of a socketpair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fds: Option<[i32; 2]>,
+    /// The peer (accept, recvfrom, getpeername): `ip:port`, an IP for ICMP, a Unix path or
+    /// `@name` (absent for an unnamed Unix socket).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
-    pub peer: Option<SocketAddr>,
-    /// The address used (bind, connect, sendto) or the local address (getsockname).
+    pub peer: Option<Addr>,
+    /// The address used (bind, connect, sendto, unlink) or the local address (getsockname).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
-    pub addr: Option<SocketAddr>,
+    pub addr: Option<Addr>,
     /// Bytes sent or received.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
@@ -114,6 +118,7 @@ impl CallResponse {
         match outcome {
             CallOutcome::Ok(CallValue {
                 fd,
+                fds,
                 peer,
                 addr,
                 bytes,
@@ -130,6 +135,7 @@ impl CallResponse {
                 };
                 let results = CallResults {
                     fd,
+                    fds,
                     peer,
                     addr,
                     bytes,
@@ -190,6 +196,7 @@ impl CallResponse {
         });
         let results = CallResults {
             fd: event.new_fd,
+            fds: event.fds,
             peer: event.peer,
             addr: event.addr,
             bytes: event.bytes.map(|b| b as usize),

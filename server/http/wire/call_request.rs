@@ -338,7 +338,7 @@ pub fn call_fields(call: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::{Family, Proto};
+    use crate::sandbox::{Family, Proto, SockType};
 
     fn parse(v: Value) -> Result<CallRequest, ApiError> {
         CallRequest::try_from(v)
@@ -358,7 +358,48 @@ mod tests {
             r.call,
             Call::Socket {
                 family: Family::Inet,
-                proto: Proto::Tcp
+                ty: SockType::Stream,
+                protocol: None,
+            }
+        );
+        let r =
+            parse(json!({"host":"A","call":"socket","domain":"unix","type":"seqpacket"})).unwrap();
+        assert_eq!(
+            r.call,
+            Call::Socket {
+                family: Family::Unix,
+                ty: SockType::Seqpacket,
+                protocol: None,
+            }
+        );
+        let r = parse(
+            json!({"host":"A","call":"socket","domain":"inet","type":"raw","protocol":"icmp"}),
+        )
+        .unwrap();
+        assert_eq!(
+            r.call,
+            Call::Socket {
+                family: Family::Inet,
+                ty: SockType::Raw,
+                protocol: Some(Proto::Icmp),
+            }
+        );
+        let r =
+            parse(json!({"host":"A","call":"socketpair","domain":"AF_UNIX","type":"SOCK_DGRAM"}))
+                .unwrap();
+        assert_eq!(
+            r.call,
+            Call::Socketpair {
+                family: Family::Unix,
+                ty: SockType::Dgram,
+            }
+        );
+        let r = parse(json!({"host":"A","call":"connect","fd":3,"addr":"/tmp/echo.sock"})).unwrap();
+        assert_eq!(
+            r.call,
+            Call::Connect {
+                fd: 3,
+                addr: "/tmp/echo.sock".parse().unwrap()
             }
         );
         let r = parse(json!({"host":"B","call":"bind","fd":3,"addr":"10.0.0.2:8080"})).unwrap();
@@ -472,7 +513,19 @@ mod tests {
             ),
             (
                 json!({"host":"A","call":"teleport"}),
-                "unknown call `teleport`; calls are socket, bind",
+                "unknown call `teleport`; calls are socket, socketpair, bind",
+            ),
+            (
+                json!({"host":"A","call":"bind","fd":3,"addr":"echo.sock"}),
+                "`addr`: `echo.sock` looks like a relative path",
+            ),
+            (
+                json!({"host":"A","call":"socket","domain":"inet","type":"raw","protocol":"sctp"}),
+                "unknown protocol `sctp`: use tcp",
+            ),
+            (
+                json!({"host":"A","call":"unlink","path":"@echo"}),
+                "`@echo` is not a path",
             ),
         ];
         for (body, says) in cases {
@@ -510,13 +563,15 @@ mod tests {
     #[test]
     fn the_schema_lists_every_call_and_its_fields() {
         let names: Vec<&str> = call_names().to_vec();
-        assert_eq!(names.len(), 16, "{names:?}");
+        assert_eq!(names.len(), 18, "{names:?}");
         assert_eq!(names[0], "socket");
-        assert_eq!(call_fields("socket"), ["domain", "type"]);
+        assert_eq!(call_fields("socket"), ["domain", "protocol", "type"]);
+        assert_eq!(call_fields("socketpair"), ["domain", "type"]);
+        assert_eq!(call_fields("unlink"), ["path"]);
         assert_eq!(call_fields("recv"), ["fd", "max", "peek"]);
         assert_eq!(call_fields("setsockopt"), ["fd", "option", "value"]);
         let schema = serde_json::to_value(CallRequest::schema()).unwrap();
-        let bind = &schema["oneOf"][1];
+        let bind = &schema["oneOf"][2];
         assert_eq!(bind["properties"]["call"]["enum"], json!(["bind"]));
         assert_eq!(bind["required"], json!(["call", "host", "fd", "addr"]));
         assert_eq!(bind["properties"]["addr"]["format"], "socket-address");

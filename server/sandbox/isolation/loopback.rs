@@ -25,10 +25,10 @@ use socket2::Socket;
 
 use super::Ipv4Cidr;
 use super::diag::{AddressUse, SockDiag};
-use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
+use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork, SocketSpec};
 use crate::sandbox::call::CallFailure;
 use crate::sandbox::host::HostId;
-use crate::sandbox::net::{Family, Proto};
+use crate::sandbox::net::{Family, Proto, SockType};
 
 /// How long one look at the kernel's sockets serves a session's next hosts. The hosts a
 /// session starts with are added one right after the other and share one sock_diag dump
@@ -244,7 +244,11 @@ struct AddressClaim {
 impl AddressClaim {
     /// Claim `addr`.
     fn new(addr: Ipv4Addr) -> io::Result<AddressClaim> {
-        let socket = super::new_socket(Family::Inet, Proto::Udp)?;
+        let socket = super::new_socket(SocketSpec {
+            family: Family::Inet,
+            ty: SockType::Dgram,
+            protocol: Some(Proto::Udp),
+        })?;
         socket.bind(&SocketAddr::from((addr, 0)).into())?;
         let bound = socket.local_addr()?;
         socket.connect(&bound)?;
@@ -329,8 +333,16 @@ impl SessionNetwork for LoopbackNetwork {
         Ok(vec![IpAddr::V4(addr), IpAddr::V6(addr.to_ipv6_mapped())])
     }
 
-    fn open_socket(&self, _host: HostId, family: Family, proto: Proto) -> io::Result<Socket> {
-        super::new_socket(family, proto)
+    fn open_socket(&self, _host: HostId, spec: SocketSpec) -> io::Result<Socket> {
+        super::new_socket(spec)
+    }
+
+    fn open_pair(&self, _host: HostId, spec: SocketSpec) -> io::Result<(Socket, Socket)> {
+        super::new_pair(spec)
+    }
+
+    fn ephemeral_ports(&self, _host: HostId) -> io::Result<(u16, u16)> {
+        super::ephemeral_ports()
     }
 
     fn bind_target(&self, host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure> {
@@ -399,6 +411,7 @@ impl SessionNetwork for LoopbackNetwork {
         Some(match family {
             Family::Inet => SocketAddr::new(IpAddr::V4(own), 0),
             Family::Inet6 => SocketAddr::new(IpAddr::V6(own.to_ipv6_mapped()), 0),
+            Family::Unix => return None,
         })
     }
 

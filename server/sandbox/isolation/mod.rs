@@ -11,6 +11,7 @@ pub mod diag;
 pub mod loopback;
 mod netlink;
 pub mod netns;
+pub mod unix_names;
 
 use std::fmt;
 use std::io;
@@ -22,22 +23,62 @@ use socket2::Socket;
 use super::call::CallFailure;
 use super::capture::Capture;
 use super::host::HostId;
-use super::net::{Family, Proto};
+use super::net::{Family, Proto, SockType};
 
 pub use cidr::Ipv4Cidr;
 
-/// A new non-blocking, close-on-exec socket in the calling thread's network namespace.
-pub fn new_socket(family: Family, proto: Proto) -> io::Result<Socket> {
-    use socket2::{Domain, Protocol, Type};
-    let domain = match family {
-        Family::Inet => Domain::IPV4,
-        Family::Inet6 => Domain::IPV6,
-    };
-    let (ty, protocol) = match proto {
-        Proto::Tcp => (Type::STREAM, Protocol::TCP),
-        Proto::Udp => (Type::DGRAM, Protocol::UDP),
-    };
-    Socket::new(domain, ty.nonblocking(), Some(protocol))
+/// What socket(2) is asked for: domain, type and protocol (none for the type's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketSpec {
+    pub family: Family,
+    pub ty: SockType,
+    pub protocol: Option<Proto>,
+}
+
+impl SocketSpec {
+    fn raw(self) -> (socket2::Domain, socket2::Type, Option<socket2::Protocol>) {
+        use socket2::{Domain, Protocol, Type};
+        let domain = match self.family {
+            Family::Inet => Domain::IPV4,
+            Family::Inet6 => Domain::IPV6,
+            Family::Unix => Domain::UNIX,
+        };
+        let ty = match self.ty {
+            SockType::Stream => Type::STREAM,
+            SockType::Dgram => Type::DGRAM,
+            SockType::Seqpacket => Type::SEQPACKET,
+            SockType::Raw => Type::RAW,
+        };
+        let protocol = self.protocol.and_then(Proto::number).map(Protocol::from);
+        (domain, ty, protocol)
+    }
+}
+
+/// A new non-blocking, close-on-exec socket in the calling thread's network namespace: the
+/// kernel decides whether the domain, type and protocol go together, and says so by errno.
+pub fn new_socket(spec: SocketSpec) -> io::Result<Socket> {
+    let (domain, ty, protocol) = spec.raw();
+    Socket::new(domain, ty.nonblocking(), protocol)
+}
+
+/// Two connected non-blocking, close-on-exec sockets (socketpair(2)).
+pub fn new_pair(spec: SocketSpec) -> io::Result<(Socket, Socket)> {
+    let (domain, ty, protocol) = spec.raw();
+    Socket::pair(domain, ty.nonblocking(), protocol)
+}
+
+/// The ephemeral port range of the calling thread's network namespace
+/// (`net.ipv4.ip_local_port_range`, which IPv6 shares).
+pub fn ephemeral_ports() -> io::Result<(u16, u16)> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")?;
+    let mut parts = text.split_whitespace().map(str::parse::<u16>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(lo)), Some(Ok(hi))) => Ok((lo, hi)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "ip_local_port_range is not two ports",
+        )),
+    }
 }
 
 /// The isolation mode a server runs in.
@@ -101,7 +142,11 @@ pub trait SessionNetwork: Send + fmt::Debug {
     /// Give `host` its addresses and return them, IPv4 first.
     fn add_host(&mut self, host: HostId) -> Result<Vec<IpAddr>, IsolationError>;
     /// Open a non-blocking, close-on-exec socket on `host`.
-    fn open_socket(&self, host: HostId, family: Family, proto: Proto) -> io::Result<Socket>;
+    fn open_socket(&self, host: HostId, spec: SocketSpec) -> io::Result<Socket>;
+    /// Open a connected pair of sockets on `host` (socketpair).
+    fn open_pair(&self, host: HostId, spec: SocketSpec) -> io::Result<(Socket, Socket)>;
+    /// The range the kernel of `host` takes ephemeral ports from.
+    fn ephemeral_ports(&self, host: HostId) -> io::Result<(u16, u16)>;
     /// Where a bind by `host` to `addr` goes, or why the sandbox refuses it.
     fn bind_target(&self, host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure>;
     /// Where a connect or sendto by `host` to `addr` goes, or why the sandbox refuses it.

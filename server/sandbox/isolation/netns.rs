@@ -23,11 +23,11 @@ use socket2::Socket;
 
 use super::Ipv4Cidr;
 use super::netlink::Rtnl;
-use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork};
+use super::{Isolation, IsolationError, IsolationMode, Mapped, SessionNetwork, SocketSpec};
 use crate::sandbox::call::CallFailure;
 use crate::sandbox::capture::Capture;
 use crate::sandbox::host::HostId;
-use crate::sandbox::net::{Family, Proto};
+use crate::sandbox::net::Family;
 
 /// The IPv6 prefix of every session's hosts (a unique local address range).
 pub const IPV6_PREFIX: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0);
@@ -153,6 +153,11 @@ fn open_own_namespace() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
+/// The sysctl of the groups that may open ICMP datagram ("ping") sockets, per namespace.
+const PING_GROUP_RANGE: &str = "/proc/sys/net/ipv4/ping_group_range";
+/// Every group.
+const PING_GROUPS_ALL: &str = "0 2147483647";
+
 /// A fresh namespace with `lo` up, and a netlink socket inside it; made from `mother` when
 /// given.
 fn new_namespace(mother: Option<&OwnedFd>) -> io::Result<(OwnedFd, Rtnl)> {
@@ -172,6 +177,11 @@ fn new_namespace(mother: Option<&OwnedFd>) -> io::Result<(OwnedFd, Rtnl)> {
                 let ns = open_own_namespace()?;
                 let mut rtnl = Rtnl::open()?;
                 rtnl.link_up(1)?;
+                // A new namespace allows ping sockets to no group; open them to every group,
+                // as distributions do for the machine, so that the hosts' unprivileged ICMP
+                // sockets work as they would there.
+                std::fs::write(PING_GROUP_RANGE, PING_GROUPS_ALL).ok(/* then the kernel refuses
+                    ping sockets with EACCES, which is what the call shows */);
                 Ok((ns, rtnl))
             })
             .join()
@@ -267,9 +277,19 @@ impl SessionNetwork for NetnsNetwork {
         Ok(vec![IpAddr::V4(v4), IpAddr::V6(v6)])
     }
 
-    fn open_socket(&self, host: HostId, family: Family, proto: Proto) -> io::Result<Socket> {
+    fn open_socket(&self, host: HostId, spec: SocketSpec) -> io::Result<Socket> {
         let ns = &self.host(host)?.ns;
-        inside(ns, || super::new_socket(family, proto))
+        inside(ns, || super::new_socket(spec))
+    }
+
+    fn open_pair(&self, host: HostId, spec: SocketSpec) -> io::Result<(Socket, Socket)> {
+        let ns = &self.host(host)?.ns;
+        inside(ns, || super::new_pair(spec))
+    }
+
+    fn ephemeral_ports(&self, host: HostId) -> io::Result<(u16, u16)> {
+        let ns = &self.host(host)?.ns;
+        inside(ns, super::ephemeral_ports)
     }
 
     fn bind_target(&self, _host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure> {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::event::Preview;
 
 use super::host::HostId;
-use super::net::{Family, Proto, Tuple};
+use super::net::{Addr, Family, Proto, SockType, Tuple};
 
 mod describe;
 
@@ -200,9 +200,9 @@ impl Packet {
     /// The transport tuple from the sender's side, for TCP and UDP.
     pub fn tuple(&self) -> Option<Tuple> {
         let (src, dst) = (self.src?, self.dst?);
-        let (proto, sport, dport) = match (&self.tcp, &self.udp) {
-            (Some(t), _) => (Proto::Tcp, t.src_port, t.dst_port),
-            (None, Some(u)) => (Proto::Udp, u.src_port, u.dst_port),
+        let (proto, ty, sport, dport) = match (&self.tcp, &self.udp) {
+            (Some(t), _) => (Proto::Tcp, SockType::Stream, t.src_port, t.dst_port),
+            (None, Some(u)) => (Proto::Udp, SockType::Dgram, u.src_port, u.dst_port),
             (None, None) => return None,
         };
         Some(Tuple {
@@ -212,15 +212,16 @@ impl Packet {
             } else {
                 Family::Inet6
             },
-            local: Some(SocketAddr::new(src, sport)),
-            remote: Some(SocketAddr::new(dst, dport)),
+            ty: Some(ty),
+            local: Some(Addr::Ip(SocketAddr::new(src, sport))),
+            remote: Some(Addr::Ip(SocketAddr::new(dst, dport))),
         })
     }
 
     /// Source and destination transport endpoints, for TCP and UDP.
     pub fn endpoints(&self) -> Option<(SocketAddr, SocketAddr)> {
-        let t = self.tuple()?;
-        Some((t.local?, t.remote?))
+        let (local, remote) = self.tuple()?.ip_ends();
+        Some((local?, remote?))
     }
 }
 
@@ -555,6 +556,7 @@ mod tests {
         let tuple = p.tuple().unwrap();
         assert_eq!(tuple.local, Some("10.0.0.1:40000".parse().unwrap()));
         assert_eq!(tuple.remote, Some("10.0.0.2:8080".parse().unwrap()));
+        assert_eq!(tuple.ty, Some(SockType::Stream));
     }
 
     #[test]

@@ -3,14 +3,23 @@
 //! and again whenever its socket may be ready.
 
 use std::io;
-use std::net::SocketAddr;
+
+use socket2::SockAddr;
 
 use super::SessionTask;
 use super::exec::Exec;
 
 use crate::sandbox::call::{CallFailure, CallValue};
-use crate::sandbox::net::Proto;
+use crate::sandbox::net::{Addr, Proto};
 use crate::sandbox::socket::Sock;
+
+/// A destination: the kernel's address, and the address as the host named it (after the
+/// sandbox's mapping), for the reply.
+#[derive(Debug, Clone)]
+pub(super) struct Destination {
+    pub(super) kernel: SockAddr,
+    pub(super) shown: Addr,
+}
 
 /// What a blocked call is waiting to do.
 #[derive(Debug)]
@@ -18,7 +27,7 @@ pub(super) enum BlockingOp {
     Accept,
     /// `note` is what the sandbox did on the way (mapping, implicit bind), for the reply.
     Connect {
-        addr: SocketAddr,
+        addr: Destination,
         first: bool,
         note: Option<String>,
     },
@@ -36,7 +45,7 @@ pub(super) enum BlockingOp {
     },
     Sendto {
         data: Vec<u8>,
-        addr: SocketAddr,
+        addr: Destination,
     },
 }
 
@@ -86,16 +95,16 @@ impl SessionTask {
         let with_source = matches!(op, BlockingOp::Recvfrom { .. });
         match op {
             BlockingOp::Connect { addr, first, note } => {
-                match sock.socket().connect(&(*addr).into()) {
+                match sock.socket().connect(&addr.kernel) {
                     Ok(()) => Some(Ok(CallValue {
-                        addr: Some(*addr),
+                        addr: Some(addr.shown),
                         note: note.clone(),
                         ..CallValue::default()
                     })),
                     // A repeated connect reports completion as EISCONN.
                     Err(e) if !*first && e.raw_os_error() == Some(libc::EISCONN) => {
                         Some(Ok(CallValue {
-                            addr: Some(*addr),
+                            addr: Some(addr.shown),
                             note: note.clone(),
                             ..CallValue::default()
                         }))
@@ -121,10 +130,12 @@ impl SessionTask {
                 let mut refused = Vec::new();
                 let accepted = loop {
                     match sock.socket().accept() {
+                        // A Unix-domain peer is a socket of the same host's files.
+                        Ok((conn, peer)) if sock.proto == Proto::Unix => break Ok((conn, peer)),
                         Ok((conn, peer)) => {
-                            let peer = peer.as_socket();
-                            if !peer.is_some_and(|p| self.peer_inside(Proto::Tcp, p)) {
-                                refused.push(peer);
+                            let ip = peer.as_socket();
+                            if !ip.is_some_and(|p| self.peer_inside(Proto::Tcp, p)) {
+                                refused.push(ip.map(Addr::Ip));
                                 drop(conn);
                                 continue;
                             }
@@ -133,7 +144,7 @@ impl SessionTask {
                         Err(e) => break Err(e),
                     }
                 };
-                let family = sock.family;
+                let (family, ty, names) = (sock.family, sock.ty, sock.names.clone());
                 for peer in refused {
                     self.log_isolation(host, fd, peer, "a connection from outside the session reached this listener; the sandbox closed it");
                 }
@@ -142,9 +153,10 @@ impl SessionTask {
                         let opened = conn
                             .set_nonblocking(true)
                             .and_then(|()| self.poller.add(&conn))
-                            .map(|()| Sock::new(conn, family, Proto::Tcp));
+                            .map(|()| Sock::new(conn, family, ty, names));
                         match opened {
                             Ok(mut new) => {
+                                let peer = new.shown(&peer);
                                 // Bytes that arrived before accept are news to the reader.
                                 new.seen.recv_queue = Some(0);
                                 let new_fd = self.hosts[hidx].fds.insert(new);
@@ -187,12 +199,12 @@ impl SessionTask {
                     }
                 }
             }
-            BlockingOp::Sendto { data, addr } => match sock.send_to(data, *addr) {
+            BlockingOp::Sendto { data, addr } => match sock.send_to(data, &addr.kernel) {
                 Ok(n) => {
                     self.bytes_sent += n as u64;
                     Some(Ok(CallValue {
                         bytes: Some(n),
-                        addr: Some(*addr),
+                        addr: Some(addr.shown),
                         ..CallValue::default()
                     }))
                 }
@@ -206,13 +218,19 @@ impl SessionTask {
                     // A datagram socket can be reached by anyone; look at the source to keep
                     // the boundary even for plain recv.
                     let r = if udp || with_source {
-                        sock.recv_from(*max, *peek)
+                        sock.recv_from(*max, *peek).map(|(d, from)| (d, Some(from)))
                     } else {
                         sock.recv(*max, *peek).map(|d| (d, None))
                     };
+                    let outsider = match &r {
+                        Ok((_, Some(from))) if udp => from
+                            .as_socket()
+                            .filter(|f| !self.peer_inside(Proto::Udp, *f)),
+                        _ => None,
+                    };
                     match r {
-                        Ok((_, Some(from))) if udp && !self.peer_inside(Proto::Udp, from) => {
-                            refused.push(Some(from));
+                        Ok(_) if outsider.is_some() => {
+                            refused.push(outsider.map(Addr::Ip));
                             if *peek {
                                 // A peeked datagram stays queued; drop it for real.
                                 sock.recv_from(*max, false).ok(/* dropping an outsider's datagram */);
@@ -221,17 +239,13 @@ impl SessionTask {
                         other => break other,
                     }
                 };
-                for peer in refused {
-                    self.log_isolation(
-                        host,
-                        fd,
-                        peer,
-                        "a datagram from outside the session arrived; the sandbox dropped it",
-                    );
-                }
-                match received {
+                let result = match received {
                     Ok((data, from)) => {
-                        let peer = if with_source { from } else { None };
+                        let peer = if with_source {
+                            from.and_then(|f| sock.shown(&f))
+                        } else {
+                            None
+                        };
                         Some(Ok(CallValue {
                             bytes: Some(data.len()),
                             data: Some(data),
@@ -241,7 +255,16 @@ impl SessionTask {
                     }
                     Err(e) if would_block(&e) => None,
                     Err(e) => Some(Err(CallFailure::kernel(&e))),
+                };
+                for peer in refused {
+                    self.log_isolation(
+                        host,
+                        fd,
+                        peer,
+                        "a datagram from outside the session arrived; the sandbox dropped it",
+                    );
                 }
+                result
             }
         }
     }

@@ -3,15 +3,19 @@
 //! destinations and peers belong to the session.
 
 use std::net::SocketAddr;
+use std::os::unix::ffi::OsStrExt;
+
+use socket2::SockAddr;
 
 use super::SessionTask;
+use super::blocking::Destination;
 use super::exec::Facts;
 
 use crate::sandbox::call::CallFailure;
 use crate::sandbox::event::EventKind;
 use crate::sandbox::host::HostId;
 use crate::sandbox::isolation::SessionNetwork;
-use crate::sandbox::net::Proto;
+use crate::sandbox::net::{Addr, Family, Proto, UnixName};
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::socket::Sock;
 
@@ -23,18 +27,44 @@ impl SessionTask {
         &self,
         hidx: usize,
         fd: i32,
-        addr: SocketAddr,
+        addr: Addr,
         kind: EventKind,
-    ) -> (Facts, Result<SocketAddr, CallFailure>) {
+    ) -> (Facts, Result<Destination, CallFailure>) {
         let host = self.hosts[hidx].id;
         let Some(sock) = self.sock(hidx, fd) else {
             return (Facts::default(), Err(CallFailure::code(libc::EBADF)));
         };
-        let mapped = match self.network.destination(host, addr) {
+        let ip = match addr {
+            Addr::Unix(name) => {
+                let facts = Facts {
+                    addr: Some(addr),
+                    ..Facts::default()
+                };
+                let kernel = self.unix_address(hidx, sock.family, &name);
+                return (
+                    facts,
+                    kernel.map(|kernel| Destination {
+                        kernel,
+                        shown: addr,
+                    }),
+                );
+            }
+            Addr::Ip(a) => a,
+            Addr::Host(ip) => SocketAddr::new(ip, 0),
+        };
+        let mapped = match self.network.destination(host, ip) {
             Ok(mapped) => mapped,
             Err(failure) => return (Facts::default(), Err(failure)),
         };
-        let mut facts = Facts::mapped(addr, mapped.addr, mapped.note.clone());
+        let shown = match addr {
+            Addr::Host(_) => Addr::Host(mapped.addr.ip()),
+            _ => Addr::Ip(mapped.addr),
+        };
+        let mut facts = Facts::mapped(addr, shown, mapped.note.clone());
+        let to = Destination {
+            kernel: SockAddr::from(mapped.addr),
+            shown,
+        };
         // On a shared kernel only the session's own sockets may be reached: a machine's
         // service bound to the wildcard also answers on the session's addresses.
         let connecting = kind == EventKind::Connect;
@@ -43,6 +73,9 @@ impl SessionTask {
             // A UDP connect only sets the default destination, as in the kernel: the
             // datagrams are checked when they are sent.
             Proto::Udp => (!connecting).then_some(false),
+            // ICMP exists only where the kernel keeps the boundary (netns mode); an IP
+            // address on a Unix socket is refused by the kernel itself.
+            Proto::Icmp | Proto::Icmpv6 | Proto::Unix => None,
         };
         if let Some(listening) = checked {
             if let Err(failure) = self.reachable(sock.proto, mapped.addr, listening) {
@@ -52,9 +85,27 @@ impl SessionTask {
         match implicit_bind(self.network.as_ref(), host, sock) {
             Ok(bind_note) => {
                 facts.note = join_notes(mapped.note, bind_note);
-                (facts, Ok(mapped.addr))
+                (facts, Ok(to))
             }
             Err(failure) => (facts, Err(failure)),
+        }
+    }
+
+    /// The kernel's address for a Unix-domain name a host gave: in its own files. A socket
+    /// of another family gets the name untouched, for the kernel to refuse as it would.
+    pub(super) fn unix_address(
+        &self,
+        hidx: usize,
+        family: Family,
+        name: &UnixName,
+    ) -> Result<SockAddr, CallFailure> {
+        if family != Family::Unix {
+            return SockAddr::unix(std::ffi::OsStr::from_bytes(name.bytes()))
+                .map_err(|_| CallFailure::code(libc::EINVAL));
+        }
+        match &self.hosts[hidx].names {
+            Some(names) => names.to_kernel(name),
+            None => Err(no_files(self.hosts[hidx].id)),
         }
     }
 
@@ -101,13 +152,25 @@ impl SessionTask {
     }
 }
 
+/// The failure of a Unix-domain name on a host the server could not give files.
+pub(super) fn no_files(host: HostId) -> CallFailure {
+    CallFailure::sandbox(
+        libc::EACCES,
+        format!(
+            "The server could not make host {host}'s directory for socket paths, so Unix-domain \
+             names cannot be used in this session; the server's log says why."
+        ),
+    )
+}
+
 /// Bind an unbound socket to its host's address when the backend asks for it.
 pub(super) fn implicit_bind(
     network: &dyn SessionNetwork,
     host: HostId,
     sock: &Sock,
 ) -> Result<Option<String>, CallFailure> {
-    if sock.local().is_some() {
+    // Only TCP and UDP take a port on the way; ICMP and Unix sockets have none to take.
+    if sock.local().is_some() || !matches!(sock.proto, Proto::Tcp | Proto::Udp) {
         return Ok(None);
     }
     let Some(addr) = network.implicit_bind(host, sock.family) else {

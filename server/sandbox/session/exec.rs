@@ -3,20 +3,23 @@
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::blocking::BlockingOp;
-use super::boundary::implicit_bind;
+use super::boundary::{implicit_bind, no_files};
 use super::pending::PendingCall;
 use super::{SessionTask, close_socket, wire};
 
 use crate::sandbox::call::{Call, CallFailure, CallReply, CallValue};
 use crate::sandbox::event::{Event, EventKind, Preview, Status};
 use crate::sandbox::host::HostId;
-use crate::sandbox::net::{Proto, SockOpt, Tuple};
+use crate::sandbox::isolation::SocketSpec;
+use crate::sandbox::isolation::unix_names::HostNames;
+use crate::sandbox::net::{Addr, Family, Proto, SockOpt, SockType, Tuple};
 use crate::sandbox::socket::Sock;
 use crate::sandbox::{Limit, SessionError};
 
@@ -30,9 +33,9 @@ pub(super) const MAX_LINGER_SECS: u32 = 5;
 #[derive(Debug, Clone, Default)]
 pub(super) struct Facts {
     /// The address the call used after the backend's mapping (bind, connect, sendto).
-    pub(super) addr: Option<SocketAddr>,
+    pub(super) addr: Option<Addr>,
     /// The address asked for, when the backend mapped it to another.
-    pub(super) requested_addr: Option<SocketAddr>,
+    pub(super) requested_addr: Option<Addr>,
     /// What the sandbox did on the way: the mapping, an implicit bind.
     pub(super) note: Option<String>,
     /// The tuple of the socket a close released.
@@ -42,7 +45,7 @@ pub(super) struct Facts {
 impl Facts {
     /// `requested` went to `addr`, the backend's mapping, which `note` explains when it
     /// differs.
-    pub(super) fn mapped(requested: SocketAddr, addr: SocketAddr, note: Option<String>) -> Facts {
+    pub(super) fn mapped(requested: Addr, addr: Addr, note: Option<String>) -> Facts {
         Facts {
             addr: Some(addr),
             requested_addr: note.is_some().then_some(requested),
@@ -86,6 +89,9 @@ impl SessionTask {
             Call::Socket { .. } | Call::Accept { .. }
                 if self.socket_count() >= limits.max_sockets =>
             {
+                return limit(Limit::Sockets, limits.max_sockets as u64);
+            }
+            Call::Socketpair { .. } if self.socket_count() + 2 > limits.max_sockets => {
                 return limit(Limit::Sockets, limits.max_sockets as u64);
             }
             _ => {}
@@ -180,11 +186,28 @@ impl SessionTask {
             |result: std::io::Result<CallValue>| done(result.map_err(|e| CallFailure::kernel(&e)));
         let ebadf = || done(Err(CallFailure::code(libc::EBADF)));
         match *call {
-            Call::Socket { family, proto } => {
-                let opened = self
-                    .network
-                    .open_socket(host, family, proto)
-                    .and_then(|s| self.poller.add(&s).map(|()| Sock::new(s, family, proto)));
+            Call::Socket {
+                family,
+                ty,
+                protocol,
+            } => {
+                let spec = SocketSpec {
+                    family,
+                    ty,
+                    protocol,
+                };
+                if let Err(f) = self.kind_allowed(spec) {
+                    return done(Err(f));
+                }
+                let names = match self.names_for(hidx, family) {
+                    Ok(names) => names,
+                    Err(f) => return done(Err(f)),
+                };
+                let opened = self.network.open_socket(host, spec).and_then(|s| {
+                    self.poller
+                        .add(&s)
+                        .map(|()| Sock::new(s, family, ty, names))
+                });
                 match opened {
                     Ok(sock) => {
                         let fd = self.hosts[hidx].fds.insert(sock);
@@ -197,31 +220,110 @@ impl SessionTask {
                     Err(e) => done(Err(CallFailure::kernel(&e))),
                 }
             }
+            Call::Socketpair { family, ty } => {
+                let spec = SocketSpec {
+                    family,
+                    ty,
+                    protocol: None,
+                };
+                let names = match self.names_for(hidx, family) {
+                    Ok(names) => names,
+                    Err(f) => return done(Err(f)),
+                };
+                let opened = self.network.open_pair(host, spec).and_then(|(a, b)| {
+                    self.poller.add(&a)?;
+                    if let Err(e) = self.poller.add(&b) {
+                        self.poller.remove(a.as_raw_fd());
+                        return Err(e);
+                    }
+                    Ok((a, b))
+                });
+                match opened {
+                    Ok((a, b)) => {
+                        let fds = &mut self.hosts[hidx].fds;
+                        let first = fds.insert(Sock::new(a, family, ty, names.clone()));
+                        let second = fds.insert(Sock::new(b, family, ty, names));
+                        self.sandbox.observer.sockets_opened(2);
+                        done(Ok(CallValue {
+                            fd: Some(first),
+                            fds: Some([first, second]),
+                            ..CallValue::default()
+                        }))
+                    }
+                    Err(e) => done(Err(CallFailure::kernel(&e))),
+                }
+            }
+            Call::Unlink { path } => {
+                let facts = Facts {
+                    addr: Some(Addr::Unix(path)),
+                    ..Facts::default()
+                };
+                let result = match &self.hosts[hidx].names {
+                    Some(names) => names.unlink(&path).map(|()| CallValue::default()),
+                    None => Err(no_files(host)),
+                };
+                (Exec::Done(result), facts)
+            }
             Call::Bind { fd, addr } => {
                 let Some(sock) = self.sock(hidx, fd) else {
                     return ebadf();
                 };
+                let ip = match addr {
+                    Addr::Unix(name) => {
+                        let facts = Facts {
+                            addr: Some(addr),
+                            ..Facts::default()
+                        };
+                        let result = self
+                            .unix_address(hidx, sock.family, &name)
+                            .and_then(|kernel| {
+                                sock.socket()
+                                    .bind(&kernel)
+                                    .map_err(|e| CallFailure::kernel(&e))
+                            })
+                            .map(|()| CallValue {
+                                addr: Some(addr),
+                                ..CallValue::default()
+                            });
+                        return (Exec::Done(result), facts);
+                    }
+                    Addr::Ip(a) => a,
+                    Addr::Host(ip) => SocketAddr::new(ip, 0),
+                };
                 let limits = &self.log.info.limits;
-                if addr.port() != 0 && addr.port() < 1024 && !limits.allow_privileged_ports {
+                if ip.port() != 0
+                    && ip.port() < 1024
+                    && !limits.allow_privileged_ports
+                    && matches!(sock.proto, Proto::Tcp | Proto::Udp)
+                {
                     return done(Err(CallFailure::sandbox(
                         libc::EACCES,
                         format!(
-                            "Ports below 1024 are for privileged programs, and sessions run as \
-                             an unprivileged one: bind port {} instead, or any port above 1023.",
-                            UNPRIVILEGED_PORT_OFFSET + addr.port()
+                            "Ports below 1024 are well-known ports, reserved for privileged \
+                             programs (root, or CAP_NET_BIND_SERVICE), and sessions run as an \
+                             unprivileged one: bind port {} instead, or any port above 1023.",
+                            UNPRIVILEGED_PORT_OFFSET + ip.port()
                         ),
                     )));
                 }
-                let mapped = match self.network.bind_target(host, addr) {
+                let mapped = match self.network.bind_target(host, ip) {
                     Ok(m) => m,
                     Err(f) => return done(Err(f)),
                 };
-                let facts = Facts::mapped(addr, mapped.addr, mapped.note.clone());
+                let shown = match addr {
+                    Addr::Host(_) => Addr::Host(mapped.addr.ip()),
+                    _ => Addr::Ip(mapped.addr),
+                };
+                let facts = Facts::mapped(addr, shown, mapped.note.clone());
                 let result = sock
                     .socket()
                     .bind(&mapped.addr.into())
                     .map(|()| CallValue {
-                        addr: Some(mapped.addr),
+                        // Port 0 asks the kernel for one: the reply says which it chose.
+                        addr: match shown {
+                            Addr::Ip(a) if a.port() == 0 => sock.local_name().or(Some(shown)),
+                            _ => Some(shown),
+                        },
                         note: mapped.note,
                         ..CallValue::default()
                     })
@@ -366,7 +468,7 @@ impl SessionTask {
                     return ebadf();
                 };
                 kernel(sock.socket().local_addr().map(|a| CallValue {
-                    addr: a.as_socket(),
+                    addr: sock.shown(&a),
                     ..CallValue::default()
                 }))
             }
@@ -375,7 +477,7 @@ impl SessionTask {
                     return ebadf();
                 };
                 kernel(sock.socket().peer_addr().map(|a| CallValue {
-                    peer: a.as_socket(),
+                    peer: sock.shown(&a),
                     ..CallValue::default()
                 }))
             }
@@ -386,6 +488,51 @@ impl SessionTask {
                 sock.nonblocking = on;
                 done(Ok(CallValue::default()))
             }
+        }
+    }
+}
+
+impl SessionTask {
+    /// Whether the sandbox lets a host open a socket of this kind: raw and ICMP sockets only
+    /// where the kernel keeps the boundary itself (netns mode).
+    fn kind_allowed(&self, spec: SocketSpec) -> Result<(), CallFailure> {
+        if !self.network.shares_kernel() {
+            return Ok(());
+        }
+        if spec.ty == SockType::Raw {
+            return Err(CallFailure::sandbox(
+                libc::EPERM,
+                "Raw sockets need privilege (CAP_NET_RAW), which a program of this session does \
+                 not have in loopback isolation: the hosts share the server's network. A server \
+                 in netns mode gives each host its own network, where raw sockets are allowed."
+                    .to_owned(),
+            ));
+        }
+        if spec.protocol.is_some_and(Proto::is_icmp) {
+            return Err(CallFailure::sandbox(
+                libc::EACCES,
+                "ICMP sockets would reach every address of the server's network in loopback \
+                 isolation, so the sandbox refuses them as a kernel refuses a group outside \
+                 ping_group_range. A server in netns mode allows them."
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The host's Unix-domain names, for a Unix socket; none for other families.
+    fn names_for(
+        &self,
+        hidx: usize,
+        family: Family,
+    ) -> Result<Option<Arc<HostNames>>, CallFailure> {
+        match family {
+            Family::Unix => self.hosts[hidx]
+                .names
+                .clone()
+                .map(Some)
+                .ok_or_else(|| no_files(self.hosts[hidx].id)),
+            Family::Inet | Family::Inet6 => Ok(None),
         }
     }
 }
@@ -468,6 +615,8 @@ pub(super) fn call_event(
         Call::Getsockopt { option, .. } => e.option = Some(*option),
         Call::Nonblocking { on, .. } => e.nonblocking = Some(*on),
         Call::Socket { .. }
+        | Call::Socketpair { .. }
+        | Call::Unlink { .. }
         | Call::Accept { .. }
         | Call::Close { .. }
         | Call::Getsockname { .. }
@@ -487,6 +636,11 @@ pub(super) fn call_event(
                 Call::Socket { .. } => {
                     e.fd = value.fd;
                     e.new_fd = value.fd;
+                }
+                Call::Socketpair { .. } => {
+                    e.fd = value.fd;
+                    e.new_fd = value.fd;
+                    e.fds = value.fds;
                 }
                 Call::Accept { .. } => {
                     e.new_fd = value.fd;

@@ -18,7 +18,7 @@ use super::SessionTask;
 use crate::sandbox::event::{Event, EventKind};
 use crate::sandbox::host::HostId;
 use crate::sandbox::isolation::diag::{DiagSocket, TIMER_TIME_WAIT};
-use crate::sandbox::net::{Family, Proto, Tuple};
+use crate::sandbox::net::{Addr, Family, Proto, SockType, Tuple};
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::{KernelSocketSnapshot, now_ms};
 
@@ -52,8 +52,9 @@ impl KernelSocket {
             } else {
                 Family::Inet6
             },
-            local: Some(self.local),
-            remote: Some(self.remote),
+            ty: Some(SockType::Stream),
+            local: Some(Addr::Ip(self.local)),
+            remote: Some(Addr::Ip(self.remote)),
         }
     }
 }

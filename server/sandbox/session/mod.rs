@@ -40,6 +40,7 @@ use super::event::{Event, EventKind, Status};
 use super::host::{FdTable, HostId, HostInfo};
 use super::isolation::SessionNetwork;
 use super::isolation::diag::SockDiag;
+use super::isolation::unix_names::{HostNames, SessionNames};
 use super::log::SessionLog;
 use super::net::Tuple;
 use super::poller::Poller;
@@ -96,6 +97,8 @@ struct HostState {
     diag: Option<SockDiag>,
     /// Its sockets without a descriptor, as last seen.
     kernel_sockets: Vec<kernel::KernelSocket>,
+    /// How it names Unix-domain sockets; none when the server could not make its files.
+    names: Option<Arc<HostNames>>,
 }
 
 /// Why the loop woke up.
@@ -195,6 +198,8 @@ pub(crate) struct SessionTask {
     commands: mpsc::Receiver<Command>,
     /// The isolation backend's view of this session; dropping it releases its addresses.
     network: Box<dyn SessionNetwork>,
+    /// The hosts' directories for Unix-domain socket paths; dropping it removes them.
+    unix_names: Option<SessionNames>,
     /// Hosts in order A, B, …
     hosts: Vec<HostState>,
     /// Watches every socket of the session for readiness.
@@ -254,6 +259,11 @@ impl SessionTask {
         let limits = &log.info.limits;
         let now = Instant::now();
         let sandbox_for_registration = sandbox.clone();
+        let mut unix_names = SessionNames::new(network.shares_kernel())
+            .inspect_err(|e| {
+                tracing::error!(session = %log.info.id, error = %e, "no directory for Unix-domain socket paths");
+            })
+            .ok();
         let mut task = SessionTask {
             shutdown: sandbox.shutdown.subscribe(),
             bucket: {
@@ -274,8 +284,10 @@ impl SessionTask {
                     parked: None,
                     diag: None,
                     kernel_sockets: Vec::new(),
+                    names: host_names(&mut unix_names, h.name),
                 })
                 .collect(),
+            unix_names,
             tracer: None,
             kernel_due: false,
             kernel_check_at: None,
@@ -494,7 +506,11 @@ impl SessionTask {
             .network
             .add_host(name)
             .map_err(|e| SessionError::Isolation(e.to_string()))?;
-        let info = HostInfo { name, addrs };
+        let info = HostInfo {
+            name,
+            addrs,
+            ephemeral_ports: self.network.ephemeral_ports(name).ok(),
+        };
         self.hosts.push(HostState {
             id: name,
             fds: FdTable::default(),
@@ -502,6 +518,7 @@ impl SessionTask {
             parked: None,
             diag: None,
             kernel_sockets: Vec::new(),
+            names: host_names(&mut self.unix_names, name),
         });
         self.open_capture(self.hosts.len() - 1);
         self.log
@@ -572,6 +589,17 @@ impl SessionTask {
             reply.send(()).ok(/* caller gone */);
         }
     }
+}
+
+/// Give `host` its directory for socket paths; none (and a log line) when it cannot be made.
+fn host_names(names: &mut Option<SessionNames>, host: HostId) -> Option<Arc<HostNames>> {
+    names
+        .as_mut()?
+        .add_host(host)
+        .inspect_err(
+            |e| tracing::error!(%host, error = %e, "no directory for the host's socket paths"),
+        )
+        .ok()
 }
 
 /// Close a socket; one set to linger blocks in close, so it is closed off the event loop.

@@ -118,7 +118,8 @@ pub(super) fn observe(
         e.tuple = Some(tuple);
         out.push(e);
     };
-    if sock.is_tcp() {
+    if sock.is_connected_type() {
+        let unix = sock.proto == Proto::Unix;
         if let (Some(from), Some(to)) = (before.tcp_state, now.tcp_state) {
             if from != to {
                 let mut e = Event::observed(EventKind::TcpState, host, fd, None);
@@ -138,6 +139,13 @@ pub(super) fn observe(
                 push(e);
             }
         }
+        // A Unix listener has no TCP_INFO: a waiting connection shows as its readability.
+        if unix && sock.backlog.is_some() && now.readable && !before.readable {
+            let mut e = Event::observed(EventKind::Incoming, host, fd, None);
+            e.backlog = sock.backlog.and_then(|b| u32::try_from(b).ok());
+            e.note = Some("a client connected and waits for accept".to_owned());
+            push(e);
+        }
         // A refused or reset connection also reads as hung up; that is a reset, not a FIN.
         let reset = now.error_pending || before.tcp_state == Some(TcpState::SynSent);
         if now.peer_closed
@@ -146,14 +154,18 @@ pub(super) fn observe(
             && now.tcp_state != Some(TcpState::Listen)
         {
             let mut e = Event::observed(EventKind::Eof, host, fd, None);
-            e.note = Some(
-                "the peer sent FIN: once the waiting bytes are read, recv returns 0".to_owned(),
-            );
+            e.note = Some(if unix {
+                "the peer shut down its writing side or closed: once the waiting bytes are read, recv returns 0".to_owned()
+            } else {
+                "the peer sent FIN: once the waiting bytes are read, recv returns 0".to_owned()
+            });
             push(e);
         }
         if now.error_pending && !before.error_pending {
             let mut e = Event::observed(EventKind::Reset, host, fd, None);
-            e.note = Some(if before.tcp_state == Some(TcpState::SynSent) {
+            e.note = Some(if unix {
+                "the connection was reset: the peer closed with bytes it never read; the next call reports ECONNRESET".to_owned()
+            } else if before.tcp_state == Some(TcpState::SynSent) {
                 "the connection was refused: the other side answered the SYN with RST".to_owned()
             } else {
                 "the connection was reset: the peer sent RST; the next call reports the error"
@@ -174,10 +186,15 @@ pub(super) fn observe(
     } else {
         let rmem = sock.rmem_alloc();
         if rmem > sock.seen_rmem {
-            let from = sock.socket().peek_sender().ok().and_then(|a| a.as_socket());
+            let sender = sock.socket().peek_sender().ok();
+            // Only IP datagrams can come from outside: a Unix one comes from the host's files.
+            let from = sender
+                .as_ref()
+                .and_then(|a| a.as_socket())
+                .filter(|_| !sock.proto.is_icmp());
             if from.is_some_and(|f| !inside(f)) {
                 let mut e = Event::observed(EventKind::Isolation, host, fd, None);
-                e.peer = from;
+                e.peer = from.map(crate::sandbox::net::Addr::Ip);
                 e.sandbox = true;
                 e.note = Some(
                     "a datagram from outside the session arrived; the sandbox drops it unread"

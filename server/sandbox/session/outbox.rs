@@ -3,7 +3,6 @@
 //! wait in order and are flushed later, never blocking the loop. A call's event gets its
 //! outcome here and is counted.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,7 +58,7 @@ impl SessionTask {
         &mut self,
         host: HostId,
         fd: i32,
-        peer: Option<SocketAddr>,
+        peer: Option<crate::sandbox::net::Addr>,
         note: &str,
     ) {
         let tuple = self.tuple_of(host, fd);

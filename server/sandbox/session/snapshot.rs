@@ -17,15 +17,15 @@ impl SessionTask {
             .hosts
             .iter()
             .enumerate()
-            .map(|(hidx, h)| HostSnapshot {
-                name: h.id,
-                addrs: hosts_info
-                    .iter()
-                    .find(|i| i.name == h.id)
-                    .map(|i| i.addrs.clone())
-                    .unwrap_or_default(),
-                sockets: h.fds.iter().map(|(fd, s)| socket_snapshot(fd, s)).collect(),
-                kernel_sockets: self.kernel_socket_snapshots(hidx),
+            .map(|(hidx, h)| {
+                let info = hosts_info.iter().find(|i| i.name == h.id);
+                HostSnapshot {
+                    name: h.id,
+                    addrs: info.map(|i| i.addrs.clone()).unwrap_or_default(),
+                    ephemeral_ports: info.and_then(|i| i.ephemeral_ports),
+                    sockets: h.fds.iter().map(|(fd, s)| socket_snapshot(fd, s)).collect(),
+                    kernel_sockets: self.kernel_socket_snapshots(hidx),
+                }
             })
             .collect();
         let idle_left = (self.last_activity + self.log.info.limits.idle_ttl())
@@ -60,16 +60,24 @@ impl SessionTask {
 
 pub(super) fn socket_snapshot(fd: i32, sock: &Sock) -> SocketSnapshot {
     let f = sock.probe();
-    let mut options: Vec<SockOpt> = vec![
+    // The options that mean something for the socket's kind, in the order a form lists them.
+    let ip = [
         SockOpt::SoReuseaddr,
         SockOpt::SoReuseport,
         SockOpt::SoLinger,
         SockOpt::SoRcvbuf,
         SockOpt::SoSndbuf,
     ];
+    let buffers = [SockOpt::SoRcvbuf, SockOpt::SoSndbuf];
+    let mut options: Vec<SockOpt> = match sock.proto {
+        Proto::Tcp | Proto::Udp => ip.to_vec(),
+        Proto::Icmp | Proto::Icmpv6 | Proto::Unix => buffers.to_vec(),
+    };
     match sock.proto {
         Proto::Tcp => options.extend([SockOpt::TcpNodelay, SockOpt::SoKeepalive]),
         Proto::Udp => options.push(SockOpt::SoBroadcast),
+        Proto::Icmp => options.push(SockOpt::IpTtl),
+        Proto::Icmpv6 | Proto::Unix => {}
     }
     if sock.family == Family::Inet6 {
         options.push(SockOpt::Ipv6V6only);

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::SessionTask;
 use crate::sandbox::event::{Event, EventKind, Seq};
 use crate::sandbox::host::HostId;
-use crate::sandbox::net::Tuple;
+use crate::sandbox::net::{Addr, Tuple};
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::tracer::{Cause, SocketEnds, Tracer};
 
@@ -130,7 +130,7 @@ impl SessionTask {
             .map(|s| s.ends());
         // A closed socket is gone from the table; its event kept its tuple.
         let (local, remote) = ends
-            .or_else(|| event.tuple.map(|t| (t.local, t.remote)))
+            .or_else(|| event.tuple.map(|t| t.ip_ends()))
             .unwrap_or((None, None));
         Some(Cause {
             call_id,
@@ -138,7 +138,7 @@ impl SessionTask {
             fd,
             local,
             remote: remote.or(match event.kind {
-                EventKind::Connect | EventKind::Sendto => event.addr,
+                EventKind::Connect | EventKind::Sendto => event.addr.and_then(Addr::inet),
                 _ => None,
             }),
             since_ns,
@@ -218,8 +218,9 @@ impl SessionTask {
                         tuple: Tuple {
                             proto: s.proto,
                             family: s.family,
-                            local,
-                            remote,
+                            ty: Some(s.ty),
+                            local: local.map(Addr::Ip),
+                            remote: remote.map(Addr::Ip),
                         },
                         listening: s.backlog.is_some(),
                     }
@@ -236,8 +237,8 @@ impl SessionTask {
                     call_id: p.call_id,
                     host: p.host,
                     fd: p.fd,
-                    local: s.tuple.local,
-                    remote: s.tuple.remote.or(p.facts.addr),
+                    local: s.tuple.local.and_then(Addr::inet),
+                    remote: s.tuple.remote.or(p.facts.addr).and_then(Addr::inet),
                     since_ns: 0,
                 });
             }
@@ -365,7 +366,7 @@ impl SessionTask {
                         .and_then(|i| self.hosts[i].fds.get(fd))
                 })
                 .and_then(|s| s.ends().0)
-                .or(event.tuple.and_then(|t| t.local))?;
+                .or(event.tuple.and_then(|t| t.ip_ends().0))?;
             tracer.rst_to(host, local)
         })
     }

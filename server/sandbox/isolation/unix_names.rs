@@ -1,0 +1,303 @@
+//! Unix-domain names as the hosts see them: each host has a private directory that it sees as
+//! `/`, and on a shared kernel (loopback isolation) a private part of the abstract namespace.
+//!
+//! A learner binds `/tmp/echo.sock`; the kernel binds `<host's directory>/tmp/echo.sock`, and
+//! every name the kernel reports back (getsockname, a peer, a datagram's source) is shown with
+//! the directory taken off again. The mapping is lexical and refuses what could leave the
+//! directory (`..`, a symbolic link on the way) before the kernel sees the path; the directory
+//! is the server's own, mode 0700, so nothing else puts links in it. Abstract names are scoped
+//! by network namespace, so in netns mode they are already per host; on a shared kernel each
+//! host's names get a prefix of their own. A session's directories go when the session does.
+
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use socket2::SockAddr;
+
+use crate::sandbox::call::CallFailure;
+use crate::sandbox::host::HostId;
+use crate::sandbox::net::{Addr, UNIX_NAME_MAX, UnixName};
+
+/// Directories every host has from the start, as a fresh machine would.
+pub const HOST_DIRS: [&str; 2] = ["tmp", "run"];
+
+/// The server's directory of session directories, made once per process, private to it.
+fn root() -> io::Result<&'static Path> {
+    static ROOT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let made = ROOT.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("plugboard-{}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(&dir)
+            .map(|()| dir)
+            .map_err(|e| e.to_string())
+    });
+    match made {
+        Ok(dir) => Ok(dir.as_path()),
+        Err(e) => Err(io::Error::other(e.clone())),
+    }
+}
+
+/// Remove the server's directory (at shutdown; sessions have removed their own by then).
+pub fn remove_root() {
+    if let Ok(dir) = root() {
+        std::fs::remove_dir_all(dir).ok(/* already gone, or not ours to remove */);
+    }
+}
+
+/// One session's Unix-domain names: a directory per host, removed when dropped.
+#[derive(Debug)]
+pub struct SessionNames {
+    /// The session's directory (one subdirectory per host).
+    dir: PathBuf,
+    /// Short tag of the session in abstract names, on a shared kernel.
+    tag: u64,
+    /// Whether abstract names need a private prefix (the hosts share one network namespace).
+    shared_abstract: bool,
+    /// Hosts' names, in the order they were added.
+    hosts: Vec<Arc<HostNames>>,
+}
+
+impl SessionNames {
+    /// A session's names; `shared_abstract` when the hosts share the server's network
+    /// namespace (loopback isolation).
+    pub fn new(shared_abstract: bool) -> io::Result<SessionNames> {
+        // Short names keep room in sun_path's 108 bytes for the learner's own paths.
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let tag = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = root()?.join(tag.to_string());
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        Ok(SessionNames {
+            dir,
+            tag,
+            shared_abstract,
+            hosts: Vec::new(),
+        })
+    }
+
+    /// Give `host` its directory (with [`HOST_DIRS`]) and return its names.
+    pub fn add_host(&mut self, host: HostId) -> io::Result<Arc<HostNames>> {
+        if let Some(h) = self.hosts.iter().find(|h| h.host == host) {
+            return Ok(h.clone());
+        }
+        let root = self.dir.join(host.to_string());
+        std::fs::DirBuilder::new().mode(0o700).create(&root)?;
+        for sub in HOST_DIRS {
+            std::fs::DirBuilder::new()
+                .mode(0o755)
+                .create(root.join(sub))?;
+        }
+        let abstract_prefix = self
+            .shared_abstract
+            .then(|| format!("plugboard-{}/{}/{host}/", std::process::id(), self.tag).into_bytes());
+        let names = Arc::new(HostNames {
+            host,
+            root,
+            abstract_prefix,
+        });
+        self.hosts.push(names.clone());
+        Ok(names)
+    }
+
+    /// The names of `host`, once added.
+    pub fn host(&self, host: HostId) -> Option<Arc<HostNames>> {
+        self.hosts.iter().find(|h| h.host == host).cloned()
+    }
+}
+
+impl Drop for SessionNames {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok(/* nothing to remove, or the server's tmp is gone */);
+    }
+}
+
+/// One host's view of Unix-domain names.
+#[derive(Debug)]
+pub struct HostNames {
+    host: HostId,
+    /// The directory the host sees as `/`.
+    root: PathBuf,
+    /// What the host's abstract names start with in the kernel, on a shared kernel.
+    abstract_prefix: Option<Vec<u8>>,
+}
+
+impl HostNames {
+    /// The kernel's address for a name the host gave, or why the sandbox refuses it.
+    pub fn to_kernel(&self, name: &UnixName) -> Result<SockAddr, CallFailure> {
+        let full: Vec<u8> = if name.is_abstract {
+            let mut full = vec![0u8];
+            full.extend(self.abstract_prefix.iter().flatten());
+            full.extend_from_slice(name.bytes());
+            if full.len() - 1 > UNIX_NAME_MAX {
+                let room = UNIX_NAME_MAX - (full.len() - 1 - name.bytes().len());
+                return Err(CallFailure::sandbox(
+                    libc::ENAMETOOLONG,
+                    format!(
+                        "An abstract name holds {UNIX_NAME_MAX} bytes, and the sandbox keeps \
+                         host {}'s names apart with a prefix: use at most {room} bytes.",
+                        self.host
+                    ),
+                ));
+            }
+            full
+        } else {
+            self.path_in_root(name.bytes())?
+        };
+        SockAddr::unix(std::ffi::OsStr::from_bytes(&full))
+            .map_err(|_| CallFailure::code(libc::EINVAL))
+    }
+
+    /// Remove a name's file from the host's directory (unlink(2)).
+    pub fn unlink(&self, name: &UnixName) -> Result<(), CallFailure> {
+        if name.is_abstract {
+            // An abstract name is no file: unlink looks for a file named `@…`.
+            return Err(CallFailure::code(libc::ENOENT));
+        }
+        let full = self.path_in_root(name.bytes())?;
+        std::fs::remove_file(std::ffi::OsStr::from_bytes(&full))
+            .map_err(|e| CallFailure::kernel(&e))
+    }
+
+    /// The name as the host sees it, for an address the kernel reported; None when unnamed.
+    pub fn to_host(&self, addr: &SockAddr) -> Option<Addr> {
+        if let Some(path) = addr.as_pathname() {
+            let shown = match path.strip_prefix(&self.root) {
+                Ok(rest) => Path::new("/").join(rest),
+                // Not one of this host's: show the kernel's own (it cannot be reached by name).
+                Err(_) => path.to_path_buf(),
+            };
+            return UnixName::new(false, shown.as_os_str().as_bytes()).map(Addr::Unix);
+        }
+        if let Some(name) = addr.as_abstract_namespace() {
+            let shown = self
+                .abstract_prefix
+                .as_deref()
+                .and_then(|p| name.strip_prefix(p))
+                .unwrap_or(name);
+            return UnixName::new(true, shown).map(Addr::Unix);
+        }
+        None
+    }
+
+    /// The kernel's path for a host's path, checked so that it stays in the host's
+    /// directory and fits sun_path.
+    fn path_in_root(&self, path: &[u8]) -> Result<Vec<u8>, CallFailure> {
+        let text = Path::new(std::ffi::OsStr::from_bytes(path));
+        let mut full = self.root.clone();
+        let mut parts = 0;
+        for part in text.components() {
+            match part {
+                std::path::Component::RootDir | std::path::Component::CurDir => {}
+                std::path::Component::Normal(p) => {
+                    full.push(p);
+                    parts += 1;
+                }
+                std::path::Component::ParentDir => {
+                    return Err(CallFailure::sandbox(
+                        libc::EACCES,
+                        "`..` is not allowed in a socket path here: each host sees only its own \
+                         files, from /, and `..` could climb out of them. Write the path \
+                         without it."
+                            .to_owned(),
+                    ));
+                }
+                std::path::Component::Prefix(_) => {
+                    return Err(CallFailure::code(libc::EINVAL));
+                }
+            }
+        }
+        if parts == 0 {
+            // "/" itself is a directory.
+            return Err(CallFailure::code(libc::EADDRINUSE));
+        }
+        let bytes = full.as_os_str().as_bytes().to_vec();
+        if bytes.len() > UNIX_NAME_MAX {
+            let room = UNIX_NAME_MAX.saturating_sub(self.root.as_os_str().len());
+            return Err(CallFailure::sandbox(
+                libc::ENAMETOOLONG,
+                format!(
+                    "sun_path holds {UNIX_NAME_MAX} bytes, and host {}'s files live in a \
+                     directory of the server: paths here can be at most {room} bytes long.",
+                    self.host
+                ),
+            ));
+        }
+        // Nothing in the host's directory may be a symbolic link: the server makes none, but
+        // a link would take the kernel's path resolution out of the directory.
+        let mut walk = self.root.clone();
+        let parents: Vec<_> = Path::new(std::ffi::OsStr::from_bytes(&bytes))
+            .strip_prefix(&self.root)
+            .map(|rest| rest.components().collect())
+            .unwrap_or_default();
+        for part in parents {
+            walk.push(part);
+            match std::fs::symlink_metadata(&walk) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(CallFailure::sandbox(
+                        libc::ELOOP,
+                        "A symbolic link in a socket path could lead out of the host's files; \
+                         the sandbox does not follow it."
+                            .to_owned(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(text: &str) -> UnixName {
+        match text.parse::<Addr>().unwrap() {
+            Addr::Unix(n) => n,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn paths_map_into_the_host_directory_and_back() {
+        let mut session = SessionNames::new(true).unwrap();
+        let a = session.add_host(HostId::A).unwrap();
+        let b = session.add_host(HostId::B).unwrap();
+        let ka = a.to_kernel(&name("/tmp/echo.sock")).unwrap();
+        let kb = b.to_kernel(&name("/tmp/echo.sock")).unwrap();
+        assert_ne!(ka.as_pathname(), kb.as_pathname());
+        assert_eq!(a.to_host(&ka).unwrap().to_string(), "/tmp/echo.sock");
+        let abs = a.to_kernel(&name("@echo")).unwrap();
+        assert!(abs.as_abstract_namespace().unwrap().ends_with(b"/A/echo"));
+        assert_eq!(a.to_host(&abs).unwrap().to_string(), "@echo");
+    }
+
+    #[test]
+    fn escapes_are_refused_by_the_sandbox() {
+        let mut session = SessionNames::new(false).unwrap();
+        let a = session.add_host(HostId::A).unwrap();
+        let up = a.to_kernel(&name("/tmp/../../etc/x.sock")).unwrap_err();
+        assert!(up.sandbox && up.errno.code == libc::EACCES, "{up:?}");
+        let long = format!("/tmp/{}", "x".repeat(95));
+        let too_long = a.to_kernel(&name(&long)).unwrap_err();
+        assert!(too_long.sandbox && too_long.errno.code == libc::ENAMETOOLONG);
+        // Abstract names are the kernel's per-namespace ones in netns mode: no prefix.
+        let abs = a.to_kernel(&name("@echo")).unwrap();
+        assert_eq!(abs.as_abstract_namespace().unwrap(), b"echo");
+    }
+
+    #[test]
+    fn the_session_directory_goes_with_the_session() {
+        let mut session = SessionNames::new(false).unwrap();
+        session.add_host(HostId::A).unwrap();
+        let dir = session.dir.clone();
+        assert!(dir.join("A/tmp").is_dir());
+        drop(session);
+        assert!(!dir.exists());
+    }
+}
