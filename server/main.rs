@@ -22,7 +22,10 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match plugboard::run(config, listener, shutdown_signal()).await {
+    let ran = plugboard::run(config, listener, shutdown_signal()).await;
+    // Every session has removed its hosts' files by now; the process's directory goes too.
+    plugboard::sandbox::isolation::unix_names::remove_root();
+    match ran {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "plugboard stopped");

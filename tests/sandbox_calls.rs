@@ -509,3 +509,41 @@ async fn snapshot_shows_sockets_with_kernel_figures() {
     let json = serde_json::to_value(&snap).unwrap();
     assert_eq!(json["hosts"][1]["sockets"][0]["tcp_state"], "LISTEN");
 }
+
+#[tokio::test]
+async fn ports_the_kernel_chooses_come_from_the_hosts_ephemeral_range() {
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let (lo, hi) = s.0.hosts()[0].ephemeral_ports.expect("the host's range");
+    assert!(lo < hi, "{lo}–{hi}");
+    let lfd = s.listener(B, 8090, 4).await;
+    let _ = lfd;
+    // Two clients that never bind get two ports the kernel chose.
+    let mut chosen = Vec::new();
+    for _ in 0..2 {
+        let fd = s.client(A, s.addr(B, 8090)).await;
+        let event = s
+            .events()
+            .into_iter()
+            .rfind(|e| e.kind == EventKind::Connect && e.fd == Some(fd))
+            .unwrap();
+        let port = event.ephemeral_port.expect("connect chose a port");
+        assert!((lo..=hi).contains(&port), "{port} outside {lo}–{hi}");
+        assert!(event.note.as_deref().unwrap().contains("ephemeral range"));
+        chosen.push(port);
+    }
+    assert_ne!(chosen[0], chosen[1]);
+    // A port named in bind is not chosen; port 0 is.
+    let named = s.udp_bound(B, 8091).await;
+    let bind = s.of_kind(B, EventKind::Bind).pop().unwrap();
+    assert_eq!((bind.fd, bind.ephemeral_port), (Some(named), None));
+    let any = s.socket(B, Proto::Udp).await;
+    let bound = s.bind(B, any, s.addr(B, 0)).await;
+    let port = bound.addr.unwrap().port().unwrap();
+    assert!(
+        (lo..=hi).contains(&port),
+        "bind to port 0 answers the chosen port"
+    );
+    let bind = s.of_kind(B, EventKind::Bind).pop().unwrap();
+    assert_eq!(bind.ephemeral_port, Some(port));
+}

@@ -191,6 +191,10 @@ pub struct Event {
     /// The descriptor a call created (socket, accept; socketpair's first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_fd: Option<i32>,
+    /// A port the kernel chose for the socket during this call, from the host's ephemeral
+    /// range: a bind to port 0, or the implicit bind of a connect, listen or send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_port: Option<u16>,
     /// Both descriptors a socketpair created, connected to each other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fds: Option<[i32; 2]>,
@@ -276,6 +280,7 @@ impl Event {
             requested_addr: None,
             peer: None,
             new_fd: None,
+            ephemeral_port: None,
             fds: None,
             bytes: None,
             data: None,

@@ -25,11 +25,15 @@ use crate::sandbox::net::{Addr, UNIX_NAME_MAX, UnixName};
 /// Directories every host has from the start, as a fresh machine would.
 pub const HOST_DIRS: [&str; 2] = ["tmp", "run"];
 
+/// What the server's directory is called, before the process id.
+const ROOT_PREFIX: &str = "plugboard-";
+
 /// The server's directory of session directories, made once per process, private to it.
 fn root() -> io::Result<&'static Path> {
     static ROOT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let made = ROOT.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("plugboard-{}", std::process::id()));
+        remove_stale_roots();
+        let dir = std::env::temp_dir().join(format!("{ROOT_PREFIX}{}", std::process::id()));
         std::fs::DirBuilder::new()
             .mode(0o700)
             .recursive(true)
@@ -43,7 +47,29 @@ fn root() -> io::Result<&'static Path> {
     }
 }
 
-/// Remove the server's directory (at shutdown; sessions have removed their own by then).
+/// Remove what servers that died without cleaning up left: directories named after a process
+/// that no longer runs.
+fn remove_stale_roots() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(ROOT_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let gone = !Path::new("/proc").join(pid.to_string()).exists();
+        if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(entry.path()).ok(/* another user's, or already gone */);
+        }
+    }
+}
+
+/// Remove the server's directory (at exit; sessions have removed their own by then).
 pub fn remove_root() {
     if let Ok(dir) = root() {
         std::fs::remove_dir_all(dir).ok(/* already gone, or not ours to remove */);
@@ -70,7 +96,13 @@ impl SessionNames {
         // Short names keep room in sun_path's 108 bytes for the learner's own paths.
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let tag = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = root()?.join(tag.to_string());
+        let root = root()?;
+        // Made again if something removed it while the server runs.
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(root)?;
+        let dir = root.join(tag.to_string());
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         Ok(SessionNames {
             dir,
@@ -289,6 +321,18 @@ mod tests {
         // Abstract names are the kernel's per-namespace ones in netns mode: no prefix.
         let abs = a.to_kernel(&name("@echo")).unwrap();
         assert_eq!(abs.as_abstract_namespace().unwrap(), b"echo");
+    }
+
+    #[test]
+    fn a_symbolic_link_on_the_way_is_not_followed() {
+        let mut session = SessionNames::new(false).unwrap();
+        let a = session.add_host(HostId::A).unwrap();
+        // Nothing in the sandbox makes links; one put there by hand must still not lead out.
+        std::os::unix::fs::symlink("/", a.root.join("out")).unwrap();
+        let f = a.to_kernel(&name("/out/etc/x.sock")).unwrap_err();
+        assert!(f.sandbox && f.errno.code == libc::ELOOP, "{f:?}");
+        let f = a.unlink(&name("/out")).unwrap_err();
+        assert!(f.sandbox && f.errno.code == libc::ELOOP, "{f:?}");
     }
 
     #[test]

@@ -52,6 +52,14 @@ impl SessionTask {
             Addr::Ip(a) => a,
             Addr::Host(ip) => SocketAddr::new(ip, 0),
         };
+        if sock.family == Family::Unix {
+            // The kernel refuses an IP address on a Unix socket before it goes anywhere.
+            let to = Destination {
+                kernel: SockAddr::from(ip),
+                shown: addr,
+            };
+            return (Facts::default(), Ok(to));
+        }
         let mapped = match self.network.destination(host, ip) {
             Ok(mapped) => mapped,
             Err(failure) => return (Facts::default(), Err(failure)),

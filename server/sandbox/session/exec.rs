@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::blocking::BlockingOp;
-use super::boundary::{implicit_bind, no_files};
+use super::boundary::{implicit_bind, join_notes, no_files};
 use super::pending::PendingCall;
 use super::{SessionTask, close_socket, wire};
 
@@ -40,6 +40,8 @@ pub(super) struct Facts {
     pub(super) note: Option<String>,
     /// The tuple of the socket a close released.
     pub(super) closed: Option<Tuple>,
+    /// A port the kernel chose for the socket during the call.
+    pub(super) ephemeral_port: Option<u16>,
 }
 
 impl Facts {
@@ -51,6 +53,7 @@ impl Facts {
             requested_addr: note.is_some().then_some(requested),
             note,
             closed: None,
+            ephemeral_port: None,
         }
     }
 }
@@ -140,7 +143,11 @@ impl SessionTask {
         let call_id = self.next_call_id;
         self.next_call_id += 1;
         let since = wire::now_ns();
-        let (exec, facts) = self.execute(hidx, &call);
+        let unbound = self.unbound_ip_socket(hidx, &call);
+        let (exec, mut facts) = self.execute(hidx, &call);
+        if unbound {
+            self.note_chosen_port(hidx, &call, &mut facts);
+        }
         let result = match &exec {
             Exec::Done(result) => Some(result),
             Exec::Blocked(..) | Exec::Refused(_) => None,
@@ -290,6 +297,14 @@ impl SessionTask {
                     Addr::Ip(a) => a,
                     Addr::Host(ip) => SocketAddr::new(ip, 0),
                 };
+                if sock.family == Family::Unix {
+                    // The kernel refuses an IP address on a Unix socket itself.
+                    return kernel(
+                        sock.socket()
+                            .bind(&ip.into())
+                            .map(|()| CallValue::default()),
+                    );
+                }
                 let limits = &self.log.info.limits;
                 if ip.port() != 0
                     && ip.port() < 1024
@@ -520,6 +535,49 @@ impl SessionTask {
         Ok(())
     }
 
+    /// Whether the call acts on a TCP or UDP socket that has no port yet: the kernel may
+    /// choose one during the call.
+    fn unbound_ip_socket(&self, hidx: usize, call: &Call) -> bool {
+        if let Call::Bind { addr, .. } = call {
+            if addr.port().is_some_and(|p| p != 0) {
+                // The port was named, not chosen.
+                return false;
+            }
+        }
+        call.fd()
+            .and_then(|fd| self.sock(hidx, fd))
+            .is_some_and(|s| matches!(s.proto, Proto::Tcp | Proto::Udp) && s.local().is_none())
+    }
+
+    /// The socket of `call` got a port during the call: say which, and that the kernel chose
+    /// it from the host's ephemeral range.
+    fn note_chosen_port(&self, hidx: usize, call: &Call, facts: &mut Facts) {
+        let Some(port) = call
+            .fd()
+            .and_then(|fd| self.sock(hidx, fd))
+            .and_then(Sock::local)
+            .map(|a| a.port())
+        else {
+            return;
+        };
+        let host = self.hosts[hidx].id;
+        let range = self
+            .log
+            .hosts()
+            .into_iter()
+            .find(|h| h.name == host)
+            .and_then(|h| h.ephemeral_ports);
+        let from = match range {
+            Some((lo, hi)) => {
+                format!("host {host}'s ephemeral range {lo}–{hi} (ip_local_port_range)")
+            }
+            None => format!("host {host}'s ephemeral range (ip_local_port_range)"),
+        };
+        let note = format!("the kernel chose port {port} from {from}");
+        facts.ephemeral_port = Some(port);
+        facts.note = join_notes(facts.note.take(), Some(note));
+    }
+
     /// The host's Unix-domain names, for a Unix socket; none for other families.
     fn names_for(
         &self,
@@ -626,6 +684,7 @@ pub(super) fn call_event(
         e.addr = facts.addr;
     }
     e.requested_addr = facts.requested_addr;
+    e.ephemeral_port = facts.ephemeral_port;
     e.note.clone_from(&facts.note);
     e.tuple = facts.closed;
     match result {
