@@ -93,6 +93,16 @@ async fn connect_fails(s: &S, host: HostId, fd: i32, path: &str, errno: &str) ->
     .await
 }
 
+/// Socket `fd` of `host` in a fresh snapshot.
+async fn socket_of(s: &S, host: HostId, fd: i32) -> plugboard::sandbox::SocketSnapshot {
+    s.0.snapshot().await.unwrap().hosts[host.index()]
+        .sockets
+        .iter()
+        .find(|k| k.fd == fd)
+        .cloned()
+        .unwrap()
+}
+
 /// A stream listener of `host` on `path`, its descriptor.
 async fn listener(s: &S, host: HostId, path: &str) -> i32 {
     listener_of(s, host, SockType::Stream, path).await
@@ -117,9 +127,28 @@ async fn stream_echo(sb: Sandbox) {
     let cfd = unix_socket(&s, A, SockType::Stream).await;
     let connected = connect(&s, A, cfd, "/tmp/echo.sock").await;
     assert_eq!(connected.addr, Some(addr("/tmp/echo.sock")));
+    // The connection waits in the listener's queue, as unix_diag counts it.
+    let incoming = s
+        .wait_event("incoming on the listener", |e| {
+            e.kind == EventKind::Incoming && e.fd == Some(lfd)
+        })
+        .await;
+    assert_eq!((incoming.queue, incoming.backlog), (Some(1), Some(4)));
+    let queued = socket_of(&s, A, lfd).await;
+    assert_eq!(
+        (queued.accept_queue, queued.accept_backlog),
+        (Some(1), Some(4))
+    );
     let accepted = s.ok(A, Call::Accept { fd: lfd }).await;
     assert_eq!(accepted.peer, None, "an unbound client has no name");
     let afd = accepted.fd.unwrap();
+    assert_eq!(
+        accepted.peer_fd,
+        Some(cfd),
+        "the kernel pairs the accepted socket"
+    );
+    assert_eq!(socket_of(&s, A, cfd).await.peer_fd, Some(afd));
+    assert_eq!(socket_of(&s, A, afd).await.peer_fd, Some(cfd));
     s.send(A, cfd, b"hello").await;
     s.wait_event("data on the accepted socket", |e| {
         e.kind == EventKind::Data && e.fd == Some(afd)
@@ -300,6 +329,8 @@ async fn pair(sb: Sandbox) {
     assert_eq!(s.recv(A, y, 64).await.data.as_deref(), Some(&b"ping"[..]));
     s.send(A, y, b"pong").await;
     assert_eq!(s.recv(A, x, 64).await.data.as_deref(), Some(&b"pong"[..]));
+    assert_eq!(socket_of(&s, A, x).await.peer_fd, Some(y));
+    assert_eq!(socket_of(&s, A, y).await.peer_fd, Some(x));
     let event = s.of_kind(A, EventKind::Socketpair).pop().unwrap();
     assert_eq!(event.fds, Some([3, 4]));
     let tuple = event.tuple.unwrap();

@@ -269,6 +269,8 @@ pub struct CallValue {
     pub fd: Option<i32>,
     /// Both descriptors of a socketpair.
     pub fds: Option<[i32; 2]>,
+    /// The descriptor of the same host at the other end (accept of a Unix connection).
+    pub peer_fd: Option<i32>,
     /// Peer address (accept, recvfrom, getpeername).
     pub peer: Option<Addr>,
     /// Local address (getsockname), or the address used (bind, connect, sendto).

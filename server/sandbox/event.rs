@@ -195,6 +195,10 @@ pub struct Event {
     /// range: a bind to port 0, or the implicit bind of a connect, listen or send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_port: Option<u16>,
+    /// The descriptor of the same host at the other end of a Unix-domain connection, as the
+    /// kernel pairs them (accept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_fd: Option<i32>,
     /// Both descriptors a socketpair created, connected to each other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fds: Option<[i32; 2]>,
@@ -281,6 +285,7 @@ impl Event {
             peer: None,
             new_fd: None,
             ephemeral_port: None,
+            peer_fd: None,
             fds: None,
             bytes: None,
             data: None,

@@ -131,6 +131,10 @@ pub struct SocketSnapshot {
     pub accept_queue: Option<u32>,
     /// The accept queue's limit as the kernel holds it.
     pub accept_backlog: Option<u32>,
+    /// The same host's descriptor at the other end, for a connected Unix-domain socket (none
+    /// while the other end waits in an accept queue or is closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_fd: Option<i32>,
     /// Options as the kernel reports them now.
     pub options: Vec<OptionSetting>,
 }

@@ -84,6 +84,15 @@ impl Sock {
         &self.io
     }
 
+    /// The socket's inode, which sock_diag names it by.
+    pub fn inode(&self) -> Option<u32> {
+        // SAFETY: fstat writes one `struct stat`; all-zero is a valid value to start from.
+        let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid descriptor and a valid pointer to `stat`.
+        let rc = unsafe { libc::fstat(self.io.as_raw_fd(), &mut stat) };
+        (rc == 0).then(|| u32::try_from(stat.st_ino).ok()).flatten()
+    }
+
     /// Whether this is a TCP socket.
     pub fn is_tcp(&self) -> bool {
         self.proto == Proto::Tcp

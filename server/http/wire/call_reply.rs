@@ -36,6 +36,9 @@ pub struct CallResults {
     /// Both descriptors of a socketpair.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fds: Option<[i32; 2]>,
+    /// The same host's descriptor at the other end of an accepted Unix connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_fd: Option<i32>,
     /// The peer (accept, recvfrom, getpeername): `ip:port`, an IP for ICMP, a Unix path or
     /// `@name` (absent for an unnamed Unix socket).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +122,7 @@ impl CallResponse {
             CallOutcome::Ok(CallValue {
                 fd,
                 fds,
+                peer_fd,
                 peer,
                 addr,
                 bytes,
@@ -136,6 +140,7 @@ impl CallResponse {
                 let results = CallResults {
                     fd,
                     fds,
+                    peer_fd,
                     peer,
                     addr,
                     bytes,
@@ -197,6 +202,7 @@ impl CallResponse {
         let results = CallResults {
             fd: event.new_fd,
             fds: event.fds,
+            peer_fd: event.peer_fd,
             peer: event.peer,
             addr: event.addr,
             bytes: event.bytes.map(|b| b as usize),

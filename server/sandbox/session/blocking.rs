@@ -161,9 +161,11 @@ impl SessionTask {
                                 new.seen.recv_queue = Some(0);
                                 let new_fd = self.hosts[hidx].fds.insert(new);
                                 self.sandbox.observer.sockets_opened(1);
+                                let peer_fd = self.unix_peer_fd(hidx, new_fd);
                                 Some(Ok(CallValue {
                                     fd: Some(new_fd),
                                     peer,
+                                    peer_fd,
                                     ..CallValue::default()
                                 }))
                             }

@@ -704,6 +704,7 @@ pub(super) fn call_event(
                 Call::Accept { .. } => {
                     e.new_fd = value.fd;
                     e.peer = value.peer;
+                    e.peer_fd = value.peer_fd;
                 }
                 // A send shows what went out: a partial one cuts the payload short.
                 Call::Send { data, .. } => {

@@ -39,10 +39,10 @@ use super::capture::Capture;
 use super::event::{Event, EventKind, Status};
 use super::host::{FdTable, HostId, HostInfo};
 use super::isolation::SessionNetwork;
-use super::isolation::diag::SockDiag;
+use super::isolation::diag::{SockDiag, UnixDiag};
 use super::isolation::unix_names::{HostNames, SessionNames};
 use super::log::SessionLog;
-use super::net::Tuple;
+use super::net::{Proto, Tuple};
 use super::poller::Poller;
 use super::registry::SandboxShared;
 use super::socket::Sock;
@@ -200,6 +200,9 @@ pub(crate) struct SessionTask {
     network: Box<dyn SessionNetwork>,
     /// The hosts' directories for Unix-domain socket paths; dropping it removes them.
     unix_names: Option<SessionNames>,
+    /// Asks the server's own namespace of Unix-domain sockets (loopback isolation, where the
+    /// hosts have no namespace of their own), once a host has one.
+    shared_diag: Option<SockDiag>,
     /// Hosts in order A, B, …
     hosts: Vec<HostState>,
     /// Watches every socket of the session for readiness.
@@ -288,6 +291,7 @@ impl SessionTask {
                 })
                 .collect(),
             unix_names,
+            shared_diag: None,
             tracer: None,
             kernel_due: false,
             kernel_check_at: None,
@@ -490,6 +494,42 @@ impl SessionTask {
     fn tuple_of(&self, host: HostId, fd: i32) -> Option<Tuple> {
         let hidx = self.host_index(host)?;
         self.sock(hidx, fd).map(Sock::tuple)
+    }
+
+    /// What unix_diag says of the Unix-domain socket `fd` of host `hidx`, asked in the
+    /// namespace the socket lives in.
+    fn unix_diag(&mut self, hidx: usize, fd: i32) -> Option<UnixDiag> {
+        let inode = self
+            .sock(hidx, fd)
+            .filter(|s| s.proto == Proto::Unix)?
+            .inode()?;
+        let diag = match self.hosts[hidx].diag.as_mut() {
+            Some(diag) => diag,
+            None => {
+                if self.shared_diag.is_none() {
+                    self.shared_diag = SockDiag::open()
+                        .inspect_err(|e| tracing::warn!(session = %self.log.info.id, error = %e, "unix_diag could not be opened"))
+                        .ok();
+                }
+                self.shared_diag.as_mut()?
+            }
+        };
+        diag.unix_socket(inode).ok().flatten()
+    }
+
+    /// The descriptor of host `hidx` at the other end of its Unix-domain socket `fd`.
+    fn unix_peer_fd(&mut self, hidx: usize, fd: i32) -> Option<i32> {
+        let peer = self.unix_diag(hidx, fd)?.peer?;
+        self.fd_of_inode(hidx, peer)
+    }
+
+    /// The descriptor of host `hidx` holding the Unix-domain socket with inode `inode`.
+    fn fd_of_inode(&self, hidx: usize, inode: u32) -> Option<i32> {
+        self.hosts[hidx]
+            .fds
+            .iter()
+            .find(|(_, s)| s.proto == Proto::Unix && s.inode() == Some(inode))
+            .map(|(fd, _)| fd)
     }
 
     fn add_host(&mut self) -> Result<HostInfo, SessionError> {

@@ -98,6 +98,21 @@ impl SessionTask {
             if event.kind == EventKind::Reset {
                 event.packet_seq = self.reset_packet(&event);
             }
+            let unix = event.tuple.is_some_and(|t| t.proto == Proto::Unix);
+            if let (EventKind::Incoming, true, Some(host), Some(fd)) =
+                (event.kind, unix, event.host, event.fd)
+            {
+                // A Unix listener's queue is only known to unix_diag.
+                let diag = self.host_index(host).and_then(|h| self.unix_diag(h, fd));
+                if let Some(queue) = diag.and_then(|d| d.queue) {
+                    event.queue = Some(queue);
+                    event.backlog = diag.and_then(|d| d.backlog).or(event.backlog);
+                    event.note = Some(format!(
+                        "a client connected and waits for accept ({queue} of {} in the accept queue)",
+                        event.backlog.unwrap_or_default()
+                    ));
+                }
+            }
             self.log_event(event);
         }
     }

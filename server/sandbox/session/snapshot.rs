@@ -6,6 +6,7 @@ use tokio::time::Instant;
 use super::SessionTask;
 
 use crate::sandbox::event::Seq;
+use crate::sandbox::isolation::diag::UnixDiag;
 use crate::sandbox::net::{Family, Proto, SockOpt};
 use crate::sandbox::socket::Sock;
 use crate::sandbox::{HostSnapshot, PendingSnapshot, Snapshot, SocketSnapshot, Usage, now_ms};
@@ -13,6 +14,24 @@ use crate::sandbox::{HostSnapshot, PendingSnapshot, Snapshot, SocketSnapshot, Us
 impl SessionTask {
     pub(super) fn snapshot(&mut self) -> Snapshot {
         let hosts_info = self.host_infos();
+        // What only unix_diag knows of Unix sockets: their peers and listeners' queues.
+        let unix: Vec<Vec<(i32, UnixDiag, Option<i32>)>> = (0..self.hosts.len())
+            .map(|hidx| {
+                let fds: Vec<i32> = self.hosts[hidx]
+                    .fds
+                    .iter()
+                    .filter(|(_, s)| s.proto == Proto::Unix)
+                    .map(|(fd, _)| fd)
+                    .collect();
+                fds.into_iter()
+                    .filter_map(|fd| {
+                        let diag = self.unix_diag(hidx, fd)?;
+                        let peer = diag.peer.and_then(|p| self.fd_of_inode(hidx, p));
+                        Some((fd, diag, peer))
+                    })
+                    .collect()
+            })
+            .collect();
         let hosts = self
             .hosts
             .iter()
@@ -23,7 +42,14 @@ impl SessionTask {
                     name: h.id,
                     addrs: info.map(|i| i.addrs.clone()).unwrap_or_default(),
                     ephemeral_ports: info.and_then(|i| i.ephemeral_ports),
-                    sockets: h.fds.iter().map(|(fd, s)| socket_snapshot(fd, s)).collect(),
+                    sockets: h
+                        .fds
+                        .iter()
+                        .map(|(fd, s)| {
+                            let known = unix[hidx].iter().find(|(f, ..)| *f == fd);
+                            socket_snapshot(fd, s, known.map(|(_, d, peer)| (*d, *peer)))
+                        })
+                        .collect(),
                     kernel_sockets: self.kernel_socket_snapshots(hidx),
                 }
             })
@@ -58,7 +84,13 @@ impl SessionTask {
     }
 }
 
-pub(super) fn socket_snapshot(fd: i32, sock: &Sock) -> SocketSnapshot {
+/// A socket as the snapshot shows it; `unix` is what unix_diag said of a Unix socket, and the
+/// descriptor at its other end.
+pub(super) fn socket_snapshot(
+    fd: i32,
+    sock: &Sock,
+    unix: Option<(UnixDiag, Option<i32>)>,
+) -> SocketSnapshot {
     let f = sock.probe();
     // The options that mean something for the socket's kind, in the order a form lists them.
     let ip = [
@@ -90,8 +122,9 @@ pub(super) fn socket_snapshot(fd: i32, sock: &Sock) -> SocketSnapshot {
         tcp_state: f.tcp_state,
         recv_queue: f.recv_queue,
         send_queue: f.send_queue,
-        accept_queue: f.accept_queue,
-        accept_backlog: f.backlog,
+        accept_queue: f.accept_queue.or(unix.and_then(|(d, _)| d.queue)),
+        accept_backlog: f.backlog.or(unix.and_then(|(d, _)| d.backlog)),
+        peer_fd: unix.and_then(|(_, peer)| peer),
         options: options
             .into_iter()
             .filter_map(|option| {

@@ -15,6 +15,10 @@
 //! whether a process holds them or only sockets on their way out:
 //! [`SockDiag::local_ipv4_addresses`].
 //!
+//! Unix-domain sockets are asked one at a time, by inode (unix_diag): which socket is the
+//! other end of a connection, and how many connections wait in a listener's queue — what no
+//! call on the descriptor itself reports: [`SockDiag::unix_socket`].
+//!
 //! Like every netlink socket, a [`SockDiag`] answers for the namespace it was opened in,
 //! whichever thread uses it later.
 
@@ -71,6 +75,22 @@ pub enum AddressUse {
     /// A socket a process holds: a UDP socket, or a TCP socket with a descriptor.
     Held,
 }
+
+/// What unix_diag says of one Unix-domain socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnixDiag {
+    /// Whether it listens.
+    pub listening: bool,
+    /// The inode of the socket at the other end, when connected.
+    pub peer: Option<u32>,
+    /// A listener's waiting connections.
+    pub queue: Option<u32>,
+    /// A listener's queue limit (the backlog as the kernel took it).
+    pub backlog: Option<u32>,
+}
+
+/// The state unix_diag gives a listening socket (the TCP state's number).
+const UNIX_LISTEN: u8 = 10;
 
 /// A NETLINK_SOCK_DIAG socket bound in the namespace of the thread that opened it.
 #[derive(Debug)]
@@ -178,6 +198,72 @@ impl SockDiag {
             }
         }
         Ok(addresses)
+    }
+
+    /// The Unix-domain socket with inode `inode` in that namespace; none when there is none
+    /// (it closed).
+    pub fn unix_socket(&mut self, inode: u32) -> io::Result<Option<UnixDiag>> {
+        use netlink_packet_sock_diag::unix::{ShowFlags, StateFlags, UnixRequest};
+        if let Some(seq) = self.unfinished {
+            self.read_dump(seq, &mut |_| {})?;
+        }
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST;
+        header.sequence_number = seq;
+        let request = SockDiagMessage::UnixRequest(UnixRequest {
+            state_flags: StateFlags::all(),
+            inode,
+            show_flags: ShowFlags::PEER | ShowFlags::RQLEN,
+            // No cookie: the inode alone names the socket.
+            cookie: [0xff; 8],
+        });
+        let mut message = NetlinkMessage::new(header, request.into());
+        message.finalize();
+        let mut bytes = vec![0; message.buffer_len()];
+        message.serialize(&mut bytes);
+        if self.socket.send(&bytes)? != bytes.len() {
+            return Err(io::Error::other("the sock_diag request was cut short"));
+        }
+        let mut datagram = vec![0u8; DATAGRAM_LEN];
+        loop {
+            let len = self.recv(&mut datagram)?;
+            let mut rest = &datagram[..len];
+            while !rest.is_empty() {
+                let framed = NetlinkBuffer::new_checked(rest).map_err(invalid)?;
+                let Some((bytes, next)) = rest.split_at_checked(framed.length() as usize) else {
+                    break;
+                };
+                rest = next.get(padding(bytes.len())..).unwrap_or_default();
+                if framed.sequence_number() != seq {
+                    continue; // a reply to an earlier request
+                }
+                let message =
+                    NetlinkMessage::<SockDiagMessage>::deserialize(bytes).map_err(invalid)?;
+                return match message.payload {
+                    NetlinkPayload::InnerMessage(SockDiagMessage::UnixResponse(r)) => {
+                        let listening = r.header.state == UNIX_LISTEN;
+                        Ok(Some(UnixDiag {
+                            listening,
+                            peer: r.peer().filter(|p| *p != 0),
+                            queue: listening
+                                .then(|| r.number_of_pending_connection())
+                                .flatten(),
+                            backlog: listening
+                                .then(|| r.max_number_of_pending_connection())
+                                .flatten(),
+                        }))
+                    }
+                    NetlinkPayload::Error(e) => match e.code {
+                        Some(code) if -code.get() == libc::ENOENT => Ok(None),
+                        Some(code) => Err(io::Error::from_raw_os_error(-code.get())),
+                        None => Ok(None),
+                    },
+                    _ => Err(invalid("an unexpected answer to a unix_diag request")),
+                };
+            }
+        }
     }
 
     /// Ask for every TCP socket of one family; returns the request's sequence number.
