@@ -3,7 +3,7 @@
 They give the tester what a real client has and a schema cannot: each session's own token
 (a session created during the run is used with the token its creation answered), the admin
 token for the admin's operations, and valid socket addresses for the document's
-`socket-address` format.
+`socket-address` format (ip:port, a bare IP, a Unix path or abstract name).
 """
 
 import os
@@ -24,9 +24,22 @@ _ipv4 = st.one_of(
     st.ip_addresses(v=4).map(str),
 )
 _ipv6 = st.ip_addresses(v=6).map(lambda a: f"[{a}]")
+# Unix-domain names: absolute paths (some trying to climb out with `..`) and abstract names.
+_path_part = st.text("abcxyz.-_", min_size=1, max_size=12)
+_unix = st.one_of(
+    st.lists(st.one_of(_path_part, st.just("..")), min_size=1, max_size=4).map(
+        lambda parts: "/" + "/".join(parts)
+    ),
+    _path_part.map(lambda name: "@" + name),
+)
 schemathesis.openapi.format(
     "socket-address",
-    st.builds("{}:{}".format, st.one_of(_ipv4, _ipv6), st.integers(0, 65535)),
+    st.one_of(
+        st.builds("{}:{}".format, st.one_of(_ipv4, _ipv6), st.integers(0, 65535)),
+        # A bare IP, as ICMP takes it.
+        _ipv4,
+        _unix,
+    ),
 )
 
 
