@@ -7,6 +7,7 @@ use std::os::fd::AsRawFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::SessionTask;
+use crate::sandbox::call::Call;
 use crate::sandbox::event::{Event, EventKind, Seq};
 use crate::sandbox::host::HostId;
 use crate::sandbox::net::{Addr, Tuple};
@@ -121,13 +122,15 @@ impl SessionTask {
         }
     }
 
-    /// The call an event records, as packets are matched to it, made at `since_ns`.
-    fn cause_of(&self, event: &Event, since_ns: u64) -> Option<Cause> {
+    /// The call an event records, as packets are matched to it, made at `since_ns`; a send
+    /// on an ICMP socket hands the kernel a message of type `icmp_type`.
+    fn cause_of(&self, event: &Event, since_ns: u64, icmp_type: Option<u8>) -> Option<Cause> {
         let (host, fd, call_id) = (event.host?, event.fd?, event.call_id?);
-        let ends = self
+        let sock = self
             .host_index(host)
-            .and_then(|h| self.hosts[h].fds.get(fd))
-            .map(|s| s.ends());
+            .and_then(|h| self.hosts[h].fds.get(fd));
+        let ends = sock.map(|s| s.ends());
+        let icmp_type = icmp_type.filter(|_| sock.is_some_and(|s| s.proto.is_icmp()));
         // A closed socket is gone from the table; its event kept its tuple.
         let (local, remote) = ends
             .or_else(|| event.tuple.map(|t| t.ip_ends()))
@@ -142,6 +145,7 @@ impl SessionTask {
                 _ => None,
             }),
             since_ns,
+            icmp_type,
         })
     }
 
@@ -149,6 +153,7 @@ impl SessionTask {
     /// it is one that sends. A call refused before the kernel saw it causes nothing.
     pub(super) fn trace_call(
         &mut self,
+        call: &Call,
         event: &Event,
         since_ns: u64,
         refused: bool,
@@ -166,10 +171,11 @@ impl SessionTask {
         ) {
             self.kernel_due = true;
         }
-        self.trace(Some((event, since_ns)));
+        let cause = self.cause_of(event, since_ns, call.sent_icmp_type());
+        self.trace(cause);
         // A non-blocking connect returns in its handshake; the rest of it is still its own.
         if in_progress {
-            if let Some(cause) = self.cause_of(event, since_ns) {
+            if let Some(cause) = cause {
                 if self.connecting.len() >= CONNECTING_KEPT {
                     self.connecting.remove(0);
                 }
@@ -179,8 +185,8 @@ impl SessionTask {
     }
 
     /// Log every packet the captures hold, in the kernel's order, tied to `current` (the call
-    /// being made, and when it was made) or to a blocked call when one covers it.
-    pub(super) fn trace(&mut self, current: Option<(&Event, u64)>) {
+    /// being made) or to a blocked call when one covers it.
+    pub(super) fn trace(&mut self, current: Option<Cause>) {
         let Some(tracer) = self.tracer.as_mut() else {
             return;
         };
@@ -227,10 +233,7 @@ impl SessionTask {
                 })
             })
             .collect();
-        let mut causes: Vec<Cause> = current
-            .and_then(|(event, since)| self.cause_of(event, since))
-            .into_iter()
-            .collect();
+        let mut causes: Vec<Cause> = current.into_iter().collect();
         for p in &self.pending {
             if let Some(s) = sockets.iter().find(|s| s.host == p.host && s.fd == p.fd) {
                 causes.push(Cause {
@@ -240,6 +243,7 @@ impl SessionTask {
                     local: s.tuple.local.and_then(Addr::inet),
                     remote: s.tuple.remote.or(p.facts.addr).and_then(Addr::inet),
                     since_ns: 0,
+                    icmp_type: p.call.sent_icmp_type().filter(|_| s.tuple.proto.is_icmp()),
                 });
             }
         }
