@@ -331,14 +331,18 @@ impl Tracer {
                 .map(|c| c.call_id);
         }
         if let (Some(icmp), Some(dst)) = (&packet.icmp, packet.dst) {
-            // An ICMP message the call handed its host's kernel; the kernel's own messages
-            // (an echo reply, an error, neighbour discovery) are nobody's call.
-            let cause = causes.iter().find(|c| {
-                c.icmp_type == Some(icmp.icmp_type)
-                    && c.host == packet.from
-                    && packet.ts_ns >= c.since_ns
-                    && c.remote.is_none_or(|r| same_ip(r.ip(), dst))
-            });
+            // An ICMP message a call handed its host's kernel, the oldest such call first (the
+            // kernel sends messages waiting for a neighbour in order); the kernel's own
+            // messages (an echo reply, an error, neighbour discovery) are nobody's call.
+            let cause = causes
+                .iter()
+                .filter(|c| {
+                    c.icmp_type == Some(icmp.icmp_type)
+                        && c.host == packet.from
+                        && packet.ts_ns >= c.since_ns
+                        && c.remote.is_none_or(|r| same_ip(r.ip(), dst))
+                })
+                .min_by_key(|c| c.since_ns);
             event.call_id = cause.map(|c| c.call_id);
             event.fd = cause.map(|c| c.fd);
         }

@@ -14,8 +14,12 @@ use crate::sandbox::net::{Addr, Tuple};
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::tracer::{Cause, SocketEnds, Tracer};
 
-/// Non-blocking connects still in their handshake whose packets are still theirs.
+/// Non-blocking connects still in their handshake, and ICMP sends whose message has not left
+/// yet, whose packets are still theirs.
 const CONNECTING_KEPT: usize = 16;
+/// How long an ICMP send's message may wait to leave: a first message to a neighbour waits
+/// for its address (ARP, neighbour discovery), which the kernel gives up on after 3 s.
+const ICMP_SEND_KEPT_NS: u64 = 3_000_000_000;
 /// Events looked back through for a finished connect's last ACK.
 const HANDSHAKE_LOOKBACK: usize = 32;
 /// How often, and how long each time, a finished connect waits for its last ACK to be
@@ -172,16 +176,28 @@ impl SessionTask {
             self.kernel_due = true;
         }
         let cause = self.cause_of(event, since_ns, call.sent_icmp_type());
+        // An ICMP message may leave after its send returned, once the neighbour's address is
+        // known: its send stays a cause until the message is seen.
+        if let Some(cause) = cause.filter(|c| c.icmp_type.is_some()) {
+            self.keep_cause(cause);
+            self.trace(None);
+            return;
+        }
         self.trace(cause);
         // A non-blocking connect returns in its handshake; the rest of it is still its own.
         if in_progress {
             if let Some(cause) = cause {
-                if self.connecting.len() >= CONNECTING_KEPT {
-                    self.connecting.remove(0);
-                }
-                self.connecting.push(cause);
+                self.keep_cause(cause);
             }
         }
+    }
+
+    /// Keep `cause` for the packets it sends after its call returned.
+    fn keep_cause(&mut self, cause: Cause) {
+        if self.connecting.len() >= CONNECTING_KEPT {
+            self.connecting.remove(0);
+        }
+        self.connecting.push(cause);
     }
 
     /// Log every packet the captures hold, in the kernel's order, tied to `current` (the call
@@ -247,14 +263,19 @@ impl SessionTask {
                 });
             }
         }
-        // Connects that left their handshake (or their socket) are no longer causes.
+        // Connects that left their handshake (or their socket), and ICMP sends whose message
+        // never left, are no longer causes.
         let hosts = &self.hosts;
+        let now = now_ns();
         self.connecting.retain(|c| {
-            hosts
+            let sock = hosts
                 .iter()
                 .find(|h| h.id == c.host)
-                .and_then(|h| h.fds.get(c.fd))
-                .is_some_and(|s| s.seen.tcp_state == Some(TcpState::SynSent))
+                .and_then(|h| h.fds.get(c.fd));
+            match c.icmp_type {
+                Some(_) => sock.is_some() && now.saturating_sub(c.since_ns) < ICMP_SEND_KEPT_NS,
+                None => sock.is_some_and(|s| s.seen.tcp_state == Some(TcpState::SynSent)),
+            }
         });
         causes.extend(self.connecting.iter().copied());
         for packet in packets {
@@ -270,6 +291,19 @@ impl SessionTask {
             };
             let traced = tracer.event(packet, &causes, &sockets);
             let call_id = traced.event.call_id;
+            // An ICMP send hands the kernel one message: once seen, its call is no cause.
+            if let (Some(id), true) = (
+                call_id,
+                traced
+                    .event
+                    .packet
+                    .as_ref()
+                    .is_some_and(|p| p.icmp.is_some()),
+            ) {
+                let sent = |c: &Cause| c.icmp_type.is_some() && c.call_id == id;
+                causes.retain(|c| !sent(c));
+                self.connecting.retain(|c| !sent(c));
+            }
             let tuple = traced.event.tuple;
             let logged = self.log_shared(traced.event);
             if let (Some(tracer), Some(packet)) = (self.tracer.as_mut(), &logged.packet) {
