@@ -107,6 +107,7 @@ async fn lifecycle_on(sb: &Sandbox, cycles: u64) -> f64 {
             Call::Send {
                 fd: c,
                 data: b"hello".to_vec(),
+                icmp: None,
             },
         )
         .await;
@@ -365,6 +366,7 @@ async fn packet_latency(samples: usize) -> Option<(Duration, Duration)> {
                 fd: a,
                 data: b"ping".to_vec(),
                 addr: target,
+                icmp: None,
             };
             ok(&caller, A, send).await;
             // Keep B's queue from filling: read what arrived.

@@ -151,6 +151,7 @@ async fn nothing_outside_the_session_is_reachable() {
                     fd: sock,
                     data: b"x".to_vec(),
                     addr: target.parse().unwrap(),
+                    icmp: None,
                 },
                 "ENETUNREACH",
             )

@@ -273,6 +273,7 @@ async fn udp_datagrams_are_one_packet_each() {
                     fd: a,
                     data: msg.as_bytes().to_vec(),
                     addr: (s.addr(B, 5353)).into(),
+                    icmp: None,
                 },
             )
             .await,
@@ -557,6 +558,7 @@ async fn the_same_lo_tuple_on_two_hosts_keeps_its_own_numbers() {
             Call::Send {
                 fd: clients[0],
                 data: b"abc".to_vec(),
+                icmp: None,
             },
         )
         .await;

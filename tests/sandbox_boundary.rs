@@ -47,6 +47,7 @@ async fn destinations_outside_the_session_are_unreachable() {
                 fd: udp,
                 data: b"x".to_vec(),
                 addr: (other.addr(B, 8080)).into(),
+                icmp: None,
             },
             "ENETUNREACH",
         )
@@ -271,6 +272,7 @@ async fn a_machine_service_on_the_wildcard_is_out_of_reach() {
                     fd,
                     data: b"x".to_vec(),
                     addr: to.into(),
+                    icmp: None,
                 },
                 "ECONNREFUSED",
             )
@@ -291,6 +293,7 @@ async fn a_machine_service_on_the_wildcard_is_out_of_reach() {
                 Call::Send {
                     fd,
                     data: b"x".to_vec(),
+                    icmp: None,
                 },
                 "ECONNREFUSED",
             )
@@ -359,6 +362,7 @@ async fn udp_connect_sets_the_destination_and_send_is_checked() {
     let send = || Call::Send {
         fd,
         data: b"ping".to_vec(),
+        icmp: None,
     };
     let f = s.fails(A, send(), "ECONNREFUSED").await;
     assert!(f.sandbox);
@@ -475,6 +479,7 @@ async fn every_limit_is_enforced_and_reported() {
                 fd: udp,
                 data: vec![0; 9],
                 addr: to.into(),
+                icmp: None,
             },
             None,
         )
@@ -500,6 +505,7 @@ async fn every_limit_is_enforced_and_reported() {
                 fd: udp,
                 data: vec![0; 8],
                 addr: to.into(),
+                icmp: None,
             },
             None,
         )

@@ -178,6 +178,7 @@ async fn calls_out_of_order_get_the_kernels_errno() {
         Call::Send {
             fd,
             data: b"x".to_vec(),
+            icmp: None,
         },
         "EPIPE",
     )

@@ -320,6 +320,7 @@ async fn through_sandbox(s: &S, fds: &mut Vec<(HostId, i32)>, step: &Step) -> Ou
             Call::Send {
                 fd: fds[*i].1,
                 data: data.clone(),
+                icmp: None,
             },
         ),
         Step::Recv(i, max) => (
@@ -336,6 +337,7 @@ async fn through_sandbox(s: &S, fds: &mut Vec<(HostId, i32)>, step: &Step) -> Ou
                 fd: fds[*i].1,
                 data: data.clone(),
                 addr: (s.addr(*to, *port)).into(),
+                icmp: None,
             },
         ),
         Step::Shutdown(i, how) => (

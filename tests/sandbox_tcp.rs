@@ -180,6 +180,7 @@ async fn half_close_and_states() {
         Call::Send {
             fd: cfd,
             data: b"x".to_vec(),
+            icmp: None,
         },
         "EPIPE",
     )

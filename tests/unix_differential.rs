@@ -439,6 +439,7 @@ async fn through_sandbox(s: &S, fds: &mut Vec<(HostId, i32)>, step: &Step) -> Ou
                 Step::Send(_, data) => Call::Send {
                     fd,
                     data: data.clone(),
+                    icmp: None,
                 },
                 Step::Recv(_, max) => Call::Recv {
                     fd,
@@ -449,6 +450,7 @@ async fn through_sandbox(s: &S, fds: &mut Vec<(HostId, i32)>, step: &Step) -> Ou
                     fd,
                     data: data.clone(),
                     addr: name(*i),
+                    icmp: None,
                 },
                 Step::Recvfrom(_, max) => Call::Recvfrom {
                     fd,

@@ -282,6 +282,7 @@ async fn boundaries(sb: Sandbox) {
                 fd: a,
                 data: data.to_vec(),
                 addr: addr("@b"),
+                icmp: None,
             },
         )
         .await;

@@ -193,7 +193,14 @@ async fn serve_connection(r: Runner, fd: i32, echo: bool) -> Option<()> {
             Ok(v) if v.bytes.unwrap_or(0) > 0 => {
                 if echo {
                     let data = v.data.unwrap_or_default();
-                    if r.call(Call::Send { fd, data }).await?.is_err() {
+                    if r.call(Call::Send {
+                        fd,
+                        data,
+                        icmp: None,
+                    })
+                    .await?
+                    .is_err()
+                    {
                         break;
                     }
                 }
@@ -220,7 +227,14 @@ async fn udp_server(r: Runner, port: u16, echo: bool) -> Option<()> {
             Ok(v) => {
                 if let (true, Some(addr)) = (echo, v.peer) {
                     let data = v.data.unwrap_or_default();
-                    r.call(Call::Sendto { fd, data, addr }).await?.ok();
+                    r.call(Call::Sendto {
+                        fd,
+                        data,
+                        addr,
+                        icmp: None,
+                    })
+                    .await?
+                    .ok();
                 }
             }
             Err(_) => tokio::time::sleep(RETRY_PAUSE).await,
@@ -252,7 +266,14 @@ async fn client(
         })
         .await?
         .is_ok();
-    let sent = connected && r.call(Call::Send { fd, data: message }).await?.is_ok();
+    let sent = connected
+        && r.call(Call::Send {
+            fd,
+            data: message,
+            icmp: None,
+        })
+        .await?
+        .is_ok();
     if sent && expect_reply {
         let reply = Call::Recv {
             fd,

@@ -9,6 +9,7 @@ use super::errno::Errno;
 use super::event::{EventKind, Seq};
 use super::host::HostId;
 use super::net::{Addr, Family, OptValue, Proto, ShutdownHow, SockOpt, SockType, UnixName};
+use super::packet::icmp::{DecodedIcmp, IcmpHeader};
 
 /// One socket API call, with its JSON form declared beside each field: the field names and
 /// forms a request uses (`domain`, `type`, addresses as text, whole numbers written as floats,
@@ -83,10 +84,15 @@ pub enum Call {
         #[serde(deserialize_with = "form::fd")]
         #[schema(minimum = 0)]
         fd: i32,
-        /// The bytes, written as `encoding` says (text by default).
-        #[serde(deserialize_with = "form::text")]
-        #[schema(value_type = String)]
+        /// The bytes, written as `encoding` says (text by default); with `icmp`, the echo's
+        /// payload after the header.
+        #[serde(default, deserialize_with = "form::text")]
+        #[schema(value_type = String, default = "")]
         data: Vec<u8>,
+        /// On an ICMP socket: the header the sandbox puts before `data`.
+        #[serde(default, deserialize_with = "form::icmp")]
+        #[schema(schema_with = form::icmp_schema)]
+        icmp: Option<IcmpHeader>,
     },
     /// recv(fd, max, peek).
     Recv {
@@ -110,13 +116,18 @@ pub enum Call {
         #[serde(deserialize_with = "form::fd")]
         #[schema(minimum = 0)]
         fd: i32,
-        /// The bytes, written as `encoding` says (text by default).
-        #[serde(deserialize_with = "form::text")]
-        #[schema(value_type = String)]
+        /// The bytes, written as `encoding` says (text by default); with `icmp`, the echo's
+        /// payload after the header.
+        #[serde(default, deserialize_with = "form::text")]
+        #[schema(value_type = String, default = "")]
         data: Vec<u8>,
         #[serde(deserialize_with = "form::addr")]
         #[schema(schema_with = form::addr_schema)]
         addr: Addr,
+        /// On an ICMP socket: the header the sandbox puts before `data`.
+        #[serde(default, deserialize_with = "form::icmp")]
+        #[schema(schema_with = form::icmp_schema)]
+        icmp: Option<IcmpHeader>,
     },
     /// recvfrom(fd, max, peek): data and its source.
     Recvfrom {
@@ -239,6 +250,17 @@ impl Call {
         }
     }
 
+    /// The ICMP type of the message a send or sendto hands the kernel: its `icmp` header's,
+    /// else the first byte of its data (which only an ICMP socket reads as a type).
+    pub fn sent_icmp_type(&self) -> Option<u8> {
+        match self {
+            Call::Send { data, icmp, .. } | Call::Sendto { data, icmp, .. } => {
+                icmp.map(|h| h.icmp_type).or_else(|| data.first().copied())
+            }
+            _ => None,
+        }
+    }
+
     /// The descriptor the call acts on; `socket` has none.
     pub fn fd(&self) -> Option<i32> {
         match *self {
@@ -283,6 +305,11 @@ pub struct CallValue {
     pub value: Option<OptValue>,
     /// What the sandbox did on the way (an address it mapped, a refused peer it closed).
     pub note: Option<String>,
+    /// A hint for a call that succeeded but will not do what it may seem to (an ICMP message
+    /// sent with a wrong checksum gets no answer).
+    pub hint: Option<String>,
+    /// The ICMP message sent or read, decoded (ICMP sockets).
+    pub icmp: Option<Box<DecodedIcmp>>,
 }
 
 /// Why a call failed: the kernel's errno, or the sandbox refusing at the boundary with the
@@ -411,12 +438,15 @@ mod names {
 
 pub mod form {
     use serde::de::{self, Deserialize, Deserializer, Unexpected, Visitor};
-    use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ObjectBuilder, SchemaFormat, SchemaType, Type,
+    };
 
     use crate::sandbox::net::{
         Addr, AddrError, Family, OptValue, Proto, ShutdownHow, SockOpt, SockType, UNIX_NAME_MAX,
         UnixName,
     };
+    use crate::sandbox::packet::icmp::IcmpHeader;
 
     /// Backlog when a listen call gives none.
     pub const DEFAULT_BACKLOG: i32 = 16;
@@ -778,6 +808,116 @@ pub mod form {
             &DIRECTIONS,
             "Which direction to close: read, write or both.",
         )
+    }
+
+    /// The members an `icmp` header takes, with the largest value each holds and whether it
+    /// must be given: type, code, identifier, sequence number and checksum.
+    pub const ICMP_MEMBERS: [(&str, u16, bool, &str); 5] = [
+        (
+            "type",
+            255,
+            true,
+            "Message type: 8 echo request, 0 echo reply; on an inet6 socket ICMPv6's numbers, \
+             128 echo request, 129 echo reply.",
+        ),
+        ("code", 255, false, "Code (0 for echoes)."),
+        (
+            "id",
+            65_535,
+            false,
+            "Identifier (a ping socket's kernel sets its own).",
+        ),
+        ("seq", 65_535, false, "Sequence number."),
+        (
+            "checksum",
+            65_535,
+            false,
+            "Absent or null: computed (ICMPv4 by the sandbox; ICMPv6 and ping sockets by the \
+             kernel). A number is sent as given on a raw IPv4 socket, right or wrong.",
+        ),
+    ];
+
+    /// An ICMP header to build (`{"type": 8, "code": 0, "id": 1, "seq": 1, "checksum": null}`,
+    /// only `type` required); null or absent is none. Every mistake names `icmp`.
+    pub fn icmp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IcmpHeader>, D::Error> {
+        /// A member's value as written: a whole number (or null), or anything else.
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Member {
+            Number(Whole),
+            Other(de::IgnoredAny),
+        }
+        let wrong = |why: String| {
+            de::Error::custom(format!(
+                "`icmp` {why}: write it like {{\"type\": 8, \"code\": 0, \"id\": 1, \"seq\": 1}} \
+                 (checksum absent or null to have it computed)"
+            ))
+        };
+        let members = Option::<std::collections::BTreeMap<String, Member>>::deserialize(d)
+            .map_err(|_| wrong("must be an object".to_owned()))?;
+        let Some(members) = members else {
+            return Ok(None);
+        };
+        let mut values = [None; ICMP_MEMBERS.len()];
+        for (name, member) in members {
+            let Some(i) = ICMP_MEMBERS.iter().position(|(n, ..)| *n == name) else {
+                let names: Vec<&str> = ICMP_MEMBERS.iter().map(|(n, ..)| *n).collect();
+                return Err(wrong(format!(
+                    "has no member `{name}` (it takes {})",
+                    names.join(", ")
+                )));
+            };
+            let (_, max, ..) = ICMP_MEMBERS[i];
+            values[i] = match member {
+                Member::Number(Whole(None)) => None,
+                Member::Number(Whole(Some(n))) if (0..=i128::from(max)).contains(&n) => {
+                    Some(n as u16)
+                }
+                _ => {
+                    return Err(wrong(format!(
+                        "member `{name}` must be an integer from 0 to {max}"
+                    )));
+                }
+            };
+        }
+        let [icmp_type, code, id, seq, checksum] = values;
+        let icmp_type = icmp_type.ok_or_else(|| wrong("needs a `type`".to_owned()))?;
+        Ok(Some(IcmpHeader {
+            icmp_type: icmp_type as u8,
+            code: code.unwrap_or(0) as u8,
+            id: id.unwrap_or(0),
+            seq: seq.unwrap_or(0),
+            checksum,
+        }))
+    }
+
+    /// `icmp`'s schema: an object of [`ICMP_MEMBERS`], or null.
+    pub fn icmp_schema() -> ObjectBuilder {
+        let mut object = ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .description(Some(
+                "On an ICMP socket (raw or ping), the header the sandbox builds in front of \
+                 `data` (then the echo's payload, empty by default). Not for other sockets.",
+            ))
+            .examples([serde_json::json!({"type": 8, "code": 0, "id": 1, "seq": 1})]);
+        for (name, max, required, description) in ICMP_MEMBERS {
+            let mut member = ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(max))
+                .description(Some(description));
+            if name == "checksum" {
+                member = member.schema_type(SchemaType::from_iter([Type::Integer, Type::Null]));
+            } else if !required {
+                member = member.default(Some(serde_json::json!(0)));
+            }
+            object = object.property(name, member);
+            if required {
+                object = object.required(name);
+            }
+        }
+        object
     }
 
     /// An address's schema: a string of its own format.

@@ -12,6 +12,7 @@ use super::errno::Errno;
 use super::host::{HostId, HostInfo};
 use super::net::{Addr, OptValue, ShutdownHow, SockOpt, Tuple};
 use super::packet::Packet;
+use super::packet::icmp::DecodedIcmp;
 use super::probe::TcpState;
 
 /// Bytes of a payload kept in an event's preview.
@@ -250,6 +251,10 @@ pub struct Event {
     /// The packet (packet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packet: Option<Box<Packet>>,
+    /// The ICMP message an ICMP socket sent (raw IPv4), read or has waiting (data), decoded:
+    /// with the IPv4 header a raw IPv4 socket reads in front of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp: Option<Box<DecodedIcmp>>,
     /// The packet event this one answers: the RST behind ECONNREFUSED or ECONNRESET, the SYN
     /// a state was read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -303,6 +308,7 @@ impl Event {
             reason: None,
             note: None,
             packet: None,
+            icmp: None,
             packet_seq: None,
             inferred: false,
             timer_ms: None,

@@ -48,6 +48,10 @@ pub(crate) struct Cause {
     /// Only packets sent at or after this (kernel time, ns) can be the call's: anything older
     /// was queued before the call and belongs to the kernel or to an earlier call.
     pub since_ns: u64,
+    /// For a send on an ICMP socket, the type of the message it handed the kernel. ICMP has
+    /// no ports: its messages are told by host, destination and type, which also tells the
+    /// call's message from the kernel's answer to it (an echo reply on `lo`).
+    pub icmp_type: Option<u8>,
 }
 
 impl Cause {
@@ -325,6 +329,22 @@ impl Tracer {
                 .filter(|c| packet.ts_ns >= c.since_ns)
                 .find(about)
                 .map(|c| c.call_id);
+        }
+        if let (Some(icmp), Some(dst)) = (&packet.icmp, packet.dst) {
+            // An ICMP message a call handed its host's kernel, the oldest such call first (the
+            // kernel sends messages waiting for a neighbour in order); the kernel's own
+            // messages (an echo reply, an error, neighbour discovery) are nobody's call.
+            let cause = causes
+                .iter()
+                .filter(|c| {
+                    c.icmp_type == Some(icmp.icmp_type)
+                        && c.host == packet.from
+                        && packet.ts_ns >= c.since_ns
+                        && c.remote.is_none_or(|r| same_ip(r.ip(), dst))
+                })
+                .min_by_key(|c| c.since_ns);
+            event.call_id = cause.map(|c| c.call_id);
+            event.fd = cause.map(|c| c.fd);
         }
         if let Some((src, dst)) = packet.endpoints() {
             // The sender's descriptor: its connected socket, else the socket bound to the

@@ -189,14 +189,31 @@ impl S {
     /// `data` sent on `fd` of `host`.
     pub async fn send(&self, host: HostId, fd: i32, data: &[u8]) -> CallValue {
         let data = data.to_vec();
-        self.ok(host, Call::Send { fd, data }).await
+        self.ok(
+            host,
+            Call::Send {
+                fd,
+                data,
+                icmp: None,
+            },
+        )
+        .await
     }
 
     /// `data` sent from `fd` of `host` to `addr`.
     pub async fn sendto(&self, host: HostId, fd: i32, data: &[u8], addr: SocketAddr) -> CallValue {
         let data = data.to_vec();
         let addr = addr.into();
-        self.ok(host, Call::Sendto { fd, data, addr }).await
+        self.ok(
+            host,
+            Call::Sendto {
+                fd,
+                data,
+                addr,
+                icmp: None,
+            },
+        )
+        .await
     }
 
     /// `fd` of `host` closed.

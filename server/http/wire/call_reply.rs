@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::call_request::Encoding;
 use crate::sandbox::event::PREVIEW_BYTES;
 use crate::sandbox::hex::to_hex;
+use crate::sandbox::packet::icmp::DecodedIcmp;
 use crate::sandbox::{
     CallFailure, CallOutcome, CallReply, CallValue, Event, EventKind, HostId, OptValue, Preview,
     Status,
@@ -63,6 +64,14 @@ pub struct CallResults {
     /// What the sandbox did on the way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// What will come of a call that succeeded but will not do what it may seem to (an ICMP
+    /// message sent with a wrong checksum gets no answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The ICMP message sent or read, decoded (ICMP sockets): with the IPv4 header a raw IPv4
+    /// socket reads in front of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp: Option<Box<DecodedIcmp>>,
 }
 
 /// Why a call failed.
@@ -129,6 +138,8 @@ impl CallResponse {
                 data,
                 value,
                 note,
+                hint,
+                icmp,
             }) => {
                 let (data, encoding) = match data {
                     Some(data) => {
@@ -148,6 +159,8 @@ impl CallResponse {
                     encoding,
                     value,
                     note,
+                    hint,
+                    icmp,
                 };
                 CallResponse::Ok { call, results }
             }
@@ -210,6 +223,9 @@ impl CallResponse {
             encoding: encoding.map(Encoding::name),
             value: event.value,
             note: cut.or_else(|| event.note.clone()),
+            // A failure's hint is the error's own.
+            hint: event.hint.clone().filter(|_| event.status == Status::Ok),
+            icmp: event.icmp.clone(),
         };
         match event.status {
             Status::Ok => Some(CallResponse::Ok { call, results }),

@@ -416,11 +416,84 @@ mod tests {
             r.call,
             Call::Send {
                 fd: 3,
-                data: b"hi".to_vec()
+                data: b"hi".to_vec(),
+                icmp: None,
             }
         );
         let r = parse(json!({"host":"A","call":"listen","fd":3.0,"backlog":null})).unwrap();
         assert_eq!(r.call, Call::Listen { fd: 3, backlog: 16 });
+    }
+
+    #[test]
+    fn an_icmp_header_is_built_from_its_members() {
+        use crate::sandbox::packet::icmp::IcmpHeader;
+        let r = parse(json!({"host":"A","call":"sendto","fd":3,"addr":"10.0.0.2",
+            "icmp":{"type":8,"code":0,"id":1,"seq":1,"checksum":null}}))
+        .unwrap();
+        let header = IcmpHeader {
+            icmp_type: 8,
+            code: 0,
+            id: 1,
+            seq: 1,
+            checksum: None,
+        };
+        assert_eq!(
+            r.call,
+            Call::Sendto {
+                fd: 3,
+                data: Vec::new(),
+                addr: "10.0.0.2".parse().unwrap(),
+                icmp: Some(header),
+            }
+        );
+        // Only `type` is required; a checksum is taken as given; data is the payload.
+        let r = parse(
+            json!({"host":"A","call":"send","fd":3,"data":"6869","encoding":"hex",
+            "icmp":{"type":128.0,"checksum":4660}}),
+        )
+        .unwrap();
+        let Call::Send { data, icmp, .. } = r.call else {
+            panic!("{r:?}");
+        };
+        assert_eq!(data, b"hi");
+        assert_eq!(
+            icmp,
+            Some(IcmpHeader {
+                icmp_type: 128,
+                code: 0,
+                id: 0,
+                seq: 0,
+                checksum: Some(0x1234),
+            })
+        );
+        let r = parse(json!({"host":"A","call":"send","fd":3,"icmp":null})).unwrap();
+        assert!(matches!(r.call, Call::Send { icmp: None, ref data, .. } if data.is_empty()));
+        for (icmp, says) in [
+            (json!({"code":0}), "needs a `type`"),
+            (
+                json!({"type":256}),
+                "`type` must be an integer from 0 to 255",
+            ),
+            (
+                json!({"type":8,"seq":-1}),
+                "`seq` must be an integer from 0 to 65535",
+            ),
+            (
+                json!({"type":8,"checksum":"ffff"}),
+                "`checksum` must be an integer",
+            ),
+            (json!({"type":8,"ttl":1}), "no member `ttl`"),
+            (json!(8), "must be an object"),
+        ] {
+            let body = json!({"host":"A","call":"sendto","fd":3,"addr":"10.0.0.2","icmp":icmp});
+            match parse(body.clone()).unwrap_err() {
+                ApiError::BadRequest { field, message } => {
+                    assert_eq!(field.as_deref(), Some("icmp"), "{body}");
+                    assert!(message.contains(says), "{body}: {message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]
@@ -569,6 +642,8 @@ mod tests {
         assert_eq!(call_fields("socketpair"), ["domain", "type"]);
         assert_eq!(call_fields("unlink"), ["path"]);
         assert_eq!(call_fields("recv"), ["fd", "max", "peek"]);
+        assert_eq!(call_fields("send"), ["data", "fd", "icmp"]);
+        assert_eq!(call_fields("sendto"), ["addr", "data", "fd", "icmp"]);
         assert_eq!(call_fields("setsockopt"), ["fd", "option", "value"]);
         let schema = serde_json::to_value(CallRequest::schema()).unwrap();
         let bind = &schema["oneOf"][2];

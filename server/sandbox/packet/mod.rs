@@ -18,6 +18,7 @@ use super::host::HostId;
 use super::net::{Addr, Family, Proto, SockType, Tuple};
 
 mod describe;
+pub mod icmp;
 
 use describe::{icmpv4_name, icmpv6_name, mac, tcp_summary};
 

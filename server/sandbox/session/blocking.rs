@@ -11,6 +11,7 @@ use super::exec::Exec;
 
 use crate::sandbox::call::{CallFailure, CallValue};
 use crate::sandbox::net::{Addr, Proto};
+use crate::sandbox::packet::icmp::{self, IcmpHeader, IcmpSocket};
 use crate::sandbox::socket::Sock;
 
 /// A destination: the kernel's address, and the address as the host named it (after the
@@ -39,13 +40,16 @@ pub(super) enum BlockingOp {
         max: usize,
         peek: bool,
     },
+    /// `icmp` is the header the message in `data` was built from, if the call gave one.
     Send {
         data: Vec<u8>,
         sent: usize,
+        icmp: Option<IcmpHeader>,
     },
     Sendto {
         data: Vec<u8>,
         addr: Destination,
+        icmp: Option<IcmpHeader>,
     },
 }
 
@@ -176,17 +180,20 @@ impl SessionTask {
                     Err(e) => Some(Err(CallFailure::kernel(&e))),
                 }
             }
-            BlockingOp::Send { data, sent } => {
+            BlockingOp::Send { data, sent, icmp } => {
                 loop {
                     match sock.send(&data[*sent..]) {
                         Ok(n) => {
                             *sent += n;
                             self.bytes_sent += n as u64;
                             if *sent == data.len() {
-                                break Some(Ok(CallValue {
+                                let mut value = CallValue {
                                     bytes: Some(*sent),
                                     ..CallValue::default()
-                                }));
+                                };
+                                let to = sock.remote_name();
+                                icmp_sent(sock, data, icmp.as_ref(), to, &mut value);
+                                break Some(Ok(value));
                             }
                         }
                         Err(e) if would_block(&e) => break None,
@@ -201,14 +208,16 @@ impl SessionTask {
                     }
                 }
             }
-            BlockingOp::Sendto { data, addr } => match sock.send_to(data, &addr.kernel) {
+            BlockingOp::Sendto { data, addr, icmp } => match sock.send_to(data, &addr.kernel) {
                 Ok(n) => {
                     self.bytes_sent += n as u64;
-                    Some(Ok(CallValue {
+                    let mut value = CallValue {
                         bytes: Some(n),
                         addr: Some(addr.shown),
                         ..CallValue::default()
-                    }))
+                    };
+                    icmp_sent(sock, data, icmp.as_ref(), Some(addr.shown), &mut value);
+                    Some(Ok(value))
                 }
                 Err(e) if would_block(&e) => None,
                 Err(e) => Some(Err(CallFailure::kernel(&e))),
@@ -248,10 +257,22 @@ impl SessionTask {
                         } else {
                             None
                         };
+                        // What an ICMP socket reads is a message to decode (a raw IPv4
+                        // socket's after its IPv4 header); a full buffer may have cut it.
+                        let icmp = sock
+                            .proto
+                            .is_icmp()
+                            .then(|| {
+                                let kind = IcmpSocket::of(sock.family, sock.ty);
+                                icmp::decode_read(kind, &data, data.len() == *max)
+                            })
+                            .flatten()
+                            .map(Box::new);
                         Some(Ok(CallValue {
                             bytes: Some(data.len()),
                             data: Some(data),
                             peer,
+                            icmp,
                             ..CallValue::default()
                         }))
                     }
@@ -270,4 +291,31 @@ impl SessionTask {
             }
         }
     }
+}
+
+/// What the sandbox says of a message an ICMP socket just sent to `to` (built from `asked`
+/// when the call gave a header): who wrote its checksum and identifier, whether the checksum
+/// is right and what comes of it if not. Nothing for other sockets.
+fn icmp_sent(
+    sock: &Sock,
+    message: &[u8],
+    asked: Option<&IcmpHeader>,
+    to: Option<Addr>,
+    value: &mut CallValue,
+) {
+    if !sock.proto.is_icmp() {
+        return;
+    }
+    // A ping socket's port is its identifier, chosen by the kernel on the first send.
+    let port = sock
+        .socket()
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map(|a| a.port());
+    let kind = IcmpSocket::of(sock.family, sock.ty);
+    let said = icmp::judge_sent(kind, message, asked, to, port);
+    value.icmp = said.decoded.map(Box::new);
+    value.note = said.note;
+    value.hint = said.hint;
 }

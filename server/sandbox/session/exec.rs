@@ -20,6 +20,7 @@ use crate::sandbox::host::HostId;
 use crate::sandbox::isolation::SocketSpec;
 use crate::sandbox::isolation::unix_names::HostNames;
 use crate::sandbox::net::{Addr, Family, Proto, SockOpt, SockType, Tuple};
+use crate::sandbox::packet::icmp::IcmpHeader;
 use crate::sandbox::socket::Sock;
 use crate::sandbox::{Limit, SessionError};
 
@@ -154,7 +155,8 @@ impl SessionTask {
         };
         let event = call_event(host, call_id, &call, &facts, result);
         let in_progress = matches!(&exec, Exec::Done(Err(f)) if f.errno.code == libc::EINPROGRESS);
-        self.trace_call(&event, since, matches!(exec, Exec::Refused(_)), in_progress);
+        let refused = matches!(exec, Exec::Refused(_));
+        self.trace_call(&call, &event, since, refused, in_progress);
         match exec {
             Exec::Done(result) => {
                 let (seq, outcome) = self.log_call(event, result);
@@ -394,7 +396,11 @@ impl SessionTask {
                 self.run_blocking(hidx, fd, BlockingOp::Accept),
                 Facts::default(),
             ),
-            Call::Send { fd, ref data } => {
+            Call::Send { fd, ref data, icmp } => {
+                let data = match self.outgoing(hidx, fd, data, icmp) {
+                    Ok(data) => data,
+                    Err(e) => return (Exec::Refused(e), Facts::default()),
+                };
                 // A connected UDP socket sends to the destination its connect set: checked
                 // here, as sendto's is, since the connect let it through.
                 let peer = self
@@ -406,8 +412,9 @@ impl SessionTask {
                     return done(Err(failure));
                 }
                 let op = BlockingOp::Send {
-                    data: data.clone(),
+                    data,
                     sent: 0,
+                    icmp,
                 };
                 (self.run_blocking(hidx, fd, op), Facts::default())
             }
@@ -419,13 +426,23 @@ impl SessionTask {
                 self.run_blocking(hidx, fd, BlockingOp::Recvfrom { max, peek }),
                 Facts::default(),
             ),
-            Call::Sendto { fd, ref data, addr } => {
+            Call::Sendto {
+                fd,
+                ref data,
+                addr,
+                icmp,
+            } => {
+                let data = match self.outgoing(hidx, fd, data, icmp) {
+                    Ok(data) => data,
+                    Err(e) => return (Exec::Refused(e), Facts::default()),
+                };
                 let (facts, to) = self.prepare_destination(hidx, fd, addr, EventKind::Sendto);
                 let exec = match to {
                     Ok(to) => {
                         let op = BlockingOp::Sendto {
-                            data: data.clone(),
+                            data,
                             addr: to,
+                            icmp,
                         };
                         self.run_blocking(hidx, fd, op)
                     }
@@ -578,6 +595,35 @@ impl SessionTask {
         facts.note = join_notes(facts.note.take(), Some(note));
     }
 
+    /// The bytes a send hands the kernel: `data` as given, or with an `icmp` header the
+    /// message built from it with `data` as payload, which only an ICMP socket takes. A
+    /// descriptor that is not open gets `data`, for the kernel to answer EBADF.
+    fn outgoing(
+        &self,
+        hidx: usize,
+        fd: i32,
+        data: &[u8],
+        icmp: Option<IcmpHeader>,
+    ) -> Result<Vec<u8>, SessionError> {
+        let (Some(header), Some(sock)) = (icmp, self.sock(hidx, fd)) else {
+            return Ok(data.to_vec());
+        };
+        let what = match sock.proto {
+            Proto::Icmp | Proto::Icmpv6 => return Ok(header.message(sock.family, data)),
+            Proto::Tcp => "a TCP",
+            Proto::Udp => "a UDP",
+            Proto::Unix => "a Unix-domain",
+        };
+        Err(SessionError::Invalid {
+            field: "icmp",
+            message: format!(
+                "`icmp` builds an ICMP message, which only an ICMP socket sends, and fd {fd} is \
+                 {what} socket: open one with type raw (or dgram, a ping socket) and protocol \
+                 icmp or icmpv6, or leave `icmp` out to send `data` as it is"
+            ),
+        })
+    }
+
     /// The host's Unix-domain names, for a Unix socket; none for other families.
     fn names_for(
         &self,
@@ -724,6 +770,8 @@ pub(super) fn call_event(
             if e.note.is_none() {
                 e.note.clone_from(&value.note);
             }
+            e.hint.clone_from(&value.hint);
+            e.icmp.clone_from(&value.icmp);
         }
         Some(Err(failure)) => {
             e.status = Status::Error;

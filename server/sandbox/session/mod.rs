@@ -233,7 +233,8 @@ pub(crate) struct SessionTask {
     /// Whether the captures were read during this turn of the loop (a probe right after needs
     /// not read them again).
     traced: bool,
-    /// Non-blocking connects still in their handshake, whose packets are theirs.
+    /// Calls whose packets may still leave after they returned, and are theirs: non-blocking
+    /// connects in their handshake, ICMP sends waiting for the neighbour's address.
     connecting: Vec<super::tracer::Cause>,
     /// Bytes sent so far.
     bytes_sent: u64,

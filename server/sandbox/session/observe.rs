@@ -13,6 +13,7 @@ use super::boundary::same_endpoint;
 use crate::sandbox::event::{Event, EventKind, Preview};
 use crate::sandbox::host::HostId;
 use crate::sandbox::net::Proto;
+use crate::sandbox::packet::icmp::{self, ICMP_PEEK_MAX, IcmpSocket};
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::socket::Sock;
 
@@ -215,6 +216,26 @@ pub(super) fn observe(
                     "a datagram from outside the session arrived; the sandbox drops it unread"
                         .to_owned(),
                 );
+                push(e);
+            } else if sock.proto.is_icmp() {
+                // The whole message, to decode it and judge its checksum.
+                let waiting = sock.peek_bytes(ICMP_PEEK_MAX);
+                let kind = IcmpSocket::of(sock.family, sock.ty);
+                let mut e = Event::observed(EventKind::Data, host, fd, None);
+                e.bytes = Some(waiting.len() as u64);
+                e.data = Some(Preview::of(&waiting));
+                e.icmp = icmp::decode_read(kind, &waiting, false).map(Box::new);
+                e.note = Some(match kind {
+                    IcmpSocket::RawV4 => "an ICMP message arrived: a raw socket gets a copy of \
+                        every ICMP message its host receives, after its IPv4 header"
+                        .to_owned(),
+                    IcmpSocket::RawV6 => "an ICMPv6 message arrived: a raw socket gets a copy of \
+                        every ICMPv6 message its host receives (neighbour discovery too)"
+                        .to_owned(),
+                    IcmpSocket::Ping(_) => "an echo reply arrived for this ping socket (its \
+                        identifier is the socket's port)"
+                        .to_owned(),
+                });
                 push(e);
             } else {
                 let mut e = Event::observed(EventKind::Data, host, fd, None);

@@ -7,14 +7,19 @@ use std::os::fd::AsRawFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::SessionTask;
+use crate::sandbox::call::Call;
 use crate::sandbox::event::{Event, EventKind, Seq};
 use crate::sandbox::host::HostId;
 use crate::sandbox::net::{Addr, Tuple};
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::tracer::{Cause, SocketEnds, Tracer};
 
-/// Non-blocking connects still in their handshake whose packets are still theirs.
+/// Non-blocking connects still in their handshake, and ICMP sends whose message has not left
+/// yet, whose packets are still theirs.
 const CONNECTING_KEPT: usize = 16;
+/// How long an ICMP send's message may wait to leave: a first message to a neighbour waits
+/// for its address (ARP, neighbour discovery), which the kernel gives up on after 3 s.
+const ICMP_SEND_KEPT_NS: u64 = 3_000_000_000;
 /// Events looked back through for a finished connect's last ACK.
 const HANDSHAKE_LOOKBACK: usize = 32;
 /// How often, and how long each time, a finished connect waits for its last ACK to be
@@ -121,13 +126,15 @@ impl SessionTask {
         }
     }
 
-    /// The call an event records, as packets are matched to it, made at `since_ns`.
-    fn cause_of(&self, event: &Event, since_ns: u64) -> Option<Cause> {
+    /// The call an event records, as packets are matched to it, made at `since_ns`; a send
+    /// on an ICMP socket hands the kernel a message of type `icmp_type`.
+    fn cause_of(&self, event: &Event, since_ns: u64, icmp_type: Option<u8>) -> Option<Cause> {
         let (host, fd, call_id) = (event.host?, event.fd?, event.call_id?);
-        let ends = self
+        let sock = self
             .host_index(host)
-            .and_then(|h| self.hosts[h].fds.get(fd))
-            .map(|s| s.ends());
+            .and_then(|h| self.hosts[h].fds.get(fd));
+        let ends = sock.map(|s| s.ends());
+        let icmp_type = icmp_type.filter(|_| sock.is_some_and(|s| s.proto.is_icmp()));
         // A closed socket is gone from the table; its event kept its tuple.
         let (local, remote) = ends
             .or_else(|| event.tuple.map(|t| t.ip_ends()))
@@ -142,6 +149,7 @@ impl SessionTask {
                 _ => None,
             }),
             since_ns,
+            icmp_type,
         })
     }
 
@@ -149,6 +157,7 @@ impl SessionTask {
     /// it is one that sends. A call refused before the kernel saw it causes nothing.
     pub(super) fn trace_call(
         &mut self,
+        call: &Call,
         event: &Event,
         since_ns: u64,
         refused: bool,
@@ -166,21 +175,34 @@ impl SessionTask {
         ) {
             self.kernel_due = true;
         }
-        self.trace(Some((event, since_ns)));
+        let cause = self.cause_of(event, since_ns, call.sent_icmp_type());
+        // An ICMP message may leave after its send returned, once the neighbour's address is
+        // known: its send stays a cause until the message is seen.
+        if let Some(cause) = cause.filter(|c| c.icmp_type.is_some()) {
+            self.keep_cause(cause);
+            self.trace(None);
+            return;
+        }
+        self.trace(cause);
         // A non-blocking connect returns in its handshake; the rest of it is still its own.
         if in_progress {
-            if let Some(cause) = self.cause_of(event, since_ns) {
-                if self.connecting.len() >= CONNECTING_KEPT {
-                    self.connecting.remove(0);
-                }
-                self.connecting.push(cause);
+            if let Some(cause) = cause {
+                self.keep_cause(cause);
             }
         }
     }
 
+    /// Keep `cause` for the packets it sends after its call returned.
+    fn keep_cause(&mut self, cause: Cause) {
+        if self.connecting.len() >= CONNECTING_KEPT {
+            self.connecting.remove(0);
+        }
+        self.connecting.push(cause);
+    }
+
     /// Log every packet the captures hold, in the kernel's order, tied to `current` (the call
-    /// being made, and when it was made) or to a blocked call when one covers it.
-    pub(super) fn trace(&mut self, current: Option<(&Event, u64)>) {
+    /// being made) or to a blocked call when one covers it.
+    pub(super) fn trace(&mut self, current: Option<Cause>) {
         let Some(tracer) = self.tracer.as_mut() else {
             return;
         };
@@ -227,10 +249,7 @@ impl SessionTask {
                 })
             })
             .collect();
-        let mut causes: Vec<Cause> = current
-            .and_then(|(event, since)| self.cause_of(event, since))
-            .into_iter()
-            .collect();
+        let mut causes: Vec<Cause> = current.into_iter().collect();
         for p in &self.pending {
             if let Some(s) = sockets.iter().find(|s| s.host == p.host && s.fd == p.fd) {
                 causes.push(Cause {
@@ -240,17 +259,23 @@ impl SessionTask {
                     local: s.tuple.local.and_then(Addr::inet),
                     remote: s.tuple.remote.or(p.facts.addr).and_then(Addr::inet),
                     since_ns: 0,
+                    icmp_type: p.call.sent_icmp_type().filter(|_| s.tuple.proto.is_icmp()),
                 });
             }
         }
-        // Connects that left their handshake (or their socket) are no longer causes.
+        // Connects that left their handshake (or their socket), and ICMP sends whose message
+        // never left, are no longer causes.
         let hosts = &self.hosts;
+        let now = now_ns();
         self.connecting.retain(|c| {
-            hosts
+            let sock = hosts
                 .iter()
                 .find(|h| h.id == c.host)
-                .and_then(|h| h.fds.get(c.fd))
-                .is_some_and(|s| s.seen.tcp_state == Some(TcpState::SynSent))
+                .and_then(|h| h.fds.get(c.fd));
+            match c.icmp_type {
+                Some(_) => sock.is_some() && now.saturating_sub(c.since_ns) < ICMP_SEND_KEPT_NS,
+                None => sock.is_some_and(|s| s.seen.tcp_state == Some(TcpState::SynSent)),
+            }
         });
         causes.extend(self.connecting.iter().copied());
         for packet in packets {
@@ -266,6 +291,19 @@ impl SessionTask {
             };
             let traced = tracer.event(packet, &causes, &sockets);
             let call_id = traced.event.call_id;
+            // An ICMP send hands the kernel one message: once seen, its call is no cause.
+            if let (Some(id), true) = (
+                call_id,
+                traced
+                    .event
+                    .packet
+                    .as_ref()
+                    .is_some_and(|p| p.icmp.is_some()),
+            ) {
+                let sent = |c: &Cause| c.icmp_type.is_some() && c.call_id == id;
+                causes.retain(|c| !sent(c));
+                self.connecting.retain(|c| !sent(c));
+            }
             let tuple = traced.event.tuple;
             let logged = self.log_shared(traced.event);
             if let (Some(tracer), Some(packet)) = (self.tracer.as_mut(), &logged.packet) {
