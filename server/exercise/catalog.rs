@@ -238,6 +238,13 @@ rule = { type = "event", host = "Q" }
             r#"{ type = "order", first = { packet = { flags = ["FIN"] } }, then = { kind = "close" } }"#,
             r#"{ type = "handshake", client = "A", server = "B", port = 7007 }"#,
             r#"{ type = "no_data_before_handshake", host = "A" }"#,
+            r#"{ type = "packet", from = "B", proto = "icmp", icmp_type = 0 }"#,
+            r#"{ type = "event", kind = "connect", host = "A", status = "ok", remote_path = "/tmp/echo.sock" }"#,
+            r#"{ type = "event", kind = "bind", local_path = "@echo", path = "@echo" }"#,
+            r#"{ type = "event", kind = "socketpair", family = "unix", sock_type = "seqpacket" }"#,
+            r#"{ type = "event", kind = "connect", host = "A", status = "ok", ephemeral = true }"#,
+            r#"{ type = "count", kind = "connect", host = "A", distinct = "local_port", min = 2 }"#,
+            r#"{ type = "order", first = { kind = "close" }, then = { kind = "recv", bytes = 0 } }"#,
         ] {
             load(good).unwrap_or_else(|e| panic!("{good}: {e}"));
         }
@@ -257,6 +264,9 @@ rule = { type = "event", host = "Q" }
                 "must name a call",
             ),
             (r#"{ type = "packet", flag = ["SYN"] }"#, "flag"),
+            (r#"{ type = "event", sock_type = "packet" }"#, "packet"),
+            (r#"{ type = "count", distinct = "port", min = 2 }"#, "port"),
+            (r#"{ type = "packet", icmp_type = 300 }"#, "300"),
         ] {
             let e = load(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");
