@@ -20,9 +20,9 @@
 //! [setup]
 //! hosts = 2                        # A, B, … (default 2)
 //! [[setup.programs]]               # built-in programs started on real sockets
-//! program = "echo_tcp"             # echo_tcp | echo_udp | discard_tcp | discard_udp | client
+//! program = "echo_tcp"             # echo_tcp | echo_udp | echo_unix | discard_tcp | discard_udp | client
 //! host = "B"
-//! port = 7007
+//! port = 7007                      # echo_unix takes `path = "/tmp/echo.sock"` instead
 //!
 //! [[checks]]
 //! id = "connected"
@@ -151,6 +151,10 @@ pub enum ProgramSpec {
     EchoTcp { host: String, port: u16 },
     /// Sends every datagram back to its sender.
     EchoUdp { host: String, port: u16 },
+    /// Accepts Unix-domain stream connections on `path` (an absolute path or an `@abstract`
+    /// name, removing a file an earlier socket left there first) and sends back what it
+    /// receives.
+    EchoUnix { host: String, path: String },
     /// Accepts TCP connections and reads what comes, sending nothing.
     DiscardTcp { host: String, port: u16 },
     /// Reads datagrams and sends nothing.
@@ -173,6 +177,7 @@ impl ProgramSpec {
         match self {
             ProgramSpec::EchoTcp { host, .. }
             | ProgramSpec::EchoUdp { host, .. }
+            | ProgramSpec::EchoUnix { host, .. }
             | ProgramSpec::DiscardTcp { host, .. }
             | ProgramSpec::DiscardUdp { host, .. }
             | ProgramSpec::Client { host, .. } => host,
