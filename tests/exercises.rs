@@ -777,6 +777,367 @@ async fn udp_boundaries_on_the_wire() {
     app.stop().await;
 }
 
+/// Wait until the built-in Unix-domain server on `host` listens on `path`.
+async fn unix_program_ready(s: &ApiSession, host: &str, path: &str) {
+    s.wait_event("the Unix echo server listens", |e| {
+        e["host"] == host
+            && e["kind"] == "listen"
+            && e["status"] == "ok"
+            && e["tuple"]["local"] == path
+    })
+    .await;
+}
+
+fn unix(ty: &str) -> Value {
+    json!({"domain":"unix","type": ty})
+}
+
+/// unix-echo: connect to the echo server's path, echo "hello", close, then meet ENOENT.
+async fn solve_unix_echo(s: &ApiSession, path: &str) {
+    unix_program_ready(s, "A", "/tmp/echo.sock").await;
+    let fd = call(s, with(unix("stream"), json!({"host":"A","call":"socket"}))).await["fd"].clone();
+    let c = call(
+        s,
+        json!({"host":"A","call":"connect","fd": fd,"addr": path}),
+    )
+    .await;
+    if c["status"] != "ok" {
+        return;
+    }
+    call(s, json!({"host":"A","call":"send","fd": fd,"data":"hello"})).await;
+    let back = call(
+        s,
+        json!({"host":"A","call":"recv","fd": fd,"max":100,"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(back["data"], "hello", "{back}");
+    call(s, json!({"host":"A","call":"close","fd": fd})).await;
+}
+
+#[tokio::test]
+async fn unix_echo() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "unix-echo").await;
+    solve_unix_echo(&s, "/tmp/echo.sock").await;
+    let fd = call(
+        &s,
+        with(unix("stream"), json!({"host":"A","call":"socket"})),
+    )
+    .await["fd"]
+        .clone();
+    let missing = call(
+        &s,
+        json!({"host":"A","call":"connect","fd": fd,"addr":"/tmp/nobody.sock"}),
+    )
+    .await;
+    assert_eq!(missing["errno"], "ENOENT", "{missing}");
+    assert_passes(&grade(&app, &s).await);
+
+    // A typo in the path: ENOENT, and nothing reached the server. The server's own recv and
+    // send of someone else's "hello" would not count either: its sockets are named
+    // /tmp/echo.sock at their local end, not at the remote one.
+    let s = exercise(&app, "unix-echo").await;
+    solve_unix_echo(&s, "/tmp/echo").await;
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "connected");
+    assert_fails(&report, "echoed");
+    assert_fails(&report, "closed");
+    let passed = |id: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id && c["passed"] == true)
+    };
+    assert!(passed("no-such-file"), "{report:#}");
+    app.stop().await;
+}
+
+/// A socketpair on A; its two descriptors.
+async fn pair(s: &ApiSession, ty: &str) -> (Value, Value) {
+    let made = call(s, with(unix(ty), json!({"host":"A","call":"socketpair"}))).await;
+    assert_eq!(made["status"], "ok", "{made}");
+    (made["fds"][0].clone(), made["fds"][1].clone())
+}
+
+async fn recv(s: &ApiSession, fd: &Value) -> Value {
+    call(
+        s,
+        json!({"host":"A","call":"recv","fd": fd,"max":100,"wait_ms":2000}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn socketpair() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "socketpair").await;
+    let (one, two) = pair(&s, "stream").await;
+    call(
+        &s,
+        json!({"host":"A","call":"send","fd": one,"data":"ping"}),
+    )
+    .await;
+    assert_eq!(recv(&s, &two).await["data"], "ping");
+    call(
+        &s,
+        json!({"host":"A","call":"send","fd": two,"data":"pong"}),
+    )
+    .await;
+    assert_eq!(recv(&s, &one).await["data"], "pong");
+    call(&s, json!({"host":"A","call":"close","fd": one})).await;
+    assert_eq!(recv(&s, &two).await["bytes"], 0);
+    assert_passes(&grade(&app, &s).await);
+
+    // One direction only, both words from the same end, and no end of stream.
+    let s = exercise(&app, "socketpair").await;
+    let (one, two) = pair(&s, "stream").await;
+    call(
+        &s,
+        json!({"host":"A","call":"send","fd": one,"data":"ping"}),
+    )
+    .await;
+    assert_eq!(recv(&s, &two).await["data"], "ping");
+    call(
+        &s,
+        json!({"host":"A","call":"send","fd": one,"data":"pong"}),
+    )
+    .await;
+    assert_eq!(recv(&s, &two).await["data"], "pong");
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "both-ways");
+    assert_fails(&report, "end-of-stream");
+    app.stop().await;
+}
+
+/// Send "one" and "two" on a new pair of type `ty`; what the first recv returned.
+async fn two_sends_one_recv(s: &ApiSession, ty: &str) -> (Value, Value) {
+    let (one, two) = pair(s, ty).await;
+    for word in ["one", "two"] {
+        call(s, json!({"host":"A","call":"send","fd": one,"data": word})).await;
+    }
+    (recv(s, &two).await["data"].clone(), two)
+}
+
+#[tokio::test]
+async fn seqpacket_boundaries() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "seqpacket-boundaries").await;
+    let (first, two) = two_sends_one_recv(&s, "seqpacket").await;
+    assert_eq!(first, "one");
+    assert_eq!(recv(&s, &two).await["data"], "two");
+    let (merged, _) = two_sends_one_recv(&s, "stream").await;
+    assert_eq!(merged, "onetwo");
+    assert_passes(&grade(&app, &s).await);
+
+    // Seqpacket with both words in one send: one message, read whole.
+    let s = exercise(&app, "seqpacket-boundaries").await;
+    let (one, two) = pair(&s, "seqpacket").await;
+    call(
+        &s,
+        json!({"host":"A","call":"send","fd": one,"data":"onetwo"}),
+    )
+    .await;
+    assert_eq!(recv(&s, &two).await["data"], "onetwo");
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "one");
+    assert_fails(&report, "two");
+    assert_fails(&report, "stream-merged");
+    app.stop().await;
+}
+
+/// Host `name`'s ephemeral port range, as the session reports it.
+async fn ephemeral_range(s: &ApiSession, name: &str) -> (u16, u16) {
+    let snapshot = s.json().await;
+    let host = snapshot["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == name)
+        .unwrap_or_else(|| panic!("no host {name}: {snapshot}"))
+        .clone();
+    let range = &host["ephemeral_ports"];
+    let port = |i: usize| u16::try_from(range[i].as_u64().unwrap()).unwrap();
+    (port(0), port(1))
+}
+
+/// Connect a new socket on A to B:7007 (bound first to `local`, when given); its local port.
+async fn client_port(s: &ApiSession, local: Option<u16>) -> u16 {
+    let fd = call(s, with(tcp(), json!({"host":"A","call":"socket"}))).await["fd"].clone();
+    if let Some(port) = local {
+        let bound = call(
+            s,
+            json!({"host":"A","call":"bind","fd": fd,"addr": s.addr("A", port)}),
+        )
+        .await;
+        assert_eq!(bound["status"], "ok", "{bound}");
+    }
+    let c = call(
+        s,
+        json!({"host":"A","call":"connect","fd": fd,"addr": s.addr("B", 7007),"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(c["status"], "ok", "{c}");
+    let name = call(s, json!({"host":"A","call":"getsockname","fd": fd})).await;
+    let addr: std::net::SocketAddr = name["addr"].as_str().unwrap().parse().unwrap();
+    addr.port()
+}
+
+#[tokio::test]
+async fn ephemeral_ports() {
+    let mut app = TestApp::start().await;
+    let s = exercise(&app, "ephemeral-ports").await;
+    program_ready(&s, "B", "listen", 7007).await;
+    let (lo, hi) = ephemeral_range(&s, "A").await;
+    let ports = [client_port(&s, None).await, client_port(&s, None).await];
+    assert_ne!(ports[0], ports[1]);
+    assert!(
+        ports.iter().all(|p| (lo..=hi).contains(p)),
+        "{ports:?} {lo}-{hi}"
+    );
+    assert_passes(&grade(&app, &s).await);
+
+    // Two ports chosen by hand, just below the range: two connections, but not ephemeral.
+    let s = exercise(&app, "ephemeral-ports").await;
+    program_ready(&s, "B", "listen", 7007).await;
+    let (lo, _) = ephemeral_range(&s, "A").await;
+    client_port(&s, Some(lo - 2)).await;
+    client_port(&s, Some(lo - 1)).await;
+    let report = grade(&app, &s).await;
+    assert_fails(&report, "ephemeral");
+    assert_fails(&report, "no-bind");
+    let two = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "two-connections")
+        .unwrap();
+    assert_eq!(two["passed"], true, "{report:#}");
+    app.stop().await;
+}
+
+/// The ICMP checksum (RFC 1071) of `message`.
+fn icmp_checksum(message: &[u8]) -> u16 {
+    let mut sum: u32 = message
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An echo request as a raw ICMP socket writes it, in hex: type 8, code 0, the checksum
+/// (computed, or `wrong`), id 7, `seq`, then "hi".
+fn echo_request(seq: u16, wrong: Option<u16>) -> String {
+    let mut message = vec![8, 0, 0, 0, 0, 7];
+    message.extend(seq.to_be_bytes());
+    message.extend(b"hi");
+    let checksum = wrong.unwrap_or_else(|| icmp_checksum(&message));
+    message[2..4].copy_from_slice(&checksum.to_be_bytes());
+    message.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// ping-raw-icmp with the message written byte by byte: a good request and its reply, then a
+/// request with a wrong checksum (`wrong`), or a second good one, and what came back.
+async fn solve_ping(s: &ApiSession, wrong: Option<u16>) -> Value {
+    let fd = call(
+        s,
+        json!({"host":"A","call":"socket","domain":"inet","type":"raw","protocol":"icmp"}),
+    )
+    .await;
+    assert_eq!(fd["status"], "ok", "{fd}");
+    let fd = fd["fd"].clone();
+    let b = s.ipv4("B").to_string();
+    let send = |seq, wrong| json!({"host":"A","call":"sendto","fd": fd,"addr": b,"encoding":"hex","data": echo_request(seq, wrong)});
+    call(s, send(1, None)).await;
+    let reply = call(
+        s,
+        json!({"host":"A","call":"recvfrom","fd": fd,"max":200,"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(reply["status"], "ok", "{reply}");
+    call(s, send(2, wrong)).await;
+    let second = call(
+        s,
+        json!({"host":"A","call":"recvfrom","fd": fd,"max":200,"wait_ms":1000}),
+    )
+    .await;
+    if second["status"] == "pending" {
+        call(s, json!({"host":"A","call":"close","fd": fd})).await;
+    }
+    second
+}
+
+#[tokio::test]
+async fn ping_raw_icmp() {
+    let Some(mut app) = netns_app().await else {
+        return;
+    };
+    let s = exercise(&app, "ping-raw-icmp").await;
+    let second = solve_ping(&s, Some(1234)).await;
+    assert_eq!(
+        second["status"], "pending",
+        "no reply to a bad checksum: {second}"
+    );
+    assert_passes(&grade(&app, &s).await);
+
+    // Two good requests: two replies, so nothing shows a checksum being checked.
+    let s = exercise(&app, "ping-raw-icmp").await;
+    let second = solve_ping(&s, None).await;
+    assert_eq!(second["status"], "ok", "{second}");
+    assert_fails(&grade(&app, &s).await, "bad-checksum-dropped");
+    app.stop().await;
+}
+
+/// ping-raw-icmp as the exercise text tells it, with the `icmp` object of sendto.
+/// NEEDS the `icmp` field of sendto (the raw/ICMP branch): run it with `--ignored` once merged,
+/// then drop the `ignore`.
+#[tokio::test]
+#[ignore = "needs the icmp object of sendto, from the raw/ICMP branch"]
+async fn ping_raw_icmp_with_the_icmp_object() {
+    let Some(mut app) = netns_app().await else {
+        return;
+    };
+    let s = exercise(&app, "ping-raw-icmp").await;
+    let fd = call(
+        &s,
+        json!({"host":"A","call":"socket","domain":"inet","type":"raw","protocol":"icmp"}),
+    )
+    .await["fd"]
+        .clone();
+    let b = s.ipv4("B").to_string();
+    let good = call(
+        &s,
+        json!({"host":"A","call":"sendto","fd": fd,"addr": b,"data":"hi",
+               "icmp":{"type":8,"code":0,"id":7,"seq":1}}),
+    )
+    .await;
+    assert_eq!(good["status"], "ok", "{good}");
+    let reply = call(
+        &s,
+        json!({"host":"A","call":"recvfrom","fd": fd,"max":200,"wait_ms":5000}),
+    )
+    .await;
+    assert_eq!(reply["status"], "ok", "{reply}");
+    call(
+        &s,
+        json!({"host":"A","call":"sendto","fd": fd,"addr": b,"data":"hi",
+               "icmp":{"type":8,"code":0,"id":7,"seq":2,"checksum":1234}}),
+    )
+    .await;
+    let none = call(
+        &s,
+        json!({"host":"A","call":"recvfrom","fd": fd,"max":200,"wait_ms":1000}),
+    )
+    .await;
+    assert_eq!(none["status"], "pending", "{none}");
+    call(&s, json!({"host":"A","call":"close","fd": fd})).await;
+    assert_passes(&grade(&app, &s).await);
+    app.stop().await;
+}
+
 /// The same solutions in loopback isolation: what the calls show passes, what the packets
 /// would show fails, with the hint that packets need netns isolation.
 #[tokio::test]
@@ -821,6 +1182,24 @@ async fn packet_exercises_in_loopback_say_they_need_netns() {
     assert_needs_netns(
         &grade(&app, &s).await,
         &["three-packets", "one", "two", "three", "echoed"],
+    );
+
+    // Raw sockets: refused as for an unprivileged program, and every check says why.
+    let s = exercise(&app, "ping-raw-icmp").await;
+    let (_, refused) = s
+        .call(json!({"host":"A","call":"socket","domain":"inet","type":"raw","protocol":"icmp"}))
+        .await;
+    assert_eq!(refused["errno"], "EPERM", "{refused}");
+    assert_needs_netns(
+        &grade(&app, &s).await,
+        &[
+            "raw-socket",
+            "request",
+            "reply",
+            "received",
+            "second-request",
+            "bad-checksum-dropped",
+        ],
     );
     app.stop().await;
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Exercise, ProgramSpec};
-use crate::sandbox::HostId;
+use crate::sandbox::{Addr, HostId};
 
 /// The catalog's files, by name. A unit test checks that every file of `exercises/` is here.
 pub const FILES: &[(&str, &str)] = &[
@@ -68,6 +68,26 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "udp-boundaries-on-the-wire.toml",
         include_str!("../../exercises/udp-boundaries-on-the-wire.toml"),
+    ),
+    (
+        "unix-echo.toml",
+        include_str!("../../exercises/unix-echo.toml"),
+    ),
+    (
+        "socketpair.toml",
+        include_str!("../../exercises/socketpair.toml"),
+    ),
+    (
+        "seqpacket-boundaries.toml",
+        include_str!("../../exercises/seqpacket-boundaries.toml"),
+    ),
+    (
+        "ping-raw-icmp.toml",
+        include_str!("../../exercises/ping-raw-icmp.toml"),
+    ),
+    (
+        "ephemeral-ports.toml",
+        include_str!("../../exercises/ephemeral-ports.toml"),
     ),
 ];
 
@@ -152,6 +172,13 @@ fn validate(file: &str, e: &Exercise) -> Result<(), String> {
                 return Err(format!("client connects to unknown host {to_host}"));
             }
         }
+        if let ProgramSpec::EchoUnix { path, .. } = p {
+            if path.parse::<Addr>().ok().and_then(Addr::unix).is_none() {
+                return Err(format!(
+                    "echo_unix path `{path}` must be an absolute path or an @abstract name"
+                ));
+            }
+        }
     }
     if e.checks.is_empty() {
         return Err("an exercise needs at least one check".to_owned());
@@ -222,6 +249,26 @@ rule = { type = "event", host = "Q" }
     }
 
     #[test]
+    fn an_echo_unix_program_needs_a_unix_name() {
+        let with_path = |path: &str| {
+            format!(
+                "id = \"x\"\nversion = 1\ntitle = \"t\"\nsummary = \"s\"\ntext = \"t\"\n\
+                 [[setup.programs]]\nprogram = \"echo_unix\"\nhost = \"A\"\npath = \"{path}\"\n\
+                 [[checks]]\nid = \"a\"\ntext = \"a\"\nhint = \"h\"\n\
+                 rule = {{ type = \"event\", kind = \"connect\" }}\n"
+            )
+        };
+        for good in ["/tmp/echo.sock", "@echo"] {
+            Catalog::from_files([("x.toml", with_path(good).as_str())])
+                .unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in ["tmp/echo.sock", "10.0.0.1:7", ""] {
+            let e = Catalog::from_files([("x.toml", with_path(bad).as_str())]).unwrap_err();
+            assert!(e.to_string().contains("echo_unix path"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn mistakes_in_packet_rules_are_reported() {
         let with_rule = |rule: &str| {
             format!(
@@ -238,6 +285,13 @@ rule = { type = "event", host = "Q" }
             r#"{ type = "order", first = { packet = { flags = ["FIN"] } }, then = { kind = "close" } }"#,
             r#"{ type = "handshake", client = "A", server = "B", port = 7007 }"#,
             r#"{ type = "no_data_before_handshake", host = "A" }"#,
+            r#"{ type = "packet", from = "B", proto = "icmp", icmp_type = 0 }"#,
+            r#"{ type = "event", kind = "connect", host = "A", status = "ok", remote_path = "/tmp/echo.sock" }"#,
+            r#"{ type = "event", kind = "bind", local_path = "@echo", path = "@echo" }"#,
+            r#"{ type = "event", kind = "socketpair", family = "unix", sock_type = "seqpacket" }"#,
+            r#"{ type = "event", kind = "connect", host = "A", status = "ok", ephemeral = true }"#,
+            r#"{ type = "count", kind = "connect", host = "A", distinct = "local_port", min = 2 }"#,
+            r#"{ type = "order", first = { kind = "close" }, then = { kind = "recv", bytes = 0 } }"#,
         ] {
             load(good).unwrap_or_else(|e| panic!("{good}: {e}"));
         }
@@ -257,6 +311,9 @@ rule = { type = "event", host = "Q" }
                 "must name a call",
             ),
             (r#"{ type = "packet", flag = ["SYN"] }"#, "flag"),
+            (r#"{ type = "event", sock_type = "packet" }"#, "packet"),
+            (r#"{ type = "count", distinct = "port", min = 2 }"#, "port"),
+            (r#"{ type = "packet", icmp_type = 300 }"#, "300"),
         ] {
             let e = load(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");

@@ -20,9 +20,9 @@
 //! [setup]
 //! hosts = 2                        # A, B, … (default 2)
 //! [[setup.programs]]               # built-in programs started on real sockets
-//! program = "echo_tcp"             # echo_tcp | echo_udp | discard_tcp | discard_udp | client
+//! program = "echo_tcp"             # echo_tcp | echo_udp | echo_unix | discard_tcp | discard_udp | client
 //! host = "B"
-//! port = 7007
+//! port = 7007                      # echo_unix takes `path = "/tmp/echo.sock"` instead
 //!
 //! [[checks]]
 //! id = "connected"
@@ -35,8 +35,27 @@
 //! `order` (an event matching `first` comes before one matching `then`), `none` (no event
 //! matches), `tcp_state` (a host's socket reached a state), `received_equals_sent` (what
 //! `receiver` read equals what `sender` wrote). Filters take `kind`, `host`, `status`,
-//! `errno`, `fd`, `local_port`, `remote_port`, `peer_host`, `family`, `proto`, `to`, `from`,
-//! `data`, `option`, `value`, `how`, `nonblocking`, `min_queue`, and `packet`.
+//! `errno`, `fd`, `local_port`, `remote_port`, `peer_host`, `family`, `proto`, `sock_type`,
+//! `path`, `local_path`, `remote_path`, `ephemeral`, `to`, `from`, `data`, `bytes`, `option`,
+//! `value`, `how`, `nonblocking`, `min_queue`, and `packet`.
+//!
+//! ```toml
+//! # Unix-domain names: `path` is any name the event carries (its address, either end of its
+//! # socket, its peer); `local_path` the socket's own (or the one a bind asked for);
+//! # `remote_path` the other end's (a connect's or sendto's address, the connected peer).
+//! rule = { type = "event", kind = "connect", host = "A", status = "ok", remote_path = "/tmp/echo.sock" }
+//! # The socket's type (`type` is the rule's own key): stream, dgram, seqpacket or raw.
+//! rule = { type = "event", kind = "socketpair", family = "unix", sock_type = "seqpacket" }
+//! # The socket's local port lies in its host's ephemeral range (`ip_local_port_range`, as
+//! # the session reported it), or with `false` outside it.
+//! rule = { type = "event", kind = "connect", host = "A", status = "ok", ephemeral = true }
+//! # `count` with `distinct` counts the different values of one field among the events that
+//! # match (events without it do not count): fd, local_port, remote_port or data.
+//! rule = { type = "count", kind = "connect", host = "A", status = "ok", distinct = "local_port", min = 2 }
+//! ```
+//!
+//! Raw and ICMP sockets exist only in netns isolation: a filter with `sock_type = "raw"` or
+//! `proto = "icmp"` (or `"icmpv6"`) is read as the packet rules below are.
 //!
 //! Packets on the wire (captured in netns isolation only) have rules of their own:
 //!
@@ -58,7 +77,7 @@
 //! flags none of which may be set; only TCP segments match), `src_port`, `dst_port`,
 //! `min_payload` (bytes of TCP or UDP payload), `data` (the payload preview's text),
 //! `caused_by` (the kind of the call whose `call_id` the packet carries: connect, close,
-//! sendto, …) and `iface` (lo, eth0, sw0). A
+//! sendto, …), `iface` (lo, eth0, sw0) and `icmp_type` (8 an echo request, 0 its reply). A
 //! rule that reads packets or `kernel_socket` events (sockets without a descriptor, such as
 //! TIME_WAIT) fails on a log without a single packet, with a hint that they need netns
 //! isolation.
@@ -70,7 +89,9 @@ pub mod program;
 use serde::{Deserialize, Serialize};
 
 use crate::sandbox::packet::PacketProto;
-use crate::sandbox::{EventKind, Family, OptValue, Proto, ShutdownHow, SockOpt, TcpState};
+use crate::sandbox::{
+    EventKind, Family, OptValue, Proto, ShutdownHow, SockOpt, SockType, TcpState,
+};
 
 /// One exercise of the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -130,6 +151,10 @@ pub enum ProgramSpec {
     EchoTcp { host: String, port: u16 },
     /// Sends every datagram back to its sender.
     EchoUdp { host: String, port: u16 },
+    /// Accepts Unix-domain stream connections on `path` (an absolute path or an `@abstract`
+    /// name, removing a file an earlier socket left there first) and sends back what it
+    /// receives.
+    EchoUnix { host: String, path: String },
     /// Accepts TCP connections and reads what comes, sending nothing.
     DiscardTcp { host: String, port: u16 },
     /// Reads datagrams and sends nothing.
@@ -152,6 +177,7 @@ impl ProgramSpec {
         match self {
             ProgramSpec::EchoTcp { host, .. }
             | ProgramSpec::EchoUdp { host, .. }
+            | ProgramSpec::EchoUnix { host, .. }
             | ProgramSpec::DiscardTcp { host, .. }
             | ProgramSpec::DiscardUdp { host, .. }
             | ProgramSpec::Client { host, .. } => host,
@@ -181,15 +207,21 @@ pub enum Rule {
     Event(Filter),
     /// No event matches.
     None(Filter),
-    /// Between `min` and `max` events match.
+    /// Between `min` and `max` events match; with `distinct`, between `min` and `max`
+    /// different values of that field among the events that match.
     Count {
         #[serde(flatten)]
         filter: Filter,
         min: Option<usize>,
         max: Option<usize>,
+        distinct: Option<Distinct>,
     },
-    /// An event matching `first` comes before an event matching `then`.
-    Order { first: Filter, then: Filter },
+    /// An event matching `first` comes before an event matching `then` (boxed: two filters
+    /// would make every rule twice as large).
+    Order {
+        first: Box<Filter>,
+        then: Box<Filter>,
+    },
     /// A socket of `host` reached TCP state `to` (from `from`, when given).
     TcpState {
         host: String,
@@ -285,10 +317,23 @@ pub struct Filter {
     pub peer_host: Option<String>,
     pub family: Option<Family>,
     pub proto: Option<Proto>,
+    /// The socket's type: stream, dgram, seqpacket or raw.
+    pub sock_type: Option<SockType>,
+    /// Some Unix-domain name the event carries (its address, either end, its peer) is this.
+    pub path: Option<String>,
+    /// The socket's own Unix-domain name (or the one a bind asked for) is this.
+    pub local_path: Option<String>,
+    /// The other end's Unix-domain name (a connect's or sendto's address, the peer) is this.
+    pub remote_path: Option<String>,
+    /// The socket's local port lies (true) or does not lie (false) in its host's ephemeral
+    /// range.
+    pub ephemeral: Option<bool>,
     pub to: Option<TcpState>,
     pub from: Option<TcpState>,
     /// The data preview's text equals this.
     pub data: Option<String>,
+    /// The call moved exactly this many bytes (a recv returning 0: end of stream).
+    pub bytes: Option<u64>,
     pub option: Option<SockOpt>,
     pub value: Option<OptValue>,
     pub how: Option<ShutdownHow>,
@@ -300,10 +345,13 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Whether the filter matches only what netns isolation logs.
+    /// Whether the filter matches only what netns isolation logs: packets, sockets without a
+    /// descriptor, and raw and ICMP sockets (loopback isolation refuses them).
     fn netns_only(&self) -> bool {
         self.packet.is_some()
             || matches!(self.kind, Some(EventKind::Packet | EventKind::KernelSocket))
+            || self.sock_type == Some(SockType::Raw)
+            || self.proto.is_some_and(Proto::is_icmp)
     }
 
     /// Every host the filter names.
@@ -350,6 +398,9 @@ pub struct PacketFilter {
     pub caused_by: Option<EventKind>,
     /// The interface it left by: lo, eth0, sw0.
     pub iface: Option<String>,
+    /// The ICMP message's type: 8 an echo request, 0 an echo reply, 3 destination
+    /// unreachable; only ICMP messages match.
+    pub icmp_type: Option<u8>,
 }
 
 impl PacketFilter {
@@ -361,6 +412,20 @@ impl PacketFilter {
             .map(String::as_str)
             .collect()
     }
+}
+
+/// A field whose different values a `count` rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Distinct {
+    /// The descriptor.
+    Fd,
+    /// The socket's local port.
+    LocalPort,
+    /// The other end's port.
+    RemotePort,
+    /// The data preview's text.
+    Data,
 }
 
 /// A TCP flag, as packets name them.

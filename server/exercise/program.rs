@@ -1,4 +1,5 @@
-//! Built-in programs: an echo server (TCP and UDP), a discard server (TCP and UDP) and a client.
+//! Built-in programs: an echo server (TCP, UDP and Unix-domain stream), a discard server (TCP
+//! and UDP) and a client.
 //! Each runs as a task that makes ordinary calls on its host through the session, so its
 //! sockets are real, its calls are in the log like anyone's, and the limits apply to it. A
 //! blocking call that goes pending is followed through the session's events. A program stops
@@ -38,6 +39,7 @@ pub fn start(spec: &ProgramSpec, session: SessionHandle) -> JoinHandle<()> {
             ProgramSpec::EchoTcp { port, .. } => tcp_server(runner, port, true).await,
             ProgramSpec::DiscardTcp { port, .. } => tcp_server(runner, port, false).await,
             ProgramSpec::EchoUdp { port, .. } => udp_server(runner, port, true).await,
+            ProgramSpec::EchoUnix { path, .. } => unix_server(runner, &path).await,
             ProgramSpec::DiscardUdp { port, .. } => udp_server(runner, port, false).await,
             ProgramSpec::Client {
                 to_host,
@@ -152,6 +154,27 @@ impl Runner {
     }
 }
 
+/// A stream listener on `path` that echoes: unlink first, as servers do, since a file an
+/// earlier socket left at the path would make bind fail with EADDRINUSE.
+async fn unix_server(r: Runner, path: &str) -> Option<()> {
+    let addr: Addr = path.parse().ok()?;
+    let fd = r
+        .call(Call::Socket {
+            family: Family::Unix,
+            ty: SockType::Stream,
+            protocol: None,
+        })
+        .await?
+        .ok()?
+        .fd?;
+    if let Some(name) = addr.unix().filter(|n| !n.is_abstract) {
+        // ENOENT, the usual answer, is what the unlink is for: nothing was left behind.
+        r.call(Call::Unlink { path: name }).await?.ok();
+    }
+    r.call(Call::Bind { fd, addr }).await?.ok()?;
+    listening_server(r, fd, true).await
+}
+
 fn outcome_of(outcome: CallOutcome) -> Option<Outcome> {
     match outcome {
         CallOutcome::Ok(v) => Some(Ok(v)),
@@ -162,6 +185,11 @@ fn outcome_of(outcome: CallOutcome) -> Option<Outcome> {
 
 async fn tcp_server(r: Runner, port: u16, echo: bool) -> Option<()> {
     let fd = r.bound(Proto::Tcp, port).await?;
+    listening_server(r, fd, echo).await
+}
+
+/// Listen on the bound stream socket `fd` and serve every connection it accepts.
+async fn listening_server(r: Runner, fd: i32, echo: bool) -> Option<()> {
     r.call(Call::Listen {
         fd,
         backlog: BACKLOG,

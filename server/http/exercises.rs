@@ -61,6 +61,7 @@ impl From<&Exercise> for ExerciseSummary {
                     match p {
                         ProgramSpec::EchoTcp { .. } => "echo_tcp",
                         ProgramSpec::EchoUdp { .. } => "echo_udp",
+                        ProgramSpec::EchoUnix { .. } => "echo_unix",
                         ProgramSpec::DiscardTcp { .. } => "discard_tcp",
                         ProgramSpec::DiscardUdp { .. } => "discard_udp",
                         ProgramSpec::Client { .. } => "client",

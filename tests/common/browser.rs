@@ -806,7 +806,8 @@ pub fn assert_no_errors(page: &Page) {
     assert!(errors.is_empty(), "the page reported errors: {errors:#?}");
 }
 
-/// Click the scenario's Next button once and wait for the step to finish.
+/// Click the scenario's Next button once and wait for the step to finish (or for the lesson to
+/// end: a netns-only lesson ends after its first step in loopback mode).
 pub async fn next_step(page: &Page) {
     let before = page
         .eval("Number(document.querySelector('#scenarios').dataset.step)")
@@ -817,8 +818,10 @@ pub async fn next_step(page: &Page) {
     page.wait_for(
         &format!(
             "(() => {{ const s = document.querySelector('#scenarios'); \
-             return Number(s.dataset.step) === {} && (s.dataset.done === 'true' || !document.querySelector('#scenario-next').disabled); }})()",
-            before + 1
+             return (Number(s.dataset.step) === {} && !document.querySelector('#scenario-next').disabled) \
+                 || (Number(s.dataset.step) > {} && s.dataset.done === 'true'); }})()",
+            before + 1,
+            before
         ),
         SHOW,
     )

@@ -3,9 +3,14 @@
 // addresses from the session (c.addr('B')), so they never assume numbers.
 //
 // A step: {host, text, call(c) → call body without host, save?: name for the returned fd,
-// savePeer?: name for the returned peer, expect?: 'ok' (default) or the errno it teaches,
-// name?: how later steps and explanations find this step's call, explain?(run) → the
-// sentence that reads this run's real packets once the step ran (null while they are not in)}.
+// saveFds?: [name, name] for the two fds a socketpair returns, savePeer?: name for the
+// returned peer, expect?: 'ok' (default), the errno or 'pending' it teaches, or a list of
+// outcomes that are all as taught, expectLoopback?: the same in loopback isolation,
+// loopbackEnd?: in loopback isolation the lesson ends after this step, with this sentence
+// (for lessons only netns mode can run), name?: how later steps and explanations find this
+// step's call, explain?(run) → the sentence that reads this run's real packets or tuples once
+// the step ran (null while they are not in)}. Context `c` also has c.ip('B') for a bare
+// address (ICMP has no ports); a lesson may leave out `ports` when it uses none.
 //
 // `run` (built by the scenarios view): {capture: whether packets are captured, noPackets: the
 // sentence saying why not, packetsOf(name): the packet events of that step's call, tupleOf(name):
@@ -13,6 +18,7 @@
 
 import { connectionPackets } from './model.js';
 import { hasFlag } from './describe.js';
+import { ephemeralRange, portOf } from './ports.js';
 
 /** Server, client and a connection between them: steps shared by several lessons. */
 function connected(port = 'port') {
@@ -127,6 +133,29 @@ export function explainTimeWait(model, host, local) {
     : '';
   return `EADDRINUSE: ${local || 'the address'} still belongs to the closed connection, which waits in TIME_WAIT (60 s on Linux, twice the longest a segment may live) so that a late duplicate of its segments cannot be taken for part of a new connection between the same addresses and ports.${seen} SO_REUSEADDR on both sockets would allow the bind.`;
 }
+
+/** The ports `host`'s kernel chose for `locals` (ip:port addresses), read against the
+ * host's ephemeral range in `model`. */
+export function explainEphemeral(model, host, locals) {
+  const ports = locals.map(portOf).filter((p) => p !== null);
+  if (ports.length === 0) return null;
+  const info = model.hosts.find((x) => x.name === host) || { name: host };
+  const r = ephemeralRange(info);
+  const whose = r.known ? `host ${host}’s ephemeral range (its net.ipv4.ip_local_port_range)` : 'Linux’s default ephemeral range (this session does not say the host’s own)';
+  const inside = ports.filter((p) => p >= r.lo && p <= r.hi);
+  const where = inside.length === ports.length
+    ? `${ports.length === 1 ? 'inside' : 'both inside'} ${r.lo}–${r.hi}, ${whose}`
+    : `not all inside ${r.lo}–${r.hi}, ${whose}: a port was chosen another way`;
+  if (ports.length === 1) return `${host}’s kernel chose port ${ports[0]}, ${where}.`;
+  const differ = new Set(ports).size === ports.length;
+  return `${host}’s kernel chose ports ${ports.join(' and ')}, ${where}. `
+    + (differ
+      ? 'They differ: both connections share the two addresses and the server’s port, so the client’s port is all that tells them apart.'
+      : 'The same port twice: the connections differ in their other ends.');
+}
+
+/** Where the Unix-domain lesson's server listens. */
+export const UNIX_PATH = '/tmp/echo.sock';
 
 /** Packet-reading explanations need packets: in loopback mode, say so instead. */
 const withPackets = (f) => (run) => (run.capture ? f(run) : run.noPackets);
@@ -314,6 +343,126 @@ export const LESSONS = [
       },
       { host: 'A', text: 'A closes the new socket.', call: (c) => ({ call: 'close', fd: c.fd.probe }) },
       { host: 'B', text: 'B closes the listener. A’s old connection leaves TIME_WAIT on its own when its timer ends.', call: (c) => ({ call: 'close', fd: c.fd.server }) },
+    ],
+  },
+  {
+    id: 'unix',
+    title: 'Unix-domain echo server and client',
+    summary: 'A server and a client on one host, talking through a socket named by a path: unlink first, bind creates the file, and the file outlives the socket.',
+    steps: [
+      { host: 'A', expect: ['ENOENT', 'ok'], text: 'A server first removes the socket file an earlier run may have left at its path: ENOENT when there is none (servers ignore it), ok when there was one.', call: () => ({ call: 'unlink', path: UNIX_PATH }) },
+      { host: 'A', save: 'server', text: 'A creates the server’s socket in the Unix domain: its address will be a path on this host, not an IP address and a port.', call: () => ({ call: 'socket', domain: 'unix', type: 'stream' }) },
+      { host: 'A', text: `bind creates the file ${UNIX_PATH}, the socket’s name. Only programs on host A can reach it: every host has its own files.`, call: (c) => ({ call: 'bind', fd: c.fd.server, addr: UNIX_PATH }) },
+      { host: 'A', text: 'listen: connections to the path now wait in the server’s accept queue.', call: (c) => ({ call: 'listen', fd: c.fd.server, backlog: 4 }) },
+      { host: 'A', save: 'client', text: 'A creates the client’s socket, in the Unix domain too.', call: () => ({ call: 'socket', domain: 'unix', type: 'stream' }) },
+      { host: 'A', text: 'connect names the server by its path. No packet crosses a wire: A’s kernel puts the connection straight into the accept queue. The client’s socket needs no name of its own and has none.', call: (c) => ({ call: 'connect', fd: c.fd.client, addr: UNIX_PATH }) },
+      { host: 'A', save: 'conn', text: 'accept returns the connection as a new descriptor. Its peer is unnamed, where a TCP server would see an address and a port.', call: (c) => ({ call: 'accept', fd: c.fd.server }) },
+      { host: 'A', text: 'The client sends 5 bytes…', call: (c) => ({ call: 'send', fd: c.fd.client, data: 'hello' }) },
+      { host: 'A', text: '…the server reads them from the accepted descriptor…', call: (c) => ({ call: 'recv', fd: c.fd.conn, max: 1024 }) },
+      { host: 'A', text: '…and, being an echo server, sends them back on it.', call: (c) => ({ call: 'send', fd: c.fd.conn, data: 'hello' }) },
+      { host: 'A', text: 'The client reads the echo.', call: (c) => ({ call: 'recv', fd: c.fd.client, max: 1024 }) },
+      { host: 'A', text: 'The client closes its socket.', call: (c) => ({ call: 'close', fd: c.fd.client }) },
+      { host: 'A', text: 'The server’s recv returns 0: end of stream, as on TCP.', call: (c) => ({ call: 'recv', fd: c.fd.conn, max: 1024 }) },
+      { host: 'A', text: 'The server closes the connection.', call: (c) => ({ call: 'close', fd: c.fd.conn }) },
+      { host: 'A', text: `The server closes its listening socket. The file ${UNIX_PATH} stays: closing a socket does not remove its name.`, call: (c) => ({ call: 'close', fd: c.fd.server }) },
+      { host: 'A', save: 'late', text: 'A new client creates a socket…', call: () => ({ call: 'socket', domain: 'unix', type: 'stream' }) },
+      { host: 'A', expect: 'ECONNREFUSED', text: '…and connect fails with ECONNREFUSED: the file is there, but nobody listens on it. (A path with no file at all gives ENOENT.)', call: (c) => ({ call: 'connect', fd: c.fd.late, addr: UNIX_PATH }) },
+      { host: 'A', text: 'The client closes the failed socket.', call: (c) => ({ call: 'close', fd: c.fd.late }) },
+      { host: 'A', save: 'again', text: 'The server restarts: a new socket…', call: () => ({ call: 'socket', domain: 'unix', type: 'stream' }) },
+      { host: 'A', expect: 'EADDRINUSE', text: '…but bind fails with EADDRINUSE: the old file is in the way, though no socket uses it. SO_REUSEADDR does not help with paths.', call: (c) => ({ call: 'bind', fd: c.fd.again, addr: UNIX_PATH }) },
+      { host: 'A', text: 'That is why servers unlink first: unlink removes the file…', call: () => ({ call: 'unlink', path: UNIX_PATH }) },
+      { host: 'A', text: '…and bind creates it anew.', call: (c) => ({ call: 'bind', fd: c.fd.again, addr: UNIX_PATH }) },
+      { host: 'A', text: 'The server closes…', call: (c) => ({ call: 'close', fd: c.fd.again }) },
+      { host: 'A', text: '…and removes its file, so that the next run starts clean.', call: () => ({ call: 'unlink', path: UNIX_PATH }) },
+    ],
+  },
+  {
+    id: 'socketpair',
+    title: 'socketpair: two connected descriptors',
+    summary: 'One call makes two Unix-domain sockets already connected to each other: no names, no listen, no accept.',
+    steps: [
+      { host: 'A', saveFds: ['left', 'right'], text: 'socketpair creates two sockets connected to each other and returns both descriptors: no path, no bind, listen, connect or accept.', call: () => ({ call: 'socketpair', domain: 'unix', type: 'stream' }) },
+      { host: 'A', text: 'What one descriptor sends…', call: (c) => ({ call: 'send', fd: c.fd.left, data: 'ping' }) },
+      { host: 'A', text: '…the other one reads.', call: (c) => ({ call: 'recv', fd: c.fd.right, max: 1024 }) },
+      { host: 'A', text: 'The pair goes both ways: the second descriptor answers…', call: (c) => ({ call: 'send', fd: c.fd.right, data: 'pong' }) },
+      { host: 'A', text: '…and the first one reads the answer.', call: (c) => ({ call: 'recv', fd: c.fd.left, max: 1024 }) },
+      { host: 'A', text: 'One end closes…', call: (c) => ({ call: 'close', fd: c.fd.left }) },
+      { host: 'A', text: '…and recv on the other returns 0: end of stream.', call: (c) => ({ call: 'recv', fd: c.fd.right, max: 1024 }) },
+      { host: 'A', text: 'The other end closes too. A program makes a pair before fork() and gives one end to the child: a private channel nobody else can connect to, since it has no name.', call: (c) => ({ call: 'close', fd: c.fd.right }) },
+    ],
+  },
+  {
+    id: 'seqpacket',
+    title: 'Message boundaries: stream and seqpacket',
+    summary: 'Two sends, then recv: a stream socket returns the bytes together, a seqpacket socket one message per recv.',
+    steps: [
+      { host: 'A', saveFds: ['s1', 's2'], text: 'A stream pair: two connected descriptors of type SOCK_STREAM.', call: () => ({ call: 'socketpair', domain: 'unix', type: 'stream' }) },
+      { host: 'A', text: 'A first send of 3 bytes…', call: (c) => ({ call: 'send', fd: c.fd.s1, data: 'one' }) },
+      { host: 'A', text: '…and a second one.', call: (c) => ({ call: 'send', fd: c.fd.s1, data: 'two' }) },
+      { host: 'A', text: 'One recv returns all 6 bytes, "onetwo": a stream carries bytes, not messages, and where one send ended is lost.', call: (c) => ({ call: 'recv', fd: c.fd.s2, max: 1024 }) },
+      { host: 'A', saveFds: ['p1', 'p2'], text: 'A seqpacket pair: connected, reliable and in order like a stream, but each send stays one message.', call: () => ({ call: 'socketpair', domain: 'unix', type: 'seqpacket' }) },
+      { host: 'A', text: 'The same first send…', call: (c) => ({ call: 'send', fd: c.fd.p1, data: 'one' }) },
+      { host: 'A', text: '…and the same second one.', call: (c) => ({ call: 'send', fd: c.fd.p1, data: 'two' }) },
+      { host: 'A', text: 'recv returns "one" alone, though both messages are waiting and there was room for both.', call: (c) => ({ call: 'recv', fd: c.fd.p2, max: 1024 }) },
+      { host: 'A', text: 'The next recv returns "two": one message per recv, as with UDP datagrams, but over a connection.', call: (c) => ({ call: 'recv', fd: c.fd.p2, max: 1024 }) },
+      { host: 'A', text: 'Close the stream pair’s first end…', call: (c) => ({ call: 'close', fd: c.fd.s1 }) },
+      { host: 'A', text: '…and its second.', call: (c) => ({ call: 'close', fd: c.fd.s2 }) },
+      { host: 'A', text: 'Close the seqpacket pair’s first end…', call: (c) => ({ call: 'close', fd: c.fd.p1 }) },
+      { host: 'A', text: '…and its second. Over a stream, a program marks where each message ends itself, with a length or a delimiter.', call: (c) => ({ call: 'close', fd: c.fd.p2 }) },
+    ],
+  },
+  {
+    id: 'ephemeral',
+    title: 'Ephemeral ports',
+    summary: 'Two clients connect without bind: A’s kernel gives each its own port, from A’s ephemeral range.',
+    ports: { port: 8400 },
+    steps: [
+      { host: 'B', save: 'server', text: 'B creates the server’s socket.', call: () => ({ call: 'socket', domain: 'inet', type: 'stream' }) },
+      { host: 'B', text: 'The server binds a port of its choosing, so that clients know where to connect.', call: (c) => ({ call: 'bind', fd: c.fd.server, addr: c.addr('B', c.port) }) },
+      { host: 'B', text: 'B listens.', call: (c) => ({ call: 'listen', fd: c.fd.server, backlog: 4 }) },
+      { host: 'A', save: 'c1', text: 'A creates a first client socket and does not bind it.', call: () => ({ call: 'socket', domain: 'inet', type: 'stream' }) },
+      {
+        host: 'A',
+        name: 'connect1',
+        text: 'connect on an unbound socket binds it first: to A’s address and a port A’s kernel picks from A’s ephemeral range.',
+        call: (c) => ({ call: 'connect', fd: c.fd.c1, addr: c.addr('B', c.port) }),
+        explain: (run) => explainEphemeral(run.model, 'A', [run.tupleOf('connect1').local]),
+      },
+      { host: 'A', save: 'c2', text: 'A creates a second client socket, unbound too.', call: () => ({ call: 'socket', domain: 'inet', type: 'stream' }) },
+      {
+        host: 'A',
+        name: 'connect2',
+        text: 'It connects to the same server: A’s kernel picks another port.',
+        call: (c) => ({ call: 'connect', fd: c.fd.c2, addr: c.addr('B', c.port) }),
+        explain: (run) => explainEphemeral(run.model, 'A', [run.tupleOf('connect1').local, run.tupleOf('connect2').local]),
+      },
+      { host: 'B', save: 'conn1', text: 'B accepts the first connection: its peer is A’s address and the first port.', call: (c) => ({ call: 'accept', fd: c.fd.server }) },
+      { host: 'B', save: 'conn2', text: 'B accepts the second: same address, the other port.', call: (c) => ({ call: 'accept', fd: c.fd.server }) },
+      { host: 'A', text: 'A closes its first client…', call: (c) => ({ call: 'close', fd: c.fd.c1 }) },
+      { host: 'A', text: '…and its second.', call: (c) => ({ call: 'close', fd: c.fd.c2 }) },
+      { host: 'B', text: 'B closes the first connection…', call: (c) => ({ call: 'close', fd: c.fd.conn1 }) },
+      { host: 'B', text: '…the second…', call: (c) => ({ call: 'close', fd: c.fd.conn2 }) },
+      { host: 'B', text: '…and the listener.', call: (c) => ({ call: 'close', fd: c.fd.server }) },
+    ],
+  },
+  {
+    id: 'ping',
+    title: 'Ping with a raw ICMP socket',
+    summary: 'An echo request written by hand, the reply B’s kernel sends on its own, and a wrong checksum that gets no reply at all (netns mode).',
+    steps: [
+      {
+        host: 'A',
+        save: 'raw',
+        expectLoopback: 'EPERM',
+        loopbackEnd: 'This scenario needs netns isolation. In loopback isolation the hosts share the server’s network, so the sandbox refuses raw sockets (EPERM) as the kernel refuses a program without CAP_NET_RAW; on a server in netns mode each host has a network of its own, and the rest of the steps run.',
+        text: 'A opens a raw ICMP socket (netns mode only): A’s program writes each ICMP message itself, and A’s kernel adds only the IP header.',
+        call: () => ({ call: 'socket', domain: 'inet', type: 'raw', protocol: 'icmp' }),
+      },
+      { host: 'A', text: 'A sends B an echo request: type 8, code 0, id 7, seq 1, data "hi". With no checksum given, the server computes it, as ping does. An ICMP address has no port.', call: (c) => ({ call: 'sendto', fd: c.fd.raw, addr: c.ip('B'), icmp: { type: 8, code: 0, id: 7, seq: 1 }, data: 'hi' }) },
+      { host: 'A', text: 'B’s kernel answered on its own, with no program on B taking part: an echo reply (type 0) with the same id, seq and data. A raw socket reads whole IP packets, so the data starts with the 20-byte IPv4 header.', call: (c) => ({ call: 'recvfrom', fd: c.fd.raw, max: 1024 }) },
+      { host: 'A', text: 'A sends a second request, seq 2, with a wrong checksum, 1234. sendto succeeds: nothing on A checks what a raw socket sends.', call: (c) => ({ call: 'sendto', fd: c.fd.raw, addr: c.ip('B'), icmp: { type: 8, code: 0, id: 7, seq: 2, checksum: 1234 }, data: 'hi' }) },
+      { host: 'A', expect: 'pending', text: 'No reply comes, so recvfrom blocks: B’s kernel checks the checksum of every ICMP message and drops this one without a word (Linux counts it as InCsumErrors in /proc/net/snmp).', call: (c) => ({ call: 'recvfrom', fd: c.fd.raw, max: 1024, wait_ms: 1000 }) },
+      { host: 'A', text: 'Closing the socket ends the blocked recvfrom.', call: (c) => ({ call: 'close', fd: c.fd.raw }) },
     ],
   },
 ];

@@ -3,7 +3,8 @@
 // answers and addresses from the session's hosts. A step whose outcome is not the one the
 // lesson teaches pauses the lesson and says so (the user may have changed things by hand).
 // A step may explain itself from what really happened (the packets its call caused, read as
-// they arrive); in loopback mode, where there are no packets, it says why instead.
+// they arrive); in loopback mode, where there are no packets, it says why instead. A lesson
+// only netns mode can run ends after its first step in loopback mode, saying why.
 
 import { h, fill, batched, hostSlot } from './dom.js';
 import { LESSONS } from './lessons.js';
@@ -43,11 +44,11 @@ export function mountScenarios(el, store, { call }) {
       const ev = id === undefined ? null : [...store.state.events].reverse().find((e) => e.call_id === id && e.kind !== 'packet' && e.status !== 'pending');
       return (ev && ev.tuple) || { local: null, remote: null };
     };
-    c.addr = (host, port) => {
+    c.ip = (host) => {
       const info = model.hosts.find((x) => x.name === host);
-      const ip = info ? (info.addrs.find((a) => !a.includes(':')) || info.addrs[0]) : '0.0.0.0';
-      return joinAddr(ip, port);
+      return info ? (info.addrs.find((a) => !a.includes(':')) || info.addrs[0]) : '0.0.0.0';
     };
+    c.addr = (host, port) => joinAddr(c.ip(host), port);
     // A port this session has not used on B yet, so a lesson can be run again.
     const used = new Set();
     for (const ev of store.state.events) {
@@ -56,7 +57,7 @@ export function mountScenarios(el, store, { call }) {
         if (parsed) used.add(parsed.port);
       }
     }
-    for (const [name, base] of Object.entries(lesson.ports)) {
+    for (const [name, base] of Object.entries(lesson.ports || {})) {
       let port = base;
       while (used.has(port) || used.has(port + 1)) port += 2;
       used.add(port);
@@ -78,12 +79,12 @@ export function mountScenarios(el, store, { call }) {
     busy = false;
     // Loopback isolation refuses some things the kernel alone would allow; a step says so.
     const loopback = store.state.session && store.state.session.isolation === 'loopback';
-    const expected = (loopback && step.expectLoopback) || step.expect || 'ok';
+    const expected = [].concat((loopback && step.expectLoopback) || step.expect || 'ok');
     let got;
     if (answer.error) got = `HTTP ${answer.error.status}: ${answer.error.message}`;
     else if (answer.body.status === 'error') got = answer.body.errno;
     else got = answer.body.status;
-    const asTaught = got === expected;
+    const asTaught = expected.includes(got);
     if (!answer.error && step.name && answer.body.call_id !== undefined) ctx.calls[step.name] = answer.body.call_id;
     if (!answer.error && answer.body.status === 'ok') {
       if (step.save && answer.body.fd !== undefined) {
@@ -91,11 +92,22 @@ export function mountScenarios(el, store, { call }) {
         ctx.uid[step.save] = answer.body.seq;
       }
       if (step.savePeer && answer.body.peer) ctx.peer[step.savePeer] = answer.body.peer;
+      // A socketpair's two sockets: the model keys the second by its event's seq + 0.5.
+      if (step.saveFds && Array.isArray(answer.body.fds)) {
+        step.saveFds.forEach((name, i) => {
+          ctx.fd[name] = answer.body.fds[i];
+          ctx.uid[name] = answer.body.seq + i / 2;
+        });
+      }
     }
     outcomes[index] = { asTaught, text: outcomeText(answer) };
     index += 1;
     if (!asTaught) {
-      message = { kind: 'warn', text: `This step expected ${expected} but got ${got}. The lesson is paused: look at the ladder to see why, or reset.` };
+      message = { kind: 'warn', text: `This step expected ${expected.join(' or ')} but got ${got}. The lesson is paused: look at the ladder to see why, or reset.` };
+      playing = false;
+    } else if (loopback && step.loopbackEnd) {
+      index = lesson.steps.length;
+      message = { kind: 'done', text: step.loopbackEnd };
       playing = false;
     } else if (index >= lesson.steps.length) {
       message = { kind: 'done', text: 'Done. Reset to run it again, or try another scenario.' };
@@ -205,14 +217,16 @@ export function mountScenarios(el, store, { call }) {
     steps.dataset.key = key;
     fill(steps, lesson.steps.map((step, i) => {
       const outcome = outcomes[i];
-      const state = i < index ? (outcome && outcome.asTaught ? 'done' : 'off') : i === index ? 'current' : 'todo';
+      // A step never run (the rest of a netns-only lesson in loopback mode) is skipped, not off.
+      const ran = i < index ? (outcome ? 'off' : 'skipped') : null;
+      const state = ran ? (outcome && outcome.asTaught ? 'done' : ran) : i === index ? 'current' : 'todo';
       return h('li', { class: ['step', `step-${state}`], 'aria-current': state === 'current' ? 'step' : null },
         h('span', { class: ['step-host', hostSlot(step.host)] }, step.host),
         h('div', { class: 'step-body' },
           h('span', { class: 'step-text' }, step.text),
           outcome ? h('span', { class: ['step-outcome', outcome.asTaught ? 'ok' : 'off'] }, outcome.text) : null,
           explained[i] ? h('span', { class: ['step-explain', run.capture ? 'from-packets' : 'no-packets'], 'data-step': i }, explained[i]) : null,
-          step.expect && !outcome ? h('span', { class: 'step-expect' }, `expect ${step.expect}`) : null));
+          step.expect && !outcome ? h('span', { class: 'step-expect' }, `expect ${[].concat(step.expect).join(' or ')}`) : null));
     }));
     // Keep the step just run in view when it explains itself, else the next one.
     const previous = index > 0 ? steps.children[index - 1] : null;

@@ -1,26 +1,30 @@
 //! The grader: every check of an exercise evaluated over a session's event log, with a hint
 //! for each check that fails. Pure: the same log always gives the same report.
 //!
-//! Packets and sockets without a descriptor are in the log only in netns isolation. The grader
-//! is not told the session's mode: a log without a single packet event is what a rule that
-//! reads them fails on, with [`NO_PACKETS`] before the check's own hint.
+//! Packets, sockets without a descriptor and raw and ICMP sockets are in the log only in netns
+//! isolation. The grader is not told the session's mode: a log without a single packet event
+//! is what a rule that reads them fails on, with [`NO_PACKETS`] before the check's own hint.
+//!
+//! A host's ephemeral port range comes from the hosts the grader is given and, where those do
+//! not say it (a session read back from the store), from the hosts the log's
+//! `session_started` and `host_added` events list.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Exercise, Filter, PacketFilter, Rule, TcpFlag};
+use super::{Distinct, Exercise, Filter, PacketFilter, Rule, TcpFlag};
 use crate::sandbox::net::Addr;
 use crate::sandbox::packet::{Packet, TcpSegment};
-use crate::sandbox::{Event, EventKind, HostId, HostInfo, Status};
+use crate::sandbox::{Event, EventKind, HostId, HostInfo, Proto, SockType, Status};
 
-/// What a check that reads packets (or sockets without a descriptor) says on a log without a
-/// single packet.
-pub const NO_PACKETS: &str = "This session captured no packets: packets on the wire and \
-    sockets without a descriptor need netns isolation (a server running as root, or in Docker \
-    with the SYS_ADMIN and NET_ADMIN capabilities). In loopback isolation this check cannot \
-    pass. In netns isolation:";
+/// What a check that reads packets (or sockets without a descriptor, or raw and ICMP sockets)
+/// says on a log without a single packet.
+pub const NO_PACKETS: &str = "This session captured no packets: packets on the wire, raw and \
+    ICMP sockets and sockets without a descriptor need netns isolation (a server running as \
+    root, or in Docker with the SYS_ADMIN and NET_ADMIN capabilities). In loopback isolation \
+    this check cannot pass. In netns isolation:";
 
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -104,6 +108,8 @@ struct Context<'a> {
     hosts: &'a [HostInfo],
     /// The kind of every call, by `call_id`: what a packet's `caused_by` is checked against.
     calls: HashMap<u64, EventKind>,
+    /// Each host's ephemeral port range, where known: what `ephemeral` is checked against.
+    ephemeral: HashMap<HostId, (u16, u16)>,
 }
 
 /// One captured TCP segment: its packet, its header and its ends (source, destination).
@@ -138,6 +144,36 @@ fn status_name(status: Status) -> &'static str {
     }
 }
 
+/// The other end of an event: its socket's remote address, else the address the call named
+/// (connect, sendto), else its peer (accept, recvfrom).
+fn remote_of(e: &Event) -> Option<Addr> {
+    e.tuple.and_then(|t| t.remote).or(e.addr).or(e.peer)
+}
+
+/// The socket's own address: its tuple's local one, else, for a bind (which may have failed
+/// and left none), the address it asked for.
+fn local_of(e: &Event) -> Option<Addr> {
+    let asked = (e.kind == EventKind::Bind).then_some(e.addr).flatten();
+    e.tuple.and_then(|t| t.local).or(asked)
+}
+
+/// The socket's type; recordings made before the tuple kept it have stream for TCP and dgram
+/// for UDP.
+fn sock_type_of(e: &Event) -> Option<SockType> {
+    let t = e.tuple?;
+    t.ty.or(match t.proto {
+        Proto::Tcp => Some(SockType::Stream),
+        Proto::Udp => Some(SockType::Dgram),
+        Proto::Icmp | Proto::Icmpv6 | Proto::Unix => None,
+    })
+}
+
+/// Whether `addr` is the Unix-domain name `path` (`@name` for an abstract one).
+fn is_path(addr: Option<Addr>, path: &str) -> bool {
+    addr.and_then(Addr::unix)
+        .is_some_and(|name| name.to_string() == path)
+}
+
 /// The same address, seen through IPv4-mapped IPv6.
 fn same_ip(a: IpAddr, b: IpAddr) -> bool {
     let canon = |ip: IpAddr| match ip {
@@ -154,10 +190,22 @@ impl<'a> Context<'a> {
             .filter(|e| e.kind.is_call())
             .filter_map(|e| Some((e.call_id?, e.kind)))
             .collect();
+        // The hosts given first, then those the log lists where the given ones do not say.
+        let listed = events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::SessionStarted | EventKind::HostAdded))
+            .flat_map(|e| e.hosts.iter().flatten());
+        let mut ephemeral = HashMap::new();
+        for h in hosts.iter().chain(listed) {
+            if let Some(range) = h.ephemeral_ports {
+                ephemeral.entry(h.name).or_insert(range);
+            }
+        }
         Context {
             events,
             hosts,
             calls,
+            ephemeral,
         }
     }
 
@@ -172,6 +220,25 @@ impl<'a> Context<'a> {
             .is_some_and(|a| self.addrs_of(host).iter().any(|ip| same_ip(*ip, a.ip())))
     }
 
+    /// Whether the local port of `e`'s socket lies in its host's ephemeral range (None when
+    /// the socket has no port or the range is not known).
+    fn in_ephemeral_range(&self, e: &Event) -> Option<bool> {
+        let port = e.tuple.and_then(|t| t.local).and_then(Addr::port)?;
+        let (lo, hi) = *self.ephemeral.get(&e.host?)?;
+        Some((lo..=hi).contains(&port))
+    }
+
+    /// The value of `field` in `e`, as text, when `e` has one.
+    fn distinct_value(field: Distinct, e: &Event) -> Option<String> {
+        let port = |a: Option<Addr>| a.and_then(Addr::port).map(|p| p.to_string());
+        match field {
+            Distinct::Fd => e.fd.map(|fd| fd.to_string()),
+            Distinct::LocalPort => port(e.tuple.and_then(|t| t.local)),
+            Distinct::RemotePort => port(remote_of(e)),
+            Distinct::Data => e.data.as_ref().and_then(|p| p.text.clone()),
+        }
+    }
+
     fn matches(&self, f: &Filter, e: &Event) -> bool {
         let tuple = e.tuple.as_ref();
         f.kind.is_none_or(|k| e.kind == k)
@@ -183,18 +250,29 @@ impl<'a> Context<'a> {
                 .as_deref()
                 .is_none_or(|n| e.errno.is_some_and(|x| x.name == n))
             && f.fd.is_none_or(|fd| e.fd == Some(fd))
-            && f.local_port.is_none_or(|p| {
-                // A bind that failed has no local address yet: the address it asked for counts.
-                let asked = (e.kind == EventKind::Bind).then_some(e.addr).flatten();
-                tuple
-                    .and_then(|t| t.local)
-                    .or(asked)
-                    .is_some_and(|a| a.port() == Some(p))
+            // A bind that failed has no local address yet: the address it asked for counts.
+            && f.local_port
+                .is_none_or(|p| local_of(e).is_some_and(|a| a.port() == Some(p)))
+            && f.remote_port
+                .is_none_or(|p| remote_of(e).is_some_and(|a| a.port() == Some(p)))
+            && f.local_path
+                .as_deref()
+                .is_none_or(|p| is_path(local_of(e), p))
+            && f.remote_path
+                .as_deref()
+                .is_none_or(|p| is_path(remote_of(e), p))
+            && f.path.as_deref().is_none_or(|p| {
+                [
+                    e.addr,
+                    e.peer,
+                    tuple.and_then(|t| t.local),
+                    tuple.and_then(|t| t.remote),
+                ]
+                .into_iter()
+                .any(|a| is_path(a, p))
             })
-            && f.remote_port.is_none_or(|p| {
-                let remote = tuple.and_then(|t| t.remote).or(e.addr).or(e.peer);
-                remote.is_some_and(|a| a.port() == Some(p))
-            })
+            && f.ephemeral
+                .is_none_or(|want| self.in_ephemeral_range(e) == Some(want))
             && f.peer_host.as_deref().is_none_or(|h| {
                 self.belongs(e.peer, h)
                     || self.belongs(tuple.and_then(|t| t.remote), h)
@@ -204,11 +282,13 @@ impl<'a> Context<'a> {
             && f.family
                 .is_none_or(|fam| tuple.is_some_and(|t| t.family == fam))
             && f.proto.is_none_or(|p| tuple.is_some_and(|t| t.proto == p))
+            && f.sock_type.is_none_or(|t| sock_type_of(e) == Some(t))
             && f.to.is_none_or(|s| e.to == Some(s))
             && f.from.is_none_or(|s| e.from == Some(s))
             && f.data
                 .as_deref()
                 .is_none_or(|d| e.data.as_ref().and_then(|p| p.text.as_deref()) == Some(d))
+            && f.bytes.is_none_or(|n| e.bytes == Some(n))
             && f.option.is_none_or(|o| e.option == Some(o))
             && f.value.is_none_or(|v| e.value == Some(v))
             && f.how.is_none_or(|h| e.how == Some(h))
@@ -244,6 +324,8 @@ impl<'a> Context<'a> {
             && f.caused_by
                 .is_none_or(|k| e.call_id.and_then(|id| self.calls.get(&id)) == Some(&k))
             && f.iface.as_deref().is_none_or(|i| p.iface == i)
+            && f.icmp_type
+                .is_none_or(|t| p.icmp.as_ref().is_some_and(|m| m.icmp_type == t))
     }
 
     /// Every captured TCP segment, in log order.
@@ -326,6 +408,16 @@ impl<'a> Context<'a> {
         self.events.iter().filter(|e| self.matches(f, e)).count()
     }
 
+    /// Different values of `field` among the events that match `f`.
+    fn count_distinct(&self, f: &Filter, field: Distinct) -> usize {
+        self.events
+            .iter()
+            .filter(|e| self.matches(f, e))
+            .filter_map(|e| Context::distinct_value(field, e))
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+
     /// What a host moved with the given call kinds, in order: the byte count, and the bytes
     /// as far as the events' previews hold them (`exact` when no payload was longer than its
     /// preview).
@@ -357,8 +449,16 @@ impl<'a> Context<'a> {
         match rule {
             Rule::Event(f) => self.position(f).is_some(),
             Rule::None(f) => self.position(f).is_none(),
-            Rule::Count { filter, min, max } => {
-                let n = self.count(filter);
+            Rule::Count {
+                filter,
+                min,
+                max,
+                distinct,
+            } => {
+                let n = match distinct {
+                    None => self.count(filter),
+                    Some(field) => self.count_distinct(filter, *field),
+                };
                 min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m)
             }
             Rule::Order { first, then } => match self.position(first) {

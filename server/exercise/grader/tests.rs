@@ -1,9 +1,9 @@
 //! The grader against hand-made event logs: each rule passing and failing for its reason.
 
 use super::*;
-use crate::exercise::{Check, Setup};
-use crate::sandbox::Preview;
-use crate::sandbox::packet::{PacketProto, TcpOptions};
+use crate::exercise::{Check, Distinct, Setup};
+use crate::sandbox::packet::{IcmpMessage, PacketProto, TcpOptions};
+use crate::sandbox::{Errno, Family, Preview, Tuple};
 
 fn io(seq: u64, host: HostId, kind: EventKind, bytes: &[u8]) -> Event {
     let mut e = Event::new(kind, Status::Ok);
@@ -16,6 +16,11 @@ fn io(seq: u64, host: HostId, kind: EventKind, bytes: &[u8]) -> Event {
 
 /// The result of one check with `rule` (its hint "h") over `events`.
 fn graded(rule: Rule, events: &[Event]) -> CheckResult {
+    graded_with(rule, events, &[])
+}
+
+/// The same, for a session with `hosts`.
+fn graded_with(rule: Rule, events: &[Event], hosts: &[HostInfo]) -> CheckResult {
     let exercise = Exercise {
         id: "t".into(),
         version: 1,
@@ -31,7 +36,7 @@ fn graded(rule: Rule, events: &[Event]) -> CheckResult {
             rule,
         }],
     };
-    let mut report = grade(&exercise, events, &[]);
+    let mut report = grade(&exercise, events, hosts);
     report.checks.remove(0)
 }
 
@@ -275,15 +280,16 @@ fn a_packet_filter_checks_every_condition_given() {
         filter: in_filter(from_a.clone()),
         min: Some(min),
         max: None,
+        distinct: None,
     };
     assert!(holds(count(2), &handshake()));
     assert!(!holds(count(3), &handshake()));
     let order = Rule::Order {
-        first: in_filter(rst_from_b()),
-        then: Filter {
+        first: Box::new(in_filter(rst_from_b())),
+        then: Box::new(Filter {
             kind: Some(EventKind::Connect),
             ..Filter::default()
-        },
+        }),
     };
     assert!(
         holds(order, &log),
@@ -374,4 +380,329 @@ fn netns_only_rules_on_a_log_without_packets_say_they_need_netns() {
         ..Filter::default()
     });
     assert_eq!(graded(accepted, &log).hint.as_deref(), Some("h"));
+}
+
+/// A call event of host A on `fd` with the socket's tuple.
+fn on_socket(seq: u64, kind: EventKind, fd: i32, tuple: Tuple) -> Event {
+    let mut e = Event::new(kind, Status::Ok);
+    e.seq = seq;
+    e.host = Some(HostId::A);
+    e.fd = Some(fd);
+    e.tuple = Some(tuple);
+    e
+}
+
+fn addr(text: &str) -> Addr {
+    text.parse().unwrap()
+}
+
+/// A Unix-domain socket's tuple.
+fn unix(ty: SockType, local: Option<&str>, remote: Option<&str>) -> Tuple {
+    Tuple {
+        proto: Proto::Unix,
+        family: Family::Unix,
+        ty: Some(ty),
+        local: local.map(addr),
+        remote: remote.map(addr),
+    }
+}
+
+/// An IPv4 socket's tuple.
+fn inet(proto: Proto, ty: Option<SockType>, local: Option<&str>, remote: Option<&str>) -> Tuple {
+    Tuple {
+        proto,
+        family: Family::Inet,
+        ty,
+        local: local.map(addr),
+        remote: remote.map(addr),
+    }
+}
+
+fn filter(f: Filter) -> Rule {
+    Rule::Event(f)
+}
+
+#[test]
+fn unix_paths_are_matched_where_the_event_has_them() {
+    // A client connected to the server's path: its own socket has no name.
+    let mut connect = on_socket(
+        1,
+        EventKind::Connect,
+        4,
+        unix(SockType::Stream, None, Some("/tmp/echo.sock")),
+    );
+    connect.addr = Some(addr("/tmp/echo.sock"));
+    // The server's accepted socket: named after the listener, its peer unnamed.
+    let served = on_socket(
+        2,
+        EventKind::Recv,
+        5,
+        unix(SockType::Stream, Some("/tmp/echo.sock"), None),
+    );
+    // A bind that failed has no local name yet: the name it asked for counts.
+    let mut refused = Event::new(EventKind::Bind, Status::Error);
+    refused.seq = 3;
+    refused.host = Some(HostId::A);
+    refused.addr = Some(addr("@echo"));
+    refused.errno = Some(Errno::from_code(libc::EADDRINUSE));
+    let mut unlink = Event::new(EventKind::Unlink, Status::Ok);
+    unlink.seq = 4;
+    unlink.host = Some(HostId::A);
+    unlink.addr = Some(addr("/tmp/old.sock"));
+    let log = [connect, served, refused, unlink];
+    let kind = |k, f: Filter| filter(Filter { kind: Some(k), ..f });
+    let remote = |p: &str| Filter {
+        remote_path: Some(p.into()),
+        ..Filter::default()
+    };
+    let local = |p: &str| Filter {
+        local_path: Some(p.into()),
+        ..Filter::default()
+    };
+    let any = |p: &str| Filter {
+        path: Some(p.into()),
+        ..Filter::default()
+    };
+    assert!(holds(
+        kind(EventKind::Connect, remote("/tmp/echo.sock")),
+        &log
+    ));
+    assert!(!holds(
+        kind(EventKind::Connect, local("/tmp/echo.sock")),
+        &log
+    ));
+    assert!(holds(kind(EventKind::Recv, local("/tmp/echo.sock")), &log));
+    assert!(
+        !holds(kind(EventKind::Recv, remote("/tmp/echo.sock")), &log),
+        "the server's peer is unnamed"
+    );
+    assert!(holds(kind(EventKind::Bind, local("@echo")), &log));
+    assert!(
+        !holds(kind(EventKind::Bind, local("echo")), &log),
+        "an abstract name is written with its @"
+    );
+    assert!(holds(kind(EventKind::Unlink, any("/tmp/old.sock")), &log));
+    assert!(holds(kind(EventKind::Connect, any("/tmp/echo.sock")), &log));
+    assert!(!holds(filter(any("/tmp/other.sock")), &log));
+    // An IP address is no path.
+    let tcp = [on_socket(
+        1,
+        EventKind::Connect,
+        3,
+        inet(Proto::Tcp, None, None, Some("10.0.0.2:80")),
+    )];
+    assert!(!holds(filter(any("10.0.0.2:80")), &tcp));
+}
+
+#[test]
+fn sock_type_reads_the_tuple_and_knows_old_recordings() {
+    let seqpacket = on_socket(
+        1,
+        EventKind::Socketpair,
+        3,
+        unix(SockType::Seqpacket, None, None),
+    );
+    let old_tcp = on_socket(2, EventKind::Socket, 5, inet(Proto::Tcp, None, None, None));
+    let old_udp = on_socket(3, EventKind::Socket, 6, inet(Proto::Udp, None, None, None));
+    let ty = |t| {
+        filter(Filter {
+            sock_type: Some(t),
+            ..Filter::default()
+        })
+    };
+    assert!(holds(
+        ty(SockType::Seqpacket),
+        std::slice::from_ref(&seqpacket)
+    ));
+    assert!(!holds(ty(SockType::Stream), &[seqpacket]));
+    assert!(holds(ty(SockType::Stream), std::slice::from_ref(&old_tcp)));
+    assert!(holds(ty(SockType::Dgram), &[old_udp]));
+    assert!(!holds(ty(SockType::Raw), &[old_tcp]));
+}
+
+/// A session whose host A takes ephemeral ports from 40000-40009.
+fn host_a(range: Option<(u16, u16)>) -> HostInfo {
+    HostInfo {
+        name: HostId::A,
+        addrs: vec![IpAddr::from([10, 0, 0, 1])],
+        ephemeral_ports: range,
+    }
+}
+
+fn connected_from(seq: u64, fd: i32, port: u16) -> Event {
+    on_socket(
+        seq,
+        EventKind::Connect,
+        fd,
+        inet(
+            Proto::Tcp,
+            Some(SockType::Stream),
+            Some(&format!("10.0.0.1:{port}")),
+            Some("10.0.0.2:7007"),
+        ),
+    )
+}
+
+fn two_ephemeral() -> Rule {
+    Rule::Count {
+        filter: Filter {
+            kind: Some(EventKind::Connect),
+            ephemeral: Some(true),
+            ..Filter::default()
+        },
+        min: Some(2),
+        max: None,
+        distinct: Some(Distinct::LocalPort),
+    }
+}
+
+#[test]
+fn ephemeral_ports_are_read_against_the_hosts_range() {
+    let range = Some((40000, 40009));
+    let two = [connected_from(1, 3, 40001), connected_from(2, 4, 40009)];
+    assert!(graded_with(two_ephemeral(), &two, &[host_a(range)]).passed);
+    // The same port twice (two hosts' sockets, or one read twice) is one port.
+    let same = [connected_from(1, 3, 40001), connected_from(2, 3, 40001)];
+    assert!(!graded_with(two_ephemeral(), &same, &[host_a(range)]).passed);
+    // One port outside the range: bound by hand.
+    let bound = [connected_from(1, 3, 40001), connected_from(2, 4, 39999)];
+    assert!(!graded_with(two_ephemeral(), &bound, &[host_a(range)]).passed);
+    let outside = filter(Filter {
+        ephemeral: Some(false),
+        ..Filter::default()
+    });
+    assert!(graded_with(outside.clone(), &bound, &[host_a(range)]).passed);
+    // A range nobody reported: neither inside nor outside.
+    assert!(!graded_with(two_ephemeral(), &two, &[host_a(None)]).passed);
+    assert!(!graded_with(outside, &bound, &[]).passed);
+    // A stored session's hosts lack the range: the log's session_started lists it.
+    let mut started = Event::new(EventKind::SessionStarted, Status::Observed);
+    started.hosts = Some(vec![host_a(range)]);
+    let mut logged = vec![started];
+    logged.extend(two);
+    assert!(graded_with(two_ephemeral(), &logged, &[host_a(None)]).passed);
+}
+
+#[test]
+fn count_distinct_counts_values_not_events() {
+    let send = |seq, fd, text: &str| {
+        let mut e = io(seq, HostId::A, EventKind::Send, text.as_bytes());
+        e.fd = Some(fd);
+        e
+    };
+    let log = [send(1, 3, "a"), send(2, 3, "b"), send(3, 4, "b")];
+    let count = |distinct, min, max| Rule::Count {
+        filter: Filter {
+            kind: Some(EventKind::Send),
+            ..Filter::default()
+        },
+        min: Some(min),
+        max: Some(max),
+        distinct,
+    };
+    assert!(holds(count(None, 3, 3), &log));
+    assert!(holds(count(Some(Distinct::Fd), 2, 2), &log));
+    assert!(holds(count(Some(Distinct::Data), 2, 2), &log));
+    // Events without the field do not count: these have no tuple, so no ports.
+    assert!(holds(count(Some(Distinct::LocalPort), 0, 0), &log));
+    assert!(holds(count(Some(Distinct::RemotePort), 0, 0), &log));
+}
+
+#[test]
+fn bytes_tells_end_of_stream_from_data() {
+    let eof = io(2, HostId::A, EventKind::Recv, b"");
+    let data = io(1, HostId::A, EventKind::Recv, b"hi");
+    let zero = filter(Filter {
+        bytes: Some(0),
+        ..Filter::default()
+    });
+    assert!(holds(zero.clone(), &[data.clone(), eof]));
+    assert!(!holds(zero, &[data]));
+}
+
+/// An ICMP message of `icmp_type` from one host to the other.
+fn icmp(seq: u64, from: HostId, icmp_type: u8) -> Event {
+    let mut e = segment(seq, from, &[], (0, 0), b"");
+    let p = e.packet.as_deref_mut().unwrap();
+    p.proto = PacketProto::Icmp;
+    p.tcp = None;
+    p.icmp = Some(IcmpMessage {
+        icmp_type,
+        code: 0,
+        name: String::new(),
+    });
+    e
+}
+
+#[test]
+fn icmp_type_matches_icmp_messages_only() {
+    let log = [icmp(1, HostId::A, 8), icmp(2, HostId::B, 0)];
+    let of = |from: &str, t| {
+        Rule::Packet(PacketFilter {
+            from: Some(from.into()),
+            icmp_type: Some(t),
+            ..PacketFilter::default()
+        })
+    };
+    assert!(holds(of("A", 8), &log));
+    assert!(holds(of("B", 0), &log));
+    assert!(!holds(of("B", 8), &log));
+    assert!(
+        !holds(of("A", 8), &handshake()),
+        "a TCP segment has no ICMP type"
+    );
+    // One reply for two requests: the count that tells a dropped request.
+    let replies = |max| Rule::Count {
+        filter: Filter {
+            packet: Some(Box::new(PacketFilter {
+                from: Some("B".into()),
+                icmp_type: Some(0),
+                ..PacketFilter::default()
+            })),
+            ..Filter::default()
+        },
+        min: None,
+        max: Some(max),
+        distinct: None,
+    };
+    let mut both = log.to_vec();
+    both.push(icmp(3, HostId::A, 8));
+    assert!(holds(replies(1), &both));
+    both.push(icmp(4, HostId::B, 0));
+    assert!(!holds(replies(1), &both));
+}
+
+#[test]
+fn raw_and_icmp_socket_rules_on_a_log_without_packets_say_they_need_netns() {
+    // Loopback isolation: the raw socket was refused, no packet was captured.
+    let mut refused = Event::new(EventKind::Socket, Status::Error);
+    refused.host = Some(HostId::A);
+    refused.errno = Some(Errno::from_code(libc::EPERM));
+    let log = [refused];
+    for rule in [
+        filter(Filter {
+            kind: Some(EventKind::Socket),
+            sock_type: Some(SockType::Raw),
+            ..Filter::default()
+        }),
+        filter(Filter {
+            kind: Some(EventKind::Recvfrom),
+            proto: Some(Proto::Icmp),
+            ..Filter::default()
+        }),
+        Rule::None(Filter {
+            proto: Some(Proto::Icmpv6),
+            ..Filter::default()
+        }),
+    ] {
+        let result = graded(rule.clone(), &log);
+        assert!(!result.passed, "{rule:?}");
+        assert!(result.hint.unwrap().starts_with(NO_PACKETS), "{rule:?}");
+    }
+    // Seqpacket and Unix sockets work in every mode: their rules keep their own hint.
+    let seqpacket = filter(Filter {
+        sock_type: Some(SockType::Seqpacket),
+        ..Filter::default()
+    });
+    assert_eq!(graded(seqpacket, &log).hint.as_deref(), Some("h"));
 }
