@@ -1092,10 +1092,7 @@ async fn ping_raw_icmp() {
 }
 
 /// ping-raw-icmp as the exercise text tells it, with the `icmp` object of sendto.
-/// NEEDS the `icmp` field of sendto (the raw/ICMP branch): run it with `--ignored` once merged,
-/// then drop the `ignore`.
 #[tokio::test]
-#[ignore = "needs the icmp object of sendto, from the raw/ICMP branch"]
 async fn ping_raw_icmp_with_the_icmp_object() {
     let Some(mut app) = netns_app().await else {
         return;
