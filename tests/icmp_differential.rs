@@ -25,7 +25,7 @@ use plugboard::sandbox::{Call, CallOutcome, Errno, Family, HostId, Proto, SockTy
 use socket2::{SockAddr, Socket};
 
 /// How long each step lets the kernels settle (a reply to arrive, on both sides alike).
-const SETTLE: Duration = Duration::from_millis(60);
+const SETTLE: Duration = Duration::from_millis(150);
 /// Neighbour discovery and multicast listener messages: the link's, not the script's.
 const LINK_TYPES: [u8; 9] = [130, 131, 132, 133, 134, 135, 136, 137, 143];
 

@@ -548,3 +548,48 @@ async fn ports_the_kernel_chooses_come_from_the_hosts_ephemeral_range() {
     let bind = s.of_kind(B, EventKind::Bind).pop().unwrap();
     assert_eq!(bind.ephemeral_port, Some(port));
 }
+
+/// Raw sockets carry ICMP only, in both modes; a TCP or UDP address written without a port is
+/// port 0, and the reply shows the port the kernel chose.
+async fn raw_is_icmp_only_and_bare_ips_get_a_port(sb: plugboard::sandbox::Sandbox) {
+    let s = session(&sb).await;
+    for protocol in [Proto::Tcp, Proto::Udp] {
+        let f = s
+            .fails(
+                A,
+                Call::Socket {
+                    family: plugboard::sandbox::Family::Inet,
+                    ty: plugboard::sandbox::SockType::Raw,
+                    protocol: Some(protocol),
+                },
+                "EPROTONOSUPPORT",
+            )
+            .await;
+        assert!(f.sandbox && f.hint.unwrap().contains("ICMP"));
+    }
+    let fd = s.socket(A, Proto::Tcp).await;
+    let ip = s.addr(A, 0).ip();
+    let bound = s
+        .ok(
+            A,
+            Call::Bind {
+                fd,
+                addr: plugboard::sandbox::Addr::Host(ip),
+            },
+        )
+        .await;
+    let port = bound.addr.unwrap().port().unwrap();
+    assert_ne!(port, 0, "the reply names the chosen port");
+}
+
+#[tokio::test]
+async fn raw_is_icmp_only_and_bare_ips_get_a_port_loopback() {
+    raw_is_icmp_only_and_bare_ips_get_a_port(sandbox()).await;
+}
+
+#[tokio::test]
+async fn raw_is_icmp_only_and_bare_ips_get_a_port_netns() {
+    if let Some(sb) = netns_sandbox() {
+        raw_is_icmp_only_and_bare_ips_get_a_port(sb).await;
+    }
+}

@@ -390,16 +390,15 @@ async fn escapes(sb: Sandbox) {
     ] {
         connect_fails(&s, A, fd, path, "ENOENT").await;
     }
-    let real = std::env::temp_dir().join(format!("plugboard-{}", std::process::id()));
+    let real = server_dir();
     let other = session(&sb).await;
     listener(&other, A, "/tmp/target.sock").await;
     let mut found = Vec::new();
     find_named(&real, "target.sock", &mut found);
     assert_eq!(found.len(), 1, "the other session's socket file: {found:?}");
     let real_path = found[0].to_str().unwrap();
-    if real_path.len() < 100 {
-        connect_fails(&s, A, fd, real_path, "ENOENT").await;
-    }
+    assert!(real_path.len() <= 107, "{real_path}");
+    connect_fails(&s, A, fd, real_path, "ENOENT").await;
     // An abstract name of a program outside the sandbox cannot be reached by name.
     let outside = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
     let name = format!("plugboard-test-outside-{}", std::process::id());
@@ -408,6 +407,18 @@ async fn escapes(sb: Sandbox) {
         .unwrap();
     outside.listen(1).unwrap();
     connect_fails(&s, A, fd, &format!("@{name}"), "ECONNREFUSED").await;
+}
+
+/// This process's directory of session directories (`plugboard-<pid>-<random>` in the temp
+/// directory).
+fn server_dir() -> std::path::PathBuf {
+    let prefix = format!("plugboard-{}-", std::process::id());
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .expect("the server's directory")
+        .path()
 }
 
 fn find_named(dir: &std::path::Path, name: &str, out: &mut Vec<std::path::PathBuf>) {
@@ -430,7 +441,7 @@ async fn cleanup(sb: Sandbox) {
     let s = session(&sb).await;
     let unique = format!("bye-{}.sock", rand_tag());
     listener(&s, B, &format!("/tmp/{unique}")).await;
-    let real = std::env::temp_dir().join(format!("plugboard-{}", std::process::id()));
+    let real = server_dir();
     let mut found = Vec::new();
     find_named(&real, &unique, &mut found);
     assert_eq!(found.len(), 1);
@@ -452,4 +463,156 @@ fn rand_tag() -> u32 {
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).unwrap();
     u32::from_le_bytes(b)
+}
+
+both_modes!(
+    kernel_words,
+    odd_paths_get_the_kernels_answers_loopback,
+    odd_paths_get_the_kernels_answers_netns
+);
+async fn kernel_words(sb: Sandbox) {
+    let s = session(&sb).await;
+    let fd = unix_socket(&s, A, SockType::Stream).await;
+    // "/" is a directory: in use for bind, no socket to connect to, not unlinkable.
+    bind_fails(&s, A, fd, "/", "EADDRINUSE").await;
+    connect_fails(&s, A, fd, "/", "ECONNREFUSED").await;
+    connect_fails(&s, A, fd, "/tmp", "ECONNREFUSED").await;
+    let unlink = |path: &str| Call::Unlink {
+        path: path.parse::<Addr>().unwrap().unix().unwrap(),
+    };
+    s.fails(A, unlink("/"), "EISDIR").await;
+    s.fails(A, unlink("/tmp"), "EISDIR").await;
+    // A trailing slash names a directory, which the socket's file is not.
+    bind_fails(&s, A, fd, "/tmp/x.sock/", "ENOENT").await;
+    // A "raw" Unix-domain socket is a datagram socket to the kernel.
+    let raw = s
+        .ok(
+            A,
+            Call::Socket {
+                family: Family::Unix,
+                ty: SockType::Raw,
+                protocol: None,
+            },
+        )
+        .await
+        .fd
+        .unwrap();
+    assert_eq!(socket_of(&s, A, raw).await.tuple.ty, Some(SockType::Dgram));
+}
+
+both_modes!(
+    unix_kernel_events,
+    datagrams_and_waiting_connections_are_events_loopback,
+    datagrams_and_waiting_connections_are_events_netns
+);
+async fn unix_kernel_events(sb: Sandbox) {
+    let s = session(&sb).await;
+    // A datagram arriving at a Unix socket is news, though its memory is the sender's.
+    let rx = unix_socket(&s, A, SockType::Dgram).await;
+    bind(&s, A, rx, "/tmp/rx.sock").await;
+    let tx = unix_socket(&s, A, SockType::Dgram).await;
+    s.ok(
+        A,
+        Call::Sendto {
+            fd: tx,
+            data: b"hi".to_vec(),
+            addr: addr("/tmp/rx.sock"),
+            icmp: None,
+        },
+    )
+    .await;
+    let data = s
+        .wait_event("data on the Unix datagram socket", |e| {
+            e.kind == EventKind::Data && e.fd == Some(rx)
+        })
+        .await;
+    assert_eq!(data.bytes, Some(2));
+    // Each connection waiting for accept is counted, the second one too.
+    let lfd = listener(&s, A, "/tmp/l.sock").await;
+    for n in 1..=2u32 {
+        let c = unix_socket(&s, A, SockType::Stream).await;
+        connect(&s, A, c, "/tmp/l.sock").await;
+        let e = s
+            .wait_event("incoming with its queue", |e| {
+                e.kind == EventKind::Incoming && e.fd == Some(lfd) && e.queue == Some(n)
+            })
+            .await;
+        assert_eq!(e.backlog, Some(4));
+    }
+}
+
+#[tokio::test]
+async fn socket_files_are_bounded_per_host() {
+    let sb = sandbox_with(plugboard::config::SandboxLimits {
+        max_calls_per_second: 1_000_000,
+        ..Default::default()
+    });
+    let s = session(&sb).await;
+    let fd = unix_socket(&s, A, SockType::Dgram).await;
+    for n in 0..plugboard::sandbox::isolation::unix_names::MAX_HOST_FILES {
+        let path = format!("/tmp/f{n}.sock");
+        bind(&s, A, fd, &path).await;
+        s.close(A, fd).await;
+        assert_eq!(unix_socket(&s, A, SockType::Dgram).await, fd);
+    }
+    let full = bind_fails(&s, A, fd, "/tmp/one-more.sock", "ENOSPC").await;
+    assert!(full.sandbox && full.hint.unwrap().contains("unlink"));
+    // Abstract names make no file, and an unlink makes room.
+    bind(&s, A, fd, "@no-file").await;
+    s.ok(
+        A,
+        Call::Unlink {
+            path: "/tmp/f0.sock".parse::<Addr>().unwrap().unix().unwrap(),
+        },
+    )
+    .await;
+    let other = unix_socket(&s, A, SockType::Dgram).await;
+    bind(&s, A, other, "/tmp/one-more.sock").await;
+}
+
+/// A process outside the sandbox that found a host's abstract name (they are listed in
+/// /proc/net/unix) connects to it: in loopback mode the sandbox closes the connection.
+#[tokio::test]
+async fn an_outsider_connecting_to_an_abstract_name_is_refused_loopback() {
+    let sb = sandbox();
+    let s = session(&sb).await;
+    let name = format!("outsider-{}", rand_tag());
+    let lfd = listener(&s, A, &format!("@{name}")).await;
+    let table = std::fs::read_to_string("/proc/net/unix").unwrap();
+    let kernel_name = table
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(7))
+        .find(|n| n.ends_with(&format!("/A/{name}")))
+        .expect("the listener in /proc/net/unix")
+        .trim_start_matches('@')
+        .to_owned();
+    let script = format!(
+        "import socket,time\ns=socket.socket(socket.AF_UNIX)\ns.connect(b'\\0'+{kernel_name:?}.encode())\ns.send(b'x')\ntime.sleep(5)"
+    );
+    let mut outsider = match std::process::Command::new("python3")
+        .args(["-c", &script])
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => {
+            report_skip(&format!("python3 is needed to play the outsider: {e}"));
+            return;
+        }
+    };
+    s.wait_event("the outsider waiting", |e| {
+        e.kind == EventKind::Incoming && e.fd == Some(lfd)
+    })
+    .await;
+    s.ok(A, Call::Nonblocking { fd: lfd, on: true }).await;
+    s.fails(A, Call::Accept { fd: lfd }, "EAGAIN").await;
+    let refused = s
+        .wait_event("the isolation event", |e| e.kind == EventKind::Isolation)
+        .await;
+    assert!(refused.sandbox, "{refused:?}");
+    outsider.kill().ok(/* it may have ended */);
+    outsider.wait().ok(/* reaped either way */);
+    // The session's own clients still get through.
+    let c = unix_socket(&s, A, SockType::Stream).await;
+    connect(&s, A, c, &format!("@{name}")).await;
+    s.ok(A, Call::Accept { fd: lfd }).await;
 }

@@ -157,6 +157,33 @@ const TABLE: &[(i32, &str, &str, &str)] = &[
          bytes). Use a shorter path.",
     ),
     (
+        libc::EISDIR,
+        "EISDIR",
+        "Is a directory",
+        "The path names a directory, which unlink does not remove. Unlink the socket's own \
+         file, like /tmp/echo.sock.",
+    ),
+    (
+        libc::ENOTDIR,
+        "ENOTDIR",
+        "Not a directory",
+        "A part of the path that should be a directory is a file (a socket's file, say). Check \
+         the path.",
+    ),
+    (
+        libc::ELOOP,
+        "ELOOP",
+        "Too many levels of symbolic links",
+        "The path goes through a symbolic link that the call does not follow.",
+    ),
+    (
+        libc::ENOSPC,
+        "ENOSPC",
+        "No space left on device",
+        "There is no room for another file. Unlink socket files that are no longer used: a \
+         socket's file stays after the socket closes.",
+    ),
+    (
         libc::ENOSYS,
         "ENOSYS",
         "Function not implemented",
@@ -515,6 +542,10 @@ mod tests {
             "ENODEV",
             "ENOENT",
             "ERANGE",
+            "EISDIR",
+            "ENOTDIR",
+            "ELOOP",
+            "ENOSPC",
         ];
         for name in required {
             assert!(

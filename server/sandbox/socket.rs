@@ -38,6 +38,8 @@ pub struct Sock {
     pub seen: Figures,
     /// Receive-memory figure at the last probe (UDP), to notice each new datagram.
     pub seen_rmem: u32,
+    /// Connections in a Unix listener's queue at the last probe (unix_diag).
+    pub seen_unix_queue: u32,
     /// The two ends as last seen: a reset or a refused connect takes them from the socket,
     /// but its packets still have to be told apart.
     last_ends: std::cell::Cell<(Option<SocketAddr>, Option<SocketAddr>)>,
@@ -52,6 +54,14 @@ impl Sock {
         names: Option<Arc<HostNames>>,
     ) -> Sock {
         let io = socket;
+        // The kernel's own word on the type (a Unix-domain SOCK_RAW is a datagram socket).
+        let ty = match io.r#type() {
+            Ok(t) if t == socket2::Type::STREAM => SockType::Stream,
+            Ok(t) if t == socket2::Type::DGRAM => SockType::Dgram,
+            Ok(t) if t == socket2::Type::SEQPACKET => SockType::Seqpacket,
+            Ok(t) if t == socket2::Type::RAW => SockType::Raw,
+            _ => ty,
+        };
         let proto = match family {
             Family::Unix => Proto::Unix,
             Family::Inet | Family::Inet6 => match io.protocol() {
@@ -75,6 +85,7 @@ impl Sock {
             backlog: None,
             seen,
             seen_rmem: 0,
+            seen_unix_queue: 0,
             last_ends: std::cell::Cell::new((None, None)),
         }
     }
@@ -82,6 +93,28 @@ impl Sock {
     /// The kernel socket.
     pub fn socket(&self) -> &Socket {
         &self.io
+    }
+
+    /// The process at the other end of a Unix-domain connection, as the kernel recorded it
+    /// when the connection was made (SO_PEERCRED).
+    pub fn peer_pid(socket: &Socket) -> Option<i32> {
+        let mut cred = libc::ucred {
+            pid: 0,
+            uid: 0,
+            gid: 0,
+        };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: the kernel writes at most `len` bytes into `cred`.
+        let rc = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&raw mut cred).cast(),
+                &mut len,
+            )
+        };
+        (rc == 0 && cred.pid != 0).then_some(cred.pid)
     }
 
     /// The socket's inode, which sock_diag names it by.
@@ -123,13 +156,17 @@ impl Sock {
     pub fn shown(&self, addr: &SockAddr) -> Option<Addr> {
         match self.family {
             Family::Unix => self.names.as_ref().and_then(|n| n.to_host(addr)),
-            Family::Inet | Family::Inet6 => addr.as_socket().map(|a| {
-                if self.proto.is_icmp() {
-                    Addr::Host(a.ip())
-                } else {
-                    Addr::Ip(a)
-                }
-            }),
+            Family::Inet | Family::Inet6 => addr.as_socket().map(|a| self.shown_ip(a)),
+        }
+    }
+
+    /// An IP address as this socket's kind writes it: with its port for TCP and UDP, without
+    /// one for ICMP.
+    pub fn shown_ip(&self, addr: SocketAddr) -> Addr {
+        if self.proto.is_icmp() {
+            Addr::Host(addr.ip())
+        } else {
+            Addr::Ip(addr)
         }
     }
 

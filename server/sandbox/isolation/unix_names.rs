@@ -24,47 +24,104 @@ use crate::sandbox::net::{Addr, UNIX_NAME_MAX, UnixName};
 
 /// Directories every host has from the start, as a fresh machine would.
 pub const HOST_DIRS: [&str; 2] = ["tmp", "run"];
+/// Socket files a host may have at once (they outlive their sockets until unlinked).
+pub const MAX_HOST_FILES: usize = 256;
 
-/// What the server's directory is called, before the process id.
+/// What the server's directory is called: this, the process id, `-` and a random tag.
 const ROOT_PREFIX: &str = "plugboard-";
+/// Tries at a fresh random name when the one drawn exists already.
+const ROOT_TRIES: usize = 8;
 
-/// The server's directory of session directories, made once per process, private to it.
-fn root() -> io::Result<&'static Path> {
-    static ROOT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let made = ROOT.get_or_init(|| {
+/// What this process's names are made of: its directory of session directories, private to
+/// it, and a secret that starts its hosts' abstract names on a shared kernel.
+struct ProcessNames {
+    dir: PathBuf,
+    /// Hex of 64 random bits: another process sharing the network namespace (another
+    /// server, pid 1 in its own container too) cannot guess the hosts' abstract names.
+    secret: String,
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).ok(/* all-zero is still a valid, if guessable, value */);
+    u64::from_le_bytes(b)
+}
+
+/// This process's names, made once. The directory is made exclusively under a name never
+/// used before and checked to be a directory of this user that nobody else may enter, so no
+/// other user can have prepared it (with a link inside, say) in the shared temp directory.
+fn process_names() -> io::Result<&'static ProcessNames> {
+    static NAMES: OnceLock<Result<ProcessNames, String>> = OnceLock::new();
+    let made = NAMES.get_or_init(|| {
         remove_stale_roots();
-        let dir = std::env::temp_dir().join(format!("{ROOT_PREFIX}{}", std::process::id()));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .recursive(true)
-            .create(&dir)
-            .map(|()| dir)
-            .map_err(|e| e.to_string())
+        let mut last = None;
+        for _ in 0..ROOT_TRIES {
+            let tag = random_u64() as u32;
+            let dir =
+                std::env::temp_dir().join(format!("{ROOT_PREFIX}{}-{tag:08x}", std::process::id()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {
+                    return verify_private(&dir)
+                        .map(|()| ProcessNames {
+                            dir,
+                            secret: format!("{:016x}", random_u64()),
+                        })
+                        .map_err(|e| e.to_string());
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err(last.map_or_else(|| "no name left".to_owned(), |e| e.to_string()))
     });
-    match made {
-        Ok(dir) => Ok(dir.as_path()),
-        Err(e) => Err(io::Error::other(e.clone())),
+    made.as_ref().map_err(|e| io::Error::other(e.clone()))
+}
+
+/// The server's directory of session directories.
+fn root() -> io::Result<&'static Path> {
+    process_names().map(|n| n.dir.as_path())
+}
+
+/// Fail unless `dir` is a directory (not a link) of this process's user, closed to others.
+fn verify_private(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(dir)?;
+    // SAFETY: geteuid has no failure mode.
+    let me = unsafe { libc::geteuid() };
+    if meta.file_type().is_dir() && meta.uid() == me && meta.permissions().mode() & 0o077 == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "{} is not a private directory of this user",
+            dir.display()
+        )))
     }
 }
 
-/// Remove what servers that died without cleaning up left: directories named after a process
-/// that no longer runs.
+/// Remove what servers of this user that died without cleaning up left: directories named
+/// after a process that no longer runs.
 fn remove_stale_roots() {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
+    // SAFETY: geteuid has no failure mode.
+    let me = unsafe { libc::geteuid() };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix(ROOT_PREFIX))
+            .and_then(|rest| rest.split('-').next())
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
         };
         let gone = !Path::new("/proc").join(pid.to_string()).exists();
-        if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            std::fs::remove_dir_all(entry.path()).ok(/* another user's, or already gone */);
+        let mine = std::fs::symlink_metadata(entry.path())
+            .is_ok_and(|m| m.file_type().is_dir() && m.uid() == me);
+        if gone && mine {
+            std::fs::remove_dir_all(entry.path()).ok(/* already gone */);
         }
     }
 }
@@ -97,11 +154,13 @@ impl SessionNames {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let tag = NEXT.fetch_add(1, Ordering::Relaxed);
         let root = root()?;
-        // Made again if something removed it while the server runs.
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .recursive(true)
-            .create(root)?;
+        // Made again if something removed it while the server runs, and checked again.
+        match std::fs::DirBuilder::new().mode(0o700).create(root) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        verify_private(root)?;
         let dir = root.join(tag.to_string());
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         Ok(SessionNames {
@@ -124,9 +183,10 @@ impl SessionNames {
                 .mode(0o755)
                 .create(root.join(sub))?;
         }
+        let secret = &process_names()?.secret;
         let abstract_prefix = self
             .shared_abstract
-            .then(|| format!("plugboard-{}/{}/{host}/", std::process::id(), self.tag).into_bytes());
+            .then(|| format!("plugboard-{secret}/{}/{host}/", self.tag).into_bytes());
         let names = Arc::new(HostNames {
             host,
             root,
@@ -151,6 +211,7 @@ impl Drop for SessionNames {
 /// One host's view of Unix-domain names.
 #[derive(Debug)]
 pub struct HostNames {
+    /// The host, for messages.
     host: HostId,
     /// The directory the host sees as `/`.
     root: PathBuf,
@@ -182,6 +243,35 @@ impl HostNames {
         };
         SockAddr::unix(std::ffi::OsStr::from_bytes(&full))
             .map_err(|_| CallFailure::code(libc::EINVAL))
+    }
+
+    /// Whether the host may leave one more socket file behind: a bind makes a file that
+    /// outlives its socket, so without a bound a loop of bind and close would fill the disk.
+    pub fn room_for_a_file(&self) -> Result<(), CallFailure> {
+        fn count(dir: &Path, left: &mut usize) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if *left == 0 {
+                    return;
+                }
+                *left -= 1;
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    count(&entry.path(), left);
+                }
+            }
+        }
+        let mut left = MAX_HOST_FILES + HOST_DIRS.len();
+        count(&self.root, &mut left);
+        if left > 0 {
+            return Ok(());
+        }
+        Err(CallFailure::sandbox(
+            libc::ENOSPC,
+            format!(
+                "Host {} already has {MAX_HOST_FILES} socket files, which stay after their \
+                 sockets close: unlink some first.",
+                self.host
+            ),
+        ))
     }
 
     /// Remove a name's file from the host's directory (unlink(2)).
@@ -219,16 +309,16 @@ impl HostNames {
     /// The kernel's path for a host's path, checked so that it stays in the host's
     /// directory and fits sun_path.
     fn path_in_root(&self, path: &[u8]) -> Result<Vec<u8>, CallFailure> {
+        if path.contains(&0) {
+            // A C path ends at its first NUL: what follows could never reach the kernel.
+            return Err(CallFailure::code(libc::EINVAL));
+        }
         let text = Path::new(std::ffi::OsStr::from_bytes(path));
         let mut full = self.root.clone();
-        let mut parts = 0;
         for part in text.components() {
             match part {
                 std::path::Component::RootDir | std::path::Component::CurDir => {}
-                std::path::Component::Normal(p) => {
-                    full.push(p);
-                    parts += 1;
-                }
+                std::path::Component::Normal(p) => full.push(p),
                 std::path::Component::ParentDir => {
                     return Err(CallFailure::sandbox(
                         libc::EACCES,
@@ -243,11 +333,12 @@ impl HostNames {
                 }
             }
         }
-        if parts == 0 {
-            // "/" itself is a directory.
-            return Err(CallFailure::code(libc::EADDRINUSE));
+        // "/" is the host's directory itself, and a trailing slash stays, for the kernel to
+        // answer them as it would (a directory is in use, is no socket, cannot be unlinked).
+        let mut bytes = full.as_os_str().as_bytes().to_vec();
+        if path.ends_with(b"/") && !bytes.ends_with(b"/") {
+            bytes.push(b'/');
         }
-        let bytes = full.as_os_str().as_bytes().to_vec();
         if bytes.len() > UNIX_NAME_MAX {
             let room = UNIX_NAME_MAX.saturating_sub(self.root.as_os_str().len());
             return Err(CallFailure::sandbox(

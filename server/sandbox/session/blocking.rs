@@ -134,8 +134,20 @@ impl SessionTask {
                 let mut refused = Vec::new();
                 let accepted = loop {
                     match sock.socket().accept() {
-                        // A Unix-domain peer is a socket of the same host's files.
-                        Ok((conn, peer)) if sock.proto == Proto::Unix => break Ok((conn, peer)),
+                        // A Unix-domain peer is a socket of the same host's files, or, on a
+                        // shared kernel, a process that found the host's abstract name: only
+                        // the server's own sockets are the session's.
+                        Ok((conn, peer)) if sock.proto == Proto::Unix => {
+                            let ours = !self.network.shares_kernel()
+                                || Sock::peer_pid(&conn)
+                                    .is_some_and(|pid| pid == std::process::id() as i32);
+                            if !ours {
+                                refused.push(None);
+                                drop(conn);
+                                continue;
+                            }
+                            break Ok((conn, peer));
+                        }
                         Ok((conn, peer)) => {
                             let ip = peer.as_socket();
                             if !ip.is_some_and(|p| self.peer_inside(Proto::Tcp, p)) {

@@ -64,10 +64,7 @@ impl SessionTask {
             Ok(mapped) => mapped,
             Err(failure) => return (Facts::default(), Err(failure)),
         };
-        let shown = match addr {
-            Addr::Host(_) => Addr::Host(mapped.addr.ip()),
-            _ => Addr::Ip(mapped.addr),
-        };
+        let shown = sock.shown_ip(mapped.addr);
         let mut facts = Facts::mapped(addr, shown, mapped.note.clone());
         let to = Destination {
             kernel: SockAddr::from(mapped.addr),

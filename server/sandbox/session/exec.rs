@@ -283,8 +283,14 @@ impl SessionTask {
                             addr: Some(addr),
                             ..Facts::default()
                         };
-                        let result = self
-                            .unix_address(hidx, sock.family, &name)
+                        let room = match (&self.hosts[hidx].names, name.is_abstract) {
+                            (Some(names), false) if sock.family == Family::Unix => {
+                                names.room_for_a_file()
+                            }
+                            _ => Ok(()),
+                        };
+                        let result = room
+                            .and_then(|()| self.unix_address(hidx, sock.family, &name))
                             .and_then(|kernel| {
                                 sock.socket()
                                     .bind(&kernel)
@@ -327,10 +333,7 @@ impl SessionTask {
                     Ok(m) => m,
                     Err(f) => return done(Err(f)),
                 };
-                let shown = match addr {
-                    Addr::Host(_) => Addr::Host(mapped.addr.ip()),
-                    _ => Addr::Ip(mapped.addr),
-                };
+                let shown = sock.shown_ip(mapped.addr);
                 let facts = Facts::mapped(addr, shown, mapped.note.clone());
                 let result = sock
                     .socket()
@@ -528,10 +531,20 @@ impl SessionTask {
     /// Whether the sandbox lets a host open a socket of this kind: raw and ICMP sockets only
     /// where the kernel keeps the boundary itself (netns mode).
     fn kind_allowed(&self, spec: SocketSpec) -> Result<(), CallFailure> {
+        // A Unix-domain "raw" socket is a datagram socket to the kernel; IP raw sockets are for
+        // ICMP only: raw TCP or UDP would let a host forge the session's own connections.
+        let ip_raw = spec.ty == SockType::Raw && spec.family != Family::Unix;
+        if ip_raw && spec.protocol.is_some_and(|p| !p.is_icmp()) {
+            return Err(CallFailure::sandbox(
+                libc::EPROTONOSUPPORT,
+                "Raw sockets here carry ICMP only: use protocol icmp (inet) or icmpv6 (inet6)."
+                    .to_owned(),
+            ));
+        }
         if !self.network.shares_kernel() {
             return Ok(());
         }
-        if spec.ty == SockType::Raw {
+        if ip_raw {
             return Err(CallFailure::sandbox(
                 libc::EPERM,
                 "Raw sockets need privilege (CAP_NET_RAW), which a program of this session does \

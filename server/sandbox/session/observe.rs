@@ -99,22 +99,44 @@ impl SessionTask {
             if event.kind == EventKind::Reset {
                 event.packet_seq = self.reset_packet(&event);
             }
-            let unix = event.tuple.is_some_and(|t| t.proto == Proto::Unix);
-            if let (EventKind::Incoming, true, Some(host), Some(fd)) =
-                (event.kind, unix, event.host, event.fd)
-            {
-                // A Unix listener's queue is only known to unix_diag.
-                let diag = self.host_index(host).and_then(|h| self.unix_diag(h, fd));
-                if let Some(queue) = diag.and_then(|d| d.queue) {
-                    event.queue = Some(queue);
-                    event.backlog = diag.and_then(|d| d.backlog).or(event.backlog);
-                    event.note = Some(format!(
-                        "a client connected and waits for accept ({queue} of {} in the accept queue)",
-                        event.backlog.unwrap_or_default()
-                    ));
-                }
-            }
             self.log_event(event);
+        }
+        self.probe_unix_listeners();
+    }
+
+    /// A Unix listener has no TCP_INFO: its accept queue is only known to unix_diag, asked for
+    /// each listener whenever the kernel is probed.
+    fn probe_unix_listeners(&mut self) {
+        for hidx in 0..self.hosts.len() {
+            let listeners: Vec<i32> = self.hosts[hidx]
+                .fds
+                .iter()
+                .filter(|(_, s)| s.proto == Proto::Unix && s.backlog.is_some())
+                .map(|(fd, _)| fd)
+                .collect();
+            for fd in listeners {
+                let Some(diag) = self.unix_diag(hidx, fd) else {
+                    continue;
+                };
+                let queue = diag.queue.unwrap_or(0);
+                let Some(sock) = self.hosts[hidx].fds.get_mut(fd) else {
+                    continue;
+                };
+                let before = std::mem::replace(&mut sock.seen_unix_queue, queue);
+                if queue <= before {
+                    continue;
+                }
+                let tuple = sock.tuple();
+                let backlog = diag.backlog.unwrap_or_default();
+                let host = self.hosts[hidx].id;
+                let mut e = Event::observed(EventKind::Incoming, host, fd, Some(tuple));
+                e.queue = Some(queue);
+                e.backlog = Some(backlog);
+                e.note = Some(format!(
+                    "a client connected and waits for accept ({queue} of {backlog} in the accept queue)"
+                ));
+                self.log_event(e);
+            }
         }
     }
 }
@@ -155,13 +177,6 @@ pub(super) fn observe(
                 push(e);
             }
         }
-        // A Unix listener has no TCP_INFO: a waiting connection shows as its readability.
-        if unix && sock.backlog.is_some() && now.readable && !before.readable {
-            let mut e = Event::observed(EventKind::Incoming, host, fd, None);
-            e.backlog = sock.backlog.and_then(|b| u32::try_from(b).ok());
-            e.note = Some("a client connected and waits for accept".to_owned());
-            push(e);
-        }
         // A refused or reset connection also reads as hung up; that is a reset, not a FIN.
         let reset = now.error_pending || before.tcp_state == Some(TcpState::SynSent);
         if now.peer_closed
@@ -199,6 +214,19 @@ pub(super) fn observe(
                 push(e);
             }
         }
+    } else if sock.proto == Proto::Unix {
+        // A Unix datagram is charged to its sender's memory, not the reader's: what arrives
+        // shows as the socket turning readable, or the next datagram changing size.
+        if now.readable && (!before.readable || now.recv_queue != before.recv_queue) {
+            let mut e = Event::observed(EventKind::Data, host, fd, None);
+            e.bytes = now.recv_queue.map(u64::from);
+            e.data = Some(Preview::of(
+                &sock.peek_bytes(crate::sandbox::event::PREVIEW_BYTES + 1),
+            ));
+            e.note =
+                Some("a datagram arrived; bytes is the size of the next one to read".to_owned());
+            push(e);
+        }
     } else {
         let rmem = sock.rmem_alloc();
         if rmem > sock.seen_rmem {
@@ -219,7 +247,9 @@ pub(super) fn observe(
                 push(e);
             } else if sock.proto.is_icmp() {
                 // The whole message, to decode it and judge its checksum.
-                let waiting = sock.peek_bytes(ICMP_PEEK_MAX);
+                // FIONREAD gives the next message's size: peek just that much.
+                let size = now.recv_queue.map_or(ICMP_PEEK_MAX, |n| n as usize);
+                let waiting = sock.peek_bytes(size.min(ICMP_PEEK_MAX));
                 let kind = IcmpSocket::of(sock.family, sock.ty);
                 let mut e = Event::observed(EventKind::Data, host, fd, None);
                 e.bytes = Some(waiting.len() as u64);

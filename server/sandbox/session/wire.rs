@@ -124,6 +124,7 @@ impl SessionTask {
             host.diag = None;
             host.kernel_sockets.clear();
         }
+        self.shared_diag = None;
     }
 
     /// The call an event records, as packets are matched to it, made at `since_ns`; a send

@@ -89,6 +89,9 @@ pub struct UnixDiag {
     pub backlog: Option<u32>,
 }
 
+/// Receive buffer for the answer about one Unix socket (a header and a few attributes).
+const UNIX_ANSWER_LEN: usize = 1024;
+
 /// The state unix_diag gives a listening socket (the TCP state's number).
 const UNIX_LISTEN: u8 = 10;
 
@@ -226,7 +229,8 @@ impl SockDiag {
         if self.socket.send(&bytes)? != bytes.len() {
             return Err(io::Error::other("the sock_diag request was cut short"));
         }
-        let mut datagram = vec![0u8; DATAGRAM_LEN];
+        // One socket's answer is a header and a few attributes.
+        let mut datagram = [0u8; UNIX_ANSWER_LEN];
         loop {
             let len = self.recv(&mut datagram)?;
             let mut rest = &datagram[..len];
