@@ -26,6 +26,26 @@ export function unixName(addr) {
   return addr ? String(addr) : 'unnamed';
 }
 
+/** A Unix-domain name as a label of at most `max` characters shows it (the full name goes in
+ * its tooltip): a path keeps its file name and as many directories as fit at either end, the
+ * middle ones elided ("/run/…/app/echo.sock"); an abstract name is cut at its end. */
+export function shortUnixName(addr, max) {
+  const name = unixName(addr);
+  if (name.length <= max) return name;
+  if (isAbstractAddr(name) || !name.startsWith('/')) return `${name.slice(0, Math.max(1, max - 1))}…`;
+  const dirs = name.split('/').slice(1);
+  const file = dirs.pop();
+  if (file.length + 2 > max) return `…${file.slice(-(max - 1))}`;
+  // The first directory says where the file lives (/tmp, /run); then the nearest ones.
+  let tail = `/${file}`;
+  let head = dirs.length && `/${dirs[0]}/…${tail}`.length <= max ? `/${dirs[0]}/` : '';
+  for (let i = dirs.length - 1; i > (head ? 0 : -1); i--) {
+    if (`${head}…/${dirs[i]}${tail}`.length > max) break;
+    tail = `/${dirs[i]}${tail}`;
+  }
+  return `${head}…${tail}`;
+}
+
 /** A bare IP (no port), as raw and ICMP sockets are named: normalised, or null when `text`
  * is anything else. */
 export function parseIp(text) {

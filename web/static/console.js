@@ -8,8 +8,9 @@
 import { h, fill, batched, hostSlot } from './dom.js';
 import { joinAddr, parseAddr } from './address.js';
 import { choicesOf } from './calls.js';
-import { protoName } from './describe.js';
+import { protoName, replyFacts, replyHint } from './describe.js';
 import { expectNext } from './hints.js';
+import { icmpLines, icmpSummary } from './icmp.js';
 import { openSocket, openSockets, stateLabel } from './model.js';
 import { explainPort, portOf, portTitle, privilegedRefusal } from './ports.js';
 
@@ -468,14 +469,13 @@ export function mountConsole(el, store, { call, calls }) {
 const ADDR_PLACEHOLDER = 'ip:port, /path or @name';
 const ADDR_TITLE = 'ip:port for TCP and UDP ([ip6]:port for IPv6; port 0 lets the kernel choose), a bare IP for ICMP, a path (/tmp/echo.sock) or an @abstract name for a Unix-domain socket';
 
-/** One fact of an answer; an address with a port tells its range on hover. */
-function fact(name, value, model, host) {
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+/** One fact of an answer (`replyFacts`); an address with a port tells its range on hover. */
+function fact({ name, label, text }, value, model, host) {
   const port = typeof value === 'string' ? portOf(value) : null;
   const hostInfo = model.hosts.find((x) => x.name === host) || null;
   const explained = port !== null ? explainPort(port, { role: name === 'peer' ? 'remote' : null, host: name === 'peer' ? null : hostInfo }) : null;
   return h('span', { class: ['res-fact', explained ? 'has-port' : null], title: explained ? portTitle(explained) : null },
-    h('span', { class: 'muted' }, `${name} `), h('span', { class: 'mono' }, text));
+    h('span', { class: 'muted' }, `${label} `), h('span', { class: 'mono' }, text));
 }
 
 /** The port the kernel chose for the call answered, from its event, in a sentence. */
@@ -498,7 +498,7 @@ function drawResult(last, model) {
   }
   const b = last.body;
   if (b.status === 'error') {
-    const refused = privilegedRefusal({ call: last.request.call, addr: last.request.addr, errno: b.errno });
+    const refused = privilegedRefusal({ call: last.request.call, addr: last.request.addr, errno: b.errno, sandbox: b.sandbox, hint: b.hint });
     return [head, h('div', { class: 'res st-error' },
       h('strong', { class: 'errno' }, `${b.errno} (${b.code})`), h('span', {}, ` ${b.message}`),
       b.sandbox ? h('span', { class: 'badge small' }, 'sandbox') : null,
@@ -509,8 +509,17 @@ function drawResult(last, model) {
     return [head, h('div', { class: 'res st-pending' },
       h('strong', {}, 'blocked'), h('span', {}, ` call ${b.call_id} is waiting; its end appears in the ladder as an event with the same call id.`))];
   }
-  const facts = ['fd', 'fds', 'peer', 'addr', 'bytes', 'data', 'value', 'note']
-    .filter((k) => b[k] !== undefined && b[k] !== null)
-    .map((k) => fact(k, b[k], model, last.request.host));
-  return [head, h('div', { class: 'res st-ok' }, h('strong', {}, 'ok'), ' ', facts, chosenPortNote(b, last.request.host, model))];
+  const facts = replyFacts(b).map((f) => fact(f, b[f.name], model, last.request.host));
+  const hint = replyHint(last.request, b);
+  return [head, h('div', { class: 'res st-ok' }, h('strong', {}, 'ok'), ' ', facts,
+    icmpResult(b.icmp), hint ? h('p', { class: 'hint' }, hint) : null,
+    chosenPortNote(b, last.request.host, model))];
+}
+
+/** The ICMP message a call sent or read, decoded by the server: one line, then each field. */
+function icmpResult(icmp) {
+  if (!icmp) return null;
+  return h('div', { class: 'res-icmp' },
+    h('p', { class: 'mono' }, h('span', { class: 'muted' }, 'icmp '), icmpSummary(icmp)),
+    h('ul', { class: 'small muted' }, icmpLines(icmp).map((line) => h('li', {}, line))));
 }

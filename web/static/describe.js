@@ -1,14 +1,15 @@
 // Events in words: how the ladder and the log write a call, its result and what the kernel
-// did. Plain text only; the views decide how it looks.
+// did, and what the console lists of a call's reply. Plain text only; the views decide how it
+// looks.
 
 import { isAbstractAddr, isUnixAddr } from './address.js';
+import { icmpDirection, icmpHint } from './icmp.js';
+import { defaultType } from './model.js';
 
 /** The C names of a socket's domain, type and protocol. */
 const DOMAIN_NAMES = { inet: 'AF_INET', inet6: 'AF_INET6', unix: 'AF_UNIX' };
 const TYPE_NAMES = { stream: 'SOCK_STREAM', dgram: 'SOCK_DGRAM', seqpacket: 'SOCK_SEQPACKET', raw: 'SOCK_RAW' };
 const PROTOCOL_NAMES = { icmp: 'IPPROTO_ICMP', icmpv6: 'IPPROTO_ICMPV6' };
-/** A socket's type when the tuple does not say it (recordings made before tuples had one). */
-const DEFAULT_TYPES = { tcp: 'stream', udp: 'dgram', icmp: 'raw', icmpv6: 'raw', unix: 'stream' };
 
 /** Kinds that record what the kernel or the session did, not a call a user made. */
 const NOT_CALLS = new Set(['session_started', 'host_added', 'session_ended', 'incoming', 'data', 'eof', 'reset', 'tcp_state', 'isolation', 'packet', 'kernel_socket']);
@@ -31,11 +32,12 @@ function optValue(v) {
   return String(v);
 }
 
-/** A socket's type from a tuple (or an event's own `type`): stream, dgram, seqpacket, raw. */
+/** A socket's type from a tuple (or an event's own `type`): stream, dgram, seqpacket, raw;
+ * the model's default for the protocol when neither says it. */
 export function typeOf(tuple, fallback = null) {
   if (tuple && tuple.type) return tuple.type;
   if (fallback) return fallback;
-  return DEFAULT_TYPES[tuple && tuple.proto] || 'stream';
+  return defaultType(tuple && tuple.proto);
 }
 
 /** The C name of a socket type: SOCK_SEQPACKET. */
@@ -77,6 +79,9 @@ export function callText(ev) {
       return `listen(${fd}, ${ev.backlog ?? ''})`;
     case 'accept':
       return `accept(${fd})`;
+    case 'unlink':
+      // No descriptor: the path of a socket file (the event's `addr`).
+      return `unlink(${ev.addr ? JSON.stringify(ev.addr) : '?'})`;
     case 'send':
       return `send(${fd}, ${preview(ev)})`;
     case 'sendto':
@@ -111,9 +116,12 @@ export function resultText(ev) {
       return `→ fd ${ev.new_fd ?? ev.fd}`;
     case 'socketpair':
       return Array.isArray(ev.fds) ? `→ fds ${ev.fds.join(', ')}, connected to each other` : `→ fd ${ev.new_fd ?? ev.fd}`;
-    case 'accept':
-      if (!ev.peer && ev.tuple && ev.tuple.proto === 'unix') return `→ fd ${ev.new_fd} from an unnamed socket`;
-      return `→ fd ${ev.new_fd}${ev.peer ? ` from ${ev.peer}` : ''}`;
+    case 'accept': {
+      // A Unix peer is on this host: the kernel names its descriptor (`peer_fd`).
+      const peerFd = Number.isInteger(ev.peer_fd) ? `fd ${ev.peer_fd}` : null;
+      if (!ev.peer && ev.tuple && ev.tuple.proto === 'unix') return `→ fd ${ev.new_fd} from ${peerFd ? `${peerFd} (unnamed)` : 'an unnamed socket'}`;
+      return `→ fd ${ev.new_fd}${ev.peer ? ` from ${ev.peer}` : ''}${peerFd ? ` (${peerFd})` : ''}`;
+    }
     case 'send':
     case 'sendto':
       return `→ ${ev.bytes ?? 0} bytes`;
@@ -167,6 +175,38 @@ export function kernelText(ev) {
     default:
       return ev.kind;
   }
+}
+
+/** The fields of an ok call reply the console lists, in this order, and what it calls them.
+ * `icmp` and `hint` are not among them: they read as sentences (`replyHint`, icmp.js). */
+const REPLY_FACTS = [
+  ['fd', 'fd'],
+  ['fds', 'fds'],
+  ['peer_fd', 'peer fd'],
+  ['peer', 'peer'],
+  ['addr', 'addr'],
+  ['bytes', 'bytes'],
+  ['data', 'data'],
+  ['value', 'value'],
+  ['note', 'note'],
+];
+
+/** What an ok call reply says, fact by fact: `[{name, label, text}]` ("fds" → "3, 5",
+ * "peer_fd" → "peer fd"). */
+export function replyFacts(body) {
+  return REPLY_FACTS.filter(([name]) => body[name] !== undefined && body[name] !== null).map(([name, label]) => {
+    const value = body[name];
+    const text = Array.isArray(value) ? value.join(', ') : typeof value === 'object' ? optValue(value) : String(value);
+    return { name, label, text };
+  });
+}
+
+/** What will come of a call that succeeded but may not do what it seems to: the server's hint
+ * (a message sent with a wrong ICMP checksum), else for an ICMP message read with a wrong
+ * checksum the page's word on it; null otherwise. `request` is the call as made. */
+export function replyHint(request, body) {
+  if (body.hint) return body.hint;
+  return body.icmp ? icmpHint(body.icmp, icmpDirection(request)) : null;
 }
 
 /** One line for the event log. */

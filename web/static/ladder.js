@@ -8,11 +8,13 @@
 // Rows are appended as events arrive and redrawn in full only when the shown log is rebuilt
 // (a recording rewound); display choices only relabel or restyle the rows already drawn.
 // Every row's ports tell their range on hover, a call that made the kernel choose a port says
-// so, and the layers overlay (a display choice) tags each row with its layer.
+// so, an ICMP message sent, read or waiting reads in one line (with what a wrong checksum
+// brings), and the layers overlay (a display choice) tags each row with its layer.
 
 import { h, s, fill, batched, fmtOffset, fmtClock, hostSlot, prefToggle } from './dom.js';
 import { callText, fmtGap, isCall, kernelText, packetLabel, packetShort, resultText } from './describe.js';
 import { eventHost } from './attribution.js';
+import { hasIcmp, icmpDirection, icmpHint, icmpLines, icmpSummary } from './icmp.js';
 import { OVERLAY, overlayOfEvent } from './layers.js';
 import { packetLanes } from './model.js';
 import { explainPort, portTitle, portsOfEvent, privilegedRefusal } from './ports.js';
@@ -383,6 +385,11 @@ function packetLink(view, seq, why) {
   }, `${short} #${seq}`);
 }
 
+/** An ICMP message sent, read or waiting, in one line; all of it on hover. */
+function icmpLine(ev) {
+  return h('span', { class: 'c-icmp mono', title: icmpLines(ev.icmp).join('\n') }, icmpSummary(ev.icmp));
+}
+
 function drawRow(ev, state, hosts, view, { wire, gap }) {
   if (ev.kind === 'packet' && ev.packet) return drawPacketRow(ev, state, hosts, view, gap);
   const model = state.model;
@@ -434,6 +441,7 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
       if (end) row.classList.add('resolved');
     }
     card.append(result);
+    if (hasIcmp(ev)) card.append(icmpLine(ev));
     if (ev.status === 'error' && ev.errno) {
       card.append(h('span', { class: 'c-errmsg' }, ev.errno.message + (ev.sandbox ? ' (sandbox)' : '')));
       card.append(h('span', { class: 'c-hint' }, ev.hint || ev.errno.hint));
@@ -441,8 +449,13 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
       if (refused) card.append(h('span', { class: 'c-port' }, refused));
     } else if (ev.hint) {
       card.append(h('span', { class: 'c-hint' }, ev.hint));
+    } else if (hasIcmp(ev)) {
+      const hint = icmpHint(ev.icmp, icmpDirection(ev));
+      if (hint) card.append(h('span', { class: 'c-hint' }, hint));
     }
-    if (note) {
+    // The server's note names the port the kernel chose and its range: the page's line would
+    // only repeat it (recordings before `ephemeral_port` have no such note).
+    if (note && !(Number.isInteger(ev.ephemeral_port) && ev.note)) {
       const chosen = ports.find((p) => p.role === 'local' && p.port === note.port);
       card.append(h('span', { class: 'c-port', title: chosen ? portTitle(chosen.explained) : '' },
         h('span', { class: 'port-mark', 'aria-hidden': 'true' }, '⚙'), ` the kernel chose port ${note.port}: ephemeral`));
@@ -465,12 +478,20 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
     const what = { tcp_state: 'TCP state', kernel_socket: 'kernel socket' }[ev.kind] || ev.kind.replace('_', ' ');
     card.append(h('span', { class: 'c-kernel' },
       lane >= 0 ? h('span', { class: 'c-kind' }, `${host} · ${what}`) : null, lane >= 0 ? ' ' : null, kernelText(ev)));
+    if (hasIcmp(ev)) {
+      card.append(icmpLine(ev));
+      const hint = ev.hint || icmpHint(ev.icmp, icmpDirection(ev));
+      if (hint) card.append(h('span', { class: 'c-hint' }, hint));
+    }
     if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, 'from ', packetLink(view, ev.packet_seq, 'the packet behind this event')));
   }
   // The server's note explains what the sandbox or kernel did; for the kernel events whose
   // line above already says it, it would only repeat.
   const repeats = ['session_started', 'incoming', 'eof', 'reset'].includes(ev.kind) || ev.status === 'pending' || ev.inferred;
-  if (ev.note && !repeats) card.append(h('span', { class: 'c-note' }, ev.note));
+  if (ev.note && !repeats) {
+    const chosen = Number.isInteger(ev.ephemeral_port) ? ports.find((p) => p.role === 'local' && p.port === ev.ephemeral_port) : null;
+    card.append(h('span', { class: ['c-note', chosen ? 'c-port-note' : null], title: chosen ? portTitle(chosen.explained) : null }, ev.note));
+  }
   row.append(card);
   // Links are buttons of their own, beside the card's text (a button may not hold one).
   if (links.length) {

@@ -1,9 +1,10 @@
 // Event log view: every event as a line, filtered by host, fd, kind or errors only, and the
-// chosen event's full JSON beside it, after what its ports mean. Lines are buttons, so the
-// log is walked with Tab and opened with Enter like any list of links.
+// chosen event's full JSON beside it, after what its ports and its ICMP message mean. Lines
+// are buttons, so the log is walked with Tab and opened with Enter like any list of links.
 
 import { h, fill, batched, fmtOffset } from './dom.js';
 import { summary } from './describe.js';
+import { hasIcmp, icmpDirection, icmpHint, icmpLines, icmpSummary } from './icmp.js';
 import { portsOfEvent, privilegedRefusal } from './ports.js';
 
 /** Lines drawn at most; older matching events are counted, not drawn. */
@@ -121,6 +122,7 @@ export function mountLog(el, store) {
             h('h3', {}, `Event #${chosen.seq} · ${chosen.kind}`),
             h('button', { type: 'button', class: 'button small ghost', onclick: () => store.select(null) }, 'Close')),
           portsPanel(chosen, state.model),
+          icmpPanel(chosen),
           h('pre', { class: 'json mono', tabindex: '0', 'aria-label': `JSON of event ${chosen.seq}` }, JSON.stringify(chosen, null, 2)));
       } else {
         fill(detail, h('p', { class: 'muted' }, 'Choose an event (here or in the ladder) to see everything it records.'));
@@ -144,4 +146,17 @@ function portsPanel(ev, model) {
       h('span', { class: ['port-tag', `port-${p.explained.short}`] }, p.explained.short),
       h('span', { class: 'small muted port-why' }, ` ${p.explained.lines.join(' ')}`)))),
     refused ? h('p', { class: 'small hint' }, refused) : null);
+}
+
+/** The ICMP message an event carries (sent, read or waiting), decoded by the server: its
+ * summary, every field in words, and what a wrong checksum brings when the server's hint
+ * does not already say it. */
+function icmpPanel(ev) {
+  if (!hasIcmp(ev)) return null;
+  const hint = ev.hint ? null : icmpHint(ev.icmp, icmpDirection(ev));
+  return h('section', { class: 'detail-icmp', 'aria-label': 'ICMP message of this event' },
+    h('h4', {}, 'ICMP message'),
+    h('p', { class: 'mono' }, icmpSummary(ev.icmp)),
+    h('ul', {}, icmpLines(ev.icmp).map((line) => h('li', { class: 'small muted' }, line))),
+    hint ? h('p', { class: 'small hint' }, hint) : null);
 }

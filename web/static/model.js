@@ -6,9 +6,11 @@
 // the hints a socket's state gives are `hints.js`'s, what a port means is `ports.js`'s.
 //
 // Unix-domain sockets live inside one host and are often unnamed, so which socket talks to
-// which cannot be read from their addresses: a socketpair's event names both descriptors, and
-// an accepted socket is paired with the oldest connected client of its listener's name on the
-// same host (the order of the accept queue).
+// which cannot be read from their addresses: it is the kernel's word. A socketpair's event
+// names both descriptors (`fds`), an accept's names the client's (`peer_fd`), and a snapshot
+// names each connected socket's other end (`peer_fd`). Only recordings made before the server
+// said so fall back on a guess: an accepted socket goes with the oldest connected client of
+// its listener's name on the same host (the order of the accept queue).
 
 import { WILDCARD, hostOfAddr, isUnixAddr, joinAddr, normIp, parseAddr, sameEndpoint } from './address.js';
 import { attributeConnect, attributeData, attributeEnd, attributeIncoming, eventHost, rememberSend } from './attribution.js';
@@ -37,6 +39,7 @@ export function emptyModel() {
     callPackets: new Map(), // call_id → packet events the call caused
     kernelSockets: new Map(), // "A|local|remote" → {uid, host, tuple, state, from, timerMs, seq, time_ms}
     portNotes: new Map(), // seq of a call → {chosen, how, port}: the call made the kernel choose a local port
+    kernelPairs: false, // whether the server names Unix peers (peer_fd): then the page never guesses them
     ended: null,
     lastSeq: 0,
   };
@@ -52,9 +55,13 @@ function key(host, fd) {
 /** Socket types whose sockets are connected to one peer (listen, accept, connect). */
 const CONNECTION_TYPES = new Set(['stream', 'seqpacket']);
 
-/** A socket's type when the tuple does not say it (recordings made before tuples had one). */
+/** A socket's type by protocol, when the tuple does not say it (recordings made before tuples
+ * had one). The one place for it: the model and the words (`describe.js`) both read it here. */
+const DEFAULT_TYPES = { tcp: 'stream', udp: 'dgram', icmp: 'raw', icmpv6: 'raw', unix: 'stream' };
+
+/** A socket's type when the tuple does not say it. */
 export function defaultType(proto) {
-  return { tcp: 'stream', udp: 'dgram', icmp: 'raw', icmpv6: 'raw', unix: 'stream' }[proto] || 'stream';
+  return DEFAULT_TYPES[proto] || 'stream';
 }
 
 /** Whether a socket is connection-oriented (stream or seqpacket): it listens, accepts, connects
@@ -181,10 +188,38 @@ export function receiverOf(model, addr, host = null) {
   return null;
 }
 
-/** Pair a connected Unix-domain socket with its other end on the same host: an accepted
- * socket with the oldest unpaired client connected to its name, or a client with the oldest
- * unpaired accepted socket of the name it connected to. */
-function pairUnix(model, socket) {
+/** Connect two Unix-domain sockets as the kernel pairs them, undoing a pair either had (a
+ * guess, or an end since replaced). */
+function linkPair(model, a, b) {
+  for (const socket of [a, b]) unlinkPair(model, socket);
+  a.pair = b.uid;
+  b.pair = a.uid;
+}
+
+/** Forget the other end of a Unix-domain socket, on both sides. */
+function unlinkPair(model, socket) {
+  const old = socket.pair !== null && socket.pair !== undefined ? model.sockets.get(socket.pair) : null;
+  if (old && old.pair === socket.uid) old.pair = null;
+  socket.pair = null;
+}
+
+/** Pair a connected Unix-domain socket with its other end, when the event names it
+ * (`peer_fd`); recordings made before the server named it get a guess (`guessUnixPeer`). */
+function pairUnix(model, socket, peerFd) {
+  if (Number.isInteger(peerFd)) {
+    model.kernelPairs = true;
+    const other = openSocket(model, socket.host, peerFd);
+    if (other && other !== socket) linkPair(model, socket, other);
+    return;
+  }
+  // The server names peers, so an accept without one has none left (its client closed).
+  if (!model.kernelPairs) guessUnixPeer(model, socket);
+}
+
+/** For recordings without `peer_fd`: pair a connected Unix-domain socket with its other end on
+ * the same host: an accepted socket with the oldest unpaired client connected to its name, or
+ * a client with the oldest unpaired accepted socket of the name it connected to. */
+function guessUnixPeer(model, socket) {
   if (socket.pair !== null) return;
   const accepted = socket.role === 'accepted';
   const name = accepted ? socket.local : socket.remote;
@@ -219,13 +254,20 @@ export function stateLabel(socket) {
 
 /** Note how a socket's local port came to be, when an event first shows one; a call that made
  * the kernel choose it (connect, sendto, listen on an unbound socket, bind to port 0) is kept
- * in `portNotes` by its seq, for the views to explain. */
+ * in `portNotes` by its seq, for the views to explain. The call's `ephemeral_port` is the
+ * server's word on it; recordings made before the server said so are read by `portOrigin`. */
 function notePort(model, socket, ev, hadPort) {
   const port = portOf(socket.local);
   if (!hadPort && port !== null && !socket.portOrigin) {
     socket.portOrigin = { ...portOrigin(ev, socket.local), seq: ev.seq, port, callSeq: null };
   }
   const origin = socket.portOrigin;
+  if (Number.isInteger(ev.ephemeral_port) && origin && origin.port === ev.ephemeral_port && origin.callSeq === null) {
+    // The kernel chose it during this call (a packet or state change may have shown it first).
+    Object.assign(origin, portOrigin(ev, socket.local), { callSeq: ev.seq });
+    model.portNotes.set(ev.seq, { chosen: true, how: origin.how, port: origin.port });
+    return;
+  }
   // The call behind a kernel-chosen port (its packet or state change may have shown it first).
   const calls = ['bind', 'connect', 'sendto', 'send', 'listen'];
   if (origin && origin.chosen && origin.callSeq === null && calls.includes(ev.kind) && ev.status !== 'observed' && ev.status !== 'error') {
@@ -283,15 +325,16 @@ export function applyEvent(model, ev) {
       return;
     case 'socketpair':
       if (ok) {
-        // Two descriptors connected to each other, with no names at all.
-        const fds = Array.isArray(ev.fds) && ev.fds.length === 2 ? ev.fds : [ev.new_fd ?? ev.fd, (ev.new_fd ?? ev.fd) + 1];
+        // Two descriptors connected to each other, with no names at all: the event names both.
+        // Without `fds` only the first is known; a snapshot's `peer_fd` names the other.
         const tuple = { proto: 'unix', family: 'unix', type: ev.type || 'stream', ...(ev.tuple || {}) };
-        const a = newSocket(model, ev, fds[0], tuple);
-        const b = newSocket(model, ev, fds[1], tuple, ev.seq + 0.5);
+        const fds = Array.isArray(ev.fds) && ev.fds.length === 2 ? ev.fds : [ev.new_fd ?? ev.fd];
+        const [a, b] = fds.map((fd, i) => newSocket(model, ev, fd, tuple, ev.seq + i / 2));
         a.role = 'pair';
-        b.role = 'pair';
-        a.pair = b.uid;
-        b.pair = a.uid;
+        if (b) {
+          b.role = 'pair';
+          linkPair(model, a, b);
+        }
       }
       return;
     case 'packet':
@@ -346,7 +389,7 @@ export function applyEvent(model, ev) {
         socket.role = socket.role || 'client';
         socket.connectedSeq = ev.seq;
         socket.stateSeq = ev.seq;
-        pairUnix(model, socket);
+        pairUnix(model, socket, ev.peer_fd);
       }
       break;
     case 'accept':
@@ -362,7 +405,7 @@ export function applyEvent(model, ev) {
         if (conn.proto === 'tcp') conn.tcp = 'ESTABLISHED';
         // The listener's port, not one the kernel chose.
         if (portOf(conn.local) !== null) conn.portOrigin = { chosen: false, how: 'accept', seq: ev.seq, port: portOf(conn.local), callSeq: ev.seq };
-        if (conn.proto === 'unix') pairUnix(model, conn);
+        if (conn.proto === 'unix') pairUnix(model, conn, ev.peer_fd);
         // The event carries the listener's address; under a wildcard bind (0.0.0.0:8080) the
         // connection's own address is where the client connected to.
         const local = parseAddr(conn.local);
@@ -515,9 +558,9 @@ export function connectionPackets(model, a, b, afterSeq = 0) {
   });
 }
 
-/** Correct the model with a live snapshot's kernel figures (states, queues, tuples), and set
- * hosts and pending calls from it. Only meaningful when the snapshot is not older than the
- * model (its last_seq ≥ the model's). */
+/** Correct the model with a live snapshot's kernel figures (states, queues, tuples, which Unix
+ * socket is connected to which), and set hosts and pending calls from it. Only meaningful when
+ * the snapshot is not older than the model (its last_seq ≥ the model's). */
 export function reconcile(model, snapshot) {
   if (!snapshot || !Array.isArray(snapshot.hosts)) return;
   for (const host of snapshot.hosts) {
@@ -529,6 +572,7 @@ export function reconcile(model, snapshot) {
   }
   if (!snapshot.live) return;
   const seen = new Set();
+  const unix = []; // [socket, its snapshot]: the kernel's pairs, set once every socket is known
   for (const host of snapshot.hosts) {
     for (const snap of host.sockets || []) {
       let socket = openSocket(model, host.name, snap.fd);
@@ -548,10 +592,22 @@ export function reconcile(model, snapshot) {
       if (snap.accept_queue !== null && snap.accept_queue !== undefined) socket.queue = snap.accept_queue;
       if (snap.recv_queue !== null && snap.recv_queue !== undefined && socket.proto === 'tcp') socket.waiting = snap.recv_queue;
       for (const opt of snap.options || []) socket.options[opt.option] = opt.value;
+      if (socket.proto === 'unix') unix.push([socket, snap]);
     }
   }
   for (const socket of [...model.sockets.values()]) {
     if (!socket.closed && !seen.has(socket.uid)) closeSocket(model, socket, model.lastSeq);
+  }
+  // Which Unix socket is connected to which: the kernel's word, when the server gives it (no
+  // `peer_fd` then means none: the other end waits in an accept queue, or is closed).
+  if (unix.some(([, snap]) => Number.isInteger(snap.peer_fd))) model.kernelPairs = true;
+  if (model.kernelPairs) {
+    for (const [socket, snap] of unix) {
+      const other = Number.isInteger(snap.peer_fd) ? openSocket(model, socket.host, snap.peer_fd) : null;
+      if (other && other !== socket) {
+        if (socket.pair !== other.uid || other.pair !== socket.uid) linkPair(model, socket, other);
+      } else if (socket.pair !== null) unlinkPair(model, socket);
+    }
   }
   model.pending.clear();
   for (const p of snapshot.pending || []) model.pending.set(p.call_id, { ...p, seq: null });

@@ -71,9 +71,16 @@ export function bindAsksKernel(requested) {
 /** How a socket's local port came to be, from the event that first showed it (`ev`) and the
  * request behind it: {chosen: true, how} when the kernel chose it (bind to port 0, or an
  * implicit bind on connect/sendto/listen), {chosen: false, how: 'bind'} when a bind named it,
- * null when the event shows no port. */
+ * null when the event shows no port. A call's `ephemeral_port` is the server's word that the
+ * kernel chose this port during it; without one (recordings made before the server said so)
+ * the call and its request tell. */
 export function portOrigin(ev, local) {
-  if (portOf(local) === null) return null;
+  const port = portOf(local);
+  if (port === null) return null;
+  if (Number.isInteger(ev.ephemeral_port) && ev.ephemeral_port === port) {
+    if (ev.kind === 'bind') return { chosen: true, how: 'bind-0' };
+    return { chosen: true, how: IMPLICIT_BINDS.has(ev.kind) ? ev.kind : 'implicit' };
+  }
   if (ev.kind === 'bind') {
     const requested = ev.requested_addr || ev.addr;
     return bindAsksKernel(requested) ? { chosen: true, how: 'bind-0' } : { chosen: false, how: 'bind' };
@@ -122,14 +129,23 @@ export function portTitle(explained) {
   return explained ? explained.lines.join('\n') : '';
 }
 
+/** What the page adds to a refused well-known port when the sandbox's own hint already says
+ * why (the range, the privilege, another port to bind). */
+const PRIVILEGED_FLAG = 'A server started with --allow-privileged-ports lets its sessions bind them.';
+
 /** The well-known port a failed bind asked for, explained, when that is why it failed
- * (EACCES on a port below 1024); null otherwise. */
+ * (EACCES on a port below 1024); null otherwise. A sandbox refusal carries the sandbox's own
+ * hint (`sandbox` and `hint`, on an event or a console reply), which explains the range and
+ * names a port to bind instead: then only what it does not say, lest the card say it twice. */
 export function privilegedRefusal(ev) {
   const errno = ev && ev.errno ? (typeof ev.errno === 'string' ? ev.errno : ev.errno.name) : null;
   if (ev.kind !== 'bind' && ev.call !== 'bind') return null;
   if (errno !== 'EACCES') return null;
   const port = portOf(ev.requested_addr || ev.addr);
   if (port === null || port === 0 || port > 1023) return null;
+  if (ev.sandbox && typeof ev.hint === 'string' && ev.hint) {
+    return ev.hint.includes('--allow-privileged-ports') ? null : PRIVILEGED_FLAG;
+  }
   return `Port ${port} is well-known (0–1023): binding it needs privilege (CAP_NET_BIND_SERVICE), which a program usually lacks. The sandbox refuses it as the kernel refuses an unprivileged program, unless the server was started with --allow-privileged-ports. Pick a port from 1024 up, such as 8080.`;
 }
 

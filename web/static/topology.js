@@ -2,19 +2,19 @@
 // family, state, local address, accept queue), a dashed ghost of a plug for each socket the
 // kernel keeps without a descriptor (TIME_WAIT after an active close, as sock_diag reports
 // it), wires between connected pairs labelled with their tuple, and data or datagrams drawn
-// travelling between plugs. A Unix-domain socket shows its path, @name or "unnamed" and its
-// wire stays inside its host; a raw or ICMP socket its address, which has no port. Every port
-// says its range and meaning on hover (ports.js), a port the kernel chose is marked
-// ephemeral, and the layers overlay (a display choice) tags what belongs to which layer.
-// Elements are keyed
-// (host name, socket uid, wire pair) and kept across redraws, so CSS transitions show moves,
-// state changes and closing sockets fading out.
+// travelling between plugs. A Unix-domain socket shows its path (a long one shortened, in
+// full on hover), @name or "unnamed" and its wire stays inside its host; a raw or ICMP socket
+// its address, which has no port. Every port says its range and meaning on hover (ports.js),
+// a port the kernel chose is marked ephemeral, and the layers overlay (a display choice) tags
+// what belongs to which layer. Elements are keyed (host name, socket uid, wire pair) and
+// kept across redraws, so CSS transitions show moves, state changes and closing sockets
+// fading out.
 
 import { h, s, fill, batched, hostSlot } from './dom.js';
 import { peerSocket, stateLabel } from './model.js';
 import { HEAD_H, HOST_W, PLUG_H, PLUG_W, anchor, chipsOf, hasThirdLine, hostAnchor, layoutOf, tupleOf } from './layout.js';
 import { fmtTimer, protoName } from './describe.js';
-import { isAbstractAddr, unixName } from './address.js';
+import { isAbstractAddr, shortUnixName, unixName } from './address.js';
 import { OVERLAY, overlayOfAddress, overlayOfWire } from './layers.js';
 import { EPHEMERAL_LESSON, ephemeralText, explainPort, portOf, portTitle } from './ports.js';
 
@@ -25,6 +25,8 @@ const QUEUE_SLOTS = 8;
 /** Approximate widths of a character, for what fits on a plug's line. */
 const MONO_CHAR_PX = 7.6;
 const TAG_CHAR_PX = 6.2;
+/** Characters of a Unix name a plug's line holds (16 px in from the left, 10 from the right). */
+const UNIX_NAME_CHARS = Math.floor((PLUG_W - 26) / MONO_CHAR_PX);
 /** How long a flight takes, and when it is removed even if no animationend came. */
 const FLIGHT_MS = 900;
 const FLIGHT_CLEANUP_MS = 2500;
@@ -166,10 +168,11 @@ function kindText(socket) {
   return `${protoName(socket.proto)} · ${familyLabel(socket)}`;
 }
 
-/** The plug's own address as shown: ip:port, a bare IP, a Unix name, or why there is none. */
+/** The plug's own address as shown: ip:port, a bare IP, a Unix name (a long path shortened:
+ * the plug's tooltips hold it in full), or why there is none. */
 function whereText(socket) {
   if (socket.proto === 'unix') {
-    if (socket.local) return unixName(socket.local);
+    if (socket.local) return shortUnixName(socket.local, UNIX_NAME_CHARS);
     return socket.role === 'pair' ? 'unnamed (socketpair)' : 'unnamed';
   }
   return socket.local || 'no address yet';
@@ -217,7 +220,8 @@ function drawPlug(g, plug, state, animatedUpTo, view) {
   const where = whereText(socket);
   const port = plugPort(socket, state.model);
   g.dataset.port = port ? port.short : '';
-  g.setAttribute('aria-label', `host ${socket.host} fd ${socket.fd}, ${kindText(socket)}, ${label}, ${where}${port ? ` (${port.short} port)` : ''}${socket.closed ? '' : ' — pick for the console'}`);
+  const whereFull = socket.proto === 'unix' && socket.local ? unixName(socket.local) : where;
+  g.setAttribute('aria-label', `host ${socket.host} fd ${socket.fd}, ${kindText(socket)}, ${label}, ${whereFull}${port ? ` (${port.short} port)` : ''}${socket.closed ? '' : ' — pick for the console'}`);
 
   const changed = socket.stateSeq > Number(g.dataset.shownState || 0) && socket.stateSeq > animatedUpTo && socket.stateSeq > state.quietUpTo;
   g.dataset.shownState = String(socket.stateSeq);
@@ -317,8 +321,11 @@ function thirdLine(socket, state) {
     out.push(s('text', { class: 'plug-note queue-text', x, y }, `${queue} of ${backlog}`));
   } else if (socket.proto === 'unix' && !socket.closed && hasThirdLine(socket)) {
     const peer = peerSocket(state.model, socket);
-    const text = peer ? (peer.local ? unixName(peer.local) : `fd ${peer.fd}${peer.role === 'pair' ? ' (socketpair)' : ' (unnamed)'}`) : unixName(socket.remote);
-    out.push(s('text', { class: 'plug-note mono', x, y }, `↔ ${text}${peer ? '' : socket.remote ? '' : ' (gone)'}`));
+    const name = peer ? peer.local : socket.remote;
+    // "↔ " comes first on the line.
+    const text = name ? shortUnixName(name, UNIX_NAME_CHARS - 2) : peer ? `fd ${peer.fd}${peer.role === 'pair' ? ' (socketpair)' : ' (unnamed)'}` : unixName(null);
+    const whole = name && text !== name ? s('title', {}, `${name}${peer ? `, fd ${peer.fd}` : ''}`) : null;
+    out.push(s('text', { class: 'plug-note mono', x, y }, `↔ ${text}${peer ? '' : socket.remote ? '' : ' (gone)'}`, whole));
   } else if (socket.remote) {
     const remotePort = portOf(socket.remote);
     const explained = remotePort !== null ? explainPort(remotePort, { role: 'remote', host: hostNamed(state.model, socket.remote) }) : null;

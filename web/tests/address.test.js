@@ -3,7 +3,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { addrKind, hostOfAddr, isAbstractAddr, isUnixAddr, joinAddr, normIp, parseAddr, parseIp, sameEndpoint, unixName } from '../static/address.js';
+import { addrKind, hostOfAddr, isAbstractAddr, isUnixAddr, joinAddr, normIp, parseAddr, parseIp, sameEndpoint, shortUnixName, unixName } from '../static/address.js';
 
 const model = { hosts: [{ name: 'A', addrs: ['10.0.0.1', 'fd00::1'] }, { name: 'B', addrs: ['10.0.0.2', 'FD00::2'] }] };
 
@@ -85,4 +85,19 @@ test('Unix names match only exactly and name no host', () => {
   assert.equal(hostOfAddr(model, '/tmp/echo.sock'), null);
   assert.equal(hostOfAddr(model, '@echo'), null);
   assert.equal(hostOfAddr(model, 'fd00::1'), 'A', 'a bare IPv6 (a raw socket) names its host');
+});
+
+test('a long Unix name is shortened for a plug’s label, keeping its file name', () => {
+  assert.equal(shortUnixName('/tmp/echo.sock', 31), '/tmp/echo.sock', 'short enough');
+  assert.equal(shortUnixName(null, 31), 'unnamed');
+  const long = '/var/lib/plugboard/sessions/abcdef/run/app/echo.sock';
+  const short = shortUnixName(long, 31);
+  assert.equal(short, '/var/…/abcdef/run/app/echo.sock');
+  assert.ok(short.length <= 31);
+  assert.equal(shortUnixName('/tmp/a-very-long-directory-name/echo.sock', 31), '/tmp/…/echo.sock');
+  const file = shortUnixName(`/tmp/${'x'.repeat(40)}.sock`, 31);
+  assert.ok(file.startsWith('…') && file.endsWith('x.sock') && file.length === 31, file);
+  const abstract = shortUnixName(`@${'y'.repeat(40)}`, 31);
+  assert.ok(abstract.startsWith('@y') && abstract.endsWith('…') && abstract.length === 31, abstract);
+  for (let max = 8; max < 60; max++) assert.ok(shortUnixName(long, max).length <= max, String(max));
 });

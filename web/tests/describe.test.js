@@ -3,7 +3,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fmtGap, isCall, kernelText, packetLabel, packetShort, summary } from '../static/describe.js';
+import { callText, fmtGap, isCall, kernelText, packetLabel, packetShort, resultText, summary, typeOf } from '../static/describe.js';
+import { defaultType } from '../static/model.js';
 
 const events = JSON.parse(readFileSync(new URL('./fixtures/handshake-and-close.json', import.meta.url)));
 const refused = JSON.parse(readFileSync(new URL('./fixtures/refused.json', import.meta.url)));
@@ -80,4 +81,32 @@ test('Unix-domain, raw and ICMP calls read as a program writes them', () => {
   assert.equal(summary({ kind: 'getsockname', status: 'ok', fd: 4, tuple: { proto: 'unix', family: 'unix', type: 'stream' } }), 'getsockname(4) → unnamed');
   assert.match(kernelText({ kind: 'eof', tuple: { proto: 'unix' } }), /no FIN/);
   assert.equal(kernelText({ kind: 'eof', tuple: { proto: 'tcp' } }), 'FIN received: end of stream after the waiting bytes');
+});
+
+test('unlink reads as a program writes it: the path, and 0 or the errno', () => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/unix-peer-fd.json', import.meta.url)));
+  const ev = (seq) => fixture.find((e) => e.seq === seq);
+  assert.equal(isCall(ev(17)), true);
+  assert.equal(callText(ev(17)), 'unlink("/tmp/echo.sock")');
+  assert.equal(summary(ev(17)), 'unlink("/tmp/echo.sock") → 0');
+  assert.equal(summary(ev(18)), 'unlink("/tmp/echo.sock") ENOENT (2)');
+  assert.equal(resultText(ev(18)), 'ENOENT (2)');
+});
+
+test('a tuple without a type reads with the model’s default for its protocol', () => {
+  for (const proto of ['tcp', 'udp', 'icmp', 'icmpv6', 'unix', undefined]) {
+    assert.equal(typeOf(proto ? { proto } : null), defaultType(proto), String(proto));
+  }
+  assert.equal(typeOf({ proto: 'tcp' }), 'stream');
+  assert.equal(typeOf({ proto: 'udp' }), 'dgram');
+  assert.equal(typeOf({ proto: 'unix' }, 'seqpacket'), 'seqpacket', 'a socketpair event’s own type');
+  assert.equal(typeOf({ proto: 'udp', type: 'dgram' }), 'dgram');
+});
+
+test('an accept names the client’s descriptor when the kernel paired them', () => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/unix-peer-fd.json', import.meta.url)));
+  const ev = (seq) => fixture.find((e) => e.seq === seq);
+  assert.equal(summary(ev(11)), 'accept(3) → fd 6 from fd 5 (unnamed)');
+  assert.equal(summary(ev(10)), 'accept(3) → fd 4 from an unnamed socket', 'its client closed while queued');
+  assert.equal(resultText({ ...ev(11), peer: '/tmp/client.sock' }), '→ fd 6 from /tmp/client.sock (fd 5)');
 });

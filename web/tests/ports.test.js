@@ -108,3 +108,44 @@ test('every port an event shows, explained with the right host’s range', () =>
   assert.deepEqual(portsOfEvent(at(16), model), [], 'ICMP: no ports');
   assert.deepEqual(portsOfEvent(at(3), model), [], 'Unix: no ports');
 });
+
+// The server's word: `ephemeral_port` on the call during which the kernel chose the port.
+const chosen = JSON.parse(readFileSync(new URL('./fixtures/ephemeral-ports.json', import.meta.url)));
+const chosenAt = (seq) => chosen.find((ev) => ev.seq === seq);
+
+test('a call’s ephemeral_port says the kernel chose the port, whatever the request showed', () => {
+  // A bind to port 0 whose request the event does not repeat: only the field tells.
+  assert.deepEqual(portOrigin(chosenAt(3), '10.0.0.2:40123'), { chosen: true, how: 'bind-0' });
+  assert.deepEqual(portOrigin({ ...chosenAt(3), ephemeral_port: undefined }, '10.0.0.2:40123'), { chosen: false, how: 'bind' }, 'an old recording without it');
+  assert.deepEqual(portOrigin(chosenAt(6), '10.0.0.1:45044'), { chosen: true, how: 'connect' });
+  assert.deepEqual(portOrigin(chosenAt(10), '0.0.0.0:40500'), { chosen: true, how: 'listen' });
+  assert.deepEqual(portOrigin(chosenAt(12), '10.0.0.2:8080'), { chosen: false, how: 'bind' });
+});
+
+test('the model notes the calls whose event carries ephemeral_port', () => {
+  const model = emptyModel();
+  for (const ev of chosen) applyEvent(model, ev);
+  assert.deepEqual(model.portNotes.get(3), { chosen: true, how: 'bind-0', port: 40123 });
+  // The SYN_SENT state showed the port first; the connect's field names the call.
+  assert.deepEqual(model.portNotes.get(6), { chosen: true, how: 'connect', port: 45044 });
+  assert.deepEqual(model.portNotes.get(8), { chosen: true, how: 'sendto', port: 41234 });
+  assert.deepEqual(model.portNotes.get(10), { chosen: true, how: 'listen', port: 40500 });
+  assert.equal(model.portNotes.has(12), false, 'bind named 8080');
+  const bound = portsOfEvent(chosenAt(3), model, model.portNotes.get(3));
+  assert.deepEqual(bound.map((p) => [p.role, p.port, p.explained.short]), [['local', 40123, 'ephemeral']]);
+  assert.match(bound[0].explained.lines.join(' '), /40000–40999 \(host B’s/);
+});
+
+test('a refusal the sandbox already explained adds only what its hint does not say', () => {
+  const refusal = chosenAt(14);
+  const text = privilegedRefusal(refusal);
+  assert.match(text, /--allow-privileged-ports/);
+  assert.doesNotMatch(text, /well-known|CAP_NET_BIND_SERVICE|1024/, 'the hint says those');
+  // Without the sandbox's own hint (the errno's general one only), the whole explanation.
+  assert.match(privilegedRefusal({ ...refusal, hint: undefined }), /^Port 80 is well-known \(0–1023\)/);
+  // A console reply: its hint is the sandbox's when `sandbox` is set.
+  const replies = JSON.parse(readFileSync(new URL('./fixtures/call-replies.json', import.meta.url)));
+  const { request, body } = replies.bind_privileged;
+  assert.equal(privilegedRefusal({ call: request.call, addr: request.addr, errno: body.errno, sandbox: body.sandbox, hint: body.hint }), text);
+  assert.equal(privilegedRefusal({ ...refusal, hint: `${refusal.hint} Or start the server with --allow-privileged-ports.` }), null, 'nothing left to add');
+});
