@@ -29,21 +29,6 @@ const STEPS: usize = 40;
 /// Ports the scripts pick from, so that binds and connects meet.
 const PORTS: [u16; 2] = [7101, 7102];
 
-/// Deterministic pseudo-random numbers (xorshift), so a failure can be replayed by its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// One step of a script.
 #[derive(Debug, Clone)]
 enum Step {

@@ -27,21 +27,6 @@ const STEPS: usize = 40;
 const NAMES: [&str; 4] = ["/tmp/s0.sock", "/run/s1.sock", "@a0", "@a1"];
 const TYPES: [SockType; 3] = [SockType::Stream, SockType::Dgram, SockType::Seqpacket];
 
-/// Deterministic pseudo-random numbers (xorshift), so a failure can be replayed by its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// One step of a script; `usize` is a descriptor slot, names index [`NAMES`].
 #[derive(Debug, Clone)]
 enum Step {

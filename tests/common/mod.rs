@@ -58,6 +58,24 @@ pub fn sandbox() -> Sandbox {
     sandbox_with(SandboxLimits::default())
 }
 
+/// Deterministic pseudo-random numbers (xorshift) for the differential tests' scripts, so a
+/// failure can be replayed by its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
 /// A session with hosts A and B.
 pub async fn session(sb: &Sandbox) -> S {
     S(timeout(sb.create_session(NewSession::default()))
