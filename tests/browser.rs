@@ -1210,6 +1210,70 @@ async fn a_connection_in_the_accept_queue_is_labelled_so() {
     .await;
 }
 
+#[tokio::test]
+async fn a_unix_connection_is_drawn_inside_its_host_with_its_path_and_layers() {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
+        let app = TestApp::start().await;
+        let s = app.session().await;
+        let page = browser.new_page(1280, 900).await;
+        page.goto(&app.url(&format!("/s/{}#token={}", s.id, s.token)))
+            .await;
+        page.wait_for("document.body.dataset.ready === 'true'", SHOW)
+            .await;
+        for call in [
+            json!({"host":"A","call":"socket","domain":"unix","type":"stream"}),
+            json!({"host":"A","call":"bind","fd":3,"addr":"/tmp/echo.sock"}),
+            json!({"host":"A","call":"listen","fd":3,"backlog":4}),
+            json!({"host":"A","call":"socket","domain":"unix","type":"stream"}),
+            json!({"host":"A","call":"connect","fd":4,"addr":"/tmp/echo.sock"}),
+            json!({"host":"A","call":"accept","fd":3}),
+            json!({"host":"B","call":"socket","domain":"inet","type":"stream"}),
+            json!({"host":"B","call":"bind","fd":3,"addr":s.addr("B", 0)}),
+        ] {
+            s.ok(call).await;
+        }
+        // The listener shows its path, and the connection is a wire inside host A.
+        let local = page
+            .wait_for(
+                "[...document.querySelectorAll('#topology .plug-local')].map((t) => t.textContent).find((t) => t.includes('/tmp/echo.sock'))",
+                SHOW,
+            )
+            .await;
+        assert!(local.as_str().unwrap().contains("/tmp/echo.sock"), "{local}");
+        page.wait_for(
+            "document.querySelector('#topology .wire-label.wire-unix.inside')",
+            SHOW,
+        )
+        .await;
+        // B's port was chosen by the kernel: its plug says so.
+        page.wait_for(
+            "[...document.querySelectorAll('#topology .plug')].some((p) => /ephemeral/.test(p.textContent))",
+            SHOW,
+        )
+        .await;
+        // The layers overlay names the layers, and says a Unix socket has no network below it.
+        page.click("#topology-layers-toggle").await;
+        let key = page
+            .wait_for(
+                "(() => { const k = document.querySelector('#topology-layers'); return k && !k.hidden && k.textContent; })()",
+                SHOW,
+            )
+            .await;
+        let key = key.as_str().unwrap();
+        for layer in ["transport", "network", "link"] {
+            assert!(key.to_lowercase().contains(layer), "{layer}: {key}");
+        }
+        assert_eq!(
+            page.eval("document.querySelector('#topology-layers-toggle').getAttribute('aria-pressed')")
+                .await,
+            json!("true")
+        );
+        page.screenshot(&artifact("unix.png")).await;
+        assert_no_errors(&page);
+    })
+    .await;
+}
+
 /// Without Chromium a browser test is skipped and says why in plain `cargo test` output, not
 /// only under `--nocapture`: this test binary is run again on one browser test, with no
 /// browser to find and the harness's default capture.
