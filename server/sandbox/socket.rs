@@ -40,6 +40,9 @@ pub struct Sock {
     pub seen_rmem: u32,
     /// Connections in a Unix listener's queue at the last probe (unix_diag).
     pub seen_unix_queue: u32,
+    /// The file that stands for the abstract name this socket bound, on a shared kernel:
+    /// removed when the socket closes, as the kernel frees an abstract name.
+    pub abstract_file: Option<std::path::PathBuf>,
     /// The two ends as last seen: a reset or a refused connect takes them from the socket,
     /// but its packets still have to be told apart.
     last_ends: std::cell::Cell<(Option<SocketAddr>, Option<SocketAddr>)>,
@@ -86,6 +89,7 @@ impl Sock {
             seen,
             seen_rmem: 0,
             seen_unix_queue: 0,
+            abstract_file: None,
             last_ends: std::cell::Cell::new((None, None)),
         }
     }
@@ -366,6 +370,14 @@ impl Sock {
             self.get_option(SockOpt::SoLinger),
             Ok(OptValue::Linger { onoff: true, seconds }) if seconds > 0
         )
+    }
+}
+
+impl Drop for Sock {
+    fn drop(&mut self) {
+        if let Some(file) = self.abstract_file.take() {
+            std::fs::remove_file(file).ok(/* the session's directory may be gone already */);
+        }
     }
 }
 

@@ -6,8 +6,11 @@
 //! the directory taken off again. The mapping is lexical and refuses what could leave the
 //! directory (`..`, a symbolic link on the way) before the kernel sees the path; the directory
 //! is the server's own, mode 0700, so nothing else puts links in it. Abstract names are scoped
-//! by network namespace, so in netns mode they are already per host; on a shared kernel each
-//! host's names get a prefix of their own. A session's directories go when the session does.
+//! by network namespace, so in netns mode they are already per host. On a shared kernel
+//! (loopback isolation) the abstract namespace is the whole machine's, open to any process, so
+//! there a host's abstract names are sockets in a private directory beside the host's files,
+//! shown back as `@name`, whose file goes when the socket closes, as an abstract name does. A
+//! session's directories go when the session does.
 
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -20,7 +23,7 @@ use socket2::SockAddr;
 
 use crate::sandbox::call::CallFailure;
 use crate::sandbox::host::HostId;
-use crate::sandbox::net::{Addr, UNIX_NAME_MAX, UnixName};
+use crate::sandbox::net::{Addr, SockType, UNIX_NAME_MAX, UnixName};
 
 /// Directories every host has from the start, as a fresh machine would.
 pub const HOST_DIRS: [&str; 2] = ["tmp", "run"];
@@ -33,12 +36,9 @@ const ROOT_PREFIX: &str = "plugboard-";
 const ROOT_TRIES: usize = 8;
 
 /// What this process's names are made of: its directory of session directories, private to
-/// it, and a secret that starts its hosts' abstract names on a shared kernel.
+/// it.
 struct ProcessNames {
     dir: PathBuf,
-    /// Hex of 64 random bits: another process sharing the network namespace (another
-    /// server, pid 1 in its own container too) cannot guess the hosts' abstract names.
-    secret: String,
 }
 
 fn random_u64() -> u64 {
@@ -62,10 +62,7 @@ fn process_names() -> io::Result<&'static ProcessNames> {
             match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
                 Ok(()) => {
                     return verify_private(&dir)
-                        .map(|()| ProcessNames {
-                            dir,
-                            secret: format!("{:016x}", random_u64()),
-                        })
+                        .map(|()| ProcessNames { dir })
                         .map_err(|e| e.to_string());
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
@@ -138,8 +135,6 @@ pub fn remove_root() {
 pub struct SessionNames {
     /// The session's directory (one subdirectory per host).
     dir: PathBuf,
-    /// Short tag of the session in abstract names, on a shared kernel.
-    tag: u64,
     /// Whether abstract names need a private prefix (the hosts share one network namespace).
     shared_abstract: bool,
     /// Hosts' names, in the order they were added.
@@ -165,7 +160,6 @@ impl SessionNames {
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         Ok(SessionNames {
             dir,
-            tag,
             shared_abstract,
             hosts: Vec::new(),
         })
@@ -183,14 +177,18 @@ impl SessionNames {
                 .mode(0o755)
                 .create(root.join(sub))?;
         }
-        let secret = &process_names()?.secret;
-        let abstract_prefix = self
-            .shared_abstract
-            .then(|| format!("plugboard-{secret}/{}/{host}/", self.tag).into_bytes());
+        // Beside the host's files, where no path of the host reaches.
+        let abstract_dir = if self.shared_abstract {
+            let dir = self.dir.join(format!("{host}@"));
+            std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+            Some(dir)
+        } else {
+            None
+        };
         let names = Arc::new(HostNames {
             host,
             root,
-            abstract_prefix,
+            abstract_dir,
         });
         self.hosts.push(names.clone());
         Ok(names)
@@ -215,28 +213,33 @@ pub struct HostNames {
     host: HostId,
     /// The directory the host sees as `/`.
     root: PathBuf,
-    /// What the host's abstract names start with in the kernel, on a shared kernel.
-    abstract_prefix: Option<Vec<u8>>,
+    /// Where the host's abstract names are sockets, on a shared kernel.
+    abstract_dir: Option<PathBuf>,
 }
 
 impl HostNames {
-    /// The kernel's address for a name the host gave, or why the sandbox refuses it.
-    pub fn to_kernel(&self, name: &UnixName) -> Result<SockAddr, CallFailure> {
-        let full: Vec<u8> = if name.is_abstract {
-            let mut full = vec![0u8];
-            full.extend(self.abstract_prefix.iter().flatten());
-            full.extend_from_slice(name.bytes());
-            if full.len() - 1 > UNIX_NAME_MAX {
-                let room = UNIX_NAME_MAX - (full.len() - 1 - name.bytes().len());
+    /// The kernel's address for a name the host gave to a socket of type `ty`, or why the
+    /// sandbox refuses it.
+    pub fn to_kernel(&self, name: &UnixName, ty: SockType) -> Result<SockAddr, CallFailure> {
+        let full: Vec<u8> = if let (true, Some(dir)) = (name.is_abstract, &self.abstract_dir) {
+            let file = dir.join(encode_abstract(name.bytes(), ty));
+            let full = file.as_os_str().as_bytes().to_vec();
+            if full.len() > UNIX_NAME_MAX {
                 return Err(CallFailure::sandbox(
                     libc::ENAMETOOLONG,
                     format!(
-                        "An abstract name holds {UNIX_NAME_MAX} bytes, and the sandbox keeps \
-                         host {}'s names apart with a prefix: use at most {room} bytes.",
-                        self.host
+                        "The sandbox keeps host {}'s abstract names apart from the machine's, \
+                         which takes room in sun_path: use a name of at most about {} bytes.",
+                        self.host,
+                        UNIX_NAME_MAX.saturating_sub(dir.as_os_str().len() + 2)
                     ),
                 ));
             }
+            full
+        } else if name.is_abstract {
+            // The host's own network namespace scopes its abstract names (netns mode).
+            let mut full = vec![0u8];
+            full.extend_from_slice(name.bytes());
             full
         } else {
             self.path_in_root(name.bytes())?
@@ -285,9 +288,28 @@ impl HostNames {
             .map_err(|e| CallFailure::kernel(&e))
     }
 
+    /// Whether the host's abstract names are kept as files (on a shared kernel).
+    pub fn abstract_as_files(&self) -> bool {
+        self.abstract_dir.is_some()
+    }
+
+    /// Whether `addr` is one of the host's abstract names kept as a file (on a shared kernel):
+    /// then the file goes with the socket bound to it, and a missing one reads as an abstract
+    /// name nobody has (ECONNREFUSED rather than ENOENT).
+    pub fn is_abstract_file(&self, addr: &SockAddr) -> bool {
+        let (Some(dir), Some(path)) = (&self.abstract_dir, addr.as_pathname()) else {
+            return false;
+        };
+        path.parent() == Some(dir.as_path())
+    }
+
     /// The name as the host sees it, for an address the kernel reported; None when unnamed.
     pub fn to_host(&self, addr: &SockAddr) -> Option<Addr> {
         if let Some(path) = addr.as_pathname() {
+            if self.is_abstract_file(addr) {
+                let file = path.file_name()?.as_bytes();
+                return UnixName::new(true, &decode_abstract(file)?).map(Addr::Unix);
+            }
             let shown = match path.strip_prefix(&self.root) {
                 Ok(rest) => Path::new("/").join(rest),
                 // Not one of this host's: show the kernel's own (it cannot be reached by name).
@@ -296,12 +318,7 @@ impl HostNames {
             return UnixName::new(false, shown.as_os_str().as_bytes()).map(Addr::Unix);
         }
         if let Some(name) = addr.as_abstract_namespace() {
-            let shown = self
-                .abstract_prefix
-                .as_deref()
-                .and_then(|p| name.strip_prefix(p))
-                .unwrap_or(name);
-            return UnixName::new(true, shown).map(Addr::Unix);
+            return UnixName::new(true, name).map(Addr::Unix);
         }
         None
     }
@@ -375,6 +392,43 @@ impl HostNames {
     }
 }
 
+/// An abstract name as a file name: a letter for the socket's type (the kernel keeps a name
+/// per type: a stream and a datagram socket may both hold `@x`), `=`, then the name, every
+/// byte but letters, digits, `.`, `_` and `-` written `%XX` (an abstract name may hold `/`,
+/// NUL, or nothing at all).
+fn encode_abstract(name: &[u8], ty: SockType) -> String {
+    let mut file = String::from(match ty {
+        SockType::Stream => "s=",
+        SockType::Dgram | SockType::Raw => "d=",
+        SockType::Seqpacket => "q=",
+    });
+    for &b in name {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+            file.push(char::from(b));
+        } else {
+            file.push_str(&format!("%{b:02X}"));
+        }
+    }
+    file
+}
+
+/// The abstract name a file name of [`encode_abstract`] stands for.
+fn decode_abstract(file: &[u8]) -> Option<Vec<u8>> {
+    let mut rest = file.get(1..)?.strip_prefix(b"=")?;
+    let mut name = Vec::with_capacity(rest.len());
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            name.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            name.push(b);
+            rest = tail;
+        }
+    }
+    Some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,26 +445,38 @@ mod tests {
         let mut session = SessionNames::new(true).unwrap();
         let a = session.add_host(HostId::A).unwrap();
         let b = session.add_host(HostId::B).unwrap();
-        let ka = a.to_kernel(&name("/tmp/echo.sock")).unwrap();
-        let kb = b.to_kernel(&name("/tmp/echo.sock")).unwrap();
+        let ka = a
+            .to_kernel(&name("/tmp/echo.sock"), SockType::Stream)
+            .unwrap();
+        let kb = b
+            .to_kernel(&name("/tmp/echo.sock"), SockType::Stream)
+            .unwrap();
         assert_ne!(ka.as_pathname(), kb.as_pathname());
         assert_eq!(a.to_host(&ka).unwrap().to_string(), "/tmp/echo.sock");
-        let abs = a.to_kernel(&name("@echo")).unwrap();
-        assert!(abs.as_abstract_namespace().unwrap().ends_with(b"/A/echo"));
+        // On a shared kernel an abstract name is a socket file beside the host's files.
+        let abs = a.to_kernel(&name("@echo"), SockType::Stream).unwrap();
+        assert!(abs.as_pathname().unwrap().ends_with("A@/s=echo"));
+        assert!(a.is_abstract_file(&abs));
         assert_eq!(a.to_host(&abs).unwrap().to_string(), "@echo");
+        let odd = a.to_kernel(&name("@a/b c"), SockType::Stream).unwrap();
+        assert_eq!(a.to_host(&odd).unwrap().to_string(), "@a/b c");
+        let empty = a.to_kernel(&name("@"), SockType::Stream).unwrap();
+        assert_eq!(a.to_host(&empty).unwrap().to_string(), "@");
     }
 
     #[test]
     fn escapes_are_refused_by_the_sandbox() {
         let mut session = SessionNames::new(false).unwrap();
         let a = session.add_host(HostId::A).unwrap();
-        let up = a.to_kernel(&name("/tmp/../../etc/x.sock")).unwrap_err();
+        let up = a
+            .to_kernel(&name("/tmp/../../etc/x.sock"), SockType::Stream)
+            .unwrap_err();
         assert!(up.sandbox && up.errno.code == libc::EACCES, "{up:?}");
         let long = format!("/tmp/{}", "x".repeat(95));
-        let too_long = a.to_kernel(&name(&long)).unwrap_err();
+        let too_long = a.to_kernel(&name(&long), SockType::Stream).unwrap_err();
         assert!(too_long.sandbox && too_long.errno.code == libc::ENAMETOOLONG);
         // Abstract names are the kernel's per-namespace ones in netns mode: no prefix.
-        let abs = a.to_kernel(&name("@echo")).unwrap();
+        let abs = a.to_kernel(&name("@echo"), SockType::Stream).unwrap();
         assert_eq!(abs.as_abstract_namespace().unwrap(), b"echo");
     }
 
@@ -420,7 +486,9 @@ mod tests {
         let a = session.add_host(HostId::A).unwrap();
         // Nothing in the sandbox makes links; one put there by hand must still not lead out.
         std::os::unix::fs::symlink("/", a.root.join("out")).unwrap();
-        let f = a.to_kernel(&name("/out/etc/x.sock")).unwrap_err();
+        let f = a
+            .to_kernel(&name("/out/etc/x.sock"), SockType::Stream)
+            .unwrap_err();
         assert!(f.sandbox && f.errno.code == libc::ELOOP, "{f:?}");
         let f = a.unlink(&name("/out")).unwrap_err();
         assert!(f.sandbox && f.errno.code == libc::ELOOP, "{f:?}");

@@ -20,6 +20,21 @@ use crate::sandbox::socket::Sock;
 pub(super) struct Destination {
     pub(super) kernel: SockAddr,
     pub(super) shown: Addr,
+    /// An abstract name kept as a file (loopback isolation): a missing file is an abstract
+    /// name nobody holds, which the kernel answers with ECONNREFUSED, not ENOENT.
+    pub(super) abstract_file: bool,
+}
+
+impl Destination {
+    /// The failure of a connect or send to this destination, as the kernel words it for the
+    /// name the host gave.
+    fn failure(&self, e: &io::Error) -> CallFailure {
+        if self.abstract_file && e.raw_os_error() == Some(libc::ENOENT) {
+            CallFailure::code(libc::ECONNREFUSED)
+        } else {
+            CallFailure::kernel(e)
+        }
+    }
 }
 
 /// What a blocked call is waiting to do.
@@ -119,7 +134,7 @@ impl SessionTask {
                     {
                         None
                     }
-                    Err(e) => Some(Err(CallFailure::kernel(&e))),
+                    Err(e) => Some(Err(addr.failure(&e))),
                 }
             }
             BlockingOp::Accept => {
@@ -232,7 +247,7 @@ impl SessionTask {
                     Some(Ok(value))
                 }
                 Err(e) if would_block(&e) => None,
-                Err(e) => Some(Err(CallFailure::kernel(&e))),
+                Err(e) => Some(Err(addr.failure(&e))),
             },
             BlockingOp::Recv { max, peek } | BlockingOp::Recvfrom { max, peek } => {
                 let udp = sock.proto == Proto::Udp;

@@ -15,7 +15,7 @@ use crate::sandbox::call::CallFailure;
 use crate::sandbox::event::EventKind;
 use crate::sandbox::host::HostId;
 use crate::sandbox::isolation::SessionNetwork;
-use crate::sandbox::net::{Addr, Family, Proto, UnixName};
+use crate::sandbox::net::{Addr, Family, Proto, SockType, UnixName};
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::socket::Sock;
 
@@ -40,10 +40,12 @@ impl SessionTask {
                     addr: Some(addr),
                     ..Facts::default()
                 };
-                let kernel = self.unix_address(hidx, sock.family, &name);
+                let kernel = self.unix_address(hidx, sock.family, sock.ty, &name);
+                let names = self.hosts[hidx].names.as_ref();
                 return (
                     facts,
                     kernel.map(|kernel| Destination {
+                        abstract_file: names.is_some_and(|n| n.is_abstract_file(&kernel)),
                         kernel,
                         shown: addr,
                     }),
@@ -57,6 +59,7 @@ impl SessionTask {
             let to = Destination {
                 kernel: SockAddr::from(ip),
                 shown: addr,
+                abstract_file: false,
             };
             return (Facts::default(), Ok(to));
         }
@@ -69,6 +72,7 @@ impl SessionTask {
         let to = Destination {
             kernel: SockAddr::from(mapped.addr),
             shown,
+            abstract_file: false,
         };
         // On a shared kernel only the session's own sockets may be reached: a machine's
         // service bound to the wildcard also answers on the session's addresses.
@@ -102,6 +106,7 @@ impl SessionTask {
         &self,
         hidx: usize,
         family: Family,
+        ty: SockType,
         name: &UnixName,
     ) -> Result<SockAddr, CallFailure> {
         if family != Family::Unix {
@@ -109,7 +114,7 @@ impl SessionTask {
                 .map_err(|_| CallFailure::code(libc::EINVAL));
         }
         match &self.hosts[hidx].names {
-            Some(names) => names.to_kernel(name),
+            Some(names) => names.to_kernel(name, ty),
             None => Err(no_files(self.hosts[hidx].id)),
         }
     }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -287,19 +288,38 @@ impl SessionTask {
                             (Some(names), false) if sock.family == Family::Unix => {
                                 names.room_for_a_file()
                             }
+                            // The kernel checks a socket is unbound before an abstract name is
+                            // looked at; a name kept as a file would be looked at first.
+                            (Some(names), true)
+                                if names.abstract_as_files() && sock.local_name().is_some() =>
+                            {
+                                Err(CallFailure::code(libc::EINVAL))
+                            }
                             _ => Ok(()),
                         };
-                        let result = room
-                            .and_then(|()| self.unix_address(hidx, sock.family, &name))
+                        let bound = room
+                            .and_then(|()| self.unix_address(hidx, sock.family, sock.ty, &name))
                             .and_then(|kernel| {
                                 sock.socket()
                                     .bind(&kernel)
+                                    .map(|()| kernel)
                                     .map_err(|e| CallFailure::kernel(&e))
-                            })
-                            .map(|()| CallValue {
+                            });
+                        let result = bound.map(|kernel| {
+                            // An abstract name kept as a file goes when its socket does.
+                            let file = self.hosts[hidx]
+                                .names
+                                .as_ref()
+                                .filter(|n| n.is_abstract_file(&kernel))
+                                .and_then(|_| kernel.as_pathname().map(Path::to_path_buf));
+                            if let Some(sock) = self.hosts[hidx].fds.get_mut(fd) {
+                                sock.abstract_file = file;
+                            }
+                            CallValue {
                                 addr: Some(addr),
                                 ..CallValue::default()
-                            });
+                            }
+                        });
                         return (Exec::Done(result), facts);
                     }
                     Addr::Ip(a) => a,
