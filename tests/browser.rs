@@ -897,7 +897,8 @@ async fn narrow_screen_has_one_column_and_works_by_keyboard() {
 
 #[tokio::test]
 async fn every_guided_scenario_runs_as_taught() {
-    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
+    // Thirteen lessons of clicks, beside the other browser tests on a busy machine.
+    with_browser(TEST_TIMEOUT * 3, async |browser: &Browser| {
         let app = TestApp::start().await;
         let page = BrowserSession::open(browser, &app, Isolation::Loopback).await;
         every_scenario(&page).await;
@@ -907,7 +908,7 @@ async fn every_guided_scenario_runs_as_taught() {
 
 #[tokio::test]
 async fn every_guided_scenario_runs_as_taught_with_packets() {
-    with_browser(TEST_TIMEOUT * 2, async |browser: &Browser| {
+    with_browser(TEST_TIMEOUT * 4, async |browser: &Browser| {
         let Some(app) = netns_app().await else {
             return;
         };
