@@ -20,7 +20,7 @@ use crate::sandbox::event::{Event, EventKind, Preview, Status};
 use crate::sandbox::host::HostId;
 use crate::sandbox::isolation::SocketSpec;
 use crate::sandbox::isolation::unix_names::HostNames;
-use crate::sandbox::net::{Addr, Family, Proto, SockOpt, SockType, Tuple};
+use crate::sandbox::net::{Addr, Family, Proto, SockOpt, SockType, Tuple, UnixName};
 use crate::sandbox::packet::icmp::IcmpHeader;
 use crate::sandbox::socket::Sock;
 use crate::sandbox::{Limit, SessionError};
@@ -279,49 +279,7 @@ impl SessionTask {
                     return ebadf();
                 };
                 let ip = match addr {
-                    Addr::Unix(name) => {
-                        let facts = Facts {
-                            addr: Some(addr),
-                            ..Facts::default()
-                        };
-                        let room = match (&self.hosts[hidx].names, name.is_abstract) {
-                            (Some(names), false) if sock.family == Family::Unix => {
-                                names.room_for_a_file()
-                            }
-                            // The kernel checks a socket is unbound before an abstract name is
-                            // looked at; a name kept as a file would be looked at first.
-                            (Some(names), true)
-                                if names.abstract_as_files() && sock.local_name().is_some() =>
-                            {
-                                Err(CallFailure::code(libc::EINVAL))
-                            }
-                            _ => Ok(()),
-                        };
-                        let bound = room
-                            .and_then(|()| self.unix_address(hidx, sock.family, sock.ty, &name))
-                            .and_then(|kernel| {
-                                sock.socket()
-                                    .bind(&kernel)
-                                    .map(|()| kernel)
-                                    .map_err(|e| CallFailure::kernel(&e))
-                            });
-                        let result = bound.map(|kernel| {
-                            // An abstract name kept as a file goes when its socket does.
-                            let file = self.hosts[hidx]
-                                .names
-                                .as_ref()
-                                .filter(|n| n.is_abstract_file(&kernel))
-                                .and_then(|_| kernel.as_pathname().map(Path::to_path_buf));
-                            if let Some(sock) = self.hosts[hidx].fds.get_mut(fd) {
-                                sock.abstract_file = file;
-                            }
-                            CallValue {
-                                addr: Some(addr),
-                                ..CallValue::default()
-                            }
-                        });
-                        return (Exec::Done(result), facts);
-                    }
+                    Addr::Unix(name) => return self.bind_unix(hidx, fd, name),
                     Addr::Ip(a) => a,
                     Addr::Host(ip) => SocketAddr::new(ip, 0),
                 };
@@ -585,18 +543,70 @@ impl SessionTask {
         Ok(())
     }
 
-    /// Whether the call acts on a TCP or UDP socket that has no port yet: the kernel may
-    /// choose one during the call.
-    fn unbound_ip_socket(&self, hidx: usize, call: &Call) -> bool {
-        if let Call::Bind { addr, .. } = call {
-            if addr.port().is_some_and(|p| p != 0) {
-                // The port was named, not chosen.
-                return false;
+    /// bind(fd, name) with a Unix-domain name: in the host's files, or its abstract names.
+    fn bind_unix(&mut self, hidx: usize, fd: i32, name: UnixName) -> (Exec, Facts) {
+        let addr = Addr::Unix(name);
+        let facts = Facts {
+            addr: Some(addr),
+            ..Facts::default()
+        };
+        let Some(sock) = self.sock(hidx, fd) else {
+            return (Exec::Done(Err(CallFailure::code(libc::EBADF))), facts);
+        };
+        let names = self.hosts[hidx].names.clone();
+        let room = match &names {
+            Some(names) if sock.family == Family::Unix && !name.is_abstract => {
+                names.room_for_a_file()
             }
-        }
-        call.fd()
-            .and_then(|fd| self.sock(hidx, fd))
-            .is_some_and(|s| matches!(s.proto, Proto::Tcp | Proto::Udp) && s.local().is_none())
+            // The kernel checks a socket is unbound before an abstract name is looked at; a
+            // name kept as a file would be looked at first.
+            Some(names)
+                if name.is_abstract && names.abstract_as_files() && sock.local_name().is_some() =>
+            {
+                Err(CallFailure::code(libc::EINVAL))
+            }
+            _ => Ok(()),
+        };
+        let bound = room
+            .and_then(|()| self.unix_address(hidx, sock.family, sock.ty, &name))
+            .and_then(|kernel| {
+                sock.socket()
+                    .bind(&kernel)
+                    .map(|()| kernel)
+                    .map_err(|e| CallFailure::kernel(&e))
+            });
+        let result = bound.map(|kernel| {
+            // An abstract name kept as a file goes when its socket does.
+            let file = names
+                .filter(|n| n.is_abstract_file(&kernel))
+                .and_then(|_| kernel.as_pathname().map(Path::to_path_buf));
+            if let Some(sock) = self.hosts[hidx].fds.get_mut(fd) {
+                sock.abstract_file = file;
+            }
+            CallValue {
+                addr: Some(addr),
+                ..CallValue::default()
+            }
+        });
+        (Exec::Done(result), facts)
+    }
+
+    /// Whether the call may give a TCP or UDP socket that has no port yet one the kernel
+    /// chooses (bind to port 0, or the implicit bind of connect, listen and send).
+    fn unbound_ip_socket(&self, hidx: usize, call: &Call) -> bool {
+        let may_choose = match call {
+            Call::Bind { addr, .. } => addr.port().is_none_or(|p| p == 0),
+            Call::Connect { .. }
+            | Call::Listen { .. }
+            | Call::Send { .. }
+            | Call::Sendto { .. } => true,
+            _ => false,
+        };
+        may_choose
+            && call
+                .fd()
+                .and_then(|fd| self.sock(hidx, fd))
+                .is_some_and(|s| matches!(s.proto, Proto::Tcp | Proto::Udp) && s.local().is_none())
     }
 
     /// The socket of `call` got a port during the call: say which, and that the kernel chose
