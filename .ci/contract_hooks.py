@@ -26,12 +26,11 @@ _ipv4 = st.one_of(
 _ipv6 = st.ip_addresses(v=6).map(lambda a: f"[{a}]")
 # Unix-domain names: absolute paths (some trying to climb out with `..`) and abstract names.
 _path_part = st.text("abcxyz.-_", min_size=1, max_size=12)
-_unix = st.one_of(
-    st.lists(st.one_of(_path_part, st.just("..")), min_size=1, max_size=4).map(
-        lambda parts: "/" + "/".join(parts)
-    ),
-    _path_part.map(lambda name: "@" + name),
+_path = st.lists(st.one_of(_path_part, st.just("..")), min_size=1, max_size=4).map(
+    lambda parts: "/" + "/".join(parts)
 )
+_unix = st.one_of(_path, _path_part.map(lambda name: "@" + name))
+schemathesis.openapi.format("unix-path", _path)
 schemathesis.openapi.format(
     "socket-address",
     st.one_of(

@@ -197,7 +197,7 @@ pub enum Call {
     Unlink {
         /// A Unix-domain path, like /tmp/echo.sock.
         #[serde(deserialize_with = "form::unix_path")]
-        #[schema(value_type = String, example = "/tmp/echo.sock")]
+        #[schema(schema_with = form::unix_path_schema)]
         path: UnixName,
     },
     /// Non-blocking mode on or off (fcntl O_NONBLOCK).
@@ -506,6 +506,9 @@ pub mod form {
     /// The format the document gives a socket address (`ip:port`, `[ipv6]:port`), as Rust's
     /// `SocketAddr` parses it: described rather than written as a pattern.
     pub const SOCKET_ADDRESS_FORMAT: &str = "socket-address";
+    /// The format the document gives a Unix-domain path (absolute, at most 107 bytes), as
+    /// `unlink` takes it.
+    pub const UNIX_PATH_FORMAT: &str = "unix-path";
 
     /// A JSON number that is a whole number, as JSON Schema's `integer` counts them: `4` and
     /// `4.0` alike (clients that only have floats write the latter). None for null.
@@ -907,9 +910,12 @@ pub mod form {
                 .minimum(Some(0))
                 .maximum(Some(max))
                 .description(Some(description));
-            if name == "checksum" {
+            // Null stands for absent, as in every call's fields: the default, or for the
+            // checksum the one the sandbox computes.
+            if !required {
                 member = member.schema_type(SchemaType::from_iter([Type::Integer, Type::Null]));
-            } else if !required {
+            }
+            if !required && name != "checksum" {
                 member = member.default(Some(serde_json::json!(0)));
             }
             object = object.property(name, member);
@@ -918,6 +924,17 @@ pub mod form {
             }
         }
         object
+    }
+
+    /// A Unix-domain path's schema: a string of its own format.
+    pub fn unix_path_schema() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom(UNIX_PATH_FORMAT.to_owned())))
+            .description(Some(
+                "An absolute Unix-domain path, at most 107 bytes: /tmp/echo.sock.",
+            ))
+            .examples(["/tmp/echo.sock"])
     }
 
     /// An address's schema: a string of its own format.
