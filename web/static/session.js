@@ -99,15 +99,31 @@ const addHostButton = h('button', { type: 'button', class: 'button small', id: '
 const layersButton = prefToggle(store, 'layers', { class: 'button small ghost layers-toggle', id: 'topology-layers-toggle', title: 'Label what belongs to which layer of the TCP/IP model', 'aria-controls': 'topology-layers' }, 'Layers');
 fill(tools, layersButton, addHostButton);
 
+/** Longest the page waits for its views before it says it is ready anyway. */
+const READY_WAIT_MS = 3000;
+
 /** Mark the page settled, for screenshots and scripts: `<body data-ready="true">` once the
  * first snapshot of the live stream, the recording of an ended session, or why the page cannot
  * show the session is drawn. Views redraw in a task of their own (dom.js `batched`), queued
  * before this one; the frame after it has them on screen. */
+let readyPending = false;
 function markReady() {
-  if (document.body.dataset.ready) return;
-  setTimeout(() => requestAnimationFrame(() => {
-    document.body.dataset.ready = 'true';
-  }), 0);
+  if (document.body.dataset.ready || readyPending) return;
+  readyPending = true;
+  const since = performance.now();
+  // On a busy machine a view's task can come later than this one: wait, a frame at a time,
+  // until the topology shows what the store holds (bounded, so a page that cannot draw still
+  // says it has settled).
+  const drawn = () => {
+    const shown = Number(byId('topology').dataset.drawnSeq ?? -1);
+    const held = store.state.model ? store.state.model.lastSeq : 0;
+    return shown >= held || performance.now() - since > READY_WAIT_MS;
+  };
+  const check = () => {
+    if (drawn()) document.body.dataset.ready = 'true';
+    else requestAnimationFrame(check);
+  };
+  setTimeout(() => requestAnimationFrame(check), 0);
 }
 
 function chrome(state) {

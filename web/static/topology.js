@@ -108,6 +108,8 @@ export function mountTopology(el, store, { onPick }) {
       launch(flightLayer, layout, flight);
     }
     animatedUpTo = Math.max(animatedUpTo, model.lastSeq);
+    // What the drawing shows, for the page to say it is ready only once it is on screen.
+    el.dataset.drawnSeq = String(model.lastSeq);
   };
 
   const schedule = batched(render);
