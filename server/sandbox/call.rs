@@ -704,32 +704,17 @@ pub mod form {
         named(d, &TYPES, "type")
     }
 
-    /// A socket's protocol, by any name of [`PROTOCOLS`]; null or 0 is the type's own.
+    /// A socket's protocol, by any name of [`PROTOCOLS`]; null is the type's own (as the
+    /// document has it, names only: a number would be one more way to say the same).
     pub fn protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Proto>, D::Error> {
-        #[derive(serde::Deserialize)]
-        #[serde(untagged)]
-        enum Either {
-            Name(String),
-            Number(Whole),
-        }
-        match Option::<Either>::deserialize(d)? {
-            None | Some(Either::Number(Whole(None | Some(0)))) => Ok(None),
-            Some(Either::Name(text)) => named(
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(text) => named(
                 de::value::StrDeserializer::<D::Error>::new(&text),
                 &PROTOCOLS,
                 "protocol",
             )
             .map(Some),
-            Some(Either::Number(Whole(Some(n)))) => PROTOCOLS
-                .iter()
-                .map(|(_, p)| *p)
-                .find(|p| p.number().map(i128::from) == Some(n))
-                .map(Some)
-                .ok_or_else(|| {
-                    de::Error::custom(format!(
-                        "protocol {n} is not one the sandbox offers: use tcp, udp, icmp or icmpv6"
-                    ))
-                }),
         }
     }
 
