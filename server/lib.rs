@@ -102,7 +102,7 @@ pub async fn run(
         "exercise catalog loaded"
     );
     let leftover = store
-        .end_leftover_sessions("the server restarted while the session was live")
+        .end_leftover_sessions(0, "the server restarted while the session was live")
         .await?;
     if leftover > 0 {
         tracing::info!(

@@ -80,6 +80,11 @@ impl SessionId {
     pub fn random() -> SessionId {
         SessionId(random_u64())
     }
+
+    /// The node that owns the session: the top 16 bits of the id (0 when not clustered).
+    pub fn node(self) -> u16 {
+        (self.0 >> 48) as u16
+    }
 }
 
 impl fmt::Display for SessionId {

@@ -4,24 +4,47 @@
 //! One writer task ([`Writer`], in its own file) takes [`Record`](crate::sandbox::Record)s
 //! from a bounded channel and writes them in batches, one transaction per batch, so the
 //! sessions never wait on the database and the database never sees one transaction per
-//! event. This file opens the database and holds the queries. SQLite (a file, WAL mode) is
-//! the embedded default.
+//! event. The cluster's node registry is in `nodes.rs`. This file opens the database and
+//! holds the queries.
+//!
+//! Two backends: SQLite (a file, WAL mode) is the embedded default; PostgreSQL
+//! (`postgres://…`) is what several nodes share. Each has its own migrations
+//! (`migrations/sqlite/`, `migrations/postgres/`) for the same tables. The queries are written
+//! once for both: placeholders are `$1`, `$2`, … (sqlx's SQLite driver takes them too), upserts
+//! are `ON CONFLICT`, new ids come back with `RETURNING`, and every integer is read as an
+//! `i64`. `on_pool!` compiles such a query once per backend.
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{PgPool, Row, SqlitePool};
 
 use crate::sandbox::{
     Credentials, Event, HostInfo, IsolationMode, SandboxLimits, SessionId, SessionInfo, Snapshot,
     now_ms,
 };
 
+mod nodes;
 mod writer;
 
+pub use nodes::NodeRow;
 pub use writer::{INSERT_ROWS, MAX_BATCH, RECORD_QUEUE, Writer};
+
+/// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is: the body is
+/// written once and compiled for each, since the SQL they share differs only in the types
+/// sqlx gives it. Used as `on_pool!(self, |pool| …)`.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite { pool: $pool, .. } => $body,
+            $crate::store::Backend::Postgres { pool: $pool, .. } => $body,
+        }
+    };
+}
+use on_pool;
 
 /// Connections in the pool.
 const POOL_SIZE: u32 = 4;
@@ -37,16 +60,35 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the database has handed out all 65535 node ids (a node id is 16 bits of every session \
+         id); no node can register until the nodes table starts over"
+    )]
+    NodeIdsExhausted,
 }
 
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
-    /// How the writer connects (its own connection, outside the pool).
-    options: SqliteConnectOptions,
+    backend: Backend,
     /// Rows of the writer's largest multi-row insert.
     insert_rows: usize,
+}
+
+/// Which database the store runs on; the writer connects with `options`, on a connection of
+/// its own outside the pool.
+#[derive(Debug, Clone)]
+enum Backend {
+    /// A SQLite file (the embedded default).
+    Sqlite {
+        pool: SqlitePool,
+        options: SqliteConnectOptions,
+    },
+    /// A PostgreSQL server (shared by the nodes of a cluster).
+    Postgres {
+        pool: PgPool,
+        options: PgConnectOptions,
+    },
 }
 
 /// A session as stored.
@@ -100,8 +142,21 @@ impl StoredSession {
 }
 
 impl Store {
-    /// Open (creating the file if needed) and migrate the database at `url`.
+    /// Open and migrate the database at `url`: `postgres://` (or `postgresql://`) for a
+    /// PostgreSQL server, anything else a SQLite file (created if needed).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(url).await?
+        } else {
+            Self::connect_sqlite(url).await?
+        };
+        Ok(Store {
+            backend,
+            insert_rows: INSERT_ROWS,
+        })
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Backend, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -114,12 +169,22 @@ impl Store {
             .max_connections(POOL_SIZE)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store {
-            pool,
-            options,
-            insert_rows: INSERT_ROWS,
-        })
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Backend::Sqlite { pool, options })
+    }
+
+    /// PostgreSQL as the server is configured: its default `synchronous_commit = on` is what
+    /// makes an acknowledged event durable, and the writer insists on it for its own commits
+    /// (see `spawn_writer`). Nodes starting together migrate one at a time: sqlx holds an
+    /// advisory lock while it migrates.
+    async fn connect_postgres(url: &str) -> Result<Backend, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Backend::Postgres { pool, options })
     }
 
     /// The same store, its writer inserting at most `rows` events per statement (1 to
@@ -131,67 +196,77 @@ impl Store {
 
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .is_ok())
     }
 
-    /// Mark sessions still live in the database (a previous run stopped without ending them)
-    /// as ended; returns how many.
-    pub async fn end_leftover_sessions(&self, reason: &str) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("UPDATE sessions SET ended_ms = ?, end_reason = ? WHERE ended_ms IS NULL")
-                .bind(now_ms() as i64)
-                .bind(reason)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected())
+    /// Mark the sessions of `node` (0 when not clustered) still live in the database (a
+    /// previous run of that node stopped without ending them) as ended; returns how many.
+    /// Other nodes' sessions are theirs to end.
+    pub async fn end_leftover_sessions(&self, node: u16, reason: &str) -> Result<u64, StoreError> {
+        let done = on_pool!(self, |pool| sqlx::query(
+            "UPDATE sessions SET ended_ms = $1, end_reason = $2 \
+             WHERE node = $3 AND ended_ms IS NULL"
+        )
+        .bind(now_ms() as i64)
+        .bind(reason)
+        .bind(i64::from(node))
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(done)
     }
 
     /// A stored session.
     pub async fn session(&self, id: SessionId) -> Result<Option<StoredSession>, StoreError> {
         let key = id.to_string();
-        let Some(row) = sqlx::query(
-            "SELECT created_ms, expires_ms, isolation, exercise_id, owner_token_hash, \
-             viewer_token_hash, limits, ended_ms, end_reason, \
-             (SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = sessions.id) AS last_seq \
-             FROM sessions WHERE id = ?",
-        )
-        .bind(&key)
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let host_rows =
-            sqlx::query("SELECT name, addrs FROM hosts WHERE session_id = ? ORDER BY name")
-                .bind(&key)
-                .fetch_all(&self.pool)
-                .await?;
-        let hosts = host_rows
-            .iter()
-            .filter_map(|r| {
-                let name = r.get::<String, _>("name").parse().ok()?;
-                let addrs = serde_json::from_str(&r.get::<String, _>("addrs")).ok()?;
-                Some(HostInfo {
-                    name,
-                    addrs,
-                    ephemeral_ports: None,
+        on_pool!(self, |pool| {
+            let Some(row) = sqlx::query(
+                "SELECT created_ms, expires_ms, isolation, exercise_id, owner_token_hash, \
+                 viewer_token_hash, limits, ended_ms, end_reason, \
+                 (SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = sessions.id) \
+                 AS last_seq FROM sessions WHERE id = $1",
+            )
+            .bind(&key)
+            .fetch_optional(pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let host_rows =
+                sqlx::query("SELECT name, addrs FROM hosts WHERE session_id = $1 ORDER BY name")
+                    .bind(&key)
+                    .fetch_all(pool)
+                    .await?;
+            let hosts = host_rows
+                .iter()
+                .filter_map(|r| {
+                    let name = r.get::<String, _>("name").parse().ok()?;
+                    let addrs = serde_json::from_str(&r.get::<String, _>("addrs")).ok()?;
+                    Some(HostInfo {
+                        name,
+                        addrs,
+                        ephemeral_ports: None,
+                    })
                 })
-            })
-            .collect();
-        Ok(Some(StoredSession {
-            id,
-            created_ms: row.get::<i64, _>("created_ms") as u64,
-            expires_ms: row.get::<i64, _>("expires_ms") as u64,
-            isolation: row.get("isolation"),
-            exercise: row.get("exercise_id"),
-            owner_token_hash: row.get("owner_token_hash"),
-            viewer_token_hash: row.get("viewer_token_hash"),
-            limits: serde_json::from_str(&row.get::<String, _>("limits")).unwrap_or_default(),
-            ended_ms: row.get::<Option<i64>, _>("ended_ms").map(|v| v as u64),
-            end_reason: row.get("end_reason"),
-            hosts,
-            last_seq: row.get::<i64, _>("last_seq") as u64,
-        }))
+                .collect();
+            Ok(Some(StoredSession {
+                id,
+                created_ms: row.get::<i64, _>("created_ms") as u64,
+                expires_ms: row.get::<i64, _>("expires_ms") as u64,
+                isolation: row.get("isolation"),
+                exercise: row.get("exercise_id"),
+                owner_token_hash: row.get("owner_token_hash"),
+                viewer_token_hash: row.get("viewer_token_hash"),
+                limits: serde_json::from_str(&row.get::<String, _>("limits")).unwrap_or_default(),
+                ended_ms: row.get::<Option<i64>, _>("ended_ms").map(|v| v as u64),
+                end_reason: row.get("end_reason"),
+                hosts,
+                last_seq: row.get::<i64, _>("last_seq") as u64,
+            }))
+        })
     }
 
     /// Up to `limit` stored events of a session with seq above `after`, as JSON text.
@@ -201,15 +276,18 @@ impl Store {
         after: u64,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        let bodies = on_pool!(self, |pool| sqlx::query(
+            "SELECT body FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(id.to_string())
         .bind(after.min(i64::MAX as u64) as i64)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(|r| r.get::<String, _>("body")).collect())
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| r.get::<String, _>("body"))
+        .collect());
+        Ok(bodies)
     }
 
     /// Stored events of a session with seq above `after`, parsed.
@@ -254,36 +332,43 @@ impl Store {
         &self,
         exercises: impl IntoIterator<Item = &'a crate::exercise::Exercise>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut changed = 0;
-        for e in exercises {
-            let body = serde_json::to_string(e).unwrap_or_default();
-            let done = sqlx::query(
-                "INSERT INTO exercises (id, version, title, body, loaded_ms) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, title = excluded.title, \
-                 body = excluded.body, loaded_ms = excluded.loaded_ms \
-                 WHERE exercises.version != excluded.version OR exercises.body != excluded.body",
-            )
-            .bind(&e.id)
-            .bind(i64::from(e.version))
-            .bind(&e.title)
-            .bind(body)
-            .bind(now_ms() as i64)
-            .execute(&mut *tx)
-            .await?;
-            changed += done.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(changed)
+        let exercises: Vec<_> = exercises.into_iter().collect();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut changed = 0;
+            for e in &exercises {
+                let body = serde_json::to_string(e).unwrap_or_default();
+                let done = sqlx::query(
+                    "INSERT INTO exercises (id, version, title, body, loaded_ms) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (id) DO UPDATE SET version = excluded.version, \
+                     title = excluded.title, body = excluded.body, loaded_ms = excluded.loaded_ms \
+                     WHERE exercises.version != excluded.version OR exercises.body != excluded.body",
+                )
+                .bind(&e.id)
+                .bind(i64::from(e.version))
+                .bind(&e.title)
+                .bind(body)
+                .bind(now_ms() as i64)
+                .execute(&mut *tx)
+                .await?;
+                changed += done.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(changed)
+        })
     }
 
     /// The stored version of an exercise.
     pub async fn exercise_version(&self, id: &str) -> Result<Option<u32>, StoreError> {
-        let row = sqlx::query("SELECT version FROM exercises WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.get::<i64, _>("version") as u32))
+        let version = on_pool!(self, |pool| sqlx::query(
+            "SELECT version FROM exercises WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| r.get::<i64, _>("version") as u32));
+        Ok(version)
     }
 
     /// Store a grading attempt; returns its id.
@@ -292,46 +377,47 @@ impl Store {
         session: SessionId,
         report: &crate::exercise::grader::Report,
     ) -> Result<i64, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO attempts (session_id, exercise_id, exercise_version, created_ms, passed, \
-             passed_checks, total_checks, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(session.to_string())
-        .bind(&report.exercise)
-        .bind(i64::from(report.version))
-        .bind(now_ms() as i64)
-        .bind(report.passed)
-        .bind(report.passed_checks as i64)
-        .bind(report.total_checks as i64)
-        .bind(serde_json::to_string(report).unwrap_or_default())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.last_insert_rowid())
+        let sql = "INSERT INTO attempts (session_id, exercise_id, exercise_version, created_ms, \
+                   passed, passed_checks, total_checks, report) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+        let id = on_pool!(self, |pool| sqlx::query(sql)
+            .bind(session.to_string())
+            .bind(&report.exercise)
+            .bind(i64::from(report.version))
+            .bind(now_ms() as i64)
+            .bind(report.passed)
+            .bind(report.passed_checks as i64)
+            .bind(report.total_checks as i64)
+            .bind(serde_json::to_string(report).unwrap_or_default())
+            .fetch_one(pool)
+            .await?
+            .get::<i64, _>("id"));
+        Ok(id)
     }
 
     /// Attempts at an exercise, newest first, at most `limit`.
     pub async fn attempts(&self, exercise: &str, limit: u32) -> Result<Vec<Attempt>, StoreError> {
-        let rows = sqlx::query(
+        let attempts = on_pool!(self, |pool| sqlx::query(
             "SELECT id, session_id, exercise_id, exercise_version, created_ms, passed, report \
-             FROM attempts WHERE exercise_id = ? ORDER BY id DESC LIMIT ?",
+             FROM attempts WHERE exercise_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(exercise)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                Some(Attempt {
-                    id: r.get("id"),
-                    session_id: r.get("session_id"),
-                    exercise_id: r.get("exercise_id"),
-                    exercise_version: r.get::<i64, _>("exercise_version") as u32,
-                    created_ms: r.get::<i64, _>("created_ms") as u64,
-                    passed: r.get("passed"),
-                    report: serde_json::from_str(&r.get::<String, _>("report")).ok()?,
-                })
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .filter_map(|r| {
+            Some(Attempt {
+                id: r.get("id"),
+                session_id: r.get("session_id"),
+                exercise_id: r.get("exercise_id"),
+                exercise_version: r.get::<i64, _>("exercise_version") as u32,
+                created_ms: r.get::<i64, _>("created_ms") as u64,
+                passed: r.get("passed"),
+                report: serde_json::from_str(&r.get::<String, _>("report")).ok()?,
             })
-            .collect())
+        })
+        .collect());
+        Ok(attempts)
     }
 }

@@ -1,18 +1,26 @@
 //! The writer: one task that takes the sessions' [`Record`]s from a bounded channel and writes
 //! them in batches, one transaction per batch (multi-row inserts for runs of events), and
-//! reports to each session's [`StoreProgress`] how far its log is committed. A task beside it
-//! checkpoints the WAL off the commit path.
+//! reports to each session's [`StoreProgress`] how far its log is committed. On SQLite a task
+//! beside it checkpoints the WAL off the commit path.
+//!
+//! The batch's SQL is the same on both backends; [`BatchSql`] is written once, generic over
+//! sqlx's database type, and the writer's connection ([`WriterConnection`]) picks the
+//! instance.
 
 use std::collections::{HashMap, HashSet};
+use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use sqlx::{ConnectOptions, Connection, Row, SqliteConnection, SqlitePool};
+use sqlx::{
+    ConnectOptions, Connection, Database, Encode, Executor, IntoArguments, PgConnection, Postgres,
+    Row, Sqlite, SqliteConnection, SqlitePool, Type,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use crate::metrics::Metrics;
 use crate::sandbox::{Event, EventKind, Record, Seq, SessionId, SessionInfo, StoreProgress};
 
@@ -55,26 +63,44 @@ impl Store {
     /// syncs it, which on the commit path would stall every call waiting for its commit. A
     /// task beside it checkpoints instead, every [`CHECKPOINT_EVERY`], from the pool (a
     /// passive checkpoint runs alongside the writer).
+    ///
+    /// On PostgreSQL the writer's connection commits with `synchronous_commit = on` whatever
+    /// the server's default: a call is acknowledged once its event is committed, and only a
+    /// commit flushed to disk survives a crash of the database server.
     pub async fn spawn_writer(
         &self,
         records: mpsc::Receiver<Record>,
         metrics: Arc<Metrics>,
     ) -> Result<Writer, StoreError> {
-        let connection = self
-            .options
-            .clone()
-            .pragma("wal_autocheckpoint", "0")
-            // One prepared insert per row count, and the few other statements.
-            .statement_cache_capacity(INSERT_ROWS + 16)
-            // Every event's session is inserted before it, by this connection: checking the
-            // key on each event costs a lookup and proves nothing.
-            .foreign_keys(false)
-            .connect()
-            .await?;
+        let (connection, checkpointer) = match &self.backend {
+            Backend::Sqlite { pool, options } => {
+                let connection = options
+                    .clone()
+                    .pragma("wal_autocheckpoint", "0")
+                    // One prepared insert per row count, and the few other statements.
+                    .statement_cache_capacity(INSERT_ROWS + 16)
+                    // Every event's session is inserted before it, by this connection:
+                    // checking the key on each event costs a lookup and proves nothing.
+                    .foreign_keys(false)
+                    .connect()
+                    .await?;
+                let checkpointer = tokio::spawn(checkpoint_loop(pool.clone()));
+                (WriterConnection::Sqlite(connection), Some(checkpointer))
+            }
+            Backend::Postgres { options, .. } => {
+                let connection = options
+                    .clone()
+                    .statement_cache_capacity(INSERT_ROWS + 16)
+                    .options([("synchronous_commit", "on")])
+                    .connect()
+                    .await?;
+                (WriterConnection::Postgres(connection), None)
+            }
+        };
         let (finish, finish_rx) = oneshot::channel();
         let task = tokio::spawn(write_loop(
             connection,
-            self.pool.clone(),
+            checkpointer,
             self.insert_rows,
             records,
             finish_rx,
@@ -84,17 +110,22 @@ impl Store {
     }
 }
 
-/// Take records as they come and write them in batches until told to finish; checkpoint the
-/// WAL beside it, and fully once done.
+/// The writer's own connection, outside the pool.
+enum WriterConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// Take records as they come and write them in batches until told to finish; once done, stop
+/// the checkpointer (SQLite) and checkpoint fully.
 async fn write_loop(
-    mut connection: SqliteConnection,
-    pool: SqlitePool,
+    mut connection: WriterConnection,
+    checkpointer: Option<JoinHandle<()>>,
     rows: usize,
     mut records: mpsc::Receiver<Record>,
     mut finish: oneshot::Receiver<()>,
     metrics: Arc<Metrics>,
 ) {
-    let checkpointer = tokio::spawn(checkpoint_loop(pool.clone()));
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut progress = Progress::default();
     let mut writer = BatchWriter {
@@ -129,14 +160,23 @@ async fn write_loop(
         }
     }
     writer.write(&mut batch).await;
-    checkpointer.abort();
-    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut connection)
-        .await
-    {
-        tracing::warn!(error = %e, "final checkpoint failed; the next start replays the WAL");
+    if let Some(checkpointer) = checkpointer {
+        checkpointer.abort();
     }
-    connection.close().await.ok(/* closing a file-backed connection cannot lose anything committed */);
+    match connection {
+        WriterConnection::Sqlite(mut connection) => {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut connection)
+                .await
+            {
+                tracing::warn!(error = %e, "final checkpoint failed; the next start replays the WAL");
+            }
+            connection.close().await.ok(/* closing a file-backed connection cannot lose anything committed */);
+        }
+        WriterConnection::Postgres(connection) => {
+            connection.close().await.ok(/* every batch was committed before; nothing is pending */);
+        }
+    }
 }
 
 /// Copy the WAL into the database file now and then, off the writer's path. A passive
@@ -168,7 +208,7 @@ async fn checkpoint_loop(pool: SqlitePool) {
 
 /// What writing a batch needs.
 struct BatchWriter<'a> {
-    connection: &'a mut SqliteConnection,
+    connection: &'a mut WriterConnection,
     rows: usize,
     metrics: &'a Metrics,
     progress: &'a mut Progress,
@@ -298,52 +338,169 @@ fn record_kind(record: &Record) -> (&'static str, SessionId) {
     }
 }
 
-/// Write one batch in one transaction; returns the number of events written. Runs of events
-/// go in multi-row inserts of [`INSERT_ROWS`] rows (and smaller powers of two for the rest),
-/// so a batch costs a handful of statements, each prepared once per connection.
+/// Write one batch in one transaction on the writer's connection; returns the number of
+/// events written.
 async fn write_batch(
-    connection: &mut SqliteConnection,
+    connection: &mut WriterConnection,
     rows: usize,
     batch: &[Record],
 ) -> Result<u64, sqlx::Error> {
-    if let Some(run) = one_insert(batch, rows) {
-        // One statement is a transaction of its own: no BEGIN and COMMIT round trips, which
-        // are most of the wait of a call acknowledged alone.
-        insert_events(&mut *connection, &run, rows).await?;
-        return Ok(run.len() as u64);
+    match connection {
+        WriterConnection::Sqlite(c) => BatchSql::<Sqlite>::write(c, rows, batch).await,
+        WriterConnection::Postgres(c) => BatchSql::<Postgres>::write(c, rows, batch).await,
     }
-    let mut tx = connection.begin().await?;
-    let mut events = 0;
-    let mut run: Vec<(SessionId, &Event)> = Vec::with_capacity(rows);
-    for record in batch {
-        match record {
-            Record::SessionStarted(info, _) => insert_session(&mut tx, info).await?,
-            Record::Event(id, event) => {
-                if matches!(event.kind, EventKind::SessionStarted | EventKind::HostAdded) {
-                    insert_hosts(&mut tx, *id, event).await?;
+}
+
+/// The SQL of a batch, written once for every backend whose types it takes: sqlx's SQLite
+/// driver reads the `$n` placeholders PostgreSQL needs, and both understand `ON CONFLICT`.
+struct BatchSql<DB>(PhantomData<DB>);
+
+impl<DB> BatchSql<DB>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+{
+    /// Write one batch in one transaction; returns the number of events written. Runs of
+    /// events go in multi-row inserts of [`INSERT_ROWS`] rows (and smaller powers of two for
+    /// the rest), so a batch costs a handful of statements, each prepared once per connection.
+    async fn write(
+        connection: &mut DB::Connection,
+        rows: usize,
+        batch: &[Record],
+    ) -> Result<u64, sqlx::Error> {
+        if let Some(run) = one_insert(batch, rows) {
+            // One statement is a transaction of its own: no BEGIN and COMMIT round trips,
+            // which are most of the wait of a call acknowledged alone.
+            Self::insert_events(&mut *connection, &run, rows).await?;
+            return Ok(run.len() as u64);
+        }
+        let mut tx = connection.begin().await?;
+        let mut events = 0;
+        let mut run: Vec<(SessionId, &Event)> = Vec::with_capacity(rows);
+        for record in batch {
+            match record {
+                Record::SessionStarted(info, _) => Self::insert_session(&mut *tx, info).await?,
+                Record::Event(id, event) => {
+                    if matches!(event.kind, EventKind::SessionStarted | EventKind::HostAdded) {
+                        Self::insert_hosts(&mut *tx, *id, event).await?;
+                    }
+                    run.push((*id, event));
+                    if run.len() == rows {
+                        Self::insert_events(&mut *tx, &run, rows).await?;
+                        run.clear();
+                    }
+                    events += 1;
                 }
-                run.push((*id, event));
-                if run.len() == rows {
-                    insert_events(&mut tx, &run, rows).await?;
+                Record::SessionEnded { id, at_ms, reason } => {
+                    Self::insert_events(&mut *tx, &run, rows).await?;
                     run.clear();
+                    sqlx::query("UPDATE sessions SET ended_ms = $1, end_reason = $2 WHERE id = $3")
+                        .bind(*at_ms as i64)
+                        .bind(reason.as_str())
+                        .bind(id.to_string().as_str())
+                        .execute(&mut *tx)
+                        .await?;
                 }
-                events += 1;
-            }
-            Record::SessionEnded { id, at_ms, reason } => {
-                insert_events(&mut tx, &run, rows).await?;
-                run.clear();
-                sqlx::query("UPDATE sessions SET ended_ms = ?, end_reason = ? WHERE id = ?")
-                    .bind(*at_ms as i64)
-                    .bind(reason)
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
             }
         }
+        Self::insert_events(&mut *tx, &run, rows).await?;
+        tx.commit().await?;
+        Ok(events)
     }
-    insert_events(&mut tx, &run, rows).await?;
-    tx.commit().await?;
-    Ok(events)
+
+    /// Insert events, at most `rows` per statement. Each statement's bodies are written into
+    /// one buffer and its session ids kept once each, so a row costs no allocation of its own.
+    async fn insert_events(
+        connection: &mut DB::Connection,
+        events: &[(SessionId, &Event)],
+        rows: usize,
+    ) -> Result<(), sqlx::Error> {
+        let mut bodies = Vec::new();
+        let mut ends = Vec::with_capacity(rows);
+        let mut ids: Vec<(SessionId, String)> = Vec::new();
+        for chunk in events.chunks(rows) {
+            bodies.clear();
+            ends.clear();
+            for (id, event) in chunk {
+                serde_json::to_writer(&mut bodies, event)
+                    .map_err(|e| sqlx::Error::Encode(e.into()))?;
+                ends.push(bodies.len());
+                if !ids.iter().any(|(known, _)| known == id) {
+                    ids.push((*id, id.to_string()));
+                }
+            }
+            // serde_json writes UTF-8.
+            let text = std::str::from_utf8(&bodies).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            let mut query = sqlx::query(insert_events_sql(chunk.len()));
+            let mut start = 0;
+            for ((id, event), &end) in chunk.iter().zip(&ends) {
+                let key = ids
+                    .iter()
+                    .find(|(known, _)| known == id)
+                    .map_or("", |(_, key)| key.as_str());
+                query = query
+                    .bind(key)
+                    .bind(event.seq as i64)
+                    .bind(&text[start..end]);
+                start = end;
+            }
+            query.execute(&mut *connection).await?;
+        }
+        Ok(())
+    }
+
+    /// The session's row, with the node that owns it (the top bits of its id).
+    async fn insert_session(
+        connection: &mut DB::Connection,
+        info: &SessionInfo,
+    ) -> Result<(), sqlx::Error> {
+        let limits = serde_json::to_string(&info.limits).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO sessions (id, created_ms, expires_ms, isolation, exercise_id, \
+             owner_token_hash, viewer_token_hash, limits, node) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(info.id.to_string().as_str())
+        .bind(info.created_ms as i64)
+        .bind(info.expires_ms as i64)
+        .bind(info.isolation.to_string().as_str())
+        .bind(info.exercise.as_deref())
+        .bind(info.credentials.owner.as_slice())
+        .bind(info.credentials.viewer.as_slice())
+        .bind(limits.as_str())
+        .bind(i64::from(info.id.node()))
+        .execute(connection)
+        .await?;
+        Ok(())
+    }
+
+    /// The hosts an event adds (a host's addresses replace those stored before).
+    async fn insert_hosts(
+        connection: &mut DB::Connection,
+        id: SessionId,
+        event: &Event,
+    ) -> Result<(), sqlx::Error> {
+        let key = id.to_string();
+        for host in event.hosts.iter().flatten() {
+            let name = host.name.to_string();
+            let addrs = serde_json::to_string(&host.addrs).unwrap_or_default();
+            sqlx::query(
+                "INSERT INTO hosts (session_id, name, addrs) VALUES ($1, $2, $3) \
+                 ON CONFLICT (session_id, name) DO UPDATE SET addrs = excluded.addrs",
+            )
+            .bind(key.as_str())
+            .bind(name.as_str())
+            .bind(addrs.as_str())
+            .execute(&mut *connection)
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 /// The batch's events, if the whole batch is one multi-row insert: events only, none that
@@ -365,97 +522,26 @@ fn one_insert(batch: &[Record], rows: usize) -> Option<Vec<(SessionId, &Event)>>
         .collect()
 }
 
-/// Rows of the largest multi-row insert (3 values each, well under SQLite's variable limit).
+/// Rows of the largest multi-row insert (3 values each: well under SQLite's variable limit
+/// and PostgreSQL's 65535 parameters).
 pub const INSERT_ROWS: usize = 128;
 
-/// `INSERT INTO events … VALUES (…), (…)` with `rows` rows (1 to [`INSERT_ROWS`]); built once.
+/// `INSERT INTO events … VALUES ($1, $2, $3), ($4, …)` with `rows` rows (1 to
+/// [`INSERT_ROWS`]); built once.
 fn insert_events_sql(rows: usize) -> &'static str {
     static SQL: OnceLock<Vec<String>> = OnceLock::new();
     let all = SQL.get_or_init(|| {
         (1..=INSERT_ROWS)
             .map(|n| {
-                let values = vec!["(?, ?, ?)"; n].join(", ");
-                format!("INSERT INTO events (session_id, seq, body) VALUES {values}")
+                let values: Vec<String> = (0..n)
+                    .map(|row| format!("(${}, ${}, ${})", 3 * row + 1, 3 * row + 2, 3 * row + 3))
+                    .collect();
+                format!(
+                    "INSERT INTO events (session_id, seq, body) VALUES {}",
+                    values.join(", ")
+                )
             })
             .collect()
     });
     &all[rows - 1]
-}
-
-/// Insert events, at most `rows` per statement. Each statement's bodies are written into one
-/// buffer and its session ids kept once each, so a row costs no allocation of its own.
-async fn insert_events(
-    connection: &mut SqliteConnection,
-    events: &[(SessionId, &Event)],
-    rows: usize,
-) -> Result<(), sqlx::Error> {
-    let mut bodies = Vec::new();
-    let mut ends = Vec::with_capacity(rows);
-    let mut ids: Vec<(SessionId, String)> = Vec::new();
-    for chunk in events.chunks(rows) {
-        bodies.clear();
-        ends.clear();
-        for (id, event) in chunk {
-            serde_json::to_writer(&mut bodies, event).map_err(|e| sqlx::Error::Encode(e.into()))?;
-            ends.push(bodies.len());
-            if !ids.iter().any(|(known, _)| known == id) {
-                ids.push((*id, id.to_string()));
-            }
-        }
-        // serde_json writes UTF-8.
-        let text = std::str::from_utf8(&bodies).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        let mut query = sqlx::query(insert_events_sql(chunk.len()));
-        let mut start = 0;
-        for ((id, event), &end) in chunk.iter().zip(&ends) {
-            let key = ids
-                .iter()
-                .find(|(known, _)| known == id)
-                .map_or("", |(_, key)| key.as_str());
-            query = query
-                .bind(key)
-                .bind(event.seq as i64)
-                .bind(&text[start..end]);
-            start = end;
-        }
-        query.execute(&mut *connection).await?;
-    }
-    Ok(())
-}
-
-async fn insert_session(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    info: &SessionInfo,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sessions (id, created_ms, expires_ms, isolation, exercise_id, \
-         owner_token_hash, viewer_token_hash, limits) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(info.id.to_string())
-    .bind(info.created_ms as i64)
-    .bind(info.expires_ms as i64)
-    .bind(info.isolation.to_string())
-    .bind(info.exercise.as_deref())
-    .bind(info.credentials.owner.as_slice())
-    .bind(info.credentials.viewer.as_slice())
-    .bind(serde_json::to_string(&info.limits).unwrap_or_default())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn insert_hosts(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    id: SessionId,
-    event: &Event,
-) -> Result<(), sqlx::Error> {
-    let key = id.to_string();
-    for host in event.hosts.iter().flatten() {
-        sqlx::query("INSERT OR REPLACE INTO hosts (session_id, name, addrs) VALUES (?, ?, ?)")
-            .bind(&key)
-            .bind(host.name.to_string())
-            .bind(serde_json::to_string(&host.addrs).unwrap_or_default())
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
 }
