@@ -76,9 +76,10 @@ pub const MIN_LOG_TAIL: usize = 256;
 pub struct SessionId(u64);
 
 impl SessionId {
-    /// A fresh random id.
+    /// A fresh random id, owned by node 0 (not clustered): the top 16 bits name the owning
+    /// node (see [`Self::node`]), the other 48 are random.
     pub fn random() -> SessionId {
-        SessionId(random_u64())
+        SessionId(random_u64() >> 16)
     }
 
     /// The node that owns the session: the top 16 bits of the id (0 when not clustered).
