@@ -1,7 +1,7 @@
 //! Acknowledged means durable: many clients make calls while the server is killed with
 //! SIGKILL at a random moment; after a restart on the same database every seq any client was
 //! answered with is stored, and what is stored is a prefix of each log (no gap). Repeated, so
-//! the kill lands at different points of the writer's batches.
+//! the kill lands at different points of the writer's batches; on SQLite and on PostgreSQL.
 
 mod common;
 
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::app::TestApp;
 use common::binary::Binary;
+use common::database::TestDatabase;
 use serde_json::json;
 
 const ROUNDS: usize = 6;
@@ -23,20 +24,19 @@ fn random_below(n: u64) -> u64 {
     u64::from_le_bytes(b) % n
 }
 
-async fn start(db: &std::path::Path, pool: &str) -> Binary {
+async fn start(db: &TestDatabase, pool: &str) -> Binary {
     Binary::builder()
         .address_pool(pool)
-        .database(db)
+        .database_url(&db.url)
         .unthrottled()
         .max_events(1_000_000)
         .start()
         .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_acknowledged_seq_survives_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("plugboard.db");
+test_on_each_backend!(every_acknowledged_seq_survives_kill_9);
+
+async fn every_acknowledged_seq_survives_kill_9(db: TestDatabase) {
     let pool = common::private_pool();
     let mut all_sessions = Vec::new();
     let mut acknowledged_total = 0;
@@ -79,7 +79,7 @@ async fn every_acknowledged_seq_survives_kill_9() {
         all_sessions.push((sessions, acked));
     }
     // Restart once more and read every log back.
-    let mut app = TestApp::builder().database(&db).start().await;
+    let mut app = TestApp::builder().database_url(&db.url).start().await;
     let mut stored_total = 0;
     for (round, (sessions, acked)) in all_sessions.iter().enumerate() {
         for (i, s) in sessions.iter().enumerate() {

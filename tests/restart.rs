@@ -1,5 +1,6 @@
-//! A restart with the same database file: sessions that were live when the server died are
-//! marked ended with the reason, and their logs stay readable over REST and WebSocket.
+//! A restart with the same database (a SQLite file, or PostgreSQL): sessions that were live
+//! when the server died are marked ended with the reason, and their logs stay readable over
+//! REST and WebSocket.
 
 mod common;
 
@@ -7,15 +8,15 @@ use std::time::Duration;
 
 use common::app::TestApp;
 use common::binary::Binary;
+use common::database::TestDatabase;
 use common::ws;
 use reqwest::StatusCode;
 use serde_json::json;
 
-#[tokio::test]
-async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("plugboard.db");
-    let mut server = Binary::builder().database(&db).start().await;
+test_on_each_backend!(sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable);
+
+async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable(db: TestDatabase) {
+    let mut server = Binary::builder().database_url(&db.url).start().await;
     let s = server.session().await;
     let (id, token) = (s.id.clone(), s.token.clone());
     for call in [
@@ -37,7 +38,7 @@ async fn sessions_live_at_a_crash_are_ended_at_restart_and_stay_readable() {
     server.kill();
 
     // Restart on the same database.
-    let mut app = TestApp::builder().database(&db).start().await;
+    let mut app = TestApp::builder().database_url(&db.url).start().await;
     let (status, view) = app.get(&format!("/api/sessions/{id}"), Some(&token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["live"], false);

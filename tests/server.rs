@@ -4,6 +4,7 @@
 mod common;
 
 use common::app::TestApp;
+use common::database::TestDatabase;
 use plugboard::sandbox::SessionId;
 use plugboard::store::Store;
 use reqwest::StatusCode;
@@ -77,9 +78,10 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn shutdown_ends_sessions_and_flushes_every_event() {
-    let mut app = TestApp::start().await;
+test_on_each_backend!(shutdown_ends_sessions_and_flushes_every_event);
+
+async fn shutdown_ends_sessions_and_flushes_every_event(db: TestDatabase) {
+    let mut app = TestApp::builder().database_url(&db.url).start().await;
     let s = app.session().await;
     let b = s.addr("B", 8080);
     s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
@@ -102,9 +104,7 @@ async fn shutdown_ends_sessions_and_flushes_every_event() {
 
     app.stop().await;
 
-    let store = Store::connect(&format!("sqlite://{}", app.db_path.display()))
-        .await
-        .unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
     let id: SessionId = s.id.parse().unwrap();
     let stored = store.session(id).await.unwrap().unwrap();
     assert_eq!(stored.end_reason.as_deref(), Some("the server shut down"));

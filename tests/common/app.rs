@@ -7,7 +7,7 @@
 //! made through the API with the calls a test makes on it: `ok`, `tcp_listener`, `json`,
 //! `events`, `wait_event`, `websocket`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use plugboard::Running;
@@ -33,7 +33,7 @@ impl ServerBuilder<TestApp> {
         options.address_pool.get_or_insert_with(private_pool);
         options
             .database
-            .get_or_insert_with(|| dir.join("plugboard.db"));
+            .get_or_insert_with(|| super::options::sqlite_url(&dir.join("plugboard.db")));
         let mut args = vec![
             "plugboard".to_owned(),
             "--listen".into(),
@@ -80,7 +80,6 @@ pub struct TestApp {
     pub server: Option<Running>,
     pub base: String,
     pub client: reqwest::Client,
-    pub db_path: PathBuf,
     pub config: Config,
     _dir: Option<tempfile::TempDir>,
 }
@@ -104,17 +103,15 @@ impl TestApp {
         Self::builder().start().await
     }
 
-    /// A server with this configuration (its database file stays where it says).
+    /// A server with this configuration (its database stays where it says).
     pub async fn start_config(config: Config) -> TestApp {
         let server = timeout(plugboard::start(config.clone())).await.unwrap();
         let base = format!("http://{}", server.addr);
         let client = reqwest::Client::builder().timeout(STEP).build().unwrap();
-        let db_path = PathBuf::from(config.database_url.trim_start_matches("sqlite://"));
         let app = TestApp {
             server: Some(server),
             base,
             client,
-            db_path,
             config,
             _dir: None,
         };

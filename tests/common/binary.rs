@@ -22,7 +22,8 @@ impl ServerBuilder<Binary> {
             Some(_) => None,
             None => {
                 let dir = tempfile::tempdir().unwrap();
-                self.options.database = Some(dir.path().join("plugboard.db"));
+                let file = dir.path().join("plugboard.db");
+                self.options.database = Some(super::options::sqlite_url(&file));
                 Some(dir)
             }
         };

@@ -1,13 +1,15 @@
 //! Helpers shared by the integration tests: a sandbox on the loopback backend with a pool of
 //! its own, calls that read like the socket API, and a timeout around anything that can hang.
 //! A real server is [`app::TestApp`] (in process) or [`binary::Binary`] (the executable);
-//! its WebSocket is [`ws`]; a page in Chromium is [`browser`].
+//! its WebSocket is [`ws`]; a page in Chromium is [`browser`]; a fresh database on either
+//! backend is [`database::TestDatabase`].
 
 #![allow(dead_code)]
 
 pub mod app;
 pub mod binary;
 pub mod browser;
+pub mod database;
 pub mod options;
 pub mod ws;
 

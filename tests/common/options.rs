@@ -5,7 +5,7 @@
 //! ([`super::binary::Binary::builder`]); what it starts is its type parameter.
 
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How a test server keeps sessions apart (`--isolation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,8 +58,8 @@ macro_rules! server_options {
         #[derive(Debug, Clone, Default)]
         pub struct ServerOptions {
             pub isolation: Isolation,
-            /// The database file; a file in a fresh directory when `None`.
-            pub database: Option<PathBuf>,
+            /// `--database-url`; a SQLite file in a fresh directory when `None`.
+            pub database: Option<String>,
             /// `--address-pool`; a fresh private /24 when `None`.
             pub address_pool: Option<String>,
             /// `--admin-token`.
@@ -72,11 +72,8 @@ macro_rules! server_options {
             /// starter's business.
             pub fn args(&self) -> Vec<String> {
                 let mut args = vec!["--isolation".to_owned(), self.isolation.as_str().to_owned()];
-                if let Some(db) = &self.database {
-                    args.push("--database-url".to_owned());
-                    args.push(format!("sqlite://{}", db.display()));
-                }
                 for (flag, text) in [
+                    ("--database-url", &self.database),
                     ("--address-pool", &self.address_pool),
                     ("--admin-token", &self.admin_token),
                 ] {
@@ -145,7 +142,13 @@ impl<T> ServerBuilder<T> {
 
     /// `--database-url`: a database file that outlives the server.
     pub fn database(mut self, path: &Path) -> Self {
-        self.options.database = Some(path.to_owned());
+        self.options.database = Some(sqlite_url(path));
+        self
+    }
+
+    /// `--database-url`: a database that outlives the server, on either backend.
+    pub fn database_url(mut self, url: &str) -> Self {
+        self.options.database = Some(url.to_owned());
         self
     }
 
@@ -154,4 +157,9 @@ impl<T> ServerBuilder<T> {
         self.max_calls_per_second(UNTHROTTLED)
             .client_calls_per_second(UNTHROTTLED)
     }
+}
+
+/// The `--database-url` of a SQLite file.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
 }
