@@ -1,8 +1,12 @@
 //! API benchmark: what the HTTP layer and the store cost.
 //!
+//! With `PLUGBOARD_BENCH_POSTGRES_URL` (or `PLUGBOARD_TEST_POSTGRES_URL`) set to a PostgreSQL
+//! server's admin URL, the store's figures (1, and the calls of 2) are given for PostgreSQL
+//! beside SQLite's, each run on a database created for it and dropped after.
+//!
 //! Reports
-//! 1. events persisted per second by the store's writer (SQLite, WAL), with multi-row
-//!    inserts and with one row per statement;
+//! 1. events persisted per second by the store's writer (SQLite, WAL; PostgreSQL), with
+//!    multi-row inserts and with one row per statement;
 //! 2. requests per second of a simple call (`close` on a descriptor that is not open: the
 //!    kernel path is trivial) against `GET /healthz` (which pings the database) and a bare
 //!    404 (routing and middleware only) on the same server, one client and four; the ratios
@@ -56,15 +60,82 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn store_rate(events: u64, insert_rows: usize) -> f64 {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await
-    .expect("store")
-    .with_insert_rows(insert_rows);
+/// A database for one figure: a SQLite file in a fresh directory, or a PostgreSQL database
+/// created on the server at `admin` and dropped with this value.
+struct BenchDatabase {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    /// The admin URL and the database's name.
+    created: Option<(String, String)>,
+}
+
+impl BenchDatabase {
+    async fn new(postgres_admin: Option<&str>) -> BenchDatabase {
+        use sqlx::{ConnectOptions, Connection, Executor};
+        let Some(admin) = postgres_admin else {
+            let dir = tempfile::tempdir().expect("tempdir");
+            return BenchDatabase {
+                url: format!("sqlite://{}", dir.path().join("bench.db").display()),
+                _dir: Some(dir),
+                created: None,
+            };
+        };
+        let name = format!("plugboard_bench_{}", SessionId::random());
+        let options: sqlx::postgres::PgConnectOptions = admin.parse().expect("postgres url");
+        let mut c = options.connect().await.expect("postgres");
+        c.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create database");
+        c.close().await.ok(/* the database exists either way */);
+        BenchDatabase {
+            url: with_database(admin, &name),
+            _dir: None,
+            created: Some((admin.to_owned(), name)),
+        }
+    }
+
+    /// Drop the PostgreSQL database (its connections already closed).
+    async fn drop_database(self) {
+        use sqlx::{ConnectOptions, Connection, Executor};
+        if let Some((admin, name)) = &self.created {
+            let options: sqlx::postgres::PgConnectOptions = admin.parse().expect("postgres url");
+            let mut c = options.connect().await.expect("postgres");
+            c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.ok(/* a leftover only costs disk */);
+            c.close().await.ok(/* done either way */);
+        }
+    }
+}
+
+/// `url` with its database (the path) replaced by `name`, its parameters kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority..].find('/') {
+        Some(slash) => &base[..authority + slash],
+        None => base,
+    };
+    format!("{server}/{name}{query}")
+}
+
+/// The PostgreSQL server to measure beside SQLite, if any.
+fn postgres_admin_url() -> Option<String> {
+    [
+        "PLUGBOARD_BENCH_POSTGRES_URL",
+        "PLUGBOARD_TEST_POSTGRES_URL",
+    ]
+    .iter()
+    .find_map(|var| std::env::var(var).ok().filter(|u| !u.is_empty()))
+}
+
+async fn store_rate(postgres: Option<&str>, events: u64, insert_rows: usize) -> f64 {
+    let db = BenchDatabase::new(postgres).await;
+    let store = Store::connect(&db.url)
+        .await
+        .expect("store")
+        .with_insert_rows(insert_rows);
     let metrics = Arc::new(Metrics::default());
     let (tx, rx) = mpsc::channel(plugboard::store::RECORD_QUEUE);
     let writer = store
@@ -104,13 +175,14 @@ async fn store_rate(events: u64, insert_rows: usize) -> f64 {
         "  ({} batches)",
         metrics.store_batches.load(Ordering::Relaxed)
     );
+    drop(store);
+    db.drop_database().await;
     events as f64 / secs
 }
 
-async fn start(ack_when_stored: bool, pool: &str) -> (plugboard::Running, tempfile::TempDir) {
+async fn start(ack_when_stored: bool, pool: &str, db: &BenchDatabase) -> plugboard::Running {
     use clap::Parser;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("plugboard.db").display());
+    let url = db.url.clone();
     let ack = ack_when_stored.to_string();
     let config = Cli::try_parse_from([
         "plugboard",
@@ -140,7 +212,29 @@ async fn start(ack_when_stored: bool, pool: &str) -> (plugboard::Running, tempfi
     .expect("config");
     let server = plugboard::start(config).await.expect("server");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    (server, dir)
+    server
+}
+
+/// Calls per second acknowledged when stored, on a server whose database is `db`, with
+/// `clients` clients making `total` calls between them.
+async fn stored_call_rate(db: &BenchDatabase, pool: &str, clients: usize, total: usize) -> f64 {
+    let server = start(true, pool, db).await;
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let (id, token) = new_session(&client, &base).await;
+    let call = {
+        let url = format!("{base}/api/sessions/{id}/calls");
+        move || {
+            client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&json!({"host":"A","call":"close","fd":99}))
+        }
+    };
+    rate(1, 200, call.clone()).await;
+    let calls = rate(clients, total / clients, call).await;
+    server.stop().await.expect("stop");
+    calls
 }
 
 async fn new_session(client: &reqwest::Client, base: &str) -> (String, String) {
@@ -217,17 +311,40 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        println!("Store writer (SQLite, WAL, batches of up to {})", plugboard::store::MAX_BATCH);
-        for rows in [plugboard::store::INSERT_ROWS, 16, 1] {
-            let persisted = store_rate(200_000, rows).await;
-            println!("  {persisted:>10.0} events persisted/s with {rows} rows per insert");
+        let postgres = postgres_admin_url();
+        let mut backends = vec![("SQLite, WAL", None)];
+        match &postgres {
+            Some(admin) => backends.push(("PostgreSQL, synchronous_commit on", Some(admin.as_str()))),
+            None => println!("(PostgreSQL: skipped; set PLUGBOARD_BENCH_POSTGRES_URL to an admin URL to measure it)"),
+        }
+        for (name, admin) in &backends {
+            println!("Store writer ({name}, batches of up to {})", plugboard::store::MAX_BATCH);
+            for rows in [plugboard::store::INSERT_ROWS, 16, 1] {
+                let persisted = store_rate(*admin, 200_000, rows).await;
+                println!("  {persisted:>10.0} events persisted/s with {rows} rows per insert");
+            }
+        }
+        if backends.len() > 1 {
+            println!("Calls acknowledged when stored, by backend (4000 calls per figure)");
+            for clients in [1usize, 16] {
+                let mut line = format!("  {clients:>2} client(s):");
+                for (name, admin) in &backends {
+                    let db = BenchDatabase::new(*admin).await;
+                    let c = stored_call_rate(&db, "127.207.0.0/16", clients, 4000).await;
+                    db.drop_database().await;
+                    line.push_str(&format!("   {name}: {c:>7.0} calls/s"));
+                }
+                println!("{line}");
+            }
         }
         if std::env::args().any(|a| a == "store") {
             return;
         }
 
-        let (server, _dir) = start(true, "127.205.0.0/16").await;
-        let (eager, _eager_dir) = start(false, "127.206.0.0/16").await;
+        let db = BenchDatabase::new(None).await;
+        let eager_db = BenchDatabase::new(None).await;
+        let server = start(true, "127.205.0.0/16", &db).await;
+        let eager = start(false, "127.206.0.0/16", &eager_db).await;
         let base = format!("http://{}", server.addr);
         let eager_base = format!("http://{}", eager.addr);
         let client = reqwest::Client::new();
