@@ -386,6 +386,44 @@ async fn node_ids_run_out_with_an_error_that_says_so(db: TestDatabase) {
     assert_eq!(ids, [first, u16::MAX]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_reconnects_when_postgres_drops_its_connection() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let (tx, rx) = mpsc::channel(16);
+    let writer = store.spawn_writer(rx, metrics).await.unwrap();
+    let id = session_of(0);
+    let progress = StoreProgress::new();
+    tx.send(Record::SessionStarted(info(id), progress.clone()))
+        .await
+        .unwrap();
+    tx.send(Record::Event(id, event(1))).await.unwrap();
+    let wait_for = |seq| {
+        let progress = progress.clone();
+        timeout(async move {
+            while progress.stored() < seq {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+    };
+    wait_for(1).await;
+    // As when the database server restarts: every connection to the database is cut.
+    raw_execute(
+        &db,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    tx.send(Record::Event(id, event(2))).await.unwrap();
+    wait_for(2).await;
+    drop(tx);
+    timeout(writer.finish()).await;
+    assert_eq!(store.events(id, 0, 10).await.unwrap().len(), 2);
+}
+
 /// Run `sql` on the test database outside the store.
 async fn raw_execute(db: &TestDatabase, sql: &str) {
     match db.backend {

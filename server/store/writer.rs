@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{
     ConnectOptions, Connection, Database, Encode, Executor, IntoArguments, PgConnection, Postgres,
     Row, Sqlite, SqliteConnection, SqlitePool, Type,
@@ -88,13 +89,18 @@ impl Store {
                 (WriterConnection::Sqlite(connection), Some(checkpointer))
             }
             Backend::Postgres { options, .. } => {
-                let connection = options
+                let options = options
                     .clone()
                     .statement_cache_capacity(INSERT_ROWS + 16)
-                    .options([("synchronous_commit", "on")])
-                    .connect()
-                    .await?;
-                (WriterConnection::Postgres(connection), None)
+                    .options([("synchronous_commit", "on")]);
+                let connection = options.connect().await?;
+                (
+                    WriterConnection::Postgres {
+                        connection,
+                        options: Box::new(options),
+                    },
+                    None,
+                )
             }
         };
         let (finish, finish_rx) = oneshot::channel();
@@ -113,7 +119,39 @@ impl Store {
 /// The writer's own connection, outside the pool.
 enum WriterConnection {
     Sqlite(SqliteConnection),
-    Postgres(PgConnection),
+    /// With what it connected, to connect again (boxed: the options are large, and used
+    /// only then).
+    Postgres {
+        connection: PgConnection,
+        options: Box<PgConnectOptions>,
+    },
+}
+
+impl WriterConnection {
+    /// After a failed write: a PostgreSQL connection that no longer answers (the server
+    /// restarted, the network dropped it) is replaced, or every later batch would fail on it
+    /// too. A SQLite connection is a file handle and does not break that way.
+    async fn recover(&mut self) {
+        let WriterConnection::Postgres {
+            connection,
+            options,
+        } = self
+        else {
+            return;
+        };
+        if connection.ping().await.is_ok() {
+            return;
+        }
+        match options.connect().await {
+            Ok(fresh) => {
+                tracing::warn!("the event writer's database connection broke; reconnected");
+                drop(std::mem::replace(connection, fresh));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the event writer cannot reconnect yet; the next write tries again");
+            }
+        }
+    }
 }
 
 /// Take records as they come and write them in batches until told to finish; once done, stop
@@ -173,7 +211,7 @@ async fn write_loop(
             }
             connection.close().await.ok(/* closing a file-backed connection cannot lose anything committed */);
         }
-        WriterConnection::Postgres(connection) => {
+        WriterConnection::Postgres { connection, .. } => {
             connection.close().await.ok(/* every batch was committed before; nothing is pending */);
         }
     }
@@ -296,9 +334,11 @@ impl BatchWriter<'_> {
                 Err(e) if tries < WRITE_TRIES => {
                     tracing::warn!(error = %e, records = batch.len(), tries, "writing events failed; trying again");
                     tokio::time::sleep(Duration::from_millis(100 * u64::from(tries))).await;
+                    self.connection.recover().await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, records = batch.len(), "a batch failed; writing its records one by one");
+                    self.connection.recover().await;
                     let mut lost = 0;
                     for record in batch.iter() {
                         match write_batch(self.connection, self.rows, std::slice::from_ref(record))
@@ -347,7 +387,9 @@ async fn write_batch(
 ) -> Result<u64, sqlx::Error> {
     match connection {
         WriterConnection::Sqlite(c) => BatchSql::<Sqlite>::write(c, rows, batch).await,
-        WriterConnection::Postgres(c) => BatchSql::<Postgres>::write(c, rows, batch).await,
+        WriterConnection::Postgres { connection, .. } => {
+            BatchSql::<Postgres>::write(connection, rows, batch).await
+        }
     }
 }
 
