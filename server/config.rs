@@ -40,6 +40,14 @@ pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_SESSIONS_PER_MINUTE: u32 = 30;
 /// Calls one client address may make per second, over all its sessions.
 pub const DEFAULT_CLIENT_CALLS_PER_SECOND: u32 = 100;
+/// How long a cluster node's lease lasts: a node that has not renewed it for this long is
+/// taken for dead and its live sessions are ended. It renews every third of it.
+pub const DEFAULT_LEASE_SECS: u64 = 10;
+/// How long a clustered node, once told to stop, waits for its live sessions to end before
+/// ending them itself. A single server ends them at once unless told otherwise.
+pub const DEFAULT_CLUSTER_DRAIN_SECS: u64 = 60;
+/// Shortest cluster secret accepted: it authenticates every request between nodes.
+pub const MIN_CLUSTER_SECRET_BYTES: usize = 16;
 
 /// Plugboard: a self-hosted socket playground on real kernel sockets.
 #[derive(Debug, Parser)]
@@ -185,6 +193,20 @@ pub struct ServeArgs {
     /// Log format: human or json.
     #[arg(long, env = "PLUGBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+    /// Secret shared by the nodes of a cluster; setting it makes this server a node of the
+    /// cluster of every server on the same PostgreSQL database.
+    #[arg(long, env = "PLUGBOARD_CLUSTER_SECRET", hide_env_values = true)]
+    pub cluster_secret: Option<String>,
+    /// This node's base URL as the other nodes reach it (for example http://node1:8080).
+    #[arg(long, env = "PLUGBOARD_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+    /// Seconds a node's lease lasts; a node silent for longer is taken for dead.
+    #[arg(long, env = "PLUGBOARD_LEASE_SECS", default_value_t = DEFAULT_LEASE_SECS)]
+    pub lease_secs: u64,
+    /// Seconds SIGTERM waits for live sessions to end before ending them (default: 60 for a
+    /// cluster node, 0 for a single server).
+    #[arg(long, env = "PLUGBOARD_DRAIN_TIMEOUT_SECS")]
+    pub drain_timeout_secs: Option<u64>,
 }
 
 /// A configuration that does not make sense, found before anything starts.
@@ -204,6 +226,30 @@ pub enum ConfigError {
     Wait { wait: u64, max: u64 },
     #[error("--{flag} must be at most {max}")]
     TooLarge { flag: &'static str, max: u64 },
+    #[error("cluster: {0}")]
+    Cluster(String),
+}
+
+/// What a node of a cluster needs beyond a single server's configuration.
+#[derive(Clone)]
+pub struct ClusterConfig {
+    /// The secret every node holds; requests between nodes are signed with it.
+    pub secret: String,
+    /// This node's base URL, as the other nodes reach it, without a trailing slash.
+    pub advertise_url: String,
+    /// How long a lease lasts.
+    pub lease: Duration,
+}
+
+// The secret stays out of logs and debug output.
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("secret", &"…")
+            .field("advertise_url", &self.advertise_url)
+            .field("lease", &self.lease)
+            .finish()
+    }
 }
 
 /// The whole, validated configuration of a server.
@@ -237,6 +283,10 @@ pub struct Config {
     pub log_tail: usize,
     /// Whether calls are answered only once stored.
     pub ack_when_stored: bool,
+    /// Cluster membership, when this server is a node of one.
+    pub cluster: Option<ClusterConfig>,
+    /// How long a stop waits for live sessions to end.
+    pub drain_timeout: Duration,
 }
 
 impl ServeArgs {
@@ -327,7 +377,15 @@ impl ServeArgs {
             self.request_timeout_secs,
             min_timeout,
         )?;
+        let cluster = self.cluster_config()?;
+        let drain_secs = self.drain_timeout_secs.unwrap_or(if cluster.is_some() {
+            DEFAULT_CLUSTER_DRAIN_SECS
+        } else {
+            0
+        });
         Ok(Config {
+            drain_timeout: Duration::from_secs(drain_secs),
+            cluster,
             listen: self.listen,
             database_url: self.database_url,
             isolation: self.isolation,
@@ -362,6 +420,50 @@ impl ServeArgs {
             log_tail: self.log_tail,
             ack_when_stored: self.ack_when_stored,
         })
+    }
+}
+
+impl ServeArgs {
+    /// The cluster part of the flags: none without a secret; with one, a PostgreSQL database
+    /// and an address the other nodes can reach are required.
+    fn cluster_config(&self) -> Result<Option<ClusterConfig>, ConfigError> {
+        let Some(secret) = self.cluster_secret.as_deref().filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let fail = |m: &str| Err(ConfigError::Cluster(m.to_owned()));
+        if secret.len() < MIN_CLUSTER_SECRET_BYTES {
+            return fail(&format!(
+                "--cluster-secret must be at least {MIN_CLUSTER_SECRET_BYTES} bytes long"
+            ));
+        }
+        if !(self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return fail(
+                "the nodes of a cluster share one PostgreSQL database: give --database-url postgres://…",
+            );
+        }
+        let Some(url) = self.advertise_url.as_deref() else {
+            return fail(
+                "a cluster node needs --advertise-url, the http://host:port the other nodes reach it at",
+            );
+        };
+        let url = url.trim_end_matches('/');
+        let authority = url.strip_prefix("http://").unwrap_or("");
+        if authority.is_empty()
+            || authority.contains('/')
+            || authority.parse::<axum::http::uri::Authority>().is_err()
+        {
+            return fail("--advertise-url must look like http://host:port, with no path");
+        }
+        if !(1..=3600).contains(&self.lease_secs) {
+            return fail("--lease-secs must be between 1 and 3600");
+        }
+        Ok(Some(ClusterConfig {
+            secret: secret.to_owned(),
+            advertise_url: url.to_owned(),
+            lease: Duration::from_secs(self.lease_secs),
+        }))
     }
 }
 

@@ -13,6 +13,7 @@
 //! [`run`] wires them together and serves until told to shut down; [`start`] does the same
 //! in the background and hands back a [`Running`] server, for tests and embedding.
 
+pub mod cluster;
 pub mod config;
 pub mod exercise;
 pub mod http;
@@ -101,15 +102,24 @@ pub async fn run(
         changed,
         "exercise catalog loaded"
     );
-    let leftover = store
-        .end_leftover_sessions(0, "the server restarted while the session was live")
-        .await?;
-    if leftover > 0 {
-        tracing::info!(
-            sessions = leftover,
-            "marked sessions of the previous run as ended"
-        );
-    }
+    // A cluster node joins under a new id at each start: what its previous run left live is
+    // ended by the cluster once that run's lease runs out, and every other node's sessions
+    // are none of its business.
+    let cluster = match &config.cluster {
+        Some(cluster) => Some(cluster::Cluster::join(cluster.clone(), store.clone()).await?),
+        None => {
+            let leftover = store
+                .end_leftover_sessions(0, "the server restarted while the session was live")
+                .await?;
+            if leftover > 0 {
+                tracing::info!(
+                    sessions = leftover,
+                    "marked sessions of the previous run as ended"
+                );
+            }
+            None
+        }
+    };
     let metrics = Arc::new(Metrics::default());
     let (records_tx, records_rx) = mpsc::channel(store::RECORD_QUEUE);
     let sandbox = Sandbox::new(
@@ -124,6 +134,10 @@ pub async fn run(
     );
     let writer = store.spawn_writer(records_rx, metrics.clone()).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let lease = cluster.as_ref().map(|c| {
+        sandbox.set_node(c.node());
+        c.spawn_lease(sandbox.clone(), stop_rx.clone())
+    });
     let state = http::AppState::new(
         sandbox.clone(),
         store.clone(),
@@ -131,8 +145,9 @@ pub async fn run(
         config.clone(),
         catalog,
         stop_rx.clone(),
+        cluster.clone(),
     );
-    let app = http::build_router(state);
+    let app = http::build_router(state.clone());
     let local = listener.local_addr().map_err(RunError::Serve)?;
     tracing::info!(
         addr = %local,
@@ -153,6 +168,9 @@ pub async fn run(
         () = shutdown => None,
         result = &mut serving => Some(result),
     };
+    if failed.is_none() {
+        drain(&state, &sandbox, config.drain_timeout).await;
+    }
     // Sessions end first, so live subscribers see each end before the server closes them.
     tracing::info!("shutting down: ending sessions");
     sandbox.shutdown().await;
@@ -170,11 +188,50 @@ pub async fn run(
     };
     drop(sandbox);
     writer.finish().await;
+    if let Some(lease) = lease {
+        lease.await.ok(/* it stops on stop_tx */);
+    }
+    if let Some(cluster) = &cluster {
+        cluster.leave().await;
+    }
     tracing::info!("shut down");
     match served {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(RunError::Serve(e)),
         Err(e) => Err(RunError::Serve(std::io::Error::other(e.to_string()))),
+    }
+}
+
+/// Stop taking new sessions and wait up to `timeout` for the live ones to end, serving them
+/// all the while (a cluster node tells the others at once, so new sessions go elsewhere).
+async fn drain(state: &http::AppState, sandbox: &Sandbox, timeout: Duration) {
+    if timeout.is_zero() {
+        return;
+    }
+    state.drain();
+    if let Some(cluster) = state.cluster() {
+        cluster.announce(sandbox).await;
+    }
+    let live = sandbox.live_sessions();
+    if live == 0 {
+        return;
+    }
+    tracing::info!(
+        sessions = live,
+        timeout_secs = timeout.as_secs(),
+        "draining: no new sessions; waiting for the live ones to end"
+    );
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut every = tokio::time::interval(Duration::from_millis(200));
+    while sandbox.live_sessions() > 0 && tokio::time::Instant::now() < deadline {
+        every.tick().await;
+    }
+    let left = sandbox.live_sessions();
+    if left > 0 {
+        tracing::info!(
+            sessions = left,
+            "drain timeout: ending the sessions still live"
+        );
     }
 }
 

@@ -40,6 +40,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        // A request another node forwarded names its client in a signed header.
+        if let Some(forwarded) = parts.extensions.get::<crate::cluster::sign::Forwarded>() {
+            return Ok(ClientIp(forwarded.client));
+        }
         Ok(ClientIp(
             parts
                 .extensions
@@ -208,6 +212,12 @@ pub async fn create_session(
             .map_err(|e| ApiError::bad(format!("the body is not valid JSON: {e}")))?;
         CreateSession::try_from(value)?
     };
+    if state.draining() {
+        return Err(ApiError::Full {
+            message: "this server is stopping: it takes no new sessions".to_owned(),
+            retry_after: 1,
+        });
+    }
     state.session_limiter().take(client)?;
     let exercise = match &request.exercise {
         Some(id) => Some(state.catalog().get(id).cloned().ok_or_else(|| {

@@ -64,6 +64,10 @@ pub enum ApiError {
     /// The server is shutting down or a dependency is down.
     #[error("{0}")]
     Unavailable(String),
+    /// No room for a new session here (or in the cluster), or the server is stopping: try
+    /// again later, or elsewhere.
+    #[error("{message}")]
+    Full { message: String, retry_after: u64 },
     /// A fault of the server; details are logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -103,6 +107,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "full"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -141,7 +146,9 @@ impl IntoResponse for ApiError {
                 max,
                 retry_after,
             } => (None, Some(*name), Some(*max), *retry_after),
-            ApiError::RateLimited { retry_after } => (None, None, None, Some(*retry_after)),
+            ApiError::RateLimited { retry_after } | ApiError::Full { retry_after, .. } => {
+                (None, None, None, Some(*retry_after))
+            }
             _ => (None, None, None, None),
         };
         let body = ErrorBody {

@@ -27,6 +27,36 @@ pub struct Health {
     pub live_sessions: usize,
     /// Seconds since start.
     pub uptime_secs: u64,
+    /// True once the server is stopping: it takes no new sessions and waits for its live
+    /// ones to end.
+    pub draining: bool,
+    /// This node and the live nodes it knows, when it is a node of a cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterHealth>,
+}
+
+/// What a node of a cluster knows of it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClusterHealth {
+    /// This node's id (the first four hex digits of the ids of the sessions it runs).
+    pub node: u16,
+    /// The nodes whose lease runs, as last read (this one included).
+    pub nodes: Vec<NodeHealth>,
+}
+
+/// A node as its last lease renewal described it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NodeHealth {
+    /// The node's id.
+    pub id: u16,
+    /// Its internal address.
+    pub addr: String,
+    /// Its live sessions.
+    pub live_sessions: u64,
+    /// Sessions it can still take.
+    pub room: u64,
+    /// Whether it is stopping.
+    pub draining: bool,
 }
 
 /// Whether this server's sessions capture packets, and why not when they do not.
@@ -77,6 +107,21 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         database: if database_ok { "ok" } else { "error" },
         live_sessions: state.sandbox().live_sessions(),
         uptime_secs: state.uptime().as_secs(),
+        draining: state.draining(),
+        cluster: state.cluster().map(|c| ClusterHealth {
+            node: c.node(),
+            nodes: c
+                .members()
+                .into_iter()
+                .map(|n| NodeHealth {
+                    id: n.id,
+                    addr: n.addr,
+                    live_sessions: n.live_sessions,
+                    room: n.room,
+                    draining: n.draining,
+                })
+                .collect(),
+        }),
     };
     let status = if database_ok {
         StatusCode::OK

@@ -11,12 +11,14 @@ pub mod exercises;
 mod health;
 pub mod log;
 pub mod openapi;
+pub mod owner;
 mod pages;
 pub mod peer;
 pub mod session_view;
 pub mod wire;
 pub mod ws;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -32,6 +34,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::exercise::catalog::Catalog;
 use crate::metrics::Metrics;
@@ -73,6 +76,11 @@ struct AppInner {
     /// The OpenAPI document, as served: built once, since it depends only on the
     /// configuration and the catalog.
     openapi: String,
+    /// This node's part in a cluster, when it is in one.
+    cluster: Option<Arc<Cluster>>,
+    /// Set once the server is told to stop: it takes no new sessions and waits for its live
+    /// ones to end (up to the drain timeout).
+    draining: AtomicBool,
 }
 
 impl AppState {
@@ -84,6 +92,7 @@ impl AppState {
         config: Config,
         catalog: Arc<Catalog>,
         stopping: watch::Receiver<bool>,
+        cluster: Option<Arc<Cluster>>,
     ) -> AppState {
         let per_minute = f64::from(config.sessions_per_minute);
         let per_second = f64::from(config.client_calls_per_second);
@@ -100,6 +109,8 @@ impl AppState {
                 stopping,
                 started: Instant::now(),
                 openapi,
+                cluster,
+                draining: AtomicBool::new(false),
             }),
         }
     }
@@ -152,6 +163,24 @@ impl AppState {
     /// Time since start.
     pub fn uptime(&self) -> Duration {
         self.inner.started.elapsed()
+    }
+
+    /// This node's part in a cluster, if any.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.inner.cluster.as_ref()
+    }
+
+    /// Take no new sessions from now on (the server is stopping).
+    pub fn drain(&self) {
+        self.inner.draining.store(true, Ordering::Relaxed);
+        if let Some(cluster) = self.cluster() {
+            cluster.drain();
+        }
+    }
+
+    /// Whether the server takes no new sessions.
+    pub fn draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Relaxed)
     }
 }
 
@@ -209,6 +238,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(pages::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Innermost: a request another node answers is forwarded before any handler runs,
+        // and is still counted, timed and traced here.
+        .layer(middleware::from_fn_with_state(state.clone(), owner::route))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_responses,

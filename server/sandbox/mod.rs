@@ -86,6 +86,12 @@ impl SessionId {
     pub fn node(self) -> u16 {
         (self.0 >> 48) as u16
     }
+
+    /// A fresh id owned by cluster node `node`: the node in the top 16 bits, so any node can
+    /// tell from the id alone which one runs the session; 48 random bits below.
+    pub fn on_node(node: u16) -> SessionId {
+        SessionId((u64::from(node) << 48) | SessionId::random().0)
+    }
 }
 
 impl fmt::Display for SessionId {

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -84,6 +85,8 @@ pub(crate) struct SandboxShared {
     pub(crate) aborts: Mutex<HashMap<SessionId, tokio::task::AbortHandle>>,
     /// Turns true when the server shuts down.
     pub(crate) shutdown: watch::Sender<bool>,
+    /// The cluster node this server is (0 when it is in no cluster): new session ids name it.
+    node: AtomicU16,
 }
 
 impl Sandbox {
@@ -108,6 +111,7 @@ impl Sandbox {
                 tasks: Mutex::new(JoinSet::new()),
                 aborts: Mutex::new(HashMap::new()),
                 shutdown: watch::Sender::new(false),
+                node: AtomicU16::new(0),
             }),
         }
     }
@@ -125,6 +129,29 @@ impl Sandbox {
     /// The limits of every session.
     pub fn limits(&self) -> &SandboxLimits {
         &self.shared.limits
+    }
+
+    /// Name cluster node `node` in the ids of sessions started from now on.
+    pub fn set_node(&self, node: u16) {
+        self.shared.node.store(node, Ordering::Relaxed);
+    }
+
+    /// The live sessions.
+    pub fn live_handles(&self) -> Vec<SessionHandle> {
+        let sessions = self.shared.sessions.lock();
+        sessions
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// TEMPORARY
+    pub fn room(&self) -> usize {
+        self.shared
+            .limits
+            .max_sessions
+            .saturating_sub(self.live_sessions())
     }
 
     /// Live sessions now.
@@ -168,7 +195,7 @@ impl Sandbox {
         let (network, host_infos) = built?;
         let created_ms = now_ms();
         let info = Arc::new(SessionInfo {
-            id: SessionId::random(),
+            id: SessionId::on_node(self.shared.node.load(Ordering::Relaxed)),
             created_ms,
             expires_ms: created_ms + limits.max_lifetime().as_millis() as u64,
             isolation: self.shared.isolation.mode(),

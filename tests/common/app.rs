@@ -272,6 +272,13 @@ impl ApiSession {
         }
     }
 
+    /// The same session reached through the server at `base` (another node of a cluster).
+    pub fn via(&self, base: &str) -> ApiSession {
+        let mut other = self.clone();
+        other.http.base = base.to_owned();
+        other
+    }
+
     /// `/api/sessions/{id}` followed by `rest`.
     pub fn path(&self, rest: &str) -> String {
         format!("/api/sessions/{}{rest}", self.id)
