@@ -93,6 +93,8 @@ impl Node {
             .args(["--address-pool", &common::private_pool()])
             .args(["--sessions-per-minute", "100000"])
             .args(["--client-calls-per-second", "1000000"])
+            // Debug logs, so that the check that no token is logged has teeth.
+            .env("RUST_LOG", "plugboard=debug,tower_http=debug")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
