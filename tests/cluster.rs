@@ -78,6 +78,11 @@ struct Node {
 impl Node {
     /// Start a node on `db` and wait until it answers.
     async fn start(db: &Database, drain_secs: u64) -> Node {
+        Node::start_with(db, drain_secs, &[]).await
+    }
+
+    /// Start a node on `db` with more flags.
+    async fn start_with(db: &Database, drain_secs: u64, more: &[&str]) -> Node {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let dir = tempfile::tempdir().unwrap();
@@ -93,6 +98,7 @@ impl Node {
             .args(["--address-pool", &common::private_pool()])
             .args(["--sessions-per-minute", "100000"])
             .args(["--client-calls-per-second", "1000000"])
+            .args(more)
             // Debug logs, so that the check that no token is logged has teeth.
             .env("RUST_LOG", "plugboard=debug,tower_http=debug")
             .stdout(Stdio::null())
@@ -187,10 +193,15 @@ fn owner(session: &ApiSession) -> u16 {
 
 /// Three nodes on a fresh database, each knowing the other two.
 async fn cluster(drain_secs: u64) -> Option<(Database, Vec<Node>)> {
+    cluster_with(drain_secs, &[]).await
+}
+
+/// Three nodes started with `more` flags on a fresh database, each knowing the other two.
+async fn cluster_with(drain_secs: u64, more: &[&str]) -> Option<(Database, Vec<Node>)> {
     let db = Database::create().await?;
     let mut nodes = Vec::new();
     for _ in 0..3 {
-        nodes.push(Node::start(&db, drain_secs).await);
+        nodes.push(Node::start_with(&db, drain_secs, more).await);
     }
     let deadline = Instant::now() + STEP;
     for node in &nodes {
@@ -410,6 +421,52 @@ async fn sigterm_drains_a_node() {
         (status, body["live"].clone()),
         (StatusCode::OK, json!(false))
     );
+    drop(nodes);
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn new_sessions_fill_every_node_then_the_cluster_says_it_is_full() {
+    let Some((db, nodes)) = cluster_with(0, &["--max-sessions", "1"]).await else {
+        return;
+    };
+    let mut owners = Vec::new();
+    for _ in 0..3 {
+        // Asked of node 1 each time: it starts the first itself, then places the others
+        // where there is room, as the nodes' last renewals say.
+        owners.push(owner(&nodes[0].create().await));
+        let deadline = Instant::now() + STEP;
+        loop {
+            let health = nodes[0].health().await.unwrap();
+            let live: u64 = health["cluster"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["live_sessions"].as_u64().unwrap())
+                .sum();
+            if live == owners.len() as u64 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{health}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    owners.sort_unstable();
+    owners.dedup();
+    assert_eq!(owners.len(), 3, "one session on each node");
+    // No node has room: any node answers 503 with Retry-After, in the one error shape.
+    for node in &nodes {
+        let response = client()
+            .post(format!("{}/api/sessions", node.base))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key("retry-after"));
+        let body: Value = response.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("room"), "{body}");
+    }
     drop(nodes);
     db.drop_now().await;
 }
