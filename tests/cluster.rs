@@ -76,13 +76,8 @@ struct Node {
 }
 
 impl Node {
-    /// Start a node on `db` and wait until it answers.
-    async fn start(db: &Database, drain_secs: u64) -> Node {
-        Node::start_with(db, drain_secs, &[]).await
-    }
-
-    /// Start a node on `db` with more flags.
-    async fn start_with(db: &Database, drain_secs: u64, more: &[&str]) -> Node {
+    /// Start a node on `db`, with `more` flags, and wait until it answers.
+    async fn start(db: &Database, drain_secs: u64, more: &[&str]) -> Node {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let dir = tempfile::tempdir().unwrap();
@@ -201,7 +196,7 @@ async fn cluster_with(drain_secs: u64, more: &[&str]) -> Option<(Database, Vec<N
     let db = Database::create().await?;
     let mut nodes = Vec::new();
     for _ in 0..3 {
-        nodes.push(Node::start_with(&db, drain_secs, more).await);
+        nodes.push(Node::start(&db, drain_secs, more).await);
     }
     let deadline = Instant::now() + STEP;
     for node in &nodes {
