@@ -111,6 +111,8 @@ pub async fn run(
         );
     }
     let metrics = Arc::new(Metrics::default());
+    // Before the sandbox works out how many sessions the descriptors allow.
+    sandbox::capacity::raise_descriptor_limit();
     let (records_tx, records_rx) = mpsc::channel(store::RECORD_QUEUE);
     let sandbox = Sandbox::new(
         SandboxConfig {
