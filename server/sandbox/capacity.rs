@@ -9,6 +9,9 @@
 //! WebSockets, the database, the runtime, logs), and divides the rest by what one session
 //! holds ([`per_session`]).
 //!
+//! In netns mode the machine's neighbour tables bound it too, and are raised to fit at
+//! start ([`raise_neighbour_limits`]).
+//!
 //! What one session holds is derived, and a test measures it (`tests/session_descriptors.rs`):
 //! one epoll that watches its sockets, one descriptor per host in netns mode (its capture
 //! socket, which also keeps the host's namespace alive; the namespace's own descriptor when
@@ -149,6 +152,71 @@ pub fn raise_descriptor_limit() -> u64 {
         "descriptor limit raised to the hard limit"
     );
     hard
+}
+
+/// Neighbour (ARP and NDP) entries a two-host session with a connected pair needs at once:
+/// each host knows the other's link address.
+pub const NEIGHBOURS_PER_SESSION: u64 = 2;
+/// The kernel's neighbour tables, one per address family: hard limit, then soft limit. The
+/// tables are the machine's, shared by every namespace; a namespace's view of these sysctls
+/// sets them for all.
+const NEIGHBOUR_LIMITS: [(&str, &str); 2] = [
+    (
+        "/proc/sys/net/ipv4/neigh/default/gc_thresh3",
+        "/proc/sys/net/ipv4/neigh/default/gc_thresh2",
+    ),
+    (
+        "/proc/sys/net/ipv6/neigh/default/gc_thresh3",
+        "/proc/sys/net/ipv6/neigh/default/gc_thresh2",
+    ),
+];
+
+/// Make room in the machine's neighbour tables for `sessions` two-host sessions (netns mode).
+///
+/// Every namespace's ARP entries live in one table of the machine, whose hard limit
+/// (`gc_thresh3`, 1024 by default) counts them all; entries used in the last few seconds
+/// cannot be collected, so past about 500 sessions busy at once a host's address can no
+/// longer be resolved and its first SYN never leaves ("neighbor table overflow"). This raises
+/// the hard limit to what `sessions` need, and the soft limit (`gc_thresh2`, above which the
+/// kernel collects idle entries) to half that, as the defaults are; limits already higher stay.
+/// Where the sysctls are read-only (a container without a writable `/proc/sys`), says what
+/// to set.
+pub fn raise_neighbour_limits(sessions: usize) {
+    let wanted = (sessions as u64).saturating_mul(NEIGHBOURS_PER_SESSION);
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+    };
+    for (hard, soft) in NEIGHBOUR_LIMITS {
+        for (path, value) in [(hard, wanted), (soft, wanted / 2)] {
+            // The soft limit only goes up under a hard limit that did.
+            if path == soft && read(hard).is_none_or(|h| h < wanted) {
+                continue;
+            }
+            let Some(now) = read(path).filter(|now| *now < value) else {
+                continue;
+            };
+            match std::fs::write(path, value.to_string()) {
+                Ok(()) => tracing::info!(
+                    sysctl = path,
+                    from = now,
+                    to = value,
+                    "neighbour table limit raised for the session capacity"
+                ),
+                Err(e) => {
+                    tracing::warn!(
+                        sysctl = path,
+                        now,
+                        wanted = value,
+                        error = %e,
+                        "the neighbour table limit could not be raised; set it on the machine, \
+                         or hosts of sessions busy at once past it cannot resolve each other"
+                    )
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
