@@ -121,6 +121,16 @@ pub async fn run(
         }
     };
     let metrics = Arc::new(Metrics::default());
+    // Before the sandbox works out how many sessions the descriptors allow.
+    let descriptors = sandbox::capacity::raise_descriptor_limit();
+    if isolation.mode() == sandbox::IsolationMode::Netns {
+        let capacity = sandbox::Capacity::of(
+            config.limits.max_sessions,
+            sandbox::IsolationMode::Netns,
+            descriptors,
+        );
+        sandbox::capacity::raise_neighbour_limits(capacity.sessions);
+    }
     let (records_tx, records_rx) = mpsc::channel(store::RECORD_QUEUE);
     let sandbox = Sandbox::new(
         SandboxConfig {

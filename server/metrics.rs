@@ -42,6 +42,8 @@ fn kind_of(name: &str) -> Option<EventKind> {
 pub struct Metrics {
     /// Sessions now live.
     pub live_sessions: AtomicI64,
+    /// Sessions the sandbox takes at once (its capacity).
+    pub session_capacity: AtomicI64,
     /// Sockets now open, all sessions together.
     pub open_sockets: AtomicI64,
     /// Sessions created since start.
@@ -99,6 +101,19 @@ impl Metrics {
             "plugboard_live_sessions",
             "Sessions now live.",
             self.live_sessions.load(Ordering::Relaxed),
+        );
+        let capacity = self.session_capacity.load(Ordering::Relaxed);
+        gauge(
+            &mut out,
+            "plugboard_session_capacity",
+            "Sessions this node takes at once: max_sessions, or fewer when its descriptors allow fewer.",
+            capacity,
+        );
+        gauge(
+            &mut out,
+            "plugboard_session_room",
+            "Sessions that can still start now: capacity less live sessions.",
+            (capacity - self.live_sessions.load(Ordering::Relaxed)).max(0),
         );
         gauge(
             &mut out,
@@ -171,6 +186,13 @@ impl Metrics {
 
 /// The sandbox's figures: its sessions, their sockets, calls and events.
 impl SandboxObserver for Metrics {
+    fn session_capacity(&self, sessions: usize) {
+        self.session_capacity.store(
+            i64::try_from(sessions).unwrap_or(i64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
     fn session_started(&self) {
         self.live_sessions.fetch_add(1, Ordering::Relaxed);
         self.sessions_created.fetch_add(1, Ordering::Relaxed);

@@ -2,8 +2,9 @@
 //! explicitly, by expiry, by a crash of their task and by shutdown leave the process with the
 //! descriptors it had (namespaces live only while their descriptor or a socket in them is
 //! open, and veth links and bridges die with their namespace). Every host captures its packets
-//! and has a sock_diag socket, so this also shows that capture costs nothing once a session
-//! has ended. Alone in its binary so no other test opens descriptors meanwhile.
+//! (its capture socket is also what keeps its namespace) and opens sock_diag sockets as it
+//! needs them, so this also shows that capture costs nothing once a session has ended. Alone in
+//! its binary so no other test opens descriptors meanwhile.
 
 mod common;
 

@@ -54,6 +54,76 @@ async fn metrics_count_sessions_calls_and_requests() {
 }
 
 #[tokio::test]
+async fn a_full_server_answers_503_with_retry_after_and_reports_its_room() {
+    let mut app = TestApp::builder().max_sessions(2).start().await;
+    let (_, health) = app.get("/healthz", None).await;
+    assert_eq!(
+        (
+            &health["live_sessions"],
+            &health["capacity"],
+            &health["room"]
+        ),
+        (&json!(0), &json!(2), &json!(2)),
+        "{health}"
+    );
+    let first = app.session().await;
+    app.session().await;
+    let (_, health) = app.get("/healthz", None).await;
+    assert_eq!(
+        (
+            &health["live_sessions"],
+            &health["capacity"],
+            &health["room"]
+        ),
+        (&json!(2), &json!(2), &json!(0)),
+        "{health}"
+    );
+    let text = app.metrics().await;
+    assert!(text.contains("plugboard_session_capacity 2"), "{text}");
+    assert!(text.contains("plugboard_session_room 0"), "{text}");
+
+    let full = app
+        .client
+        .post(app.url("/api/sessions"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(full.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry_after = full.headers()[reqwest::header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
+    assert!(retry_after > 0);
+    let body: serde_json::Value = full.json().await.unwrap();
+    assert_eq!(
+        (&body["type"], &body["limit"], &body["max"]),
+        (&json!("server_full"), &json!("max_sessions"), &json!(2)),
+        "{body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("full") && message.contains(&format!("{retry_after} s")),
+        "{message}"
+    );
+
+    // A session that ends makes room for the next.
+    first.end().await;
+    let deadline = tokio::time::Instant::now() + common::STEP;
+    loop {
+        let (_, health) = app.get("/healthz", None).await;
+        if health["room"] == json!(1) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{health}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    app.session().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let mut app = TestApp::start().await;
     let (status, body) = app.get("/nope", None).await;

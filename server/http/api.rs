@@ -185,8 +185,9 @@ pub struct EventsPage {
         (status = 400, description = "Invalid body: a field out of the stated bounds (`hosts` beyond this server's max_hosts, an exercise not in the catalog) or unknown.", body = ErrorBody),
         (status = 413, description = "Body too large (max_body_bytes).", body = ErrorBody),
         (status = 415, description = "A body that is not JSON.", body = ErrorBody),
-        (status = 429, description = "Too many sessions (live limit or this client's rate).", body = ErrorBody),
-        (status = 503, description = "The sandbox could not set up the session's network, the server is stopping, or the database could not store the session's start.", body = ErrorBody),
+        (status = 429, description = "This client started too many sessions (its rate); `Retry-After` says when to try again.", body = ErrorBody),
+        (status = 503, description = "The server is full (`type` server_full: as many live sessions as its capacity, `max` in the body, `Retry-After` in seconds), the sandbox could not set up the session's network, the server is stopping, or the database could not store the session's start.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "When full: seconds to wait before trying again."))),
     )
 )]
 pub async fn create_session(
@@ -213,7 +214,7 @@ pub async fn create_session(
         CreateSession::try_from(value)?
     };
     if state.draining() {
-        return Err(ApiError::Full {
+        return Err(ApiError::NoRoom {
             message: "this server is stopping: it takes no new sessions".to_owned(),
             retry_after: 1,
         });

@@ -13,6 +13,11 @@ use serde::de::DeserializeOwned;
 use crate::sandbox::{Limit, SessionError};
 use crate::store::StoreError;
 
+/// When a client told the server is full should try again. Places open as sessions end (by
+/// their owner, idle, or at their maximum lifetime), which on a node full of learners happens
+/// every few seconds; asking much more often than this would only add load.
+pub const FULL_RETRY_AFTER_SECS: u64 = 30;
+
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -55,6 +60,12 @@ pub enum ApiError {
         max: u64,
         retry_after: Option<u64>,
     },
+    /// The node holds as many live sessions as it can: a new one may start once another ends.
+    #[error(
+        "this server is full: it holds {capacity} live sessions, as many as it can; \
+         try again in {retry_after} s"
+    )]
+    Full { capacity: u64, retry_after: u64 },
     /// Too many requests from this client.
     #[error("too many requests: try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
@@ -64,10 +75,10 @@ pub enum ApiError {
     /// The server is shutting down or a dependency is down.
     #[error("{0}")]
     Unavailable(String),
-    /// No room for a new session here (or in the cluster), or the server is stopping: try
+    /// No node of the cluster has room for a new session, or this server is stopping: try
     /// again later, or elsewhere.
     #[error("{message}")]
-    Full { message: String, retry_after: u64 },
+    NoRoom { message: String, retry_after: u64 },
     /// A fault of the server; details are logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -104,10 +115,11 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::SessionEnded => (StatusCode::CONFLICT, "session_ended"),
             ApiError::Limit { .. } => (StatusCode::TOO_MANY_REQUESTS, "limit_reached"),
+            ApiError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "server_full"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "full"),
+            ApiError::NoRoom { .. } => (StatusCode::SERVICE_UNAVAILABLE, "server_full"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -116,7 +128,8 @@ impl ApiError {
 /// The body of every error answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// A stable machine-readable name: invalid_request, not_found, limit_reached, …
+    /// A stable machine-readable name: invalid_request, not_found, limit_reached,
+    /// server_full, …
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// What went wrong, for a person.
@@ -124,7 +137,7 @@ pub struct ErrorBody {
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// The limit that was hit (limit_reached).
+    /// The limit that was hit (limit_reached; max_sessions when server_full).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<&'static str>,
     /// The limit's value.
@@ -146,7 +159,16 @@ impl IntoResponse for ApiError {
                 max,
                 retry_after,
             } => (None, Some(*name), Some(*max), *retry_after),
-            ApiError::RateLimited { retry_after } | ApiError::Full { retry_after, .. } => {
+            ApiError::Full {
+                capacity,
+                retry_after,
+            } => (
+                None,
+                Some(Limit::Sessions.name()),
+                Some(*capacity),
+                Some(*retry_after),
+            ),
+            ApiError::RateLimited { retry_after } | ApiError::NoRoom { retry_after, .. } => {
                 (None, None, None, Some(*retry_after))
             }
             _ => (None, None, None, None),
@@ -176,6 +198,14 @@ impl From<SessionError> for ApiError {
             SessionError::NoSuchCall(id) => {
                 ApiError::NotFound(format!("no call {id} in this session"))
             }
+            // Not the client's doing: the node is full, and says when to come back.
+            SessionError::Limit {
+                limit: Limit::Sessions,
+                max,
+            } => ApiError::Full {
+                capacity: max,
+                retry_after: FULL_RETRY_AFTER_SECS,
+            },
             SessionError::Limit { limit, max } => ApiError::Limit {
                 name: limit.name(),
                 max,

@@ -25,6 +25,11 @@ pub struct Health {
     pub database: &'static str,
     /// Sessions live now.
     pub live_sessions: usize,
+    /// Sessions this node takes at once: `max_sessions`, or fewer when its descriptors allow
+    /// fewer.
+    pub capacity: usize,
+    /// Sessions that can still start now: `capacity` less `live_sessions`.
+    pub room: usize,
     /// Seconds since start.
     pub uptime_secs: u64,
     /// True once the server is stopping: it takes no new sessions and waits for its live
@@ -106,6 +111,8 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         ),
         database: if database_ok { "ok" } else { "error" },
         live_sessions: state.sandbox().live_sessions(),
+        capacity: state.sandbox().capacity(),
+        room: state.sandbox().room(),
         uptime_secs: state.uptime().as_secs(),
         draining: state.draining(),
         cluster: state.cluster().map(|c| ClusterHealth {

@@ -122,7 +122,7 @@ async fn forward(
 
 /// The answer when no node has room.
 fn full(cluster: &Cluster) -> ApiError {
-    ApiError::Full {
+    ApiError::NoRoom {
         message: "every node of this cluster is full or stopping: no room for a new session"
             .to_owned(),
         retry_after: (cluster.lease().as_secs() / 3).max(1),

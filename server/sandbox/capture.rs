@@ -15,6 +15,7 @@
 use std::io;
 use std::mem::{MaybeUninit, size_of};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
 /// Kernel memory a capture socket may hold for frames not yet read; beyond it the kernel drops
 /// them and counts the drops. The kernel counts a frame's whole buffer, not the snap length it
@@ -51,10 +52,12 @@ pub struct FrameInfo {
     pub ifindex: u32,
 }
 
-/// A host's capture socket. Closing it (drop) ends the capture and frees what it queued.
+/// A host's capture socket. Dropping it ends the capture and frees what it queued; the socket
+/// itself closes once the isolation backend, which may keep it as what holds the host's
+/// namespace ([`Capture::socket`]), lets it go too.
 #[derive(Debug)]
 pub struct Capture {
-    fd: OwnedFd,
+    fd: Arc<OwnedFd>,
     /// Index of the host's link (the bridge on A, eth0 elsewhere).
     link: u32,
     /// Name of that link, for packets' `iface`.
@@ -111,10 +114,16 @@ impl Capture {
             return Err(io::Error::last_os_error());
         }
         Ok(Capture {
-            fd,
+            fd: Arc::new(fd),
             link,
             link_name,
         })
+    }
+
+    /// The socket, shared: it keeps the namespace it was opened in alive, and names it, for as
+    /// long as it is open.
+    pub fn socket(&self) -> Arc<OwnedFd> {
+        self.fd.clone()
     }
 
     /// The interface name of `ifindex` as the learner knows it.
@@ -230,6 +239,29 @@ impl Capture {
             // SAFETY: as above; no statistics are zero statistics.
             unsafe { MaybeUninit::zeroed().assume_init() }
         }
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.fd) == 1 {
+            return; // the socket closes with it
+        }
+        // The socket outlives the capture: from now on the kernel drops every frame before
+        // queueing it, and what was queued is freed.
+        let mut nothing = [libc::sock_filter {
+            code: BPF_RET_K,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }];
+        let program = libc::sock_fprog {
+            len: 1,
+            filter: nothing.as_mut_ptr(),
+        };
+        setsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &program)
+            .and_then(|()| self.park())
+            .ok(/* a socket that cannot take a filter queues at most its receive buffer */);
     }
 }
 

@@ -4,7 +4,8 @@
 //! Files: `registry` the live sessions ([`Sandbox`]); `handle` the way to one
 //! ([`SessionHandle`]); `log` a session's in-memory log and its live feed; `record` what
 //! goes to the store and how far it got; `snapshot` the picture of a session at one moment;
-//! `session` the task that runs it; [`observer`] the hooks outer layers count with.
+//! `session` the task that runs it; [`observer`] the hooks outer layers count with;
+//! [`capacity`] how many sessions the process can hold.
 //!
 //! Tasks and what each owns:
 //! - one **session task** per session ([`session`]): its hosts, their descriptor tables and
@@ -19,6 +20,7 @@
 
 pub mod bucket;
 pub mod call;
+pub mod capacity;
 pub mod capture;
 pub mod errno;
 pub mod event;
@@ -47,6 +49,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 pub use call::{Call, CallFailure, CallOutcome, CallReply, CallValue};
+pub use capacity::Capacity;
 pub use errno::Errno;
 pub use event::{Event, EventKind, Preview, Seq, Status};
 pub use handle::{CallStatus, SessionHandle};

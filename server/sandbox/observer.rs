@@ -37,6 +37,10 @@ impl CallResultLabel {
 
 /// What the sandbox tells whoever watches it. Every hook does nothing by default.
 pub trait SandboxObserver: Send + Sync + 'static {
+    /// The sandbox takes at most `sessions` live sessions at once (told once, when it is made).
+    fn session_capacity(&self, sessions: usize) {
+        let _ = sessions;
+    }
     /// A session started.
     fn session_started(&self) {}
     /// A session's task stopped, however it stopped.

@@ -15,9 +15,9 @@ use super::handle::SessionHandle;
 use super::log::{LogState, SessionLog};
 use super::session::SessionTask;
 use super::{
-    DEFAULT_HOSTS, HostId, HostInfo, Isolation, IsolationMode, Limit, MIN_LOG_TAIL, NewSession,
-    Record, SandboxConfig, SandboxLimits, SandboxObserver, SessionError, SessionId, SessionInfo,
-    StoreProgress, host, isolation, now_ms, poller,
+    Capacity, DEFAULT_HOSTS, HostId, HostInfo, Isolation, IsolationMode, Limit, MIN_LOG_TAIL,
+    NewSession, Record, SandboxConfig, SandboxLimits, SandboxObserver, SessionError, SessionId,
+    SessionInfo, StoreProgress, host, isolation, now_ms, poller,
 };
 
 /// Commands a session's task may have queued before senders wait.
@@ -64,6 +64,8 @@ impl WeakSandbox {
 pub(crate) struct SandboxShared {
     /// Limits of every session.
     pub(crate) limits: SandboxLimits,
+    /// How many sessions may be live at once, and why that many.
+    capacity: Capacity,
     /// See [`SandboxConfig::ack_when_stored`].
     ack_when_stored: bool,
     /// See [`SandboxConfig::log_tail`].
@@ -98,9 +100,21 @@ impl Sandbox {
         records: Option<mpsc::Sender<Record>>,
         observer: Arc<dyn SandboxObserver>,
     ) -> Sandbox {
+        let capacity = Capacity::of_this_process(config.limits.max_sessions, isolation.mode());
+        tracing::info!(
+            capacity = capacity.sessions,
+            max_sessions = capacity.max_sessions,
+            by_descriptors = capacity.by_descriptors,
+            descriptor_limit = capacity.descriptor_limit,
+            reserved_descriptors = capacity.reserved_descriptors,
+            descriptors_per_session = capacity.descriptors_per_session,
+            "session capacity: the lesser of max_sessions and what the descriptors allow"
+        );
+        observer.session_capacity(capacity.sessions);
         Sandbox {
             shared: Arc::new(SandboxShared {
                 limits: config.limits,
+                capacity,
                 ack_when_stored: config.ack_when_stored,
                 log_tail: config.log_tail.max(MIN_LOG_TAIL),
                 isolation,
@@ -146,12 +160,20 @@ impl Sandbox {
             .collect()
     }
 
-    /// TEMPORARY
+    /// Live sessions this sandbox takes at once: the configured `max_sessions`, or fewer when
+    /// the process's descriptors allow fewer ([`Capacity`]).
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity.sessions
+    }
+
+    /// How [`Sandbox::capacity`] was worked out.
+    pub fn capacity_details(&self) -> Capacity {
+        self.shared.capacity
+    }
+
+    /// Sessions that can still start now: capacity less live sessions.
     pub fn room(&self) -> usize {
-        self.shared
-            .limits
-            .max_sessions
-            .saturating_sub(self.live_sessions())
+        self.capacity().saturating_sub(self.live_sessions())
     }
 
     /// Live sessions now.
@@ -180,11 +202,12 @@ impl Sandbox {
                 max: limits.max_hosts as u64,
             });
         }
-        if self.live_sessions() >= limits.max_sessions {
-            return Err(SessionError::Limit {
-                limit: Limit::Sessions,
-                max: limits.max_sessions as u64,
-            });
+        let full = SessionError::Limit {
+            limit: Limit::Sessions,
+            max: self.capacity() as u64,
+        };
+        if self.room() == 0 {
+            return Err(full);
         }
         let poller = poller::Poller::new().map_err(|e| SessionError::Isolation(e.to_string()))?;
         // Making namespaces blocks for a moment; keep it off the async workers.
@@ -232,11 +255,8 @@ impl Sandbox {
                 .sessions
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            if sessions.len() >= limits.max_sessions {
-                return Err(SessionError::Limit {
-                    limit: Limit::Sessions,
-                    max: limits.max_sessions as u64,
-                });
+            if sessions.len() >= self.capacity() {
+                return Err(full);
             }
             sessions.insert(info.id, handle.clone());
         }

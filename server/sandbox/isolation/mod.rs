@@ -162,8 +162,10 @@ pub trait SessionNetwork: Send + fmt::Debug {
     /// destination or a peer must be one of the session's own sockets.
     fn shares_kernel(&self) -> bool;
     /// A capture of every frame `host` sends, cut at `snaplen` bytes, when this backend can
-    /// capture (netns mode); `None` when it cannot.
-    fn open_capture(&self, _host: HostId, _snaplen: u32) -> io::Result<Option<Capture>> {
+    /// capture (netns mode); `None` when it cannot. The backend may keep the capture's socket
+    /// open after the capture is dropped (as what keeps the host's namespace): a dropped
+    /// capture stops queueing frames either way.
+    fn open_capture(&mut self, _host: HostId, _snaplen: u32) -> io::Result<Option<Capture>> {
         Ok(None)
     }
     /// A sock_diag socket in `host`'s namespace, when the backend has namespaces of its own.

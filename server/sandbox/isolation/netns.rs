@@ -9,8 +9,15 @@
 //!
 //! Namespaces are made on short-lived threads (`unshare`), and sockets are opened on a thread
 //! that enters the namespace (`setns`) and ends right after; no server thread stays switched.
-//! A namespace lives as long as its descriptor (and the sockets opened in it): dropping the
+//! A namespace lives as long as a descriptor of it or a socket opened in it: dropping the
 //! session's network drops them, and the kernel removes the namespaces with their links.
+//!
+//! A host holds one descriptor of its own, what a node's capacity is counted in: its capture
+//! socket once it has one, which keeps the namespace alive as well as a descriptor of the
+//! namespace would; the namespace is asked of that socket (`SIOCGSKNS`) for the moment it is
+//! entered. Without a capture (turned off, or full before the host was added) the host keeps
+//! the namespace's own descriptor. The netlink socket that configures links is opened while a
+//! host is added and closed after.
 
 use std::ffi::CString;
 use std::io;
@@ -100,16 +107,44 @@ impl Isolation for Netns {
     }
 }
 
-/// One host: its namespace, a netlink socket inside it, its addresses.
+/// One host: what keeps its namespace, and its link.
 #[derive(Debug)]
 struct NsHost {
     id: HostId,
     /// Keeps the namespace alive; entered to open sockets.
-    ns: OwnedFd,
-    /// Configures links inside the namespace.
-    rtnl: Rtnl,
+    anchor: Anchor,
     /// Index of the host's link to the others (the bridge on A, eth0 elsewhere).
     link: i32,
+}
+
+/// What keeps a host's namespace alive and lets the server enter it.
+#[derive(Debug)]
+enum Anchor {
+    /// The namespace's own descriptor: until the host has a capture, and for good without.
+    Namespace(OwnedFd),
+    /// A socket opened in the namespace: the host's capture, shared with the session.
+    Socket(Arc<OwnedFd>),
+}
+
+impl Anchor {
+    /// Run `f` on a thread inside the namespace.
+    fn enter<T: Send>(&self, f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {
+        match self {
+            Anchor::Namespace(ns) => inside(ns, f),
+            Anchor::Socket(socket) => inside(&namespace_of(socket)?, f),
+        }
+    }
+}
+
+/// The network namespace `socket` was opened in, as a new descriptor (`SIOCGSKNS`).
+fn namespace_of(socket: &impl AsRawFd) -> io::Result<OwnedFd> {
+    // SAFETY: plain ioctl on a socket descriptor; the result is checked.
+    let raw = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGSKNS) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a new (close-on-exec) descriptor nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 /// One session's namespaces.
@@ -235,6 +270,15 @@ impl NetnsNetwork {
             .find(|h| h.id == host)
             .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))
     }
+
+    /// Run `f` on a thread inside `host`'s namespace.
+    fn inside<T: Send>(
+        &self,
+        host: HostId,
+        f: impl FnOnce() -> io::Result<T> + Send,
+    ) -> io::Result<T> {
+        self.host(host)?.anchor.enter(f)
+    }
 }
 
 impl SessionNetwork for NetnsNetwork {
@@ -249,11 +293,11 @@ impl SessionNetwork for NetnsNetwork {
             rtnl.add_bridge(BRIDGE, ANY_INDEX)?;
             rtnl.link_index(BRIDGE)?
         } else {
-            let hub = &mut self.hosts[0];
+            let hub = &self.hosts[0];
+            let mut hub_rtnl = hub.anchor.enter(Rtnl::open)?;
             let port = format!("port{index}");
-            hub.rtnl
-                .add_veth(&port, ANY_INDEX, hub.link, ETH0, ANY_INDEX, &ns)?;
-            let port_index = hub.rtnl.link_index(&port)?;
+            hub_rtnl.add_veth(&port, ANY_INDEX, hub.link, ETH0, ANY_INDEX, &ns)?;
+            let port_index = hub_rtnl.link_index(&port)?;
             let eth0 = rtnl.link_index(ETH0)?;
             rtnl.link_up(eth0)?;
             rtnl.add_address(eth0, IpAddr::V4(v4), self.subnet.prefix)?;
@@ -261,7 +305,7 @@ impl SessionNetwork for NetnsNetwork {
             // A first SYN sent before both ends run would be dropped and retried a second
             // later; the host is handed out only once its link carries traffic.
             wait_running(&mut rtnl, eth0)?;
-            wait_running(&mut self.hosts[0].rtnl, port_index)?;
+            wait_running(&mut hub_rtnl, port_index)?;
             eth0
         };
         if index == 0 {
@@ -270,26 +314,22 @@ impl SessionNetwork for NetnsNetwork {
         }
         self.hosts.push(NsHost {
             id: host,
-            ns,
-            rtnl,
+            anchor: Anchor::Namespace(ns),
             link,
         });
         Ok(vec![IpAddr::V4(v4), IpAddr::V6(v6)])
     }
 
     fn open_socket(&self, host: HostId, spec: SocketSpec) -> io::Result<Socket> {
-        let ns = &self.host(host)?.ns;
-        inside(ns, || super::new_socket(spec))
+        self.inside(host, || super::new_socket(spec))
     }
 
     fn open_pair(&self, host: HostId, spec: SocketSpec) -> io::Result<(Socket, Socket)> {
-        let ns = &self.host(host)?.ns;
-        inside(ns, || super::new_pair(spec))
+        self.inside(host, || super::new_pair(spec))
     }
 
     fn ephemeral_ports(&self, host: HostId) -> io::Result<(u16, u16)> {
-        let ns = &self.host(host)?.ns;
-        inside(ns, super::ephemeral_ports)
+        self.inside(host, super::ephemeral_ports)
     }
 
     fn bind_target(&self, _host: HostId, addr: SocketAddr) -> Result<Mapped, CallFailure> {
@@ -316,18 +356,26 @@ impl SessionNetwork for NetnsNetwork {
     }
 
     fn open_diag(&self, host: HostId) -> io::Result<Option<super::diag::SockDiag>> {
-        let h = self.host(host)?;
-        inside(&h.ns, super::diag::SockDiag::open).map(Some)
+        self.inside(host, super::diag::SockDiag::open).map(Some)
     }
 
-    fn open_capture(&self, host: HostId, snaplen: u32) -> io::Result<Option<Capture>> {
+    fn open_capture(&mut self, host: HostId, snaplen: u32) -> io::Result<Option<Capture>> {
         let h = self.host(host)?;
-        let name = if h.link == self.hosts[0].link && h.id == self.hosts[0].id {
+        let name = if h.id == self.hosts[0].id {
             BRIDGE
         } else {
             ETH0
         };
         let link = h.link as u32;
-        inside(&h.ns, || Capture::open(link, name, snaplen)).map(Some)
+        let capture = h.anchor.enter(|| Capture::open(link, name, snaplen))?;
+        // The capture keeps the namespace from now on, if the kernel can name a socket's
+        // namespace (Linux 4.9+); the namespace's own descriptor is then one too many.
+        let socket = capture.socket();
+        if namespace_of(&*socket).is_ok() {
+            if let Some(h) = self.hosts.iter_mut().find(|h| h.id == host) {
+                h.anchor = Anchor::Socket(socket);
+            }
+        }
+        Ok(Some(capture))
     }
 }

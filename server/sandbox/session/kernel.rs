@@ -7,6 +7,12 @@
 //! The namespaces are asked after packets that change such sockets (SYN, FIN, RST) and, while
 //! any is known, every [`KERNEL_SOCKET_RECHECK`] — or, for TIME_WAIT, when its timer is due,
 //! which is how its end is seen.
+//!
+//! A host's sock_diag socket is open only while the host needs it: while it has sockets
+//! without a descriptor (the namespace is asked again and again then) or Unix sockets
+//! (unix_diag). An idle host with a connection or two needs neither, and a descriptor per host
+//! of every idle session is what a node's capacity is counted in; opening one when a call or a
+//! packet makes it needed costs a thread that enters the namespace, a fraction of a call.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -17,7 +23,7 @@ use tokio::time::Instant;
 use super::SessionTask;
 use crate::sandbox::event::{Event, EventKind};
 use crate::sandbox::host::HostId;
-use crate::sandbox::isolation::diag::{DiagSocket, TIMER_TIME_WAIT};
+use crate::sandbox::isolation::diag::{DiagSocket, SockDiag, TIMER_TIME_WAIT};
 use crate::sandbox::net::{Addr, Family, Proto, SockType, Tuple};
 use crate::sandbox::probe::TcpState;
 use crate::sandbox::{KernelSocketSnapshot, now_ms};
@@ -80,7 +86,7 @@ impl SessionTask {
         let mut events = Vec::new();
         let mut next: Option<Duration> = None;
         for hidx in 0..self.hosts.len() {
-            let Some(diag) = self.hosts[hidx].diag.as_mut() else {
+            let Some(diag) = self.host_diag(hidx) else {
                 continue;
             };
             let listed = match diag.tcp_sockets() {
@@ -159,11 +165,42 @@ impl SessionTask {
             self.hosts[hidx].kernel_sockets = now;
         }
         self.kernel_check_at = next.map(|wait| Instant::now() + wait);
+        self.release_idle_diags();
         // What went over the wire before the dump comes first: the final ACK before the
         // TIME_WAIT it left.
         self.trace(None);
         for e in events {
             self.log_event(e);
+        }
+    }
+
+    /// Host `hidx`'s sock_diag socket, opened now if it has none. `None` when the backend
+    /// has no namespaces of its own (loopback mode) or it cannot be opened.
+    pub(super) fn host_diag(&mut self, hidx: usize) -> Option<&mut SockDiag> {
+        let host = &mut self.hosts[hidx];
+        if host.diag.is_none() {
+            match self.network.open_diag(host.id) {
+                Ok(diag) => host.diag = diag,
+                // Said once per host: it is asked again whenever needed, and it would fail
+                // the same way.
+                Err(e) if !std::mem::replace(&mut host.diag_failed, true) => {
+                    tracing::warn!(session = %self.log.info.id, host = %host.id, error = %e, "sock_diag could not be opened; sockets without a descriptor are not shown");
+                }
+                Err(_) => {}
+            }
+        }
+        self.hosts[hidx].diag.as_mut()
+    }
+
+    /// Close the sock_diag sockets of hosts that need none now: no socket without a
+    /// descriptor to follow, no Unix socket to ask unix_diag about.
+    pub(super) fn release_idle_diags(&mut self) {
+        for host in &mut self.hosts {
+            let needed = !host.kernel_sockets.is_empty()
+                || host.fds.iter().any(|(_, s)| s.proto == Proto::Unix);
+            if !needed {
+                host.diag = None;
+            }
         }
     }
 

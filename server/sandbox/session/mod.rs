@@ -93,8 +93,11 @@ struct HostState {
     capture: Option<Capture>,
     /// Its capture once the session's capture is full: it only counts what it misses.
     parked: Option<Capture>,
-    /// Asks its namespace for sockets without a descriptor (netns mode).
+    /// Asks its namespace for sockets without a descriptor (netns mode), while it needs to
+    /// (`kernel`).
     diag: Option<SockDiag>,
+    /// Whether opening `diag` failed once (and was said).
+    diag_failed: bool,
     /// Its sockets without a descriptor, as last seen.
     kernel_sockets: Vec<kernel::KernelSocket>,
     /// How it names Unix-domain sockets; none when the server could not make its files.
@@ -287,6 +290,7 @@ impl SessionTask {
                     capture: None,
                     parked: None,
                     diag: None,
+                    diag_failed: false,
                     kernel_sockets: Vec::new(),
                     names: host_names(&mut unix_names, h.name),
                 })
@@ -504,6 +508,9 @@ impl SessionTask {
             .sock(hidx, fd)
             .filter(|s| s.proto == Proto::Unix)?
             .inode()?;
+        // The host's own when its namespace is its own (opened now if need be), else the
+        // server's.
+        self.host_diag(hidx);
         let diag = match self.hosts[hidx].diag.as_mut() {
             Some(diag) => diag,
             None => {
@@ -558,6 +565,7 @@ impl SessionTask {
             capture: None,
             parked: None,
             diag: None,
+            diag_failed: false,
             kernel_sockets: Vec::new(),
             names: host_names(&mut self.unix_names, name),
         });

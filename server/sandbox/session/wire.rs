@@ -52,16 +52,9 @@ fn sends_packets(kind: EventKind) -> bool {
 }
 
 impl SessionTask {
-    /// Start capturing what host `hidx` sends, and watching its sockets without a
-    /// descriptor, where the backend can.
+    /// Start capturing what host `hidx` sends, where the backend can.
     pub(super) fn open_capture(&mut self, hidx: usize) {
         let host = self.hosts[hidx].id;
-        match self.network.open_diag(host) {
-            Ok(diag) => self.hosts[hidx].diag = diag,
-            Err(e) => {
-                tracing::warn!(session = %self.log.info.id, host = %host, error = %e, "sock_diag could not be opened; sockets without a descriptor are not shown");
-            }
-        }
         let limits = &self.log.info.limits;
         if !limits.capture || self.tracer.as_ref().is_some_and(Tracer::is_full) {
             return;
