@@ -98,7 +98,8 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address and port to serve HTTP on.
+    /// Address and port to serve HTTP on. In loopback isolation a wildcard is served on each
+    /// interface address outside the address pool instead, so sessions may bind its port.
     #[arg(long, env = "PLUGBOARD_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Database URL; a sqlite:// file is created and migrated on first start.

@@ -6,6 +6,7 @@
 //!   isolation backends. Knows nothing of HTTP or SQL.
 //! - [`store`]: sqlx — the pool, migrations, the event writer and queries.
 //! - [`http`]: axum — router, error type, REST handlers, WebSocket, pages.
+//! - [`listen`]: the HTTP listeners, kept off the loopback pool's ports.
 //! - [`metrics`]: server figures in the Prometheus text format; it implements the sandbox's
 //!   observer hooks, the sandbox does not know it.
 //! - [`telemetry`]: logging setup.
@@ -17,6 +18,7 @@ pub mod cluster;
 pub mod config;
 pub mod exercise;
 pub mod http;
+pub mod listen;
 pub mod metrics;
 pub mod sandbox;
 pub mod store;
@@ -94,6 +96,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let isolation = isolation_backend(&config)?;
+    let listener = listen::Listeners::serving(listener, isolation.mode(), config.address_pool)
+        .map_err(|source| RunError::Listen {
+            addr: config.listen,
+            source,
+        })?;
     let catalog = Arc::new(exercise::catalog::Catalog::embedded()?);
     let store = Store::connect(&config.database_url).await?;
     let changed = store.load_exercises(catalog.all()).await?;

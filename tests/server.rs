@@ -22,6 +22,38 @@ async fn healthz_reports_version_isolation_and_database() {
     app.stop().await;
 }
 
+/// A wildcard listener would hold its port on every address of the loopback pool, so no
+/// session could bind the server's own port (8080 in the container image, and in the
+/// README's walk-through): the server serves each interface address instead.
+#[tokio::test]
+async fn a_wildcard_listener_leaves_its_port_to_loopback_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestApp::builder().config(dir.path());
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    let mut app = TestApp::start_config(config).await;
+    let port = app.addr().port();
+    app.base = format!("http://127.0.0.1:{port}");
+    let (status, body) = app.get("/healthz", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["isolation"], "loopback");
+
+    let s = app.session().await;
+    let server = s.addr("B", port);
+    s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
+        .await;
+    s.ok(json!({"host":"B","call":"bind","fd":3,"addr": server}))
+        .await;
+    s.ok(json!({"host":"B","call":"listen","fd":3,"backlog":4}))
+        .await;
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        .await;
+    s.ok(json!({"host":"A","call":"connect","fd":3,"addr": server}))
+        .await;
+    let accepted = s.ok(json!({"host":"B","call":"accept","fd":3})).await;
+    assert_eq!(accepted["fd"], 4, "{accepted}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn metrics_count_sessions_calls_and_requests() {
     let mut app = TestApp::start().await;

@@ -8,7 +8,8 @@ use axum::extract::OptionalFromRequestParts;
 use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::http::request::Parts;
 use axum::serve::IncomingStream;
-use tokio::net::TcpListener;
+
+use crate::listen::Listeners;
 
 /// Kernel send buffer asked for a WebSocket connection (the kernel doubles it for its own
 /// bookkeeping). Small and fixed, so a reader that stops reading pins little kernel memory
@@ -24,8 +25,8 @@ pub struct Peer {
     fd: RawFd,
 }
 
-impl Connected<IncomingStream<'_, TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+impl Connected<IncomingStream<'_, Listeners>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, Listeners>) -> Self {
         Peer {
             addr: *stream.remote_addr(),
             fd: stream.io().as_raw_fd(),

@@ -18,6 +18,12 @@ impl Ipv4Cidr {
     pub fn size(&self) -> u64 {
         1u64 << (32 - u32::from(self.prefix))
     }
+
+    /// Whether `ip` lies inside the network.
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        let offset = u32::from(ip).wrapping_sub(u32::from(self.network));
+        u64::from(offset) < self.size()
+    }
 }
 
 impl FromStr for Ipv4Cidr {
@@ -63,5 +69,16 @@ mod tests {
         assert_eq!(cidr.size(), 65536);
         assert!("127.0.0.1".parse::<Ipv4Cidr>().is_err());
         assert!("127.0.0.0/33".parse::<Ipv4Cidr>().is_err());
+    }
+
+    #[test]
+    fn contains_holds_exactly_the_network() {
+        let cidr: Ipv4Cidr = "127.100.0.0/16".parse().unwrap();
+        assert!(cidr.contains(Ipv4Addr::new(127, 100, 0, 0)));
+        assert!(cidr.contains(Ipv4Addr::new(127, 100, 255, 255)));
+        assert!(!cidr.contains(Ipv4Addr::new(127, 101, 0, 0)));
+        assert!(!cidr.contains(Ipv4Addr::new(127, 99, 255, 255)));
+        let all: Ipv4Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains(Ipv4Addr::new(255, 255, 255, 255)));
     }
 }
