@@ -463,7 +463,10 @@ async fn new_sessions_fill_every_node_then_the_cluster_says_it_is_full() {
         // From the node asked, or from the node it forwarded to if its figures were older.
         assert_eq!(body["type"], "server_full", "{body}");
         let message = body["message"].as_str().unwrap();
-        assert!(message.contains("room") || message.contains("full"), "{body}");
+        assert!(
+            message.contains("room") || message.contains("full"),
+            "{body}"
+        );
     }
     drop(nodes);
     db.drop_now().await;

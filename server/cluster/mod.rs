@@ -15,10 +15,10 @@
 pub mod forward;
 pub mod sign;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -58,12 +58,22 @@ pub struct Cluster {
     /// This node's id (it changes only if the cluster took this node for dead and it joined
     /// again).
     me: AtomicU16,
-    /// Until when this node's lease runs, as last renewed.
-    lease_until: AtomicU64,
+    /// The database's clock less this machine's, ms, as last read: leases are reckoned by
+    /// the database's clock, so nodes whose clocks differ agree on whose lease ran out.
+    clock_offset: AtomicI64,
     /// Set once the node is told to stop: it takes no new sessions.
     draining: AtomicBool,
+    /// When this node last renewed its lease (by this machine's monotonic clock).
+    renewed_at: Mutex<Instant>,
+    /// Since when every renewal has succeeded; none right after a failure. A node reaps
+    /// others only once it has renewed for a whole lease without a break: after an outage of
+    /// the database every node gets a lease's time to renew before anyone is taken for dead.
+    healthy_since: Mutex<Option<Instant>>,
     /// The other nodes, as last read.
     nodes: RwLock<HashMap<u16, NodeRow>>,
+    /// Nodes known to be gone (ids are never reused, so this only grows, by at most one entry
+    /// per node that ever ran): a request naming one costs no database read.
+    gone: Mutex<HashSet<u16>>,
     /// The client requests are forwarded with.
     forwarder: Forwarder,
 }
@@ -71,7 +81,8 @@ pub struct Cluster {
 impl Cluster {
     /// Join the cluster of every node on `store`: register this node and take a lease.
     pub async fn join(config: ClusterConfig, store: Store) -> Result<Arc<Cluster>, StoreError> {
-        let lease_until = now_ms() + config.lease.as_millis() as u64;
+        let offset = store.clock_ms().await? as i64 - now_ms() as i64;
+        let lease_until = (now_ms() as i64 + offset) as u64 + config.lease.as_millis() as u64;
         let me = store
             .register_node(&config.advertise_url, lease_until)
             .await?;
@@ -80,9 +91,12 @@ impl Cluster {
             config,
             store,
             me: AtomicU16::new(me),
-            lease_until: AtomicU64::new(lease_until),
+            clock_offset: AtomicI64::new(offset),
             draining: AtomicBool::new(false),
+            renewed_at: Mutex::new(Instant::now()),
+            healthy_since: Mutex::new(Some(Instant::now())),
             nodes: RwLock::new(HashMap::new()),
+            gone: Mutex::new(HashSet::new()),
             forwarder: Forwarder::default(),
         });
         cluster.refresh().await?;
@@ -119,9 +133,21 @@ impl Cluster {
         self.draining.load(Ordering::Relaxed)
     }
 
+    /// Whether this node has failed to renew its lease for two thirds of it: the others may
+    /// soon take it for dead, so it starts no session they would report ended.
+    pub fn fenced(&self) -> bool {
+        let renewed = *self.renewed_at.lock().unwrap_or_else(|e| e.into_inner());
+        renewed.elapsed() > self.config.lease * 2 / 3
+    }
+
+    /// Now by the database's clock, as last compared with this machine's.
+    fn now(&self) -> u64 {
+        (now_ms() as i64 + self.clock_offset.load(Ordering::Relaxed)).max(0) as u64
+    }
+
     /// The nodes alive as last read (this one included).
     pub fn members(&self) -> Vec<NodeRow> {
-        let now = now_ms();
+        let now = self.now();
         let mut nodes: Vec<NodeRow> = self
             .read_nodes()
             .values()
@@ -136,56 +162,61 @@ impl Cluster {
         self.nodes.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Which node answers for session `id`.
+    /// Which node answers for session `id`. Only the lease task takes nodes for dead: here a
+    /// node is gone once the database says it was reaped (or never was).
     pub async fn owner_of(&self, id: SessionId) -> Result<Owner, StoreError> {
         let node = id.node();
         if node == 0 || node == self.node() {
             return Ok(Owner::Here);
         }
+        if self.is_gone(node) {
+            return Ok(Owner::Gone);
+        }
         let known = self.read_nodes().get(&node).cloned();
         let row = match known {
             Some(row) => Some(row),
-            // A node that joined since the last read.
+            // A node that joined since the last read, or one that left.
             None => self.store.node(node).await?,
         };
-        let Some(row) = row else {
-            return Ok(Owner::Gone);
-        };
-        let now = now_ms();
-        if row.reaped {
-            return Ok(Owner::Gone);
+        match row {
+            Some(row) if !row.reaped => Ok(Owner::There {
+                node,
+                addr: row.addr,
+            }),
+            _ => {
+                self.mark_gone(node);
+                Ok(Owner::Gone)
+            }
         }
-        if row.lease_until_ms < now {
-            // Its lease ran out: end its sessions now rather than at the next renewal, so
-            // this answer already says why they ended.
-            self.reap(now).await?;
-            return Ok(Owner::Gone);
-        }
-        Ok(Owner::There {
-            node,
-            addr: row.addr,
-        })
     }
 
-    /// Read node `node` again after it failed to answer; whether it still holds a lease. A
-    /// node that left or whose lease ran out (reaped now if need be) is gone from what this
-    /// node knows.
+    fn is_gone(&self, node: u16) -> bool {
+        self.gone
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&node)
+    }
+
+    fn mark_gone(&self, node: u16) {
+        self.gone
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node);
+        self.nodes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&node);
+    }
+
+    /// Read node `node` again after it failed to answer; whether it is still a member (not
+    /// reaped: a node whose lease merely ran out is reaped by the lease task, not here).
     pub async fn recheck(&self, node: u16) -> Result<bool, StoreError> {
-        let now = now_ms();
         let row = self.store.node(node).await?;
-        let alive = row
-            .as_ref()
-            .is_some_and(|r| !r.reaped && r.lease_until_ms >= now);
-        if !alive {
-            if row.is_some_and(|r| !r.reaped) {
-                self.reap(now).await?;
-            }
-            self.nodes
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&node);
+        let member = row.as_ref().is_some_and(|r| !r.reaped);
+        if !member {
+            self.mark_gone(node);
         }
-        Ok(alive)
+        Ok(member)
     }
 
     /// Where a new session goes, this node having `room` for more. This node when it has
@@ -193,11 +224,11 @@ impl Cluster {
     /// starting here saves a hop and acts on exact figures rather than the others' last
     /// renewals. Otherwise the node with the most room.
     pub fn placement(&self, room: usize) -> Placement {
-        if room > 0 && !self.draining() {
+        if room > 0 && !self.draining() && !self.fenced() {
             return Placement::Here;
         }
         let me = self.node();
-        let now = now_ms();
+        let now = self.now();
         self.read_nodes()
             .values()
             .filter(|n| {
@@ -276,10 +307,34 @@ impl Cluster {
         }
     }
 
-    /// One renewal.
+    /// One renewal: renew, and only then, if this node has renewed without a break for a
+    /// whole lease, reap the nodes whose lease ran out; read the others.
     async fn tick(&self, sandbox: &Sandbox) -> Result<(), StoreError> {
-        let now = now_ms();
-        let lease_until = now + self.config.lease.as_millis() as u64;
+        let renewed = self.renew(sandbox).await;
+        let healthy_since = {
+            let mut since = self.healthy_since.lock().unwrap_or_else(|e| e.into_inner());
+            match renewed {
+                Ok(_) => *since.get_or_insert_with(Instant::now),
+                Err(_) => {
+                    *since = None;
+                    Instant::now()
+                }
+            }
+        };
+        if !renewed? {
+            self.rejoin(sandbox).await?;
+        } else if healthy_since.elapsed() >= self.config.lease {
+            self.reap(self.now()).await?;
+        }
+        self.refresh().await
+    }
+
+    /// Renew this node's lease, by the database's clock; false if the cluster reaped it.
+    async fn renew(&self, sandbox: &Sandbox) -> Result<bool, StoreError> {
+        let clock = self.store.clock_ms().await?;
+        self.clock_offset
+            .store(clock as i64 - now_ms() as i64, Ordering::Relaxed);
+        let lease_until = clock + self.config.lease.as_millis() as u64;
         let live = sandbox.live_sessions() as u64;
         let room = sandbox.room() as u64;
         let renewed = self
@@ -287,12 +342,9 @@ impl Cluster {
             .renew_lease(self.node(), lease_until, live, room, self.draining())
             .await?;
         if renewed {
-            self.lease_until.store(lease_until, Ordering::Relaxed);
-        } else {
-            self.rejoin(sandbox).await?;
+            *self.renewed_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         }
-        self.reap(now).await?;
-        self.refresh().await
+        Ok(renewed)
     }
 
     /// The cluster took this node for dead (it could not renew in time) and ended its
@@ -304,20 +356,23 @@ impl Cluster {
             node = old,
             "the cluster took this node for dead (its lease ran out); ending its sessions and joining again"
         );
-        for handle in sandbox.live_handles() {
+        let lease_until = self.now() + self.config.lease.as_millis() as u64;
+        let me = self
+            .store
+            .register_node(&self.config.advertise_url, lease_until)
+            .await?;
+        // New sessions carry the new id before the old ones are ended, so none starts under
+        // the id the cluster has taken for dead.
+        let old_sessions = sandbox.live_handles();
+        self.me.store(me, Ordering::Relaxed);
+        sandbox.set_node(me);
+        *self.renewed_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        for handle in old_sessions.into_iter().filter(|h| h.id().node() == old) {
             handle
                 .end("this session's node lost its place in the cluster (it could not renew its lease in time)")
                 .await
                 .ok(/* ended meanwhile */);
         }
-        let lease_until = now_ms() + self.config.lease.as_millis() as u64;
-        let me = self
-            .store
-            .register_node(&self.config.advertise_url, lease_until)
-            .await?;
-        self.me.store(me, Ordering::Relaxed);
-        self.lease_until.store(lease_until, Ordering::Relaxed);
-        sandbox.set_node(me);
         tracing::info!(node = me, old, "joined the cluster again");
         Ok(())
     }
@@ -325,7 +380,7 @@ impl Cluster {
     /// Leave the cluster at a clean stop: the node's row is marked gone at once, so no one
     /// waits out its lease.
     pub async fn leave(&self) {
-        if let Err(e) = self.store.deregister_node(self.node(), now_ms()).await {
+        if let Err(e) = self.store.deregister_node(self.node(), self.now()).await {
             tracing::warn!(error = %e, "could not leave the cluster; the lease will run out");
         }
     }

@@ -219,6 +219,14 @@ pub async fn create_session(
             retry_after: 1,
         });
     }
+    if state.cluster().is_some_and(|c| c.fenced()) {
+        return Err(ApiError::NoRoom {
+            message: "this node cannot renew its place in the cluster (its database does not \
+                      answer): it starts no session until it can"
+                .to_owned(),
+            retry_after: 5,
+        });
+    }
     state.session_limiter().take(client)?;
     let exercise = match &request.exercise {
         Some(id) => Some(state.catalog().get(id).cloned().ok_or_else(|| {

@@ -52,11 +52,18 @@ pub async fn route(State(state): State<AppState>, mut request: Request, next: Ne
             Placement::Full => full(&cluster).into_response(),
         };
     }
-    let Some(id) = path
+    let Some(segment) = path
         .strip_prefix("/api/sessions/")
         .and_then(|rest| rest.split('/').next())
-        .and_then(|id| id.parse::<SessionId>().ok())
     else {
+        return next.run(request).await;
+    };
+    let Ok(id) = segment.parse::<SessionId>() else {
+        // An id written with %-escapes would pass here unrouted and be decoded by the router:
+        // an id has only hex digits, so such a segment names no session.
+        if segment.contains('%') {
+            return ApiError::NotFound(format!("no session `{segment}`")).into_response();
+        }
         return next.run(request).await;
     };
     match cluster.owner_of(id).await {
@@ -80,6 +87,18 @@ async fn forward(
     addr: &str,
 ) -> Response {
     let client = client_ip(&request);
+    if request.headers().contains_key(axum::http::header::UPGRADE) {
+        if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<Peer>>() {
+            // The owner fixes the send buffer of its connection to this node; the client's
+            // connection is this one, and a reader that stops reading must fall behind here
+            // as it would there, rather than pin megabytes of kernel memory.
+            // SAFETY: called while answering a request that arrived on this connection, which
+            // the server keeps open until the answer is given.
+            if let Err(e) = unsafe { peer.fix_send_buffer(super::peer::WS_SEND_BUFFER) } {
+                tracing::debug!(error = %e, "could not fix a forwarded WebSocket's send buffer");
+            }
+        }
+    }
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, state.config().max_body_bytes).await {
         Ok(body) => body,

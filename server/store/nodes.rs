@@ -117,6 +117,26 @@ impl Store {
         Ok(renewed == 1)
     }
 
+    /// The database's clock, ms since the epoch. Leases are reckoned by it rather than by each
+    /// node's own clock, so that nodes whose clocks differ still agree on whose lease ran out.
+    pub async fn clock_ms(&self) -> Result<u64, StoreError> {
+        let ms: i64 = match &self.backend {
+            super::Backend::Sqlite { pool, .. } => sqlx::query(
+                "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS ms",
+            )
+            .fetch_one(pool)
+            .await?
+            .get("ms"),
+            super::Backend::Postgres { pool, .. } => sqlx::query(
+                "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS ms",
+            )
+            .fetch_one(pool)
+            .await?
+            .get("ms"),
+        };
+        Ok(ms.max(0) as u64)
+    }
+
     /// Every node not reaped, by id.
     pub async fn nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
         let sql = format!("SELECT {NODE_COLUMNS} FROM nodes WHERE reaped_ms IS NULL ORDER BY id");

@@ -441,7 +441,9 @@ where
                 Record::SessionEnded { id, at_ms, reason } => {
                     Self::insert_events(&mut *tx, &run, rows).await?;
                     run.clear();
-                    sqlx::query("UPDATE sessions SET ended_ms = $1, end_reason = $2 WHERE id = $3")
+                    // A session the cluster already ended (its node was reaped) keeps the end
+                    // and reason every node has reported since.
+                    sqlx::query("UPDATE sessions SET ended_ms = $1, end_reason = $2 WHERE id = $3 AND ended_ms IS NULL")
                         .bind(*at_ms as i64)
                         .bind(reason.as_str())
                         .bind(id.to_string().as_str())
