@@ -12,59 +12,17 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::STEP;
 use common::app::ApiSession;
 use common::binary::free_port;
+use common::database::TestDatabase;
 use common::ws::{self, next};
-use common::{STEP, report_skip};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
 
 /// The lease the nodes are started with: short, so a dead node is found quickly.
 const LEASE_SECS: u64 = 2;
 const SECRET: &str = "the secret of this test's cluster";
-
-/// A database of the test's own on the server at the admin URL, dropped at the end.
-struct Database {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create() -> Option<Database> {
-        let Ok(admin) = std::env::var("PLUGBOARD_TEST_POSTGRES_URL") else {
-            if std::env::var_os("PLUGBOARD_REQUIRE_POSTGRES").is_some() {
-                panic!("PLUGBOARD_REQUIRE_POSTGRES is set but PLUGBOARD_TEST_POSTGRES_URL is not");
-            }
-            report_skip("PLUGBOARD_TEST_POSTGRES_URL is not set: no PostgreSQL to cluster on");
-            return None;
-        };
-        let mut bytes = [0u8; 6];
-        getrandom::fill(&mut bytes).unwrap();
-        let name = format!(
-            "plugboard_cluster_{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
-        let mut connection = PgConnection::connect(&admin).await.unwrap();
-        connection
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        // The same server and credentials, another database.
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        Some(Database { admin, name, url })
-    }
-
-    async fn drop_now(self) {
-        let mut connection = PgConnection::connect(&self.admin).await.unwrap();
-        connection
-            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-            .await
-            .ok(/* left behind: harmless, named as a test's */);
-    }
-}
 
 /// A node: a server process.
 struct Node {
@@ -77,7 +35,7 @@ struct Node {
 
 impl Node {
     /// Start a node on `db`, with `more` flags, and wait until it answers.
-    async fn start(db: &Database, drain_secs: u64, more: &[&str]) -> Node {
+    async fn start(db: &TestDatabase, drain_secs: u64, more: &[&str]) -> Node {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let dir = tempfile::tempdir().unwrap();
@@ -187,13 +145,13 @@ fn owner(session: &ApiSession) -> u16 {
 }
 
 /// Three nodes on a fresh database, each knowing the other two.
-async fn cluster(drain_secs: u64) -> Option<(Database, Vec<Node>)> {
+async fn cluster(drain_secs: u64) -> Option<(TestDatabase, Vec<Node>)> {
     cluster_with(drain_secs, &[]).await
 }
 
 /// Three nodes started with `more` flags on a fresh database, each knowing the other two.
-async fn cluster_with(drain_secs: u64, more: &[&str]) -> Option<(Database, Vec<Node>)> {
-    let db = Database::create().await?;
+async fn cluster_with(drain_secs: u64, more: &[&str]) -> Option<(TestDatabase, Vec<Node>)> {
+    let db = TestDatabase::postgres().await?;
     let mut nodes = Vec::new();
     for _ in 0..3 {
         nodes.push(Node::start(&db, drain_secs, more).await);
@@ -296,8 +254,9 @@ async fn a_session_is_served_alike_by_every_node() {
             "a node logged the owner token"
         );
     }
+    // The nodes go first, then their database.
     drop(nodes);
-    db.drop_now().await;
+    drop(db);
 }
 
 /// GET `path` on `base` as the owner; status and body.
@@ -367,8 +326,9 @@ async fn a_killed_node_s_sessions_are_reported_ended_by_the_others() {
         .map(|n| n["id"].as_u64().unwrap())
         .collect();
     assert!(!members.contains(&u64::from(dead_id)), "{health}");
+    // The nodes go first, then their database.
     drop(nodes);
-    db.drop_now().await;
+    drop(db);
 }
 
 #[tokio::test]
@@ -416,8 +376,9 @@ async fn sigterm_drains_a_node() {
         (status, body["live"].clone()),
         (StatusCode::OK, json!(false))
     );
+    // The nodes go first, then their database.
     drop(nodes);
-    db.drop_now().await;
+    drop(db);
 }
 
 #[tokio::test]
@@ -468,6 +429,7 @@ async fn new_sessions_fill_every_node_then_the_cluster_says_it_is_full() {
             "{body}"
         );
     }
+    // The nodes go first, then their database.
     drop(nodes);
-    db.drop_now().await;
+    drop(db);
 }
