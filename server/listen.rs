@@ -132,7 +132,13 @@ impl axum::serve::Listener for Listeners {
     async fn accept(&mut self) -> (TcpStream, SocketAddr) {
         loop {
             match poll_fn(|cx| self.poll_accept(cx)).await {
-                Ok(accepted) => return accepted,
+                Ok(accepted) => {
+                    // A request and its answer are one write each way: waiting to coalesce
+                    // small writes (Nagle) only delays them, most visibly on a call another
+                    // node forwards.
+                    accepted.0.set_nodelay(true).ok(/* a socket that cannot is still served */);
+                    return accepted;
+                }
                 // A client that gave up before its connection was accepted: nothing to do.
                 Err(e)
                     if matches!(
