@@ -392,16 +392,21 @@ async fn escapes(sb: Sandbox) {
     }
     let real = server_dir();
     let other = session(&sb).await;
-    listener(&other, A, "/tmp/target.sock").await;
+    // The loopback and netns runs share this process's directory and run at the same time:
+    // each looks for a name of its own.
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("target-{run}.sock");
+    listener(&other, A, &format!("/tmp/{name}")).await;
     let mut found = Vec::new();
-    find_named(&real, "target.sock", &mut found);
+    find_named(&real, &name, &mut found);
     assert_eq!(found.len(), 1, "the other session's socket file: {found:?}");
     let real_path = found[0].to_str().unwrap();
     assert!(real_path.len() <= 107, "{real_path}");
     connect_fails(&s, A, fd, real_path, "ENOENT").await;
     // An abstract name of a program outside the sandbox cannot be reached by name.
     let outside = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
-    let name = format!("plugboard-test-outside-{}", std::process::id());
+    let name = format!("plugboard-test-outside-{}-{run}", std::process::id());
     outside
         .bind(&socket2::SockAddr::unix(format!("\0{name}")).unwrap())
         .unwrap();
