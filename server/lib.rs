@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod config;
 pub mod exercise;
 pub mod http;
+pub mod i18n;
 pub mod listen;
 pub mod metrics;
 pub mod sandbox;

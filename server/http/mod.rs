@@ -9,6 +9,7 @@ pub mod capture;
 pub mod error;
 pub mod exercises;
 mod health;
+pub mod lang;
 pub mod log;
 pub mod openapi;
 pub mod owner;

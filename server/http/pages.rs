@@ -62,6 +62,7 @@ static STATIC_FILES: &[StaticFile] = &[
     static_file!("exercise.js", JS),
     static_file!("facts.js", JS),
     static_file!("hints.js", JS),
+    static_file!("i18n.js", JS),
     static_file!("icmp.js", JS),
     static_file!("inspector.js", JS),
     static_file!("landing.js", JS),

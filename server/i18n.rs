@@ -1,0 +1,128 @@
+//! The learner's language: English (the default and the fallback of every text) or Simplified
+//! Chinese. Owns the choice only — which language a request asked for — not the texts, which
+//! live beside what they describe (errno hints in the errno table, exercise texts in the
+//! catalog, page texts in the page's modules). Knows nothing of HTTP: the edge reads the
+//! cookie and `Accept-Language` and asks [`Lang::choose`].
+
+/// The cookie the page's language switch sets; it wins over `Accept-Language`, because it is
+/// the learner's own explicit choice.
+pub const LANG_COOKIE: &str = "plugboard_lang";
+
+/// A language Plugboard speaks.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+pub enum Lang {
+    /// English: every text exists in it.
+    #[default]
+    #[serde(rename = "en")]
+    En,
+    /// Simplified Chinese (简体中文).
+    #[serde(rename = "zh-CN")]
+    Zh,
+}
+
+impl Lang {
+    /// Every language, English first.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Zh];
+
+    /// The BCP 47 tag, as in `<html lang>` and `Content-Language`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
+    /// The language a tag names: `zh`, `zh-CN`, `zh-Hans`, `zh-SG` are Simplified Chinese;
+    /// `en` and `en-*` English. Traditional Chinese tags (`zh-TW`, `zh-HK`, `zh-Hant`) are not
+    /// Simplified Chinese and name nothing we speak.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let tag = tag.trim().to_ascii_lowercase();
+        let mut parts = tag.split(['-', '_']);
+        match parts.next()? {
+            "en" => Some(Lang::En),
+            "zh" => {
+                let rest: Vec<&str> = parts.collect();
+                let traditional = rest
+                    .iter()
+                    .any(|p| matches!(*p, "hant" | "tw" | "hk" | "mo"));
+                let simplified = rest.iter().any(|p| matches!(*p, "hans"));
+                (simplified || !traditional).then_some(Lang::Zh)
+            }
+            _ => None,
+        }
+    }
+
+    /// The best language for an `Accept-Language` value: the spoken tag of highest weight
+    /// (ties keep the header's order); English when none is spoken or the header is absent or
+    /// malformed.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let Some(header) = header else {
+            return Lang::En;
+        };
+        let mut best: Option<(Lang, f32)> = None;
+        for item in header.split(',').take(MAX_ACCEPT_LANGUAGE_ITEMS) {
+            let mut fields = item.split(';');
+            let Some(lang) = fields.next().and_then(Lang::from_tag) else {
+                continue;
+            };
+            let weight = fields
+                .find_map(|f| f.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+                .unwrap_or(0.0);
+            if weight > 0.0 && best.is_none_or(|(_, w)| weight > w) {
+                best = Some((lang, weight));
+            }
+        }
+        best.map_or(Lang::En, |(lang, _)| lang)
+    }
+
+    /// The request's language: the switch's cookie if it names one we speak, else
+    /// `Accept-Language`.
+    pub fn choose(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
+        cookie
+            .and_then(Lang::from_tag)
+            .unwrap_or_else(|| Lang::from_accept_language(accept_language))
+    }
+}
+
+/// How many items of an `Accept-Language` header are looked at; browsers send a handful.
+const MAX_ACCEPT_LANGUAGE_ITEMS: usize = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_highest_weight_we_speak() {
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")),
+            Lang::Zh
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("en-US,en;q=0.9,zh;q=0.8")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("fr;q=1, zh-Hans;q=0.5")),
+            Lang::Zh
+        );
+        assert_eq!(Lang::from_accept_language(Some("zh-TW")), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language(Some("zh;q=0, en;q=0.1")),
+            Lang::En
+        );
+        assert_eq!(Lang::from_accept_language(Some("zh;q=abc")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some(",,;;==")), Lang::En);
+    }
+
+    #[test]
+    fn the_cookie_wins_when_it_names_a_language() {
+        assert_eq!(Lang::choose(Some("zh-CN"), Some("en")), Lang::Zh);
+        assert_eq!(Lang::choose(Some("en"), Some("zh")), Lang::En);
+        assert_eq!(Lang::choose(Some("klingon"), Some("zh")), Lang::Zh);
+        assert_eq!(Lang::choose(None, None), Lang::En);
+    }
+}
