@@ -87,6 +87,57 @@ impl Lang {
     }
 }
 
+tokio::task_local! {
+    /// The language of the request (or WebSocket) a task serves; see [`Lang::current`].
+    static CURRENT: Lang;
+}
+
+impl Lang {
+    /// The language of the request the current task serves, English outside any.
+    ///
+    /// Why a task-local and not a parameter: a text a learner reads is serialized in many
+    /// places (call results, the event log, WebSocket frames, snapshots, grading reports,
+    /// every error answer, rejections made by extractors before a handler runs), and the
+    /// domain types that carry them are serialized as they are. The HTTP edge sets the
+    /// language once per request (and once per WebSocket task) with [`Lang::scope`]; a
+    /// [`Text`] reads it when it is serialized. Tasks that serve nobody (the store's writer)
+    /// see English, which is what the store keeps.
+    pub fn current() -> Lang {
+        CURRENT.try_with(|lang| *lang).unwrap_or_default()
+    }
+
+    /// Run `future` with `self` as [`Lang::current`].
+    pub async fn scope<F: std::future::Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+}
+
+/// A fixed text in every language: written once beside what it describes (an errno's hint,
+/// a message of the API). Serialized in [`Lang::current`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    /// English.
+    pub en: &'static str,
+    /// Simplified Chinese; empty when not translated yet (English is shown instead).
+    pub zh: &'static str,
+}
+
+impl Text {
+    /// The text in `lang`, English where it has no translation.
+    pub fn get(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh if !self.zh.is_empty() => self.zh,
+            _ => self.en,
+        }
+    }
+}
+
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.get(Lang::current()))
+    }
+}
+
 /// How many items of an `Accept-Language` header are looked at; browsers send a handful.
 const MAX_ACCEPT_LANGUAGE_ITEMS: usize = 16;
 
@@ -116,6 +167,19 @@ mod tests {
         );
         assert_eq!(Lang::from_accept_language(Some("zh;q=abc")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some(",,;;==")), Lang::En);
+    }
+
+    #[tokio::test]
+    async fn a_text_is_serialized_in_the_current_language() {
+        let text = Text {
+            en: "hello",
+            zh: "你好",
+        };
+        assert_eq!(serde_json::to_string(&text).unwrap(), "\"hello\"");
+        let zh = Lang::Zh.scope(async { serde_json::to_string(&text).unwrap() });
+        assert_eq!(zh.await, "\"你好\"");
+        let untranslated = Text { en: "hi", zh: "" };
+        assert_eq!(untranslated.get(Lang::Zh), "hi");
     }
 
     #[test]

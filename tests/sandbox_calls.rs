@@ -228,7 +228,7 @@ async fn calls_out_of_order_get_the_kernels_errno() {
             "EBADF",
         )
         .await;
-    assert!(!f.errno.hint.is_empty());
+    assert!(!f.errno.hint.en.is_empty());
     let ev = s
         .events()
         .into_iter()

@@ -263,6 +263,8 @@ pub fn build_router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        // Outside the timeout, so even its 408 is in the request's language.
+        .layer(middleware::from_fn(lang::in_request_language))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }

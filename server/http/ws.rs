@@ -21,6 +21,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::AppState;
 use super::access::{Found, SessionAccess, StreamAccess};
 use super::error::{ApiError, ErrorBody, Query};
+use super::lang::RequestLang;
 use super::peer::{Peer, WS_SEND_BUFFER};
 use super::session_view::{SessionView, session_view};
 use crate::sandbox::{Event, EventKind, SessionHandle, Subscription};
@@ -86,6 +87,7 @@ pub async fn websocket(
     State(state): State<AppState>,
     Query(query): Query<WsQuery>,
     headers: HeaderMap,
+    RequestLang(lang): RequestLang,
     access: Result<StreamAccess, ApiError>,
     peer: Option<Peer>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -111,18 +113,22 @@ pub async fn websocket(
             tracing::warn!(error = %e, "could not size a WebSocket's send buffer");
         }
     }
-    Ok(upgrade.on_upgrade(move |socket| async move {
-        let metrics = state.metrics().clone();
-        metrics
-            .ws_subscribers
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = stream(socket, &state, found, query.after).await;
-        metrics
-            .ws_subscribers
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        if let Err(reason) = result {
-            tracing::debug!(session = %id, reason, "websocket closed");
-        }
+    // The stream runs in a task of its own, outside the request: it keeps the upgrade
+    // request's language for every frame it sends.
+    Ok(upgrade.on_upgrade(move |socket| {
+        lang.scope(async move {
+            let metrics = state.metrics().clone();
+            metrics
+                .ws_subscribers
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let result = stream(socket, &state, found, query.after).await;
+            metrics
+                .ws_subscribers
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            if let Err(reason) = result {
+                tracing::debug!(session = %id, reason, "websocket closed");
+            }
+        })
     }))
 }
 

@@ -352,9 +352,15 @@ impl CallFailure {
         }
     }
 
-    /// The hint to show: the precise one, else the errno's.
+    /// The hint to show: the precise one, else the errno's (in English).
     pub fn hint(&self) -> &str {
-        self.hint.as_deref().unwrap_or(self.errno.hint)
+        self.hint_in(crate::i18n::Lang::En)
+    }
+
+    /// The hint to show in `lang`: the precise one (written in English only), else the
+    /// errno's.
+    pub fn hint_in(&self, lang: crate::i18n::Lang) -> &str {
+        self.hint.as_deref().unwrap_or(self.errno.hint.get(lang))
     }
 }
 

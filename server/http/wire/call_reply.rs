@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 
 use super::call_request::Encoding;
+use crate::i18n::Lang;
 use crate::sandbox::event::PREVIEW_BYTES;
 use crate::sandbox::hex::to_hex;
 use crate::sandbox::packet::icmp::DecodedIcmp;
@@ -165,7 +166,7 @@ impl CallResponse {
                 CallResponse::Ok { call, results }
             }
             CallOutcome::Err(failure) => {
-                let hint = failure.hint().to_owned();
+                let hint = failure.hint_in(Lang::current()).to_owned();
                 let CallFailure {
                     errno,
                     sandbox,
@@ -235,7 +236,10 @@ impl CallResponse {
                     errno: errno.name,
                     code: errno.code,
                     message: errno.message,
-                    hint: event.hint.clone().unwrap_or_else(|| errno.hint.to_owned()),
+                    hint: event
+                        .hint
+                        .clone()
+                        .unwrap_or_else(|| errno.hint.get(Lang::current()).to_owned()),
                     sandbox: event.sandbox,
                 };
                 Some(CallResponse::Error {
