@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Exercise, ProgramSpec};
+use crate::i18n::Lang;
 use crate::sandbox::{Addr, HostId};
 
 /// The catalog's files, by name. A unit test checks that every file of `exercises/` is here.
@@ -182,6 +183,27 @@ fn validate(file: &str, e: &Exercise) -> Result<(), String> {
     }
     if e.checks.is_empty() {
         return Err("an exercise needs at least one check".to_owned());
+    }
+    for lang in Lang::ALL {
+        let Some(t) = e.translation(lang) else {
+            continue;
+        };
+        let tag = lang.tag();
+        if let Some(bad) = t
+            .checks
+            .keys()
+            .find(|id| !e.checks.iter().any(|c| &&c.id == id))
+        {
+            return Err(format!("[{tag}.checks.{bad}] names no check"));
+        }
+        if t.teaches
+            .as_ref()
+            .is_some_and(|v| v.len() != e.teaches.len())
+        {
+            return Err(format!(
+                "[{tag}] teaches must have as many items as the English one, in its order"
+            ));
+        }
     }
     let mut ids: Vec<&str> = e.checks.iter().map(|c| c.id.as_str()).collect();
     ids.sort_unstable();

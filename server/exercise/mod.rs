@@ -31,6 +31,24 @@
 //! rule = { type = "event", kind = "connect", host = "A", status = "ok", remote_port = 7007 }
 //! ```
 //!
+//! Every text a learner reads (title, summary, teaches, text, each check's text and hint) is
+//! written in English and translated in a table named after the language's tag, at the end
+//! of the file; a text left out there is shown in English (and listed by the test
+//! `every_learner_text_is_translated`). Identifiers, calls, errno names and JSON stay as
+//! they are in a translation.
+//!
+//! ```toml
+//! [zh-CN]
+//! title = "连接回显服务器的 TCP 客户端"
+//! summary = "列表中的一行。"
+//! teaches = ["connect", "send 与 recv"]   # as many as in English, in the same order
+//! text = """要做什么，为什么重要。"""
+//!
+//! [zh-CN.checks.connected]                 # by the check's id
+//! text = "主机 A 连接到了回显服务器"
+//! hint = "在 A 上调用 connect，地址为 B 的地址，端口 7007。"
+//! ```
+//!
 //! Rules: `event` (some event matches the filter), `count` (`min`/`max` events match),
 //! `order` (an event matching `first` comes before one matching `then`), `none` (no event
 //! matches), `tcp_state` (a host's socket reached a state), `received_equals_sent` (what
@@ -88,6 +106,7 @@ pub mod program;
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::Lang;
 use crate::sandbox::packet::PacketProto;
 use crate::sandbox::{
     EventKind, Family, OptValue, Proto, ShutdownHow, SockOpt, SockType, TcpState,
@@ -115,6 +134,108 @@ pub struct Exercise {
     pub setup: Setup,
     /// What the grader checks.
     pub checks: Vec<Check>,
+    /// The texts in Simplified Chinese. Not part of the API's answer: an exercise is answered
+    /// with its texts in the request's language (see [`Exercise::localized`]).
+    #[serde(rename = "zh-CN", default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub zh: Option<Translation>,
+}
+
+/// An exercise's texts in another language; a text left out is shown in English.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    /// As many as the English list, in the same order.
+    pub teaches: Option<Vec<String>>,
+    pub text: Option<String>,
+    /// By check id.
+    #[serde(default)]
+    pub checks: std::collections::BTreeMap<String, CheckTranslation>,
+}
+
+/// A check's texts in another language.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckTranslation {
+    pub text: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl Exercise {
+    /// The translation into `lang`, if there is one (English has none: it is the original).
+    pub fn translation(&self, lang: Lang) -> Option<&Translation> {
+        match lang {
+            Lang::En => None,
+            Lang::Zh => self.zh.as_ref(),
+        }
+    }
+
+    /// The exercise with every text in `lang` (English where a text is not translated),
+    /// and no translations.
+    pub fn localized(&self, lang: Lang) -> Exercise {
+        let mut out = Exercise {
+            zh: None,
+            ..self.clone()
+        };
+        let Some(t) = self.translation(lang) else {
+            return out;
+        };
+        let pick = |into: &mut String, from: &Option<String>| {
+            if let Some(text) = from {
+                into.clone_from(text);
+            }
+        };
+        pick(&mut out.title, &t.title);
+        pick(&mut out.summary, &t.summary);
+        pick(&mut out.text, &t.text);
+        if let Some(teaches) = t.teaches.as_ref().filter(|v| v.len() == self.teaches.len()) {
+            out.teaches.clone_from(teaches);
+        }
+        for check in &mut out.checks {
+            if let Some(ct) = t.checks.get(&check.id) {
+                pick(&mut check.text, &ct.text);
+                pick(&mut check.hint, &ct.hint);
+            }
+        }
+        out
+    }
+
+    /// Every text a learner reads that has no translation into `lang`, named as in the file
+    /// (`title`, `teaches`, `checks.<id>.hint`, …).
+    pub fn untranslated(&self, lang: Lang) -> Vec<String> {
+        if lang == Lang::En {
+            return Vec::new();
+        }
+        let empty = Translation::default();
+        let t = self.translation(lang).unwrap_or(&empty);
+        let mut missing = Vec::new();
+        let mut need = |name: String, given: bool| {
+            if !given {
+                missing.push(name);
+            }
+        };
+        need("title".into(), t.title.is_some());
+        need("summary".into(), t.summary.is_some());
+        need(
+            "teaches".into(),
+            self.teaches.is_empty() || t.teaches.is_some(),
+        );
+        need("text".into(), t.text.is_some());
+        for check in &self.checks {
+            let ct = t.checks.get(&check.id);
+            need(
+                format!("checks.{}.text", check.id),
+                ct.is_some_and(|c| c.text.is_some()),
+            );
+            need(
+                format!("checks.{}.hint", check.id),
+                ct.is_some_and(|c| c.hint.is_some()),
+            );
+        }
+        missing
+    }
 }
 
 /// What an exercise session starts with.

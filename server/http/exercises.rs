@@ -8,8 +8,10 @@ use super::AppState;
 use super::access::{Found, OwnerAccess, PathParams, SessionAccess};
 use super::auth;
 use super::error::{ApiError, ErrorBody, Json, Query};
+use super::lang::RequestLang;
 use crate::exercise::grader::{self, Report};
 use crate::exercise::{Exercise, ProgramSpec};
+use crate::i18n::Lang;
 use crate::sandbox::{Event, HostInfo};
 use crate::store::Attempt;
 
@@ -46,6 +48,7 @@ impl From<&Exercise> for ExerciseSummary {
             text: _,
             setup,
             checks,
+            zh: _,
         } = e;
         ExerciseSummary {
             id: id.clone(),
@@ -81,8 +84,17 @@ impl From<&Exercise> for ExerciseSummary {
     tag = "exercises",
     responses((status = 200, description = "Every exercise, by id.", body = Vec<ExerciseSummary>))
 )]
-pub async fn list_exercises(State(state): State<AppState>) -> Json<Vec<ExerciseSummary>> {
-    Json(state.catalog().all().map(ExerciseSummary::from).collect())
+pub async fn list_exercises(
+    State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
+) -> Json<Vec<ExerciseSummary>> {
+    Json(
+        state
+            .catalog()
+            .all()
+            .map(|e| ExerciseSummary::from(&e.localized(lang)))
+            .collect(),
+    )
 }
 
 /// `GET /api/exercises/{id}`: one exercise with its text, setup and checks.
@@ -98,13 +110,13 @@ pub async fn list_exercises(State(state): State<AppState>) -> Json<Vec<ExerciseS
 )]
 pub async fn get_exercise(
     State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<Exercise>, ApiError> {
     state
         .catalog()
         .get(&id)
-        .cloned()
-        .map(Json)
+        .map(|e| Json(e.localized(lang)))
         .ok_or_else(|| ApiError::NotFound(format!("no exercise `{id}`")))
 }
 
@@ -118,8 +130,13 @@ pub struct Graded {
     pub report: Report,
 }
 
-/// The report of a session's exercise now.
-async fn report(state: &AppState, found: &Found) -> Result<Report, ApiError> {
+/// The reports of a session's exercise now, one per language asked, from one reading of the
+/// log (grading is pure and cheap next to reading it).
+async fn reports<const N: usize>(
+    state: &AppState,
+    found: &Found,
+    langs: [Lang; N],
+) -> Result<[Report; N], ApiError> {
     let events: Vec<Event> = super::log::all(state, found)
         .await?
         .into_iter()
@@ -140,7 +157,7 @@ async fn report(state: &AppState, found: &Found) -> Result<Report, ApiError> {
             "exercise `{exercise_id}` is no longer in the catalog"
         ))
     })?;
-    Ok(grader::grade(exercise, &events, &hosts))
+    Ok(langs.map(|lang| grader::grade_in(exercise, &events, &hosts, lang)))
 }
 
 /// `POST /api/sessions/{id}/grade`: grade the session and store the attempt.
@@ -159,13 +176,22 @@ async fn report(state: &AppState, found: &Found) -> Result<Report, ApiError> {
 )]
 pub async fn grade_session(
     State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
     OwnerAccess(found): OwnerAccess,
 ) -> Result<Json<Graded>, ApiError> {
-    let report = report(&state, &found).await?;
-    let attempt = state.store().insert_attempt(found.id(), &report).await?;
+    // Attempts are stored in English, the language every text has; the answer is in the
+    // request's.
+    let (stored, shown) = if lang == Lang::En {
+        let [english] = reports(&state, &found, [Lang::En]).await?;
+        (english.clone(), english)
+    } else {
+        let [english, shown] = reports(&state, &found, [Lang::En, lang]).await?;
+        (english, shown)
+    };
+    let attempt = state.store().insert_attempt(found.id(), &stored).await?;
     Ok(Json(Graded {
         attempt: Some(attempt),
-        report,
+        report: shown,
     }))
 }
 
@@ -185,11 +211,13 @@ pub async fn grade_session(
 )]
 pub async fn session_checks(
     State(state): State<AppState>,
+    RequestLang(lang): RequestLang,
     SessionAccess { session: found, .. }: SessionAccess,
 ) -> Result<Json<Graded>, ApiError> {
+    let [report] = reports(&state, &found, [lang]).await?;
     Ok(Json(Graded {
         attempt: None,
-        report: report(&state, &found).await?,
+        report,
     }))
 }
 

@@ -15,16 +15,25 @@ use std::net::{IpAddr, SocketAddr};
 use serde::{Deserialize, Serialize};
 
 use super::{Distinct, Exercise, Filter, PacketFilter, Rule, TcpFlag};
+use crate::i18n::{Lang, Text};
 use crate::sandbox::net::Addr;
 use crate::sandbox::packet::{Packet, TcpSegment};
 use crate::sandbox::{Event, EventKind, HostId, HostInfo, Proto, SockType, Status};
 
 /// What a check that reads packets (or sockets without a descriptor, or raw and ICMP sockets)
 /// says on a log without a single packet.
-pub const NO_PACKETS: &str = "This session captured no packets: packets on the wire, raw and \
+pub const NO_PACKETS: &str = NO_PACKETS_TEXT.en;
+
+/// [`NO_PACKETS`] in every language.
+pub const NO_PACKETS_TEXT: Text = Text {
+    en: "This session captured no packets: packets on the wire, raw and \
     ICMP sockets and sockets without a descriptor need netns isolation (a server running as \
     root, or in Docker with the SYS_ADMIN and NET_ADMIN capabilities). In loopback isolation \
-    this check cannot pass. In netns isolation:";
+    this check cannot pass. In netns isolation:",
+    zh: "本会话没有抓到任何数据包：线路上的数据包、原始套接字和 ICMP 套接字，以及没有描述符的\
+    套接字，都需要 netns 隔离（服务器以 root 运行，或在 Docker 中带 SYS_ADMIN 和 NET_ADMIN \
+    权限运行）。在 loopback 隔离下这一项检查无法通过。在 netns 隔离下：",
+};
 
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -59,8 +68,16 @@ pub struct Report {
     pub checks: Vec<CheckResult>,
 }
 
-/// Grade `events` of a session with `hosts` against `exercise`.
+/// Grade `events` of a session with `hosts` against `exercise`, in English.
 pub fn grade(exercise: &Exercise, events: &[Event], hosts: &[HostInfo]) -> Report {
+    grade_in(exercise, events, hosts, Lang::En)
+}
+
+/// Grade `events` of a session with `hosts` against `exercise`, the checks' texts and hints
+/// in `lang` (English where not translated).
+pub fn grade_in(exercise: &Exercise, events: &[Event], hosts: &[HostInfo], lang: Lang) -> Report {
+    let exercise = &exercise.localized(lang);
+    let no_packets = NO_PACKETS_TEXT.get(lang);
     let ctx = Context::new(events, hosts);
     let captured = events.iter().any(|e| e.kind == EventKind::Packet);
     let checks: Vec<CheckResult> = exercise
@@ -68,7 +85,7 @@ pub fn grade(exercise: &Exercise, events: &[Event], hosts: &[HostInfo]) -> Repor
         .iter()
         .map(|check| {
             let (passed, hint) = if check.rule.netns_only() && !captured {
-                (false, Some(format!("{NO_PACKETS} {}", check.hint)))
+                (false, Some(format!("{no_packets} {}", check.hint)))
             } else {
                 let passed = ctx.holds(&check.rule);
                 (passed, (!passed).then(|| check.hint.clone()))

@@ -35,6 +35,7 @@ fn graded_with(rule: Rule, events: &[Event], hosts: &[HostInfo]) -> CheckResult 
             hint: "h".into(),
             rule,
         }],
+        zh: None,
     };
     let mut report = grade(&exercise, events, hosts);
     report.checks.remove(0)
