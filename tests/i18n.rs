@@ -4,11 +4,15 @@
 
 mod common;
 
-use common::app::TestApp;
+use common::app::{ApiSession, TestApp};
+use common::{timeout, ws};
 use plugboard::exercise::catalog::Catalog;
 use plugboard::exercise::grader::NO_PACKETS_TEXT;
 use plugboard::i18n::{Lang, Text};
 use plugboard::sandbox::Errno;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// Every server-side text with no Chinese translation, one line each, named so it can be
 /// found: the errno table's hints, fixed texts, and each exercise's fields and checks.
@@ -37,7 +41,7 @@ fn untranslated() -> Vec<String> {
 fn every_learner_text_is_translated() {
     let missing = untranslated();
     for line in &missing {
-        println!("untranslated: {line}");
+        eprintln!("untranslated: {line}");
     }
     assert!(
         missing.is_empty(),
@@ -45,4 +49,325 @@ fn every_learner_text_is_translated() {
         missing.len(),
         missing.join("\n")
     );
+}
+
+/// How a request asks for a language.
+#[derive(Debug, Clone, Copy)]
+enum Asks {
+    /// Nothing: English.
+    Nothing,
+    /// `Accept-Language`.
+    Header(&'static str),
+    /// The language switch's cookie.
+    Cookie(&'static str),
+}
+
+/// Every way of asking, with the language it gets.
+const ASKS: [(Asks, Lang); 5] = [
+    (Asks::Nothing, Lang::En),
+    (Asks::Header("en"), Lang::En),
+    (Asks::Header("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh),
+    (Asks::Cookie("zh-CN"), Lang::Zh),
+    (Asks::Cookie("en"), Lang::En),
+];
+
+/// Send a request asking for a language; status, headers and JSON body.
+async fn send(
+    app: &TestApp,
+    asks: Asks,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut request = app.client.request(method, app.url(path));
+    request = match asks {
+        Asks::Nothing => request,
+        Asks::Header(value) => request.header("Accept-Language", value),
+        // The cookie wins over a header asking otherwise.
+        Asks::Cookie(value) => request
+            .header("Cookie", format!("theme=dark; plugboard_lang={value}"))
+            .header(
+                "Accept-Language",
+                if value == "en" { "zh-CN" } else { "en" },
+            ),
+    };
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = timeout(request.send()).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+/// Whether `text` is written in Chinese (has a CJK ideograph).
+fn chinese(text: &str) -> bool {
+    text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// The text in the language asked for, and none of the other.
+fn assert_in(lang: Lang, text: &Value, context: &str) {
+    let text = text
+        .as_str()
+        .unwrap_or_else(|| panic!("{context}: no text"));
+    assert_eq!(chinese(text), lang == Lang::Zh, "{context}: {text}");
+}
+
+#[tokio::test]
+async fn errno_hints_are_in_the_language_asked_for_and_the_rest_is_unchanged() {
+    let app = TestApp::start().await;
+    let s = app.session().await;
+    let ebadf = Errno::from_name("EBADF").unwrap();
+    for (asks, lang) in ASKS {
+        let call = json!({"host": "A", "call": "close", "fd": 99});
+        let (status, headers, answer) = send(
+            &app,
+            asks,
+            Method::POST,
+            &s.path("/calls"),
+            Some(&s.token),
+            Some(call),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{asks:?}: {answer}");
+        let error = &answer;
+        assert_eq!(error["errno"], "EBADF", "{asks:?}: {answer}");
+        assert_eq!(error["code"], libc::EBADF);
+        assert_eq!(error["message"], "Bad file descriptor");
+        assert_eq!(error["hint"], ebadf.hint.get(lang), "{asks:?}");
+        assert_eq!(headers["content-language"], lang.tag(), "{asks:?}");
+        let vary = headers.get_all("vary").iter();
+        let vary: Vec<&str> = vary.filter_map(|v| v.to_str().ok()).collect();
+        assert!(
+            vary.join(", ").contains("Accept-Language, Cookie"),
+            "{vary:?}"
+        );
+
+        // The same hint in the event log.
+        let (_, _, page) = send(
+            &app,
+            asks,
+            Method::GET,
+            &s.path("/events"),
+            Some(&s.token),
+            None,
+        )
+        .await;
+        let failed = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rfind(|e| e["errno"]["name"] == "EBADF")
+            .expect("the failed close is logged");
+        assert_eq!(failed["errno"]["hint"], ebadf.hint.get(lang), "{asks:?}");
+        assert_eq!(failed["errno"]["code"], libc::EBADF);
+    }
+
+    // An ended session's log comes from the store, written in English: it is still read in
+    // the language asked for.
+    s.end().await;
+    for (asks, lang) in ASKS {
+        let (_, _, page) = send(
+            &app,
+            asks,
+            Method::GET,
+            &s.path("/events"),
+            Some(&s.token),
+            None,
+        )
+        .await;
+        let failed = page["events"].as_array().unwrap().iter();
+        let failed: Vec<&Value> = failed.filter(|e| e["errno"]["name"] == "EBADF").collect();
+        assert_eq!(failed.len(), ASKS.len(), "{page}");
+        for event in failed {
+            assert_eq!(event["errno"]["hint"], ebadf.hint.get(lang), "{asks:?}");
+        }
+    }
+}
+
+/// The first errno in a WebSocket's messages whose name is `name`.
+fn find_errno<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    match value {
+        Value::Object(map)
+            if map.get("name").is_some_and(|n| n == name) && map.contains_key("hint") =>
+        {
+            Some(value)
+        }
+        Value::Object(map) => map.values().find_map(|v| find_errno(v, name)),
+        Value::Array(items) => items.iter().find_map(|v| find_errno(v, name)),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_websocket_keeps_the_language_of_its_upgrade() {
+    let app = TestApp::start().await;
+    let s = app.session().await;
+    let ebadf = Errno::from_name("EBADF").unwrap();
+    for (cookie, lang) in [("zh-CN", Lang::Zh), ("en", Lang::En)] {
+        let mut request = s.websocket_url(0, &s.token).into_client_request().unwrap();
+        let cookie = format!("plugboard_lang={cookie}").parse().unwrap();
+        request.headers_mut().insert("cookie", cookie);
+        let (mut socket, _) = timeout(tokio_tungstenite::connect_async(request))
+            .await
+            .unwrap();
+        failing_close(&s).await;
+        let hint = loop {
+            let message = ws::next(&mut socket).await.expect("the stream goes on");
+            if let Some(errno) = find_errno(&message, "EBADF") {
+                break errno["hint"].clone();
+            }
+        };
+        assert_eq!(hint, ebadf.hint.get(lang), "{lang:?}");
+    }
+}
+
+/// A call that fails with EBADF.
+async fn failing_close(s: &ApiSession) {
+    let (status, answer) = s
+        .call(json!({"host": "A", "call": "close", "fd": 99}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
+#[tokio::test]
+async fn error_messages_are_in_the_language_asked_for_with_the_same_codes() {
+    let app = TestApp::start().await;
+    let s = app.session().await;
+    for (asks, lang) in ASKS {
+        // A session that does not exist.
+        let (status, headers, body) = send(
+            &app,
+            asks,
+            Method::GET,
+            "/api/sessions/0123456789abcdef",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(body["type"], "not_found");
+        assert_in(lang, &body["message"], "no session");
+        assert_eq!(headers["content-language"], lang.tag());
+
+        // A call naming a host that is not a host name: the field and type stay.
+        let call = json!({"host": "a", "call": "socket", "domain": "inet", "type": "stream"});
+        let (status, _, body) = send(
+            &app,
+            asks,
+            Method::POST,
+            &s.path("/calls"),
+            Some(&s.token),
+            Some(call),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["type"], "invalid_request");
+        assert_eq!(body["field"], "host");
+        assert_in(lang, &body["message"], "bad host");
+
+        // A host the session does not have.
+        let call = json!({"host": "Z", "call": "socket", "domain": "inet", "type": "stream"});
+        let (status, _, body) = send(
+            &app,
+            asks,
+            Method::POST,
+            &s.path("/calls"),
+            Some(&s.token),
+            Some(call),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["type"], "unknown_host");
+        assert_eq!(body["field"], "host");
+        assert_in(lang, &body["message"], "unknown host");
+
+        // No token.
+        let (status, _, body) = send(&app, asks, Method::GET, &s.path(""), None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["type"], "unauthorized");
+        assert_in(lang, &body["message"], "no token");
+    }
+}
+
+#[tokio::test]
+async fn exercises_and_their_grading_are_in_the_language_asked_for() {
+    let app = TestApp::start().await;
+    let catalog = Catalog::embedded().unwrap();
+    let english = catalog.get("connection-refused").unwrap();
+    let s = app
+        .session_with(json!({"exercise": "connection-refused"}))
+        .await;
+    for (asks, lang) in ASKS {
+        let (status, headers, list) =
+            send(&app, asks, Method::GET, "/api/exercises", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-language"], lang.tag());
+        for summary in list.as_array().unwrap() {
+            assert_in(lang, &summary["title"], "title");
+            assert_in(lang, &summary["summary"], "summary");
+        }
+
+        let (status, _, exercise) = send(
+            &app,
+            asks,
+            Method::GET,
+            "/api/exercises/connection-refused",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(exercise["id"], "connection-refused");
+        assert_in(lang, &exercise["text"], "text");
+        assert!(exercise.get("zh-CN").is_none(), "translations stay inside");
+        let local = english.localized(lang);
+        assert_eq!(exercise["title"], local.title.as_str());
+        assert_eq!(exercise["teaches"][0], "ECONNREFUSED", "identifiers stay");
+        for (check, want) in exercise["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&local.checks)
+        {
+            assert_eq!(check["id"], want.id.as_str());
+            assert_eq!(check["text"], want.text.as_str());
+            assert_eq!(check["rule"]["type"], "event", "rules are not texts");
+        }
+
+        // Nothing done yet: every check fails, with its hint.
+        let (status, _, report) = send(
+            &app,
+            asks,
+            Method::GET,
+            &s.path("/checks"),
+            Some(&s.token),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["passed"], false);
+        for check in report["checks"].as_array().unwrap() {
+            assert_eq!(check["passed"], false);
+            assert_in(lang, &check["text"], "check text");
+            assert_in(lang, &check["hint"], "check hint");
+        }
+        let (status, _, graded) = send(
+            &app,
+            asks,
+            Method::POST,
+            &s.path("/grade"),
+            Some(&s.token),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{graded}");
+        assert!(graded["attempt"].as_i64().unwrap() > 0);
+        assert_in(lang, &graded["checks"][0]["hint"], "graded hint");
+    }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::auth::{self, Access};
-use super::error::ApiError;
+use super::error::{ApiError, Message};
 use crate::sandbox::{SessionHandle, SessionId};
 use crate::store::StoredSession;
 
@@ -49,7 +49,12 @@ impl SessionAccess {
         id: &str,
         token: Option<&str>,
     ) -> Result<SessionAccess, ApiError> {
-        let no_session = || ApiError::NotFound(format!("no session `{id}`"));
+        let no_session = || {
+            ApiError::NotFound(Message::new(
+                format!("no session `{id}`"),
+                format!("没有会话 `{id}`"),
+            ))
+        };
         let id: SessionId = id.parse().map_err(|()| no_session())?;
         if let Some(handle) = state.sandbox().get(id) {
             let creds = &handle.info().credentials;
@@ -75,7 +80,12 @@ async fn path_id(parts: &mut Parts, state: &AppState) -> Result<String, ApiError
     let params = RawPathParams::from_request_parts(parts, state)
         .await
         // A path that is not UTF-8 once decoded names no session.
-        .map_err(|_| ApiError::NotFound("no session with this id".to_owned()))?;
+        .map_err(|_| {
+            ApiError::NotFound(Message::new(
+                "no session with this id",
+                "没有这个 id 的会话",
+            ))
+        })?;
     params
         .iter()
         .find(|(name, _)| *name == "id")
@@ -162,6 +172,12 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| PathParams(value))
-            .map_err(|_| ApiError::NotFound(format!("nothing at `{}`", parts.uri.path())))
+            .map_err(|_| {
+                let path = parts.uri.path();
+                ApiError::NotFound(Message::new(
+                    format!("nothing at `{path}`"),
+                    format!("`{path}` 处什么也没有"),
+                ))
+            })
     }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::AppState;
 use super::access::{Found, LiveOwner, PathParams, SessionAccess};
 use super::auth;
-use super::error::{ApiError, ErrorBody, Json, Query};
+use super::error::{ApiError, ErrorBody, Json, Message, Query};
 use super::peer::Peer;
 use super::session_view::{SessionView, session_view};
 use super::wire::{CallRequest, CallResponse};
@@ -68,7 +68,10 @@ impl TryFrom<Value> for CreateSession {
 
     fn try_from(value: Value) -> Result<Self, ApiError> {
         let Value::Object(map) = value else {
-            return Err(ApiError::bad("the body must be a JSON object"));
+            return Err(ApiError::bad(Message::new(
+                "the body must be a JSON object",
+                "请求体必须是一个 JSON 对象",
+            )));
         };
         let mut request = CreateSession::default();
         for (key, value) in map {
@@ -80,18 +83,32 @@ impl TryFrom<Value> for CreateSession {
                         .ok()
                         .flatten()
                         .ok_or_else(|| {
-                            ApiError::field("hosts", "`hosts` must be a whole number")
+                            ApiError::field(
+                                "hosts",
+                                Message::new(
+                                    "`hosts` must be a whole number",
+                                    "`hosts` 必须是整数",
+                                ),
+                            )
                         })?;
                     request.hosts = Some(usize::try_from(n).unwrap_or(usize::MAX));
                 }
                 ("exercise", Value::String(id)) => request.exercise = Some(id),
                 ("exercise", _) => {
-                    return Err(ApiError::field("exercise", "`exercise` must be a string"));
+                    return Err(ApiError::field(
+                        "exercise",
+                        Message::new("`exercise` must be a string", "`exercise` 必须是字符串"),
+                    ));
                 }
                 (other, _) => {
                     return Err(ApiError::field(
                         other,
-                        format!("unknown field `{other}`; a session takes `hosts` and `exercise`"),
+                        Message::new(
+                            format!(
+                                "unknown field `{other}`; a session takes `hosts` and `exercise`"
+                            ),
+                            format!("未知字段 `{other}`；会话只接受 `hosts` 和 `exercise`"),
+                        ),
                     ));
                 }
             }
@@ -205,25 +222,35 @@ pub async fn create_session(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the body as JSON with Content-Type: application/json".to_owned(),
-            ));
+            return Err(ApiError::UnsupportedMediaType(Message::new(
+                "send the body as JSON with Content-Type: application/json",
+                "请以 JSON 发送请求体，并带上 Content-Type: application/json",
+            )));
         }
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad(format!("the body is not valid JSON: {e}")))?;
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad(Message::new(
+                format!("the body is not valid JSON: {e}"),
+                format!("请求体不是有效的 JSON：{e}"),
+            ))
+        })?;
         CreateSession::try_from(value)?
     };
     if state.draining() {
         return Err(ApiError::NoRoom {
-            message: "this server is stopping: it takes no new sessions".to_owned(),
+            message: Message::new(
+                "this server is stopping: it takes no new sessions",
+                "本服务器正在停止：不再接受新的会话",
+            ),
             retry_after: 1,
         });
     }
     if state.cluster().is_some_and(|c| c.fenced()) {
         return Err(ApiError::NoRoom {
-            message: "this node cannot renew its place in the cluster (its database does not \
-                      answer): it starts no session until it can"
-                .to_owned(),
+            message: Message::new(
+                "this node cannot renew its place in the cluster (its database does not \
+                 answer): it starts no session until it can",
+                "本节点无法续期它在集群中的位置（它的数据库没有应答）：在恢复之前它不启动任何会话",
+            ),
             retry_after: 5,
         });
     }
@@ -232,7 +259,10 @@ pub async fn create_session(
         Some(id) => Some(state.catalog().get(id).cloned().ok_or_else(|| {
             ApiError::field(
                 "exercise",
-                format!("no exercise `{id}`; see GET /api/exercises"),
+                Message::new(
+                    format!("no exercise `{id}`; see GET /api/exercises"),
+                    format!("没有练习 `{id}`；请查看 GET /api/exercises"),
+                ),
             )
         })?),
         None => None,
@@ -243,7 +273,10 @@ pub async fn create_session(
         if !(MIN_HOSTS..=max_hosts).contains(&n) {
             return Err(ApiError::field(
                 "hosts",
-                format!("a session has between {MIN_HOSTS} and {max_hosts} hosts"),
+                Message::new(
+                    format!("a session has between {MIN_HOSTS} and {max_hosts} hosts"),
+                    format!("一个会话有 {MIN_HOSTS} 到 {max_hosts} 台主机"),
+                ),
             ));
         }
     }
@@ -392,7 +425,10 @@ pub async fn make_call(
     if wait_ms.is_some_and(|w| w > max_wait_ms) {
         return Err(ApiError::field(
             "wait_ms",
-            format!("`wait_ms` must be between 0 and {max_wait_ms} (max_wait_ms)"),
+            Message::new(
+                format!("`wait_ms` must be between 0 and {max_wait_ms} (max_wait_ms)"),
+                format!("`wait_ms` 必须在 0 到 {max_wait_ms} 之间（max_wait_ms）"),
+            ),
         ));
     }
     let reply = handle
@@ -429,7 +465,12 @@ pub async fn get_call(
     PathParams((_, call_id)): PathParams<(String, String)>,
     SessionAccess { session: found, .. }: SessionAccess,
 ) -> Result<Response, ApiError> {
-    let no_call = || ApiError::NotFound(format!("no call `{call_id}` in this session"));
+    let no_call = || {
+        ApiError::NotFound(Message::new(
+            format!("no call `{call_id}` in this session"),
+            format!("本会话中没有调用 `{call_id}`"),
+        ))
+    };
     let call_id: u64 = call_id.parse().map_err(|_| no_call())?;
     if let Found::Live(handle) = &found {
         // The session answers for its pending calls and its recent replies (with all the
@@ -462,8 +503,11 @@ pub async fn get_call(
         .ok_or_else(no_call)?;
     // Only a server that stopped mid-call leaves a call whose last event is still pending.
     let response = CallResponse::from_event(&last).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "call {call_id} was still blocked when its session ended without it; it has no result"
+        ApiError::NotFound(Message::new(
+            format!(
+                "call {call_id} was still blocked when its session ended without it; it has no result"
+            ),
+            format!("会话结束时调用 {call_id} 仍在阻塞，它没有结果"),
         ))
     })?;
     Ok(Json(response).into_response())
@@ -525,7 +569,10 @@ pub async fn list_events(
     if limit == 0 || limit > MAX_EVENTS_PAGE {
         return Err(ApiError::field(
             "limit",
-            format!("limit must be between 1 and {MAX_EVENTS_PAGE}"),
+            Message::new(
+                format!("limit must be between 1 and {MAX_EVENTS_PAGE}"),
+                format!("limit 必须在 1 到 {MAX_EVENTS_PAGE} 之间"),
+            ),
         ));
     }
     let found = access?.session;

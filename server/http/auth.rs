@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use super::error::ApiError;
+use super::error::{ApiError, Message};
 use crate::sandbox::bucket::TokenBucket;
 
 /// Random bytes in a token.
@@ -68,9 +68,10 @@ pub fn bearer(headers: &HeaderMap, query_token: Option<&str>) -> Option<String> 
 /// Check `token` against a session's hashes.
 pub fn check(token: Option<&str>, owner: &[u8], viewer: &[u8]) -> Result<Access, ApiError> {
     let Some(token) = token else {
-        return Err(ApiError::Unauthorized(
-            "this needs the session's token: send Authorization: Bearer <token>".to_owned(),
-        ));
+        return Err(ApiError::Unauthorized(Message::new(
+            "this needs the session's token: send Authorization: Bearer <token>",
+            "这需要会话的令牌：请发送 Authorization: Bearer <token>",
+        )));
     };
     let hash = hash_token(token);
     if same(&hash, owner) {
@@ -78,9 +79,10 @@ pub fn check(token: Option<&str>, owner: &[u8], viewer: &[u8]) -> Result<Access,
     } else if same(&hash, viewer) {
         Ok(Access::Viewer)
     } else {
-        Err(ApiError::Unauthorized(
-            "the token does not belong to this session".to_owned(),
-        ))
+        Err(ApiError::Unauthorized(Message::new(
+            "the token does not belong to this session",
+            "这个令牌不属于本会话",
+        )))
     }
 }
 
@@ -88,9 +90,10 @@ pub fn check(token: Option<&str>, owner: &[u8], viewer: &[u8]) -> Result<Access,
 pub fn owner_only(access: Access) -> Result<(), ApiError> {
     match access {
         Access::Owner => Ok(()),
-        Access::Viewer => Err(ApiError::Forbidden(
-            "the viewer token only watches; calls and changes need the session's token".to_owned(),
-        )),
+        Access::Viewer => Err(ApiError::Forbidden(Message::new(
+            "the viewer token only watches; calls and changes need the session's token",
+            "观看令牌只能观看；调用和修改需要会话的令牌",
+        ))),
     }
 }
 

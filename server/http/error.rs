@@ -1,6 +1,11 @@
 //! The one error type of the HTTP edge: every 4xx and 5xx leaves as the same JSON shape,
 //! `{"type": …, "message": …, "field": …}`, with the status chosen in one `match`.
 //! Server faults are logged once here and shown to the client only as "internal error".
+//!
+//! A message for a person is a [`Message`]: English, and Simplified Chinese where it has been
+//! written. The answer's `message` is in the request's language ([`Lang::current`], set by
+//! the language middleware for every request, so even rejections made by extractors before a
+//! handler runs are answered in it); `type`, `field`, `limit` and `max` never change with it.
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -10,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::i18n::Lang;
 use crate::sandbox::{Limit, SessionError};
 use crate::store::StoreError;
 
@@ -18,30 +24,80 @@ use crate::store::StoreError;
 /// every few seconds; asking much more often than this would only add load.
 pub const FULL_RETRY_AFTER_SECS: u64 = 30;
 
+/// A message for a person: English, and Simplified Chinese when it has been written. A
+/// message made from a plain string has only English (a parser's own words, say) and is
+/// answered in English in every language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    en: String,
+    zh: Option<String>,
+}
+
+impl Message {
+    /// A message in English and Simplified Chinese.
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Message {
+        Message {
+            en: en.into(),
+            zh: Some(zh.into()),
+        }
+    }
+
+    /// The message in `lang`, English where it has no translation.
+    pub fn get(&self, lang: Lang) -> &str {
+        match (lang, &self.zh) {
+            (Lang::Zh, Some(zh)) => zh,
+            _ => &self.en,
+        }
+    }
+
+    /// The English message.
+    pub fn en(&self) -> &str {
+        &self.en
+    }
+}
+
+impl From<String> for Message {
+    fn from(en: String) -> Message {
+        Message { en, zh: None }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(en: &str) -> Message {
+        Message::from(en.to_owned())
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
+    }
+}
+
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request is malformed or an argument is invalid.
     #[error("{message}")]
     BadRequest {
-        message: String,
+        message: Message,
         field: Option<String>,
     },
     /// The body is not JSON (content type).
     #[error("{0}")]
-    UnsupportedMediaType(String),
+    UnsupportedMediaType(Message),
     /// The body is larger than allowed.
     #[error("the request body is larger than this server accepts (max_body_bytes)")]
     PayloadTooLarge,
     /// No or a wrong token.
     #[error("{0}")]
-    Unauthorized(String),
+    Unauthorized(Message),
     /// A token that may not do this (a viewer token making calls).
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Message),
     /// No such thing.
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Message),
     /// A host name of the right form that the session does not have (yet: hosts can be
     /// added). Not a malformed request, since the document cannot know a session's hosts: a
     /// request that conflicts with the session's current state.
@@ -49,7 +105,7 @@ pub enum ApiError {
     UnknownHost(crate::sandbox::HostId),
     /// The resource is not in a state that allows this (a session without an exercise graded).
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Message),
     /// The session has ended; it can be read but not changed.
     #[error("the session has ended")]
     SessionEnded,
@@ -74,11 +130,11 @@ pub enum ApiError {
     Timeout,
     /// The server is shutting down or a dependency is down.
     #[error("{0}")]
-    Unavailable(String),
+    Unavailable(Message),
     /// No node of the cluster has room for a new session, or this server is stopping: try
     /// again later, or elsewhere.
     #[error("{message}")]
-    NoRoom { message: String, retry_after: u64 },
+    NoRoom { message: Message, retry_after: u64 },
     /// A fault of the server; details are logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -86,7 +142,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// A bad request about one field.
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+    pub fn field(field: impl Into<String>, message: impl Into<Message>) -> ApiError {
         ApiError::BadRequest {
             message: message.into(),
             field: Some(field.into()),
@@ -94,10 +150,44 @@ impl ApiError {
     }
 
     /// A bad request not tied to one field.
-    pub fn bad(message: impl Into<String>) -> ApiError {
+    pub fn bad(message: impl Into<Message>) -> ApiError {
         ApiError::BadRequest {
             message: message.into(),
             field: None,
+        }
+    }
+
+    /// The message for a person, in `lang` where it has been written in it.
+    pub fn message(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        match self {
+            ApiError::BadRequest { message, .. }
+            | ApiError::NoRoom { message, .. }
+            | ApiError::UnsupportedMediaType(message)
+            | ApiError::Unauthorized(message)
+            | ApiError::Forbidden(message)
+            | ApiError::NotFound(message)
+            | ApiError::Conflict(message)
+            | ApiError::Unavailable(message) => message.get(lang).to_owned(),
+            ApiError::PayloadTooLarge => {
+                "请求体超过了本服务器接受的大小（max_body_bytes）".to_owned()
+            }
+            ApiError::UnknownHost(host) => format!("本会话中没有主机 {host}"),
+            ApiError::SessionEnded => "会话已经结束".to_owned(),
+            ApiError::Limit { name, max, .. } => format!("已达到上限：{name} 为 {max}"),
+            ApiError::Full {
+                capacity,
+                retry_after,
+            } => format!(
+                "本服务器已满：它同时容纳 {capacity} 个活动会话，已达上限；请 {retry_after} 秒后再试"
+            ),
+            ApiError::RateLimited { retry_after } => {
+                format!("请求太多：请 {retry_after} 秒后再试")
+            }
+            ApiError::Timeout => "请求耗时过长".to_owned(),
+            ApiError::Internal(_) => "内部错误".to_owned(),
         }
     }
 
@@ -175,7 +265,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody {
             kind,
-            message: self.to_string(),
+            message: self.message(Lang::current()),
             field,
             limit,
             max,
@@ -195,9 +285,10 @@ impl From<SessionError> for ApiError {
         match e {
             SessionError::Ended => ApiError::SessionEnded,
             SessionError::NoSuchHost(h) => ApiError::UnknownHost(h),
-            SessionError::NoSuchCall(id) => {
-                ApiError::NotFound(format!("no call {id} in this session"))
-            }
+            SessionError::NoSuchCall(id) => ApiError::NotFound(Message::new(
+                format!("no call {id} in this session"),
+                format!("本会话中没有调用 {id}"),
+            )),
             // Not the client's doing: the node is full, and says when to come back.
             SessionError::Limit {
                 limit: Limit::Sessions,
@@ -214,16 +305,23 @@ impl From<SessionError> for ApiError {
             SessionError::Invalid { field, message } => ApiError::field(field, message),
             SessionError::NotStored(e) => {
                 tracing::error!(error = %e, "an acknowledgement waited for events the store gave up");
-                ApiError::Unavailable(format!(
-                    "it happened, but the database could not store it: {e}; the log is stored up to seq {}",
-                    e.stored
+                ApiError::Unavailable(Message::new(
+                    format!(
+                        "it happened, but the database could not store it: {e}; the log is stored up to seq {}",
+                        e.stored
+                    ),
+                    format!(
+                        "操作已经执行，但数据库未能保存它：{e}；日志已保存到 seq {}",
+                        e.stored
+                    ),
                 ))
             }
             SessionError::Isolation(detail) => {
                 tracing::error!(detail = %detail, "isolation backend failed");
-                ApiError::Unavailable(
-                    "the sandbox could not set up the session's network".to_owned(),
-                )
+                ApiError::Unavailable(Message::new(
+                    "the sandbox could not set up the session's network",
+                    "沙箱未能为会话建立网络",
+                ))
             }
         }
     }
@@ -266,16 +364,23 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             let message = e.body_text();
             ApiError::BadRequest {
                 field: field_of(&message),
-                message,
+                message: parser_said(message),
             }
         }
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad(e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
-            "send the body as JSON with Content-Type: application/json".to_owned(),
-        ),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad(parser_said(e.body_text())),
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(Message::new(
+            "send the body as JSON with Content-Type: application/json",
+            "请以 JSON 发送请求体，并带上 Content-Type: application/json",
+        )),
         JsonRejection::BytesRejection(e) => bytes_rejection(&e),
         other => ApiError::bad(other.body_text()),
     }
+}
+
+/// A message quoting a parser (serde's words, which stay English), introduced in Chinese.
+pub fn parser_said(message: String) -> Message {
+    let zh = format!("请求无法解析（解析器的原话）：{message}");
+    Message::new(message, zh)
 }
 
 /// A body that could not be read: too large (413), or cut off (400).
@@ -316,7 +421,7 @@ where
                 let message = e.body_text();
                 Err(ApiError::BadRequest {
                     field: field_of(&message),
-                    message,
+                    message: parser_said(message),
                 })
             }
             Err(other) => Err(ApiError::bad(other.body_text())),

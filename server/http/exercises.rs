@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::access::{Found, OwnerAccess, PathParams, SessionAccess};
 use super::auth;
-use super::error::{ApiError, ErrorBody, Json, Query};
+use super::error::{ApiError, ErrorBody, Json, Message, Query};
 use super::lang::RequestLang;
 use crate::exercise::grader::{self, Report};
 use crate::exercise::{Exercise, ProgramSpec};
@@ -117,7 +117,15 @@ pub async fn get_exercise(
         .catalog()
         .get(&id)
         .map(|e| Json(e.localized(lang)))
-        .ok_or_else(|| ApiError::NotFound(format!("no exercise `{id}`")))
+        .ok_or_else(|| no_exercise(&id))
+}
+
+/// The answer for an exercise id the catalog does not have.
+fn no_exercise(id: &str) -> ApiError {
+    ApiError::NotFound(Message::new(
+        format!("no exercise `{id}`"),
+        format!("没有练习 `{id}`"),
+    ))
 }
 
 /// A grading report, and the attempt that stored it.
@@ -148,13 +156,15 @@ async fn reports<const N: usize>(
     };
     // The request is well formed; the session is just not one that can be graded.
     let exercise_id = exercise_id.ok_or_else(|| {
-        ApiError::Conflict(
-            "this session is not for an exercise; create one with {\"exercise\": id}".to_owned(),
-        )
+        ApiError::Conflict(Message::new(
+            "this session is not for an exercise; create one with {\"exercise\": id}",
+            "这个会话不是为练习创建的；请用 {\"exercise\": id} 创建一个",
+        ))
     })?;
     let exercise = state.catalog().get(&exercise_id).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "exercise `{exercise_id}` is no longer in the catalog"
+        ApiError::NotFound(Message::new(
+            format!("exercise `{exercise_id}` is no longer in the catalog"),
+            format!("练习 `{exercise_id}` 已不在目录中"),
         ))
     })?;
     Ok(langs.map(|lang| grader::grade_in(exercise, &events, &hosts, lang)))
@@ -256,28 +266,31 @@ pub async fn list_attempts(
     // admin token can never be right, which is 403.
     let Some(given) = auth::bearer(&headers, None) else {
         return Err(ApiError::Unauthorized(
-            "attempts need the admin token: Authorization: Bearer <admin token>".to_owned(),
+            "attempts need the admin token: Authorization: Bearer <admin token>".into(),
         ));
     };
     let Some(admin) = state.config().admin_token.as_deref() else {
         return Err(ApiError::Forbidden(
-            "attempts are for the admin; the server has no admin token (--admin-token)".to_owned(),
+            "attempts are for the admin; the server has no admin token (--admin-token)".into(),
         ));
     };
     let expected = auth::hash_token(admin);
     if auth::check(Some(&given), &expected, &[]).is_err() {
         return Err(ApiError::Unauthorized(
-            "attempts need the admin token: Authorization: Bearer <admin token>".to_owned(),
+            "attempts need the admin token: Authorization: Bearer <admin token>".into(),
         ));
     }
     if state.catalog().get(&id).is_none() {
-        return Err(ApiError::NotFound(format!("no exercise `{id}`")));
+        return Err(no_exercise(&id));
     }
     let limit = query.limit.unwrap_or(DEFAULT_ATTEMPTS_PAGE);
     if limit == 0 || limit > MAX_ATTEMPTS_PAGE {
         return Err(ApiError::field(
             "limit",
-            format!("limit must be between 1 and {MAX_ATTEMPTS_PAGE}"),
+            Message::new(
+                format!("limit must be between 1 and {MAX_ATTEMPTS_PAGE}"),
+                format!("limit 必须在 1 到 {MAX_ATTEMPTS_PAGE} 之间"),
+            ),
         ));
     }
     let attempts = state.store().attempts(&id, limit).await?;

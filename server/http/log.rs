@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::AppState;
 use super::access::Found;
 use super::error::ApiError;
+use crate::i18n::Lang;
 use crate::sandbox::{Event, Seq, SessionError, SessionHandle};
 
 /// Events read from the store per query when a reader wants them all.
@@ -87,11 +88,24 @@ pub async fn page_json(
         },
         Found::Stored(stored) => (stored.id, limit),
     };
-    state
+    let bodies = state
         .store()
         .events_after(id, after, limit)
         .await
-        .map_err(store_failed)
+        .map_err(store_failed)?;
+    // The store keeps events as the writer wrote them, in English (it serves no request):
+    // in another language each is read and written again, so its texts are in it.
+    if Lang::current() == Lang::En {
+        return Ok(bodies);
+    }
+    bodies
+        .iter()
+        .map(|body| {
+            serde_json::from_str::<Event>(body)
+                .and_then(|event| serde_json::to_string(&event))
+                .map_err(store_failed)
+        })
+        .collect()
 }
 
 /// Every event of the log, in seq order (a live session's up to its newest shown).

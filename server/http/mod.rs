@@ -280,18 +280,18 @@ fn request_span(request: &Request) -> tracing::Span {
 }
 
 async fn not_found(request: Request) -> ApiError {
-    ApiError::NotFound(format!(
-        "no route for {} {}",
-        request.method(),
-        request.uri().path()
+    let (method, path) = (request.method(), request.uri().path());
+    ApiError::NotFound(error::Message::new(
+        format!("no route for {method} {path}"),
+        format!("没有 {method} {path} 这个路由"),
     ))
 }
 
 async fn method_not_allowed(request: Request) -> Response {
-    let message = format!(
-        "{} is not allowed on {}",
-        request.method(),
-        request.uri().path()
+    let (method, path) = (request.method(), request.uri().path());
+    let message = error::Message::new(
+        format!("{method} is not allowed on {path}"),
+        format!("{path} 不允许 {method}"),
     );
     let mut response = ApiError::bad(message).into_response();
     *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, Message};
 use super::peer::Peer;
 use crate::cluster::sign::{self, Forwarded};
 use crate::cluster::{Cluster, Owner, Placement};
@@ -38,7 +38,7 @@ pub async fn route(State(state): State<AppState>, mut request: Request, next: Ne
             }
             Err(e) => {
                 tracing::warn!(error = %e, "refused a request that claims to come from a node");
-                ApiError::Unauthorized(e.to_string()).into_response()
+                ApiError::Unauthorized(e.to_string().into()).into_response()
             }
         };
     }
@@ -62,7 +62,11 @@ pub async fn route(State(state): State<AppState>, mut request: Request, next: Ne
         // An id written with %-escapes would pass here unrouted and be decoded by the router:
         // an id has only hex digits, so such a segment names no session.
         if segment.contains('%') {
-            return ApiError::NotFound(format!("no session `{segment}`")).into_response();
+            return ApiError::NotFound(Message::new(
+                format!("no session `{segment}`"),
+                format!("没有会话 `{segment}`"),
+            ))
+            .into_response();
         }
         return next.run(request).await;
     };
@@ -129,10 +133,16 @@ async fn forward(
     match cluster.recheck(node).await {
         // It left (or its lease ran out and it was reaped just now): the database answers.
         Ok(false) => next.run(Request::from_parts(parts, body.into())).await,
-        Ok(true) => ApiError::Unavailable(format!(
-            "the node that runs this session (node {node}) does not answer; if it is gone, \
-             the cluster reports its sessions ended within {} s",
-            cluster.lease().as_secs()
+        Ok(true) => ApiError::Unavailable(Message::new(
+            format!(
+                "the node that runs this session (node {node}) does not answer; if it is gone, \
+                 the cluster reports its sessions ended within {} s",
+                cluster.lease().as_secs()
+            ),
+            format!(
+                "运行这个会话的节点（节点 {node}）没有应答；如果它已离开，集群会在 {} 秒内把它的会话报告为已结束",
+                cluster.lease().as_secs()
+            ),
         ))
         .into_response(),
         Err(e) => ApiError::from(e).into_response(),
@@ -142,8 +152,10 @@ async fn forward(
 /// The answer when no node has room.
 fn full(cluster: &Cluster) -> ApiError {
     ApiError::NoRoom {
-        message: "every node of this cluster is full or stopping: no room for a new session"
-            .to_owned(),
+        message: Message::new(
+            "every node of this cluster is full or stopping: no room for a new session",
+            "本集群的每个节点都已满或正在停止：没有空间容纳新的会话",
+        ),
         retry_after: (cluster.lease().as_secs() / 3).max(1),
     }
 }

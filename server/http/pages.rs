@@ -144,7 +144,7 @@ async fn landing() -> Result<Response, ApiError> {
 async fn session_page(PathParams(id): PathParams<String>) -> Result<Response, ApiError> {
     let id: SessionId = id
         .parse()
-        .map_err(|()| ApiError::NotFound(format!("no session `{id}`")))?;
+        .map_err(|()| ApiError::NotFound(format!("no session `{id}`").into()))?;
     page(&SessionPage {
         version: env!("CARGO_PKG_VERSION"),
         id: id.to_string(),
@@ -160,7 +160,7 @@ async fn static_file(
         .iter()
         .enumerate()
         .find(|(_, f)| f.name == name)
-        .ok_or_else(|| ApiError::NotFound(format!("no static file `{name}`")))?;
+        .ok_or_else(|| ApiError::NotFound(format!("no static file `{name}`").into()))?;
     let etag = &STATIC_ETAGS[index];
     let cached = headers
         .get(header::IF_NONE_MATCH)

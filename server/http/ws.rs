@@ -20,7 +20,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
 use super::access::{Found, SessionAccess, StreamAccess};
-use super::error::{ApiError, ErrorBody, Query};
+use super::error::{self, ApiError, ErrorBody, Query};
 use super::lang::RequestLang;
 use super::peer::{Peer, WS_SEND_BUFFER};
 use super::session_view::{SessionView, session_view};
@@ -146,25 +146,37 @@ fn check_handshake(headers: &HeaderMap) -> Result<(), ApiError> {
     if !connection_upgrades {
         return Err(ApiError::field(
             "Connection",
-            "not a WebSocket handshake: the Connection header must name Upgrade",
+            error::Message::new(
+                "not a WebSocket handshake: the Connection header must name Upgrade",
+                "这不是 WebSocket 握手：Connection 首部必须包含 Upgrade",
+            ),
         ));
     }
     if !value(header::UPGRADE).is_some_and(|v| v.eq_ignore_ascii_case(b"websocket")) {
         return Err(ApiError::field(
             "Upgrade",
-            "not a WebSocket handshake: the Upgrade header must be websocket",
+            error::Message::new(
+                "not a WebSocket handshake: the Upgrade header must be websocket",
+                "这不是 WebSocket 握手：Upgrade 首部必须是 websocket",
+            ),
         ));
     }
     if value(header::SEC_WEBSOCKET_VERSION) != Some(WEBSOCKET_VERSION.as_bytes()) {
         return Err(ApiError::field(
             "Sec-WebSocket-Version",
-            format!("the Sec-WebSocket-Version header must be {WEBSOCKET_VERSION}"),
+            error::Message::new(
+                format!("the Sec-WebSocket-Version header must be {WEBSOCKET_VERSION}"),
+                format!("Sec-WebSocket-Version 首部必须是 {WEBSOCKET_VERSION}"),
+            ),
         ));
     }
     if value(header::SEC_WEBSOCKET_KEY).is_none() {
         return Err(ApiError::field(
             "Sec-WebSocket-Key",
-            "not a WebSocket handshake: the Sec-WebSocket-Key header is missing",
+            error::Message::new(
+                "not a WebSocket handshake: the Sec-WebSocket-Key header is missing",
+                "这不是 WebSocket 握手：缺少 Sec-WebSocket-Key 首部",
+            ),
         ));
     }
     Ok(())

@@ -15,7 +15,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::http::error::{ApiError, field_of};
+use crate::http::error::{ApiError, Message, field_of, parser_said};
 use crate::sandbox::call::form;
 use crate::sandbox::hex::from_hex;
 use crate::sandbox::net::OptShape;
@@ -62,7 +62,12 @@ impl Encoding {
         let text = match value {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::String(text)) => text,
-            Some(_) => return Err(ApiError::field("encoding", "encoding must be a string")),
+            Some(_) => {
+                return Err(ApiError::field(
+                    "encoding",
+                    Message::new("encoding must be a string", "encoding 必须是字符串"),
+                ));
+            }
         };
         ENCODINGS
             .iter()
@@ -72,7 +77,10 @@ impl Encoding {
                 let names: Vec<&str> = ENCODINGS.iter().map(|(name, _)| *name).collect();
                 ApiError::field(
                     "encoding",
-                    format!("unknown encoding `{text}`: use {}", names.join(", ")),
+                    Message::new(
+                        format!("unknown encoding `{text}`: use {}", names.join(", ")),
+                        format!("未知的编码 `{text}`：请使用 {}", names.join("、")),
+                    ),
                 )
             })
     }
@@ -90,13 +98,27 @@ impl Encoding {
     fn decode(self, text: &[u8]) -> Result<Vec<u8>, ApiError> {
         match self {
             Encoding::Utf8 => Ok(text.to_vec()),
-            Encoding::Base64 => BASE64
-                .decode(text)
-                .map_err(|e| ApiError::field("data", format!("`data` is not valid base64: {e}"))),
+            Encoding::Base64 => BASE64.decode(text).map_err(|e| {
+                ApiError::field(
+                    "data",
+                    Message::new(
+                        format!("`data` is not valid base64: {e}"),
+                        format!("`data` 不是有效的 base64：{e}"),
+                    ),
+                )
+            }),
             Encoding::Hex => std::str::from_utf8(text)
                 .ok()
                 .and_then(from_hex)
-                .ok_or_else(|| ApiError::field("data", "`data` is not an even run of hex digits")),
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "data",
+                        Message::new(
+                            "`data` is not an even run of hex digits",
+                            "`data` 不是偶数个十六进制数字",
+                        ),
+                    )
+                }),
         }
     }
 }
@@ -122,9 +144,21 @@ pub fn call_names() -> &'static [&'static str] {
 /// Take a required string field out of the body.
 fn take_string(map: &mut Map<String, Value>, name: &str) -> Result<String, ApiError> {
     match map.remove(name) {
-        None | Some(Value::Null) => Err(ApiError::field(name, format!("missing field `{name}`"))),
+        None | Some(Value::Null) => Err(ApiError::field(
+            name,
+            Message::new(
+                format!("missing field `{name}`"),
+                format!("缺少字段 `{name}`"),
+            ),
+        )),
         Some(Value::String(text)) => Ok(text),
-        Some(_) => Err(ApiError::field(name, format!("`{name}` must be a string"))),
+        Some(_) => Err(ApiError::field(
+            name,
+            Message::new(
+                format!("`{name}` must be a string"),
+                format!("`{name}` 必须是字符串"),
+            ),
+        )),
     }
 }
 
@@ -140,10 +174,10 @@ fn call_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     match field {
         Some(field) if !message.contains(field.as_str()) => {
             let message = format!("`{field}`: {message}");
-            ApiError::field(field, message)
+            ApiError::field(field, parser_said(message))
         }
-        Some(field) => ApiError::field(field, message),
-        None => ApiError::bad(message),
+        Some(field) => ApiError::field(field, parser_said(message)),
+        None => ApiError::bad(parser_said(message)),
     }
 }
 
@@ -152,9 +186,10 @@ impl TryFrom<Value> for CallRequest {
 
     fn try_from(body: Value) -> Result<Self, ApiError> {
         let Value::Object(mut map) = body else {
-            return Err(ApiError::bad(
+            return Err(ApiError::bad(Message::new(
                 "the body must be a JSON object describing one call",
-            ));
+                "请求体必须是描述一次调用的 JSON 对象",
+            )));
         };
         let host_text = take_string(&mut map, "host")?;
         // Hosts are named by capital letters only: "a" is not host A.
@@ -164,7 +199,10 @@ impl TryFrom<Value> for CallRequest {
             .ok_or_else(|| {
                 ApiError::field(
                     "host",
-                    format!("`{host_text}` is not a host name: one capital letter like \"A\""),
+                    Message::new(
+                        format!("`{host_text}` is not a host name: one capital letter like \"A\""),
+                        format!("`{host_text}` 不是主机名：主机名是一个大写字母，例如 \"A\""),
+                    ),
                 )
             })?;
         let name = take_string(&mut map, "call")?;
@@ -172,7 +210,10 @@ impl TryFrom<Value> for CallRequest {
         let Some(name) = names.iter().find(|n| **n == name) else {
             return Err(ApiError::field(
                 "call",
-                format!("unknown call `{name}`; calls are {}", names.join(", ")),
+                Message::new(
+                    format!("unknown call `{name}`; calls are {}", names.join(", ")),
+                    format!("未知的调用 `{name}`；可用的调用有 {}", names.join(", ")),
+                ),
             ));
         };
         // The bound is the session's max_wait_ms, checked where the session is known.
@@ -181,7 +222,10 @@ impl TryFrom<Value> for CallRequest {
             Some(v) => form::whole_unsigned(v, "wait_ms").map_err(|_| {
                 ApiError::field(
                     "wait_ms",
-                    "`wait_ms` must be a whole number of milliseconds, up to the server's max_wait_ms",
+                    Message::new(
+                        "`wait_ms` must be a whole number of milliseconds, up to the server's max_wait_ms",
+                        "`wait_ms` 必须是毫秒数（整数），不超过服务器的 max_wait_ms",
+                    ),
                 )
             })?,
         };
@@ -212,22 +256,36 @@ fn check_option_value(option: SockOpt, value: OptValue) -> Result<(), ApiError> 
     let (_, _, shape) = option.raw();
     let refusal = match (shape, value) {
         (OptShape::Bool, OptValue::Bool(_)) => return Ok(()),
-        (OptShape::Bool, _) => format!("{name} takes true or false"),
+        (OptShape::Bool, _) => Message::new(
+            format!("{name} takes true or false"),
+            format!("{name} 的值是 true 或 false"),
+        ),
         (OptShape::Int, OptValue::Int(n)) => {
             let (min, max) = int_option_range(option);
             if (min..=max).contains(&n) {
                 return Ok(());
             }
-            format!("{name} takes an integer between {min} and {max}")
+            Message::new(
+                format!("{name} takes an integer between {min} and {max}"),
+                format!("{name} 的值是 {min} 到 {max} 之间的整数"),
+            )
         }
-        (OptShape::Int, _) => format!("{name} takes an integer"),
+        (OptShape::Int, _) => Message::new(
+            format!("{name} takes an integer"),
+            format!("{name} 的值是整数"),
+        ),
         (OptShape::Linger, OptValue::Linger { seconds, .. })
             if i64::from(seconds) <= MAX_LINGER_SECS =>
         {
             return Ok(());
         }
-        (OptShape::Linger, _) => format!(
-            "{name} takes {{\"onoff\": true or false, \"seconds\": 0 to {MAX_LINGER_SECS}}}"
+        (OptShape::Linger, _) => Message::new(
+            format!(
+                "{name} takes {{\"onoff\": true or false, \"seconds\": 0 to {MAX_LINGER_SECS}}}"
+            ),
+            format!(
+                "{name} 的值是 {{\"onoff\": true 或 false, \"seconds\": 0 到 {MAX_LINGER_SECS}}}"
+            ),
         ),
     };
     Err(ApiError::field("value", refusal))
@@ -489,7 +547,7 @@ mod tests {
             match parse(body.clone()).unwrap_err() {
                 ApiError::BadRequest { field, message } => {
                     assert_eq!(field.as_deref(), Some("icmp"), "{body}");
-                    assert!(message.contains(says), "{body}: {message}");
+                    assert!(message.en().contains(says), "{body}: {message}");
                 }
                 other => panic!("{other:?}"),
             }
@@ -552,7 +610,7 @@ mod tests {
     #[test]
     fn messages_name_the_field_and_what_it_takes() {
         let message = |body: Value| match parse(body).unwrap_err() {
-            ApiError::BadRequest { message, .. } => message,
+            ApiError::BadRequest { message, .. } => message.en().to_owned(),
             other => panic!("{other:?}"),
         };
         let cases = [
@@ -612,7 +670,7 @@ mod tests {
         let refused = |option: &str, value: Value| {
             let body = json!({"host":"A","call":"setsockopt","fd":3,"option":option,"value":value});
             match parse(body).unwrap_err() {
-                ApiError::BadRequest { message, .. } => message,
+                ApiError::BadRequest { message, .. } => message.en().to_owned(),
                 other => panic!("{other:?}"),
             }
         };
