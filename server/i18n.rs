@@ -138,6 +138,56 @@ impl serde::Serialize for Text {
     }
 }
 
+/// A message for a person made at run time (it names a descriptor, a field, a limit): English,
+/// and Simplified Chinese when it has been written. A message made from a plain string has only
+/// English (a parser's own words, say) and is shown in English in every language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    en: String,
+    zh: Option<String>,
+}
+
+impl Message {
+    /// A message in English and Simplified Chinese.
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Message {
+        Message {
+            en: en.into(),
+            zh: Some(zh.into()),
+        }
+    }
+
+    /// The message in `lang`, English where it has no translation.
+    pub fn get(&self, lang: Lang) -> &str {
+        match (lang, &self.zh) {
+            (Lang::Zh, Some(zh)) => zh,
+            _ => &self.en,
+        }
+    }
+
+    /// The English message.
+    pub fn en(&self) -> &str {
+        &self.en
+    }
+}
+
+impl From<String> for Message {
+    fn from(en: String) -> Message {
+        Message { en, zh: None }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(en: &str) -> Message {
+        Message::from(en.to_owned())
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
+    }
+}
+
 /// How many items of an `Accept-Language` header are looked at; browsers send a handful.
 const MAX_ACCEPT_LANGUAGE_ITEMS: usize = 16;
 

@@ -450,7 +450,7 @@ async fn an_icmp_header_on_another_socket_never_reaches_the_kernel() {
     match timeout(s.0.call(A, call, None)).await {
         Err(SessionError::Invalid { field, message }) => {
             assert_eq!(field, "icmp");
-            assert!(message.contains("a UDP socket"), "{message}");
+            assert!(message.en().contains("a UDP socket"), "{message}");
         }
         other => panic!("{other:?}"),
     }

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::i18n::Lang;
+pub use crate::i18n::Message;
 use crate::sandbox::{Limit, SessionError};
 use crate::store::StoreError;
 
@@ -23,56 +24,6 @@ use crate::store::StoreError;
 /// their owner, idle, or at their maximum lifetime), which on a node full of learners happens
 /// every few seconds; asking much more often than this would only add load.
 pub const FULL_RETRY_AFTER_SECS: u64 = 30;
-
-/// A message for a person: English, and Simplified Chinese when it has been written. A
-/// message made from a plain string has only English (a parser's own words, say) and is
-/// answered in English in every language.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    en: String,
-    zh: Option<String>,
-}
-
-impl Message {
-    /// A message in English and Simplified Chinese.
-    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Message {
-        Message {
-            en: en.into(),
-            zh: Some(zh.into()),
-        }
-    }
-
-    /// The message in `lang`, English where it has no translation.
-    pub fn get(&self, lang: Lang) -> &str {
-        match (lang, &self.zh) {
-            (Lang::Zh, Some(zh)) => zh,
-            _ => &self.en,
-        }
-    }
-
-    /// The English message.
-    pub fn en(&self) -> &str {
-        &self.en
-    }
-}
-
-impl From<String> for Message {
-    fn from(en: String) -> Message {
-        Message { en, zh: None }
-    }
-}
-
-impl From<&str> for Message {
-    fn from(en: &str) -> Message {
-        Message::from(en.to_owned())
-    }
-}
-
-impl std::fmt::Display for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.en)
-    }
-}
 
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]

@@ -163,7 +163,7 @@ pub enum SessionError {
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
-        message: String,
+        message: crate::i18n::Message,
     },
     /// The isolation backend failed; the server's fault, not the user's.
     #[error("isolation: {0}")]

@@ -14,6 +14,7 @@ use super::blocking::BlockingOp;
 use super::boundary::{implicit_bind, join_notes, no_files};
 use super::pending::PendingCall;
 use super::{SessionTask, close_socket, wire};
+use crate::i18n::Message;
 
 use crate::sandbox::call::{Call, CallFailure, CallReply, CallValue};
 use crate::sandbox::event::{Event, EventKind, Preview, Status};
@@ -651,18 +652,25 @@ impl SessionTask {
         let (Some(header), Some(sock)) = (icmp, self.sock(hidx, fd)) else {
             return Ok(data.to_vec());
         };
-        let what = match sock.proto {
+        let (what, zh) = match sock.proto {
             Proto::Icmp | Proto::Icmpv6 => return Ok(header.message(sock.family, data)),
-            Proto::Tcp => "a TCP",
-            Proto::Udp => "a UDP",
-            Proto::Unix => "a Unix-domain",
+            Proto::Tcp => ("a TCP", "TCP"),
+            Proto::Udp => ("a UDP", "UDP"),
+            Proto::Unix => ("a Unix-domain", "Unix 域"),
         };
         Err(SessionError::Invalid {
             field: "icmp",
-            message: format!(
-                "`icmp` builds an ICMP message, which only an ICMP socket sends, and fd {fd} is \
-                 {what} socket: open one with type raw (or dgram, a ping socket) and protocol \
-                 icmp or icmpv6, or leave `icmp` out to send `data` as it is"
+            message: Message::new(
+                format!(
+                    "`icmp` builds an ICMP message, which only an ICMP socket sends, and fd {fd} is \
+                     {what} socket: open one with type raw (or dgram, a ping socket) and protocol \
+                     icmp or icmpv6, or leave `icmp` out to send `data` as it is"
+                ),
+                format!(
+                    "`icmp` 构造的是 ICMP 报文，只有 ICMP 套接字才能发送，而 fd {fd} 是 {zh} 套接字：\
+                     请用 type raw（或 dgram，即 ping 套接字）和 protocol icmp 或 icmpv6 打开一个，\
+                     或者去掉 `icmp`，把 `data` 原样发送"
+                ),
             ),
         })
     }
@@ -697,9 +705,14 @@ pub(super) fn check_value_shape(
         if seconds > MAX_LINGER_SECS {
             return Err(SessionError::Invalid {
                 field: "value",
-                message: format!(
-                    "SO_LINGER longer than {MAX_LINGER_SECS} s is not allowed here: a close \
-                     would hold the server that long"
+                message: Message::new(
+                    format!(
+                        "SO_LINGER longer than {MAX_LINGER_SECS} s is not allowed here: a close \
+                         would hold the server that long"
+                    ),
+                    format!(
+                        "这里不允许 SO_LINGER 超过 {MAX_LINGER_SECS} 秒：close 会让服务器等待那么久"
+                    ),
                 ),
             });
         }
@@ -719,11 +732,20 @@ pub(super) fn check_value_shape(
         Err(SessionError::Invalid {
             field: "value",
             message: match shape {
-                OptShape::Linger => format!(
-                    "{} takes {{\"onoff\": bool, \"seconds\": n}}",
-                    option.name()
+                OptShape::Linger => Message::new(
+                    format!(
+                        "{} takes {{\"onoff\": bool, \"seconds\": n}}",
+                        option.name()
+                    ),
+                    format!(
+                        "{} 的值是 {{\"onoff\": bool, \"seconds\": n}}",
+                        option.name()
+                    ),
                 ),
-                _ => format!("{} takes a boolean or an integer", option.name()),
+                _ => Message::new(
+                    format!("{} takes a boolean or an integer", option.name()),
+                    format!("{} 的值是布尔值或整数", option.name()),
+                ),
             },
         })
     }
