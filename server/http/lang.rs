@@ -64,7 +64,14 @@ pub async fn in_request_language(request: Request, next: Next) -> Response {
         if !headers.contains_key(CONTENT_LANGUAGE) {
             headers.insert(CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag()));
         }
-        headers.append(VARY, HeaderValue::from_static(VARIES_WITH));
+        // A node that answered a forwarded request has said it already.
+        let said = headers
+            .get_all(VARY)
+            .iter()
+            .any(|v| v.as_bytes() == VARIES_WITH.as_bytes());
+        if !said {
+            headers.append(VARY, HeaderValue::from_static(VARIES_WITH));
+        }
     }
     response
 }
