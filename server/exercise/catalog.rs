@@ -271,6 +271,49 @@ rule = { type = "event", host = "Q" }
     }
 
     #[test]
+    fn a_text_left_out_of_a_translation_is_shown_in_english() {
+        let file = |zh: &str| {
+            format!(
+                "id = \"x\"\nversion = 1\ntitle = \"Title\"\nsummary = \"Summary\"\n\
+                 teaches = [\"connect\", \"ports\"]\ntext = \"Text\"\n\
+                 [[checks]]\nid = \"a\"\ntext = \"Check\"\nhint = \"Hint\"\n\
+                 rule = {{ type = \"event\", kind = \"connect\" }}\n{zh}"
+            )
+        };
+        let partial = file("[zh-CN]\ntitle = \"标题\"\n[zh-CN.checks.a]\nhint = \"提示\"\n");
+        let catalog = Catalog::from_files([("x.toml", partial.as_str())]).unwrap();
+        let exercise = catalog.get("x").unwrap();
+        let zh = exercise.localized(Lang::Zh);
+        assert_eq!(
+            (zh.title.as_str(), zh.summary.as_str()),
+            ("标题", "Summary")
+        );
+        assert_eq!(
+            (zh.checks[0].text.as_str(), zh.checks[0].hint.as_str()),
+            ("Check", "提示")
+        );
+        assert_eq!(zh.zh, None, "the translations stay in the catalog");
+        assert_eq!(exercise.localized(Lang::En).title, "Title");
+        assert_eq!(
+            exercise.untranslated(Lang::Zh),
+            ["summary", "teaches", "text", "checks.a.text"]
+        );
+        assert!(exercise.untranslated(Lang::En).is_empty());
+
+        for (bad, says) in [
+            (
+                "[zh-CN.checks.b]\ntext = \"?\"\n",
+                "[zh-CN.checks.b] names no check",
+            ),
+            ("[zh-CN]\nteaches = [\"连接\"]\n", "as many items"),
+            ("[zh-CN]\ntitel = \"?\"\n", "titel"),
+        ] {
+            let e = Catalog::from_files([("x.toml", file(bad).as_str())]).unwrap_err();
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn an_echo_unix_program_needs_a_unix_name() {
         let with_path = |path: &str| {
             format!(
