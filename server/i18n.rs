@@ -143,16 +143,18 @@ impl serde::Serialize for Text {
 /// English (a parser's own words, say) and is shown in English in every language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    en: String,
-    zh: Option<String>,
+    /// Boxed rather than `String`: a message rides in every failed call's result, which is
+    /// kept small.
+    en: Box<str>,
+    zh: Option<Box<str>>,
 }
 
 impl Message {
     /// A message in English and Simplified Chinese.
     pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Message {
         Message {
-            en: en.into(),
-            zh: Some(zh.into()),
+            en: en.into().into_boxed_str(),
+            zh: Some(zh.into().into_boxed_str()),
         }
     }
 
@@ -172,13 +174,30 @@ impl Message {
 
 impl From<String> for Message {
     fn from(en: String) -> Message {
-        Message { en, zh: None }
+        Message {
+            en: en.into_boxed_str(),
+            zh: None,
+        }
     }
 }
 
 impl From<&str> for Message {
     fn from(en: &str) -> Message {
         Message::from(en.to_owned())
+    }
+}
+
+/// Serialized in [`Lang::current`], like a [`Text`]: the store keeps the English one.
+impl serde::Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.get(Lang::current()))
+    }
+}
+
+/// Read back (from the store) as English only.
+impl<'de> serde::Deserialize<'de> for Message {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Message::from)
     }
 }
 

@@ -371,3 +371,44 @@ async fn exercises_and_their_grading_are_in_the_language_asked_for() {
         assert_in(lang, &graded["checks"][0]["hint"], "graded hint");
     }
 }
+
+#[tokio::test]
+async fn the_sandboxs_own_hints_are_in_the_language_asked_for() {
+    let app = TestApp::start().await;
+    let s = app.session().await;
+    let fd = s.socket("B", "stream").await;
+    for (asks, lang) in ASKS {
+        // A port below 1024: the sandbox explains why, and which port to use instead.
+        let bind = json!({"host": "B", "call": "bind", "fd": fd, "addr": s.addr("B", 80)});
+        let (status, _, answer) = send(
+            &app,
+            asks,
+            Method::POST,
+            &s.path("/calls"),
+            Some(&s.token),
+            Some(bind),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["errno"], "EACCES", "{answer}");
+        assert_eq!(answer["sandbox"], true, "{answer}");
+        assert_in(lang, &answer["hint"], "sandbox hint");
+        assert!(
+            answer["hint"].as_str().unwrap().contains("8080"),
+            "{answer}"
+        );
+
+        let (_, _, page) = send(
+            &app,
+            asks,
+            Method::GET,
+            &s.path("/events"),
+            Some(&s.token),
+            None,
+        )
+        .await;
+        let mut refused = page["events"].as_array().unwrap().iter();
+        let refused = refused.rfind(|e| e["kind"] == "bind").unwrap();
+        assert_eq!(refused["hint"], answer["hint"], "{asks:?}");
+    }
+}

@@ -222,10 +222,10 @@ async fn a_wrong_checksum_gets_no_reply_and_a_hint() {
         note.contains("0x1234, is wrong") && note.contains("0x8f8e"),
         "{note}"
     );
-    let hint = sent.hint.unwrap();
+    let hint = sent.hint.unwrap().en().to_owned();
     assert!(hint.contains("no echo reply will come"), "{hint}");
     let event = s.of_kind(A, EventKind::Sendto).pop().unwrap();
-    assert_eq!(event.hint.as_deref(), Some(hint.as_str()));
+    assert_eq!(event.hint.as_ref().map(|h| h.en()), Some(hint.as_str()));
     assert_eq!(event.icmp.as_ref().unwrap().expected_checksum, Some(0x8f8e));
     let wire = s
         .wait_event("the bad request on the wire", |e| {

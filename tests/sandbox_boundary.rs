@@ -37,7 +37,13 @@ async fn destinations_outside_the_session_are_unreachable() {
             )
             .await;
         assert!(f.sandbox, "{target}");
-        assert!(f.hint.unwrap().contains("outside this session"));
+        assert!(
+            f.hint
+                .unwrap()
+                .en()
+                .to_owned()
+                .contains("outside this session")
+        );
     }
     let udp = s.socket(A, Proto::Udp).await;
     let f = s
@@ -80,7 +86,13 @@ async fn loopback_means_the_host_itself_not_the_machine() {
         )
         .await;
     // 127.0.0.1 is host A itself, where nothing of the session listens.
-    assert!(f.hint.unwrap().contains("No socket of this session"));
+    assert!(
+        f.hint
+            .unwrap()
+            .en()
+            .to_owned()
+            .contains("No socket of this session")
+    );
     assert!(
         machine.accept().is_err(),
         "the machine's service got no connection"
@@ -120,7 +132,7 @@ async fn binds_stay_on_the_hosts_own_address() {
         )
         .await;
     assert!(f.sandbox);
-    assert!(f.hint.unwrap().contains("1024"));
+    assert!(f.hint.unwrap().en().to_owned().contains("1024"));
     let v = s.bind(B, fd, "0.0.0.0:8080".parse().unwrap()).await;
     assert_eq!(v.addr, Some((s.addr(B, 8080)).into()));
     let ev = s.of_kind(B, EventKind::Bind).pop().unwrap();
@@ -332,7 +344,7 @@ async fn a_privileged_port_hint_suggests_another_port() {
             "EACCES",
         )
         .await;
-    let hint = f.hint.unwrap();
+    let hint = f.hint.unwrap().en().to_owned();
     assert!(hint.contains("bind port 8080"), "{hint}");
     assert!(
         !hint.contains("port 80 "),
@@ -369,6 +381,7 @@ async fn udp_connect_sets_the_destination_and_send_is_checked() {
     assert!(
         f.hint
             .unwrap()
+            .en()
             .contains("No socket of this session is bound")
     );
     let refused = s.of_kind(A, EventKind::Send).pop().unwrap();

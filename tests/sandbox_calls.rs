@@ -565,7 +565,7 @@ async fn raw_is_icmp_only_and_bare_ips_get_a_port(sb: plugboard::sandbox::Sandbo
                 "EPROTONOSUPPORT",
             )
             .await;
-        assert!(f.sandbox && f.hint.unwrap().contains("ICMP"));
+        assert!(f.sandbox && f.hint.unwrap().en().to_owned().contains("ICMP"));
     }
     let fd = s.socket(A, Proto::Tcp).await;
     let ip = s.addr(A, 0).ip();

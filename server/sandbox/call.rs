@@ -3,6 +3,7 @@
 //! These are domain types: the HTTP layer parses its JSON into them and renders replies from
 //! them. Every call names its descriptor as the host's program would see it.
 
+use crate::i18n::Message;
 use serde::Deserialize;
 
 use super::errno::Errno;
@@ -307,7 +308,7 @@ pub struct CallValue {
     pub note: Option<String>,
     /// A hint for a call that succeeded but will not do what it may seem to (an ICMP message
     /// sent with a wrong checksum gets no answer).
-    pub hint: Option<String>,
+    pub hint: Option<Message>,
     /// The ICMP message sent or read, decoded (ICMP sockets).
     pub icmp: Option<Box<DecodedIcmp>>,
 }
@@ -321,7 +322,7 @@ pub struct CallFailure {
     /// Whether the sandbox refused it (rather than the kernel).
     pub sandbox: bool,
     /// A hint more precise than the errno's own, when there is one.
-    pub hint: Option<String>,
+    pub hint: Option<Message>,
 }
 
 impl CallFailure {
@@ -344,11 +345,11 @@ impl CallFailure {
     }
 
     /// The sandbox refusing something at the session boundary.
-    pub fn sandbox(code: i32, hint: String) -> CallFailure {
+    pub fn sandbox(code: i32, hint: impl Into<Message>) -> CallFailure {
         CallFailure {
             errno: Errno::from_code(code),
             sandbox: true,
-            hint: Some(hint),
+            hint: Some(hint.into()),
         }
     }
 
@@ -357,10 +358,12 @@ impl CallFailure {
         self.hint_in(crate::i18n::Lang::En)
     }
 
-    /// The hint to show in `lang`: the precise one (written in English only), else the
-    /// errno's.
+    /// The hint to show in `lang`: the precise one, else the errno's.
     pub fn hint_in(&self, lang: crate::i18n::Lang) -> &str {
-        self.hint.as_deref().unwrap_or(self.errno.hint.get(lang))
+        match &self.hint {
+            Some(hint) => hint.get(lang),
+            None => self.errno.hint.get(lang),
+        }
     }
 }
 

@@ -173,7 +173,8 @@ pub struct Event {
     pub sandbox: bool,
     /// A learner's hint when it says more than the errno's own hint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub hint: Option<crate::i18n::Message>,
     /// The socket's tuple at that moment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuple: Option<Tuple>,

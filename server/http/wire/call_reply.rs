@@ -160,7 +160,7 @@ impl CallResponse {
                     encoding,
                     value,
                     note,
-                    hint,
+                    hint: hint.map(|hint| hint.get(Lang::current()).to_owned()),
                     icmp,
                 };
                 CallResponse::Ok { call, results }
@@ -225,7 +225,11 @@ impl CallResponse {
             value: event.value,
             note: cut.or_else(|| event.note.clone()),
             // A failure's hint is the error's own.
-            hint: event.hint.clone().filter(|_| event.status == Status::Ok),
+            hint: event
+                .hint
+                .as_ref()
+                .filter(|_| event.status == Status::Ok)
+                .map(|hint| hint.get(Lang::current()).to_owned()),
             icmp: event.icmp.clone(),
         };
         match event.status {
@@ -236,10 +240,10 @@ impl CallResponse {
                     errno: errno.name,
                     code: errno.code,
                     message: errno.message,
-                    hint: event
-                        .hint
-                        .clone()
-                        .unwrap_or_else(|| errno.hint.get(Lang::current()).to_owned()),
+                    hint: match &event.hint {
+                        Some(hint) => hint.get(Lang::current()).to_owned(),
+                        None => errno.hint.get(Lang::current()).to_owned(),
+                    },
                     sandbox: event.sandbox,
                 };
                 Some(CallResponse::Error {

@@ -15,6 +15,7 @@
 //! (only when nothing else is free does it take one held by `TIME_WAIT` alone); each host
 //! holds an `AddressClaim` so that other servers' dumps see its address taken from the start.
 
+use crate::i18n::Message;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -372,9 +373,14 @@ impl SessionNetwork for LoopbackNetwork {
         }
         Err(CallFailure::sandbox(
             libc::EADDRNOTAVAIL,
-            format!(
-                "{ip} is not an address of host {host}; host {host} can bind {own}, the \
-                 wildcard address or 127.0.0.1"
+            Message::new(
+                format!(
+                    "{ip} is not an address of host {host}; host {host} can bind {own}, the \
+                     wildcard address or 127.0.0.1"
+                ),
+                format!(
+                    "{ip} 不是主机 {host} 的地址；主机 {host} 可以绑定 {own}、通配地址或 127.0.0.1"
+                ),
             ),
         ))
     }
@@ -398,9 +404,15 @@ impl SessionNetwork for LoopbackNetwork {
             Some(v4) if self.in_session(v4) => Ok(Mapped::same(addr)),
             _ => Err(CallFailure::sandbox(
                 libc::ENETUNREACH,
-                format!(
-                    "{ip} is outside this session; only the session's hosts can be reached ({})",
-                    self.addresses_text()
+                Message::new(
+                    format!(
+                        "{ip} is outside this session; only the session's hosts can be reached ({})",
+                        self.addresses_text()
+                    ),
+                    format!(
+                        "{ip} 在本会话之外；只能访问本会话的主机（{}）",
+                        self.addresses_text()
+                    ),
                 ),
             )),
         }

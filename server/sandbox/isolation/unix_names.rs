@@ -12,6 +12,7 @@
 //! shown back as `@name`, whose file goes when the socket closes, as an abstract name does. A
 //! session's directories go when the session does.
 
+use crate::i18n::Message;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
@@ -227,11 +228,19 @@ impl HostNames {
             if full.len() > UNIX_NAME_MAX {
                 return Err(CallFailure::sandbox(
                     libc::ENAMETOOLONG,
-                    format!(
-                        "The sandbox keeps host {}'s abstract names apart from the machine's, \
-                         which takes room in sun_path: use a name of at most about {} bytes.",
-                        self.host,
-                        UNIX_NAME_MAX.saturating_sub(dir.as_os_str().len() + 2)
+                    Message::new(
+                        format!(
+                            "The sandbox keeps host {}'s abstract names apart from the machine's, \
+                             which takes room in sun_path: use a name of at most about {} bytes.",
+                            self.host,
+                            UNIX_NAME_MAX.saturating_sub(dir.as_os_str().len() + 2)
+                        ),
+                        format!(
+                            "沙箱把主机 {} 的抽象名字与本机的分开，这会占用 sun_path 的空间：\
+                             请使用最多约 {} 字节的名字。",
+                            self.host,
+                            UNIX_NAME_MAX.saturating_sub(dir.as_os_str().len() + 2)
+                        ),
                     ),
                 ));
             }
@@ -269,10 +278,17 @@ impl HostNames {
         }
         Err(CallFailure::sandbox(
             libc::ENOSPC,
-            format!(
-                "Host {} already has {MAX_HOST_FILES} socket files, which stay after their \
-                 sockets close: unlink some first.",
-                self.host
+            Message::new(
+                format!(
+                    "Host {} already has {MAX_HOST_FILES} socket files, which stay after their \
+                     sockets close: unlink some first.",
+                    self.host
+                ),
+                format!(
+                    "主机 {} 已经有 {MAX_HOST_FILES} 个套接字文件，套接字关闭后文件仍然留着：\
+                     请先 unlink 一些。",
+                    self.host
+                ),
             ),
         ))
     }
@@ -339,10 +355,13 @@ impl HostNames {
                 std::path::Component::ParentDir => {
                     return Err(CallFailure::sandbox(
                         libc::EACCES,
-                        "`..` is not allowed in a socket path here: each host sees only its own \
-                         files, from /, and `..` could climb out of them. Write the path \
-                         without it."
-                            .to_owned(),
+                        Message::new(
+                            "`..` is not allowed in a socket path here: each host sees only its \
+                             own files, from /, and `..` could climb out of them. Write the path \
+                             without it.",
+                            "这里的套接字路径不允许出现 `..`：每台主机只能看到从 / 开始的自己的\
+                             文件，而 `..` 可能爬出去。请写不带它的路径。",
+                        ),
                     ));
                 }
                 std::path::Component::Prefix(_) => {
@@ -360,10 +379,17 @@ impl HostNames {
             let room = UNIX_NAME_MAX.saturating_sub(self.root.as_os_str().len());
             return Err(CallFailure::sandbox(
                 libc::ENAMETOOLONG,
-                format!(
-                    "sun_path holds {UNIX_NAME_MAX} bytes, and host {}'s files live in a \
-                     directory of the server: paths here can be at most {room} bytes long.",
-                    self.host
+                Message::new(
+                    format!(
+                        "sun_path holds {UNIX_NAME_MAX} bytes, and host {}'s files live in a \
+                         directory of the server: paths here can be at most {room} bytes long.",
+                        self.host
+                    ),
+                    format!(
+                        "sun_path 只能容纳 {UNIX_NAME_MAX} 字节，而主机 {} 的文件位于服务器的\
+                         一个目录中：这里的路径最长 {room} 字节。",
+                        self.host
+                    ),
                 ),
             ));
         }
@@ -380,9 +406,11 @@ impl HostNames {
                 Ok(meta) if meta.file_type().is_symlink() => {
                     return Err(CallFailure::sandbox(
                         libc::ELOOP,
-                        "A symbolic link in a socket path could lead out of the host's files; \
-                         the sandbox does not follow it."
-                            .to_owned(),
+                        Message::new(
+                            "A symbolic link in a socket path could lead out of the host's \
+                             files; the sandbox does not follow it.",
+                            "套接字路径中的符号链接可能指向主机文件之外；沙箱不会跟随它。",
+                        ),
                     ));
                 }
                 _ => {}

@@ -11,6 +11,7 @@
 //! nothing. A raw ICMPv6 socket always has the kernel compute the checksum (`IPV6_CHECKSUM`),
 //! and a ping socket has the kernel set the identifier (the socket's port) and the checksum.
 
+use crate::i18n::Message;
 use std::net::Ipv4Addr;
 
 use etherparse::{Icmpv4Slice, Icmpv4Type, Icmpv6Slice, Icmpv6Type, LaxIpv4Slice, ip_number::ICMP};
@@ -253,7 +254,7 @@ pub struct SentIcmp {
     /// Who wrote the checksum and the identifier, and whether the checksum is right.
     pub note: Option<String>,
     /// What will come of it, when it is not what the learner may expect (no reply).
-    pub hint: Option<String>,
+    pub hint: Option<crate::i18n::Message>,
 }
 
 /// What to say of `message`, just sent by a socket of `kind` to `to`, built from `asked` when
@@ -298,9 +299,12 @@ pub fn judge_sent(
                      given",
                     message.len()
                 ));
-                hint = Some(format!(
-                    "{receiver}'s kernel drops an ICMP message shorter than its header; nothing \
-                     will answer"
+                hint = Some(Message::new(
+                    format!(
+                        "{receiver}'s kernel drops an ICMP message shorter than its header; \
+                         nothing will answer"
+                    ),
+                    format!("{receiver} 的内核会丢弃比首部还短的 ICMP 报文；不会有任何应答"),
                 ));
             }
             Some(right) => {
@@ -316,18 +320,26 @@ pub fn judge_sent(
                         "{who}, {sent:#06x}, is wrong: the right one is {right:#06x}; a raw \
                          IPv4 socket sends the message as given, so it left with the wrong one"
                     ));
-                    let what = if message[0] == 8 {
-                        "no echo reply will come"
+                    let (what, zh) = if message[0] == 8 {
+                        ("no echo reply will come", "不会有回显应答")
                     } else {
-                        "nothing will answer it"
+                        ("nothing will answer it", "不会有任何应答")
                     };
-                    hint = Some(format!(
-                        "{receiver}'s kernel checks the checksum of each ICMP message it \
-                         receives and drops this one silently (counted as IcmpInCsumErrors), so \
-                         {what}. Its raw ICMP sockets still get a copy: the kernel hands them \
-                         each message before it checks the checksum. Send it again with the \
-                         checksum {right:#06x}, or leave `checksum` out for the sandbox to \
-                         compute it."
+                    hint = Some(Message::new(
+                        format!(
+                            "{receiver}'s kernel checks the checksum of each ICMP message it \
+                             receives and drops this one silently (counted as IcmpInCsumErrors), \
+                             so {what}. Its raw ICMP sockets still get a copy: the kernel hands \
+                             them each message before it checks the checksum. Send it again with \
+                             the checksum {right:#06x}, or leave `checksum` out for the sandbox \
+                             to compute it."
+                        ),
+                        format!(
+                            "{receiver} 的内核会检查收到的每个 ICMP 报文的校验和，并悄悄丢弃这一个\
+                             （计入 IcmpInCsumErrors），所以{zh}。它的原始 ICMP 套接字仍会收到一份\
+                             副本：内核在检查校验和之前就把每个报文交给它们。请用校验和 \
+                             {right:#06x} 重新发送，或者去掉 `checksum`，让沙箱来计算。"
+                        ),
                     ));
                 } else if asked.is_some_and(|h| h.checksum.is_none()) {
                     notes.push(format!(
@@ -468,7 +480,7 @@ mod tests {
             None,
         );
         assert!(j.note.unwrap().contains("0x1234, is wrong"));
-        assert!(j.hint.unwrap().contains("no echo reply will come"));
+        assert!(j.hint.unwrap().en().contains("no echo reply will come"));
         let j = judge_sent(
             IcmpSocket::RawV6,
             &[128, 0, 0, 0, 0, 1, 0, 1],

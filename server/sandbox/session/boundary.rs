@@ -2,6 +2,7 @@
 //! backend's mapping, an implicit bind), and on a shared kernel (loopback isolation) which
 //! destinations and peers belong to the session.
 
+use crate::i18n::Message;
 use std::net::SocketAddr;
 use std::os::unix::ffi::OsStrExt;
 
@@ -131,12 +132,22 @@ impl SessionTask {
         if !self.network.shares_kernel() || self.owned_endpoint(proto, to, listening) {
             return Ok(());
         }
-        let what = if listening { "listens" } else { "is bound" };
+        let (what, zh) = if listening {
+            ("listens", "监听")
+        } else {
+            ("is bound", "绑定")
+        };
         Err(CallFailure::sandbox(
             libc::ECONNREFUSED,
-            format!(
-                "No socket of this session {what} on {to}. Loopback isolation only lets a \
-                 session reach its own sockets; start the server side first."
+            Message::new(
+                format!(
+                    "No socket of this session {what} on {to}. Loopback isolation only lets a \
+                     session reach its own sockets; start the server side first."
+                ),
+                format!(
+                    "本会话没有任何套接字在 {to} 上{zh}。loopback 隔离只允许会话访问自己的\
+                     套接字；请先启动服务器一端。"
+                ),
             ),
         ))
     }
@@ -166,9 +177,15 @@ impl SessionTask {
 pub(super) fn no_files(host: HostId) -> CallFailure {
     CallFailure::sandbox(
         libc::EACCES,
-        format!(
-            "The server could not make host {host}'s directory for socket paths, so Unix-domain \
-             names cannot be used in this session; the server's log says why."
+        Message::new(
+            format!(
+                "The server could not make host {host}'s directory for socket paths, so \
+                 Unix-domain names cannot be used in this session; the server's log says why."
+            ),
+            format!(
+                "服务器未能为主机 {host} 创建存放套接字路径的目录，所以本会话不能使用 Unix 域\
+                 名字；原因见服务器日志。"
+            ),
         ),
     )
 }

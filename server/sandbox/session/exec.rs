@@ -300,11 +300,20 @@ impl SessionTask {
                 {
                     return done(Err(CallFailure::sandbox(
                         libc::EACCES,
-                        format!(
-                            "Ports below 1024 are well-known ports, reserved for privileged \
-                             programs (root, or CAP_NET_BIND_SERVICE), and sessions run as an \
-                             unprivileged one: bind port {} instead, or any port above 1023.",
-                            UNPRIVILEGED_PORT_OFFSET + ip.port()
+                        Message::new(
+                            format!(
+                                "Ports below 1024 are well-known ports, reserved for privileged \
+                                 programs (root, or CAP_NET_BIND_SERVICE), and sessions run as \
+                                 an unprivileged one: bind port {} instead, or any port above \
+                                 1023.",
+                                UNPRIVILEGED_PORT_OFFSET + ip.port()
+                            ),
+                            format!(
+                                "1024 以下的端口是知名端口，保留给有特权的程序（root，或具有 \
+                                 CAP_NET_BIND_SERVICE），而会话以无特权程序的身份运行：请改为 \
+                                 bind 端口 {}，或任何大于 1023 的端口。",
+                                UNPRIVILEGED_PORT_OFFSET + ip.port()
+                            ),
                         ),
                     )));
                 }
@@ -516,8 +525,10 @@ impl SessionTask {
         if ip_raw && spec.protocol.is_some_and(|p| !p.is_icmp()) {
             return Err(CallFailure::sandbox(
                 libc::EPROTONOSUPPORT,
-                "Raw sockets here carry ICMP only: use protocol icmp (inet) or icmpv6 (inet6)."
-                    .to_owned(),
+                Message::new(
+                    "Raw sockets here carry ICMP only: use protocol icmp (inet) or icmpv6 (inet6).",
+                    "这里的原始套接字只承载 ICMP：请使用 protocol icmp（inet）或 icmpv6（inet6）。",
+                ),
             ));
         }
         if !self.network.shares_kernel() {
@@ -526,19 +537,27 @@ impl SessionTask {
         if ip_raw {
             return Err(CallFailure::sandbox(
                 libc::EPERM,
-                "Raw sockets need privilege (CAP_NET_RAW), which a program of this session does \
-                 not have in loopback isolation: the hosts share the server's network. A server \
-                 in netns mode gives each host its own network, where raw sockets are allowed."
-                    .to_owned(),
+                Message::new(
+                    "Raw sockets need privilege (CAP_NET_RAW), which a program of this session \
+                     does not have in loopback isolation: the hosts share the server's network. \
+                     A server in netns mode gives each host its own network, where raw sockets \
+                     are allowed.",
+                    "原始套接字需要特权（CAP_NET_RAW），而在 loopback 隔离下本会话的程序没有这个\
+                     特权：各主机共用服务器的网络。netns 模式的服务器给每台主机独立的网络，\
+                     在那里可以使用原始套接字。",
+                ),
             ));
         }
         if spec.protocol.is_some_and(Proto::is_icmp) {
             return Err(CallFailure::sandbox(
                 libc::EACCES,
-                "ICMP sockets would reach every address of the server's network in loopback \
-                 isolation, so the sandbox refuses them as a kernel refuses a group outside \
-                 ping_group_range. A server in netns mode allows them."
-                    .to_owned(),
+                Message::new(
+                    "ICMP sockets would reach every address of the server's network in loopback \
+                     isolation, so the sandbox refuses them as a kernel refuses a group outside \
+                     ping_group_range. A server in netns mode allows them.",
+                    "在 loopback 隔离下，ICMP 套接字能到达服务器网络中的每个地址，所以沙箱像内核\
+                     拒绝 ping_group_range 之外的用户组那样拒绝它们。netns 模式的服务器允许使用。",
+                ),
             ));
         }
         Ok(())

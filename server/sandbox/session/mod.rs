@@ -588,7 +588,10 @@ impl SessionTask {
     async fn finish(mut self, reason: String) {
         for p in std::mem::take(&mut self.pending) {
             let failure = CallFailure {
-                hint: Some("The session ended while this call was blocked.".to_owned()),
+                hint: Some(crate::i18n::Message::new(
+                    "The session ended while this call was blocked.",
+                    "这个调用还在阻塞时，会话就结束了。",
+                )),
                 ..CallFailure::code(libc::ECANCELED)
             };
             self.complete_pending(p, Err(failure));

@@ -147,7 +147,10 @@ impl SessionTask {
             if self.pending[i].host == host && self.pending[i].fd == fd {
                 let p = self.pending.remove(i);
                 let failure = CallFailure {
-                    hint: Some("The descriptor was closed while this call was blocked on it, so the call ended.".to_owned()),
+                    hint: Some(crate::i18n::Message::new(
+                        "The descriptor was closed while this call was blocked on it, so the call ended.",
+                        "这个调用阻塞在该描述符上时，描述符被关闭了，于是调用结束。",
+                    )),
                     ..CallFailure::code(libc::EBADF)
                 };
                 self.complete_pending(p, Err(failure));
