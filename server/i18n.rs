@@ -3,6 +3,10 @@
 //! live beside what they describe (errno hints in the errno table, exercise texts in the
 //! catalog, page texts in the page's modules). Knows nothing of HTTP: the edge reads the
 //! cookie and `Accept-Language` and asks [`Lang::choose`].
+//!
+//! Also owns how a text carries its languages — [`Text`] for a fixed one, [`Message`] for one
+//! made at run time — and the language of the task serving a request ([`Lang::current`]), in
+//! which both are serialized.
 
 /// The cookie the page's language switch sets; it wins over `Accept-Language`, because it is
 /// the learner's own explicit choice.
