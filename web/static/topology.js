@@ -16,7 +16,7 @@ import { HEAD_H, HOST_W, PLUG_H, PLUG_W, anchor, chipsOf, hasThirdLine, hostAnch
 import { fmtTimer, protoName } from './describe.js';
 import { isAbstractAddr, shortUnixName, unixName } from './address.js';
 import { OVERLAY, overlayOfAddress, overlayOfWire } from './layers.js';
-import { EPHEMERAL_LESSON, ephemeralText, explainPort, portOf, portTitle } from './ports.js';
+import { ephemeralLesson, ephemeralText, explainPort, portOf, portTitle } from './ports.js';
 
 /** Below this width (CSS px) hosts stack in one column. */
 const NARROW_PX = 640;
@@ -50,7 +50,7 @@ export function mountTopology(el, store, { onPick }) {
     h('li', { class: 'lg-udp' }, 'UDP'),
     h('li', { class: 'lg-unix', title: 'A Unix-domain socket, named by a path or an @abstract name (or unnamed); its connections never leave the host' }, 'Unix domain (inside a host)'),
     h('li', { class: 'lg-raw', title: 'A raw or ICMP socket: an address, no port' }, 'raw / ICMP'),
-    h('li', { class: 'lg-ephemeral', title: EPHEMERAL_LESSON }, 'ephemeral port (the kernel chose it)'),
+    h('li', { class: 'lg-ephemeral', title: ephemeralLesson() }, 'ephemeral port (the kernel chose it)'),
     h('li', { class: 'lg-closed' }, 'closed'),
     h('li', { class: 'lg-flight' }, 'data in flight'));
   // What the layers overlay's tags mean, shown while it is on.
@@ -144,7 +144,7 @@ function drawHost(g, host, view) {
   g.style.transform = `translate(${host.x}px, ${host.y}px)`;
   // One line per address (two at most; more are joined on the second line).
   const lines = host.addrs.length > 2 ? [host.addrs[0], host.addrs.slice(1).join('  ')] : host.addrs;
-  const ephemeral = `Ephemeral ports: ${ephemeralText(host)}. ${EPHEMERAL_LESSON}`;
+  const ephemeral = `Ephemeral ports: ${ephemeralText(host)}. ${ephemeralLesson()}`;
   fill(g,
     s('rect', { class: 'host-box', width: HOST_W, height: host.height, rx: 14 }),
     s('circle', { class: 'host-dot', cx: 30, cy: 30, r: 16 }),
