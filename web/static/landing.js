@@ -12,7 +12,7 @@ export const TEXTS = {
     starting: 'Starting…',
     retryAfter: '{message} (try again in {seconds} s)',
     startFailed: 'Could not start a session: {message}',
-    noExercises: T.noExercises,
+    noExercises: 'No exercises yet.',
     exercisesFailed: 'The exercises could not be loaded: {message}',
     start: 'Start',
     netns: 'Each host is its own Linux network namespace: textbook addresses, any port, nothing else reachable.',

@@ -25,7 +25,7 @@ export const TEXTS = {
     endFailed: 'Could not end the session: {message}',
     captureFailed: 'Could not download the capture: {message}',
     addHostFailed: 'Could not add a host: {message}',
-    addHost: T.addHost,
+    addHost: '+ Add host',
     layersTitle: 'Label what belongs to which layer of the TCP/IP model',
     layers: 'Layers',
     modeLoading: 'loading',
