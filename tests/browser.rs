@@ -1606,6 +1606,13 @@ async fn the_language_switch_is_remembered_and_an_exercise_runs_in_chinese() {
         )
         .await;
 
+        page.wait_for(
+            "document.querySelector('#isolation').textContent === 'loopback'",
+            SHOW,
+        )
+        .await;
+        page.screenshot(&artifact("landing.zh-CN.png")).await;
+
         page.click(&format!("button[data-exercise={}]", js_string(&first)))
             .await;
         page.wait_for(
@@ -1648,7 +1655,7 @@ async fn the_language_switch_is_remembered_and_an_exercise_runs_in_chinese() {
         page.wait_for(
             &format!(
                 "document.querySelectorAll('#exercise-checks .ex-check').length === {checks} \
-                 && document.querySelector('#exercise-score').textContent.includes('项检查通过了')"
+                 && document.querySelector('#exercise-score').textContent.startsWith('已通过 ')"
             ),
             SHOW,
         )
@@ -1659,6 +1666,8 @@ async fn the_language_switch_is_remembered_and_an_exercise_runs_in_chinese() {
             SHOW,
         )
         .await;
+        page.eval("window.scrollTo(0, 0)").await;
+        page.screenshot(&artifact("exercise.zh-CN.png")).await;
         assert_no_errors(&page);
     })
     .await;

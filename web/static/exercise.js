@@ -23,7 +23,7 @@ export const TEXTS = {
   'zh-CN': {
     grade: '评分并保存本次尝试',
     whatToDo: '要做什么',
-    score: '{total} 项检查通过了 {passed} 项',
+    score: '已通过 {passed}/{total} 项检查',
     done: '——完成！',
     passed: '已通过：',
     notYet: '尚未通过：',
