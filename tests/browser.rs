@@ -1541,6 +1541,7 @@ async fn the_tcp_scenario_runs_in_chinese() {
         page.eval("window.scrollTo(0, 0)").await;
         tokio::time::sleep(Duration::from_millis(1200)).await; // let the flights land
         page.screenshot(&artifact("session.zh-CN.png")).await;
+        page.screenshot_full(&artifact("session-full.zh-CN.png")).await;
 
         // The rest of the lesson: it ends saying so in Chinese.
         while page

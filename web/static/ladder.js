@@ -60,6 +60,11 @@ export const TEXTS = {
     sent: 'sent ',
     tcpState: 'TCP state',
     kernelSocket: 'kernel socket',
+    incoming: 'incoming',
+    data: 'data',
+    eof: 'eof',
+    reset: 'reset',
+    isolation: 'isolation',
     readFrom: 'read from packet #{seq} · too brief to observe on the socket',
     readFromLink: 'read from ',
     stateFrom: 'the packet this state was read from',
@@ -104,6 +109,11 @@ export const TEXTS = {
     sent: '发出 ',
     tcpState: 'TCP 状态',
     kernelSocket: '内核套接字',
+    incoming: '新连接',
+    data: '数据到达',
+    eof: '流结束',
+    reset: '复位',
+    isolation: '隔离',
     readFrom: '从数据包 #{seq} 读出 · 太短暂，在套接字上观察不到',
     readFromLink: '读自 ',
     stateFrom: '读出这个状态的数据包',
@@ -570,7 +580,7 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
     card.append(h('span', { class: 'c-inferred' }, fmt(T.readFrom, { seq: ev.packet_seq ?? '?' })));
     if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, T.readFromLink, packetLink(view, ev.packet_seq, T.stateFrom)));
   } else {
-    const what = { tcp_state: T.tcpState, kernel_socket: T.kernelSocket }[ev.kind] || ev.kind.replace('_', ' ');
+    const what = { tcp_state: T.tcpState, kernel_socket: T.kernelSocket, incoming: T.incoming, data: T.data, eof: T.eof, reset: T.reset, isolation: T.isolation }[ev.kind] || ev.kind.replace('_', ' ');
     card.append(h('span', { class: 'c-kernel' },
       lane >= 0 ? h('span', { class: 'c-kind' }, `${host} · ${what}`) : null, lane >= 0 ? ' ' : null, kernelText(ev)));
     if (hasIcmp(ev)) {
