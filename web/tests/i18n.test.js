@@ -12,7 +12,7 @@ import { LANGS, fill, localize, untranslated, useLang } from '../static/i18n.js'
 const STATIC = new URL('../static/', import.meta.url);
 
 /** Modules that write no text of their own: plumbing, state, and the i18n module itself. */
-const TEXT_FREE = new Set(['api.js', 'attribution.js', 'dom.js', 'i18n.js', 'store.js']);
+const TEXT_FREE = new Set(['api.js', 'attribution.js', 'i18n.js', 'store.js']);
 /** Entry modules run the page when imported: their table is read from their source. */
 const ENTRIES = new Set(['landing.js', 'session.js']);
 
