@@ -1339,6 +1339,51 @@ fn the_readme_tells_what_works() {
 /// Without a browser: the shells and static files are served with the right types, cached
 /// by ETag, under the CSP, and anything unknown is the API's JSON 404.
 #[tokio::test]
+async fn pages_speak_the_requests_language() {
+    let app = TestApp::start().await;
+    let get = |path: &str, header: reqwest::header::HeaderName, value: &str| {
+        app.client.get(app.url(path)).header(header, value).send()
+    };
+    for path in ["/", "/s/0123456789abcdef"] {
+        let page = get(
+            path,
+            reqwest::header::ACCEPT_LANGUAGE,
+            "zh-CN,zh;q=0.9,en;q=0.8",
+        )
+        .await
+        .unwrap();
+        let headers = page.headers().clone();
+        assert_eq!(headers["content-language"], "zh-CN", "{path}");
+        let vary = headers["vary"].to_str().unwrap();
+        assert!(
+            vary.contains("Accept-Language") && vary.contains("Cookie"),
+            "{vary}"
+        );
+        let html = page.text().await.unwrap();
+        assert!(html.contains("<html lang=\"zh-CN\">"), "{path}");
+        assert!(html.contains("data-lang=\"en\""), "the switch on {path}");
+    }
+    let landing = get("/", reqwest::header::ACCEPT_LANGUAGE, "zh")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(landing.contains("新建会话"));
+    // The switch's cookie wins over the browser's languages.
+    let chosen = app
+        .client
+        .get(app.url("/"))
+        .header(reqwest::header::ACCEPT_LANGUAGE, "zh-CN")
+        .header(reqwest::header::COOKIE, "plugboard_lang=en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.headers()["content-language"], "en");
+    assert!(chosen.text().await.unwrap().contains("New session"));
+}
+
+#[tokio::test]
 async fn pages_and_static_files_are_served() {
     let app = TestApp::start().await;
     let get = |path: &str| app.client.get(app.url(path)).send();
@@ -1398,4 +1443,233 @@ async fn pages_and_static_files_are_served() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(body["type"], "not_found", "{path}: {body}");
     }
+}
+
+/// Make `page` ask for `accept_language` (as a browser set to that language does).
+async fn speak(page: &Page, accept_language: &str) {
+    let agent = page.eval("navigator.userAgent").await;
+    page.command(
+        "Emulation.setUserAgentOverride",
+        json!({"userAgent": agent, "acceptLanguage": accept_language}),
+    )
+    .await;
+}
+
+/// `GET path` of `app` with `Accept-Language: zh-CN`: the JSON answer.
+async fn get_in_chinese(app: &TestApp, path: &str) -> Value {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header(reqwest::header::ACCEPT_LANGUAGE, "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_tcp_scenario_runs_in_chinese() {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
+        let app = TestApp::start().await;
+        // A browser set to Chinese gets the landing page in Chinese.
+        let page = browser.new_page(1280, 800).await;
+        speak(&page, "zh-CN,zh;q=0.9").await;
+        page.goto(&app.url("/")).await;
+        assert_eq!(page.eval("document.documentElement.lang").await, json!("zh-CN"));
+        assert_eq!(
+            page.eval("document.querySelector('#new-session').textContent").await,
+            json!("新建会话")
+        );
+        let page = BrowserSession::from_landing(page, &app, Isolation::Loopback).await;
+        assert_eq!(page.eval("document.documentElement.lang").await, json!("zh-CN"));
+        assert_eq!(
+            page.eval("document.querySelector('#scenarios-title').textContent").await,
+            json!("引导场景")
+        );
+        page.wait_for(
+            "document.querySelector('#console-submit') && document.querySelector('#console-submit').textContent === '发起调用'",
+            SHOW,
+        )
+        .await;
+
+        // The TCP lesson in Chinese, up to the accept queue and the data both ways.
+        page.scenario("tcp").await;
+        assert_eq!(
+            page.eval("document.querySelector('#scenario-next').textContent").await,
+            json!("开始")
+        );
+        let steps = page
+            .eval("document.querySelector('#scenario-steps').textContent")
+            .await;
+        assert!(steps.as_str().unwrap().contains("三次握手"), "{steps}");
+        page.next_steps(5).await;
+        page.wait_for(
+            "(document.querySelector('.plug[data-state=\"LISTEN\"] .queue-text') || {}).textContent === '1/4'",
+            SHOW,
+        )
+        .await;
+        page.wait_for(
+            "document.querySelector('#topology .plug-note').textContent === '监听队列'",
+            SHOW,
+        )
+        .await;
+        page.next_steps(5).await;
+
+        // An error from the console, as in the English picture.
+        let (_, snapshot) = app
+            .get(&format!("/api/sessions/{}", page.id()), Some(page.token()))
+            .await;
+        let b_ip = snapshot["hosts"][1]["addrs"][0].as_str().unwrap();
+        page.click("#console-hosts [data-host=\"A\"]").await;
+        page.select("#console-call", "socket").await;
+        page.click("#console-submit").await;
+        page.wait_for(
+            "document.querySelector('#console-result .res.st-ok') && !document.querySelector('#console-submit').disabled",
+            SHOW,
+        )
+        .await;
+        page.select("#console-call", "connect").await;
+        page.fill("#console-addr", &format!("{b_ip}:9")).await;
+        page.click("#console-submit").await;
+        page.wait_for(
+            "(document.querySelector('#console-result .errno') || {}).textContent === 'ECONNREFUSED (111)'",
+            SHOW,
+        )
+        .await;
+        // The README's Chinese picture.
+        page.eval("window.scrollTo(0, 0)").await;
+        tokio::time::sleep(Duration::from_millis(1200)).await; // let the flights land
+        page.screenshot(&artifact("session.zh-CN.png")).await;
+        page.screenshot_full(&artifact("session-full.zh-CN.png")).await;
+
+        // The rest of the lesson: it ends saying so in Chinese.
+        while page
+            .eval("document.querySelector('#scenarios').dataset.done")
+            .await
+            != json!("true")
+        {
+            page.next_step().await;
+        }
+        page.wait_for(
+            "document.querySelector('#scenario-status').textContent.startsWith('完成')",
+            SHOW,
+        )
+        .await;
+        assert_eq!(page.ladder_calls().await.len(), 16, "14 lesson calls and 2 by hand");
+        page.assert_no_errors();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_language_switch_is_remembered_and_an_exercise_runs_in_chinese() {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
+        let app = TestApp::start().await;
+        let (status, _) = app.get("/api/exercises", None).await;
+        if status == StatusCode::NOT_FOUND {
+            common::report_skip("the server has no exercises API");
+            return;
+        }
+        let catalog = get_in_chinese(&app, "/api/exercises").await;
+        let first = catalog[0]["id"].as_str().expect("an exercise").to_owned();
+        let exercise = get_in_chinese(&app, &format!("/api/exercises/{first}")).await;
+
+        // An English page; one click on the switch and it is Chinese, now and next time.
+        let page = browser.new_page(1280, 800).await;
+        speak(&page, "en-US,en;q=0.9").await;
+        page.goto(&app.url("/")).await;
+        assert_eq!(page.eval("document.documentElement.lang").await, json!("en"));
+        page.wait_for("document.querySelector('.exercise')", SHOW).await;
+        page.click(".lang-switch [data-lang=\"zh-CN\"]").await;
+        page.wait_for(
+            "document.readyState === 'complete' && document.documentElement.lang === 'zh-CN' \
+             && document.querySelector('.exercise')",
+            SHOW,
+        )
+        .await;
+        assert_eq!(
+            page.eval("document.cookie.includes('plugboard_lang=zh-CN')").await,
+            json!(true)
+        );
+        assert_eq!(
+            page.eval("document.querySelector('.lang-switch [aria-current=\"true\"]').dataset.lang")
+                .await,
+            json!("zh-CN")
+        );
+        // The exercises as the API gives them in Chinese (the cookie goes with every fetch).
+        page.wait_for(
+            &format!(
+                "document.querySelector('.exercise strong').textContent === {}",
+                js_string(catalog[0]["title"].as_str().unwrap())
+            ),
+            SHOW,
+        )
+        .await;
+
+        page.wait_for(
+            "document.querySelector('#isolation').textContent === 'loopback'",
+            SHOW,
+        )
+        .await;
+        page.screenshot(&artifact("landing.zh-CN.png")).await;
+
+        page.click(&format!("button[data-exercise={}]", js_string(&first)))
+            .await;
+        page.wait_for(
+            "location.pathname.startsWith('/s/') && !document.querySelector('#exercise-panel').hidden",
+            SHOW,
+        )
+        .await;
+        assert_eq!(page.eval("document.documentElement.lang").await, json!("zh-CN"));
+        page.wait_for(
+            &format!(
+                "document.querySelector('#exercise-panel .ex-title').textContent === {}",
+                js_string(exercise["title"].as_str().unwrap())
+            ),
+            SHOW,
+        )
+        .await;
+        let first_paragraph = exercise["text"]
+            .as_str()
+            .unwrap()
+            .trim()
+            .split("\n\n")
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        page.wait_for(
+            &format!(
+                "document.querySelector('#exercise .ex-body p').textContent.split(/\\s+/).join(' ') === {}",
+                js_string(&first_paragraph)
+            ),
+            SHOW,
+        )
+        .await;
+        assert_eq!(
+            page.eval("document.querySelector('#exercise-title').textContent").await,
+            json!("练习")
+        );
+        let checks = exercise["checks"].as_array().unwrap().len();
+        page.wait_for(
+            &format!(
+                "document.querySelectorAll('#exercise-checks .ex-check').length === {checks} \
+                 && document.querySelector('#exercise-score').textContent.startsWith('已通过 ')"
+            ),
+            SHOW,
+        )
+        .await;
+        page.click("#exercise-grade").await;
+        page.wait_for(
+            "document.querySelector('#exercise-note').textContent.startsWith('已保存为第')",
+            SHOW,
+        )
+        .await;
+        page.eval("window.scrollTo(0, 0)").await;
+        page.screenshot(&artifact("exercise.zh-CN.png")).await;
+        assert_no_errors(&page);
+    })
+    .await;
 }

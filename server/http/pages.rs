@@ -1,7 +1,10 @@
 //! The pages: server-rendered shells (askama) and the static files they load, all compiled
 //! into the binary. The pages talk to the REST API and the WebSocket only: a shell carries no
 //! session data and no token, and everything live is drawn by the ES modules under
-//! `web/static/`, which the Content-Security-Policy lets load from this origin only.
+//! `web/static/`, which the Content-Security-Policy lets load from this origin only. A shell
+//! is written in the request's language ([`RequestLang`]), its words in [`texts`].
+
+mod texts;
 
 use std::sync::LazyLock;
 
@@ -15,13 +18,18 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::access::PathParams;
 use super::error::ApiError;
+use super::lang::RequestLang;
+use crate::i18n::Lang;
 use crate::sandbox::SessionId;
+use texts::PageTexts;
 
 /// How browsers may cache a static file: keep it, but ask again each time (the `ETag` makes
 /// the answer a cheap 304), so a new server version is picked up at once.
 const STATIC_CACHE_CONTROL: &str = "no-cache";
 /// Pages are shells that change with the server version only; never stored by proxies.
 const PAGE_CACHE_CONTROL: &str = "no-cache, private";
+/// A page's language follows these request headers (see [`RequestLang`]).
+const PAGE_VARY: &str = "Accept-Language, Cookie";
 
 /// One file served under `/static/`, compiled in.
 #[derive(Debug)]
@@ -106,6 +114,10 @@ pub fn routes() -> Router<AppState> {
 struct LandingPage {
     /// The server's version, shown in the footer.
     version: &'static str,
+    /// The page's language tag, as in `<html lang>`.
+    tag: &'static str,
+    /// The page's words in that language.
+    t: &'static PageTexts,
 }
 
 /// The session page's shell; the token stays in the URL fragment, out of this request.
@@ -116,39 +128,63 @@ struct SessionPage {
     version: &'static str,
     /// The session the page opens.
     id: String,
+    /// The page's language tag, as in `<html lang>`.
+    tag: &'static str,
+    /// The page's words in that language.
+    t: &'static PageTexts,
 }
 
-fn page(template: &impl Template) -> Result<Response, ApiError> {
+fn page(template: &impl Template, lang: Lang) -> Result<Response, ApiError> {
     let html = template
         .render()
         .map_err(|e| ApiError::Internal(format!("rendering a page: {e}")))?;
     Ok((
-        [(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(PAGE_CACHE_CONTROL),
-        )],
+        [
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(PAGE_CACHE_CONTROL),
+            ),
+            (
+                header::CONTENT_LANGUAGE,
+                HeaderValue::from_static(lang.tag()),
+            ),
+            (header::VARY, HeaderValue::from_static(PAGE_VARY)),
+        ],
         Html(html),
     )
         .into_response())
 }
 
 /// `GET /`: what Plugboard is, a button that starts a session, the exercises.
-async fn landing() -> Result<Response, ApiError> {
-    page(&LandingPage {
-        version: env!("CARGO_PKG_VERSION"),
-    })
+async fn landing(RequestLang(lang): RequestLang) -> Result<Response, ApiError> {
+    page(
+        &LandingPage {
+            version: env!("CARGO_PKG_VERSION"),
+            tag: lang.tag(),
+            t: PageTexts::of(lang),
+        },
+        lang,
+    )
 }
 
 /// `GET /s/{id}`: the session page. Whether the session exists, and whether the token in the
 /// fragment opens it, is for the page to ask the API.
-async fn session_page(PathParams(id): PathParams<String>) -> Result<Response, ApiError> {
+async fn session_page(
+    RequestLang(lang): RequestLang,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
     let id: SessionId = id
         .parse()
         .map_err(|()| ApiError::NotFound(format!("no session `{id}`").into()))?;
-    page(&SessionPage {
-        version: env!("CARGO_PKG_VERSION"),
-        id: id.to_string(),
-    })
+    page(
+        &SessionPage {
+            version: env!("CARGO_PKG_VERSION"),
+            id: id.to_string(),
+            tag: lang.tag(),
+            t: PageTexts::of(lang),
+        },
+        lang,
+    )
 }
 
 /// `GET /static/{name}`: a compiled-in file, or 304 when the browser has it already.
@@ -223,16 +259,45 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pages_render() {
-        let landing = LandingPage { version: "9.9.9" }.render().unwrap();
-        assert!(landing.contains("/static/landing.js"));
-        let session = SessionPage {
+    fn landing(lang: Lang) -> String {
+        LandingPage {
             version: "9.9.9",
-            id: "00000000000000ff".to_owned(),
+            tag: lang.tag(),
+            t: PageTexts::of(lang),
         }
         .render()
-        .unwrap();
+        .unwrap()
+    }
+
+    fn session(lang: Lang) -> String {
+        SessionPage {
+            version: "9.9.9",
+            id: "00000000000000ff".to_owned(),
+            tag: lang.tag(),
+            t: PageTexts::of(lang),
+        }
+        .render()
+        .unwrap()
+    }
+
+    #[test]
+    fn pages_render_in_each_language() {
+        for lang in Lang::ALL {
+            let tag = format!("<html lang=\"{}\">", lang.tag());
+            assert!(landing(lang).contains(&tag), "{lang:?}");
+            assert!(session(lang).contains(&tag), "{lang:?}");
+            assert!(landing(lang).contains("data-lang=\"zh-CN\""), "the switch");
+        }
+        assert!(landing(Lang::En).contains("New session"));
+        assert!(landing(Lang::Zh).contains("新建会话"));
+        assert!(session(Lang::Zh).contains("引导场景"));
+    }
+
+    #[test]
+    fn pages_render() {
+        let landing = landing(Lang::En);
+        assert!(landing.contains("/static/landing.js"));
+        let session = session(Lang::En);
         assert!(session.contains("data-session=\"00000000000000ff\""));
         assert!(
             !session.contains("<script>"),

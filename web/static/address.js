@@ -5,6 +5,20 @@
 // name written "@echo"). A Unix name means something on its own host only, so it never names
 // a host. Pure functions over strings and the model's host list; no DOM.
 
+import { localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    unnamed: 'unnamed',
+  },
+  'zh-CN': {
+    unnamed: '无名',
+  },
+};
+const T = localize(TEXTS);
+
+
 /** An IP as the page compares it: lower case, IPv4-mapped IPv6 as plain IPv4. */
 export function normIp(ip) {
   const lower = String(ip).toLowerCase();
@@ -23,7 +37,7 @@ export function isAbstractAddr(text) {
 
 /** A Unix-domain address as the page shows it: the path, the @name, or "unnamed". */
 export function unixName(addr) {
-  return addr ? String(addr) : 'unnamed';
+  return addr ? String(addr) : T.unnamed;
 }
 
 /** A Unix-domain name as a label of at most `max` characters shows it (the full name goes in

@@ -13,6 +13,40 @@
 // enum field's values: one entry per choice (the C constant names the server also accepts are
 // spellings of the same choice), labelled as a program would write it.
 
+import { localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    afUnix: 'AF_UNIX (Unix domain: inside the host)',
+    shutWr: 'SHUT_WR (send FIN)',
+    inetDgram: 'UDP, or ICMP echo with protocol icmp',
+    inetRaw: 'raw IP: ICMP, netns mode only',
+    inetSeqpacket: 'not for IP here',
+    unixStream: 'Unix stream',
+    unixDgram: 'Unix datagrams',
+    unixSeqpacket: 'Unix records, connected',
+    unixRaw: 'not for Unix',
+    defaultProtocol: 'default (from domain and type)',
+    default: 'default',
+  },
+  'zh-CN': {
+    afUnix: 'AF_UNIX（Unix 域：主机内部）',
+    shutWr: 'SHUT_WR（发送 FIN）',
+    inetDgram: 'UDP；协议选 icmp 时为 ICMP 回显',
+    inetRaw: '原始 IP：ICMP，仅限 netns 模式',
+    inetSeqpacket: '这里不用于 IP',
+    unixStream: 'Unix 字节流',
+    unixDgram: 'Unix 数据报',
+    unixSeqpacket: 'Unix 有序分组，面向连接',
+    unixRaw: '不用于 Unix',
+    defaultProtocol: '默认（由协议族和类型决定）',
+    default: '默认',
+  },
+};
+const T = localize(TEXTS);
+
+
 /** Names the call body's schema has had, newest first. */
 const SCHEMA_NAMES = ['CallRequest', 'CallBody'];
 /** Fields of every call, which the console shows on their own rather than per call. */
@@ -122,18 +156,18 @@ export function callsFromOpenApi(doc) {
 // Choices of enum fields, as the console offers them
 
 /** Labels of the choices the console knows, in the order it offers them. */
-const CHOICE_LABELS = {
-  domain: { inet: 'AF_INET (IPv4)', inet6: 'AF_INET6 (IPv6)', unix: 'AF_UNIX (Unix domain: inside the host)' },
+const CHOICE_LABELS = () => ({
+  domain: { inet: 'AF_INET (IPv4)', inet6: 'AF_INET6 (IPv6)', unix: T.afUnix },
   type: { stream: 'SOCK_STREAM', dgram: 'SOCK_DGRAM', seqpacket: 'SOCK_SEQPACKET', raw: 'SOCK_RAW' },
   protocol: { tcp: 'IPPROTO_TCP', udp: 'IPPROTO_UDP', icmp: 'IPPROTO_ICMP', icmpv6: 'IPPROTO_ICMPV6' },
-  how: { read: 'SHUT_RD', write: 'SHUT_WR (send FIN)', both: 'SHUT_RDWR' },
-};
+  how: { read: 'SHUT_RD', write: T.shutWr, both: 'SHUT_RDWR' },
+});
 
 /** What each type means in each domain, after its C name. */
-const TYPE_MEANING = {
-  inet: { stream: 'TCP', dgram: 'UDP, or ICMP echo with protocol icmp', raw: 'raw IP: ICMP, netns mode only', seqpacket: 'not for IP here' },
-  unix: { stream: 'Unix stream', dgram: 'Unix datagrams', seqpacket: 'Unix records, connected', raw: 'not for Unix' },
-};
+const TYPE_MEANING = () => ({
+  inet: { stream: 'TCP', dgram: T.inetDgram, raw: T.inetRaw, seqpacket: T.inetSeqpacket },
+  unix: { stream: T.unixStream, dgram: T.unixDgram, seqpacket: T.unixSeqpacket, raw: T.unixRaw },
+});
 
 /** Spellings the server takes for a choice already offered (other than C constant names). */
 const ALIASES = {
@@ -150,19 +184,19 @@ const ALIASES = {
  */
 export function choicesOf(field, context = {}) {
   const values = field.enum || [];
-  const labels = CHOICE_LABELS[field.name] || {};
+  const labels = CHOICE_LABELS()[field.name] || {};
   const aliases = new Set(ALIASES[field.name] || []);
   const known = Object.keys(labels).filter((v) => values.includes(v));
   const others = values.filter((v) => !(v in labels) && !aliases.has(v) && !/^[A-Z][A-Z0-9]*_[A-Z0-9_]+$/.test(v));
   const label = (v) => {
     if (field.name === 'type') {
-      const meaning = (TYPE_MEANING[context.domain === 'unix' ? 'unix' : 'inet'] || {})[v];
+      const meaning = (TYPE_MEANING()[context.domain === 'unix' ? 'unix' : 'inet'] || {})[v];
       return meaning ? `${labels[v]} (${meaning})` : labels[v] || v;
     }
     return labels[v] || v;
   };
   const out = [...known, ...others].map((v) => [v, label(v)]);
   if (!out.length) for (const v of values) out.push([v, v]);
-  if (!field.required) out.unshift(['', field.name === 'protocol' ? 'default (from domain and type)' : 'default']);
+  if (!field.required) out.unshift(['', field.name === 'protocol' ? T.defaultProtocol : T.default]);
   return out;
 }

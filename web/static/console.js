@@ -11,8 +11,79 @@ import { choicesOf } from './calls.js';
 import { protoName, replyFacts, replyHint } from './describe.js';
 import { expectNext } from './hints.js';
 import { icmpLines, icmpSummary } from './icmp.js';
-import { openSocket, openSockets, stateLabel } from './model.js';
+import { openSocket, openSockets, stateText } from './model.js';
 import { explainPort, portOf, portTitle, privilegedRefusal } from './ports.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    host: 'Host',
+    call: 'Call',
+    submit: 'Make the call',
+    calling: 'Calling…',
+    default: 'default',
+    blocking: 'Blocking',
+    waitHelp: 'how long a blocking call may wait before it is answered as pending',
+    fdNumber: 'Descriptor number',
+    address: 'address',
+    maxBytes: 'max bytes',
+    peek: 'MSG_PEEK (leave the bytes queued)',
+    on: 'on',
+    nonblock: 'O_NONBLOCK on',
+    value: 'value',
+    other: 'other…',
+    otherNone: 'other (no socket open)',
+    fdOn: 'fd {fd} on {host} ({what})',
+    onHost: 'host {host}',
+    nextFor: 'Next for ',
+    blockedCalls: 'Blocked calls',
+    blockedSince: ' blocked since #{seq} — ends when the kernel can answer, or on close',
+    blocked: ' blocked',
+    addrPlaceholder: 'ip:port, /path or @name',
+    addrTitle: 'ip:port for TCP and UDP ([ip6]:port for IPv6; port 0 lets the kernel choose), a bare IP for ICMP, a path (/tmp/echo.sock) or an @abstract name for a Unix-domain socket',
+    field: ' (field: {field})',
+    retry: ' — retry in {s} s',
+    rejected: 'The API refused the request before any socket saw it.',
+    pendingLabel: 'blocked',
+    pendingText: ' call {id} is waiting; its end appears in the ladder as an event with the same call id.',
+    ok: 'ok',
+  },
+  'zh-CN': {
+    host: '主机',
+    call: '调用',
+    submit: '发起调用',
+    calling: '调用中…',
+    default: '默认',
+    blocking: '阻塞',
+    waitHelp: '阻塞调用最多等多久，超时就以 pending（等待中）作答',
+    fdNumber: '描述符编号',
+    address: '地址',
+    maxBytes: '最多字节数',
+    peek: 'MSG_PEEK（读后数据仍留在队列里）',
+    on: '开',
+    nonblock: '开启 O_NONBLOCK',
+    value: '值',
+    other: '其他…',
+    otherNone: '其他（没有打开的套接字）',
+    fdOn: '{host} 上的 fd {fd}（{what}）',
+    onHost: '主机 {host}',
+    nextFor: '下一步，对 ',
+    blockedCalls: '阻塞中的调用',
+    blockedSince: ' 自 #{seq} 起阻塞——内核能作答时结束，或在 close 时结束',
+    blocked: ' 阻塞中',
+    addrPlaceholder: 'ip:端口、/路径 或 @名字',
+    addrTitle: 'TCP 和 UDP 用 ip:端口（IPv6 用 [ip6]:端口；端口 0 让内核来选），ICMP 只用 IP，Unix 域套接字用路径（/tmp/echo.sock）或 @抽象名字',
+    field: '（字段：{field}）',
+    retry: '——{s} 秒后重试',
+    rejected: '请求还没到任何套接字，就被 API 拒绝了。',
+    pendingLabel: '阻塞',
+    pendingText: ' 调用 {id} 正在等待；它结束时，时序图里会出现一个带有相同调用 ID 的事件。',
+    ok: '成功',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** Where a field stands in the form; fields the page does not know come last, as the
  * server lists them. */
@@ -68,25 +139,25 @@ export function mountConsole(el, store, { call, calls }) {
   let fdChoice = '';
   let busy = false;
 
-  const hostGroup = h('div', { class: 'seg', role: 'radiogroup', 'aria-label': 'Host', id: 'console-hosts' });
+  const hostGroup = h('div', { class: 'seg', role: 'radiogroup', 'aria-label': T.host, id: 'console-hosts' });
   const callSel = h('select', { id: 'console-call', name: 'call' },
     Object.keys(CALLS).map((name) => h('option', { value: name }, name)));
   const fields = h('div', { class: 'console-fields', id: 'console-fields' });
   const addrList = h('datalist', { id: 'console-addrs' });
   const expect = h('div', { class: 'expect', id: 'console-expect', 'aria-live': 'polite' });
-  const submit = h('button', { type: 'submit', class: 'button primary', id: 'console-submit' }, 'Make the call');
+  const submit = h('button', { type: 'submit', class: 'button primary', id: 'console-submit' }, T.submit);
   const preview = h('code', { class: 'console-preview mono', id: 'console-preview' });
-  const waitInput = h('input', { type: 'number', id: 'console-wait', min: '0', step: '100', placeholder: 'default', value: values.wait, oninput: () => { values.wait = waitInput.value; } });
+  const waitInput = h('input', { type: 'number', id: 'console-wait', min: '0', step: '100', placeholder: T.default, value: values.wait, oninput: () => { values.wait = waitInput.value; } });
   const result = h('div', { class: 'console-result', id: 'console-result', 'aria-live': 'polite' });
   const pending = h('div', { class: 'console-pending', id: 'console-pending' });
   const form = h('form', { class: 'console-form', id: 'console-form', autocomplete: 'off' },
     h('div', { class: 'row2' },
-      h('div', { class: 'field' }, h('span', { class: 'label', id: 'console-host-label' }, 'Host'), hostGroup),
-      h('label', { class: 'field' }, h('span', { class: 'label' }, 'Call'), callSel)),
+      h('div', { class: 'field' }, h('span', { class: 'label', id: 'console-host-label' }, T.host), hostGroup),
+      h('label', { class: 'field' }, h('span', { class: 'label' }, T.call), callSel)),
     fields,
-    h('details', { class: 'more' }, h('summary', {}, 'Blocking'),
+    h('details', { class: 'more' }, h('summary', {}, T.blocking),
       h('label', { class: 'field inline' }, h('span', { class: 'label' }, 'wait_ms'), waitInput,
-        h('span', { class: 'muted small' }, 'how long a blocking call may wait before it is answered as pending'))),
+        h('span', { class: 'muted small' }, T.waitHelp))),
     expect,
     h('div', { class: 'console-actions' }, submit, preview),
     addrList);
@@ -225,7 +296,7 @@ export function mountConsole(el, store, { call, calls }) {
 
   // ------------------------------------------------------------------ fields
   const fdSelect = h('select', { id: 'console-fd', name: 'fd', onchange: () => { fdChoice = fdSelect.value; refresh(); } });
-  const fdOther = h('input', { type: 'number', id: 'console-fd-other', min: '0', value: values.fdOther, 'aria-label': 'Descriptor number', oninput: () => { values.fdOther = fdOther.value; refresh(); } });
+  const fdOther = h('input', { type: 'number', id: 'console-fd-other', min: '0', value: values.fdOther, 'aria-label': T.fdNumber, oninput: () => { values.fdOther = fdOther.value; refresh(); } });
 
   const input = (field, attrs, slot = field) => {
     const el = h('input', { id: `console-${field}`, name: field, value: values[slot] ?? '', ...attrs });
@@ -263,8 +334,8 @@ export function mountConsole(el, store, { call, calls }) {
           parts.push(labelled(field, select(field, choices(name, field) || [[values[field], values[field]]])));
           break;
         case 'addr': {
-          const el = input('addr', { type: 'text', list: 'console-addrs', placeholder: suggestions(name)[0] || ADDR_PLACEHOLDER, spellcheck: 'false', class: 'mono', title: ADDR_TITLE }, `addr:${name}`);
-          parts.push(labelled('address', el, 'wide'));
+          const el = input('addr', { type: 'text', list: 'console-addrs', placeholder: suggestions(name)[0] || ADDR_PLACEHOLDER(), spellcheck: 'false', class: 'mono', title: ADDR_TITLE() }, `addr:${name}`);
+          parts.push(labelled(T.address, el, 'wide'));
           break;
         }
         case 'backlog':
@@ -274,10 +345,10 @@ export function mountConsole(el, store, { call, calls }) {
           parts.push(labelled('data', input('data', { type: 'text', class: 'mono', spellcheck: 'false' }), 'wide'));
           break;
         case 'max':
-          parts.push(labelled('max bytes', input('max', { type: 'number', min: '0' })));
+          parts.push(labelled(T.maxBytes, input('max', { type: 'number', min: '0' })));
           break;
         case 'peek':
-          parts.push(h('label', { class: 'field check' }, input('peek', { type: 'checkbox' }), h('span', {}, 'MSG_PEEK (leave the bytes queued)')));
+          parts.push(h('label', { class: 'field check' }, input('peek', { type: 'checkbox' }), h('span', {}, T.peek)));
           break;
         case 'option':
           if (!(values.option in sockopts)) values.option = Object.keys(sockopts)[0];
@@ -285,15 +356,15 @@ export function mountConsole(el, store, { call, calls }) {
           break;
         case 'value': {
           const shape = sockopts[values.option] || 'int';
-          if (shape === 'bool') parts.push(h('label', { class: 'field check' }, input('value', { type: 'checkbox' }), h('span', {}, 'on')));
+          if (shape === 'bool') parts.push(h('label', { class: 'field check' }, input('value', { type: 'checkbox' }), h('span', {}, T.on)));
           else if (shape === 'linger') {
             parts.push(h('label', { class: 'field check' }, input('lingerOn', { type: 'checkbox' }), h('span', {}, 'l_onoff')));
             parts.push(labelled('l_linger (s)', input('lingerSeconds', { type: 'number', min: '0' })));
-          } else parts.push(labelled('value', input('valueInt', { type: 'number' })));
+          } else parts.push(labelled(T.value, input('valueInt', { type: 'number' })));
           break;
         }
         case 'on':
-          parts.push(h('label', { class: 'field check' }, input('on', { type: 'checkbox' }), h('span', {}, 'O_NONBLOCK on')));
+          parts.push(h('label', { class: 'field check' }, input('on', { type: 'checkbox' }), h('span', {}, T.nonblock)));
           break;
         default: {
           // A field the server added: a control of its type, labelled with its name.
@@ -353,8 +424,8 @@ export function mountConsole(el, store, { call, calls }) {
 
     // Descriptors of the host, and "other" for any number at all.
     const sockets = host ? openSockets(model, host) : [];
-    const options = sockets.map((sk) => [String(sk.fd), `${sk.fd} · ${protoName(sk.proto)}${sk.proto === 'unix' ? ` ${sk.type}` : ''} ${stateLabel(sk)}${sk.local ? ` ${sk.local}` : ''}`]);
-    options.push(['other', sockets.length ? 'other…' : 'other (no socket open)']);
+    const options = sockets.map((sk) => [String(sk.fd), `${sk.fd} · ${protoName(sk.proto)}${sk.proto === 'unix' ? ` ${sk.type}` : ''} ${stateText(sk)}${sk.local ? ` ${sk.local}` : ''}`]);
+    options.push(['other', sockets.length ? T.other : T.otherNone]);
     const wanted = options.map((o) => o.join('=')).join('|');
     if (fdSelect.dataset.options !== wanted) {
       fdSelect.dataset.options = wanted;
@@ -371,19 +442,19 @@ export function mountConsole(el, store, { call, calls }) {
       fill(addrList, list.map((a) => h('option', { value: a })));
     }
     const addrInput = fields.querySelector('#console-addr');
-    if (addrInput) addrInput.placeholder = list[0] || ADDR_PLACEHOLDER;
+    if (addrInput) addrInput.placeholder = list[0] || ADDR_PLACEHOLDER();
 
     // What the kernel expects next on the chosen socket.
     const usesFd = CALLS[callSel.value].fields.includes('fd');
     const socket = usesFd ? socketOf() : undefined;
     const next = expectNext(usesFd ? socket : (sockets.length ? sockets[sockets.length - 1] : undefined));
-    const target = usesFd && socket ? `fd ${socket.fd} on ${host} (${protoName(socket.proto)} ${stateLabel(socket)})` : `host ${host || '?'}`;
+    const target = usesFd && socket ? fmt(T.fdOn, { fd: socket.fd, host, what: `${protoName(socket.proto)} ${stateText(socket)}` }) : fmt(T.onHost, { host: host || '?' });
     const expectKey = `${target}|${next.calls.join()}|${callSel.value}|${next.why}`;
     if (expect.dataset.key !== expectKey) {
       // Redrawn only when it changes, so a focused chip keeps its focus as events arrive.
       expect.dataset.key = expectKey;
       fill(expect,
-        h('span', { class: 'expect-label' }, 'Next for ', h('strong', {}, target), ': '),
+        h('span', { class: 'expect-label' }, T.nextFor, h('strong', {}, target), ': '),
         next.calls.map((c) => h('button', { type: 'button', class: ['chip-button', c === callSel.value ? 'current' : null], 'data-call': c, onclick: () => setCall(c) }, c)),
         h('span', { class: 'expect-why muted' }, next.why));
     }
@@ -394,11 +465,11 @@ export function mountConsole(el, store, { call, calls }) {
     if (pending.dataset.key !== pendingKey) {
       pending.dataset.key = pendingKey;
       fill(pending, blocked.length ? [
-        h('h3', {}, 'Blocked calls'),
+        h('h3', {}, T.blockedCalls),
         h('ul', {}, blocked.map((p) => h('li', { class: 'pending-item', 'data-call-id': p.call_id },
           h('span', { class: 'spinner', 'aria-hidden': 'true' }),
           h('span', { class: 'mono' }, `${p.host} ${p.kind}(${p.fd ?? ''})`),
-          h('span', { class: 'muted small' }, p.seq ? ` blocked since #${p.seq} — ends when the kernel can answer, or on close` : ' blocked')))),
+          h('span', { class: 'muted small' }, p.seq ? fmt(T.blockedSince, { seq: p.seq }) : T.blocked)))),
       ] : []);
     }
 
@@ -434,12 +505,12 @@ export function mountConsole(el, store, { call, calls }) {
     e.preventDefault();
     if (busy) return;
     busy = true;
-    submit.textContent = 'Calling…';
+    submit.textContent = T.calling;
     refresh();
     const request = body();
     const answer = await call(request);
     busy = false;
-    submit.textContent = 'Make the call';
+    submit.textContent = T.submit;
     // A new descriptor is what the next call most likely wants.
     if (answer && answer.body && answer.body.status === 'ok' && answer.body.fd !== undefined && ['socket', 'socketpair', 'accept'].includes(request.call)) {
       fdChoice = String(answer.body.fd);
@@ -466,8 +537,8 @@ export function mountConsole(el, store, { call, calls }) {
 }
 
 /** What the address field takes, for its placeholder and tooltip. */
-const ADDR_PLACEHOLDER = 'ip:port, /path or @name';
-const ADDR_TITLE = 'ip:port for TCP and UDP ([ip6]:port for IPv6; port 0 lets the kernel choose), a bare IP for ICMP, a path (/tmp/echo.sock) or an @abstract name for a Unix-domain socket';
+const ADDR_PLACEHOLDER = () => T.addrPlaceholder;
+const ADDR_TITLE = () => T.addrTitle;
 
 /** One fact of an answer (`replyFacts`); an address with a port tells its range on hover. */
 function fact({ name, label, text }, value, model, host) {
@@ -492,9 +563,9 @@ function drawResult(last, model) {
   if (last.error) {
     return [head, h('div', { class: 'res st-rejected' },
       h('strong', {}, `HTTP ${last.error.status || '—'} ${last.error.type || ''}`),
-      h('span', {}, ` ${last.error.message}${last.error.field ? ` (field: ${last.error.field})` : ''}`),
-      last.error.retryAfter ? h('span', { class: 'muted' }, ` — retry in ${last.error.retryAfter} s`) : null,
-      h('p', { class: 'small muted' }, 'The API refused the request before any socket saw it.'))];
+      h('span', {}, ` ${last.error.message}${last.error.field ? fmt(T.field, { field: last.error.field }) : ''}`),
+      last.error.retryAfter ? h('span', { class: 'muted' }, fmt(T.retry, { s: last.error.retryAfter })) : null,
+      h('p', { class: 'small muted' }, T.rejected))];
   }
   const b = last.body;
   if (b.status === 'error') {
@@ -507,11 +578,11 @@ function drawResult(last, model) {
   }
   if (b.status === 'pending') {
     return [head, h('div', { class: 'res st-pending' },
-      h('strong', {}, 'blocked'), h('span', {}, ` call ${b.call_id} is waiting; its end appears in the ladder as an event with the same call id.`))];
+      h('strong', {}, T.pendingLabel), h('span', {}, fmt(T.pendingText, { id: b.call_id })))];
   }
   const facts = replyFacts(b).map((f) => fact(f, b[f.name], model, last.request.host));
   const hint = replyHint(last.request, b);
-  return [head, h('div', { class: 'res st-ok' }, h('strong', {}, 'ok'), ' ', facts,
+  return [head, h('div', { class: 'res st-ok' }, h('strong', {}, T.ok), ' ', facts,
     icmpResult(b.icmp), hint ? h('p', { class: 'hint' }, hint) : null,
     chosenPortNote(b, last.request.host, model))];
 }

@@ -5,6 +5,101 @@
 import { isAbstractAddr, isUnixAddr } from './address.js';
 import { icmpDirection, icmpHint } from './icmp.js';
 import { defaultType } from './model.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    abstractName: 'abstract name, no file',
+    socketFile: 'a socket file',
+    on: 'on',
+    off: 'off',
+    blocked: 'blocked…',
+    error: 'error',
+    fds: '→ fds {fds}, connected to each other',
+    fromUnnamed: '→ fd {fd} from {peer}',
+    unnamedFd: '{fd} (unnamed)',
+    anUnnamed: 'an unnamed socket',
+    from: ' from {peer}',
+    bytes: '→ {n} bytes',
+    eos: '→ 0 (end of stream)',
+    bytesData: '→ {n} bytes {data}',
+    unnamed: 'unnamed',
+    as: '→ 0 (as {addr})',
+    started: 'session started: hosts {hosts}{note}',
+    joined: 'host {hosts} joined',
+    ended: 'session ended: {reason}',
+    incoming: 'connection queued for accept ({queue} of {backlog})',
+    waiting: '{n} bytes waiting {data}',
+    unixEof: 'the peer closed: end of stream after the waiting bytes (no FIN: a Unix socket sends no packets)',
+    eof: 'FIN received: end of stream after the waiting bytes',
+    unixReset: 'connection reset: the peer closed with bytes unread',
+    reset: 'RST: connection reset',
+    fromPacket: ' (read from packet #{seq})',
+    all: 'all',
+    packet: 'packet',
+    refused: 'sandbox refused {peer}',
+    outsider: 'an outsider',
+    peerFd: 'peer fd',
+    peer: 'peer',
+    addr: 'addr',
+    bytesLabel: 'bytes',
+    data: 'data',
+    value: 'value',
+    note: 'note',
+    none: 'none',
+    gone: 'socket without a descriptor is gone{where}{was}',
+    was: ' (was {state})',
+    timer: ' · timer {t}',
+    noFd: '{from}{to}, no descriptor{where}{timer}',
+  },
+  'zh-CN': {
+    abstractName: '抽象名字，没有文件',
+    socketFile: '一个套接字文件',
+    on: '开',
+    off: '关',
+    blocked: '阻塞中…',
+    error: '错误',
+    fds: '→ fd {fds}，彼此相连',
+    fromUnnamed: '→ fd {fd}，来自 {peer}',
+    unnamedFd: '{fd}（无名）',
+    anUnnamed: '一个无名套接字',
+    from: '，来自 {peer}',
+    bytes: '→ {n} 字节',
+    eos: '→ 0（流结束）',
+    bytesData: '→ {n} 字节 {data}',
+    unnamed: '无名',
+    as: '→ 0（实际为 {addr}）',
+    started: '会话开始：主机 {hosts}{note}',
+    joined: '主机 {hosts} 加入',
+    ended: '会话结束：{reason}',
+    incoming: '连接进入监听队列，等待 accept（{queue}/{backlog}）',
+    waiting: '{n} 字节等待读取 {data}',
+    unixEof: '对端已关闭：读完等待中的数据后就是流结束（没有 FIN：Unix 套接字不发数据包）',
+    eof: '收到 FIN：读完等待中的数据后就是流结束',
+    unixReset: '连接被复位：对端关闭时还有数据没读',
+    reset: 'RST：连接被复位',
+    fromPacket: '（从数据包 #{seq} 读出）',
+    all: '全部',
+    packet: '数据包',
+    refused: '沙箱拒绝了 {peer}',
+    outsider: '一个外来者',
+    peerFd: '对端 fd',
+    peer: '对端',
+    addr: '地址',
+    bytesLabel: '字节',
+    data: '数据',
+    value: '值',
+    note: '备注',
+    none: '无',
+    gone: '没有描述符的套接字已消失{where}{was}',
+    was: '（原为 {state}）',
+    timer: ' · 计时器 {t}',
+    noFd: '{from}{to}，没有描述符{where}{timer}',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** The C names of a socket's domain, type and protocol. */
 const DOMAIN_NAMES = { inet: 'AF_INET', inet6: 'AF_INET6', unix: 'AF_UNIX' };
@@ -52,8 +147,8 @@ export function protoName(proto) {
 
 /** What a Unix-domain name is, in a few words, or '' for any other address. */
 export function unixNameKind(addr) {
-  if (isAbstractAddr(addr)) return 'abstract name, no file';
-  if (isUnixAddr(addr)) return 'a socket file';
+  if (isAbstractAddr(addr)) return T.abstractName;
+  if (isUnixAddr(addr)) return T.socketFile;
   return '';
 }
 
@@ -101,7 +196,7 @@ export function callText(ev) {
     case 'getpeername':
       return `${ev.kind}(${fd})`;
     case 'nonblocking':
-      return `fcntl(${fd}, O_NONBLOCK ${ev.nonblocking ? 'on' : 'off'})`;
+      return `fcntl(${fd}, O_NONBLOCK ${ev.nonblocking ? T.on : T.off})`;
     default:
       return ev.kind;
   }
@@ -109,34 +204,34 @@ export function callText(ev) {
 
 /** What the call returned, for ok calls: "→ fd 4 from 10.0.0.1:49152", "→ 5 bytes". */
 export function resultText(ev) {
-  if (ev.status === 'pending') return 'blocked…';
-  if (ev.status === 'error') return ev.errno ? `${ev.errno.name} (${ev.errno.code})` : 'error';
+  if (ev.status === 'pending') return T.blocked;
+  if (ev.status === 'error') return ev.errno ? `${ev.errno.name} (${ev.errno.code})` : T.error;
   switch (ev.kind) {
     case 'socket':
       return `→ fd ${ev.new_fd ?? ev.fd}`;
     case 'socketpair':
-      return Array.isArray(ev.fds) ? `→ fds ${ev.fds.join(', ')}, connected to each other` : `→ fd ${ev.new_fd ?? ev.fd}`;
+      return Array.isArray(ev.fds) ? fmt(T.fds, { fds: ev.fds.join(', ') }) : `→ fd ${ev.new_fd ?? ev.fd}`;
     case 'accept': {
       // A Unix peer is on this host: the kernel names its descriptor (`peer_fd`).
       const peerFd = Number.isInteger(ev.peer_fd) ? `fd ${ev.peer_fd}` : null;
-      if (!ev.peer && ev.tuple && ev.tuple.proto === 'unix') return `→ fd ${ev.new_fd} from ${peerFd ? `${peerFd} (unnamed)` : 'an unnamed socket'}`;
-      return `→ fd ${ev.new_fd}${ev.peer ? ` from ${ev.peer}` : ''}${peerFd ? ` (${peerFd})` : ''}`;
+      if (!ev.peer && ev.tuple && ev.tuple.proto === 'unix') return fmt(T.fromUnnamed, { fd: ev.new_fd, peer: peerFd ? fmt(T.unnamedFd, { fd: peerFd }) : T.anUnnamed });
+      return `→ fd ${ev.new_fd}${ev.peer ? fmt(T.from, { peer: ev.peer }) : ''}${peerFd ? ` (${peerFd})` : ''}`;
     }
     case 'send':
     case 'sendto':
-      return `→ ${ev.bytes ?? 0} bytes`;
+      return fmt(T.bytes, { n: ev.bytes ?? 0 });
     case 'recv':
-      return ev.bytes === 0 ? '→ 0 (end of stream)' : `→ ${ev.bytes} bytes ${preview(ev)}`;
+      return ev.bytes === 0 ? T.eos : fmt(T.bytesData, { n: ev.bytes, data: preview(ev) });
     case 'recvfrom':
-      return `→ ${ev.bytes ?? 0} bytes ${preview(ev)}${ev.peer ? ` from ${ev.peer}` : ''}`;
+      return `${fmt(T.bytesData, { n: ev.bytes ?? 0, data: preview(ev) })}${ev.peer ? fmt(T.from, { peer: ev.peer }) : ''}`;
     case 'getsockopt':
       return `→ ${optValue(ev.value)}`;
     case 'getsockname':
-      return `→ ${ev.addr || (ev.tuple && ev.tuple.local) || (ev.tuple && ev.tuple.proto === 'unix' ? 'unnamed' : '?')}`;
+      return `→ ${ev.addr || (ev.tuple && ev.tuple.local) || (ev.tuple && ev.tuple.proto === 'unix' ? T.unnamed : '?')}`;
     case 'getpeername':
-      return `→ ${ev.peer || (ev.tuple && ev.tuple.remote) || (ev.tuple && ev.tuple.proto === 'unix' ? 'unnamed' : '?')}`;
+      return `→ ${ev.peer || (ev.tuple && ev.tuple.remote) || (ev.tuple && ev.tuple.proto === 'unix' ? T.unnamed : '?')}`;
     case 'bind': {
-      if (ev.requested_addr && ev.addr && ev.requested_addr !== ev.addr) return `→ 0 (as ${ev.addr})`;
+      if (ev.requested_addr && ev.addr && ev.requested_addr !== ev.addr) return fmt(T.as, { addr: ev.addr });
       const kind = unixNameKind(ev.addr);
       return kind ? `→ 0 (${kind})` : '→ 0';
     }
@@ -149,43 +244,44 @@ export function resultText(ev) {
 export function kernelText(ev) {
   switch (ev.kind) {
     case 'session_started':
-      return `session started: hosts ${(ev.hosts || []).map((h) => h.name).join(', ')}${ev.note ? ` (${ev.note})` : ''}`;
+      return fmt(T.started, { hosts: (ev.hosts || []).map((h) => h.name).join(', '), note: ev.note ? ` (${ev.note})` : '' });
     case 'host_added':
-      return `host ${(ev.hosts || []).map((h) => `${h.name} ${h.addrs.join(', ')}`).join('; ')} joined`;
+      return fmt(T.joined, { hosts: (ev.hosts || []).map((h) => `${h.name} ${h.addrs.join(', ')}`).join('; ') });
     case 'session_ended':
-      return `session ended: ${ev.reason || ''}`;
+      return fmt(T.ended, { reason: ev.reason || '' });
     case 'incoming':
-      return `connection queued for accept (${ev.queue ?? '?'} of ${ev.backlog ?? '?'})`;
+      return fmt(T.incoming, { queue: ev.queue ?? '?', backlog: ev.backlog ?? '?' });
     case 'data':
-      return `${ev.bytes ?? '?'} bytes waiting ${preview(ev)}`;
+      return fmt(T.waiting, { n: ev.bytes ?? '?', data: preview(ev) });
     case 'eof':
-      if (ev.tuple && ev.tuple.proto === 'unix') return 'the peer closed: end of stream after the waiting bytes (no FIN: a Unix socket sends no packets)';
-      return 'FIN received: end of stream after the waiting bytes';
+      if (ev.tuple && ev.tuple.proto === 'unix') return T.unixEof;
+      return T.eof;
     case 'reset':
-      if (ev.tuple && ev.tuple.proto === 'unix') return 'connection reset: the peer closed with bytes unread';
-      return 'RST: connection reset';
+      if (ev.tuple && ev.tuple.proto === 'unix') return T.unixReset;
+      return T.reset;
     case 'tcp_state':
-      return `${ev.from || '?'} → ${ev.to || '?'}${ev.inferred && ev.packet_seq ? ` (read from packet #${ev.packet_seq})` : ''}`;
+      return `${ev.from || '?'} → ${ev.to || '?'}${ev.inferred && ev.packet_seq ? fmt(T.fromPacket, { seq: ev.packet_seq }) : ''}`;
     case 'packet':
-      return ev.packet ? `${ev.packet.from} → ${ev.packet.to || 'all'} ${ev.packet.summary}` : 'packet';
+      return ev.packet ? `${ev.packet.from} → ${ev.packet.to || T.all} ${ev.packet.summary}` : T.packet;
     case 'kernel_socket':
       return kernelSocketText(ev);
     case 'isolation':
-      return `sandbox refused ${ev.peer || 'an outsider'}`;
+      return fmt(T.refused, { peer: ev.peer || T.outsider });
     default:
       return ev.kind;
   }
 }
 
-/** The fields of an ok call reply the console lists, in this order, and what it calls them.
+/** The fields of an ok call reply the console lists, in this order, and the key of what it
+ * calls them (null: the field's own name).
  * `icmp` and `hint` are not among them: they read as sentences (`replyHint`, icmp.js). */
 const REPLY_FACTS = [
-  ['fd', 'fd'],
-  ['fds', 'fds'],
-  ['peer_fd', 'peer fd'],
+  ['fd', null],
+  ['fds', null],
+  ['peer_fd', 'peerFd'],
   ['peer', 'peer'],
   ['addr', 'addr'],
-  ['bytes', 'bytes'],
+  ['bytes', 'bytesLabel'],
   ['data', 'data'],
   ['value', 'value'],
   ['note', 'note'],
@@ -197,7 +293,7 @@ export function replyFacts(body) {
   return REPLY_FACTS.filter(([name]) => body[name] !== undefined && body[name] !== null).map(([name, label]) => {
     const value = body[name];
     const text = Array.isArray(value) ? value.join(', ') : typeof value === 'object' ? optValue(value) : String(value);
-    return { name, label, text };
+    return { name, label: label ? T[label] : name, text };
   });
 }
 
@@ -224,7 +320,7 @@ export const NUMBERS = ['relative', 'absolute'];
 
 /** TCP flags as a ladder writes them: SYN+ACK, FIN+ACK. */
 export function flagText(tcp) {
-  return (tcp.flags || []).join('+') || 'none';
+  return (tcp.flags || []).join('+') || T.none;
 }
 
 /** A TCP number in the chosen style; the absolute one when the relative is not known yet. */
@@ -251,9 +347,9 @@ export function hasFlag(packet, flag) {
 
 /** The packet's flags alone, for links to it: "RST+ACK", or its protocol. */
 export function packetShort(packet) {
-  if (!packet) return 'packet';
+  if (!packet) return T.packet;
   if (packet.tcp) return flagText(packet.tcp);
-  return (packet.proto || 'packet').toUpperCase();
+  return (packet.proto || T.packet).toUpperCase();
 }
 
 /** Nanoseconds between two kernel timestamps, for people: 8.63 µs, 1.20 ms, 971 ms. */
@@ -277,7 +373,7 @@ export function fmtTimer(ms) {
 /** A socket without a descriptor, as sock_diag reported it (TIME_WAIT, or gone). */
 export function kernelSocketText(ev) {
   const where = ev.tuple && ev.tuple.local ? ` ${ev.tuple.local}${ev.tuple.remote ? ` ↔ ${ev.tuple.remote}` : ''}` : '';
-  if (ev.to === 'CLOSE') return `socket without a descriptor is gone${where}${ev.from ? ` (was ${ev.from})` : ''}`;
-  const timer = ev.timer_ms !== undefined && ev.timer_ms !== null ? ` · timer ${fmtTimer(ev.timer_ms)}` : '';
-  return `${ev.from ? `${ev.from} → ` : ''}${ev.to || '?'}, no descriptor${where}${timer}`;
+  if (ev.to === 'CLOSE') return fmt(T.gone, { where, was: ev.from ? fmt(T.was, { state: ev.from }) : '' });
+  const timer = ev.timer_ms !== undefined && ev.timer_ms !== null ? fmt(T.timer, { t: fmtTimer(ev.timer_ms) }) : '';
+  return fmt(T.noFd, { from: ev.from ? `${ev.from} → ` : '', to: ev.to || '?', where, timer });
 }

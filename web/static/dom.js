@@ -1,7 +1,16 @@
 // Small DOM helpers shared by the views: element builders (no innerHTML, so nothing from
 // the server is ever parsed as markup) and formatting of times, sizes and durations.
 
+import { fill as fmt, localize } from './i18n.js';
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** Every text this module writes (the units of a duration), in each language. */
+export const TEXTS = {
+  en: { hours: '{h}h {m}m', minutes: '{m}m {s}s', seconds: '{s}s' },
+  'zh-CN': { hours: '{h} 小时 {m} 分', minutes: '{m} 分 {s} 秒', seconds: '{s} 秒' },
+};
+const T = localize(TEXTS);
 
 function append(el, children) {
   for (const child of children.flat(Infinity)) {
@@ -62,15 +71,15 @@ export function fmtBytes(n) {
 
 /** A duration in ms as 1h 02m, 4m 05s or 12s. */
 export function fmtDuration(ms) {
-  if (ms <= 0) return '0s';
+  if (ms <= 0) return fmt(T.seconds, { s: 0 });
   const total = Math.floor(ms / 1000);
   const hours = Math.floor(total / 3600);
   const minutes = Math.floor((total % 3600) / 60);
   const seconds = total % 60;
   const pad = (n) => String(n).padStart(2, '0');
-  if (hours > 0) return `${hours}h ${pad(minutes)}m`;
-  if (minutes > 0) return `${minutes}m ${pad(seconds)}s`;
-  return `${seconds}s`;
+  if (hours > 0) return fmt(T.hours, { h: hours, m: pad(minutes) });
+  if (minutes > 0) return fmt(T.minutes, { m: minutes, s: pad(seconds) });
+  return fmt(T.seconds, { s: seconds });
 }
 
 /** Time since the session started: +1.234 s. */

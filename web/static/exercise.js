@@ -3,6 +3,39 @@
 // button that grades the session and stores the attempt.
 
 import { h, fill, batched } from './dom.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    grade: 'Grade and save attempt',
+    whatToDo: 'What to do',
+    score: '{passed} of {total} checks pass',
+    done: ' — done!',
+    passed: 'passed: ',
+    notYet: 'not yet: ',
+    checksFailed: 'The checklist is not available: {message}',
+    saved: 'Saved as attempt {attempt}: {passed} of {total}.',
+    graded: 'Graded.',
+    gradeFailed: 'Grading failed: {message}',
+    textFailed: 'The exercise\'s text is not available: {message}',
+  },
+  'zh-CN': {
+    grade: '评分并保存本次尝试',
+    whatToDo: '要做什么',
+    score: '已通过 {passed}/{total} 项检查',
+    done: '——完成！',
+    passed: '已通过：',
+    notYet: '尚未通过：',
+    checksFailed: '检查清单暂时不可用：{message}',
+    saved: '已保存为第 {attempt} 次尝试：{total} 项中通过 {passed} 项。',
+    graded: '已评分。',
+    gradeFailed: '评分失败：{message}',
+    textFailed: '练习的说明暂时不可用：{message}',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** Quiet time after the last event before the checklist is asked for again. */
 const RECHECK_AFTER_MS = 600;
@@ -13,9 +46,9 @@ export function mountExercise(panel, el, store, { api }) {
   const text = h('div', { class: 'ex-body' });
   const summary = h('p', { class: 'ex-score', id: 'exercise-score', 'aria-live': 'polite' });
   const checks = h('ul', { class: 'ex-checks', id: 'exercise-checks' });
-  const grade = h('button', { type: 'button', class: 'button small primary', id: 'exercise-grade' }, 'Grade and save attempt');
+  const grade = h('button', { type: 'button', class: 'button small primary', id: 'exercise-grade' }, T.grade);
   const note = h('p', { class: 'muted small', id: 'exercise-note' });
-  const details = h('details', { class: 'ex-text', open: true }, h('summary', {}, 'What to do'), text);
+  const details = h('details', { class: 'ex-text', open: true }, h('summary', {}, T.whatToDo), text);
   fill(el, title, details, summary, checks, h('div', { class: 'ex-actions' }, grade), note);
 
   let loaded = null; // exercise id whose text is shown
@@ -23,12 +56,12 @@ export function mountExercise(panel, el, store, { api }) {
   let timer = null;
 
   const drawReport = (report) => {
-    summary.textContent = `${report.passed_checks} of ${report.total_checks} checks pass${report.passed ? ' — done!' : ''}`;
+    summary.textContent = `${fmt(T.score, { passed: report.passed_checks, total: report.total_checks })}${report.passed ? T.done : ''}`;
     summary.className = ['ex-score', report.passed ? 'all' : null].filter(Boolean).join(' ');
     fill(checks, report.checks.map((c) => h('li', { class: ['ex-check', c.passed ? 'pass' : 'fail'], 'data-check': c.id },
       h('span', { class: 'ex-mark', 'aria-hidden': 'true' }, c.passed ? '✓' : '○'),
       h('span', { class: 'ex-check-text' },
-        h('span', { class: 'sr-only' }, c.passed ? 'passed: ' : 'not yet: '),
+        h('span', { class: 'sr-only' }, c.passed ? T.passed : T.notYet),
         c.text,
         !c.passed && c.hint ? h('span', { class: 'ex-hint' }, c.hint) : null))));
   };
@@ -40,7 +73,7 @@ export function mountExercise(panel, el, store, { api }) {
     try {
       drawReport(await api.checks());
     } catch (e) {
-      summary.textContent = `The checklist is not available: ${e.message}`;
+      summary.textContent = fmt(T.checksFailed, { message: e.message });
     }
   };
 
@@ -50,10 +83,10 @@ export function mountExercise(panel, el, store, { api }) {
       const graded = await api.grade();
       drawReport(graded);
       note.textContent = graded.attempt !== null && graded.attempt !== undefined
-        ? `Saved as attempt ${graded.attempt}: ${graded.passed_checks} of ${graded.total_checks}.`
-        : 'Graded.';
+        ? fmt(T.saved, { attempt: graded.attempt, passed: graded.passed_checks, total: graded.total_checks })
+        : T.graded;
     } catch (e) {
-      note.textContent = `Grading failed: ${e.message}`;
+      note.textContent = fmt(T.gradeFailed, { message: e.message });
     }
     grade.disabled = false;
   });
@@ -72,7 +105,7 @@ export function mountExercise(panel, el, store, { api }) {
         title.textContent = info.title || exercise;
         fill(text, paragraphs(info.text || '').map((para) => h('p', {}, para)));
       } catch (e) {
-        fill(text, h('p', { class: 'muted' }, `The exercise's text is not available: ${e.message}`));
+        fill(text, h('p', { class: 'muted' }, fmt(T.textFailed, { message: e.message })));
       }
     }
     clearTimeout(timer);

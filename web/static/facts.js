@@ -5,7 +5,96 @@
 
 import { h, fill, batched, fmtBytes, fmtDuration } from './dom.js';
 import { isCall } from './describe.js';
-import { EPHEMERAL_LESSON, ephemeralRange } from './ports.js';
+import { ephemeralLesson, ephemeralRange } from './ports.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    loading: 'Loading…',
+    endedLabel: 'Ended',
+    ended: 'ended',
+    ifIdle: 'if idle — each call restarts the idle timer',
+    lifetime: 'its maximum lifetime',
+    endsIn: 'Ends in',
+    timers: 'idle timeout {idle} · lifetime {life}',
+    of: '{value} of {max}',
+    sockets: 'Sockets',
+    blocked: 'Blocked calls',
+    bytesSent: 'Bytes sent',
+    events: 'Events',
+    hosts: 'Hosts',
+    isolation: 'Isolation',
+    netns: ' — each host its own network namespace',
+    loopback: ' — hosts are loopback addresses; the sandbox keeps the boundary',
+    ephemeral: 'Ephemeral ports',
+    ephemeralDefault: ' — * Linux’s default; this session does not say the host’s own',
+    ephemeralOwn: ' — each host’s net.ipv4.ip_local_port_range, where the kernel picks ports nobody named (not IANA’s 49152–65535)',
+    calls: 'Calls',
+    rate: '{rate} per second at most; blocking calls wait {wait} ms by default',
+    packets: 'Packets',
+    notCaptured: 'not captured',
+    noCapture: 'this session has no packet capture',
+    shareLink: 'Read-only link',
+    copy: 'Copy',
+    copied: 'Copied',
+    selectCopy: 'Select and copy',
+    share: 'Share a read-only view',
+    shareText: 'Whoever opens this link watches live but cannot make calls. ',
+    openIt: 'Open it',
+    shareElsewhere: 'The read-only link is shown only in the browser tab that created the session.',
+    viewer: 'You are watching a read-only view: calls are made by the session’s owner.',
+    ending: 'Ending…',
+    end: 'End session',
+    yes: 'Yes, end it',
+    cancel: 'Cancel',
+    confirm: 'Confirm ending',
+    confirmText: 'Close every socket and end the session?',
+  },
+  'zh-CN': {
+    loading: '加载中…',
+    endedLabel: '已结束',
+    ended: '已结束',
+    ifIdle: '如果一直空闲——每次调用都会重新开始空闲计时',
+    lifetime: '达到最长存活时间',
+    endsIn: '剩余',
+    timers: '空闲超时 {idle} · 存活时间 {life}',
+    of: '{value} / {max}',
+    sockets: '套接字',
+    blocked: '阻塞中的调用',
+    bytesSent: '已发送字节',
+    events: '事件',
+    hosts: '主机',
+    isolation: '隔离方式',
+    netns: ' ——每台主机一个独立的网络命名空间',
+    loopback: ' ——主机是回环地址；由沙箱守住边界',
+    ephemeral: '临时端口',
+    ephemeralDefault: ' ——* 为 Linux 默认值；这个会话没有记下主机自己的设置',
+    ephemeralOwn: ' ——各主机的 net.ipv4.ip_local_port_range，没人指定端口时内核从这里挑（不是 IANA 的 49152–65535）',
+    calls: '调用',
+    rate: '每秒最多 {rate} 次；阻塞调用默认等待 {wait} 毫秒',
+    packets: '数据包',
+    notCaptured: '未抓包',
+    noCapture: '这个会话没有抓包',
+    shareLink: '只读链接',
+    copy: '复制',
+    copied: '已复制',
+    selectCopy: '请选中后复制',
+    share: '分享只读视图',
+    shareText: '打开这个链接的人可以实时旁观，但不能发起调用。',
+    openIt: '打开',
+    shareElsewhere: '只读链接只显示在创建会话的那个浏览器标签页里。',
+    viewer: '你正在看只读视图：调用由会话的所有者发起。',
+    ending: '正在结束…',
+    end: '结束会话',
+    yes: '是的，结束',
+    cancel: '取消',
+    confirm: '确认结束',
+    confirmText: '关闭所有套接字并结束会话？',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** Countdown refresh. */
 const TICK_MS = 1000;
@@ -39,26 +128,26 @@ export function mountFacts(el, store, { end }) {
     const state = store.state;
     const session = state.session;
     if (!session) {
-      fill(countdown, h('p', { class: 'muted' }, 'Loading…'));
+      fill(countdown, h('p', { class: 'muted' }, T.loading));
       return;
     }
     if (session.ended || state.mode !== 'live') {
       fill(countdown,
-        h('div', { class: 'cd-main ended' }, h('span', { class: 'cd-label' }, 'Ended'), h('strong', {}, session.ended || 'ended')));
+        h('div', { class: 'cd-main ended' }, h('span', { class: 'cd-label' }, T.endedLabel), h('strong', {}, session.ended || T.ended)));
       return;
     }
     const now = Date.now();
     const idle = idleDeadline(state);
     const life = session.expires_ms;
     const first = Math.min(idle, life);
-    const why = idle <= life ? 'if idle — each call restarts the idle timer' : 'its maximum lifetime';
+    const why = idle <= life ? T.ifIdle : T.lifetime;
     fill(countdown,
       h('div', { class: ['cd-main', first - now < 120000 ? 'soon' : null] },
-        h('span', { class: 'cd-label' }, 'Ends in'),
+        h('span', { class: 'cd-label' }, T.endsIn),
         h('strong', { id: 'facts-ends-in', 'data-deadline': first }, fmtDuration(first - now)),
         h('span', { class: 'cd-why muted small' }, why)),
       h('div', { class: 'cd-sub muted small' },
-        `idle timeout ${fmtDuration(idle - now)} · lifetime ${fmtDuration(life - now)}`));
+        fmt(T.timers, { idle: fmtDuration(idle - now), life: fmtDuration(life - now) })));
   };
 
   const usage = (state) => {
@@ -89,72 +178,72 @@ export function mountFacts(el, store, { end }) {
       const frac = max ? Math.min(1, value / max) : 0;
       const bar = h('span', { class: ['meter', frac > 0.8 ? 'high' : null] }, h('span', { class: 'meter-fill' }));
       bar.firstChild.style.width = `${(frac * 100).toFixed(1)}%`;
-      return [h('dt', {}, label), h('dd', {}, h('span', { class: 'meter-text' }, `${show(value)} of ${show(max)}`), bar)];
+      return [h('dt', {}, label), h('dd', {}, h('span', { class: 'meter-text' }, fmt(T.of, { value: show(value), max: show(max) })), bar)];
     };
     fill(meters,
-      meter('Sockets', used.sockets, limits.max_sockets),
-      meter('Blocked calls', used.pending, limits.max_pending_calls),
-      meter('Bytes sent', used.bytes, limits.max_session_bytes, fmtBytes),
-      meter('Events', used.events, limits.max_events),
-      meter('Hosts', used.hosts, limits.max_hosts),
-      h('dt', {}, 'Isolation'), h('dd', { class: 'plain' }, h('span', { class: 'mono' }, session.isolation),
-        h('span', { class: 'muted small' }, session.isolation === 'netns' ? ' — each host its own network namespace' : ' — hosts are loopback addresses; the sandbox keeps the boundary')),
-      h('dt', {}, 'Ephemeral ports'), h('dd', { class: 'plain', id: 'facts-ephemeral', title: EPHEMERAL_LESSON },
+      meter(T.sockets, used.sockets, limits.max_sockets),
+      meter(T.blocked, used.pending, limits.max_pending_calls),
+      meter(T.bytesSent, used.bytes, limits.max_session_bytes, fmtBytes),
+      meter(T.events, used.events, limits.max_events),
+      meter(T.hosts, used.hosts, limits.max_hosts),
+      h('dt', {}, T.isolation), h('dd', { class: 'plain' }, h('span', { class: 'mono' }, session.isolation),
+        h('span', { class: 'muted small' }, session.isolation === 'netns' ? T.netns : T.loopback)),
+      h('dt', {}, T.ephemeral), h('dd', { class: 'plain', id: 'facts-ephemeral', title: ephemeralLesson() },
         h('span', { class: 'mono' }, model.hosts.map((x) => {
           const r = ephemeralRange(x);
           return `${x.name} ${r.lo}–${r.hi}${r.known ? '' : '*'}`;
         }).join(' · ')),
         h('span', { class: 'muted small' }, model.hosts.some((x) => !ephemeralRange(x).known)
-          ? ' — * Linux’s default; this session does not say the host’s own'
-          : ' — each host’s net.ipv4.ip_local_port_range, where the kernel picks ports nobody named (not IANA’s 49152–65535)')),
-      h('dt', {}, 'Calls'), h('dd', { class: 'plain' }, `${limits.max_calls_per_second ?? '?'} per second at most; blocking calls wait ${limits.wait_ms ?? '?'} ms by default`),
+          ? T.ephemeralDefault
+          : T.ephemeralOwn)),
+      h('dt', {}, T.calls), h('dd', { class: 'plain' }, fmt(T.rate, { rate: limits.max_calls_per_second ?? '?', wait: limits.wait_ms ?? '?' })),
       capture && capture.enabled
-        ? meter('Packets', model.packets.length, capture.max_packets)
-        : [h('dt', {}, 'Packets'), h('dd', { class: 'plain', id: 'facts-capture' },
-          h('span', {}, 'not captured'), h('span', { class: 'muted small' }, ` — ${capture && capture.reason ? capture.reason : 'this session has no packet capture'}`))]);
+        ? meter(T.packets, model.packets.length, capture.max_packets)
+        : [h('dt', {}, T.packets), h('dd', { class: 'plain', id: 'facts-capture' },
+          h('span', {}, T.notCaptured), h('span', { class: 'muted small' }, ` — ${capture && capture.reason ? capture.reason : T.noCapture}`))]);
 
     const live = state.mode === 'live';
     if (state.role === 'owner' && state.viewerToken) {
       const url = `${location.origin}/s/${state.id}#viewer=${encodeURIComponent(state.viewerToken)}`;
-      const input = h('input', { type: 'text', id: 'share-link', readonly: true, value: url, class: 'mono', 'aria-label': 'Read-only link', onfocus: () => input.select() });
-      const copy = h('button', { type: 'button', class: 'button small', id: 'share-copy' }, 'Copy');
+      const input = h('input', { type: 'text', id: 'share-link', readonly: true, value: url, class: 'mono', 'aria-label': T.shareLink, onfocus: () => input.select() });
+      const copy = h('button', { type: 'button', class: 'button small', id: 'share-copy' }, T.copy);
       copy.addEventListener('click', async () => {
         input.select();
         try {
           await navigator.clipboard.writeText(url);
-          copy.textContent = 'Copied';
+          copy.textContent = T.copied;
         } catch {
-          copy.textContent = 'Select and copy';
+          copy.textContent = T.selectCopy;
         }
-        setTimeout(() => { copy.textContent = 'Copy'; }, 1500);
+        setTimeout(() => { copy.textContent = T.copy; }, 1500);
       });
       if (share.dataset.url !== url) {
         share.dataset.url = url;
         fill(share,
-          h('h3', {}, 'Share a read-only view'),
+          h('h3', {}, T.share),
           h('div', { class: 'share-row' }, input, copy),
-          h('p', { class: 'muted small' }, 'Whoever opens this link watches live but cannot make calls. ', h('a', { href: url, target: '_blank', rel: 'noopener', id: 'share-open' }, 'Open it')));
+          h('p', { class: 'muted small' }, T.shareText, h('a', { href: url, target: '_blank', rel: 'noopener', id: 'share-open' }, T.openIt)));
       }
     } else if (state.role === 'owner') {
       share.dataset.url = '';
-      fill(share, h('h3', {}, 'Share a read-only view'),
-        h('p', { class: 'muted small' }, 'The read-only link is shown only in the browser tab that created the session.'));
+      fill(share, h('h3', {}, T.share),
+        h('p', { class: 'muted small' }, T.shareElsewhere));
     } else {
       share.dataset.url = '';
-      fill(share, h('p', { class: 'muted small' }, 'You are watching a read-only view: calls are made by the session’s owner.'));
+      fill(share, h('p', { class: 'muted small' }, T.viewer));
     }
 
     const actionsKey = `${state.role}|${live}|${confirming}|${ending}`;
     if (actions.dataset.key === actionsKey) return;
     actions.dataset.key = actionsKey;
     if (state.role === 'owner' && live) {
-      const endButton = h('button', { type: 'button', class: 'button danger', id: 'end-session', disabled: ending }, ending ? 'Ending…' : 'End session');
+      const endButton = h('button', { type: 'button', class: 'button danger', id: 'end-session', disabled: ending }, ending ? T.ending : T.end);
       endButton.addEventListener('click', () => {
         confirming = true;
         render();
         document.getElementById('end-confirm')?.focus();
       });
-      const yes = h('button', { type: 'button', class: 'button danger', id: 'end-confirm' }, 'Yes, end it');
+      const yes = h('button', { type: 'button', class: 'button danger', id: 'end-confirm' }, T.yes);
       yes.addEventListener('click', async () => {
         confirming = false;
         ending = true;
@@ -163,15 +252,15 @@ export function mountFacts(el, store, { end }) {
         ending = false;
         render();
       });
-      const no = h('button', { type: 'button', class: 'button ghost', id: 'end-cancel' }, 'Cancel');
+      const no = h('button', { type: 'button', class: 'button ghost', id: 'end-cancel' }, T.cancel);
       no.addEventListener('click', () => {
         confirming = false;
         render();
         document.getElementById('end-session')?.focus();
       });
       fill(actions, confirming
-        ? h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm ending' },
-          h('span', {}, 'Close every socket and end the session?'), yes, no)
+        ? h('div', { class: 'confirm', role: 'group', 'aria-label': T.confirm },
+          h('span', {}, T.confirmText), yes, no)
         : endButton);
     } else {
       fill(actions);

@@ -68,3 +68,12 @@ export function choose(tag) {
   }
   location.reload();
 }
+
+/** Wire the page's language switch (its buttons carry data-lang) to choose(). */
+export function bindSwitch(root = document) {
+  for (const button of root.querySelectorAll('.lang-switch [data-lang]')) {
+    button.addEventListener('click', () => {
+      if (button.dataset.lang !== lang()) choose(button.dataset.lang);
+    });
+  }
+}

@@ -6,33 +6,88 @@
 // focus returns to the packet that opened it.
 
 import { h, fill, fmtBytes } from './dom.js';
-import { LAYER_ROLE, allFields, hexRows, parseFrame } from './layers.js';
+import { LAYER_ROLE, allFields, fieldName, hexRows, parseFrame } from './layers.js';
 import { fmtGap } from './describe.js';
-import { explainPort, portTitle } from './ports.js';
+import { explainPort, portTitle, shortText } from './ports.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    link: 'Link layer',
+    network: 'Network layer',
+    transport: 'Transport layer',
+    application: 'Application layer',
+    close: 'Close',
+    tree: 'Layers of the packet',
+    hex: 'Captured bytes in hex',
+    bytesTitle: 'Captured bytes',
+    byte: 'byte {n}',
+    bytes: 'bytes {from}–{to}',
+    likely: ', likely ephemeral',
+    title: 'Packet #{seq} · {from} → {to}',
+    everyone: 'everyone on the link',
+    left: 'left {from} by {iface}{lo} · {len} on the wire, {captured} captured',
+    lo: ' (the host’s own loopback)',
+    after: ' · {gap} after the session started (kernel time)',
+    caused: ' · caused by call {id}',
+    own: ' · sent by the kernel on its own, no call',
+    housekeeping: ' · link housekeeping',
+    span: ' bytes {from}–{to}',
+    cutLayer: 'The rest of this layer was not captured (cut at the snap length).',
+    unreadable: 'This frame cannot be read: {error}.',
+    cut: 'Captured {captured} of {len} bytes: the capture keeps the first {snaplen} bytes of each frame.',
+    fewHundred: 'few hundred',
+    choose: 'Choose a field to see its bytes.',
+  },
+  'zh-CN': {
+    link: '链路层',
+    network: '网络层',
+    transport: '传输层',
+    application: '应用层',
+    close: '关闭',
+    tree: '数据包的各层',
+    hex: '抓到的字节（十六进制）',
+    bytesTitle: '抓到的字节',
+    byte: '第 {n} 字节',
+    bytes: '第 {from}–{to} 字节',
+    likely: '，很可能是临时端口',
+    title: '数据包 #{seq} · {from} → {to}',
+    everyone: '链路上的所有主机',
+    left: '经 {iface} 离开 {from}{lo} · 线路上 {len}，抓到 {captured}',
+    lo: '（主机自己的回环接口）',
+    after: ' · 会话开始后 {gap}（内核时间）',
+    caused: ' · 由调用 {id} 引发',
+    own: ' · 内核自行发出，没有调用',
+    housekeeping: ' · 链路维护',
+    span: ' 第 {from}–{to} 字节',
+    cutLayer: '这一层余下的部分没有抓到（在抓包长度处截断）。',
+    unreadable: '这个帧无法解析：{error}。',
+    cut: '抓到 {len} 字节中的 {captured} 字节：抓包只保留每个帧的前 {snaplen} 字节。',
+    fewHundred: '几百',
+    choose: '选一个字段，看看它占哪些字节。',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** Fields of a transport header that hold a port, and whose host's range explains it. */
 const PORT_FIELDS = { 'Source port': 'from', 'Destination port': 'to' };
 
-const LAYER_TITLE = {
-  link: 'Link layer',
-  network: 'Network layer',
-  transport: 'Transport layer',
-  application: 'Application layer',
-};
 
 /** Mount the dialog (once per page); returns {open(ev), close()}. */
 export function mountInspector(store) {
   const title = h('h2', { id: 'packet-view-title' });
-  const closeButton = h('button', { type: 'button', class: 'button small ghost', id: 'packet-view-close' }, 'Close');
+  const closeButton = h('button', { type: 'button', class: 'button small ghost', id: 'packet-view-close' }, T.close);
   const summary = h('p', { class: 'pv-summary mono' });
   const facts = h('p', { class: 'pv-facts muted small' });
-  const tree = h('div', { class: 'pv-tree', id: 'packet-view-tree', role: 'tree', 'aria-label': 'Layers of the packet' });
-  const hex = h('div', { class: 'pv-hex mono', id: 'packet-view-hex', 'aria-label': 'Captured bytes in hex' });
+  const tree = h('div', { class: 'pv-tree', id: 'packet-view-tree', role: 'tree', 'aria-label': T.tree });
+  const hex = h('div', { class: 'pv-hex mono', id: 'packet-view-hex', 'aria-label': T.hex });
   const chosen = h('p', { class: 'pv-chosen small', id: 'packet-view-chosen', 'aria-live': 'polite' });
   const dialog = h('dialog', { class: 'packet-view', id: 'packet-view', 'aria-labelledby': 'packet-view-title' },
     h('header', { class: 'pv-head' }, title, closeButton),
     summary, facts,
-    h('div', { class: 'pv-body' }, tree, h('div', { class: 'pv-bytes' }, h('h3', {}, 'Captured bytes'), hex, chosen)));
+    h('div', { class: 'pv-body' }, tree, h('div', { class: 'pv-bytes' }, h('h3', {}, T.bytesTitle), hex, chosen)));
   document.body.append(dialog);
 
   let opener = null;
@@ -62,7 +117,7 @@ export function mountInspector(store) {
     const offset = Number(button.dataset.offset);
     const length = Number(button.dataset.length);
     light(offset, length);
-    chosen.textContent = `${button.dataset.name}: ${length === 1 ? `byte ${offset}` : `bytes ${offset}–${offset + length - 1}`} (0x${offset.toString(16).padStart(4, '0')})`;
+    chosen.textContent = `${fieldName(button.dataset.name)}: ${length === 1 ? fmt(T.byte, { n: offset }) : fmt(T.bytes, { from: offset, to: offset + length - 1 })} (0x${offset.toString(16).padStart(4, '0')})`;
     const first = hexSpans[offset];
     if (first) first.scrollIntoView({ block: 'nearest' });
     if (focus) button.focus();
@@ -76,7 +131,7 @@ export function mountInspector(store) {
     const host = store.state.model.hosts.find((x) => x.name === name) || null;
     const explained = explainPort(Number(f.value), { role: 'seen', host });
     if (!explained) return { text: f.meaning, title: null };
-    return { text: `${f.meaning} · ${explained.range.name}${explained.lines.length > 1 ? ', likely ephemeral' : ''}`, title: portTitle(explained) };
+    return { text: `${f.meaning} · ${shortText(explained.range.name)}${explained.lines.length > 1 ? T.likely : ''}`, title: portTitle(explained) };
   };
 
   const fieldButton = (f, depth, layer, packet) => {
@@ -92,7 +147,7 @@ export function mountInspector(store) {
       onclick: () => choose(button),
       onfocus: () => choose(button),
     },
-    h('span', { class: 'pv-name' }, f.name),
+    h('span', { class: 'pv-name' }, fieldName(f.name)),
     h('span', { class: 'pv-value mono' }, f.value),
     h('span', { class: 'pv-meaning', title: meaning.title }, meaning.text));
     fieldButtons.push(button);
@@ -146,27 +201,27 @@ export function mountInspector(store) {
     const tcp = packet.tcp || {};
     parsed = parseFrame(packet.frame || '', { relSeq: tcp.rel_seq, relAck: tcp.rel_ack });
     dialog.dataset.seq = String(ev.seq);
-    title.textContent = `Packet #${ev.seq} · ${packet.from} → ${packet.to || 'everyone on the link'}`;
+    title.textContent = fmt(T.title, { seq: ev.seq, from: packet.from, to: packet.to || T.everyone });
     summary.textContent = packet.summary;
     const started = store.state.session ? store.state.session.created_ms * 1e6 : null;
     fill(facts,
-      `left ${packet.from} by ${packet.iface}${packet.iface === 'lo' ? ' (the host’s own loopback)' : ''} · ${fmtBytes(packet.len)} on the wire, ${fmtBytes(parsed.bytes.length)} captured`,
-      started ? ` · ${fmtGap(packet.ts_ns - started)} after the session started (kernel time)` : '',
-      ev.call_id !== undefined && ev.call_id !== null ? ` · caused by call ${ev.call_id}` : ' · sent by the kernel on its own, no call',
-      packet.control ? ' · link housekeeping' : '');
+      fmt(T.left, { from: packet.from, iface: packet.iface, lo: packet.iface === 'lo' ? T.lo : '', len: fmtBytes(packet.len), captured: fmtBytes(parsed.bytes.length) }),
+      started ? fmt(T.after, { gap: fmtGap(packet.ts_ns - started) }) : '',
+      ev.call_id !== undefined && ev.call_id !== null ? fmt(T.caused, { id: ev.call_id }) : T.own,
+      packet.control ? T.housekeeping : '');
 
     fieldButtons = [];
     const sections = parsed.layers.map((l) => h('section', { class: ['pv-layer', `pv-${l.layer}`], dataset: { layer: l.layer, name: l.name } },
       h('h3', { class: 'pv-layer-title' },
-        h('span', { class: 'pv-stack' }, LAYER_TITLE[l.layer]), ' · ', h('span', { class: 'pv-proto' }, l.name),
-        h('span', { class: 'pv-span muted' }, ` bytes ${l.offset}–${l.offset + Math.max(0, l.length - 1)}`)),
+        h('span', { class: 'pv-stack' }, T[l.layer]), ' · ', h('span', { class: 'pv-proto' }, fieldName(l.name)),
+        h('span', { class: 'pv-span muted' }, fmt(T.span, { from: l.offset, to: l.offset + Math.max(0, l.length - 1) }))),
       h('p', { class: 'pv-role muted small' }, LAYER_ROLE[l.layer]),
       h('ul', { role: 'group' }, l.fields.map((f) => fieldButton(f, 0, l.layer, packet))),
-      l.truncated ? h('p', { class: 'pv-cut small' }, 'The rest of this layer was not captured (cut at the snap length).') : null));
+      l.truncated ? h('p', { class: 'pv-cut small' }, T.cutLayer) : null));
     fill(tree,
-      parsed.error ? h('p', { class: 'pv-error' }, `This frame cannot be read: ${parsed.error}.`) : null,
+      parsed.error ? h('p', { class: 'pv-error' }, fmt(T.unreadable, { error: parsed.error })) : null,
       sections,
-      packet.cut || parsed.cut ? h('p', { class: 'pv-cut small' }, `Captured ${parsed.bytes.length} of ${packet.len} bytes: the capture keeps the first ${store.state.session && store.state.session.capture ? store.state.session.capture.snaplen : 'few hundred'} bytes of each frame.`) : null);
+      packet.cut || parsed.cut ? h('p', { class: 'pv-cut small' }, fmt(T.cut, { captured: parsed.bytes.length, len: packet.len, snaplen: store.state.session && store.state.session.capture ? store.state.session.capture.snaplen : T.fewHundred })) : null);
 
     hexSpans = [];
     charSpans = [];
@@ -183,7 +238,7 @@ export function mountInspector(store) {
         charSpans[b.index] = span;
         return span;
       })))));
-    chosen.textContent = 'Choose a field to see its bytes.';
+    chosen.textContent = T.choose;
     if (fieldButtons[0]) fieldButtons[0].tabIndex = 0;
     if (!dialog.open) dialog.showModal();
     // Start on the transport header when there is one: where the lesson is.

@@ -18,6 +18,111 @@ import { hasIcmp, icmpDirection, icmpHint, icmpLines, icmpSummary } from './icmp
 import { OVERLAY, overlayOfEvent } from './layers.js';
 import { packetLanes } from './model.js';
 import { explainPort, portTitle, portsOfEvent, privilegedRefusal } from './ports.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    relative: 'relative',
+    absolute: 'absolute',
+    seqNumbers: 'TCP sequence numbers',
+    controlTitle: 'ARP, IPv6 neighbour discovery, MLD and IGMP: the link looking after itself',
+    download: 'Download capture (.pcapng)',
+    layersTitle: 'Tag each row with its layer of the TCP/IP model',
+    layers: 'Layers',
+    rows: 'Events, oldest first',
+    ladder: 'Ladder diagram',
+    empty: 'No events yet.',
+    onWire: 'Packets on the wire',
+    captured: ' · {n} captured at their sender, kernel timestamps',
+    dropped: ' · {n} not kept (limit {max} packets)',
+    noPackets: 'No packets in this session. ',
+    noCapture: 'This session was recorded without a packet capture.',
+    host: 'host {name}',
+    gapTitle: '{clock} · Δ: kernel time since the packet before',
+    everyone: 'everyone on the link',
+    where: '{from} → {to} on {iface}',
+    pktTitle: '{summary}\n{where} · {len} bytes{cause}{ports}\nOpen its layers',
+    causedBy: ' · caused by call {id}',
+    ownAccord: ' · the kernel on its own',
+    pktLabel: 'Packet {seq}: {summary}, {where}. Open its layers',
+    packet: 'packet',
+    show: 'Show packet #{seq}{why}',
+    wasBlocked: 'was blocked · ended at #{end}',
+    blockedWaiting: 'blocked… waiting for the kernel',
+    sandbox: ' (sandbox)',
+    chosePort: ' the kernel chose port {port}: ephemeral',
+    completes: 'completes the blocked call above',
+    behindError: 'the packet behind {what}',
+    thisError: 'this error',
+    sentByCall: 'the packet this call sent',
+    answeredBy: 'answered by ',
+    sent: 'sent ',
+    tcpState: 'TCP state',
+    kernelSocket: 'kernel socket',
+    incoming: 'incoming',
+    data: 'data',
+    eof: 'eof',
+    reset: 'reset',
+    isolation: 'isolation',
+    readFrom: 'read from packet #{seq} · too brief to observe on the socket',
+    readFromLink: 'read from ',
+    stateFrom: 'the packet this state was read from',
+    from: 'from ',
+    behindEvent: 'the packet behind this event',
+  },
+  'zh-CN': {
+    relative: '相对',
+    absolute: '绝对',
+    seqNumbers: 'TCP 序号',
+    controlTitle: 'ARP、IPv6 邻居发现、MLD 和 IGMP：链路自身的维护流量',
+    download: '下载抓包文件（.pcapng）',
+    layersTitle: '给每一行标上它属于 TCP/IP 模型的哪一层',
+    layers: '分层',
+    rows: '事件，最早的在前',
+    ladder: '时序图',
+    empty: '还没有事件。',
+    onWire: '线路上的数据包',
+    captured: ' · 在发送方抓到 {n} 个，时间为内核时间戳',
+    dropped: ' · {n} 个未保留（上限 {max} 个）',
+    noPackets: '这个会话没有数据包。',
+    noCapture: '这个会话录制时没有抓包。',
+    host: '主机 {name}',
+    gapTitle: '{clock} · Δ：距上一个数据包的内核时间',
+    everyone: '链路上的所有主机',
+    where: '{from} → {to}，经 {iface}',
+    pktTitle: '{summary}\n{where} · {len} 字节{cause}{ports}\n点击查看各层',
+    causedBy: ' · 由调用 {id} 引发',
+    ownAccord: ' · 内核自行发出',
+    pktLabel: '数据包 {seq}：{summary}，{where}。点击查看各层',
+    packet: '数据包',
+    show: '显示数据包 #{seq}{why}',
+    wasBlocked: '曾阻塞 · 于 #{end} 结束',
+    blockedWaiting: '阻塞中… 等待内核',
+    sandbox: '（沙箱）',
+    chosePort: ' 内核选了端口 {port}：临时端口',
+    completes: '结束了上面那个阻塞的调用',
+    behindError: '导致 {what} 的数据包',
+    thisError: '这个错误',
+    sentByCall: '这个调用发出的数据包',
+    answeredBy: '应答来自 ',
+    sent: '发出 ',
+    tcpState: 'TCP 状态',
+    kernelSocket: '内核套接字',
+    incoming: '新连接',
+    data: '数据到达',
+    eof: '流结束',
+    reset: '复位',
+    isolation: '隔离',
+    readFrom: '从数据包 #{seq} 读出 · 太短暂，在套接字上观察不到',
+    readFromLink: '读自 ',
+    stateFrom: '读出这个状态的数据包',
+    from: '来自 ',
+    behindEvent: '这个事件背后的数据包',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** Rows re-checked for late facts (a pending call's end, an arrow's origin) at most. */
 const UNSETTLED_KEPT = 64;
@@ -43,15 +148,15 @@ export function mountLadder(el, store, { inspect = () => {}, download = null } =
 
   // The bar: how numbers are shown, whether link housekeeping is, the capture file, and
   // what the capture is (or why there is none).
-  const relative = h('button', { type: 'button', class: 'seg-item', id: 'ladder-numbers-relative', 'aria-pressed': 'true', onclick: () => store.prefer({ numbers: 'relative' }) }, 'relative');
-  const absolute = h('button', { type: 'button', class: 'seg-item', id: 'ladder-numbers-absolute', 'aria-pressed': 'false', onclick: () => store.prefer({ numbers: 'absolute' }) }, 'absolute');
-  const numbers = h('div', { class: 'ladder-numbers', role: 'group', 'aria-label': 'TCP sequence numbers' },
+  const relative = h('button', { type: 'button', class: 'seg-item', id: 'ladder-numbers-relative', 'aria-pressed': 'true', onclick: () => store.prefer({ numbers: 'relative' }) }, T.relative);
+  const absolute = h('button', { type: 'button', class: 'seg-item', id: 'ladder-numbers-absolute', 'aria-pressed': 'false', onclick: () => store.prefer({ numbers: 'absolute' }) }, T.absolute);
+  const numbers = h('div', { class: 'ladder-numbers', role: 'group', 'aria-label': T.seqNumbers },
     h('span', { class: 'muted small' }, 'seq/ack'), h('div', { class: 'seg small' }, relative, absolute));
   const controlBox = h('input', { type: 'checkbox', id: 'ladder-control', onchange: () => store.prefer({ control: controlBox.checked }) });
-  const control = h('label', { class: 'check small', title: 'ARP, IPv6 neighbour discovery, MLD and IGMP: the link looking after itself' },
+  const control = h('label', { class: 'check small', title: T.controlTitle },
     controlBox, h('span', {}, 'ARP/ND/MLD'));
   const saving = { busy: false };
-  const downloadButton = h('button', { type: 'button', class: 'button small', id: 'capture-download' }, 'Download capture (.pcapng)');
+  const downloadButton = h('button', { type: 'button', class: 'button small', id: 'capture-download' }, T.download);
   downloadButton.addEventListener('click', async () => {
     if (!download || saving.busy) return;
     saving.busy = true;
@@ -65,13 +170,13 @@ export function mountLadder(el, store, { inspect = () => {}, download = null } =
   });
   const captureNote = h('p', { class: 'ladder-capture small', id: 'ladder-capture', role: 'note' });
   const tools = h('div', { class: 'ladder-tools' }, numbers, control, download ? downloadButton : null);
-  const layersButton = prefToggle(store, 'layers', { class: 'button small ghost layers-toggle', id: 'ladder-layers', title: 'Tag each row with its layer of the TCP/IP model' }, 'Layers');
+  const layersButton = prefToggle(store, 'layers', { class: 'button small ghost layers-toggle', id: 'ladder-layers', title: T.layersTitle }, T.layers);
   const bar = h('div', { class: 'ladder-bar', id: 'ladder-bar' }, captureNote, h('div', { class: 'ladder-tools' }, layersButton), tools);
 
   const head = h('div', { class: 'ladder-head', 'aria-hidden': 'true' });
-  const rows = h('ol', { class: 'ladder-rows', 'aria-label': 'Events, oldest first' });
-  const scroller = h('div', { class: 'ladder-scroll', tabindex: '0', 'aria-label': 'Ladder diagram' }, head, rows);
-  const empty = h('p', { class: 'muted ladder-empty' }, 'No events yet.');
+  const rows = h('ol', { class: 'ladder-rows', 'aria-label': T.rows });
+  const scroller = h('div', { class: 'ladder-scroll', tabindex: '0', 'aria-label': T.ladder }, head, rows);
+  const empty = h('p', { class: 'muted ladder-empty' }, T.empty);
   fill(el, defs, bar, empty, scroller);
 
   let epoch = -1;
@@ -152,12 +257,12 @@ export function mountLadder(el, store, { inspect = () => {}, download = null } =
     } else if (on) {
       const dropped = (capture.dropped || 0) + (capture.kernel_dropped || 0);
       fill(captureNote,
-        h('strong', {}, 'Packets on the wire'), ` · ${shownPackets} captured at their sender, kernel timestamps`,
-        dropped ? h('span', { class: 'warn' }, ` · ${dropped} not kept (limit ${capture.max_packets} packets)`) : null);
+        h('strong', {}, T.onWire), fmt(T.captured, { n: shownPackets }),
+        dropped ? h('span', { class: 'warn' }, fmt(T.dropped, { n: dropped, max: capture.max_packets })) : null);
     } else {
       fill(captureNote,
-        h('strong', {}, 'No packets in this session. '),
-        capture && capture.reason ? capture.reason : 'This session was recorded without a packet capture.');
+        h('strong', {}, T.noPackets),
+        capture && capture.reason ? capture.reason : T.noCapture);
     }
   };
 
@@ -185,7 +290,7 @@ export function mountLadder(el, store, { inspect = () => {}, download = null } =
       fill(head, h('div', { class: 'lh-seq' }, '#'), hosts.map((name) => {
         const host = state.model.hosts.find((x) => x.name === name);
         return h('div', { class: ['lh-lane', hostSlot(name)] },
-          h('span', { class: 'lh-name' }, `host ${name}`),
+          h('span', { class: 'lh-name' }, fmt(T.host, { name })),
           h('span', { class: 'lh-addr mono' }, host.addrs[0] || ''));
       }));
     }
@@ -269,7 +374,7 @@ function laneLines(row, hosts) {
 function seqCell(ev, state, gap) {
   const started = state.session ? state.session.created_ms : null;
   const time = gap !== null && gap !== undefined
-    ? h('span', { class: 'r-time r-gap', title: `${fmtClock(ev.time_ms)} · Δ: kernel time since the packet before` }, `Δ${fmtGap(gap)}`)
+    ? h('span', { class: 'r-time r-gap', title: fmt(T.gapTitle, { clock: fmtClock(ev.time_ms) }) }, `Δ${fmtGap(gap)}`)
     : h('span', { class: 'r-time', title: fmtClock(ev.time_ms) }, started ? fmtOffset(ev.time_ms - started) : '');
   // The row's layer, shown while the layers overlay is on (CSS hides it otherwise).
   const layer = overlayOfEvent(ev);
@@ -318,12 +423,12 @@ function drawPacketRow(ev, state, hosts, view, gap) {
   row.append(seqCell(ev, state, gap));
   laneLines(row, hosts);
   const label = h('span', { class: 'pkt-text mono' }, packetLabel(packet, state.prefs.numbers));
-  const where = `${packet.from} → ${packet.to || 'everyone on the link'} on ${packet.iface}`;
+  const where = fmt(T.where, { from: packet.from, to: packet.to || T.everyone, iface: packet.iface });
   const button = h('button', {
     type: 'button',
     class: ['pkt', `pk-${kind}`],
-    title: `${packet.summary}\n${where} · ${packet.len} bytes${ev.call_id !== undefined ? ` · caused by call ${ev.call_id}` : ' · the kernel on its own'}${packetPorts(packet, state.model.hosts)}\nOpen its layers`,
-    'aria-label': `Packet ${ev.seq}: ${packet.summary}, ${where}. Open its layers`,
+    title: fmt(T.pktTitle, { summary: packet.summary, where, len: packet.len, cause: ev.call_id !== undefined ? fmt(T.causedBy, { id: ev.call_id }) : T.ownAccord, ports: packetPorts(packet, state.model.hosts) }),
+    'aria-label': fmt(T.pktLabel, { seq: ev.seq, summary: packet.summary, where }),
     onclick: () => {
       view.store.select(ev.seq);
       view.inspect(ev);
@@ -372,12 +477,12 @@ function drawPacketRow(ev, state, hosts, view, gap) {
 /** A link from a row to the packet that explains it. */
 function packetLink(view, seq, why) {
   const target = view.packets.get(seq);
-  const short = target ? packetShort(target.ev.packet) : 'packet';
+  const short = target ? packetShort(target.ev.packet) : T.packet;
   return h('button', {
     type: 'button',
     class: 'pkt-link',
     dataset: { packet: seq },
-    title: `Show packet #${seq}${why ? `: ${why}` : ''}`,
+    title: fmt(T.show, { seq, why: why ? `: ${why}` : '' }),
     onclick: (e) => {
       e.stopPropagation();
       view.jump(seq);
@@ -437,13 +542,13 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
     const result = h('span', { class: ['c-result', `st-${ev.status}`] }, resultText(ev));
     if (ev.status === 'pending') {
       const end = model.resolved.get(ev.call_id);
-      result.textContent = end ? `was blocked · ended at #${end}` : 'blocked… waiting for the kernel';
+      result.textContent = end ? fmt(T.wasBlocked, { end }) : T.blockedWaiting;
       if (end) row.classList.add('resolved');
     }
     card.append(result);
     if (hasIcmp(ev)) card.append(icmpLine(ev));
     if (ev.status === 'error' && ev.errno) {
-      card.append(h('span', { class: 'c-errmsg' }, ev.errno.message + (ev.sandbox ? ' (sandbox)' : '')));
+      card.append(h('span', { class: 'c-errmsg' }, ev.errno.message + (ev.sandbox ? T.sandbox : '')));
       card.append(h('span', { class: 'c-hint' }, ev.hint || ev.errno.hint));
       const refused = privilegedRefusal(ev);
       if (refused) card.append(h('span', { class: 'c-port' }, refused));
@@ -458,24 +563,24 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
     if (note && !(Number.isInteger(ev.ephemeral_port) && ev.note)) {
       const chosen = ports.find((p) => p.role === 'local' && p.port === note.port);
       card.append(h('span', { class: 'c-port', title: chosen ? portTitle(chosen.explained) : '' },
-        h('span', { class: 'port-mark', 'aria-hidden': 'true' }, '⚙'), ` the kernel chose port ${note.port}: ephemeral`));
+        h('span', { class: 'port-mark', 'aria-hidden': 'true' }, '⚙'), fmt(T.chosePort, { port: note.port })));
     }
     if (ev.call_id !== undefined && ev.status !== 'pending' && model.resolved.get(ev.call_id) === ev.seq) {
-      card.append(h('span', { class: 'c-note' }, 'completes the blocked call above'));
+      card.append(h('span', { class: 'c-note' }, T.completes));
     }
     if (ev.packet_seq) {
-      const why = ev.status === 'error' ? `the packet behind ${ev.errno ? ev.errno.name : 'this error'}` : 'the packet this call sent';
-      links.push(h('span', { class: 'c-packet' }, ev.status === 'error' ? 'answered by ' : 'sent ', packetLink(view, ev.packet_seq, why)));
+      const why = ev.status === 'error' ? fmt(T.behindError, { what: ev.errno ? ev.errno.name : T.thisError }) : T.sentByCall;
+      links.push(h('span', { class: 'c-packet' }, ev.status === 'error' ? T.answeredBy : T.sent, packetLink(view, ev.packet_seq, why)));
     }
   } else if (ev.kind === 'tcp_state' && ev.inferred) {
     // Too brief for any probe: what a packet proves, never shown as observed.
     card.append(h('span', { class: 'c-kernel' },
-      lane >= 0 ? h('span', { class: 'c-kind' }, `${host} · TCP state`) : null, ' ',
+      lane >= 0 ? h('span', { class: 'c-kind' }, `${host} · ${T.tcpState}`) : null, ' ',
       `${ev.from || '?'} → ${ev.to || '?'}`));
-    card.append(h('span', { class: 'c-inferred' }, `read from packet #${ev.packet_seq ?? '?'} · too brief to observe on the socket`));
-    if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, 'read from ', packetLink(view, ev.packet_seq, 'the packet this state was read from')));
+    card.append(h('span', { class: 'c-inferred' }, fmt(T.readFrom, { seq: ev.packet_seq ?? '?' })));
+    if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, T.readFromLink, packetLink(view, ev.packet_seq, T.stateFrom)));
   } else {
-    const what = { tcp_state: 'TCP state', kernel_socket: 'kernel socket' }[ev.kind] || ev.kind.replace('_', ' ');
+    const what = { tcp_state: T.tcpState, kernel_socket: T.kernelSocket, incoming: T.incoming, data: T.data, eof: T.eof, reset: T.reset, isolation: T.isolation }[ev.kind] || ev.kind.replace('_', ' ');
     card.append(h('span', { class: 'c-kernel' },
       lane >= 0 ? h('span', { class: 'c-kind' }, `${host} · ${what}`) : null, lane >= 0 ? ' ' : null, kernelText(ev)));
     if (hasIcmp(ev)) {
@@ -483,7 +588,7 @@ function drawRow(ev, state, hosts, view, { wire, gap }) {
       const hint = ev.hint || icmpHint(ev.icmp, icmpDirection(ev));
       if (hint) card.append(h('span', { class: 'c-hint' }, hint));
     }
-    if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, 'from ', packetLink(view, ev.packet_seq, 'the packet behind this event')));
+    if (ev.packet_seq) links.push(h('span', { class: 'c-packet' }, T.from, packetLink(view, ev.packet_seq, T.behindEvent)));
   }
   // The server's note explains what the sandbox or kernel did; for the kernel events whose
   // line above already says it, it would only repeat.

@@ -4,6 +4,37 @@
 
 import { byId, fill, h } from './dom.js';
 import { ApiError, createSession, getJson, viewerKey } from './api.js';
+import { bindSwitch, fill as fmt, localize } from './i18n.js';
+
+/** Every text this page writes, in each language. */
+export const TEXTS = {
+  en: {
+    starting: 'Starting…',
+    retryAfter: '{message} (try again in {seconds} s)',
+    startFailed: 'Could not start a session: {message}',
+    noExercises: 'No exercises yet.',
+    exercisesFailed: 'The exercises could not be loaded: {message}',
+    start: 'Start',
+    netns: 'Each host is its own Linux network namespace: textbook addresses, any port, nothing else reachable.',
+    loopback: 'Each host is an address on the loopback network; the sandbox keeps sessions apart and refuses anything outside.',
+    unknown: 'unknown',
+    healthFailed: "The server's health could not be read: {message}",
+  },
+  'zh-CN': {
+    starting: '正在创建…',
+    retryAfter: '{message}（请 {seconds} 秒后再试）',
+    startFailed: '无法创建会话：{message}',
+    noExercises: '还没有练习。',
+    exercisesFailed: '练习加载失败：{message}',
+    start: '开始',
+    netns: '每台主机是一个独立的 Linux 网络命名空间：地址和教科书里一样，端口随意用，此外什么都访问不到。',
+    loopback: '每台主机是回环网络上的一个地址；沙箱把各个会话隔开，并拒绝访问沙箱之外的任何地址。',
+    unknown: '未知',
+    healthFailed: '无法读取服务器的健康状态：{message}',
+  },
+};
+const T = localize(TEXTS);
+bindSwitch();
 
 const newButton = byId('new-session');
 const status = byId('create-status');
@@ -12,7 +43,7 @@ const status = byId('create-status');
 async function start(exercise, button) {
   button.disabled = true;
   const label = button.textContent;
-  button.textContent = 'Starting…';
+  button.textContent = T.starting;
   status.textContent = '';
   status.className = 'hero-status';
   try {
@@ -28,8 +59,8 @@ async function start(exercise, button) {
     button.textContent = label;
     status.className = 'hero-status error';
     status.textContent = e instanceof ApiError && e.retryAfter
-      ? `${e.message} (try again in ${e.retryAfter} s)`
-      : `Could not start a session: ${e.message}`;
+      ? fmt(T.retryAfter, { message: e.message, seconds: e.retryAfter })
+      : fmt(T.startFailed, { message: e.message });
   }
 }
 
@@ -42,18 +73,18 @@ async function exercises() {
     list = await getJson('/api/exercises');
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
-      fill(box, h('p', { class: 'muted', id: 'no-exercises' }, 'No exercises yet.'));
+      fill(box, h('p', { class: 'muted', id: 'no-exercises' }, T.noExercises));
     } else {
-      fill(box, h('p', { class: 'muted' }, `The exercises could not be loaded: ${e.message}`));
+      fill(box, h('p', { class: 'muted' }, fmt(T.exercisesFailed, { message: e.message })));
     }
     return;
   }
   if (!Array.isArray(list) || list.length === 0) {
-    fill(box, h('p', { class: 'muted', id: 'no-exercises' }, 'No exercises yet.'));
+    fill(box, h('p', { class: 'muted', id: 'no-exercises' }, T.noExercises));
     return;
   }
   fill(box, h('ul', { class: 'exercise-list' }, list.map((x) => {
-    const button = h('button', { type: 'button', class: 'button small', 'data-exercise': x.id }, 'Start');
+    const button = h('button', { type: 'button', class: 'button small', 'data-exercise': x.id }, T.start);
     button.addEventListener('click', () => start(x.id, button));
     return h('li', { class: 'exercise' },
       h('div', { class: 'ex-text' },
@@ -74,12 +105,12 @@ async function health() {
     byId('live-sessions').textContent = String(info.live_sessions);
     byId('server-version').textContent = info.version;
     byId('isolation-text').textContent = info.isolation === 'netns'
-      ? 'Each host is its own Linux network namespace: textbook addresses, any port, nothing else reachable.'
-      : 'Each host is an address on the loopback network; the sandbox keeps sessions apart and refuses anything outside.';
+      ? T.netns
+      : T.loopback;
   } catch (e) {
     // /healthz answers 503 with the same body when degraded; say what is known.
-    isolation.textContent = 'unknown';
-    byId('isolation-text').textContent = `The server's health could not be read: ${e.message}`;
+    isolation.textContent = T.unknown;
+    byId('isolation-text').textContent = fmt(T.healthFailed, { message: e.message });
   }
 }
 

@@ -4,15 +4,17 @@
 // view can light up its bytes in the hex dump. Pure: hex in, plain objects out, no DOM.
 // Frames cut at the snap length are read as far as their bytes go; garbage is an error.
 
+import { fill as fmt, localize } from './i18n.js';
+
 /** The four layers of the TCP/IP model, in the order a frame nests them. */
 export const STACK = ['link', 'network', 'transport', 'application'];
 
 /** What each layer of the stack does, in one line. */
 export const LAYER_ROLE = {
-  link: 'moves the frame across one link, between two interfaces',
-  network: 'carries the packet from the source host to the destination host',
-  transport: 'delivers bytes between two sockets, named by their ports',
-  application: 'what the programs sent: the bytes of send() and sendto()',
+  get link() { return tr('moves the frame across one link, between two interfaces'); },
+  get network() { return tr('carries the packet from the source host to the destination host'); },
+  get transport() { return tr('delivers bytes between two sockets, named by their ports'); },
+  get application() { return tr('what the programs sent: the bytes of send() and sendto()'); },
 };
 
 // ------------------------------------------------------------------------ the overlay
@@ -24,13 +26,13 @@ export const LAYER_ROLE = {
 /** The overlay's tags: what each place in the stack is called (`short` where room is
  * scarce) and what it covers there. */
 export const OVERLAY = {
-  application: { short: 'socket API', tag: 'socket API', title: 'Application layer, at the socket API: the calls a program makes (socket, bind, connect, send…) on a descriptor.' },
-  transport: { short: 'transport', tag: 'transport', title: 'Transport layer: ports and the (protocol, address, port) tuple name the two sockets of a conversation (TCP, UDP).' },
-  network: { short: 'network', tag: 'network', title: 'Network layer: host addresses and routes carry packets from host to host (IP; ICMP lives here too, so an ICMP socket has an address but no port).' },
-  link: { short: 'link', tag: 'link', title: 'Link layer: the wire between two interfaces, here a veth pair between the hosts’ network namespaces (frames with MAC addresses).' },
-  loopback: { short: 'link: lo', tag: 'link: lo', title: 'Link layer: in loopback mode every host is an address of the server’s own lo interface; packets never leave the machine and are not captured.' },
-  wire: { short: 'L2–L4 packet', tag: 'link · network · transport', title: 'A packet on the wire carries every layer: an Ethernet frame (link) holding an IP packet (network) holding a TCP or UDP segment (transport). Open it to see each layer’s fields.' },
-  local: { short: 'no net/link', tag: 'no network or link layer', title: 'A Unix-domain socket never leaves its host: no IP address, no port, no packet, no wire. The kernel copies the bytes from one socket to the other; a name is a path (a socket file) or an @abstract name.' },
+  application: { get short() { return tr('socket API'); }, get tag() { return tr('socket API'); }, get title() { return tr('Application layer, at the socket API: the calls a program makes (socket, bind, connect, send…) on a descriptor.'); } },
+  transport: { get short() { return tr('transport'); }, get tag() { return tr('transport'); }, get title() { return tr('Transport layer: ports and the (protocol, address, port) tuple name the two sockets of a conversation (TCP, UDP).'); } },
+  network: { get short() { return tr('network'); }, get tag() { return tr('network'); }, get title() { return tr('Network layer: host addresses and routes carry packets from host to host (IP; ICMP lives here too, so an ICMP socket has an address but no port).'); } },
+  link: { get short() { return tr('link'); }, get tag() { return tr('link'); }, get title() { return tr('Link layer: the wire between two interfaces, here a veth pair between the hosts’ network namespaces (frames with MAC addresses).'); } },
+  loopback: { get short() { return tr('link: lo'); }, get tag() { return tr('link: lo'); }, get title() { return tr('Link layer: in loopback mode every host is an address of the server’s own lo interface; packets never leave the machine and are not captured.'); } },
+  wire: { get short() { return tr('L2–L4 packet'); }, get tag() { return tr('link · network · transport'); }, get title() { return tr('A packet on the wire carries every layer: an Ethernet frame (link) holding an IP packet (network) holding a TCP or UDP segment (transport). Open it to see each layer’s fields.'); } },
+  local: { get short() { return tr('no net/link'); }, get tag() { return tr('no network or link layer'); }, get title() { return tr('A Unix-domain socket never leaves its host: no IP address, no port, no packet, no wire. The kernel copies the bytes from one socket to the other; a name is a path (a socket file) or an @abstract name.'); } },
 };
 
 /** Event kinds the kernel reports about a connection (transport), not a call. */
@@ -171,9 +173,9 @@ function payloadText(bytes) {
 }
 
 function macNote(b, at) {
-  if (b.subarray(at, at + 6).every((x) => x === 0)) return ' (none: loopback)';
-  if (b.subarray(at, at + 6).every((x) => x === 0xff)) return ' (broadcast)';
-  if (b[at] & 1) return ' (multicast)';
+  if (b.subarray(at, at + 6).every((x) => x === 0)) return tr(' (none: loopback)');
+  if (b.subarray(at, at + 6).every((x) => x === 0xff)) return tr(' (broadcast)');
+  if (b[at] & 1) return tr(' (multicast)');
   return '';
 }
 
@@ -201,7 +203,7 @@ function field(r, into, at, length, name, value, meaning, extra) {
     into.truncated = true;
     return false;
   }
-  const f = { name, value: String(typeof value === 'function' ? value() : value), meaning, offset: at, length };
+  const f = { name, value: String(typeof value === 'function' ? value() : value), meaning: tr(meaning), offset: at, length };
   if (extra) Object.assign(f, extra);
   into.fields.push(f);
   return true;
@@ -226,7 +228,7 @@ function ethernet(r, out) {
     field(r, l, 14, 2, 'VLAN tag', () => `priority ${b[14] >> 5}, VLAN ${u16(b, 14) & 0x0fff}`, 'which virtual LAN the frame belongs to');
     at = 16;
   }
-  if (!field(r, l, at, 2, 'EtherType', () => `${hexN(u16(b, at), 4)} (${ETHERTYPES[u16(b, at)] || 'unknown'})`, 'which protocol the frame carries, so the receiver knows how to read the rest')) {
+  if (!field(r, l, at, 2, 'EtherType', () => `${hexN(u16(b, at), 4)} (${ETHERTYPES[u16(b, at)] || tr('unknown')})`, 'which protocol the frame carries, so the receiver knows how to read the rest')) {
     close(l, b.length);
     return null;
   }
@@ -239,11 +241,11 @@ function arp(r, at, out) {
   const l = layer('link', 'ARP', at);
   out.push(l);
   const op = r.has(at + 6, 2) ? u16(b, at + 6) : 0;
-  field(r, l, at, 2, 'Hardware type', () => `${u16(b, at)}${u16(b, at) === 1 ? ' (Ethernet)' : ''}`, 'the kind of link addresses asked about');
-  field(r, l, at + 2, 2, 'Protocol type', () => `${hexN(u16(b, at + 2), 4)} (${ETHERTYPES[u16(b, at + 2)] || 'unknown'})`, 'the kind of network addresses being resolved');
+  field(r, l, at, 2, 'Hardware type', () => `${u16(b, at)}${u16(b, at) === 1 ? tr(' (Ethernet)') : ''}`, 'the kind of link addresses asked about');
+  field(r, l, at + 2, 2, 'Protocol type', () => `${hexN(u16(b, at + 2), 4)} (${ETHERTYPES[u16(b, at + 2)] || tr('unknown')})`, 'the kind of network addresses being resolved');
   field(r, l, at + 4, 1, 'Hardware size', () => b[at + 4], 'bytes in a hardware address');
   field(r, l, at + 5, 1, 'Protocol size', () => b[at + 5], 'bytes in a network address');
-  field(r, l, at + 6, 2, 'Opcode', () => `${op} (${op === 1 ? 'request' : op === 2 ? 'reply' : 'other'})`, 'request: who has this IP? reply: I have it, here is my MAC');
+  field(r, l, at + 6, 2, 'Opcode', () => `${op} (${tr(op === 1 ? 'request' : op === 2 ? 'reply' : 'other')})`, 'request: who has this IP? reply: I have it, here is my MAC');
   field(r, l, at + 8, 6, 'Sender MAC', () => macText(b, at + 8), 'the asker’s (or answerer’s) hardware address');
   field(r, l, at + 14, 4, 'Sender IP', () => ipv4Text(b, at + 14), 'the sender’s IP address, so the receiver can learn the pair too');
   field(r, l, at + 18, 6, 'Target MAC', () => macText(b, at + 18), op === 1 ? 'unknown yet: that is the question' : 'the hardware address the reply is for');
@@ -263,10 +265,10 @@ function ipv4(r, at, out) {
   }
   const ihl = (b[at] & 0x0f) * 4;
   field(r, l, at, 1, 'Version', () => b[at] >> 4, 'IP version: 4');
-  field(r, l, at, 1, 'Header length', () => `${ihl} bytes (IHL ${ihl / 4})`, 'the header’s size in 32-bit words: 5 without options');
+  field(r, l, at, 1, 'Header length', () => `${ihl}${tr(' bytes')} (IHL ${ihl / 4})`, 'the header’s size in 32-bit words: 5 without options');
   field(r, l, at + 1, 1, 'DSCP / ECN', () => `DSCP ${b[at + 1] >> 2}, ECN ${b[at + 1] & 3}`, 'the packet’s service class and congestion marks');
   const total = r.has(at + 2, 2) ? u16(b, at + 2) : 0;
-  field(r, l, at + 2, 2, 'Total length', () => `${total} bytes`, 'header and payload: where the packet ends');
+  field(r, l, at + 2, 2, 'Total length', () => `${total}${tr(' bytes')}`, 'header and payload: where the packet ends');
   field(r, l, at + 4, 2, 'Identification', () => `${u16(b, at + 4)} (${hexN(u16(b, at + 4), 4)})`, 'groups the fragments of one packet');
   if (r.has(at + 6, 2)) {
     const word = u16(b, at + 6);
@@ -278,11 +280,11 @@ function ipv4(r, at, out) {
   }
   field(r, l, at + 8, 1, 'TTL', () => b[at + 8], 'hops left: each router takes one, and the packet dies at 0');
   const proto = r.has(at + 9, 1) ? b[at + 9] : null;
-  field(r, l, at + 9, 1, 'Protocol', () => `${proto} (${IP_PROTOCOLS[proto] || 'unknown'})`, 'what the payload is, so the receiver hands it to the right code');
+  field(r, l, at + 9, 1, 'Protocol', () => `${proto} (${IP_PROTOCOLS[proto] || tr('unknown')})`, 'what the payload is, so the receiver hands it to the right code');
   field(r, l, at + 10, 2, 'Header checksum', () => hexN(u16(b, at + 10), 4), 'covers the header only; recomputed at each hop since the TTL changes');
   field(r, l, at + 12, 4, 'Source address', () => ipv4Text(b, at + 12), 'the sending host');
   field(r, l, at + 16, 4, 'Destination address', () => ipv4Text(b, at + 16), 'the host the packet is for');
-  if (ihl > 20) field(r, l, at + 20, ihl - 20, 'Options', `${ihl - 20} bytes`, 'rarely used extras (record route, timestamps, router alert)');
+  if (ihl > 20) field(r, l, at + 20, ihl - 20, 'Options', `${ihl - 20}${tr(' bytes')}`, 'rarely used extras (record route, timestamps, router alert)');
   close(l, Math.min(b.length, at + Math.max(ihl, 20)));
   if (ihl < 20 || proto === null || !r.has(at, ihl)) return null;
   return { proto, at: at + ihl, end: Math.min(b.length, at + Math.max(total, ihl)), declaredEnd: at + total };
@@ -296,9 +298,9 @@ function ipv6(r, at, out) {
   field(r, l, at, 2, 'Traffic class', () => hexN(((b[at] & 0x0f) << 4) | (b[at + 1] >> 4), 2), 'the packet’s service class and congestion marks');
   field(r, l, at + 1, 3, 'Flow label', () => hexN(((b[at + 1] & 0x0f) << 16) | u16(b, at + 2), 5), 'marks the packets of one flow, so routers can keep them on one path');
   const payload = r.has(at + 4, 2) ? u16(b, at + 4) : 0;
-  field(r, l, at + 4, 2, 'Payload length', () => `${payload} bytes`, 'everything after this 40-byte header');
+  field(r, l, at + 4, 2, 'Payload length', () => `${payload}${tr(' bytes')}`, 'everything after this 40-byte header');
   let next = r.has(at + 6, 1) ? b[at + 6] : null;
-  field(r, l, at + 6, 1, 'Next header', () => `${next} (${IP_PROTOCOLS[next] || 'unknown'})`, 'what follows: an extension header or the payload’s protocol');
+  field(r, l, at + 6, 1, 'Next header', () => `${next} (${IP_PROTOCOLS[next] || tr('unknown')})`, 'what follows: an extension header or the payload’s protocol');
   field(r, l, at + 7, 1, 'Hop limit', () => b[at + 7], 'hops left: each router takes one (IPv4’s TTL)');
   field(r, l, at + 8, 16, 'Source address', () => ipv6Text(b, at + 8), 'the sending host');
   field(r, l, at + 24, 16, 'Destination address', () => ipv6Text(b, at + 24), 'the host (or multicast group) the packet is for');
@@ -307,12 +309,12 @@ function ipv6(r, at, out) {
   while (next !== null && IPV6_EXTENSIONS[next] !== undefined && r.has(pos, 2)) {
     const length = next === 44 ? 8 : next === 51 ? (b[pos + 1] + 2) * 4 : (b[pos + 1] + 1) * 8;
     const name = `${IPV6_EXTENSIONS[next]} header`;
-    const ext = { name, value: `${length} bytes`, meaning: 'an optional IPv6 header, chained by Next header', offset: pos, length: Math.min(length, b.length - pos), children: [] };
+    const ext = { name, value: `${length}${tr(' bytes')}`, meaning: tr('an optional IPv6 header, chained by Next header'), offset: pos, length: Math.min(length, b.length - pos), children: [] };
     const sub = { fields: ext.children, truncated: false };
     const following = b[pos];
-    field(r, sub, pos, 1, 'Next header', `${following} (${IP_PROTOCOLS[following] || 'unknown'})`, 'what follows this extension header');
-    if (next !== 44) field(r, sub, pos + 1, 1, 'Header length', `${length} bytes`, 'this header’s size, in 8-byte units not counting the first');
-    if (length > 2) field(r, sub, pos + 2, length - 2, next === 44 ? 'Fragment offset and id' : 'Options', `${length - 2} bytes`, next === 0 ? 'options every router on the way must read (e.g. router alert for MLD)' : 'options for this header’s purpose');
+    field(r, sub, pos, 1, 'Next header', `${following} (${IP_PROTOCOLS[following] || tr('unknown')})`, 'what follows this extension header');
+    if (next !== 44) field(r, sub, pos + 1, 1, 'Header length', `${length}${tr(' bytes')}`, 'this header’s size, in 8-byte units not counting the first');
+    if (length > 2) field(r, sub, pos + 2, length - 2, next === 44 ? 'Fragment offset and id' : 'Options', `${length - 2}${tr(' bytes')}`, next === 0 ? 'options every router on the way must read (e.g. router alert for MLD)' : 'options for this header’s purpose');
     l.fields.push(ext);
     if (sub.truncated || !r.has(pos, length)) {
       l.truncated = true;
@@ -337,25 +339,25 @@ function icmp(r, at, end, out, v6) {
   const names = v6 ? ICMPV6_TYPES : ICMP_TYPES;
   const type = r.has(at, 1) ? b[at] : null;
   const code = r.has(at + 1, 1) ? b[at + 1] : null;
-  field(r, l, at, 1, 'Type', () => `${type} (${names[type] || 'unknown'})`, v6 ? 'what the message is: errors, echo, neighbour discovery, multicast listeners' : 'what the message is: an error report or an echo');
-  const codeText = () => (!v6 && type === 3 ? `${code} (${ICMP_UNREACHABLE[code] || 'other'})` : String(code));
+  field(r, l, at, 1, 'Type', () => `${type} (${names[type] || tr('unknown')})`, v6 ? 'what the message is: errors, echo, neighbour discovery, multicast listeners' : 'what the message is: an error report or an echo');
+  const codeText = () => (!v6 && type === 3 ? `${code} (${ICMP_UNREACHABLE[code] || tr('other')})` : String(code));
   field(r, l, at + 1, 1, 'Code', codeText, 'the detail of the type (for unreachable: why)');
   field(r, l, at + 2, 2, 'Checksum', () => hexN(u16(b, at + 2), 4), v6 ? 'covers the message and the IPv6 addresses' : 'covers the whole ICMP message');
   const echo = v6 ? type === 128 || type === 129 : type === 0 || type === 8;
   if (echo) {
     field(r, l, at + 4, 2, 'Identifier', () => u16(b, at + 4), 'matches replies to the program that asked (like a port)');
     field(r, l, at + 6, 2, 'Sequence number', () => u16(b, at + 6), 'counts the requests, so replies can be matched and losses seen');
-    if (end > at + 8) field(r, l, at + 8, end - at - 8, 'Data', () => `${end - at - 8} bytes`, 'echoed back unchanged');
+    if (end > at + 8) field(r, l, at + 8, end - at - 8, 'Data', () => `${end - at - 8}${tr(' bytes')}`, 'echoed back unchanged');
   } else if (v6 && (type === 135 || type === 136)) {
     const flags = r.has(at + 4, 1) ? b[at + 4] : 0;
-    field(r, l, at + 4, 4, type === 136 ? 'Flags' : 'Reserved', type === 136 ? `${['R', 'S', 'O'].filter((_, i) => flags & (0x80 >> i)).join(', ') || 'none'}` : '0', type === 136 ? 'R: sent by a router; S: answers a solicitation; O: override the cached address' : 'unused');
+    field(r, l, at + 4, 4, type === 136 ? 'Flags' : 'Reserved', type === 136 ? `${['R', 'S', 'O'].filter((_, i) => flags & (0x80 >> i)).join(', ') || tr('none')}` : '0', type === 136 ? 'R: sent by a router; S: answers a solicitation; O: override the cached address' : 'unused');
     field(r, l, at + 8, 16, 'Target address', () => ipv6Text(b, at + 8), type === 135 ? 'the IPv6 address whose link address is wanted (IPv6’s ARP)' : 'the address this answer is about');
-    if (end > at + 24) field(r, l, at + 24, end - at - 24, 'Options', `${end - at - 24} bytes`, 'usually the sender’s or target’s link-layer (MAC) address');
+    if (end > at + 24) field(r, l, at + 24, end - at - 24, 'Options', `${end - at - 24}${tr(' bytes')}`, 'usually the sender’s or target’s link-layer (MAC) address');
   } else if (!v6 && (type === 3 || type === 11)) {
     field(r, l, at + 4, 4, 'Unused', () => hexN(u32(b, at + 4), 8), 'zero (next-hop MTU for “fragmentation needed”)');
-    if (end > at + 8) field(r, l, at + 8, end - at - 8, 'Original datagram', () => `${end - at - 8} bytes: its IP header and first 8 bytes`, 'the start of the packet that failed, so the sender can tell which socket it concerns');
+    if (end > at + 8) field(r, l, at + 8, end - at - 8, 'Original datagram', () => `${end - at - 8}${tr(' bytes')}${tr(': its IP header and first 8 bytes')}`, 'the start of the packet that failed, so the sender can tell which socket it concerns');
   } else if (end > at + 4) {
-    field(r, l, at + 4, end - at - 4, 'Message body', `${end - at - 4} bytes`, 'the rest of the message, laid out by its type');
+    field(r, l, at + 4, end - at - 4, 'Message body', `${end - at - 4}${tr(' bytes')}`, 'the rest of the message, laid out by its type');
   }
   close(l, Math.min(b.length, Math.max(end, at + 4)));
 }
@@ -365,10 +367,10 @@ function igmp(r, at, end, out) {
   const l = layer('network', 'IGMP', at);
   out.push(l);
   const types = { 0x11: 'membership query', 0x16: 'membership report v2', 0x17: 'leave group', 0x22: 'membership report v3' };
-  field(r, l, at, 1, 'Type', () => `${hexN(b[at], 2)} (${types[b[at]] || 'unknown'})`, 'hosts tell routers which multicast groups they want');
+  field(r, l, at, 1, 'Type', () => `${hexN(b[at], 2)} (${types[b[at]] || tr('unknown')})`, 'hosts tell routers which multicast groups they want');
   field(r, l, at + 1, 1, 'Max response time', () => b[at + 1], 'how long a host may wait before answering a query');
   field(r, l, at + 2, 2, 'Checksum', () => hexN(u16(b, at + 2), 4), 'covers the IGMP message');
-  if (end > at + 4) field(r, l, at + 4, end - at - 4, 'Body', `${end - at - 4} bytes`, 'the group (v2) or group records (v3)');
+  if (end > at + 4) field(r, l, at + 4, end - at - 4, 'Body', `${end - at - 4}${tr(' bytes')}`, 'the group (v2) or group records (v3)');
   close(l, Math.min(b.length, Math.max(end, at + 4)));
 }
 
@@ -376,7 +378,7 @@ function igmp(r, at, end, out) {
 
 /** Relative numbers for the TCP fields, when the caller knows the ISNs: {relSeq, relAck}. */
 function withRelative(abs, rel) {
-  return rel === undefined || rel === null ? String(abs) : `${abs} (relative ${rel})`;
+  return rel === undefined || rel === null ? String(abs) : fmt(tr('{abs} (relative {rel})'), { abs, rel });
 }
 
 function tcpOptions(r, from, to, into) {
@@ -402,13 +404,13 @@ function tcpOptions(r, from, to, into) {
     const d = pos + 2;
     switch (kind) {
       case 2:
-        field(r, into, pos, len, 'Maximum segment size', () => `${u16(b, d)} bytes`, 'the largest segment the sender wants to receive (link MTU minus the IP and TCP headers)');
+        field(r, into, pos, len, 'Maximum segment size', () => `${u16(b, d)}${tr(' bytes')}`, 'the largest segment the sender wants to receive (link MTU minus the IP and TCP headers)');
         break;
       case 3:
         field(r, into, pos, len, 'Window scale', () => `${b[d]} (×${2 ** b[d]})`, 'shift the window field left by this much, for windows above 64 KiB');
         break;
       case 4:
-        field(r, into, pos, len, 'SACK permitted', 'yes', 'the sender understands selective acknowledgements');
+        field(r, into, pos, len, 'SACK permitted', tr('yes'), 'the sender understands selective acknowledgements');
         break;
       case 5: {
         const blocks = [];
@@ -420,10 +422,10 @@ function tcpOptions(r, from, to, into) {
         field(r, into, pos, len, 'Timestamps', () => `TSval ${u32(b, d)}, TSecr ${u32(b, d + 4)}`, 'the sender’s clock and the last one it received: for round-trip times and old-duplicate protection');
         break;
       case 34:
-        field(r, into, pos, len, 'TCP Fast Open cookie', `${len - 2} bytes`, 'lets a later SYN carry data');
+        field(r, into, pos, len, 'TCP Fast Open cookie', `${len - 2}${tr(' bytes')}`, 'lets a later SYN carry data');
         break;
       default:
-        field(r, into, pos, len, `Option ${kind}`, `${len} bytes`, 'an option this page does not describe');
+        field(r, into, pos, len, `Option ${kind}`, `${len}${tr(' bytes')}`, 'an option this page does not describe');
     }
     pos += len;
   }
@@ -445,15 +447,15 @@ function tcp(r, at, end, out, rel) {
   field(r, l, at + 8, 4, 'Acknowledgement number', () => withRelative(u32(b, at + 8), flags & 0x010 ? rel.relAck : undefined),
     flags & 0x010 ? 'the next byte the sender expects: everything before it arrived' : 'not valid: the ACK flag is off');
   const doff = r.has(at + 12, 1) ? (b[at + 12] >> 4) * 4 : 20;
-  field(r, l, at + 12, 1, 'Header length', () => `${doff} bytes (data offset ${doff / 4})`, 'where the data starts: 20 bytes plus the options');
+  field(r, l, at + 12, 1, 'Header length', () => `${doff}${tr(' bytes')} (data offset ${doff / 4})`, 'where the data starts: 20 bytes plus the options');
   const set = TCP_FLAGS.filter(([bit]) => flags & bit);
-  field(r, l, at + 12, 2, 'Flags', () => `${hexN(flags, 3)} (${set.map(([, name]) => name).join(', ') || 'none'})`,
-    set.length ? set.map(([, name, why]) => `${name}: ${why}`).join('; ') : 'no flag set', { flags: set.map(([, name]) => name) });
+  field(r, l, at + 12, 2, 'Flags', () => `${hexN(flags, 3)} (${set.map(([, name]) => name).join(', ') || tr('none')})`,
+    set.length ? set.map(([, name, why]) => `${name}: ${tr(why)}`).join('; ') : 'no flag set', { flags: set.map(([, name]) => name) });
   field(r, l, at + 14, 2, 'Window', () => u16(b, at + 14), 'bytes the sender can still receive (shifted by its window scale after the handshake)');
   field(r, l, at + 16, 2, 'Checksum', () => hexN(u16(b, at + 16), 4), 'covers the segment and the IP addresses; often filled in later by the network card');
   field(r, l, at + 18, 2, 'Urgent pointer', () => u16(b, at + 18), 'end of urgent data when URG is set (almost never used)');
   if (doff > 20) {
-    const options = { name: 'Options', value: `${doff - 20} bytes`, meaning: 'extras negotiated in the SYNs or carried on each segment', offset: at + 20, length: Math.min(doff - 20, Math.max(0, b.length - at - 20)), children: [] };
+    const options = { name: 'Options', value: `${doff - 20}${tr(' bytes')}`, meaning: tr('extras negotiated in the SYNs or carried on each segment'), offset: at + 20, length: Math.min(doff - 20, Math.max(0, b.length - at - 20)), children: [] };
     const sub = { fields: options.children, truncated: false };
     tcpOptions(r, at + 20, at + doff, sub);
     if (options.length > 0) l.fields.push(options);
@@ -469,7 +471,7 @@ function udp(r, at, out) {
   out.push(l);
   field(r, l, at, 2, 'Source port', () => u16(b, at), 'the sending socket’s port (where a reply goes)');
   field(r, l, at + 2, 2, 'Destination port', () => u16(b, at + 2), 'the receiving socket’s port');
-  field(r, l, at + 4, 2, 'Length', () => `${u16(b, at + 4)} bytes`, 'the 8-byte header plus the datagram’s data');
+  field(r, l, at + 4, 2, 'Length', () => `${u16(b, at + 4)}${tr(' bytes')}`, 'the 8-byte header plus the datagram’s data');
   field(r, l, at + 6, 2, 'Checksum', () => hexN(u16(b, at + 6), 4), 'covers the datagram and the IP addresses (0 in IPv4: not computed)');
   close(l, Math.min(b.length, at + 8));
   return r.has(at, 8) ? { at: at + 8, declaredEnd: at + u16(b, at + 4) } : null;
@@ -482,7 +484,7 @@ function application(r, at, declaredEnd, out, proto) {
   const l = layer('application', proto === 'udp' ? 'Datagram data' : 'Segment data', at);
   out.push(l);
   const size = declaredEnd - at;
-  const note = captured < size ? ` (${captured} of ${size} bytes captured)` : '';
+  const note = captured < size ? fmt(tr(' ({captured} of {size} bytes captured)'), { captured, size }) : '';
   if (captured > 0) {
     field(r, l, at, captured, 'Data', `${payloadText(b.subarray(at, at + captured))}${note}`,
       proto === 'udp' ? 'the bytes one sendto() gave, delivered whole to one recvfrom()' : 'bytes of the stream, as send() gave them; TCP numbers them from the sequence number');
@@ -548,7 +550,7 @@ function transport(r, net, layers, rel) {
       if (net.declaredEnd > net.at) {
         const l = layer('network', `Payload (${IP_PROTOCOLS[net.proto] || `protocol ${net.proto}`})`, net.at);
         layers.push(l);
-        field(r, l, net.at, Math.min(r.b.length, net.declaredEnd) - net.at, 'Bytes', `${net.declaredEnd - net.at} bytes`, 'a protocol this page does not take apart');
+        field(r, l, net.at, Math.min(r.b.length, net.declaredEnd) - net.at, 'Bytes', `${net.declaredEnd - net.at}${tr(' bytes')}`, 'a protocol this page does not take apart');
         close(l, Math.min(r.b.length, net.declaredEnd));
       }
   }
@@ -579,4 +581,425 @@ export function hexRows(bytes, width = 16) {
     rows.push(row);
   }
   return rows;
+}
+
+// ------------------------------------------------------------------------ in Chinese
+
+/** The decoder's words in Chinese, keyed by their English (the text written in the code above:
+ * field names, what each field means, value notes, the overlay's tags). Field names stay
+ * English identifiers in the parsed frame; `fieldName` says them for people. */
+const IN_CHINESE = {
+  'Hop-by-hop options header':
+    '逐跳选项首部',
+  'Routing header':
+    '路由首部',
+  'Fragment header':
+    '分片首部',
+  'Destination options header':
+    '目的选项首部',
+  'Authentication header':
+    '认证首部',
+  'ECN nonce (historic)':
+    'ECN 随机数（已废弃）',
+  'the sender reduced its congestion window':
+    '发送方已缩小拥塞窗口',
+  'ECN echo: congestion was seen on the way':
+    'ECN 回显：途中出现了拥塞',
+  'the urgent pointer is valid':
+    '紧急指针有效',
+  'the acknowledgement number is valid':
+    '确认号有效',
+  'push: hand the data to the program now':
+    '推送：立即把数据交给程序',
+  'reset: abort the connection':
+    '复位：中止连接',
+  'synchronise: open a connection, with the sender’s initial sequence number':
+    '同步：建立连接，携带发送方的初始序号',
+  'finish: the sender has no more data':
+    '结束：发送方没有更多数据了',
+  ' (none: loopback)':
+    '（无：回环）',
+  ' (broadcast)':
+    '（广播）',
+  ' (multicast)':
+    '（组播）',
+  ' (Ethernet)':
+    '（以太网）',
+  'unknown':
+    '未知',
+  'request':
+    '请求',
+  'reply':
+    '应答',
+  'other':
+    '其他',
+  'none':
+    '无',
+  'yes':
+    '是',
+  'Datagram data':
+    '数据报数据',
+  'Segment data':
+    '报文段数据',
+  'Destination MAC':
+    '目的 MAC',
+  'Source MAC':
+    '源 MAC',
+  'Type':
+    '类型',
+  'VLAN tag':
+    'VLAN 标签',
+  'EtherType':
+    '以太网类型',
+  'Hardware type':
+    '硬件类型',
+  'Protocol type':
+    '协议类型',
+  'Hardware size':
+    '硬件地址长度',
+  'Protocol size':
+    '协议地址长度',
+  'Opcode':
+    '操作码',
+  'Sender MAC':
+    '发送方 MAC',
+  'Sender IP':
+    '发送方 IP',
+  'Target MAC':
+    '目标 MAC',
+  'Target IP':
+    '目标 IP',
+  'Version':
+    '版本',
+  'Header length':
+    '首部长度',
+  'DSCP / ECN':
+    'DSCP / ECN',
+  'Total length':
+    '总长度',
+  'Identification':
+    '标识',
+  'Flags':
+    '标志',
+  'Fragment offset':
+    '片偏移',
+  'TTL':
+    'TTL（生存时间）',
+  'Protocol':
+    '协议',
+  'Header checksum':
+    '首部校验和',
+  'Source address':
+    '源地址',
+  'Destination address':
+    '目的地址',
+  'Options':
+    '选项',
+  'Traffic class':
+    '流量类别',
+  'Flow label':
+    '流标签',
+  'Payload length':
+    '有效载荷长度',
+  'Next header':
+    '下一个首部',
+  'Hop limit':
+    '跳数限制',
+  'Fragment offset and id':
+    '片偏移和标识',
+  'Code':
+    '代码',
+  'Checksum':
+    '校验和',
+  'Identifier':
+    '标识符',
+  'Sequence number':
+    '序号',
+  'Data':
+    '数据',
+  'Reserved':
+    '保留',
+  'Target address':
+    '目标地址',
+  'Unused':
+    '未用',
+  'Original datagram':
+    '原始数据报',
+  'Message body':
+    '报文主体',
+  'Max response time':
+    '最大响应时间',
+  'Body':
+    '主体',
+  'End of options':
+    '选项结束',
+  'No-operation':
+    '无操作',
+  'Maximum segment size':
+    '最大报文段长度（MSS）',
+  'Window scale':
+    '窗口扩大因子',
+  'SACK permitted':
+    '允许 SACK',
+  'SACK':
+    'SACK（选择确认）',
+  'Timestamps':
+    '时间戳',
+  'TCP Fast Open cookie':
+    'TCP 快速打开 cookie',
+  'Source port':
+    '源端口',
+  'Destination port':
+    '目的端口',
+  'Acknowledgement number':
+    '确认号',
+  'Window':
+    '窗口',
+  'Urgent pointer':
+    '紧急指针',
+  'Length':
+    '长度',
+  'Bytes':
+    '字节',
+  'the hardware address of the next hop on this link':
+    '这条链路上下一跳的硬件地址',
+  'the hardware address of the interface that sent the frame':
+    '发出这个帧的接口的硬件地址',
+  'a VLAN tag follows before the real type':
+    '真正的类型之前还有一个 VLAN 标签',
+  'which virtual LAN the frame belongs to':
+    '这个帧属于哪个虚拟局域网',
+  'which protocol the frame carries, so the receiver knows how to read the rest':
+    '帧里装的是哪种协议，接收方据此知道如何解读后面的内容',
+  'the kind of link addresses asked about':
+    '所询问的链路地址的种类',
+  'the kind of network addresses being resolved':
+    '要解析的网络地址的种类',
+  'bytes in a hardware address':
+    '硬件地址的字节数',
+  'bytes in a network address':
+    '网络地址的字节数',
+  'request: who has this IP? reply: I have it, here is my MAC':
+    '请求：谁有这个 IP？应答：我有，这是我的 MAC',
+  'the asker’s (or answerer’s) hardware address':
+    '询问方（或应答方）的硬件地址',
+  'the sender’s IP address, so the receiver can learn the pair too':
+    '发送方的 IP 地址，这样接收方也能顺便记下这对地址',
+  'unknown yet: that is the question':
+    '还不知道：这正是要问的',
+  'the hardware address the reply is for':
+    '这个应答发给谁的硬件地址',
+  'the IP address whose MAC is wanted':
+    '想知道其 MAC 的那个 IP 地址',
+  'the IP address of the one who asked':
+    '询问方的 IP 地址',
+  'IP version: 4':
+    'IP 版本：4',
+  'the header’s size in 32-bit words: 5 without options':
+    '首部的长度，以 32 位字为单位：没有选项时为 5',
+  'the packet’s service class and congestion marks':
+    '数据包的服务类别和拥塞标记',
+  'header and payload: where the packet ends':
+    '首部加载荷：数据包在哪里结束',
+  'groups the fragments of one packet':
+    '把同一个数据包的各个分片归为一组',
+  'DF: do not fragment (path MTU discovery); MF: more fragments follow':
+    'DF：不要分片（用于路径 MTU 发现）；MF：后面还有分片',
+  'where this fragment’s data goes in the original, in 8-byte units':
+    '这个分片的数据在原始数据包中的位置，以 8 字节为单位',
+  'hops left: each router takes one, and the packet dies at 0':
+    '剩余跳数：每经过一个路由器减一，减到 0 时数据包被丢弃',
+  'what the payload is, so the receiver hands it to the right code':
+    '载荷是什么，接收方据此把它交给对应的协议处理',
+  'covers the header only; recomputed at each hop since the TTL changes':
+    '只覆盖首部；因为 TTL 会变，每一跳都要重新计算',
+  'the sending host':
+    '发送主机',
+  'the host the packet is for':
+    '数据包要去的主机',
+  'rarely used extras (record route, timestamps, router alert)':
+    '很少用的附加项（记录路由、时间戳、路由器警告）',
+  'IP version: 6':
+    'IP 版本：6',
+  'marks the packets of one flow, so routers can keep them on one path':
+    '标记同一个流的数据包，路由器可以让它们走同一条路径',
+  'everything after this 40-byte header':
+    '这个 40 字节首部之后的全部内容',
+  'what follows: an extension header or the payload’s protocol':
+    '后面跟的是什么：一个扩展首部，或者载荷的协议',
+  'hops left: each router takes one (IPv4’s TTL)':
+    '剩余跳数：每经过一个路由器减一（相当于 IPv4 的 TTL）',
+  'the host (or multicast group) the packet is for':
+    '数据包要去的主机（或组播组）',
+  'an optional IPv6 header, chained by Next header':
+    '可选的 IPv6 首部，通过“下一个首部”串起来',
+  'what follows this extension header':
+    '这个扩展首部之后跟的是什么',
+  'this header’s size, in 8-byte units not counting the first':
+    '这个首部的长度，以 8 字节为单位，不算第一个 8 字节',
+  'options every router on the way must read (e.g. router alert for MLD)':
+    '途中每个路由器都必须读取的选项（例如 MLD 的路由器警告）',
+  'options for this header’s purpose':
+    '这个首部用途相关的选项',
+  'what the message is: errors, echo, neighbour discovery, multicast listeners':
+    '报文是什么：差错、回显、邻居发现、组播侦听',
+  'what the message is: an error report or an echo':
+    '报文是什么：差错报告或回显',
+  'the detail of the type (for unreachable: why)':
+    '类型的细分（对“不可达”来说：原因）',
+  'covers the message and the IPv6 addresses':
+    '覆盖报文和 IPv6 地址',
+  'covers the whole ICMP message':
+    '覆盖整条 ICMP 报文',
+  'matches replies to the program that asked (like a port)':
+    '把应答对应到发出请求的程序（作用类似端口）',
+  'counts the requests, so replies can be matched and losses seen':
+    '给请求计数，这样能对上应答，也能看出丢包',
+  'echoed back unchanged':
+    '原样回显',
+  'R: sent by a router; S: answers a solicitation; O: override the cached address':
+    'R：由路由器发出；S：应答一个请求；O：覆盖缓存的地址',
+  'unused':
+    '未用',
+  'the IPv6 address whose link address is wanted (IPv6’s ARP)':
+    '想知道其链路地址的 IPv6 地址（IPv6 的 ARP）',
+  'the address this answer is about':
+    '这个应答所说的地址',
+  'usually the sender’s or target’s link-layer (MAC) address':
+    '通常是发送方或目标的链路层（MAC）地址',
+  'zero (next-hop MTU for “fragmentation needed”)':
+    '零（“需要分片”时为下一跳的 MTU）',
+  'the start of the packet that failed, so the sender can tell which socket it concerns':
+    '出错的数据包的开头部分，发送方据此判断它和哪个套接字有关',
+  'the rest of the message, laid out by its type':
+    '报文的其余部分，格式由类型决定',
+  'hosts tell routers which multicast groups they want':
+    '主机告诉路由器自己想加入哪些组播组',
+  'how long a host may wait before answering a query':
+    '主机在应答查询前最多可以等多久',
+  'covers the IGMP message':
+    '覆盖 IGMP 报文',
+  'the group (v2) or group records (v3)':
+    '组地址（v2）或组记录（v3）',
+  'nothing follows but padding':
+    '后面只剩填充',
+  'padding, so the next option starts on a 4-byte boundary':
+    '填充，让下一个选项从 4 字节边界开始',
+  'the largest segment the sender wants to receive (link MTU minus the IP and TCP headers)':
+    '发送方愿意接收的最大报文段（链路 MTU 减去 IP 和 TCP 首部）',
+  'shift the window field left by this much, for windows above 64 KiB':
+    '把窗口字段左移这么多位，用于超过 64 KiB 的窗口',
+  'the sender understands selective acknowledgements':
+    '发送方支持选择确认',
+  'byte ranges received beyond the acknowledged point':
+    '在已确认位置之后已经收到的字节范围',
+  'the sender’s clock and the last one it received: for round-trip times and old-duplicate protection':
+    '发送方的时钟和它最近收到的时钟值：用于测量往返时间和防范旧的重复报文段',
+  'lets a later SYN carry data':
+    '让之后的 SYN 可以携带数据',
+  'an option this page does not describe':
+    '本页不解释的选项',
+  'the sending socket’s port':
+    '发送方套接字的端口',
+  'the receiving socket’s port':
+    '接收方套接字的端口',
+  'the sender’s initial sequence number (ISN): a SYN uses one number, so data starts at ISN+1':
+    '发送方的初始序号（ISN）：SYN 占用一个序号，所以数据从 ISN+1 开始',
+  'the number of this segment’s first byte; a FIN uses one number too':
+    '这个报文段第一个字节的序号；FIN 也占用一个序号',
+  'the number of the first byte this segment carries; a SYN uses one':
+    '这个报文段携带的第一个字节的序号；SYN 占用一个序号',
+  'the next byte the sender expects: everything before it arrived':
+    '发送方期待的下一个字节：在它之前的都已收到',
+  'not valid: the ACK flag is off':
+    '无效：ACK 标志没有置位',
+  'where the data starts: 20 bytes plus the options':
+    '数据从哪里开始：20 字节加上选项',
+  'no flag set':
+    '没有置位的标志',
+  'bytes the sender can still receive (shifted by its window scale after the handshake)':
+    '发送方还能接收的字节数（握手之后要按窗口扩大因子左移）',
+  'covers the segment and the IP addresses; often filled in later by the network card':
+    '覆盖报文段和 IP 地址；常常由网卡在之后填写',
+  'end of urgent data when URG is set (almost never used)':
+    'URG 置位时紧急数据的结束位置（几乎从不使用）',
+  'extras negotiated in the SYNs or carried on each segment':
+    '在 SYN 中协商、或在每个报文段中携带的附加项',
+  'the sending socket’s port (where a reply goes)':
+    '发送方套接字的端口（应答发往这里）',
+  'the 8-byte header plus the datagram’s data':
+    '8 字节首部加上数据报的数据',
+  'covers the datagram and the IP addresses (0 in IPv4: not computed)':
+    '覆盖数据报和 IP 地址（IPv4 中为 0：表示没有计算）',
+  'the bytes one sendto() gave, delivered whole to one recvfrom()':
+    '一次 sendto() 给出的字节，整个交给一次 recvfrom()',
+  'bytes of the stream, as send() gave them; TCP numbers them from the sequence number':
+    '字节流中的字节，就是 send() 给出的那些；TCP 从序号开始给它们编号',
+  'a protocol this page does not take apart':
+    '本页不拆解的协议',
+  'moves the frame across one link, between two interfaces':
+    '在一条链路上、两个接口之间传送帧',
+  'carries the packet from the source host to the destination host':
+    '把数据包从源主机送到目的主机',
+  'delivers bytes between two sockets, named by their ports':
+    '在两个套接字之间传递字节，套接字由端口来区分',
+  'what the programs sent: the bytes of send() and sendto()':
+    '程序发送的内容：send() 和 sendto() 的字节',
+  'socket API':
+    '套接字 API',
+  'transport':
+    '传输层',
+  'network':
+    '网络层',
+  'link':
+    '链路层',
+  'link: lo':
+    '链路层：lo',
+  'L2–L4 packet':
+    '二至四层数据包',
+  'link · network · transport':
+    '链路层 · 网络层 · 传输层',
+  'no net/link':
+    '无网络层/链路层',
+  'no network or link layer':
+    '没有网络层和链路层',
+  'Application layer, at the socket API: the calls a program makes (socket, bind, connect, send…) on a descriptor.':
+    '应用层，位于套接字 API：程序在描述符上进行的调用（socket、bind、connect、send……）。',
+  'Transport layer: ports and the (protocol, address, port) tuple name the two sockets of a conversation (TCP, UDP).':
+    '传输层：端口和（协议、地址、端口）元组指明一次通信两端的套接字（TCP、UDP）。',
+  'Network layer: host addresses and routes carry packets from host to host (IP; ICMP lives here too, so an ICMP socket has an address but no port).':
+    '网络层：主机地址和路由把数据包从一台主机送到另一台（IP；ICMP 也在这一层，所以 ICMP 套接字有地址但没有端口）。',
+  'Link layer: the wire between two interfaces, here a veth pair between the hosts’ network namespaces (frames with MAC addresses).':
+    '链路层：两个接口之间的线路，这里是连接两台主机网络命名空间的一对 veth（带 MAC 地址的帧）。',
+  'Link layer: in loopback mode every host is an address of the server’s own lo interface; packets never leave the machine and are not captured.':
+    '链路层：在 loopback 模式下，每台主机都是服务器自己 lo 接口上的一个地址；数据包从不离开这台机器，也不会被抓到。',
+  'A packet on the wire carries every layer: an Ethernet frame (link) holding an IP packet (network) holding a TCP or UDP segment (transport). Open it to see each layer’s fields.':
+    '线路上的数据包包含每一层：以太网帧（链路层）里装着 IP 数据包（网络层），IP 数据包里装着 TCP 或 UDP 报文段（传输层）。点开可以看每一层的字段。',
+  'A Unix-domain socket never leaves its host: no IP address, no port, no packet, no wire. The kernel copies the bytes from one socket to the other; a name is a path (a socket file) or an @abstract name.':
+    'Unix 域套接字从不离开自己的主机：没有 IP 地址，没有端口，没有数据包，也没有线路。内核把字节从一个套接字直接拷贝到另一个；名字是一个路径（套接字文件）或一个 @抽象名字。',
+  ' bytes':
+    ' 字节',
+  ': its IP header and first 8 bytes':
+    '：它的 IP 首部和前 8 个字节',
+  ' ({captured} of {size} bytes captured)':
+    '（抓到 {size} 字节中的 {captured} 字节）',
+  '{abs} (relative {rel})':
+    '{abs}（相对序号 {rel}）',
+};
+
+/** Every text this module writes, in each language: its English is its key. */
+export const TEXTS = {
+  en: Object.fromEntries(Object.keys(IN_CHINESE).map((english) => [english, english])),
+  'zh-CN': IN_CHINESE,
+};
+const T = localize(TEXTS);
+
+/** `english` in the page's language (as it is where no translation is known). */
+function tr(english) {
+  return T[english] ?? english;
+}
+
+/** A field's or a layer's name for people: `Sequence number` → 序号 in Chinese. */
+export function fieldName(name) {
+  return tr(name);
 }

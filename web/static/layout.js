@@ -9,6 +9,27 @@ import { hostOfAddr, unixName } from './address.js';
 import { protoName } from './describe.js';
 import { halfWireReason } from './hints.js';
 import { kernelSockets, peerSocket, receiverOf, shownSockets } from './model.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    waiting: '{n} B waiting',
+    fin: 'FIN received',
+    shut: 'shut {how}',
+    blocked: '{call} blocked',
+    unnamedFd: 'fd {fd} (unnamed)',
+  },
+  'zh-CN': {
+    waiting: '{n} 字节待读',
+    fin: '收到 FIN',
+    shut: '已关闭 {how}',
+    blocked: '{call} 阻塞中',
+    unnamedFd: 'fd {fd}（无名）',
+  },
+};
+const T = localize(TEXTS);
+
 
 export const HOST_W = 300;
 export const PLUG_W = 268;
@@ -35,12 +56,12 @@ const GUTTER_LANES = 3;
 export function chipsOf(socket, model) {
   if (socket.closed) return [];
   const chips = [];
-  if (socket.waiting > 0) chips.push([`${socket.waiting} B waiting`, 'chip-data']);
-  if (socket.eof) chips.push(['FIN received', 'chip-eof']);
+  if (socket.waiting > 0) chips.push([fmt(T.waiting, { n: socket.waiting }), 'chip-data']);
+  if (socket.eof) chips.push([T.fin, 'chip-eof']);
   if (socket.reset) chips.push(['RST', 'chip-reset']);
-  if (socket.shut) chips.push([`shut ${socket.shut === 'both' ? 'rd+wr' : socket.shut === 'read' ? 'rd' : 'wr'}`, 'chip-shut']);
+  if (socket.shut) chips.push([fmt(T.shut, { how: socket.shut === 'both' ? 'rd+wr' : socket.shut === 'read' ? 'rd' : 'wr' }), 'chip-shut']);
   for (const p of model.pending.values()) {
-    if (p.host === socket.host && p.fd === socket.fd) chips.push([`${p.kind} blocked`, 'chip-pending']);
+    if (p.host === socket.host && p.fd === socket.fd) chips.push([fmt(T.blocked, { call: p.kind }), 'chip-pending']);
   }
   return chips;
 }
@@ -206,7 +227,7 @@ function insideWire(pairKey, one, other, lane) {
 export function tupleOf(wire) {
   const proto = protoName(wire.proto).toUpperCase();
   if (wire.proto === 'unix') {
-    const end = (socket) => (socket.local ? unixName(socket.local) : `fd ${socket.fd} (unnamed)`);
+    const end = (socket) => (socket.local ? unixName(socket.local) : fmt(T.unnamedFd, { fd: socket.fd }));
     const pair = wire.a.role === 'pair' && wire.b && wire.b.role === 'pair';
     const left = end(wire.a);
     const right = wire.b ? end(wire.b) : unixName(wire.a.remote);

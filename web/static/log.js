@@ -5,7 +5,56 @@
 import { h, fill, batched, fmtOffset } from './dom.js';
 import { summary } from './describe.js';
 import { hasIcmp, icmpDirection, icmpHint, icmpLines, icmpSummary } from './icmp.js';
-import { portsOfEvent, privilegedRefusal } from './ports.js';
+import { portsOfEvent, privilegedRefusal, shortText } from './ports.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    clear: 'Clear filters',
+    filters: 'Filters',
+    host: 'Host',
+    kind: 'Kind',
+    errorsOnly: 'Errors only',
+    events: 'Events',
+    allHosts: 'all hosts',
+    allFds: 'all fds',
+    allKinds: 'all kinds',
+    count: '{shown} of {total} events',
+    latest: ' (latest {n} shown)',
+    eventTitle: 'Event #{seq} · {kind}',
+    close: 'Close',
+    json: 'JSON of event {seq}',
+    choose: 'Choose an event (here or in the ladder) to see everything it records.',
+    portsOf: 'Ports of this event',
+    ports: 'Ports',
+    icmpOf: 'ICMP message of this event',
+    icmp: 'ICMP message',
+  },
+  'zh-CN': {
+    clear: '清除筛选',
+    filters: '筛选',
+    host: '主机',
+    kind: '类型',
+    errorsOnly: '只看错误',
+    events: '事件',
+    allHosts: '所有主机',
+    allFds: '所有 fd',
+    allKinds: '所有类型',
+    count: '{total} 个事件中显示 {shown} 个',
+    latest: '（只画出最近 {n} 个）',
+    eventTitle: '事件 #{seq} · {kind}',
+    close: '关闭',
+    json: '事件 {seq} 的 JSON',
+    choose: '选一个事件（在这里或时序图中），查看它记录的全部内容。',
+    portsOf: '这个事件的端口',
+    ports: '端口',
+    icmpOf: '这个事件的 ICMP 报文',
+    icmp: 'ICMP 报文',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** Lines drawn at most; older matching events are counted, not drawn. */
 const MAX_LINES = 1500;
@@ -16,15 +65,15 @@ export function mountLog(el, store) {
   const fdSel = h('select', { id: 'log-fd', onchange: () => store.filter({ fd: fdSel.value }) });
   const kindSel = h('select', { id: 'log-kind', onchange: () => store.filter({ kind: kindSel.value }) });
   const errorsBox = h('input', { type: 'checkbox', id: 'log-errors', onchange: () => store.filter({ errorsOnly: errorsBox.checked }) });
-  const clear = h('button', { type: 'button', class: 'button small ghost', onclick: () => store.filter({ host: '', fd: '', kind: '', errorsOnly: false }) }, 'Clear filters');
-  const filters = h('div', { class: 'log-filters', role: 'group', 'aria-label': 'Filters' },
-    h('label', {}, h('span', {}, 'Host'), hostSel),
+  const clear = h('button', { type: 'button', class: 'button small ghost', onclick: () => store.filter({ host: '', fd: '', kind: '', errorsOnly: false }) }, T.clear);
+  const filters = h('div', { class: 'log-filters', role: 'group', 'aria-label': T.filters },
+    h('label', {}, h('span', {}, T.host), hostSel),
     h('label', {}, h('span', {}, 'fd'), fdSel),
-    h('label', {}, h('span', {}, 'Kind'), kindSel),
-    h('label', { class: 'check' }, errorsBox, h('span', {}, 'Errors only')),
+    h('label', {}, h('span', {}, T.kind), kindSel),
+    h('label', { class: 'check' }, errorsBox, h('span', {}, T.errorsOnly)),
     clear);
   const count = h('p', { class: 'log-count muted small', 'aria-live': 'polite' });
-  const list = h('ol', { class: 'log-list', 'aria-label': 'Events' });
+  const list = h('ol', { class: 'log-list', 'aria-label': T.events });
   const detail = h('div', { class: 'log-detail', id: 'log-detail', 'aria-live': 'polite' });
   fill(el, filters, h('div', { class: 'log-body' }, h('div', { class: 'log-main' }, count, h('div', { class: 'log-scroll' }, list)), detail));
 
@@ -64,9 +113,9 @@ export function mountLog(el, store) {
     const hosts = state.model.hosts.map((x) => x.name);
     const fds = [...new Set(events.filter((e) => e.fd !== undefined && (!f.host || e.host === f.host)).map((e) => String(e.fd)))].sort((a, b) => a - b);
     const kinds = [...new Set(events.map((e) => e.kind))].sort();
-    setOptions(hostSel, hosts, 'all hosts', f.host);
-    setOptions(fdSel, fds, 'all fds', f.fd);
-    setOptions(kindSel, kinds, 'all kinds', f.kind);
+    setOptions(hostSel, hosts, T.allHosts, f.host);
+    setOptions(fdSel, fds, T.allFds, f.fd);
+    setOptions(kindSel, kinds, T.allKinds, f.kind);
     errorsBox.checked = f.errorsOnly;
 
     const shown = events.filter((e) =>
@@ -74,7 +123,7 @@ export function mountLog(el, store) {
       && (!f.fd || String(e.fd) === f.fd)
       && (!f.kind || e.kind === f.kind)
       && (!f.errorsOnly || e.status === 'error'));
-    count.textContent = `${shown.length} of ${events.length} events${shown.length > MAX_LINES ? ` (latest ${MAX_LINES} shown)` : ''}`;
+    count.textContent = `${fmt(T.count, { shown: shown.length, total: events.length })}${shown.length > MAX_LINES ? fmt(T.latest, { n: MAX_LINES }) : ''}`;
     const started = state.session ? state.session.created_ms : 0;
     const scroller = list.parentElement;
     const follow = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
@@ -119,13 +168,13 @@ export function mountLog(el, store) {
       if (chosen) {
         fill(detail,
           h('div', { class: 'detail-head' },
-            h('h3', {}, `Event #${chosen.seq} · ${chosen.kind}`),
-            h('button', { type: 'button', class: 'button small ghost', onclick: () => store.select(null) }, 'Close')),
+            h('h3', {}, fmt(T.eventTitle, { seq: chosen.seq, kind: chosen.kind })),
+            h('button', { type: 'button', class: 'button small ghost', onclick: () => store.select(null) }, T.close)),
           portsPanel(chosen, state.model),
           icmpPanel(chosen),
-          h('pre', { class: 'json mono', tabindex: '0', 'aria-label': `JSON of event ${chosen.seq}` }, JSON.stringify(chosen, null, 2)));
+          h('pre', { class: 'json mono', tabindex: '0', 'aria-label': fmt(T.json, { seq: chosen.seq }) }, JSON.stringify(chosen, null, 2)));
       } else {
-        fill(detail, h('p', { class: 'muted' }, 'Choose an event (here or in the ladder) to see everything it records.'));
+        fill(detail, h('p', { class: 'muted' }, T.choose));
       }
     }
   };
@@ -139,11 +188,11 @@ function portsPanel(ev, model) {
   const ports = portsOfEvent(ev, model, model.portNotes.get(ev.seq) || null);
   const refused = privilegedRefusal(ev);
   if (!ports.length && !refused) return null;
-  return h('section', { class: 'detail-ports', 'aria-label': 'Ports of this event' },
-    h('h4', {}, 'Ports'),
+  return h('section', { class: 'detail-ports', 'aria-label': T.portsOf },
+    h('h4', {}, T.ports),
     h('ul', {}, ports.map((p) => h('li', {},
       h('span', { class: 'mono' }, `${p.role} ${p.port}`), ' ',
-      h('span', { class: ['port-tag', `port-${p.explained.short}`] }, p.explained.short),
+      h('span', { class: ['port-tag', `port-${p.explained.short}`] }, shortText(p.explained.short)),
       h('span', { class: 'small muted port-why' }, ` ${p.explained.lines.join(' ')}`)))),
     refused ? h('p', { class: 'small hint' }, refused) : null);
 }
@@ -154,8 +203,8 @@ function portsPanel(ev, model) {
 function icmpPanel(ev) {
   if (!hasIcmp(ev)) return null;
   const hint = ev.hint ? null : icmpHint(ev.icmp, icmpDirection(ev));
-  return h('section', { class: 'detail-icmp', 'aria-label': 'ICMP message of this event' },
-    h('h4', {}, 'ICMP message'),
+  return h('section', { class: 'detail-icmp', 'aria-label': T.icmpOf },
+    h('h4', {}, T.icmp),
     h('p', { class: 'mono' }, icmpSummary(ev.icmp)),
     h('ul', {}, icmpLines(ev.icmp).map((line) => h('li', { class: 'small muted' }, line))),
     hint ? h('p', { class: 'small hint' }, hint) : null);

@@ -15,6 +15,7 @@
 import { WILDCARD, hostOfAddr, isUnixAddr, joinAddr, normIp, parseAddr, sameEndpoint } from './address.js';
 import { attributeConnect, attributeData, attributeEnd, attributeIncoming, eventHost, rememberSend } from './attribution.js';
 import { portOf, portOrigin } from './ports.js';
+import { localize } from './i18n.js';
 
 /** Closed sockets kept (faded) per host, newest first, before they leave the diagram. */
 export const CLOSED_KEPT = 2;
@@ -251,6 +252,19 @@ export function stateLabel(socket) {
   if (socket.remote || (socket.pair !== null && socket.pair !== undefined) || socket.role === 'accepted') return 'connected';
   return socket.local ? 'bound' : 'unbound';
 }
+
+/** What `stateLabel` says, in words for people: TCP's state names stay as they are. */
+export function stateText(socket) {
+  const label = stateLabel(socket);
+  return Object.prototype.hasOwnProperty.call(TEXTS.en, label) ? T[label] : label;
+}
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: { closed: 'closed', reset: 'reset', bound: 'bound', new: 'new', connected: 'connected', unbound: 'unbound' },
+  'zh-CN': { closed: '已关闭', reset: '已复位', bound: '已绑定', new: '新建', connected: '已连接', unbound: '未绑定' },
+};
+const T = localize(TEXTS);
 
 /** Note how a socket's local port came to be, when an event first shows one; a call that made
  * the kernel choose it (connect, sendto, listen on an unbound socket, bind to port 0) is kept

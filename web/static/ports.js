@@ -5,12 +5,83 @@
 // text out; no DOM.
 
 import { hostOfAddr, isUnixAddr, parseAddr } from './address.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    wellKnownMeaning: 'reserved for standard services (80 HTTP, 443 HTTPS, 22 SSH); binding one needs privilege (CAP_NET_BIND_SERVICE, or root)',
+    registeredMeaning: 'assigned to applications on request (8080 HTTP alternate, 5432 PostgreSQL); any program may bind one',
+    dynamicMeaning: 'IANA’s dynamic/private range, never assigned: meant for short-lived, automatically chosen ports',
+    'well-known': 'well-known',
+    registered: 'registered',
+    dynamic: 'dynamic',
+    ephemeral: 'ephemeral',
+    any: 'any',
+    lesson: 'Linux picks ephemeral ports from {lo}–{hi} by default, not from IANA’s dynamic range 49152–65535: an ephemeral port may well be a “registered” one.',
+    'bind-0': 'bind to port 0 asks the kernel for any free port',
+    connect: 'connect on an unbound socket binds it first, to a port the kernel picks',
+    sendto: 'sendto on an unbound socket binds it first, to a port the kernel picks',
+    send: 'send on an unbound socket binds it first, to a port the kernel picks',
+    listen: 'listen on an unbound socket binds it first, to a port the kernel picks',
+    implicit: 'the socket was not bound, so the kernel bound it to a port of its choosing',
+    hostRange: '{lo}–{hi} (host {host}’s net.ipv4.ip_local_port_range)',
+    someRange: '{lo}–{hi} (the host’s net.ipv4.ip_local_port_range)',
+    defaultRange: '{lo}–{hi} (Linux’s default net.ipv4.ip_local_port_range; this recording does not say the host’s own)',
+    port: 'port',
+    remotePort: 'remote port',
+    requestedPort: 'requested port',
+    zero: '{whose} 0: not a port but a request — the kernel picks a free ephemeral port.',
+    inRange: '{whose} {port}: {range} ({lo}–{hi}), {meaning}.',
+    chosen: 'Chosen by the kernel (ephemeral): {how}, from {range}.',
+    outside: '(Outside that range: the host’s range was changed since, or the port was chosen another way.)',
+    named: 'Named by the program’s bind.',
+    likelyHost: 'Inside host {host}’s ephemeral range {lo}–{hi}: most likely a port its kernel chose.',
+    likely: 'Inside the ephemeral range {lo}–{hi}: most likely a port its kernel chose.',
+    flag: 'A server started with --allow-privileged-ports lets its sessions bind them.',
+    privileged: 'Port {port} is well-known (0–1023): binding it needs privilege (CAP_NET_BIND_SERVICE), which a program usually lacks. The sandbox refuses it as the kernel refuses an unprivileged program, unless the server was started with --allow-privileged-ports. Pick a port from 1024 up, such as 8080.',
+  },
+  'zh-CN': {
+    wellKnownMeaning: '留给标准服务（80 HTTP、443 HTTPS、22 SSH）；绑定它需要特权（CAP_NET_BIND_SERVICE 或 root）',
+    registeredMeaning: '按申请分配给应用（8080 备用 HTTP、5432 PostgreSQL）；任何程序都可以绑定',
+    dynamicMeaning: 'IANA 的动态/私有范围，从不分配：留给临时的、自动选择的端口',
+    'well-known': '熟知端口',
+    registered: '注册端口',
+    dynamic: '动态端口',
+    ephemeral: '临时端口',
+    any: '任意',
+    lesson: 'Linux 默认从 {lo}–{hi} 中挑选临时端口，而不是 IANA 的动态范围 49152–65535：所以临时端口完全可能落在“注册端口”范围里。',
+    'bind-0': 'bind 到端口 0，就是请内核随便挑一个空闲端口',
+    connect: '在未绑定的套接字上 connect，会先把它绑定到内核挑的端口',
+    sendto: '在未绑定的套接字上 sendto，会先把它绑定到内核挑的端口',
+    send: '在未绑定的套接字上 send，会先把它绑定到内核挑的端口',
+    listen: '在未绑定的套接字上 listen，会先把它绑定到内核挑的端口',
+    implicit: '套接字没有绑定，于是内核把它绑定到自己挑的端口',
+    hostRange: '{lo}–{hi}（主机 {host} 的 net.ipv4.ip_local_port_range）',
+    someRange: '{lo}–{hi}（该主机的 net.ipv4.ip_local_port_range）',
+    defaultRange: '{lo}–{hi}（Linux 默认的 net.ipv4.ip_local_port_range；这段录像没有记下主机自己的设置）',
+    port: '端口',
+    remotePort: '远端端口',
+    requestedPort: '请求的端口',
+    zero: '{whose} 0：不是真正的端口，而是一个请求——由内核挑一个空闲的临时端口。',
+    inRange: '{whose} {port}：{range}（{lo}–{hi}），{meaning}。',
+    chosen: '由内核选择（临时端口）：{how}，取自 {range}。',
+    outside: '（不在这个范围内：要么主机的范围后来改过，要么端口是以别的方式选的。）',
+    named: '由程序的 bind 指定。',
+    likelyHost: '在主机 {host} 的临时端口范围 {lo}–{hi} 内：很可能是它的内核挑的端口。',
+    likely: '在临时端口范围 {lo}–{hi} 内：很可能是内核挑的端口。',
+    flag: '用 --allow-privileged-ports 启动的服务器允许会话绑定这些端口。',
+    privileged: '端口 {port} 是熟知端口（0–1023）：绑定它需要特权（CAP_NET_BIND_SERVICE），而普通程序通常没有。沙箱会像内核拒绝无特权程序那样拒绝它，除非服务器用 --allow-privileged-ports 启动。请选 1024 以上的端口，比如 8080。',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** IANA's three ranges (RFC 6335), lowest first. */
 export const PORT_RANGES = [
-  { name: 'well-known', lo: 0, hi: 1023, meaning: 'reserved for standard services (80 HTTP, 443 HTTPS, 22 SSH); binding one needs privilege (CAP_NET_BIND_SERVICE, or root)' },
-  { name: 'registered', lo: 1024, hi: 49151, meaning: 'assigned to applications on request (8080 HTTP alternate, 5432 PostgreSQL); any program may bind one' },
-  { name: 'dynamic', lo: 49152, hi: 65535, meaning: 'IANA’s dynamic/private range, never assigned: meant for short-lived, automatically chosen ports' },
+  { name: 'well-known', lo: 0, hi: 1023, get meaning() { return T.wellKnownMeaning; } },
+  { name: 'registered', lo: 1024, hi: 49151, get meaning() { return T.registeredMeaning; } },
+  { name: 'dynamic', lo: 49152, hi: 65535, get meaning() { return T.dynamicMeaning; } },
 ];
 
 /** Linux's default ephemeral range (`net.ipv4.ip_local_port_range`), used when a host does
@@ -18,20 +89,20 @@ export const PORT_RANGES = [
 export const LINUX_EPHEMERAL = [32768, 60999];
 
 /** The lesson about the two ranges, in one line. */
-export const EPHEMERAL_LESSON = `Linux picks ephemeral ports from ${LINUX_EPHEMERAL[0]}–${LINUX_EPHEMERAL[1]} by default, not from IANA’s dynamic range 49152–65535: an ephemeral port may well be a “registered” one.`;
+export function ephemeralLesson() {
+  return fmt(T.lesson, { lo: LINUX_EPHEMERAL[0], hi: LINUX_EPHEMERAL[1] });
+}
+
+/** A port's tag (`explainPort`'s `short`: well-known, ephemeral, any…) in words. */
+export function shortText(short) {
+  return T[short] || short;
+}
 
 /** The calls that give an unbound socket a port the call did not name (an implicit bind). */
 const IMPLICIT_BINDS = new Set(['connect', 'sendto', 'listen', 'send']);
 
-/** How the kernel came to choose a port, in words. */
-const CHOSEN_HOW = {
-  'bind-0': 'bind to port 0 asks the kernel for any free port',
-  connect: 'connect on an unbound socket binds it first, to a port the kernel picks',
-  sendto: 'sendto on an unbound socket binds it first, to a port the kernel picks',
-  send: 'send on an unbound socket binds it first, to a port the kernel picks',
-  listen: 'listen on an unbound socket binds it first, to a port the kernel picks',
-  implicit: 'the socket was not bound, so the kernel bound it to a port of its choosing',
-};
+/** How the kernel came to choose a port, in words: the texts keyed by `portOrigin`'s `how`. */
+const CHOSEN_HOW = new Set(['bind-0', 'connect', 'sendto', 'send', 'listen', 'implicit']);
 
 /** The port in an ip:port address, or null (a bare IP, a Unix name, nothing). */
 export function portOf(addr) {
@@ -57,10 +128,8 @@ export function ephemeralRange(host) {
 /** The range as text: "32768–60999 (host A’s net.ipv4.ip_local_port_range)". */
 export function ephemeralText(host) {
   const r = ephemeralRange(host);
-  const name = host && host.name ? `host ${host.name}’s` : 'the host’s';
-  return r.known
-    ? `${r.lo}–${r.hi} (${name} net.ipv4.ip_local_port_range)`
-    : `${r.lo}–${r.hi} (Linux’s default net.ipv4.ip_local_port_range; this recording does not say the host’s own)`;
+  if (!r.known) return fmt(T.defaultRange, r);
+  return host && host.name ? fmt(T.hostRange, { ...r, host: host.name }) : fmt(T.someRange, r);
 }
 
 /** Whether the kernel chose a bind's port: the request named port 0. */
@@ -101,25 +170,25 @@ export function explainPort(port, { chosen = null, host = null, role = null } = 
   const range = portRange(port);
   if (!range) return null;
   const lines = [];
-  const whose = role === 'remote' ? 'remote port' : role === 'requested' ? 'requested port' : 'port';
+  const whose = role === 'remote' ? T.remotePort : role === 'requested' ? T.requestedPort : T.port;
   if (port === 0) {
-    lines.push(`${whose} 0: not a port but a request — the kernel picks a free ephemeral port.`);
+    lines.push(fmt(T.zero, { whose }));
     return { port, range, short: 'any', lines };
   }
-  lines.push(`${whose} ${port}: ${range.name} (${range.lo}–${range.hi}), ${range.meaning}.`);
+  lines.push(fmt(T.inRange, { whose, port, range: shortText(range.name), lo: range.lo, hi: range.hi, meaning: range.meaning }));
   let short = range.name;
   if (chosen && chosen.chosen) {
     const eph = ephemeralRange(host);
     short = 'ephemeral';
-    lines.push(`Chosen by the kernel (ephemeral): ${CHOSEN_HOW[chosen.how] || CHOSEN_HOW.implicit}, from ${ephemeralText(host)}.`);
-    if (port < eph.lo || port > eph.hi) lines.push('(Outside that range: the host’s range was changed since, or the port was chosen another way.)');
-    lines.push(EPHEMERAL_LESSON);
+    lines.push(fmt(T.chosen, { how: T[CHOSEN_HOW.has(chosen.how) ? chosen.how : 'implicit'], range: ephemeralText(host) }));
+    if (port < eph.lo || port > eph.hi) lines.push(T.outside);
+    lines.push(ephemeralLesson());
   } else if (chosen && chosen.how === 'bind') {
-    lines.push('Named by the program’s bind.');
+    lines.push(T.named);
   } else if ((role === 'remote' || role === 'seen') && range.name !== 'well-known') {
     // A port of another socket, or one read from a packet: its range is a strong hint.
     const eph = ephemeralRange(host);
-    if (port >= eph.lo && port <= eph.hi) lines.push(`Inside ${host && host.name ? `host ${host.name}’s` : 'the'} ephemeral range ${eph.lo}–${eph.hi}: most likely a port its kernel chose.`);
+    if (port >= eph.lo && port <= eph.hi) lines.push(host && host.name ? fmt(T.likelyHost, { host: host.name, lo: eph.lo, hi: eph.hi }) : fmt(T.likely, eph));
   }
   return { port, range, short, lines };
 }
@@ -131,7 +200,6 @@ export function portTitle(explained) {
 
 /** What the page adds to a refused well-known port when the sandbox's own hint already says
  * why (the range, the privilege, another port to bind). */
-const PRIVILEGED_FLAG = 'A server started with --allow-privileged-ports lets its sessions bind them.';
 
 /** The well-known port a failed bind asked for, explained, when that is why it failed
  * (EACCES on a port below 1024); null otherwise. A sandbox refusal carries the sandbox's own
@@ -144,9 +212,9 @@ export function privilegedRefusal(ev) {
   const port = portOf(ev.requested_addr || ev.addr);
   if (port === null || port === 0 || port > 1023) return null;
   if (ev.sandbox && typeof ev.hint === 'string' && ev.hint) {
-    return ev.hint.includes('--allow-privileged-ports') ? null : PRIVILEGED_FLAG;
+    return ev.hint.includes('--allow-privileged-ports') ? null : T.flag;
   }
-  return `Port ${port} is well-known (0–1023): binding it needs privilege (CAP_NET_BIND_SERVICE), which a program usually lacks. The sandbox refuses it as the kernel refuses an unprivileged program, unless the server was started with --allow-privileged-ports. Pick a port from 1024 up, such as 8080.`;
+  return fmt(T.privileged, { port });
 }
 
 /**

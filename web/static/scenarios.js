@@ -9,6 +9,61 @@
 import { h, fill, batched, hostSlot } from './dom.js';
 import { LESSONS } from './lessons.js';
 import { joinAddr, parseAddr } from './address.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    scenario: 'Scenario',
+    nextStep: 'Next step',
+    nextOf: 'Next step ({n}/{total})',
+    start: 'Start',
+    done: 'Done',
+    play: 'Play',
+    pause: 'Pause',
+    reset: 'Reset',
+    or: ' or ',
+    unexpected: 'This step expected {expected} but got {got}. The lesson is paused: look at the ladder to see why, or reset.',
+    finished: 'Done. Reset to run it again, or try another scenario.',
+    noPacketsIsolation: 'No packets to read: this session runs in {isolation} isolation, and packets need netns mode (the ladder says why). The call ran all the same.',
+    noPackets: 'No packets to read: this session has no packet capture. The call ran all the same.',
+    calling: 'Calling…',
+    needLive: 'Scenarios make calls, so they need a live session opened with its owner link.',
+    expect: 'expect {what}',
+    refused: 'refused by the API: {message}',
+    pending: 'blocked (pending)',
+    peer: 'peer {peer}',
+    bytes: '{n} bytes',
+    ok: 'ok: {facts}',
+    okAlone: 'ok',
+  },
+  'zh-CN': {
+    scenario: '场景',
+    nextStep: '下一步',
+    nextOf: '下一步（{n}/{total}）',
+    start: '开始',
+    done: '完成',
+    play: '播放',
+    pause: '暂停',
+    reset: '重置',
+    or: ' 或 ',
+    unexpected: '这一步预期得到 {expected}，实际得到 {got}。课程已暂停：看看时序图找原因，或者重置。',
+    finished: '完成。重置可以再做一遍，也可以换一个场景。',
+    noPacketsIsolation: '没有数据包可读：这个会话使用 {isolation} 隔离，而数据包需要 netns 模式（时序图里有说明）。调用照样执行了。',
+    noPackets: '没有数据包可读：这个会话没有抓包。调用照样执行了。',
+    calling: '调用中…',
+    needLive: '场景要发起调用，所以需要用所有者链接打开的进行中会话。',
+    expect: '预期 {what}',
+    refused: '被 API 拒绝：{message}',
+    pending: '阻塞（等待中）',
+    peer: '对端 {peer}',
+    bytes: '{n} 字节',
+    ok: '成功：{facts}',
+    okAlone: '成功',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** Pause between steps when playing. */
 const PLAY_STEP_MS = 1100;
@@ -23,13 +78,13 @@ export function mountScenarios(el, store, { call }) {
   let playing = false;
   let message = null; // {kind, text}
 
-  const picker = h('select', { id: 'scenario-pick', 'aria-label': 'Scenario' },
+  const picker = h('select', { id: 'scenario-pick', 'aria-label': T.scenario },
     LESSONS.map((l) => h('option', { value: l.id }, l.title)));
   const summary = h('p', { class: 'scenario-summary' });
   const steps = h('ol', { class: 'scenario-steps', id: 'scenario-steps' });
-  const next = h('button', { type: 'button', class: 'button primary', id: 'scenario-next' }, 'Next step');
-  const play = h('button', { type: 'button', class: 'button', id: 'scenario-play', 'aria-pressed': 'false' }, 'Play');
-  const reset = h('button', { type: 'button', class: 'button ghost', id: 'scenario-reset' }, 'Reset');
+  const next = h('button', { type: 'button', class: 'button primary', id: 'scenario-next' }, T.nextStep);
+  const play = h('button', { type: 'button', class: 'button', id: 'scenario-play', 'aria-pressed': 'false' }, T.play);
+  const reset = h('button', { type: 'button', class: 'button ghost', id: 'scenario-reset' }, T.reset);
   const status = h('p', { class: 'scenario-status', id: 'scenario-status', role: 'status', 'aria-live': 'polite' });
   fill(el, h('div', { class: 'scenario-head' }, picker), summary,
     h('div', { class: 'scenario-controls' }, next, play, reset), status, steps);
@@ -103,14 +158,14 @@ export function mountScenarios(el, store, { call }) {
     outcomes[index] = { asTaught, text: outcomeText(answer) };
     index += 1;
     if (!asTaught) {
-      message = { kind: 'warn', text: `This step expected ${expected.join(' or ')} but got ${got}. The lesson is paused: look at the ladder to see why, or reset.` };
+      message = { kind: 'warn', text: fmt(T.unexpected, { expected: expected.join(T.or), got }) };
       playing = false;
     } else if (loopback && step.loopbackEnd) {
       index = lesson.steps.length;
       message = { kind: 'done', text: step.loopbackEnd };
       playing = false;
     } else if (index >= lesson.steps.length) {
-      message = { kind: 'done', text: 'Done. Reset to run it again, or try another scenario.' };
+      message = { kind: 'done', text: T.finished };
       playing = false;
     }
     draw();
@@ -182,8 +237,8 @@ export function mountScenarios(el, store, { call }) {
     return {
       capture,
       noPackets: reason
-        ? `No packets to read: this session runs in ${session.isolation} isolation, and packets need netns mode (the ladder says why). The call ran all the same.`
-        : 'No packets to read: this session has no packet capture. The call ran all the same.',
+        ? fmt(T.noPacketsIsolation, { isolation: session.isolation })
+        : T.noPackets,
       model,
       packetsOf: (name) => {
         const id = ctx ? ctx.calls[name] : undefined;
@@ -200,15 +255,15 @@ export function mountScenarios(el, store, { call }) {
     picker.disabled = busy || playing;
     summary.textContent = lesson.summary;
     next.disabled = !live || busy || playing || done;
-    next.textContent = index === 0 ? 'Start' : done ? 'Done' : `Next step (${index + 1}/${lesson.steps.length})`;
+    next.textContent = index === 0 ? T.start : done ? T.done : fmt(T.nextOf, { n: index + 1, total: lesson.steps.length });
     el.dataset.done = done ? 'true' : 'false';
     el.dataset.step = String(index);
     play.disabled = !live || (busy && !playing) || done;
-    play.textContent = playing ? 'Pause' : 'Play';
+    play.textContent = playing ? T.pause : T.play;
     play.setAttribute('aria-pressed', playing ? 'true' : 'false');
     reset.disabled = !live || busy || (index === 0 && !ctx);
     status.className = ['scenario-status', message ? `msg-${message.kind}` : null].filter(Boolean).join(' ');
-    status.textContent = message ? message.text : busy ? 'Calling…' : live ? '' : 'Scenarios make calls, so they need a live session opened with its owner link.';
+    status.textContent = message ? message.text : busy ? T.calling : live ? '' : T.needLive;
     const run = runView();
     const explained = lesson.steps.map((step, i) => (outcomes[i] && step.explain ? step.explain(run) : null));
     // The list is redrawn only when it changed: events arrive far more often than steps run.
@@ -226,7 +281,7 @@ export function mountScenarios(el, store, { call }) {
           h('span', { class: 'step-text' }, step.text),
           outcome ? h('span', { class: ['step-outcome', outcome.asTaught ? 'ok' : 'off'] }, outcome.text) : null,
           explained[i] ? h('span', { class: ['step-explain', run.capture ? 'from-packets' : 'no-packets'], 'data-step': i }, explained[i]) : null,
-          step.expect && !outcome ? h('span', { class: 'step-expect' }, `expect ${[].concat(step.expect).join(' or ')}`) : null));
+          step.expect && !outcome ? h('span', { class: 'step-expect' }, fmt(T.expect, { what: [].concat(step.expect).join(T.or) })) : null));
     }));
     // Keep the step just run in view when it explains itself, else the next one.
     const previous = index > 0 ? steps.children[index - 1] : null;
@@ -245,14 +300,14 @@ export function mountScenarios(el, store, { call }) {
 }
 
 function outcomeText(answer) {
-  if (answer.error) return `refused by the API: ${answer.error.message}`;
+  if (answer.error) return fmt(T.refused, { message: answer.error.message });
   const b = answer.body;
   if (b.status === 'error') return `${b.errno}: ${b.message}`;
-  if (b.status === 'pending') return 'blocked (pending)';
+  if (b.status === 'pending') return T.pending;
   const facts = [];
   if (b.fd !== undefined) facts.push(`fd ${b.fd}`);
-  if (b.peer) facts.push(`peer ${b.peer}`);
-  if (b.bytes !== undefined) facts.push(`${b.bytes} bytes`);
+  if (b.peer) facts.push(fmt(T.peer, { peer: b.peer }));
+  if (b.bytes !== undefined) facts.push(fmt(T.bytes, { n: b.bytes }));
   if (b.data !== undefined) facts.push(JSON.stringify(b.data));
-  return facts.length ? `ok: ${facts.join(', ')}` : 'ok';
+  return facts.length ? fmt(T.ok, { facts: facts.join(', ') }) : T.okAlone;
 }

@@ -17,6 +17,71 @@ import { mountScenarios } from './scenarios.js';
 import { mountFacts } from './facts.js';
 import { mountRecording } from './recording.js';
 import { mountExercise } from './exercise.js';
+import { bindSwitch, fill as fmt, localize } from './i18n.js';
+
+/** Every text the page's chrome writes, in each language. */
+export const TEXTS = {
+  en: {
+    endFailed: 'Could not end the session: {message}',
+    captureFailed: 'Could not download the capture: {message}',
+    addHostFailed: 'Could not add a host: {message}',
+    addHost: '+ Add host',
+    layersTitle: 'Label what belongs to which layer of the TCP/IP model',
+    layers: 'Layers',
+    modeLoading: 'loading',
+    modeLiveOwner: 'live · owner',
+    modeLiveViewer: 'live · read-only',
+    modeEnded: 'ended',
+    modeRecording: 'recording',
+    modeError: 'unavailable',
+    isolation: 'isolation: {isolation}',
+    replaying: 'replaying from the log',
+    connecting: 'connecting…',
+    live: '● live',
+    reconnecting: 'reconnecting…',
+    closed: 'stream closed',
+    offline: 'offline',
+    dismiss: 'Dismiss',
+    consoleFailed: 'The call console could not be set up: {message}. Reload the page.',
+    noToken: 'This link has no token. Open the session with the link you got when it was created (…#token=…), or a read-only link (…#viewer=…).',
+    noSession: 'There is no session {id}: the link may be wrong, or the session was removed.',
+    badToken: 'The token in this link does not open session {id}.',
+    loadFailed: 'The session could not be loaded: {message}',
+    eventsFailed: "The session's events could not be loaded: {message}",
+    gapFailed: 'Some events could not be loaded: {message}. Reload the page.',
+  },
+  'zh-CN': {
+    endFailed: '无法结束会话：{message}',
+    captureFailed: '无法下载抓包文件：{message}',
+    addHostFailed: '无法添加主机：{message}',
+    addHost: '+ 添加主机',
+    layersTitle: '标出每样东西属于 TCP/IP 模型的哪一层',
+    layers: '分层',
+    modeLoading: '加载中',
+    modeLiveOwner: '实时 · 所有者',
+    modeLiveViewer: '实时 · 只读',
+    modeEnded: '已结束',
+    modeRecording: '录像',
+    modeError: '不可用',
+    isolation: '隔离方式：{isolation}',
+    replaying: '正在按日志回放',
+    connecting: '正在连接…',
+    live: '● 实时',
+    reconnecting: '正在重新连接…',
+    closed: '数据流已关闭',
+    offline: '离线',
+    dismiss: '关闭',
+    consoleFailed: '调用控制台无法加载：{message}。请刷新页面。',
+    noToken: '这个链接里没有令牌。请用创建会话时得到的链接（…#token=…）或只读链接（…#viewer=…）打开会话。',
+    noSession: '会话 {id} 不存在：链接可能有误，或者会话已被删除。',
+    badToken: '这个链接里的令牌打不开会话 {id}。',
+    loadFailed: '会话加载失败：{message}',
+    eventsFailed: '会话的事件加载失败：{message}',
+    gapFailed: '部分事件加载失败：{message}。请刷新页面。',
+  },
+};
+const T = localize(TEXTS);
+bindSwitch();
 
 const root = byId('session');
 const id = root.dataset.session;
@@ -59,7 +124,7 @@ async function end() {
   try {
     await api.end();
   } catch (e) {
-    store.banner({ kind: 'error', text: `Could not end the session: ${e.message}` });
+    store.banner({ kind: 'error', text: fmt(T.endFailed, { message: e.message }) });
   }
 }
 
@@ -74,7 +139,7 @@ async function downloadCapture() {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   } catch (e) {
-    store.banner({ kind: 'error', text: `Could not download the capture: ${e.message}` });
+    store.banner({ kind: 'error', text: fmt(T.captureFailed, { message: e.message }) });
   }
 }
 
@@ -82,7 +147,7 @@ async function addHost() {
   try {
     await api.addHost();
   } catch (e) {
-    store.banner({ kind: 'error', text: `Could not add a host: ${e.message}` });
+    store.banner({ kind: 'error', text: fmt(T.addHostFailed, { message: e.message }) });
   }
 }
 
@@ -95,8 +160,8 @@ const banner = byId('banner');
 const consolePanel = byId('console-panel');
 const scenariosPanel = byId('scenarios-panel');
 const tools = byId('topology-tools');
-const addHostButton = h('button', { type: 'button', class: 'button small', id: 'add-host', onclick: addHost }, '+ Add host');
-const layersButton = prefToggle(store, 'layers', { class: 'button small ghost layers-toggle', id: 'topology-layers-toggle', title: 'Label what belongs to which layer of the TCP/IP model', 'aria-controls': 'topology-layers' }, 'Layers');
+const addHostButton = h('button', { type: 'button', class: 'button small', id: 'add-host', onclick: addHost }, T.addHost);
+const layersButton = prefToggle(store, 'layers', { class: 'button small ghost layers-toggle', id: 'topology-layers-toggle', title: T.layersTitle, 'aria-controls': 'topology-layers' }, T.layers);
 fill(tools, layersButton, addHostButton);
 
 /** Longest the page waits for its views before it says it is ready anyway. */
@@ -128,21 +193,21 @@ function markReady() {
 
 function chrome(state) {
   const label = {
-    loading: 'loading',
-    live: role === 'owner' ? 'live · owner' : 'live · read-only',
-    ended: 'ended',
-    recording: 'recording',
-    error: 'unavailable',
+    loading: T.modeLoading,
+    live: role === 'owner' ? T.modeLiveOwner : T.modeLiveViewer,
+    ended: T.modeEnded,
+    recording: T.modeRecording,
+    error: T.modeError,
   }[state.mode];
   modeBadge.textContent = label;
   modeBadge.className = `badge mode-${state.mode}`;
   if (state.session) {
     isolationBadge.hidden = false;
-    isolationBadge.textContent = `isolation: ${state.session.isolation}`;
+    isolationBadge.textContent = fmt(T.isolation, { isolation: state.session.isolation });
   }
   const conn = state.mode === 'recording'
-    ? 'replaying from the log'
-    : { connecting: 'connecting…', live: '● live', reconnecting: 'reconnecting…', ended: 'stream closed', closed: 'stream closed', offline: 'offline' }[state.connection] || state.connection;
+    ? T.replaying
+    : { connecting: T.connecting, live: T.live, reconnecting: T.reconnecting, ended: T.closed, closed: T.closed, offline: T.offline }[state.connection] || state.connection;
   connStatus.textContent = conn;
   connStatus.dataset.state = state.mode === 'recording' ? 'recording' : state.connection;
   const writable = role === 'owner' && state.mode === 'live';
@@ -154,7 +219,7 @@ function chrome(state) {
     banner.className = `banner banner-${state.banner.kind}`;
     if (banner.dataset.text !== state.banner.text) {
       banner.dataset.text = state.banner.text;
-      const close = h('button', { type: 'button', class: 'button small ghost', onclick: () => store.banner(null) }, 'Dismiss');
+      const close = h('button', { type: 'button', class: 'button small ghost', onclick: () => store.banner(null) }, T.dismiss);
       fill(banner, h('span', {}, state.banner.text), state.mode === 'error' ? null : close);
     }
   } else {
@@ -191,7 +256,7 @@ if (role === 'owner') {
       consoleView = mountConsole(byId('console'), store, { call, calls: callsFromOpenApi(doc) });
     })
     .catch((e) => {
-      store.banner({ kind: 'error', text: `The call console could not be set up: ${e.message}. Reload the page.` });
+      store.banner({ kind: 'error', text: fmt(T.consoleFailed, { message: e.message }) });
     });
   mountScenarios(byId('scenarios'), store, { call });
 }
@@ -201,16 +266,16 @@ chrome(store.state);
 
 async function start() {
   if (!ownerToken && !viewerToken) {
-    store.fail('This link has no token. Open the session with the link you got when it was created (…#token=…), or a read-only link (…#viewer=…).');
+    store.fail(T.noToken);
     return;
   }
   let first;
   try {
     first = await api.session();
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404) store.fail(`There is no session ${id}: the link may be wrong, or the session was removed.`);
-    else if (e instanceof ApiError && (e.status === 401 || e.status === 403)) store.fail(`The token in this link does not open session ${id}.`);
-    else store.fail(`The session could not be loaded: ${e.message}`);
+    if (e instanceof ApiError && e.status === 404) store.fail(fmt(T.noSession, { id }));
+    else if (e instanceof ApiError && (e.status === 401 || e.status === 403)) store.fail(fmt(T.badToken, { id }));
+    else store.fail(fmt(T.loadFailed, { message: e.message }));
     return;
   }
   if (!first.live) {
@@ -219,7 +284,7 @@ async function start() {
       store.record(first, events);
       markReady();
     } catch (e) {
-      store.fail(`The session's events could not be loaded: ${e.message}`);
+      store.fail(fmt(T.eventsFailed, { message: e.message }));
     }
     return;
   }
@@ -240,7 +305,7 @@ async function start() {
         store.events(await api.allEvents(store.lastSeq(), snapshot.last_seq));
         store.snapshot(snapshot);
       } catch (e) {
-        store.banner({ kind: 'error', text: `Some events could not be loaded: ${e.message}. Reload the page.` });
+        store.banner({ kind: 'error', text: fmt(T.gapFailed, { message: e.message }) });
       }
       const held = buffered;
       buffered = null;

@@ -11,12 +11,119 @@
 // fading out.
 
 import { h, s, fill, batched, hostSlot } from './dom.js';
-import { peerSocket, stateLabel } from './model.js';
+import { peerSocket, stateLabel, stateText } from './model.js';
 import { HEAD_H, HOST_W, PLUG_H, PLUG_W, anchor, chipsOf, hasThirdLine, hostAnchor, layoutOf, tupleOf } from './layout.js';
 import { fmtTimer, protoName } from './describe.js';
 import { isAbstractAddr, shortUnixName, unixName } from './address.js';
 import { OVERLAY, overlayOfAddress, overlayOfWire } from './layers.js';
-import { EPHEMERAL_LESSON, ephemeralText, explainPort, portOf, portTitle } from './ports.js';
+import { ephemeralLesson, ephemeralText, explainPort, portOf, portTitle, shortText } from './ports.js';
+import { fill as fmt, localize } from './i18n.js';
+
+/** Every text this module writes, in each language. */
+export const TEXTS = {
+  en: {
+    desc: 'Hosts, their sockets and the connections between them',
+    waiting: 'Waiting for the session…',
+    legend: 'Legend',
+    listening: 'listening',
+    connected: 'connected (TCP)',
+    unixTitle: 'A Unix-domain socket, named by a path or an @abstract name (or unnamed); its connections never leave the host',
+    unix: 'Unix domain (inside a host)',
+    rawTitle: 'A raw or ICMP socket: an address, no port',
+    raw: 'raw / ICMP',
+    ephemeral: 'ephemeral port (the kernel chose it)',
+    closed: 'closed',
+    flight: 'data in flight',
+    layers: 'Layers of the TCP/IP model',
+    ephemeralPorts: 'Ephemeral ports: {range}. {lesson}',
+    host: 'host {name}',
+    hostTitle: 'host {name}: {addrs}',
+    noSockets: 'no sockets yet',
+    unnamedPair: 'unnamed (socketpair)',
+    unnamed: 'unnamed',
+    noAddress: 'no address yet',
+    portOf: ' ({port} port)',
+    pick: ' — pick for the console',
+    plugLabel: 'host {host} fd {fd}, {kind}, {state}, {where}{port}{pick}',
+    inferred: '{state}: read from a packet, too brief to observe on the socket',
+    plugTitle: 'fd {fd} on host {host}: {kind}, {state}{local}{remote}{ports}',
+    local: ', local {addr}',
+    remote: ', remote {addr}',
+    unnamedUnix: 'An unnamed Unix-domain socket: it has no path or name (a client rarely needs one, a socketpair never has one).',
+    abstract: '{name}: an abstract name. No file: the name lives in the kernel (in this host’s network namespace) and is gone with its last socket.',
+    file: '{name}: a socket file in this host’s own directory; another host’s {name} is a different file.',
+    icmpAddr: '{addr}: ICMP has no ports, so an ICMP socket is named by its address alone.',
+    noAddressYet: 'No address yet',
+    noAddressWhy: 'No address yet: bind names one, or connect/sendto/listen make the kernel choose one.',
+    timer: ' · timer {t} at #{seq}',
+    noFd: 'no fd',
+    ghost: 'A socket of host {host} that no descriptor holds (sock_diag): {state}{timer}. The kernel finishes it on its own.',
+    acceptQueue: 'accept queue',
+    queue: '{queue} of {backlog}',
+    pairUnnamed: ' (socketpair)',
+    peerUnnamed: ' (unnamed)',
+    gone: ' (gone)',
+    inAcceptQueue: 'in accept queue',
+    nothingBound: 'nothing bound',
+    peerGone: 'peer gone',
+    kernelAnswers: 'its kernel answers',
+    inside: '{full}\nInside host {host}: {title}',
+    veth: 'link: veth pair',
+    ephemeralTag: '⚙ ephemeral',
+  },
+  'zh-CN': {
+    desc: '主机、它们的套接字，以及套接字之间的连接',
+    waiting: '正在等待会话…',
+    legend: '图例',
+    listening: '监听中',
+    connected: '已连接（TCP）',
+    unixTitle: 'Unix 域套接字，以路径或 @抽象名字命名（也可以无名）；它的连接从不离开主机',
+    unix: 'Unix 域（主机内部）',
+    rawTitle: '原始套接字或 ICMP 套接字：只有地址，没有端口',
+    raw: '原始 / ICMP',
+    ephemeral: '临时端口（由内核选择）',
+    closed: '已关闭',
+    flight: '传输中的数据',
+    layers: 'TCP/IP 模型的各层',
+    ephemeralPorts: '临时端口：{range}。{lesson}',
+    host: '主机 {name}',
+    hostTitle: '主机 {name}：{addrs}',
+    noSockets: '还没有套接字',
+    unnamedPair: '无名（socketpair）',
+    unnamed: '无名',
+    noAddress: '还没有地址',
+    portOf: '（{port}）',
+    pick: '——点选以在控制台中使用',
+    plugLabel: '主机 {host} fd {fd}，{kind}，{state}，{where}{port}{pick}',
+    inferred: '{state}：从数据包中读出，持续时间太短，在套接字上观察不到',
+    plugTitle: '主机 {host} 上的 fd {fd}：{kind}，{state}{local}{remote}{ports}',
+    local: '，本地 {addr}',
+    remote: '，远端 {addr}',
+    unnamedUnix: '无名的 Unix 域套接字：它没有路径也没有名字（客户端很少需要名字，socketpair 从来没有）。',
+    abstract: '{name}：抽象名字。没有文件：名字存在于内核中（在这台主机的网络命名空间里），最后一个套接字关闭时就消失了。',
+    file: '{name}：这台主机自己目录里的套接字文件；另一台主机上的 {name} 是另一个文件。',
+    icmpAddr: '{addr}：ICMP 没有端口，所以 ICMP 套接字只用地址来命名。',
+    noAddressYet: '还没有地址',
+    noAddressWhy: '还没有地址：用 bind 指定一个，或者让 connect/sendto/listen 由内核来选一个。',
+    timer: ' · #{seq} 时计时器 {t}',
+    noFd: '无 fd',
+    ghost: '主机 {host} 上一个没有描述符持有的套接字（sock_diag）：{state}{timer}。内核会自己把它处理完。',
+    acceptQueue: '监听队列',
+    queue: '{queue}/{backlog}',
+    pairUnnamed: '（socketpair）',
+    peerUnnamed: '（无名）',
+    gone: '（已不在）',
+    inAcceptQueue: '在监听队列中',
+    nothingBound: '无人绑定',
+    peerGone: '对端已不在',
+    kernelAnswers: '由它的内核应答',
+    inside: '{full}\n在主机 {host} 内部：{title}',
+    veth: '链路层：veth 对',
+    ephemeralTag: '⚙ 临时',
+  },
+};
+const T = localize(TEXTS);
+
 
 /** Below this width (CSS px) hosts stack in one column. */
 const NARROW_PX = 640;
@@ -35,7 +142,7 @@ const FLIGHT_CLEANUP_MS = 2500;
  * is chosen (click or Enter). */
 export function mountTopology(el, store, { onPick }) {
   const svg = s('svg', { class: 'topology-svg', role: 'img', 'aria-labelledby': 'topology-desc' });
-  const desc = s('desc', { id: 'topology-desc' }, 'Hosts, their sockets and the connections between them');
+  const desc = s('desc', { id: 'topology-desc' }, T.desc);
   const defs = s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' })));
   const hostLayer = s('g', { class: 'hosts' });
   const wireLayer = s('g', { class: 'wires' });
@@ -43,18 +150,18 @@ export function mountTopology(el, store, { onPick }) {
   const labelLayer = s('g', { class: 'wire-labels' });
   const flightLayer = s('g', { class: 'flights' });
   svg.append(desc, defs, hostLayer, wireLayer, plugLayer, labelLayer, flightLayer);
-  const empty = h('p', { class: 'topology-empty muted' }, 'Waiting for the session…');
-  const legend = h('ul', { class: 'legend', 'aria-label': 'Legend' },
-    h('li', { class: 'lg-listener' }, 'listening'),
-    h('li', { class: 'lg-connected' }, 'connected (TCP)'),
+  const empty = h('p', { class: 'topology-empty muted' }, T.waiting);
+  const legend = h('ul', { class: 'legend', 'aria-label': T.legend },
+    h('li', { class: 'lg-listener' }, T.listening),
+    h('li', { class: 'lg-connected' }, T.connected),
     h('li', { class: 'lg-udp' }, 'UDP'),
-    h('li', { class: 'lg-unix', title: 'A Unix-domain socket, named by a path or an @abstract name (or unnamed); its connections never leave the host' }, 'Unix domain (inside a host)'),
-    h('li', { class: 'lg-raw', title: 'A raw or ICMP socket: an address, no port' }, 'raw / ICMP'),
-    h('li', { class: 'lg-ephemeral', title: EPHEMERAL_LESSON }, 'ephemeral port (the kernel chose it)'),
-    h('li', { class: 'lg-closed' }, 'closed'),
-    h('li', { class: 'lg-flight' }, 'data in flight'));
+    h('li', { class: 'lg-unix', title: T.unixTitle }, T.unix),
+    h('li', { class: 'lg-raw', title: T.rawTitle }, T.raw),
+    h('li', { class: 'lg-ephemeral', title: ephemeralLesson() }, T.ephemeral),
+    h('li', { class: 'lg-closed' }, T.closed),
+    h('li', { class: 'lg-flight' }, T.flight));
   // What the layers overlay's tags mean, shown while it is on.
-  const layerKey = h('ul', { class: 'layer-key', id: 'topology-layers', 'aria-label': 'Layers of the TCP/IP model', hidden: true },
+  const layerKey = h('ul', { class: 'layer-key', id: 'topology-layers', 'aria-label': T.layers, hidden: true },
     ['application', 'transport', 'network', 'link', 'local'].map((layer) => h('li', { class: ['ov', `ov-${layer}`], dataset: { layer } },
       h('strong', {}, OVERLAY[layer].tag), ' ', h('span', {}, OVERLAY[layer].title))));
   fill(el, empty, svg, legend, layerKey);
@@ -144,16 +251,16 @@ function drawHost(g, host, view) {
   g.style.transform = `translate(${host.x}px, ${host.y}px)`;
   // One line per address (two at most; more are joined on the second line).
   const lines = host.addrs.length > 2 ? [host.addrs[0], host.addrs.slice(1).join('  ')] : host.addrs;
-  const ephemeral = `Ephemeral ports: ${ephemeralText(host)}. ${EPHEMERAL_LESSON}`;
+  const ephemeral = fmt(T.ephemeralPorts, { range: ephemeralText(host), lesson: ephemeralLesson() });
   fill(g,
     s('rect', { class: 'host-box', width: HOST_W, height: host.height, rx: 14 }),
     s('circle', { class: 'host-dot', cx: 30, cy: 30, r: 16 }),
     s('text', { class: 'host-name', x: 30, y: 35, 'text-anchor': 'middle' }, host.name),
-    s('text', { class: 'host-title', x: 56, y: 25 }, `host ${host.name}`, s('title', {}, `host ${host.name}: ${host.addrs.join(', ')}\n${ephemeral}`)),
+    s('text', { class: 'host-title', x: 56, y: 25 }, fmt(T.host, { name: host.name }), s('title', {}, `${fmt(T.hostTitle, { name: host.name, addrs: host.addrs.join(', ') })}\n${ephemeral}`)),
     lines.map((line, i) => s('text', { class: 'host-addrs mono', x: 56, y: 43 + i * 14 }, line)),
     view.overlay ? overlayTag('network', HOST_W - 12, 25, 'end') : null,
     host.sockets.length === 0
-      ? s('text', { class: 'host-empty', x: HOST_W / 2, y: HEAD_H + PLUG_H / 2, 'text-anchor': 'middle' }, 'no sockets yet')
+      ? s('text', { class: 'host-empty', x: HOST_W / 2, y: HEAD_H + PLUG_H / 2, 'text-anchor': 'middle' }, T.noSockets)
       : null,
   );
 }
@@ -175,9 +282,17 @@ function kindText(socket) {
 function whereText(socket) {
   if (socket.proto === 'unix') {
     if (socket.local) return shortUnixName(socket.local, UNIX_NAME_CHARS);
-    return socket.role === 'pair' ? 'unnamed (socketpair)' : 'unnamed';
+    return socket.role === 'pair' ? T.unnamedPair : T.unnamed;
   }
-  return socket.local || 'no address yet';
+  return socket.local || T.noAddress;
+}
+
+/** About how wide `text` is, in units of a Latin character `unit` wide: a CJK character
+ * takes about two. */
+function textWidth(text, unit) {
+  let n = 0;
+  for (const ch of String(text)) n += ch.codePointAt(0) > 0x2e80 ? 1.9 : 1;
+  return n * unit;
 }
 
 /** A small tag naming a layer of the TCP/IP model, for the overlay. */
@@ -206,6 +321,7 @@ function roleClass(socket) {
 function drawPlug(g, plug, state, animatedUpTo, view) {
   const { socket } = plug;
   const label = stateLabel(socket);
+  const text = stateText(socket);
   const role = roleClass(socket);
   g.style.transform = `translate(${plug.x}px, ${plug.y}px)`;
   g.setAttribute('class', ['plug', `role-${role}`, socket.closed ? 'closed' : null, socket.reset ? 'was-reset' : null].filter(Boolean).join(' '));
@@ -223,12 +339,12 @@ function drawPlug(g, plug, state, animatedUpTo, view) {
   const port = plugPort(socket, state.model);
   g.dataset.port = port ? port.short : '';
   const whereFull = socket.proto === 'unix' && socket.local ? unixName(socket.local) : where;
-  g.setAttribute('aria-label', `host ${socket.host} fd ${socket.fd}, ${kindText(socket)}, ${label}, ${whereFull}${port ? ` (${port.short} port)` : ''}${socket.closed ? '' : ' — pick for the console'}`);
+  g.setAttribute('aria-label', fmt(T.plugLabel, { host: socket.host, fd: socket.fd, kind: kindText(socket), state: text, where: whereFull, port: port ? fmt(T.portOf, { port: shortText(port.short) }) : '', pick: socket.closed ? '' : T.pick }));
 
   const changed = socket.stateSeq > Number(g.dataset.shownState || 0) && socket.stateSeq > animatedUpTo && socket.stateSeq > state.quietUpTo;
   g.dataset.shownState = String(socket.stateSeq);
 
-  const badgeW = Math.max(54, label.length * 7.4 + 16);
+  const badgeW = Math.max(54, textWidth(text, 7.4) + 16);
   const parts = [
     s('rect', { class: 'plug-box', width: PLUG_W, height: plug.h, rx: 9 }),
     s('rect', { class: 'plug-stripe', width: 6, height: plug.h, rx: 3 }),
@@ -237,8 +353,8 @@ function drawPlug(g, plug, state, animatedUpTo, view) {
     s('text', { class: 'plug-kind', x: Math.max(60, 26 + `fd ${socket.fd}`.length * 8.6), y: 22 }, `${kindText(socket)}${socket.nonblocking ? ' · O_NONBLOCK' : ''}`),
     s('g', { class: ['plug-badge', changed ? 'flash' : null, socket.inferred && !socket.closed ? 'inferred' : null], transform: `translate(${PLUG_W - badgeW - 8}, 8)` },
       s('rect', { width: badgeW, height: 20, rx: 10 }),
-      s('text', { x: badgeW / 2, y: 14.5, 'text-anchor': 'middle' }, label),
-      socket.inferred && !socket.closed ? s('title', {}, `${label}: read from a packet, too brief to observe on the socket`) : null),
+      s('text', { x: badgeW / 2, y: 14.5, 'text-anchor': 'middle' }, text),
+      socket.inferred && !socket.closed ? s('title', {}, fmt(T.inferred, { state: text })) : null),
     s('text', { class: ['plug-local', 'mono', port ? 'has-port' : null], x: 16, y: 44 }, where,
       s('title', {}, port ? portTitle(port) : localMeaning(socket))),
   ];
@@ -248,25 +364,25 @@ function drawPlug(g, plug, state, animatedUpTo, view) {
   if (view.overlay && layer) {
     const text = OVERLAY[layer].short;
     if (text.length * TAG_CHAR_PX < room) parts.push(overlayTag(layer, PLUG_W - 10, 44, 'end', text));
-  } else if (port && !socket.closed && port.short.length * TAG_CHAR_PX + 12 < room) {
+  } else if (port && !socket.closed && textWidth(shortText(port.short), TAG_CHAR_PX) + 12 < room) {
     parts.push(s('text', { class: ['port-tag', `port-${port.short}`], x: PLUG_W - 10, y: 44, 'text-anchor': 'end' },
-      port.short === 'ephemeral' ? '⚙ ephemeral' : port.short, s('title', {}, portTitle(port))));
+      port.short === 'ephemeral' ? T.ephemeralTag : shortText(port.short), s('title', {}, portTitle(port))));
   }
   parts.push(...thirdLine(socket, state));
   const portLines = port ? `\n${portTitle(port)}` : '';
-  fill(g, ...parts, s('title', {}, `fd ${socket.fd} on host ${socket.host}: ${kindText(socket)}, ${label}${socket.local ? `, local ${socket.local}` : ''}${socket.remote ? `, remote ${socket.remote}` : ''}${portLines}`));
+  fill(g, ...parts, s('title', {}, fmt(T.plugTitle, { fd: socket.fd, host: socket.host, kind: kindText(socket), state: text, local: socket.local ? fmt(T.local, { addr: socket.local }) : '', remote: socket.remote ? fmt(T.remote, { addr: socket.remote }) : '', ports: portLines })));
 }
 
 /** What a plug's address is, for a socket without a port. */
 function localMeaning(socket) {
   if (socket.proto === 'unix') {
-    if (!socket.local) return 'An unnamed Unix-domain socket: it has no path or name (a client rarely needs one, a socketpair never has one).';
+    if (!socket.local) return T.unnamedUnix;
     return isAbstractAddr(socket.local)
-      ? `${socket.local}: an abstract name. No file: the name lives in the kernel (in this host’s network namespace) and is gone with its last socket.`
-      : `${socket.local}: a socket file in this host’s own directory; another host’s ${socket.local} is a different file.`;
+      ? fmt(T.abstract, { name: socket.local })
+      : fmt(T.file, { name: socket.local });
   }
-  if (socket.proto === 'icmp' || socket.proto === 'icmpv6') return `${socket.local || 'No address yet'}: ICMP has no ports, so an ICMP socket is named by its address alone.`;
-  return socket.local ? socket.local : 'No address yet: bind names one, or connect/sendto/listen make the kernel choose one.';
+  if (socket.proto === 'icmp' || socket.proto === 'icmpv6') return fmt(T.icmpAddr, { addr: socket.local || T.noAddressYet });
+  return socket.local ? socket.local : T.noAddressWhy;
 }
 
 /** A socket without a descriptor: no fd to pick, its state, and the kernel's timer. */
@@ -282,18 +398,18 @@ function drawGhost(g, plug) {
   g.dataset.remote = tuple.remote || '';
   const family = tuple.family === 'inet6' ? 'IPv6' : 'IPv4';
   const badgeW = Math.max(54, label.length * 7.4 + 16);
-  const timer = k.timerMs !== null && k.timerMs !== undefined ? ` · timer ${fmtTimer(k.timerMs)} at #${k.seq}` : '';
+  const timer = k.timerMs !== null && k.timerMs !== undefined ? fmt(T.timer, { t: fmtTimer(k.timerMs), seq: k.seq }) : '';
   fill(g,
     s('rect', { class: 'plug-box', width: PLUG_W, height: plug.h, rx: 9 }),
     s('rect', { class: 'plug-stripe', width: 6, height: plug.h, rx: 3 }),
-    s('text', { class: 'plug-fd', x: 16, y: 22 }, 'no fd'),
+    s('text', { class: 'plug-fd', x: 16, y: 22 }, T.noFd),
     s('text', { class: 'plug-kind', x: 66, y: 22 }, `TCP · ${family}`),
     s('g', { class: 'plug-badge', transform: `translate(${PLUG_W - badgeW - 8}, 8)` },
       s('rect', { width: badgeW, height: 20, rx: 10 }),
       s('text', { x: badgeW / 2, y: 14.5, 'text-anchor': 'middle' }, label)),
     s('text', { class: 'plug-local mono', x: 16, y: 44 }, tuple.local || ''),
     s('text', { class: 'plug-note mono', x: 16, y: 64 }, `↔ ${tuple.remote || '?'}`),
-    s('title', {}, `A socket of host ${k.host} that no descriptor holds (sock_diag): ${label}${timer}. The kernel finishes it on its own.`));
+    s('title', {}, fmt(T.ghost, { host: k.host, state: label, timer })));
 }
 
 /** The plug's third line (accept queue, or the remote end) and its chips below. */
@@ -304,7 +420,7 @@ function thirdLine(socket, state) {
   if (!socket.closed && (socket.role === 'listener' || socket.tcp === 'LISTEN')) {
     const backlog = socket.backlog ?? 0;
     const queue = socket.queue ?? 0;
-    out.push(s('text', { class: 'plug-note', x, y }, 'accept queue'));
+    out.push(s('text', { class: 'plug-note', x, y }, T.acceptQueue));
     x += 84;
     const g = s('g', { class: 'queue', 'data-queue': queue, 'data-backlog': backlog });
     if (backlog > 0 && backlog <= QUEUE_SLOTS) {
@@ -320,14 +436,14 @@ function thirdLine(socket, state) {
       x += w + 6;
     }
     out.push(g);
-    out.push(s('text', { class: 'plug-note queue-text', x, y }, `${queue} of ${backlog}`));
+    out.push(s('text', { class: 'plug-note queue-text', x, y }, fmt(T.queue, { queue, backlog })));
   } else if (socket.proto === 'unix' && !socket.closed && hasThirdLine(socket)) {
     const peer = peerSocket(state.model, socket);
     const name = peer ? peer.local : socket.remote;
     // "↔ " comes first on the line.
-    const text = name ? shortUnixName(name, UNIX_NAME_CHARS - 2) : peer ? `fd ${peer.fd}${peer.role === 'pair' ? ' (socketpair)' : ' (unnamed)'}` : unixName(null);
+    const text = name ? shortUnixName(name, UNIX_NAME_CHARS - 2) : peer ? `fd ${peer.fd}${peer.role === 'pair' ? T.pairUnnamed : T.peerUnnamed}` : unixName(null);
     const whole = name && text !== name ? s('title', {}, `${name}${peer ? `, fd ${peer.fd}` : ''}`) : null;
-    out.push(s('text', { class: 'plug-note mono', x, y }, `↔ ${text}${peer ? '' : socket.remote ? '' : ' (gone)'}`, whole));
+    out.push(s('text', { class: 'plug-note mono', x, y }, `↔ ${text}${peer ? '' : socket.remote ? '' : T.gone}`, whole));
   } else if (socket.remote) {
     const remotePort = portOf(socket.remote);
     const explained = remotePort !== null ? explainPort(remotePort, { role: 'remote', host: hostNamed(state.model, socket.remote) }) : null;
@@ -336,7 +452,7 @@ function thirdLine(socket, state) {
   x = 16;
   const chipY = hasThirdLine(socket) ? PLUG_H - 4 : y - 12;
   for (const [text, cls] of chipsOf(socket, state.model)) {
-    const w = text.length * 6.6 + 12;
+    const w = [...text].reduce((n, ch) => n + (ch.codePointAt(0) > 0x2e80 ? 11.5 : 6.6), 0) + 12;
     out.push(s('g', { class: ['chip', cls], transform: `translate(${x}, ${chipY})` },
       s('rect', { width: w, height: 17, rx: 8.5 }),
       s('text', { x: w / 2, y: 12, 'text-anchor': 'middle' }, text)));
@@ -355,14 +471,14 @@ function hostNamed(model, addr) {
 
 /** What a half wire's label says of its missing end (see `halfWireReason` in hints.js). */
 const HALF_WIRE_TEXT = {
-  'accept-queue': 'in accept queue',
-  'nothing-bound': 'nothing bound',
-  'peer-gone': 'peer gone',
-  'host-kernel': 'its kernel answers',
+  'accept-queue': 'inAcceptQueue',
+  'nothing-bound': 'nothingBound',
+  'peer-gone': 'peerGone',
+  'host-kernel': 'kernelAnswers',
 };
 
 function halfWireText(wire) {
-  return HALF_WIRE_TEXT[wire.reason] || HALF_WIRE_TEXT['peer-gone'];
+  return T[HALF_WIRE_TEXT[wire.reason] || HALF_WIRE_TEXT['peer-gone']];
 }
 
 function drawWire(path, wire) {
@@ -391,7 +507,7 @@ function drawLabel(g, wire, narrow, view) {
     fill(g,
       s('rect', { x: -w / 2, y: -hgt / 2, width: w, height: hgt, rx: 6 }),
       s('text', { class: 'wl-proto', x: 0, y: 3.5, 'text-anchor': 'middle' }, text),
-      s('title', {}, `${t.full}\nInside host ${wire.a.host}: ${OVERLAY.local.title}`));
+      s('title', {}, fmt(T.inside, { full: t.full, host: wire.a.host, title: OVERLAY.local.title })));
     return;
   }
   if (narrow) {
@@ -406,8 +522,8 @@ function drawLabel(g, wire, narrow, view) {
     return;
   }
   const heading = wire.half ? `${t.proto} (${halfWireText(wire)})` : t.heading;
-  const linkText = view.overlay ? (layer === 'link' ? 'link: veth pair' : OVERLAY[layer].tag) : '';
-  const longest = Math.max(t.left.length, t.right.length + 2, heading.length, 12, linkText.length * 0.9);
+  const linkText = view.overlay ? (layer === 'link' ? T.veth : OVERLAY[layer].tag) : '';
+  const longest = Math.max(t.left.length, t.right.length + 2, textWidth(heading, 1), 12, textWidth(linkText, 0.9));
   const w = longest * 7 + 20;
   const hgt = view.overlay ? 66 : 52;
   g.style.transform = `translate(${wire.label.x - w / 2}px, ${wire.label.y - hgt / 2}px)`;

@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { callText, fmtGap, isCall, kernelText, packetLabel, packetShort, resultText, summary, typeOf } from '../static/describe.js';
 import { defaultType } from '../static/model.js';
+import { useLang } from '../static/i18n.js';
+
+// These tests read the English texts.
+useLang('en');
 
 const events = JSON.parse(readFileSync(new URL('./fixtures/handshake-and-close.json', import.meta.url)));
 const refused = JSON.parse(readFileSync(new URL('./fixtures/refused.json', import.meta.url)));

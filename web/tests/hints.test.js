@@ -4,6 +4,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { expectNext, halfWireReason } from '../static/hints.js';
 import { emptyModel } from '../static/model.js';
+import { useLang } from '../static/i18n.js';
+
+// These tests read the English texts.
+useLang('en');
 
 const socket = (fields) => ({ proto: 'tcp', local: null, remote: null, closed: false, waiting: 0, queue: null, ...fields });
 

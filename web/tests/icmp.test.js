@@ -7,6 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { checksumText, hasIcmp, hex16, icmpDirection, icmpHint, icmpLines, icmpSummary } from '../static/icmp.js';
 import { replyFacts, replyHint } from '../static/describe.js';
+import { useLang } from '../static/i18n.js';
+
+// These tests read the English texts.
+useLang('en');
 
 const events = JSON.parse(readFileSync(new URL('./fixtures/icmp-ping.json', import.meta.url)));
 const replies = JSON.parse(readFileSync(new URL('./fixtures/call-replies.json', import.meta.url)));

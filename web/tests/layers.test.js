@@ -4,6 +4,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { allFields, hexRows, ipv6Text, parseFrame } from '../static/layers.js';
+import { useLang } from '../static/i18n.js';
+
+// These tests read the English texts.
+useLang('en');
 
 /** A's SYN to B (10.0.0.1:54910 → 10.0.0.2:8080), 74 bytes. */
 const SYN = 'f62d40d618e79af534e719fe08004500003cc4764000400662430a0000010a000002d67e1f9071113a7200000000a002faf014310000020405b40402080a0b4f4610000000000103030a';

@@ -12,6 +12,10 @@ import {
   LESSONS, UNIX_PATH, explainActiveClose, explainData, explainEphemeral, explainHandshake, explainPassiveClose, explainSilence,
   explainTimeWait, handshakeOf,
 } from '../static/lessons.js';
+import { useLang } from '../static/i18n.js';
+
+// These tests read the English texts.
+useLang('en');
 
 const events = JSON.parse(readFileSync(new URL('./fixtures/handshake-and-close.json', import.meta.url)));
 const model = emptyModel();

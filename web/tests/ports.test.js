@@ -6,6 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { LINUX_EPHEMERAL, ephemeralRange, ephemeralText, explainPort, portOf, portOrigin, portRange, portsOfEvent, privilegedRefusal } from '../static/ports.js';
 import { applyEvent, emptyModel } from '../static/model.js';
+import { useLang } from '../static/i18n.js';
+
+// These tests read the English texts.
+useLang('en');
 
 const events = JSON.parse(readFileSync(new URL('./fixtures/unix-raw-ports.json', import.meta.url)));
 const at = (seq) => events.find((ev) => ev.seq === seq);
