@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 const BUILD_TIMEOUT: Duration = Duration::from_secs(120);
 /// Longest the programs of one session may run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Seconds ahead of now the programs' shared timeline starts.
+const START_DELAY_SECS: u64 = 3;
 /// How long a call waits before the server answers "pending", for calls meant to block.
 const PENDING_WAIT_MS: u64 = 50;
 
@@ -53,6 +55,26 @@ fn build_c(dir: &Path, file: &Path) -> Vec<String> {
         std::fs::read_to_string(file).unwrap()
     );
     vec![exe.to_string_lossy().into_owned()]
+}
+
+const PYTHON: Toolchain = Toolchain {
+    lang: "python",
+    build: run_python,
+};
+
+fn run_python(_: &Path, file: &Path) -> Vec<String> {
+    let out = std::process::Command::new("python3")
+        .args(["-m", "py_compile"])
+        .arg(file)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{} does not compile:\n{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    vec!["python3".to_owned(), file.to_string_lossy().into_owned()]
 }
 
 /// A server to record on: netns isolation where this process may make namespaces (the
@@ -224,6 +246,12 @@ async fn replay(app: &TestApp, s: &ApiSession, netns: bool, toolchain: &Toolchai
         })
         .collect();
     let namespaces = netns.then(|| Namespaces::new(&hosts));
+    // One timeline for all programs, a little ahead so that each has started by then.
+    let start_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + START_DELAY_SECS;
     let mut children = Vec::new();
     for (host, command) in &commands {
         // coreutils' timeout ends a program that hangs (a step that never returns).
@@ -235,6 +263,7 @@ async fn replay(app: &TestApp, s: &ApiSession, netns: bool, toolchain: &Toolchai
         }
         argv.push("env".to_owned());
         argv.extend(hosts.iter().map(|(h, a)| format!("HOST_{h}={a}")));
+        argv.push(format!("START_AT={start_at}"));
         argv.extend(command.iter().cloned());
         let child = std::process::Command::new(&argv[0])
             .args(&argv[1..])
@@ -460,7 +489,7 @@ async fn check(script: impl AsyncFnOnce(&ApiSession), live: bool) {
     if !live {
         s.end().await;
     }
-    for toolchain in [&C] {
+    for toolchain in [&C, &PYTHON] {
         replay(&app, &s, netns, toolchain).await;
     }
 }

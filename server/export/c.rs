@@ -6,9 +6,8 @@
 
 use std::fmt::Write as _;
 
-use super::lesson;
 use super::plan::{Endpoint, Expect, HostPlan, Op, Plan, STEP_PAUSE_MS, SocketVar, Step};
-use super::{ProgramFile, Recipe, file_stem, header, wrap};
+use super::{ProgramFile, Recipe, file_stem, header, step_lines, wrap};
 use crate::i18n::Lang;
 use crate::sandbox::net::OptShape;
 use crate::sandbox::{Family, OptValue, ShutdownHow, SockOpt};
@@ -63,9 +62,22 @@ const INCLUDES: &str = "\
 ";
 
 const PACING: &str = "
-/* When the program started: a step that waits its turn runs STEP_PAUSE_MS x its slot later. */
+/* Where the timeline starts: START_AT (Unix time, seconds) when set, so that programs
+ * started one after the other share it; else when this program started. */
 static struct timespec started;
 
+static void start_timeline(void)
+{
+    const char *at = getenv(\"START_AT\");
+    if (at != NULL && *at != '\\0') {
+        started.tv_sec = (time_t)strtoll(at, NULL, 10);
+        started.tv_nsec = 0;
+    } else {
+        clock_gettime(CLOCK_REALTIME, &started);
+    }
+}
+
+/* Wait until STEP_PAUSE_MS x slot after the timeline's start. */
 static void wait_turn(int slot)
 {
     long long ns = (long long)slot * STEP_PAUSE_MS * 1000000LL;
@@ -76,7 +88,7 @@ static void wait_turn(int slot)
         at.tv_sec += 1;
         at.tv_nsec -= 1000000000L;
     }
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR) {
+    while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR) {
     }
 }
 ";
@@ -193,7 +205,7 @@ fn program(plan: &Plan, host: &HostPlan, lang: Lang) -> String {
     out.push_str("\nint main(void)\n{\n");
     out.push_str("    setvbuf(stdout, NULL, _IOLBF, 0);\n");
     if needs.pacing {
-        out.push_str("    clock_gettime(CLOCK_MONOTONIC, &started);\n");
+        out.push_str("    start_timeline();\n");
     }
     let used: Vec<usize> = used_params(host);
     for index in used {
@@ -262,9 +274,8 @@ fn write_step(
     lang: Lang,
     needs: &mut Needs,
 ) {
-    let mut lines = vec![format!("step {}: {}", step.number, step.call)];
-    if let Op::Skip { why } = step.op {
-        lines[0].push_str(&format!(" — {}", lesson::skip_reason(why.tag(), lang)));
+    let lines = step_lines(step, lang);
+    if matches!(step.op, Op::Skip { .. }) {
         comment(out, &lines);
         let _ = writeln!(
             out,
@@ -272,21 +283,6 @@ fn write_step(
             step.number, step.call
         );
         return;
-    }
-    if let Some(text) = lesson::call(step.call, lang) {
-        lines[0].push_str(&format!(" — {text}"));
-    }
-    if let Op::Setsockopt { option, .. } = step.op {
-        lines.extend(lesson::option(option, lang).map(str::to_owned));
-    }
-    if step.blocked {
-        lines.push(lesson::BLOCKED.get(lang).to_owned());
-    }
-    if let Expect::Errno(errno) = step.expect {
-        lines.push(lesson::errno(errno.name, lang));
-    }
-    if step.waits_turn {
-        lines.push(lesson::WAITS_TURN.get(lang).to_owned());
     }
     comment(out, &lines);
     if step.waits_turn {

@@ -324,10 +324,11 @@ pub const RUN: Text = t(
 pub const RUN_ONE: Text = t("Run:", "运行：");
 pub const PACING: Text = t(
     "Order across hosts: blocking calls wait for their peer as in the session; a step that came \
-     right after another host's step waits until {pause} ms × its place on the timeline since \
-     the program started, so programs started together keep the session's order.",
-    "主机之间的顺序：阻塞调用像会话中一样等待对端；紧跟在另一台主机步骤之后的步骤，会等到程序启动后 {pause} 毫秒 × 它在时间线上的位置，\
-     因此同时启动的程序能保持会话中的顺序。",
+     right after another host's step waits until {pause} ms × its place on the timeline after \
+     START_AT (Unix time in seconds; without it, the program's own start), so the programs \
+     keep the session's order.",
+    "主机之间的顺序：阻塞调用像会话中一样等待对端；紧跟在另一台主机步骤之后的步骤，会等到 START_AT（Unix 时间，单位秒；\
+     未设置时为程序自己的启动时刻）之后 {pause} 毫秒 × 它在时间线上的位置，因此各程序能保持会话中的顺序。",
 );
 pub const PARAMS: Text = t(
     "Addresses are parameters (environment variables); the defaults are loopback addresses, so \

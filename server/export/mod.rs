@@ -6,7 +6,8 @@
 //! (live or stored alike: it is only a slice of events) into a language-neutral plan: per
 //! host, the ordered steps with their arguments, descriptor variables, expected outcome and
 //! whether the call blocked; the hosts' addresses as parameters with one-machine defaults; the
-//! calls no generator can express, with the reason. A generator per language ([`c`]) turns the
+//! calls no generator can express, with the reason. A generator per language ([`c`],
+//! [`python`]) turns the
 //! plan into files. Knows nothing of HTTP or SQL: the edge finds the log and asks [`export`].
 //!
 //! Every generated program prints exactly one line per call, in one fixed form that all
@@ -26,6 +27,7 @@
 pub mod c;
 mod lesson;
 pub mod plan;
+pub mod python;
 
 use crate::i18n::Lang;
 use crate::sandbox::{Event, HostId};
@@ -40,16 +42,19 @@ pub const LINE_FORMAT: &str = "step <n> <call> -> <outcome>";
 pub enum Language {
     /// C with POSIX sockets.
     C,
+    /// Python 3 with the `socket` module.
+    Python,
 }
 
 impl Language {
     /// Every language a session can be exported in.
-    pub const ALL: [Language; 1] = [Language::C];
+    pub const ALL: [Language; 2] = [Language::C, Language::Python];
 
     /// The name `?lang=` takes.
     pub fn name(self) -> &'static str {
         match self {
             Language::C => "c",
+            Language::Python => "python",
         }
     }
 
@@ -93,6 +98,7 @@ pub fn export<E: std::borrow::Borrow<Event>>(
     let plan = Plan::from_log(events);
     let (files, readme) = match language {
         Language::C => c::generate(&plan, lang),
+        Language::Python => python::generate(&plan, lang),
     };
     Export {
         language,
@@ -106,6 +112,10 @@ pub fn export<E: std::borrow::Borrow<Event>>(
 pub fn file_stem(host: HostId) -> String {
     format!("host_{}", host.to_string().to_ascii_lowercase())
 }
+
+/// Seconds from now the run command starts the programs' shared timeline at: time for every
+/// program to start.
+const START_DELAY_SECS: u32 = 2;
 
 /// How a language builds and runs a host's program, for the header.
 struct Recipe {
@@ -135,7 +145,10 @@ fn header(plan: &Plan, lang: Lang, recipe: &Recipe, host: Option<HostId>) -> Vec
     let runs: Vec<String> = stems.iter().map(|s| (recipe.run)(s)).collect();
     if runs.len() > 1 {
         lines.push(lesson::RUN.get(lang).to_owned());
-        lines.push(format!("    {}; wait", runs.join(" & ")));
+        lines.push(format!(
+            "    export START_AT=$(($(date +%s) + {START_DELAY_SECS})); {}; wait",
+            runs.join(" & ")
+        ));
     } else {
         lines.push(lesson::RUN_ONE.get(lang).to_owned());
         lines.extend(runs.into_iter().map(|r| format!("    {r}")));
@@ -198,5 +211,31 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     lines.push(line);
+    lines
+}
+
+/// The lesson of a step, as lines of a comment: what the call does, what its option does,
+/// that it blocks, why its errno was expected, that it waits its turn; or why it is left out.
+fn step_lines(step: &plan::Step, lang: Lang) -> Vec<String> {
+    let mut lines = vec![format!("step {}: {}", step.number, step.call)];
+    if let plan::Op::Skip { why } = step.op {
+        lines[0].push_str(&format!(" — {}", lesson::skip_reason(why.tag(), lang)));
+        return lines;
+    }
+    if let Some(text) = lesson::call(step.call, lang) {
+        lines[0].push_str(&format!(" — {text}"));
+    }
+    if let plan::Op::Setsockopt { option, .. } = step.op {
+        lines.extend(lesson::option(option, lang).map(str::to_owned));
+    }
+    if step.blocked {
+        lines.push(lesson::BLOCKED.get(lang).to_owned());
+    }
+    if let plan::Expect::Errno(errno) = step.expect {
+        lines.push(lesson::errno(errno.name, lang));
+    }
+    if step.waits_turn {
+        lines.push(lesson::WAITS_TURN.get(lang).to_owned());
+    }
     lines
 }

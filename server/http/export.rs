@@ -1,4 +1,4 @@
-//! `GET /api/sessions/{id}/export?lang=c`: a session, live or ended, as one program per host.
+//! `GET /api/sessions/{id}/export?lang=c|python`: a session, live or ended, as one program per host.
 //! The handler reads the whole log (as every reader does, through [`super::log`]) and hands it
 //! to [`crate::export`], which knows nothing of HTTP; the comments are written in the
 //! request's language. Bounded by the session's own limits: its log holds at most
@@ -19,7 +19,7 @@ use crate::export::{Export, Language, ProgramFile, Skipped};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// The programs' language: `c`.
+    /// The programs' language: `c` or `python`.
     #[param(example = "c")]
     pub lang: String,
 }
