@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Longest a build may take.
-const BUILD_TIMEOUT: Duration = Duration::from_secs(120);
+const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
 /// Longest the programs of one session may run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Seconds ahead of now the programs' shared timeline starts.
@@ -75,6 +75,48 @@ fn run_python(_: &Path, file: &Path) -> Vec<String> {
         String::from_utf8_lossy(&out.stderr)
     );
     vec!["python3".to_owned(), file.to_string_lossy().into_owned()]
+}
+
+const RUST: Toolchain = Toolchain {
+    lang: "rust",
+    build: build_rust,
+};
+
+/// One Rust build at a time: the builds share a target directory (socket2 is compiled once)
+/// and each copies its binary out before the next build may overwrite it.
+static RUST_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn build_rust(dir: &Path, file: &Path) -> Vec<String> {
+    let stem = file.file_stem().unwrap().to_str().unwrap();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("export-rust");
+    let _one = RUST_BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    // Every export is the same package at another path, and Cargo tells sources apart by
+    // their path relative to the package and their time: mark this one newer than the last
+    // build, or Cargo would take another session's binary for this one's.
+    for name in [file.file_name().unwrap(), "Cargo.toml".as_ref()] {
+        std::fs::File::options()
+            .append(true)
+            .open(dir.join(name))
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+            .unwrap();
+    }
+    let out = std::process::Command::new("cargo")
+        .args(["build", "--offline", "--quiet", "--bin", stem])
+        .env("CARGO_TARGET_DIR", &target)
+        .env("RUSTFLAGS", "-D warnings")
+        .current_dir(dir)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo build failed on {}:\n{}\n{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(file).unwrap()
+    );
+    let exe = dir.join(stem);
+    std::fs::copy(target.join("debug").join(stem), &exe).unwrap();
+    vec![exe.to_string_lossy().into_owned()]
 }
 
 /// A server to record on: netns isolation where this process may make namespaces (the
@@ -219,11 +261,13 @@ async fn replay(app: &TestApp, s: &ApiSession, netns: bool, toolchain: &Toolchai
     assert_eq!(export["lang"], toolchain.lang);
     let dir = tempfile::tempdir().unwrap();
     let files = export["files"].as_array().unwrap();
-    let mut commands = Vec::new();
     for file in files {
         let name = file["name"].as_str().unwrap();
-        let source = dir.path().join(name);
-        std::fs::write(&source, file["content"].as_str().unwrap()).unwrap();
+        std::fs::write(dir.path().join(name), file["content"].as_str().unwrap()).unwrap();
+    }
+    let mut commands = Vec::new();
+    for file in files.iter().filter(|f| f["host"].is_string()) {
+        let source = dir.path().join(file["name"].as_str().unwrap());
         let build = toolchain.build;
         let (dir_path, src) = (dir.path().to_owned(), source.clone());
         let command = tokio::time::timeout(
@@ -292,7 +336,11 @@ async fn replay(app: &TestApp, s: &ApiSession, netns: bool, toolchain: &Toolchai
             String::from_utf8_lossy(&out.stderr)
         ));
         for (n, step) in printed_steps(&stdout) {
-            assert!(printed.insert(n, step).is_none(), "step {n} on two hosts");
+            assert!(
+                printed.insert(n, step).is_none(),
+                "{}: step {n} on two hosts\n{report}",
+                toolchain.lang
+            );
         }
         if !out.status.success() {
             printed.insert(0, ("exit".to_owned(), out.status.to_string()));
@@ -489,7 +537,7 @@ async fn check(script: impl AsyncFnOnce(&ApiSession), live: bool) {
     if !live {
         s.end().await;
     }
-    for toolchain in [&C, &PYTHON] {
+    for toolchain in [&C, &PYTHON, &RUST] {
         replay(&app, &s, netns, toolchain).await;
     }
 }

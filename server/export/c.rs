@@ -26,7 +26,7 @@ pub fn generate(plan: &Plan, lang: Lang) -> (Vec<ProgramFile>, String) {
         .hosts
         .iter()
         .map(|host| ProgramFile {
-            host: host.host,
+            host: Some(host.host),
             name: format!("{}.c", file_stem(host.host)),
             content: program(plan, host, lang),
         })

@@ -7,7 +7,7 @@
 //! host, the ordered steps with their arguments, descriptor variables, expected outcome and
 //! whether the call blocked; the hosts' addresses as parameters with one-machine defaults; the
 //! calls no generator can express, with the reason. A generator per language ([`c`],
-//! [`python`]) turns the
+//! [`python`], [`rust`]) turns the
 //! plan into files. Knows nothing of HTTP or SQL: the edge finds the log and asks [`export`].
 //!
 //! Every generated program prints exactly one line per call, in one fixed form that all
@@ -28,6 +28,7 @@ pub mod c;
 mod lesson;
 pub mod plan;
 pub mod python;
+pub mod rust;
 
 use crate::i18n::Lang;
 use crate::sandbox::{Event, HostId};
@@ -44,17 +45,20 @@ pub enum Language {
     C,
     /// Python 3 with the `socket` module.
     Python,
+    /// Rust with `std::net`'s types and `socket2`'s calls.
+    Rust,
 }
 
 impl Language {
     /// Every language a session can be exported in.
-    pub const ALL: [Language; 2] = [Language::C, Language::Python];
+    pub const ALL: [Language; 3] = [Language::C, Language::Python, Language::Rust];
 
     /// The name `?lang=` takes.
     pub fn name(self) -> &'static str {
         match self {
             Language::C => "c",
             Language::Python => "python",
+            Language::Rust => "rust",
         }
     }
 
@@ -67,8 +71,8 @@ impl Language {
 /// One source file of an export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramFile {
-    /// The host whose calls it makes.
-    pub host: HostId,
+    /// The host whose calls it makes; none for a file all programs share (Cargo.toml).
+    pub host: Option<HostId>,
     /// Its file name, e.g. `host_a.c`.
     pub name: String,
     /// The source text.
@@ -99,6 +103,7 @@ pub fn export<E: std::borrow::Borrow<Event>>(
     let (files, readme) = match language {
         Language::C => c::generate(&plan, lang),
         Language::Python => python::generate(&plan, lang),
+        Language::Rust => rust::generate(&plan, lang),
     };
     Export {
         language,

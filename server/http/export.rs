@@ -1,4 +1,4 @@
-//! `GET /api/sessions/{id}/export?lang=c|python`: a session, live or ended, as one program per host.
+//! `GET /api/sessions/{id}/export?lang=c|python|rust`: a session, live or ended, as one program per host.
 //! The handler reads the whole log (as every reader does, through [`super::log`]) and hands it
 //! to [`crate::export`], which knows nothing of HTTP; the comments are written in the
 //! request's language. Bounded by the session's own limits: its log holds at most
@@ -19,7 +19,7 @@ use crate::export::{Export, Language, ProgramFile, Skipped};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// The programs' language: `c` or `python`.
+    /// The programs' language: `c`, `python` or `rust`.
     #[param(example = "c")]
     pub lang: String,
 }
@@ -27,9 +27,10 @@ pub struct ExportQuery {
 /// One program of an export.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExportFileBody {
-    /// The host whose calls it makes.
+    /// The host whose calls it makes; null for a file the programs share (Rust's
+    /// `Cargo.toml`).
     #[schema(example = "A")]
-    pub host: String,
+    pub host: Option<String>,
     /// The file's name.
     #[schema(example = "host_a.c")]
     pub name: String,
@@ -76,7 +77,7 @@ impl From<ProgramFile> for ExportFileBody {
             content,
         } = file;
         ExportFileBody {
-            host: host.to_string(),
+            host: host.map(|h| h.to_string()),
             name,
             content,
         }
