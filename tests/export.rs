@@ -252,12 +252,32 @@ impl Drop for Namespaces {
 }
 
 /// Export `s` in `toolchain`'s language, run its programs and check each step against the log.
-async fn replay(app: &TestApp, s: &ApiSession, netns: bool, toolchain: &Toolchain) {
+async fn replay(
+    app: &TestApp,
+    s: &ApiSession,
+    netns: bool,
+    toolchain: &Toolchain,
+    accept_language: &str,
+) -> Value {
     let events = s.events().await;
-    let expected = logged_steps(&events);
+    let mut expected = logged_steps(&events);
     let path = s.path(&format!("/export?lang={}", toolchain.lang));
-    let (status, export) = app.get(&path, Some(&s.viewer)).await;
-    assert_eq!(status, StatusCode::OK, "{export}");
+    let response = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&s.viewer)
+        .header("accept-language", accept_language)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let export: Value = response.json().await.unwrap();
+    // Calls the programs cannot make print `skipped`; which ones they are is checked by the
+    // tests that record them.
+    for skipped in export["skipped"].as_array().unwrap() {
+        let step = u32::try_from(skipped["step"].as_u64().unwrap()).unwrap();
+        expected.get_mut(&step).unwrap().1 = "skipped".to_owned();
+    }
     assert_eq!(export["lang"], toolchain.lang);
     let dir = tempfile::tempdir().unwrap();
     let files = export["files"].as_array().unwrap();
@@ -357,6 +377,7 @@ async fn replay(app: &TestApp, s: &ApiSession, netns: bool, toolchain: &Toolchai
             .join("\n")
     );
     drop(namespaces);
+    export
 }
 
 /// The recorded sessions: each a script of calls on a fresh session.
@@ -538,7 +559,8 @@ async fn check(script: impl AsyncFnOnce(&ApiSession), live: bool) {
         s.end().await;
     }
     for toolchain in [&C, &PYTHON, &RUST] {
-        replay(&app, &s, netns, toolchain).await;
+        let export = replay(&app, &s, netns, toolchain, "en").await;
+        assert_eq!(export["skipped"], json!([]), "every call is TCP or UDP");
     }
 }
 
@@ -575,6 +597,46 @@ async fn eaddrinuse_then_so_reuseaddr_replays() {
 #[tokio::test]
 async fn nonblocking_accept_replays() {
     check(record_nonblocking_accept, false).await;
+}
+
+/// A Unix-domain socket's calls are left out, said so in the export, and the rest replays;
+/// comments come in the request's language.
+#[tokio::test]
+async fn unix_calls_are_skipped_and_comments_speak_chinese() {
+    let (app, netns) = app().await;
+    let s = app.session().await;
+    common::timeout(async {
+        let made = s
+            .ok(json!({"host": "A", "call": "socket", "domain": "unix", "type": "stream"}))
+            .await;
+        let ufd = made["fd"].as_i64().unwrap();
+        s.ok(json!({"host": "A", "call": "bind", "fd": ufd, "addr": "/tmp/lesson.sock"}))
+            .await;
+        s.ok(json!({"host": "A", "call": "close", "fd": ufd})).await;
+        record_udp(&s).await;
+    })
+    .await;
+    s.end().await;
+    for toolchain in [&C, &PYTHON, &RUST] {
+        let export = replay(&app, &s, netns, toolchain, "zh-CN,zh;q=0.9").await;
+        let skipped: Vec<(u64, &str)> = export["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| (k["step"].as_u64().unwrap(), k["reason"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [(1, "unsupported"), (2, "unsupported"), (3, "unsupported")],
+            "{export}"
+        );
+        let program = export["files"][0]["content"].as_str().unwrap();
+        assert!(program.contains("套接字"), "{program}");
+        assert!(
+            export["readme"].as_str().unwrap().contains("运行"),
+            "{export}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -142,7 +142,8 @@ fn header(plan: &Plan, lang: Lang, recipe: &Recipe, host: Option<HostId>) -> Vec
     lines.push(lesson::OUTPUT.get(lang).to_owned());
     lines.push(String::new());
     let stems: Vec<String> = plan.hosts.iter().map(|h| file_stem(h.host)).collect();
-    let builds: Vec<String> = stems.iter().filter_map(|s| (recipe.build)(s)).collect();
+    let mut builds: Vec<String> = stems.iter().filter_map(|s| (recipe.build)(s)).collect();
+    builds.dedup();
     if !builds.is_empty() {
         lines.push(lesson::BUILD.get(lang).to_owned());
         lines.extend(builds.into_iter().map(|b| format!("    {b}")));
@@ -189,8 +190,12 @@ fn header(plan: &Plan, lang: Lang, recipe: &Recipe, host: Option<HostId>) -> Vec
 }
 
 /// `text` cut into lines of at most `width` columns (a CJK character takes two), at spaces
-/// where there are any.
+/// where there are any; indented lines are left whole.
 fn wrap(text: &str, width: usize) -> Vec<String> {
+    // An indented line is a command or a setting: cut, it would no longer run.
+    if text.starts_with("    ") {
+        return vec![text.to_owned()];
+    }
     let columns = |c: char| if c.is_ascii() { 1 } else { 2 };
     let indent: String = text.chars().take_while(|c| *c == ' ').collect();
     let mut lines = Vec::new();

@@ -21,7 +21,7 @@ pub const SOCKET2_VERSION: &str = "0.6.5";
 const WIDTH: usize = 92;
 
 const RECIPE: Recipe = Recipe {
-    build: |stem| Some(format!("cargo build --bin {stem}")),
+    build: |_| Some("cargo build".to_owned()),
     run: |stem| format!("./target/debug/{stem}"),
 };
 
@@ -433,7 +433,11 @@ fn write_step(
             format!("{}.shutdown(Shutdown::{})", var(*sock), how_name(*how))
         }
         Op::Close { sock } => {
-            let _ = writeln!(before, "    drop({});", var(*sock));
+            let _ = writeln!(
+                before,
+                "    drop({}); // close(2): a Socket closes when it is dropped",
+                var(*sock)
+            );
             "Ok(())".to_owned()
         }
         Op::Setsockopt {
