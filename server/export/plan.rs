@@ -657,3 +657,154 @@ pub fn call_name(kind: EventKind) -> &'static str {
         _ => "event",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::{HostInfo, Tuple};
+
+    /// A log being written: each call's events get the next seqs.
+    #[derive(Default)]
+    struct Log {
+        events: Vec<Event>,
+    }
+
+    impl Log {
+        fn push(&mut self, mut e: Event) -> &mut Event {
+            e.seq = self.events.len() as u64 + 1;
+            self.events.push(e);
+            self.events.last_mut().unwrap()
+        }
+
+        fn hosts(&mut self) {
+            let info = |name: HostId, last: u8| HostInfo {
+                name,
+                addrs: vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))],
+                ephemeral_ports: None,
+            };
+            let e = self.push(Event::new(EventKind::SessionStarted, Status::Observed));
+            e.hosts = Some(vec![info(HostId::A, 1), info(HostId::B, 2)]);
+        }
+
+        fn call(&mut self, host: HostId, id: u64, kind: EventKind, status: Status) -> &mut Event {
+            let e = self.push(Event::new(kind, status));
+            e.host = Some(host);
+            e.call_id = Some(id);
+            e
+        }
+
+        fn socket(&mut self, host: HostId, id: u64, fd: i32) {
+            let e = self.call(host, id, EventKind::Socket, Status::Ok);
+            e.fd = Some(fd);
+            e.new_fd = Some(fd);
+            e.tuple = Some(Tuple {
+                proto: Proto::Tcp,
+                family: Family::Inet,
+                ty: Some(SockType::Stream),
+                local: None,
+                remote: None,
+            });
+        }
+    }
+
+    fn b_8080() -> Option<Addr> {
+        Some(Addr::Ip("10.0.0.2:8080".parse().unwrap()))
+    }
+
+    #[test]
+    fn a_blocked_call_runs_where_it_finished_when_its_host_went_on_meanwhile() {
+        let mut log = Log::default();
+        log.hosts();
+        log.socket(HostId::B, 1, 3);
+        log.call(HostId::B, 2, EventKind::Bind, Status::Ok).fd = Some(3);
+        log.events.last_mut().unwrap().addr = b_8080();
+        log.call(HostId::B, 3, EventKind::Listen, Status::Ok).fd = Some(3);
+        log.call(HostId::B, 4, EventKind::Accept, Status::Pending)
+            .fd = Some(3);
+        // B goes on while its accept waits: a program cannot, so the accept moves.
+        log.socket(HostId::B, 5, 4);
+        log.socket(HostId::A, 6, 3);
+        let e = log.call(HostId::A, 7, EventKind::Connect, Status::Ok);
+        e.fd = Some(3);
+        e.addr = b_8080();
+        let e = log.call(HostId::B, 4, EventKind::Accept, Status::Ok);
+        e.fd = Some(3);
+        e.new_fd = Some(5);
+        // Still blocked when the log ends: left out.
+        log.call(HostId::A, 8, EventKind::Recv, Status::Pending).fd = Some(3);
+
+        let plan = Plan::from_log(&log.events);
+        let b = &plan.hosts[0];
+        assert_eq!(b.host, HostId::B, "B made the first call: it starts first");
+        let order: Vec<(u32, &str)> = b.steps.iter().map(|s| (s.number, s.call)).collect();
+        assert_eq!(
+            order,
+            [
+                (1, "socket"),
+                (2, "bind"),
+                (3, "listen"),
+                (5, "socket"),
+                (4, "accept")
+            ]
+        );
+        let accept = &b.steps[4];
+        assert!(accept.blocked && accept.waits_turn);
+        let names: Vec<&str> = b.sockets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["listener", "sock", "conn"]);
+        assert_eq!(
+            b.steps[1].op,
+            Op::Bind {
+                sock: 0,
+                addr: Endpoint::Param {
+                    param: 1,
+                    port: 8080
+                }
+            }
+        );
+        let a = &plan.hosts[1];
+        assert_eq!(a.sockets[0].name, "client");
+        assert_eq!(
+            a.steps[2].op,
+            Op::Skip {
+                why: SkipReason::NeverFinished
+            }
+        );
+        assert_eq!(plan.params[0].name, "HOST_A");
+        assert_eq!(plan.params[0].default, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(plan.params[1].default.to_string(), "127.0.0.2");
+        assert_eq!(plan.skipped().len(), 1);
+    }
+
+    #[test]
+    fn a_failed_call_expects_its_errno_and_a_send_its_bytes() {
+        let mut log = Log::default();
+        log.hosts();
+        log.socket(HostId::A, 1, 3);
+        let e = log.call(HostId::A, 2, EventKind::Connect, Status::Error);
+        e.fd = Some(3);
+        e.addr = b_8080();
+        e.errno = Some(Errno::from_code(libc::ECONNREFUSED));
+        let e = log.call(HostId::A, 3, EventKind::Send, Status::Ok);
+        e.fd = Some(3);
+        e.data = Some(crate::sandbox::Preview::of(&[b'x'; 100]));
+        e.bytes = Some(100);
+        let plan = Plan::from_log(&log.events);
+        let steps = &plan.hosts[0].steps;
+        assert_eq!(steps[1].expect.shown(), "ECONNREFUSED");
+        assert_eq!(steps[2].expect, Expect::Bytes(100));
+        let Op::Send { data, .. } = &steps[2].op else {
+            panic!("{:?}", steps[2].op)
+        };
+        assert_eq!(data.len(), 100, "a cut preview is made as long as the send");
+        // A descriptor no call made is no variable of the program.
+        let mut log = Log::default();
+        log.call(HostId::A, 1, EventKind::Close, Status::Ok).fd = Some(7);
+        let plan = Plan::from_log(&log.events);
+        assert_eq!(
+            plan.hosts[0].steps[0].op,
+            Op::Skip {
+                why: SkipReason::UnknownDescriptor
+            }
+        );
+    }
+}
