@@ -274,7 +274,7 @@ fn write_step(
     lang: Lang,
     needs: &mut Needs,
 ) {
-    let lines = step_lines(step, lang);
+    let lines = step_lines(host, step, lang);
     if matches!(step.op, Op::Skip { .. }) {
         comment(out, &lines);
         let _ = writeln!(

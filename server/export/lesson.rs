@@ -267,6 +267,13 @@ pub const BLOCKED: Text = t(
     "阻塞：在会话中这个调用一直等待（pending），直到另一台主机有所动作；这里它同样会等待。",
 );
 
+/// Said of a stream receive that returned 0.
+pub const END_OF_STREAM: Text = t(
+    "Returns 0: the peer sent FIN and everything before it has been read; the stream has \
+     ended.",
+    "返回 0：对方已发送 FIN，之前的数据都已读完，字节流到此结束。",
+);
+
 /// Said of a step that waits for another host's step.
 pub const WAITS_TURN: Text = t(
     "Waits its turn: in the session another host's step came just before this one.",

@@ -226,7 +226,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// The lesson of a step, as lines of a comment: what the call does, what its option does,
 /// that it blocks, why its errno was expected, that it waits its turn; or why it is left out.
-fn step_lines(step: &plan::Step, lang: Lang) -> Vec<String> {
+fn step_lines(host: &plan::HostPlan, step: &plan::Step, lang: Lang) -> Vec<String> {
     let mut lines = vec![format!("step {}: {}", step.number, step.call)];
     if let plan::Op::Skip { why } = step.op {
         lines[0].push_str(&format!(" — {}", lesson::skip_reason(why.tag(), lang)));
@@ -243,6 +243,12 @@ fn step_lines(step: &plan::Step, lang: Lang) -> Vec<String> {
     }
     if let plan::Expect::Errno(errno) = step.expect {
         lines.push(lesson::errno(errno.name, lang));
+    }
+    let stream = |sock: usize| host.sockets[sock].ty == crate::sandbox::SockType::Stream;
+    if matches!(step.op, plan::Op::Recv { sock, .. } if stream(sock))
+        && step.expect == plan::Expect::Bytes(0)
+    {
+        lines.push(lesson::END_OF_STREAM.get(lang).to_owned());
     }
     if step.waits_turn {
         lines.push(lesson::WAITS_TURN.get(lang).to_owned());

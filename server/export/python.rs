@@ -152,7 +152,7 @@ fn used_params(host: &HostPlan) -> Vec<usize> {
 /// One step: its lesson, its wait and the call through `run`.
 fn write_step(out: &mut String, plan: &Plan, host: &HostPlan, step: &Step, lang: Lang) {
     out.push('\n');
-    for line in step_lines(step, lang) {
+    for line in step_lines(host, step, lang) {
         for part in wrap(&line, WIDTH - 6) {
             let _ = writeln!(out, "    {}", format!("# {part}").trim_end());
         }

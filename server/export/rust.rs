@@ -351,7 +351,7 @@ fn write_step(
     lang: Lang,
     needs: &mut Needs,
 ) {
-    comment(out, &step_lines(step, lang));
+    comment(out, &step_lines(host, step, lang));
     let n = step.number;
     let call = step.call;
     if matches!(step.op, Op::Skip { .. }) {
