@@ -190,8 +190,8 @@ struct Namespaces {
 }
 
 impl Namespaces {
-    /// A namespace per `(host, address)`, all in one /24.
-    fn new(hosts: &[(String, String)]) -> Namespaces {
+    /// A namespace per `(host, addresses)`: its IPv4 address in a /24, its IPv6 one in a /64.
+    fn new(hosts: &[(String, Vec<String>)]) -> Namespaces {
         let mut tag = [0u8; 3];
         getrandom::fill(&mut tag).unwrap();
         let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
@@ -232,8 +232,15 @@ impl Namespaces {
         ]);
         for (i, dev) in [&a, &b].into_iter().enumerate() {
             let ns = &names.names[i];
-            let addr = format!("{}/24", hosts[i].1);
-            ip(&["-n", ns, "addr", "add", &addr, "dev", dev]);
+            for addr in &hosts[i].1 {
+                if addr.contains(':') {
+                    let addr = format!("{addr}/64");
+                    ip(&["-n", ns, "addr", "add", &addr, "dev", dev, "nodad"]);
+                } else {
+                    let addr = format!("{addr}/24");
+                    ip(&["-n", ns, "addr", "add", &addr, "dev", dev]);
+                }
+            }
             ip(&["-n", ns, "link", "set", dev, "up"]);
         }
         names
@@ -299,14 +306,15 @@ async fn replay(
         .unwrap();
         commands.push((file["host"].as_str().unwrap().to_owned(), command));
     }
-    // Every program gets every host's session address.
-    let hosts: Vec<(String, String)> = s.body["hosts"]
+    // Every program gets every host's session addresses.
+    let hosts: Vec<(String, Vec<String>)> = s.body["hosts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|h| {
-            let name = h["name"].as_str().unwrap().to_owned();
-            (name.clone(), s.ipv4(&name).to_string())
+            let addrs = h["addrs"].as_array().unwrap();
+            let addrs = addrs.iter().map(|a| a.as_str().unwrap().to_owned());
+            (h["name"].as_str().unwrap().to_owned(), addrs.collect())
         })
         .collect();
     let namespaces = netns.then(|| Namespaces::new(&hosts));
@@ -326,7 +334,12 @@ async fn replay(
             argv.extend(["ip", "netns", "exec", &ns.names[index]].map(str::to_owned));
         }
         argv.push("env".to_owned());
-        argv.extend(hosts.iter().map(|(h, a)| format!("HOST_{h}={a}")));
+        for (h, addrs) in &hosts {
+            for a in addrs {
+                let v6 = if a.contains(':') { "_V6" } else { "" };
+                argv.push(format!("HOST_{h}{v6}={a}"));
+            }
+        }
         argv.push(format!("START_AT={start_at}"));
         argv.extend(command.iter().cloned());
         let child = std::process::Command::new(&argv[0])
@@ -550,6 +563,54 @@ async fn record_nonblocking_accept(s: &ApiSession) {
     s.ok(json!({"host": "B", "call": "close", "fd": lfd})).await;
 }
 
+/// The textbook flow and a datagram over IPv6 (netns mode: hosts have IPv6 addresses there).
+async fn record_ipv6(s: &ApiSession) {
+    let addr6 = |host: &str, port: u16| {
+        let host = s.body["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == host)
+            .unwrap();
+        let ip = host["addrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|a| a.as_str().filter(|a| a.contains(':')))
+            .unwrap();
+        format!("[{ip}]:{port}")
+    };
+    let socket = |host: &'static str, ty: &'static str| async move {
+        let made = s
+            .ok(json!({"host": host, "call": "socket", "domain": "inet6", "type": ty}))
+            .await;
+        made["fd"].as_i64().unwrap()
+    };
+    let lfd = socket("B", "stream").await;
+    s.bind("B", lfd, &addr6("B", 8080)).await;
+    s.ok(json!({"host": "B", "call": "listen", "fd": lfd, "backlog": 2}))
+        .await;
+    let cfd = socket("A", "stream").await;
+    s.ok(json!({"host": "A", "call": "connect", "fd": cfd, "addr": addr6("B", 8080)}))
+        .await;
+    let conn = s
+        .ok(json!({"host": "B", "call": "accept", "fd": lfd}))
+        .await;
+    s.ok(json!({"host": "A", "call": "send", "fd": cfd, "data": "hello"}))
+        .await;
+    s.ok(json!({"host": "B", "call": "recv", "fd": conn["fd"]}))
+        .await;
+    let bu = socket("B", "dgram").await;
+    s.bind("B", bu, &addr6("B", 9000)).await;
+    let au = socket("A", "dgram").await;
+    s.ok(
+        json!({"host": "A", "call": "sendto", "fd": au, "data": "ping", "addr": addr6("B", 9000)}),
+    )
+    .await;
+    s.ok(json!({"host": "B", "call": "recvfrom", "fd": bu}))
+        .await;
+}
+
 /// Record a session with `script`, end it unless `live`, and replay it in every language.
 async fn check(script: impl AsyncFnOnce(&ApiSession), live: bool) {
     let (app, netns) = app().await;
@@ -567,6 +628,14 @@ async fn check(script: impl AsyncFnOnce(&ApiSession), live: bool) {
 #[tokio::test]
 async fn textbook_tcp_replays_while_the_session_is_live() {
     check(record_textbook_tcp, true).await;
+}
+
+#[tokio::test]
+async fn tcp_and_udp_over_ipv6_replay() {
+    if !common::netns_available() {
+        return; // Loopback hosts have no IPv6 addresses of their own.
+    }
+    check(record_ipv6, false).await;
 }
 
 #[tokio::test]
