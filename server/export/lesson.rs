@@ -343,6 +343,7 @@ pub const PARAMS: Text = t(
      namespaces), set:",
     "地址是参数（环境变量）；默认值为回环地址，程序可在一台机器上运行。若要使用会话中的地址（例如在网络命名空间中），请设置：",
 );
+pub const DEFAULT: Text = t("default", "默认");
 pub const SKIPPED_HEAD: Text = t(
     "Calls of the session these programs do not make:",
     "这些程序不执行的会话调用：",
@@ -373,12 +374,18 @@ pub fn errno(errno: &str, lang: Lang) -> String {
 }
 
 /// Why a call was left out.
-pub fn skip_reason(tag: &str, lang: Lang) -> String {
-    let reason = SKIP_REASONS
+pub fn skip_reason(tag: &str, lang: Lang) -> &str {
+    SKIP_REASONS
         .iter()
         .find(|(t, _)| *t == tag)
-        .map_or(tag, |(_, text)| text.get(lang));
-    SKIPPED.get(lang).replace("{reason}", reason)
+        .map_or(tag, |(_, text)| text.get(lang))
+}
+
+/// Why a call was left out, as the sentence of its step's comment.
+pub fn skipped(tag: &str, lang: Lang) -> String {
+    SKIPPED
+        .get(lang)
+        .replace("{reason}", skip_reason(tag, lang))
 }
 
 #[cfg(test)]
@@ -394,6 +401,7 @@ mod tests {
             .chain(ERRNOS.iter().map(|(_, t)| *t))
             .chain(SKIP_REASONS.iter().map(|(_, t)| *t))
             .chain([
+                DEFAULT,
                 ERRNO_FALLBACK,
                 BLOCKED,
                 WAITS_TURN,

@@ -167,9 +167,10 @@ fn header(plan: &Plan, lang: Lang, recipe: &Recipe, host: Option<HostId>) -> Vec
     if !plan.params.is_empty() {
         lines.push(String::new());
         lines.push(lesson::PARAMS.get(lang).to_owned());
+        let default = lesson::DEFAULT.get(lang);
         for p in &plan.params {
             lines.push(format!(
-                "    {}={} (default {})",
+                "    {}={} ({default} {})",
                 p.name, p.session, p.default
             ));
         }
@@ -229,7 +230,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 fn step_lines(host: &plan::HostPlan, step: &plan::Step, lang: Lang) -> Vec<String> {
     let mut lines = vec![format!("step {}: {}", step.number, step.call)];
     if let plan::Op::Skip { why } = step.op {
-        lines[0].push_str(&format!(" — {}", lesson::skip_reason(why.tag(), lang)));
+        lines[0].push_str(&format!(" — {}", lesson::skipped(why.tag(), lang)));
         return lines;
     }
     if let Some(text) = lesson::call(step.call, lang) {
