@@ -4,6 +4,8 @@
 //! - [`config`]: flags and environment, defaults as named constants.
 //! - [`sandbox`]: the domain — sessions, hosts, sockets, calls, events, kernel probes,
 //!   isolation backends. Knows nothing of HTTP or SQL.
+//! - [`export`]: a session's log as one program per host (C, Python, Rust); knows nothing of
+//!   HTTP.
 //! - [`store`]: sqlx — the pool, migrations, the event writer and queries.
 //! - [`http`]: axum — router, error type, REST handlers, WebSocket, pages.
 //! - [`listen`]: the HTTP listeners, kept off the loopback pool's ports.
@@ -17,6 +19,7 @@
 pub mod cluster;
 pub mod config;
 pub mod exercise;
+pub mod export;
 pub mod http;
 pub mod i18n;
 pub mod listen;

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod capture;
 pub mod error;
 pub mod exercises;
+pub mod export;
 mod health;
 pub mod lang;
 pub mod log;
@@ -199,6 +200,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::get_call))
         .routes(routes!(api::list_events))
         .routes(routes!(capture::capture_pcapng))
+        .routes(routes!(export::export_session))
         .routes(routes!(ws::websocket))
         .routes(routes!(exercises::session_checks))
         .routes(routes!(exercises::grade_session))
