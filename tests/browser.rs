@@ -1673,3 +1673,189 @@ async fn the_language_switch_is_remembered_and_an_exercise_runs_in_chinese() {
     })
     .await;
 }
+
+/// The export of `s` in `lang` as the API gives it in `accept_language`.
+async fn export_of(
+    app: &TestApp,
+    s: &common::app::ApiSession,
+    lang: &str,
+    accept_language: &str,
+) -> Value {
+    let response = app
+        .client
+        .get(app.url(&s.path(&format!("/export?lang={lang}"))))
+        .bearer_auth(&s.token)
+        .header(reqwest::header::ACCEPT_LANGUAGE, accept_language)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "export {lang}");
+    response.json().await.unwrap()
+}
+
+/// The page shows `export`'s files as tabs, and file `i` open in the code view with its
+/// text exactly.
+async fn shows_export(page: &Page, export: &Value, i: usize) {
+    let files = export["files"].as_array().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    page.wait_for(
+        &format!(
+            "JSON.stringify([...document.querySelectorAll('#export-tabs .export-tab')].map((t) => t.dataset.name)) === {} \
+             && document.querySelector('#export-file').dataset.name === {} \
+             && document.querySelector('#export-code').textContent === {}",
+            js_string(&serde_json::to_string(&names).unwrap()),
+            js_string(names[i]),
+            js_string(files[i]["content"].as_str().unwrap()),
+        ),
+        SHOW,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_exports_as_code_to_read_copy_and_download() {
+    with_browser(TEST_TIMEOUT, async |browser: &Browser| {
+        let app = TestApp::start().await;
+        let s = app.session().await;
+        let server = s.addr("B", 7070);
+        s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
+            .await;
+        s.ok(json!({"host":"B","call":"bind","fd":3,"addr":server}))
+            .await;
+        s.ok(json!({"host":"B","call":"listen","fd":3,"backlog":2}))
+            .await;
+        s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+            .await;
+        s.ok(json!({"host":"A","call":"connect","fd":3,"addr":server}))
+            .await;
+        s.ok(json!({"host":"B","call":"accept","fd":3})).await;
+
+        // The owner exports C: a tab per host, the first program shown as the API wrote it.
+        let page = browser.new_page(1280, 900).await;
+        page.goto(&app.url(&format!("/s/{}#token={}", s.id, s.token)))
+            .await;
+        page.wait_for(
+            "!document.querySelector('#export-panel').hidden \
+             && document.querySelector('#export-title').textContent === 'Export as code'",
+            SHOW,
+        )
+        .await;
+        page.click("#export-lang-c").await;
+        let c = export_of(&app, &s, "c", "en").await;
+        assert!(c["files"].as_array().unwrap().len() >= 2, "{c}");
+        shows_export(&page, &c, 0).await;
+        assert_eq!(
+            page.eval("document.querySelector('#export-lang-c').getAttribute('aria-pressed')")
+                .await,
+            json!("true")
+        );
+        assert_eq!(
+            page.eval("document.querySelector('#export-readme pre').textContent")
+                .await,
+            c["readme"]
+        );
+        page.click("#export-tab-1").await;
+        shows_export(&page, &c, 1).await;
+
+        // Copy puts the program on the clipboard, or where there is none selects it whole.
+        page.click("#export-copy").await;
+        let content = c["files"][1]["content"].as_str().unwrap();
+        page.wait_for(
+            &format!(
+                "document.querySelector('#export-copy').textContent === 'Copied' \
+                 || window.getSelection().toString() === {}",
+                js_string(content)
+            ),
+            SHOW,
+        )
+        .await;
+
+        // Download hands the browser a file of the program's name and exact text.
+        page.eval(
+            "window.downloaded = null; \
+             const blobs = new Map(); const make = URL.createObjectURL; \
+             URL.createObjectURL = (blob) => { const url = make(blob); blobs.set(url, blob); return url; }; \
+             HTMLAnchorElement.prototype.click = function () { \
+               const blob = blobs.get(this.href); \
+               if (this.download && blob) window.downloaded = blob.text() \
+                 .then((text) => ({ name: this.download, type: blob.type, text })); }",
+        )
+        .await;
+        page.click("#export-download").await;
+        let downloaded = page
+            .wait_for(
+                "window.downloaded && window.downloaded.then((d) => d)",
+                SHOW,
+            )
+            .await;
+        assert_eq!(downloaded["name"], c["files"][1]["name"]);
+        assert_eq!(downloaded["text"], c["files"][1]["content"]);
+        assert_eq!(downloaded["type"], "text/plain;charset=utf-8");
+
+        // The session goes on: the page says its programs are behind, and exports again.
+        let (status, refused) = s
+            .call(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{refused}");
+        s.call(json!({"host":"A","call":"connect","fd":4,"addr":s.addr("B", 7071)}))
+            .await;
+        page.wait_for("!!document.querySelector('#export-again')", SHOW)
+            .await;
+        page.click("#export-again").await;
+        let again = export_of(&app, &s, "c", "en").await;
+        assert!(
+            again["files"].to_string().contains("ECONNREFUSED"),
+            "the refused connect is in the new export: {again}"
+        );
+        shows_export(&page, &again, 1).await;
+        page.wait_for("!document.querySelector('#export-again')", SHOW)
+            .await;
+
+        // Python too, the same way.
+        page.click("#export-lang-python").await;
+        shows_export(&page, &export_of(&app, &s, "python", "en").await, 0).await;
+        page.eval("document.querySelector('#export-panel').scrollIntoView()")
+            .await;
+        page.screenshot(&artifact("export.png")).await;
+        assert_no_errors(&page);
+
+        // An ended session, read-only, in Chinese: Rust with its Cargo.toml, comments in Chinese.
+        s.end().await;
+        let viewer = browser.new_page(1280, 900).await;
+        speak(&viewer, "zh-CN").await;
+        viewer
+            .goto(&app.url(&format!("/s/{}#viewer={}", s.id, s.viewer)))
+            .await;
+        viewer
+            .wait_for(
+                "!document.querySelector('#export-panel').hidden \
+                 && document.querySelector('#export-title').textContent === '导出为代码'",
+                SHOW,
+            )
+            .await;
+        viewer.click("#export-lang-rust").await;
+        let rust = export_of(&app, &s, "rust", "zh-CN").await;
+        assert!(
+            rust["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["name"] == "Cargo.toml" && f["host"].is_null()),
+            "{rust}"
+        );
+        assert!(
+            rust["readme"].as_str().unwrap().contains("主机"),
+            "the readme is written in Chinese: {}",
+            rust["readme"]
+        );
+        shows_export(&viewer, &rust, 0).await;
+        assert_eq!(
+            viewer
+                .eval("document.querySelector('#export-copy').textContent")
+                .await,
+            json!("复制")
+        );
+        assert_no_errors(&viewer);
+    })
+    .await;
+}

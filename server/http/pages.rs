@@ -68,6 +68,7 @@ static STATIC_FILES: &[StaticFile] = &[
     static_file!("describe.js", JS),
     static_file!("dom.js", JS),
     static_file!("exercise.js", JS),
+    static_file!("export.js", JS),
     static_file!("facts.js", JS),
     static_file!("hints.js", JS),
     static_file!("i18n.js", JS),

@@ -101,6 +101,12 @@ export class SessionApi {
     return (await request('GET', `/api/exercises/${encodeURIComponent(id)}`)).body;
   }
 
+  /** The session's calls as programs in `lang` (c, python, rust): {lang, files, readme,
+   * skipped}, the comments in the page's language. */
+  async export(lang) {
+    return (await request('GET', `${this.base}/export?lang=${encodeURIComponent(lang)}`, this.token)).body;
+  }
+
   /** The session's packets as a pcapng file, a Blob. Fetched with the token in a header
    * (the server takes it nowhere else for this), then saved by the page. */
   async capture() {

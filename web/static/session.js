@@ -17,6 +17,7 @@ import { mountScenarios } from './scenarios.js';
 import { mountFacts } from './facts.js';
 import { mountRecording } from './recording.js';
 import { mountExercise } from './exercise.js';
+import { mountExport } from './export.js';
 import { bindSwitch, fill as fmt, localize } from './i18n.js';
 
 /** Every text the page's chrome writes, in each language. */
@@ -248,6 +249,7 @@ mountRecording(byId('recording-panel'), byId('recording'), store, {
   replay: () => store.record(null, store.state.events),
 });
 mountExercise(byId('exercise-panel'), byId('exercise'), store, { api });
+mountExport(byId('export-panel'), byId('export'), store, { api });
 if (role === 'owner') {
   // The calls the console offers are the server's, from its API document. The page does not
   // wait for it: the session loads and streams meanwhile, and the console appears when ready.

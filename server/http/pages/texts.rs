@@ -74,6 +74,8 @@ pub struct PageTexts {
     pub ladder_note: &'static str,
     /// The event log panel's heading.
     pub event_log: &'static str,
+    /// The export panel's heading.
+    pub export: &'static str,
 }
 
 impl PageTexts {
@@ -128,6 +130,7 @@ static EN: PageTexts = PageTexts {
     ladder: "Ladder",
     ladder_note: "one lane per host, time downwards",
     event_log: "Event log",
+    export: "Export as code",
 };
 
 static ZH: PageTexts = PageTexts {
@@ -171,4 +174,5 @@ static ZH: PageTexts = PageTexts {
     ladder: "时序图",
     ladder_note: "每台主机一条泳道，时间自上而下",
     event_log: "事件日志",
+    export: "导出为代码",
 };
