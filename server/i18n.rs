@@ -174,6 +174,42 @@ impl Message {
     pub fn en(&self) -> &str {
         &self.en
     }
+
+    /// The message as a database column keeps it: its English alone when it has no
+    /// translation, else the JSON [`for_storage`] writes. Read back by [`Message::from_stored`].
+    pub fn stored(&self) -> String {
+        match self.zh {
+            None => self.en.to_string(),
+            Some(_) => {
+                for_storage(|| serde_json::to_string(self)).unwrap_or_else(|_| self.en.to_string())
+            }
+        }
+    }
+
+    /// A message [`Message::stored`] wrote; any other text (a row written before messages
+    /// kept their languages) is English.
+    pub fn from_stored(text: String) -> Message {
+        if text.starts_with('{') {
+            if let Ok(StoredMessage::Both { en, zh }) = serde_json::from_str(&text) {
+                return Message {
+                    en: en.into_boxed_str(),
+                    zh: zh.map(String::into_boxed_str),
+                };
+            }
+        }
+        Message::from(text)
+    }
+
+    /// `a` and `b` as one message, the first first; either alone when the other is missing.
+    pub fn join(a: Option<Message>, b: Option<Message>) -> Option<Message> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(Message::new(
+                format!("{}; {}", a.en, b.en),
+                format!("{}；{}", a.get(Lang::Zh), b.get(Lang::Zh)),
+            )),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 impl From<String> for Message {
@@ -191,17 +227,75 @@ impl From<&str> for Message {
     }
 }
 
-/// Serialized in [`Lang::current`], like a [`Text`]: the store keeps the English one.
+thread_local! {
+    /// Set while [`for_storage`] serializes: messages then keep every language they have.
+    static STORING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `serialize` (a synchronous serialization) so that every [`Message`] in it keeps all its
+/// languages, as `{"en": …, "zh-CN": …}`: what the store writes, so that a log read back later
+/// (an ended session, a recording) is shown in the reader's language like a live one.
+pub fn for_storage<R>(serialize: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            STORING.with(|s| s.set(self.0));
+        }
+    }
+    let _reset = Reset(STORING.with(|s| s.replace(true)));
+    serialize()
+}
+
+/// Whether `json`, written under [`for_storage`], holds no message in several languages, and
+/// so reads in English exactly as stored. Errs on the safe side: text that merely looks like a
+/// translation's key (in a received payload's preview, say) only costs a re-serialization.
+pub fn stored_in_english_only(json: &str) -> bool {
+    !json.contains(STORED_ZH_KEY)
+}
+
+/// The key a stored message's Chinese text has (see [`for_storage`]).
+const STORED_ZH_KEY: &str = "\"zh-CN\":";
+
+/// Serialized in [`Lang::current`], like a [`Text`]; for the store (see [`for_storage`]) in
+/// every language it has.
 impl serde::Serialize for Message {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.get(Lang::current()))
+        match &self.zh {
+            Some(zh) if STORING.with(std::cell::Cell::get) => {
+                use serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry(Lang::En.tag(), &*self.en)?;
+                map.serialize_entry(Lang::Zh.tag(), &**zh)?;
+                map.end()
+            }
+            _ => serializer.serialize_str(self.get(Lang::current())),
+        }
     }
 }
 
-/// Read back (from the store) as English only.
+/// A message as the store keeps it: a plain string (English only, as logs written before
+/// messages kept their languages) or every language it has.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum StoredMessage {
+    Plain(String),
+    Both {
+        en: String,
+        #[serde(rename = "zh-CN")]
+        zh: Option<String>,
+    },
+}
+
+/// Read back from the store in either form [`for_storage`] writes.
 impl<'de> serde::Deserialize<'de> for Message {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Message::from)
+        Ok(match StoredMessage::deserialize(deserializer)? {
+            StoredMessage::Plain(en) => Message::from(en),
+            StoredMessage::Both { en, zh } => Message {
+                en: en.into_boxed_str(),
+                zh: zh.map(String::into_boxed_str),
+            },
+        })
     }
 }
 
@@ -253,6 +347,42 @@ mod tests {
         assert_eq!(zh.await, "\"你好\"");
         let untranslated = Text { en: "hi", zh: "" };
         assert_eq!(untranslated.get(Lang::Zh), "hi");
+    }
+
+    #[tokio::test]
+    async fn a_stored_message_keeps_both_languages_and_reads_back_in_either() {
+        let message = Message::new("the peer sent FIN", "对端发来了 FIN");
+        assert_eq!(
+            serde_json::to_string(&message).unwrap(),
+            "\"the peer sent FIN\""
+        );
+        let stored = for_storage(|| serde_json::to_string(&message).unwrap());
+        assert_eq!(
+            stored,
+            r#"{"en":"the peer sent FIN","zh-CN":"对端发来了 FIN"}"#
+        );
+        // Only inside for_storage.
+        assert_eq!(
+            serde_json::to_string(&message).unwrap(),
+            "\"the peer sent FIN\""
+        );
+        assert!(!stored_in_english_only(&stored));
+        assert!(stored_in_english_only(r#"{"note":"hello"}"#));
+        let read: Message = serde_json::from_str(&stored).unwrap();
+        assert_eq!(read, message);
+        let zh = Lang::Zh.scope(async { serde_json::to_string(&read).unwrap() });
+        assert_eq!(zh.await, "\"对端发来了 FIN\"");
+        // A log stored before messages kept their languages reads as English.
+        let old: Message = serde_json::from_str("\"hello\"").unwrap();
+        assert_eq!(old.get(Lang::Zh), "hello");
+        // A column keeps the same, and English alone as plain text.
+        assert_eq!(Message::from_stored(message.stored()), message);
+        assert_eq!(Message::from("ended").stored(), "ended");
+        assert_eq!(Message::from_stored("ended".into()).get(Lang::Zh), "ended");
+        assert_eq!(Message::from_stored("{not json".into()).en(), "{not json");
+        // English only stays a plain string in the store too.
+        let plain = for_storage(|| serde_json::to_string(&Message::from("hi")).unwrap());
+        assert_eq!(plain, "\"hi\"");
     }
 
     #[test]

@@ -120,7 +120,13 @@ pub async fn run(
         Some(cluster) => Some(cluster::Cluster::join(cluster.clone(), store.clone()).await?),
         None => {
             let leftover = store
-                .end_leftover_sessions(0, "the server restarted while the session was live")
+                .end_leftover_sessions(
+                    0,
+                    &i18n::Message::new(
+                        "the server restarted while the session was live",
+                        "会话进行期间服务器重启了",
+                    ),
+                )
                 .await?;
             if leftover > 0 {
                 tracing::info!(

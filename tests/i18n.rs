@@ -412,3 +412,112 @@ async fn the_sandboxs_own_hints_are_in_the_language_asked_for() {
         assert_eq!(refused["hint"], answer["hint"], "{asks:?}");
     }
 }
+
+/// Every `note` of the session's log as `asks` reads it: each in the language asked for.
+/// Returns them, in log order.
+async fn notes_in(app: &TestApp, s: &ApiSession, asks: Asks, lang: Lang) -> Vec<Value> {
+    let (status, _, page) = send(
+        app,
+        asks,
+        Method::GET,
+        &s.path("/events?limit=1000"),
+        Some(&s.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let notes: Vec<Value> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["note"].is_null())
+        .map(|e| e["note"].clone())
+        .collect();
+    for note in &notes {
+        assert_in(lang, note, &format!("note, asked {asks:?} in {page}"));
+    }
+    notes
+}
+
+#[tokio::test]
+async fn event_notes_and_end_reasons_are_in_the_language_asked_for_live_and_once_stored() {
+    let app = TestApp::start().await;
+    let s = app.session().await;
+    // Loopback mode explains what the sandbox did: the wildcard address mapped to B's own,
+    // A's unbound socket bound on the way, the port the kernel chose; the kernel's events
+    // say what they mean: a connection in the accept queue, the peer's FIN.
+    let listener = s.socket("B", "stream").await;
+    s.ok(json!({"host": "B", "call": "bind", "fd": listener, "addr": "0.0.0.0:7070"}))
+        .await;
+    s.ok(json!({"host": "B", "call": "listen", "fd": listener, "backlog": 4}))
+        .await;
+    let client = s.socket("A", "stream").await;
+    s.ok(json!({"host": "A", "call": "connect", "fd": client, "addr": s.addr("B", 7070)}))
+        .await;
+    let accepted = s
+        .ok(json!({"host": "B", "call": "accept", "fd": listener}))
+        .await;
+    s.ok(json!({"host": "A", "call": "close", "fd": client}))
+        .await;
+    let conn = accepted["fd"].as_i64().unwrap();
+    s.ok(json!({"host": "B", "call": "recv", "fd": conn, "max": 16}))
+        .await;
+
+    let mut live = Vec::new();
+    for (asks, lang) in ASKS {
+        live.push(notes_in(&app, &s, asks, lang).await);
+    }
+    let english = &live[0];
+    assert!(
+        english.len() >= 4,
+        "notes on the mapping, the implicit bind, the queue and the FIN: {english:?}"
+    );
+    assert!(
+        english.iter().any(|n| n.as_str().unwrap().contains("FIN")),
+        "{english:?}"
+    );
+
+    // Ended, the log is read back from the store: the same notes in the same languages.
+    let last_seq = s.end().await["last_seq"].as_u64().unwrap();
+    for ((asks, lang), notes) in ASKS.into_iter().zip(&live) {
+        let mut stored = Vec::new();
+        for _ in 0..100 {
+            let (status, _, page) = send(
+                &app,
+                asks,
+                Method::GET,
+                &s.path("/events?limit=1000"),
+                Some(&s.token),
+                None,
+            )
+            .await;
+            if status == StatusCode::OK && page["last_seq"].as_u64() >= Some(last_seq) {
+                stored = notes_in(&app, &s, asks, lang).await;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // The end adds notes of its own (sockets closing); those before it are unchanged.
+        assert!(
+            stored.len() >= notes.len() && stored[..notes.len()] == notes[..],
+            "{asks:?}: live {notes:?}, stored {stored:?}"
+        );
+        // Why it ended, in the ended session and in its last event alike.
+        let (status, _, session) =
+            send(&app, asks, Method::GET, &s.path(""), Some(&s.token), None).await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        assert_in(lang, &session["ended"], "end reason");
+        let (_, _, page) = send(
+            &app,
+            asks,
+            Method::GET,
+            &s.path(&format!("/events?after={}", last_seq - 1)),
+            Some(&s.token),
+            None,
+        )
+        .await;
+        let last = &page["events"][0];
+        assert_eq!(last["kind"], "session_ended", "{page}");
+        assert_eq!(last["reason"], session["ended"], "{page}");
+    }
+}

@@ -77,7 +77,7 @@ async fn five_hundred_sessions_leave_no_namespace_behind() {
                     .wait_event("crash end", |e| e.kind == EventKind::SessionEnded)
                     .await;
                 assert_eq!(
-                    ended.reason.as_deref(),
+                    ended.reason.as_ref().map(|r| r.en()),
                     Some("the session's task stopped unexpectedly")
                 );
             }
@@ -89,7 +89,7 @@ async fn five_hundred_sessions_leave_no_namespace_behind() {
             .wait_event("idle end", |e| e.kind == EventKind::SessionEnded)
             .await;
         assert_eq!(
-            ended.reason.as_deref(),
+            ended.reason.as_ref().map(|r| r.en()),
             Some("the session was idle too long")
         );
     }

@@ -367,7 +367,12 @@ async fn a_queued_connection_is_a_kernel_socket_until_accepted() {
         .await;
     assert_eq!(queued.to, Some(TcpState::Established));
     assert!(
-        queued.note.as_deref().unwrap().contains("accept queue"),
+        queued
+            .note
+            .as_ref()
+            .map(|n| n.en())
+            .unwrap()
+            .contains("accept queue"),
         "{queued:?}"
     );
     let snap = s.0.snapshot().await.unwrap();

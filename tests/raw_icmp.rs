@@ -126,8 +126,9 @@ async fn ping_b_from_a_with_a_raw_socket_and_read_the_reply_with_its_ipv4_header
     assert_eq!(sent.bytes, Some(10), "8-byte header and 2-byte payload");
     assert!(
         sent.note
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .en()
             .contains("computed the checksum"),
         "{sent:?}"
     );
@@ -217,7 +218,7 @@ async fn a_wrong_checksum_gets_no_reply_and_a_hint() {
     let (call_id, sent) = ping(&s, A, a, "10.0.0.2", echo(8, 7, 1, Some(0x1234)), b"hi").await;
     // It went to the kernel, which sent it as given.
     assert_eq!(sent.bytes, Some(10));
-    let note = sent.note.unwrap();
+    let note = sent.note.unwrap().en().to_owned();
     assert!(
         note.contains("0x1234, is wrong") && note.contains("0x8f8e"),
         "{note}"
@@ -263,7 +264,13 @@ async fn a_wrong_checksum_gets_no_reply_and_a_hint() {
     let CallOutcome::Ok(v) = reply.outcome else {
         panic!("{reply:?}");
     };
-    assert!(v.note.unwrap().contains("the checksum in data"));
+    assert!(
+        v.note
+            .unwrap()
+            .en()
+            .to_owned()
+            .contains("the checksum in data")
+    );
     assert!(v.hint.is_some());
 }
 
@@ -273,7 +280,7 @@ async fn icmpv6_echo_over_inet6_has_the_kernels_checksum() {
     let s = session(&sb).await;
     let a = raw(&s, A, Family::Inet6).await;
     let (call_id, sent) = ping(&s, A, a, "fd00::2", echo(128, 3, 9, Some(0x1234)), b"v6").await;
-    let note = sent.note.unwrap();
+    let note = sent.note.unwrap().en().to_owned();
     assert!(
         note.contains("IPV6_CHECKSUM") && note.contains("0x1234 given"),
         "{note}"
@@ -305,7 +312,7 @@ async fn a_ping_socket_round_trip() {
     let s = session(&sb).await;
     let p = icmp_socket(&s, A, Family::Inet, SockType::Dgram).await;
     let (_, sent) = ping(&s, A, p, "10.0.0.2", echo(8, 1, 5, Some(0x1111)), b"pp").await;
-    let note = sent.note.unwrap();
+    let note = sent.note.unwrap().en().to_owned();
     assert!(
         note.contains("ping socket") && note.contains("0x1111 given"),
         "{note}"

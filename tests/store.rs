@@ -109,7 +109,7 @@ async fn write_sessions(
         tx.send(Record::SessionEnded {
             id,
             at_ms: 1_500,
-            reason: "ended by the test".to_owned(),
+            reason: plugboard::i18n::Message::new("ended by the test", "测试结束了它"),
         })
         .await
         .unwrap();
@@ -145,7 +145,10 @@ async fn what_the_writer_stores_reads_back_whole(db: TestDatabase) {
         );
     }
     let ended = store.session(sessions[0]).await.unwrap().unwrap();
-    assert_eq!(ended.end_reason.as_deref(), Some("ended by the test"));
+    // The reason keeps both its languages in the column.
+    let reason = ended.end_reason.as_ref().expect("a reason");
+    assert_eq!(reason.en(), "ended by the test");
+    assert_eq!(reason.get(plugboard::i18n::Lang::Zh), "测试结束了它");
     assert_eq!(ended.ended_ms, Some(1_500));
     assert_eq!(ended.last_seq, events);
     assert_eq!((ended.created_ms, ended.expires_ms), (1_000, 2_000));
@@ -215,16 +218,31 @@ async fn leftover_sessions_are_ended_for_one_node_only(db: TestDatabase) {
     let (mine, theirs) = (session_of(0), session_of(7));
     write_sessions(&store, &[mine, theirs], 2, 0).await;
     let ended = store
-        .end_leftover_sessions(0, "the server restarted")
+        .end_leftover_sessions(0, &"the server restarted".into())
         .await
         .unwrap();
     assert_eq!(ended, 1);
     let mine = store.session(mine).await.unwrap().unwrap();
-    assert_eq!(mine.end_reason.as_deref(), Some("the server restarted"));
+    assert_eq!(
+        mine.end_reason.as_ref().map(|r| r.en()),
+        Some("the server restarted")
+    );
     let theirs = store.session(theirs).await.unwrap().unwrap();
     assert_eq!(theirs.ended_ms, None, "node 7's session is node 7's to end");
-    assert_eq!(store.end_leftover_sessions(7, "gone").await.unwrap(), 1);
-    assert_eq!(store.end_leftover_sessions(7, "gone").await.unwrap(), 0);
+    assert_eq!(
+        store
+            .end_leftover_sessions(7, &"gone".into())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .end_leftover_sessions(7, &"gone".into())
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn nodes_see_each_other_and_their_leases(db: TestDatabase) {
@@ -304,7 +322,7 @@ async fn a_dead_node_is_reaped_once_however_many_reap(db: TestDatabase) {
             tokio::spawn(async move {
                 store
                     .reap_dead_nodes(now, |node| {
-                        format!("node {node} stopped renewing its lease")
+                        format!("node {node} stopped renewing its lease").into()
                     })
                     .await
                     .unwrap()
@@ -325,13 +343,13 @@ async fn a_dead_node_is_reaped_once_however_many_reap(db: TestDatabase) {
     let store = &stores[3];
     let reason = |id| async move { store.session(id).await.unwrap().unwrap().end_reason };
     assert_eq!(
-        reason(on_dead[0]).await.as_deref(),
+        reason(on_dead[0]).await.as_ref().map(|r| r.en()),
         Some("ended by the test")
     );
     for id in &on_dead[1..] {
         assert_eq!(
             reason(*id).await,
-            Some(format!("node {dead} stopped renewing its lease"))
+            Some(format!("node {dead} stopped renewing its lease").into())
         );
         assert_eq!(
             store.session(*id).await.unwrap().unwrap().ended_ms,
@@ -358,7 +376,7 @@ async fn a_dead_node_is_reaped_once_however_many_reap(db: TestDatabase) {
     // Nothing left to reap.
     assert!(
         store
-            .reap_dead_nodes(now, |_| String::new())
+            .reap_dead_nodes(now, |_| String::new().into())
             .await
             .unwrap()
             .is_empty()

@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::ClusterConfig;
+use crate::i18n::Message;
 use crate::sandbox::{Sandbox, SessionId, now_ms};
 use crate::store::{NodeRow, Store, StoreError};
 use forward::Forwarder;
@@ -262,9 +263,15 @@ impl Cluster {
                 let at = addrs
                     .get(&node)
                     .map_or(String::new(), |a| format!(" at {a}"));
-                format!(
-                    "the node that ran this session (node {node}{at}) stopped answering: its \
-                     lease ran out and the cluster ended its sessions"
+                Message::new(
+                    format!(
+                        "the node that ran this session (node {node}{at}) stopped answering: \
+                         its lease ran out and the cluster ended its sessions"
+                    ),
+                    format!(
+                        "运行这个会话的节点（节点 {node}{at}）不再应答：它的租约到期了，集群结束了\
+                         它的会话"
+                    ),
                 )
             })
             .await?;
@@ -369,7 +376,11 @@ impl Cluster {
         *self.renewed_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         for handle in old_sessions.into_iter().filter(|h| h.id().node() == old) {
             handle
-                .end("this session's node lost its place in the cluster (it could not renew its lease in time)")
+                .end(Message::new(
+                    "this session's node lost its place in the cluster (it could not renew its \
+                     lease in time)",
+                    "这个会话所在的节点失去了它在集群中的位置（没能及时续租）",
+                ))
                 .await
                 .ok(/* ended meanwhile */);
         }

@@ -159,8 +159,9 @@ pub struct SessionEnded {
     /// The session.
     #[schema(value_type = String)]
     pub id: SessionId,
-    /// Why it ended.
-    pub ended: String,
+    /// Why it ended, in the request's language.
+    #[schema(value_type = String)]
+    pub ended: Message,
     /// Seq of its last event.
     pub last_seq: u64,
 }
@@ -352,11 +353,11 @@ pub async fn get_session(access: SessionAccess) -> Result<Json<SessionView>, Api
     )
 )]
 pub async fn end_session(LiveOwner(handle): LiveOwner) -> Result<Json<SessionEnded>, ApiError> {
-    let reason = "ended by its owner";
-    handle.end(reason).await?;
+    let reason = Message::new("ended by its owner", "被所有者结束");
+    handle.end(reason.clone()).await?;
     Ok(Json(SessionEnded {
         id: handle.id(),
-        ended: reason.to_owned(),
+        ended: reason,
         last_seq: handle.last_seq(),
     }))
 }

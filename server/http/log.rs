@@ -93,15 +93,17 @@ pub async fn page_json(
         .events_after(id, after, limit)
         .await
         .map_err(store_failed)?;
-    // The store keeps events as the writer wrote them, in English (it serves no request):
-    // in another language each is read and written again, so its texts are in it.
-    if Lang::current() == Lang::En {
-        return Ok(bodies);
-    }
+    // The store keeps events as the writer wrote them: fixed texts in English, messages in
+    // every language they have (i18n::for_storage). A body is served as stored only when it
+    // reads so in the language asked; any other is read and written again in it.
+    let english = Lang::current() == Lang::En;
     bodies
-        .iter()
+        .into_iter()
         .map(|body| {
-            serde_json::from_str::<Event>(body)
+            if english && crate::i18n::stored_in_english_only(&body) {
+                return Ok(body);
+            }
+            serde_json::from_str::<Event>(&body)
                 .and_then(|event| serde_json::to_string(&event))
                 .map_err(store_failed)
         })

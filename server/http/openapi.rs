@@ -34,8 +34,9 @@ use crate::sandbox::net::OptShape;
             calls on its hosts one at a time, and read every call, result and kernel event from \
             its log or live over a WebSocket. A call the kernel refuses is a result (200, \
             `status: error` with the errno); 4xx answers are for requests that never reached a \
-            socket, all with the same error body. Texts for people (errno hints, error \
-            `message`s, exercises and grading reports) are in English or Simplified Chinese, as \
+            socket, all with the same error body. Texts for people (errno and sandbox hints, \
+            events' `note`s, error `message`s, exercises, grading reports and exported \
+            programs' comments) are in English or Simplified Chinese, as \
             the `plugboard_lang` cookie (`en`, `zh-CN`) or else `Accept-Language` asks; no other \
             value changes with the language.",
     ),

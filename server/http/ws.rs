@@ -205,7 +205,9 @@ enum StreamMessage<'a> {
         snapshot: &'a SessionView,
     },
     /// The session has ended; the server closes the stream after this.
-    Ended { reason: Option<&'a str> },
+    Ended {
+        reason: Option<&'a crate::i18n::Message>,
+    },
 }
 
 async fn send(socket: &mut WebSocket, message: &StreamMessage<'_>) -> Result<(), &'static str> {
@@ -366,7 +368,7 @@ async fn live(
 /// How a stream ends: on the session's end event, or with its reason alone.
 enum End {
     Event(Arc<Event>),
-    Reason(Option<String>),
+    Reason(Option<crate::i18n::Message>),
 }
 
 async fn end_stream(socket: WebSocket, end: End) -> Result<(), &'static str> {
@@ -477,11 +479,14 @@ async fn finish(socket: WebSocket, ended: &Event) -> Result<(), &'static str> {
     finish_with(socket, ended.reason.clone()).await
 }
 
-async fn finish_with(mut socket: WebSocket, reason: Option<String>) -> Result<(), &'static str> {
+async fn finish_with(
+    mut socket: WebSocket,
+    reason: Option<crate::i18n::Message>,
+) -> Result<(), &'static str> {
     send(
         &mut socket,
         &StreamMessage::Ended {
-            reason: reason.as_deref(),
+            reason: reason.as_ref(),
         },
     )
     .await?;

@@ -305,7 +305,7 @@ pub struct CallValue {
     /// Option value read (getsockopt).
     pub value: Option<OptValue>,
     /// What the sandbox did on the way (an address it mapped, a refused peer it closed).
-    pub note: Option<String>,
+    pub note: Option<Message>,
     /// A hint for a call that succeeded but will not do what it may seem to (an ICMP message
     /// sent with a wrong checksum gets no answer).
     pub hint: Option<Message>,

@@ -243,12 +243,15 @@ pub struct Event {
     /// Hosts of the session (session_started, host_added).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<HostInfo>>,
-    /// Why the session ended (session_ended).
+    /// Why the session ended (session_ended), in the request's language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// A sentence for the reader: what the sandbox did, what a kernel event means.
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<crate::i18n::Message>,
+    /// A sentence for the reader: what the sandbox did, what a kernel event means. In the
+    /// request's language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub note: Option<crate::i18n::Message>,
     /// The packet (packet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packet: Option<Box<Packet>>,

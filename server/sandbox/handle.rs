@@ -55,7 +55,7 @@ impl SessionHandle {
     }
 
     /// Why the session ended, if it has.
-    pub fn ended(&self) -> Option<String> {
+    pub fn ended(&self) -> Option<crate::i18n::Message> {
         self.log
             .state
             .lock()
@@ -171,8 +171,8 @@ impl SessionHandle {
     }
 
     /// End the session: close every socket and cancel every pending call.
-    pub async fn end(&self, reason: &str) -> Result<(), SessionError> {
-        let reason = reason.to_owned();
+    pub async fn end(&self, reason: impl Into<crate::i18n::Message>) -> Result<(), SessionError> {
+        let reason = reason.into();
         self.ask(|reply| Command::End { reason, reply }).await?;
         // The end is acknowledged like a call: once the whole log is stored.
         self.wait_shown(self.last_seq()).await?;

@@ -70,7 +70,7 @@ pub(crate) struct LogState {
     /// Seq of the newest event (0 before the first).
     pub(crate) last_seq: Seq,
     /// Why the session ended, once it has.
-    pub(crate) ended: Option<String>,
+    pub(crate) ended: Option<crate::i18n::Message>,
     /// Hosts and their addresses.
     pub(crate) hosts: Vec<HostInfo>,
 }

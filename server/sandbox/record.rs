@@ -21,7 +21,7 @@ pub enum Record {
     SessionEnded {
         id: SessionId,
         at_ms: u64,
-        reason: String,
+        reason: crate::i18n::Message,
     },
 }
 

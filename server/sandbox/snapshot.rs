@@ -20,8 +20,9 @@ pub struct Snapshot {
     pub last_seq: Seq,
     /// When the session ends if nothing happens, ms since the epoch.
     pub idle_expires_ms: u64,
-    /// Why it ended, if it has.
-    pub ended: Option<String>,
+    /// Why it ended, if it has, in the request's language.
+    #[schema(value_type = Option<String>)]
+    pub ended: Option<crate::i18n::Message>,
     /// Hosts and their sockets.
     pub hosts: Vec<HostSnapshot>,
     /// Calls still blocked.
@@ -39,7 +40,7 @@ impl Snapshot {
         info: Arc<SessionInfo>,
         last_seq: Seq,
         idle_expires_ms: u64,
-        ended: Option<String>,
+        ended: Option<crate::i18n::Message>,
         hosts: Vec<HostInfo>,
     ) -> Snapshot {
         let capture = CaptureStats::after_end(info.isolation, info.limits.capture);

@@ -22,6 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Row, SqlitePool};
 
+use crate::i18n::Message;
 use crate::sandbox::{
     Credentials, Event, HostInfo, IsolationMode, SandboxLimits, SessionId, SessionInfo, Snapshot,
     now_ms,
@@ -103,7 +104,7 @@ pub struct StoredSession {
     pub viewer_token_hash: Vec<u8>,
     pub limits: serde_json::Value,
     pub ended_ms: Option<u64>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<Message>,
     pub hosts: Vec<HostInfo>,
     pub last_seq: u64,
 }
@@ -130,7 +131,7 @@ impl StoredSession {
         let ended = self
             .end_reason
             .clone()
-            .unwrap_or_else(|| "ended".to_owned());
+            .unwrap_or_else(|| Message::new("ended", "已结束"));
         Snapshot::ended(
             info,
             self.last_seq,
@@ -205,13 +206,17 @@ impl Store {
     /// Mark the sessions of `node` (0 when not clustered) still live in the database (a
     /// previous run of that node stopped without ending them) as ended; returns how many.
     /// Other nodes' sessions are theirs to end.
-    pub async fn end_leftover_sessions(&self, node: u16, reason: &str) -> Result<u64, StoreError> {
+    pub async fn end_leftover_sessions(
+        &self,
+        node: u16,
+        reason: &Message,
+    ) -> Result<u64, StoreError> {
         let done = on_pool!(self, |pool| sqlx::query(
             "UPDATE sessions SET ended_ms = $1, end_reason = $2 \
              WHERE node = $3 AND ended_ms IS NULL"
         )
         .bind(now_ms() as i64)
-        .bind(reason)
+        .bind(reason.stored())
         .bind(i64::from(node))
         .execute(pool)
         .await?
@@ -262,7 +267,9 @@ impl Store {
                 viewer_token_hash: row.get("viewer_token_hash"),
                 limits: serde_json::from_str(&row.get::<String, _>("limits")).unwrap_or_default(),
                 ended_ms: row.get::<Option<i64>, _>("ended_ms").map(|v| v as u64),
-                end_reason: row.get("end_reason"),
+                end_reason: row
+                    .get::<Option<String>, _>("end_reason")
+                    .map(Message::from_stored),
                 hosts,
                 last_seq: row.get::<i64, _>("last_seq") as u64,
             }))

@@ -167,7 +167,7 @@ impl Store {
     pub async fn reap_dead_nodes(
         &self,
         now_ms: u64,
-        reason: impl Fn(u16) -> String,
+        reason: impl Fn(u16) -> crate::i18n::Message,
     ) -> Result<Vec<(u16, u64)>, StoreError> {
         let reaped = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -192,7 +192,7 @@ impl Store {
                      WHERE node = $3 AND ended_ms IS NULL",
                 )
                 .bind(now_ms as i64)
-                .bind(reason(node))
+                .bind(reason(node).stored())
                 .bind(i64::from(node))
                 .execute(&mut *tx)
                 .await?

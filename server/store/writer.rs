@@ -443,6 +443,7 @@ where
                     run.clear();
                     // A session the cluster already ended (its node was reaped) keeps the end
                     // and reason every node has reported since.
+                    let reason = reason.stored();
                     sqlx::query("UPDATE sessions SET ended_ms = $1, end_reason = $2 WHERE id = $3 AND ended_ms IS NULL")
                         .bind(*at_ms as i64)
                         .bind(reason.as_str())
@@ -471,7 +472,8 @@ where
             bodies.clear();
             ends.clear();
             for (id, event) in chunk {
-                serde_json::to_writer(&mut bodies, event)
+                // Texts for people keep every language, for readers of any (i18n::for_storage).
+                crate::i18n::for_storage(|| serde_json::to_writer(&mut bodies, event))
                     .map_err(|e| sqlx::Error::Encode(e.into()))?;
                 ends.push(bodies.len());
                 if !ids.iter().any(|(known, _)| known == id) {

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 
 use super::call_request::Encoding;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Message};
 use crate::sandbox::event::PREVIEW_BYTES;
 use crate::sandbox::hex::to_hex;
 use crate::sandbox::packet::icmp::DecodedIcmp;
@@ -62,9 +62,10 @@ pub struct CallResults {
     /// The option value read (getsockopt).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<OptValue>,
-    /// What the sandbox did on the way.
+    /// What the sandbox did on the way, in the request's language.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub note: Option<Message>,
     /// What will come of a call that succeeded but will not do what it may seem to (an ICMP
     /// message sent with a wrong checksum gets no answer).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,9 +209,13 @@ impl CallResponse {
             _ => (None, None),
         };
         let cut = preview.is_some_and(|p| p.truncated).then(|| {
-            format!(
-                "read back from the log: `data` holds the first {PREVIEW_BYTES} of the {} bytes received",
-                event.bytes.unwrap_or_default()
+            let received = event.bytes.unwrap_or_default();
+            Message::new(
+                format!(
+                    "read back from the log: `data` holds the first {PREVIEW_BYTES} of the \
+                     {received} bytes received"
+                ),
+                format!("从日志读回：`data` 只有收到的 {received} 字节中的前 {PREVIEW_BYTES} 字节"),
             )
         });
         let results = CallResults {

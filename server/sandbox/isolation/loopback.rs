@@ -357,17 +357,24 @@ impl SessionNetwork for LoopbackNetwork {
         }
         if wildcard || loopback {
             let mapped = Self::in_family(own, addr);
-            let what = if wildcard {
-                "the wildcard address"
+            let (what, what_zh) = if wildcard {
+                ("the wildcard address", "通配地址")
             } else {
-                "loopback"
+                ("loopback", "回环地址")
             };
             return Ok(Mapped {
                 addr: mapped,
-                note: Some(format!(
-                    "{what} {ip} mapped to host {host}'s own address {} (loopback isolation: \
-                     hosts share one kernel, so each binds only its own address)",
-                    mapped.ip()
+                note: Some(Message::new(
+                    format!(
+                        "{what} {ip} mapped to host {host}'s own address {} (loopback \
+                         isolation: hosts share one kernel, so each binds only its own address)",
+                        mapped.ip()
+                    ),
+                    format!(
+                        "{what_zh} {ip} 换成了主机 {host} 自己的地址 {}（回环隔离：各主机共用一个\
+                         内核，所以每台主机只绑定自己的地址）",
+                        mapped.ip()
+                    ),
                 )),
             });
         }
@@ -394,9 +401,16 @@ impl SessionNetwork for LoopbackNetwork {
             let mapped = Self::in_family(own, addr);
             return Ok(Mapped {
                 addr: mapped,
-                note: Some(format!(
-                    "{ip} means host {host} itself: mapped to its address {} (loopback isolation)",
-                    mapped.ip()
+                note: Some(Message::new(
+                    format!(
+                        "{ip} means host {host} itself: mapped to its address {} (loopback \
+                         isolation)",
+                        mapped.ip()
+                    ),
+                    format!(
+                        "{ip} 指主机 {host} 自己：换成了它的地址 {}（回环隔离）",
+                        mapped.ip()
+                    ),
                 )),
             });
         }

@@ -126,7 +126,7 @@ pub struct Mapped {
     /// The address the kernel call uses.
     pub addr: SocketAddr,
     /// What the sandbox changed and why, when it changed anything.
-    pub note: Option<String>,
+    pub note: Option<crate::i18n::Message>,
 }
 
 impl Mapped {

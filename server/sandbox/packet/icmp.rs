@@ -252,7 +252,7 @@ pub struct SentIcmp {
     /// (a raw IPv4 socket); elsewhere the kernel rewrites parts of it and the note says which.
     pub decoded: Option<DecodedIcmp>,
     /// Who wrote the checksum and the identifier, and whether the checksum is right.
-    pub note: Option<String>,
+    pub note: Option<crate::i18n::Message>,
     /// What will come of it, when it is not what the learner may expect (no reply).
     pub hint: Option<crate::i18n::Message>,
 }
@@ -267,7 +267,7 @@ pub fn judge_sent(
     to: Option<Addr>,
     port: Option<u16>,
 ) -> SentIcmp {
-    let mut notes: Vec<String> = Vec::new();
+    let mut notes: Vec<Message> = Vec::new();
     let mut hint = None;
     let family = kind.family();
     let receiver = to.map_or_else(|| "the receiver".to_owned(), |a| format!("{a}"));
@@ -280,12 +280,19 @@ pub fn judge_sent(
     };
     if let Some(&t) = message.first() {
         match (family, t) {
-            (Family::Inet6, 0 | 8) => notes.push(format!(
-                "type {t} is ICMPv4's numbering: ICMPv6 numbers echo request 128 and echo reply \
-                 129"
+            (Family::Inet6, 0 | 8) => notes.push(Message::new(
+                format!(
+                    "type {t} is ICMPv4's numbering: ICMPv6 numbers echo request 128 and echo \
+                     reply 129"
+                ),
+                format!("类型 {t} 是 ICMPv4 的编号：ICMPv6 的回显请求是 128，回显应答是 129"),
             )),
-            (Family::Inet, 128 | 129) => notes.push(format!(
-                "type {t} is ICMPv6's numbering: ICMPv4 numbers echo request 8 and echo reply 0"
+            (Family::Inet, 128 | 129) => notes.push(Message::new(
+                format!(
+                    "type {t} is ICMPv6's numbering: ICMPv4 numbers echo request 8 and echo \
+                     reply 0"
+                ),
+                format!("类型 {t} 是 ICMPv6 的编号：ICMPv4 的回显请求是 8，回显应答是 0"),
             )),
             _ => {}
         }
@@ -294,10 +301,13 @@ pub fn judge_sent(
     match kind {
         IcmpSocket::RawV4 => match icmpv4_checksum(message) {
             None => {
-                notes.push(format!(
-                    "{} bytes are fewer than the 8-byte ICMP header: the kernel sent them as \
-                     given",
-                    message.len()
+                let n = message.len();
+                notes.push(Message::new(
+                    format!(
+                        "{n} bytes are fewer than the 8-byte ICMP header: the kernel sent them \
+                         as given"
+                    ),
+                    format!("{n} 字节不到 8 字节的 ICMP 首部：内核按原样发送了它们"),
                 ));
                 hint = Some(Message::new(
                     format!(
@@ -311,14 +321,21 @@ pub fn judge_sent(
                 decoded = decode_v4(message, true);
                 let sent = u16::from_be_bytes([message[2], message[3]]);
                 if sent != right {
-                    let who = if asked.is_some() {
-                        "the checksum given"
+                    let (who, who_zh) = if asked.is_some() {
+                        ("the checksum given", "给出的校验和")
                     } else {
-                        "the checksum in data"
+                        ("the checksum in data", "data 中的校验和")
                     };
-                    notes.push(format!(
-                        "{who}, {sent:#06x}, is wrong: the right one is {right:#06x}; a raw \
-                         IPv4 socket sends the message as given, so it left with the wrong one"
+                    notes.push(Message::new(
+                        format!(
+                            "{who}, {sent:#06x}, is wrong: the right one is {right:#06x}; a raw \
+                             IPv4 socket sends the message as given, so it left with the wrong \
+                             one"
+                        ),
+                        format!(
+                            "{who_zh} {sent:#06x} 是错的：正确的是 {right:#06x}；原始 IPv4 套接字\
+                             按原样发送报文，所以它带着错误的校验和发出去了"
+                        ),
                     ));
                     let (what, zh) = if message[0] == 8 {
                         ("no echo reply will come", "不会有回显应答")
@@ -342,10 +359,17 @@ pub fn judge_sent(
                         ),
                     ));
                 } else if asked.is_some_and(|h| h.checksum.is_none()) {
-                    notes.push(format!(
-                        "the sandbox computed the checksum, {right:#06x}, over the 8-byte header \
-                         and the {}-byte payload; a raw IPv4 socket sends the message as given",
-                        message.len() - ICMP_HEADER
+                    let payload = message.len() - ICMP_HEADER;
+                    notes.push(Message::new(
+                        format!(
+                            "the sandbox computed the checksum, {right:#06x}, over the 8-byte \
+                             header and the {payload}-byte payload; a raw IPv4 socket sends the \
+                             message as given"
+                        ),
+                        format!(
+                            "沙箱根据 8 字节首部和 {payload} 字节载荷算出了校验和 {right:#06x}；\
+                             原始 IPv4 套接字按原样发送报文"
+                        ),
                     ));
                 }
             }
@@ -355,19 +379,32 @@ pub fn judge_sent(
                             with both IPv6 addresses, and a raw ICMPv6 socket always has the \
                             kernel fill it in (IPV6_CHECKSUM)"
                 .to_owned();
+            let mut zh = "内核计算了 ICMPv6 校验和：它覆盖一个含双方 IPv6 地址的伪首部，原始 \
+                          ICMPv6 套接字总是由内核来填写它（IPV6_CHECKSUM）"
+                .to_owned();
             if let Some(c) = given_checksum {
                 note.push_str(&format!(", in place of the {c:#06x} given"));
+                zh.push_str(&format!("，取代了给出的 {c:#06x}"));
             }
-            notes.push(note);
+            notes.push(Message::new(note, zh));
         }
         IcmpSocket::Ping(_) => {
             let mut note = "a ping socket: the kernel".to_owned();
+            let mut zh = "ping 套接字：内核".to_owned();
             match port {
-                Some(port) => note.push_str(&format!(
-                    " set the identifier to {port}, the socket's port (chosen by the kernel on \
-                     the first send unless bound)"
-                )),
-                None => note.push_str(" set the identifier to the socket's port"),
+                Some(port) => {
+                    note.push_str(&format!(
+                        " set the identifier to {port}, the socket's port (chosen by the kernel \
+                         on the first send unless bound)"
+                    ));
+                    zh.push_str(&format!(
+                        "把标识符设为套接字的端口 {port}（未绑定时由内核在第一次发送时选定）"
+                    ));
+                }
+                None => {
+                    note.push_str(" set the identifier to the socket's port");
+                    zh.push_str("把标识符设为套接字的端口");
+                }
             }
             let asked_id = asked
                 .map(|h| h.id)
@@ -375,18 +412,23 @@ pub fn judge_sent(
             if let (Some(asked_id), Some(port)) = (asked_id, port) {
                 if asked_id != port {
                     note.push_str(&format!(" in place of {asked_id}"));
+                    zh.push_str(&format!("，取代了 {asked_id}"));
                 }
             }
             note.push_str(" and computed the checksum");
+            zh.push_str("，并计算了校验和");
             if let Some(c) = given_checksum {
                 note.push_str(&format!(" in place of the {c:#06x} given"));
+                zh.push_str(&format!("，取代了给出的 {c:#06x}"));
             }
-            notes.push(note);
+            notes.push(Message::new(note, zh));
         }
     }
     SentIcmp {
         decoded,
-        note: (!notes.is_empty()).then(|| notes.join("; ")),
+        note: notes
+            .into_iter()
+            .fold(None, |all, note| Message::join(all, Some(note))),
         hint,
     }
 }
@@ -468,7 +510,7 @@ mod tests {
             to,
             None,
         );
-        assert!(j.note.unwrap().contains("computed the checksum"));
+        assert!(j.note.unwrap().en().contains("computed the checksum"));
         assert_eq!(j.hint, None);
         assert_eq!(j.decoded.unwrap().checksum_ok, Some(true));
         let bad = echo(1, 1, Some(0x1234));
@@ -479,7 +521,7 @@ mod tests {
             to,
             None,
         );
-        assert!(j.note.unwrap().contains("0x1234, is wrong"));
+        assert!(j.note.unwrap().en().contains("0x1234, is wrong"));
         assert!(j.hint.unwrap().en().contains("no echo reply will come"));
         let j = judge_sent(
             IcmpSocket::RawV6,
@@ -488,7 +530,7 @@ mod tests {
             to,
             None,
         );
-        assert!(j.note.unwrap().contains("IPV6_CHECKSUM"));
+        assert!(j.note.unwrap().en().contains("IPV6_CHECKSUM"));
         let j = judge_sent(
             IcmpSocket::Ping(Family::Inet),
             &bad.message(Family::Inet, b""),
@@ -496,7 +538,7 @@ mod tests {
             to,
             Some(4000),
         );
-        let note = j.note.unwrap();
+        let note = j.note.unwrap().en().to_owned();
         assert!(
             note.contains("identifier to 4000") && note.contains("in place of 1"),
             "{note}"

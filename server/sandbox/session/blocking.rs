@@ -45,7 +45,7 @@ pub(super) enum BlockingOp {
     Connect {
         addr: Destination,
         first: bool,
-        note: Option<String>,
+        note: Option<crate::i18n::Message>,
     },
     Recv {
         max: usize,
@@ -177,7 +177,16 @@ impl SessionTask {
                 };
                 let (family, ty, names) = (sock.family, sock.ty, sock.names.clone());
                 for peer in refused {
-                    self.log_isolation(host, fd, peer, "a connection from outside the session reached this listener; the sandbox closed it");
+                    self.log_isolation(
+                        host,
+                        fd,
+                        peer,
+                        crate::i18n::Message::new(
+                            "a connection from outside the session reached this listener; the \
+                             sandbox closed it",
+                            "一个来自会话之外的连接到达了这个监听套接字；沙箱把它关闭了",
+                        ),
+                    );
                 }
                 match accepted {
                     Ok((conn, peer)) => {
@@ -311,7 +320,10 @@ impl SessionTask {
                         host,
                         fd,
                         peer,
-                        "a datagram from outside the session arrived; the sandbox dropped it",
+                        crate::i18n::Message::new(
+                            "a datagram from outside the session arrived; the sandbox dropped it",
+                            "一个来自会话之外的数据报到达了；沙箱把它丢弃了",
+                        ),
                     );
                 }
                 result

@@ -195,7 +195,7 @@ pub(super) fn implicit_bind(
     network: &dyn SessionNetwork,
     host: HostId,
     sock: &Sock,
-) -> Result<Option<String>, CallFailure> {
+) -> Result<Option<Message>, CallFailure> {
     // Only TCP and UDP take a port on the way; ICMP and Unix sockets have none to take.
     if sock.local().is_some() || !matches!(sock.proto, Proto::Tcp | Proto::Udp) {
         return Ok(None);
@@ -207,8 +207,12 @@ pub(super) fn implicit_bind(
         .bind(&addr.into())
         .map_err(|e| CallFailure::kernel(&e))?;
     let bound = sock.local().unwrap_or(addr);
-    Ok(Some(format!(
-        "the socket was unbound: bound implicitly to {bound} (host {host}'s address, port chosen by the kernel)"
+    Ok(Some(Message::new(
+        format!(
+            "the socket was unbound: bound implicitly to {bound} (host {host}'s address, port \
+             chosen by the kernel)"
+        ),
+        format!("套接字尚未绑定：已隐式绑定到 {bound}（主机 {host} 的地址，端口由内核选择）"),
     )))
 }
 
@@ -223,9 +227,6 @@ pub(super) fn same_endpoint(a: SocketAddr, b: SocketAddr) -> bool {
     a.port() == b.port() && canon(a.ip()) == canon(b.ip())
 }
 
-pub(super) fn join_notes(a: Option<String>, b: Option<String>) -> Option<String> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-        (a, b) => a.or(b),
-    }
+pub(super) fn join_notes(a: Option<Message>, b: Option<Message>) -> Option<Message> {
+    Message::join(a, b)
 }

@@ -40,7 +40,7 @@ pub(super) struct Facts {
     /// The address asked for, when the backend mapped it to another.
     pub(super) requested_addr: Option<Addr>,
     /// What the sandbox did on the way: the mapping, an implicit bind.
-    pub(super) note: Option<String>,
+    pub(super) note: Option<Message>,
     /// The tuple of the socket a close released.
     pub(super) closed: Option<Tuple>,
     /// A port the kernel chose for the socket during the call.
@@ -50,7 +50,7 @@ pub(super) struct Facts {
 impl Facts {
     /// `requested` went to `addr`, the backend's mapping, which `note` explains when it
     /// differs.
-    pub(super) fn mapped(requested: Addr, addr: Addr, note: Option<String>) -> Facts {
+    pub(super) fn mapped(requested: Addr, addr: Addr, note: Option<Message>) -> Facts {
         Facts {
             addr: Some(addr),
             requested_addr: note.is_some().then_some(requested),
@@ -647,13 +647,16 @@ impl SessionTask {
             .into_iter()
             .find(|h| h.name == host)
             .and_then(|h| h.ephemeral_ports);
-        let from = match range {
-            Some((lo, hi)) => {
-                format!("host {host}'s ephemeral range {lo}–{hi} (ip_local_port_range)")
-            }
-            None => format!("host {host}'s ephemeral range (ip_local_port_range)"),
-        };
-        let note = format!("the kernel chose port {port} from {from}");
+        let range = range.map_or(String::new(), |(lo, hi)| format!(" {lo}–{hi}"));
+        let note = Message::new(
+            format!(
+                "the kernel chose port {port} from host {host}'s ephemeral range{range} \
+                 (ip_local_port_range)"
+            ),
+            format!(
+                "内核从主机 {host} 的临时端口范围{range}（ip_local_port_range）中选了端口 {port}"
+            ),
+        );
         facts.ephemeral_port = Some(port);
         facts.note = join_notes(facts.note.take(), Some(note));
     }

@@ -14,6 +14,7 @@
 //! of every idle session is what a node's capacity is counted in; opening one when a call or a
 //! packet makes it needed costs a thread that enters the namespace, a fraction of a call.
 
+use crate::i18n::Message;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -250,24 +251,50 @@ fn kernel_event(
         .expires_ms
         .map(|at| at.saturating_sub(now_ms()).min(u64::from(u32::MAX)) as u32);
     e.note = Some(match k.state {
-        TcpState::TimeWait => format!(
-            "TIME_WAIT: this side closed first, so the kernel keeps the connection {}s more, \
-             long enough for any late segment to die out, before the same ports can make a \
-             new connection. No descriptor holds it.",
-            e.timer_ms.unwrap_or(0) / 1000
-        ),
-        TcpState::Established | TcpState::SynRecv | TcpState::NewSynRecv => match listener {
-            Some(fd) => format!(
-                "a connection the kernel completed on its own; it waits in the accept queue \
-                 of listener fd {fd} until accept gives it a descriptor"
-            ),
-            None => "a connection the kernel holds without a descriptor".to_owned(),
-        },
-        TcpState::Close => "gone: the kernel freed the socket (no descriptor held it)".to_owned(),
-        TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck => {
-            "its descriptor was closed; the kernel finishes the close on its own".to_owned()
+        TcpState::TimeWait => {
+            let secs = e.timer_ms.unwrap_or(0) / 1000;
+            Message::new(
+                format!(
+                    "TIME_WAIT: this side closed first, so the kernel keeps the connection {secs}s \
+                     more, long enough for any late segment to die out, before the same ports \
+                     can make a new connection. No descriptor holds it."
+                ),
+                format!(
+                    "TIME_WAIT：这一端先关闭，所以内核把连接再保留 {secs} 秒，等迟到的报文段都\
+                     消失，之后同样的端口才能建立新连接。已经没有描述符持有它。"
+                ),
+            )
         }
-        _ => "a socket the kernel holds without a descriptor".to_owned(),
+        TcpState::Established | TcpState::SynRecv | TcpState::NewSynRecv => match listener {
+            Some(fd) => Message::new(
+                format!(
+                    "a connection the kernel completed on its own; it waits in the accept \
+                     queue of listener fd {fd} until accept gives it a descriptor"
+                ),
+                format!(
+                    "内核自己完成的连接；它在监听套接字 fd {fd} 的监听队列里等待，直到 accept \
+                     给它一个描述符"
+                ),
+            ),
+            None => Message::new(
+                "a connection the kernel holds without a descriptor",
+                "内核持有、但没有描述符的连接",
+            ),
+        },
+        TcpState::Close => Message::new(
+            "gone: the kernel freed the socket (no descriptor held it)",
+            "已消失：内核释放了这个套接字（没有描述符持有它）",
+        ),
+        TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck => {
+            Message::new(
+                "its descriptor was closed; the kernel finishes the close on its own",
+                "它的描述符已关闭；内核自己完成剩下的关闭过程",
+            )
+        }
+        _ => Message::new(
+            "a socket the kernel holds without a descriptor",
+            "内核持有、但没有描述符的套接字",
+        ),
     });
     e
 }

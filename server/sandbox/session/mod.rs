@@ -24,6 +24,7 @@ mod pending;
 mod snapshot;
 mod wire;
 
+use crate::i18n::Message;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::os::fd::AsRawFd;
@@ -77,7 +78,7 @@ pub(crate) enum Command {
     },
     /// End the session.
     End {
-        reason: String,
+        reason: Message,
         reply: oneshot::Sender<()>,
     },
 }
@@ -121,7 +122,10 @@ struct Registration {
 }
 
 /// Why a session ended when its task stopped without ending it.
-const CRASH_REASON: &str = "the session's task stopped unexpectedly";
+const CRASH_REASON: (&str, &str) = (
+    "the session's task stopped unexpectedly",
+    "会话的任务意外停止了",
+);
 
 impl Drop for Registration {
     fn drop(&mut self) {
@@ -146,21 +150,21 @@ impl Drop for Registration {
             .ended
             .is_none();
         if crashed {
-            tracing::error!(session = %id, "{CRASH_REASON}");
+            tracing::error!(session = %id, "{}", CRASH_REASON.0);
             let mut event = Event::new(EventKind::SessionEnded, Status::Observed);
-            event.reason = Some(CRASH_REASON.to_owned());
+            event.reason = Some(Message::new(CRASH_REASON.0, CRASH_REASON.1));
             let event = self.log.append(event);
             self.log
                 .state
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .ended = Some(CRASH_REASON.to_owned());
+                .ended = Some(Message::new(CRASH_REASON.0, CRASH_REASON.1));
             if let Some(records) = &self.sandbox.records {
                 let sent = records.try_send(Record::Event(id, event)).and_then(|()| {
                     records.try_send(Record::SessionEnded {
                         id,
                         at_ms: now_ms(),
-                        reason: CRASH_REASON.to_owned(),
+                        reason: Message::new(CRASH_REASON.0, CRASH_REASON.1),
                     })
                 });
                 if sent.is_err() {
@@ -246,7 +250,7 @@ pub(crate) struct SessionTask {
     /// Turns true when the server shuts down.
     shutdown: watch::Receiver<bool>,
     /// Set when the session must end after the current wake-up.
-    must_end: Option<String>,
+    must_end: Option<Message>,
     /// Whoever asked the session to end, answered once it has.
     end_reply: Option<oneshot::Sender<()>>,
     /// Takes the session out of the registry when the task is dropped, even before it ever
@@ -329,7 +333,11 @@ impl SessionTask {
         }
         let mut started = Event::new(EventKind::SessionStarted, Status::Observed);
         started.hosts = Some(task.host_infos());
-        started.note = Some(format!("isolation: {}", task.log.info.isolation));
+        let isolation = task.log.info.isolation;
+        started.note = Some(Message::new(
+            format!("isolation: {isolation}"),
+            format!("隔离方式：{isolation}"),
+        ));
         task.log_event(started);
         task
     }
@@ -343,7 +351,9 @@ impl SessionTask {
             let wake = self.next_wake().await;
             self.traced = false;
             match wake {
-                Wake::Command(None) => break "every handle was dropped".to_owned(),
+                Wake::Command(None) => {
+                    break Message::new("every handle was dropped", "所有句柄都已释放");
+                }
                 Wake::Command(Some(command)) => {
                     self.handle_command(command);
                     commands_in_a_row += 1;
@@ -380,7 +390,7 @@ impl SessionTask {
                     commands_in_a_row = 0;
                     self.handle_timers();
                 }
-                Wake::Shutdown => break "the server shut down".to_owned(),
+                Wake::Shutdown => break Message::new("the server shut down", "服务器关闭了"),
             }
             if let Some(reason) = self.must_end.take() {
                 break reason;
@@ -433,11 +443,17 @@ impl SessionTask {
     fn handle_timers(&mut self) {
         let now = Instant::now();
         if now >= self.ends_at {
-            self.must_end = Some("the session reached its maximum lifetime".to_owned());
+            self.must_end = Some(Message::new(
+                "the session reached its maximum lifetime",
+                "会话达到了最长存活时间",
+            ));
             return;
         }
         if now >= self.last_activity + self.log.info.limits.idle_ttl() {
-            self.must_end = Some("the session was idle too long".to_owned());
+            self.must_end = Some(Message::new(
+                "the session was idle too long",
+                "会话空闲太久了",
+            ));
             return;
         }
         self.retry_pending();
@@ -585,7 +601,7 @@ impl SessionTask {
     }
 
     /// End the session: end blocked calls, close every socket, log why, flush the records.
-    async fn finish(mut self, reason: String) {
+    async fn finish(mut self, reason: Message) {
         for p in std::mem::take(&mut self.pending) {
             let failure = CallFailure {
                 hint: Some(crate::i18n::Message::new(

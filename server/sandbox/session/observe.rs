@@ -2,6 +2,7 @@
 //! changed (TCP state, accept queue, FIN, RST, waiting bytes, an outsider's datagram) is
 //! logged as a kernel event.
 
+use crate::i18n::Message;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -132,8 +133,12 @@ impl SessionTask {
                 let mut e = Event::observed(EventKind::Incoming, host, fd, Some(tuple));
                 e.queue = Some(queue);
                 e.backlog = Some(backlog);
-                e.note = Some(format!(
-                    "a client connected and waits for accept ({queue} of {backlog} in the accept queue)"
+                e.note = Some(Message::new(
+                    format!(
+                        "a client connected and waits for accept ({queue} of {backlog} in the \
+                         accept queue)"
+                    ),
+                    format!("一个客户端连了进来，等待 accept（监听队列中 {queue}/{backlog}）"),
                 ));
                 self.log_event(e);
             }
@@ -171,8 +176,12 @@ pub(super) fn observe(
                 let mut e = Event::observed(EventKind::Incoming, host, fd, None);
                 e.queue = Some(queue);
                 e.backlog = Some(backlog);
-                e.note = Some(format!(
-                    "a connection finished the handshake and waits for accept ({queue} of {backlog} in the accept queue)"
+                e.note = Some(Message::new(
+                    format!(
+                        "a connection finished the handshake and waits for accept ({queue} of \
+                         {backlog} in the accept queue)"
+                    ),
+                    format!("一个连接完成了三次握手，等待 accept（监听队列中 {queue}/{backlog}）"),
                 ));
                 push(e);
             }
@@ -186,21 +195,37 @@ pub(super) fn observe(
         {
             let mut e = Event::observed(EventKind::Eof, host, fd, None);
             e.note = Some(if unix {
-                "the peer shut down its writing side or closed: once the waiting bytes are read, recv returns 0".to_owned()
+                Message::new(
+                    "the peer shut down its writing side or closed: once the waiting bytes are \
+                     read, recv returns 0",
+                    "对端关闭了写方向或关闭了套接字：读完已到达的字节后，recv 返回 0",
+                )
             } else {
-                "the peer sent FIN: once the waiting bytes are read, recv returns 0".to_owned()
+                Message::new(
+                    "the peer sent FIN: once the waiting bytes are read, recv returns 0",
+                    "对端发来了 FIN：读完已到达的字节后，recv 返回 0",
+                )
             });
             push(e);
         }
         if now.error_pending && !before.error_pending {
             let mut e = Event::observed(EventKind::Reset, host, fd, None);
             e.note = Some(if unix {
-                "the connection was reset: the peer closed with bytes it never read; the next call reports ECONNRESET".to_owned()
+                Message::new(
+                    "the connection was reset: the peer closed with bytes it never read; the \
+                     next call reports ECONNRESET",
+                    "连接被重置：对端关闭时还有没读的字节；下一次调用会报告 ECONNRESET",
+                )
             } else if before.tcp_state == Some(TcpState::SynSent) {
-                "the connection was refused: the other side answered the SYN with RST".to_owned()
+                Message::new(
+                    "the connection was refused: the other side answered the SYN with RST",
+                    "连接被拒绝：对方用 RST 回答了 SYN",
+                )
             } else {
-                "the connection was reset: the peer sent RST; the next call reports the error"
-                    .to_owned()
+                Message::new(
+                    "the connection was reset: the peer sent RST; the next call reports the error",
+                    "连接被重置：对端发来了 RST；下一次调用会报告这个错误",
+                )
             });
             push(e);
         }
@@ -223,8 +248,7 @@ pub(super) fn observe(
             e.data = Some(Preview::of(
                 &sock.peek_bytes(crate::sandbox::event::PREVIEW_BYTES + 1),
             ));
-            e.note =
-                Some("a datagram arrived; bytes is the size of the next one to read".to_owned());
+            e.note = Some(datagram_arrived());
             push(e);
         }
     } else {
@@ -240,10 +264,10 @@ pub(super) fn observe(
                 let mut e = Event::observed(EventKind::Isolation, host, fd, None);
                 e.peer = from.map(crate::sandbox::net::Addr::Ip);
                 e.sandbox = true;
-                e.note = Some(
-                    "a datagram from outside the session arrived; the sandbox drops it unread"
-                        .to_owned(),
-                );
+                e.note = Some(Message::new(
+                    "a datagram from outside the session arrived; the sandbox drops it unread",
+                    "一个来自会话之外的数据报到达了；沙箱不读它，直接丢弃",
+                ));
                 push(e);
             } else if sock.proto.is_icmp() {
                 // The whole message, to decode it and judge its checksum.
@@ -256,15 +280,23 @@ pub(super) fn observe(
                 e.data = Some(Preview::of(&waiting));
                 e.icmp = icmp::decode_read(kind, &waiting, false).map(Box::new);
                 e.note = Some(match kind {
-                    IcmpSocket::RawV4 => "an ICMP message arrived: a raw socket gets a copy of \
-                        every ICMP message its host receives, after its IPv4 header"
-                        .to_owned(),
-                    IcmpSocket::RawV6 => "an ICMPv6 message arrived: a raw socket gets a copy of \
-                        every ICMPv6 message its host receives (neighbour discovery too)"
-                        .to_owned(),
-                    IcmpSocket::Ping(_) => "an echo reply arrived for this ping socket (its \
-                        identifier is the socket's port)"
-                        .to_owned(),
+                    IcmpSocket::RawV4 => Message::new(
+                        "an ICMP message arrived: a raw socket gets a copy of every ICMP message \
+                         its host receives, after its IPv4 header",
+                        "一条 ICMP 报文到达了：原始套接字会收到主机收到的每条 ICMP 报文的副本，\
+                         前面带着 IPv4 首部",
+                    ),
+                    IcmpSocket::RawV6 => Message::new(
+                        "an ICMPv6 message arrived: a raw socket gets a copy of every ICMPv6 \
+                         message its host receives (neighbour discovery too)",
+                        "一条 ICMPv6 报文到达了：原始套接字会收到主机收到的每条 ICMPv6 报文的\
+                         副本（邻居发现报文也在内）",
+                    ),
+                    IcmpSocket::Ping(_) => Message::new(
+                        "an echo reply arrived for this ping socket (its identifier is the \
+                         socket's port)",
+                        "这个 ping 套接字收到了一个回显应答（它的标识符就是套接字的端口）",
+                    ),
                 });
                 push(e);
             } else {
@@ -273,13 +305,19 @@ pub(super) fn observe(
                 e.data = Some(Preview::of(
                     &sock.peek_bytes(crate::sandbox::event::PREVIEW_BYTES + 1),
                 ));
-                e.note = Some(
-                    "a datagram arrived; bytes is the size of the next one to read".to_owned(),
-                );
+                e.note = Some(datagram_arrived());
                 push(e);
             }
         }
         sock.seen_rmem = rmem;
     }
     sock.seen = now;
+}
+
+/// The note of a datagram's arrival.
+fn datagram_arrived() -> Message {
+    Message::new(
+        "a datagram arrived; bytes is the size of the next one to read",
+        "一个数据报到达了；bytes 是下一个要读的数据报的大小",
+    )
 }

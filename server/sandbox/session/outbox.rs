@@ -59,13 +59,13 @@ impl SessionTask {
         host: HostId,
         fd: i32,
         peer: Option<crate::sandbox::net::Addr>,
-        note: &str,
+        note: crate::i18n::Message,
     ) {
         let tuple = self.tuple_of(host, fd);
         let mut event = Event::observed(EventKind::Isolation, host, fd, tuple);
         event.peer = peer;
         event.sandbox = true;
-        event.note = Some(note.to_owned());
+        event.note = Some(note);
         self.log_event(event);
     }
 
@@ -88,7 +88,10 @@ impl SessionTask {
         let limit = limits.max_events + limits.max_packets + KERNEL_EVENT_SLACK;
         let event = self.log.append(event);
         if event.seq as usize >= limit {
-            self.must_end = Some("the session's event log is full".to_owned());
+            self.must_end = Some(crate::i18n::Message::new(
+                "the session's event log is full",
+                "会话的事件日志满了",
+            ));
         }
         self.sandbox.observer.event_logged();
         self.record(Record::Event(self.log.info.id, event.clone()));

@@ -2,6 +2,7 @@
 //! answered as pending once their caller's wait is over, completed or cancelled, and the
 //! replies of finished ones kept for whoever polls them.
 
+use crate::i18n::Message;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -90,9 +91,10 @@ impl SessionTask {
             }
             let mut event = p.event(None);
             event.tuple = self.tuple_of(p.host, p.fd);
-            event.note = Some(
-                "the call blocks; its completion will be logged with the same call_id".to_owned(),
-            );
+            event.note = Some(Message::new(
+                "the call blocks; its completion will be logged with the same call_id",
+                "调用阻塞了；它完成时会以同一个 call_id 记入日志",
+            ));
             event.packet_seq = self.syn_of(p.call_id);
             let kind = event.kind;
             let seq = self.log_event(event);

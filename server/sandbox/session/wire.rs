@@ -3,6 +3,7 @@
 //! packets that results point at (the RST behind ECONNREFUSED, the SYN a pending connect keeps
 //! sending).
 
+use crate::i18n::Message;
 use std::os::fd::AsRawFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -315,12 +316,20 @@ impl SessionTask {
                 e.to = Some(TcpState::SynRecv);
                 e.inferred = true;
                 e.packet_seq = Some(logged.seq);
-                e.note = Some(format!(
-                    "read from packet #{}: the kernel answered a SYN{} with SYN+ACK, so the \
-                     connection to come is in SYN_RECV until the ACK arrives (too brief for \
-                     any probe to see)",
-                    logged.seq,
-                    listener.map_or(String::new(), |fd| format!(" for listener fd {fd}")),
+                e.note = Some(Message::new(
+                    format!(
+                        "read from packet #{}: the kernel answered a SYN{} with SYN+ACK, so the \
+                         connection to come is in SYN_RECV until the ACK arrives (too brief \
+                         for any probe to see)",
+                        logged.seq,
+                        listener.map_or(String::new(), |fd| format!(" for listener fd {fd}")),
+                    ),
+                    format!(
+                        "由数据包 #{} 得知：内核用 SYN+ACK 回答了{} SYN，所以这个即将建立的连接\
+                         在 ACK 到达之前处于 SYN_RECV（时间太短，任何探测都看不到）",
+                        logged.seq,
+                        listener.map_or(String::new(), |fd| format!("发给监听套接字 fd {fd} 的")),
+                    ),
                 ));
                 self.log_event(e);
             }
@@ -374,9 +383,15 @@ impl SessionTask {
         e.to = Some(TcpState::SynSent);
         e.inferred = true;
         e.packet_seq = Some(packet_seq);
-        e.note = Some(format!(
-            "read from packet #{packet_seq}: the SYN left, so the socket was in SYN_SENT \
-             (too brief for any probe to see)"
+        e.note = Some(Message::new(
+            format!(
+                "read from packet #{packet_seq}: the SYN left, so the socket was in SYN_SENT \
+                 (too brief for any probe to see)"
+            ),
+            format!(
+                "由数据包 #{packet_seq} 得知：SYN 已经发出，所以套接字处于 SYN_SENT（时间太短，\
+                 任何探测都看不到）"
+            ),
         ));
         self.log_event(e);
     }
