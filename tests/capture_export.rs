@@ -401,7 +401,7 @@ async fn loopback_mode_exports_an_empty_capture_and_says_why() {
     let (_, health) = app.get("/healthz", None).await;
     assert_eq!(
         health["capture"],
-        json!({"available": false, "reason": CAPTURE_UNAVAILABLE})
+        json!({"available": false, "reason": CAPTURE_UNAVAILABLE.en})
     );
     let (_, doc) = app.get("/api/openapi.json", None).await;
     let op = &doc["paths"]["/api/sessions/{id}/capture.pcapng"]["get"];

@@ -466,6 +466,10 @@ async fn event_notes_and_end_reasons_are_in_the_language_asked_for_live_and_once
     let mut live = Vec::new();
     for (asks, lang) in ASKS {
         live.push(notes_in(&app, &s, asks, lang).await);
+        // And why a loopback session has no packets.
+        let (_, _, session) =
+            send(&app, asks, Method::GET, &s.path(""), Some(&s.token), None).await;
+        assert_in(lang, &session["capture"]["reason"], "capture reason");
     }
     let english = &live[0];
     assert!(
@@ -507,6 +511,7 @@ async fn event_notes_and_end_reasons_are_in_the_language_asked_for_live_and_once
             send(&app, asks, Method::GET, &s.path(""), Some(&s.token), None).await;
         assert_eq!(status, StatusCode::OK, "{session}");
         assert_in(lang, &session["ended"], "end reason");
+        assert_in(lang, &session["capture"]["reason"], "capture reason, ended");
         let (_, _, page) = send(
             &app,
             asks,

@@ -350,7 +350,7 @@ async fn loopback_sessions_say_why_they_have_no_packets() {
     s.ok(B, Call::Accept { fd: lfd }).await;
     let snap = s.0.snapshot().await.unwrap();
     assert!(!snap.capture.enabled);
-    assert!(snap.capture.reason.as_deref().unwrap().contains("netns"));
+    assert!(snap.capture.reason.unwrap().en.contains("netns"));
     assert!(s.events().iter().all(|e| e.kind != EventKind::Packet));
 }
 

@@ -78,8 +78,9 @@ impl CaptureAvailability {
     /// What a server in `mode` with the capture on or off (`--capture`) shows.
     pub fn of(mode: IsolationMode, capture_on: bool) -> CaptureAvailability {
         let reason = match (mode, capture_on) {
-            (IsolationMode::Loopback, _) => Some(CAPTURE_UNAVAILABLE),
-            (IsolationMode::Netns, false) => Some(crate::sandbox::CAPTURE_TURNED_OFF),
+            // For operators and their tools: English, whatever the request's language.
+            (IsolationMode::Loopback, _) => Some(CAPTURE_UNAVAILABLE.en),
+            (IsolationMode::Netns, false) => Some(crate::sandbox::CAPTURE_TURNED_OFF.en),
             (IsolationMode::Netns, true) => None,
         };
         CaptureAvailability {

@@ -13,6 +13,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
+use crate::i18n::Text;
+
 use super::capture::Capture;
 use super::event::{Event, EventKind, Seq, Status};
 use super::host::{HostId, HostInfo};
@@ -105,9 +107,10 @@ fn scope(packet: &Packet) -> Scope {
 pub struct CaptureStats {
     /// Whether packets are captured at all in this session.
     pub enabled: bool,
-    /// Why not, when they are not.
+    /// Why not, when they are not, in the request's language.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<Text>,
     /// Packets kept (logged as events).
     pub packets: u64,
     /// Captured bytes kept.
@@ -127,8 +130,16 @@ pub struct CaptureStats {
 }
 
 /// Why a netns session shows no packets when the operator turned capture off.
-pub const CAPTURE_TURNED_OFF: &str =
-    "packet capture is turned off on this server (--capture false)";
+pub const CAPTURE_TURNED_OFF: Text = Text {
+    en: "packet capture is turned off on this server (--capture false)",
+    zh: "这台服务器关闭了抓包（--capture false）",
+};
+
+/// Why a session whose hosts have no capture of their own shows no packets.
+pub const NO_HOST_CAPTURE: Text = Text {
+    en: "this session's hosts have no capture",
+    zh: "这个会话的主机没有抓包",
+};
 
 impl CaptureStats {
     /// What can be said of an ended session's capture without its task: whether it
@@ -144,7 +155,7 @@ impl CaptureStats {
         };
         CaptureStats {
             enabled: reason.is_none(),
-            reason: reason.map(str::to_owned),
+            reason,
             ..CaptureStats::default()
         }
     }

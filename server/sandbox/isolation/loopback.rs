@@ -449,15 +449,20 @@ impl SessionNetwork for LoopbackNetwork {
         true
     }
 
-    fn capture_unavailable(&self) -> Option<&'static str> {
+    fn capture_unavailable(&self) -> Option<crate::i18n::Text> {
         Some(CAPTURE_UNAVAILABLE)
     }
 }
 
 /// Why a loopback session shows no packets, and how to get them.
-pub const CAPTURE_UNAVAILABLE: &str = "Packets on the wire need netns isolation: capturing \
-    a host's traffic takes its own network namespace, which needs root, or in Docker the \
-    SYS_ADMIN and NET_ADMIN capabilities (cap_add). This server runs in loopback isolation.";
+pub const CAPTURE_UNAVAILABLE: crate::i18n::Text = crate::i18n::Text {
+    en: "Packets on the wire need netns isolation: capturing a host's traffic takes its own \
+         network namespace, which needs root, or in Docker the SYS_ADMIN and NET_ADMIN \
+         capabilities (cap_add). This server runs in loopback isolation.",
+    zh: "要看到线路上的数据包，需要 netns 隔离：抓取一台主机的流量要给它一个独立的网络命名空间，\
+         这需要 root 权限，在 Docker 中则需要 SYS_ADMIN 和 NET_ADMIN 能力（cap_add）。这台服务器\
+         运行在回环隔离模式下。",
+};
 
 #[cfg(test)]
 mod tests {

@@ -173,7 +173,7 @@ pub trait SessionNetwork: Send + fmt::Debug {
         Ok(None)
     }
     /// Why this backend has no capture, for whoever asks for packets.
-    fn capture_unavailable(&self) -> Option<&'static str> {
+    fn capture_unavailable(&self) -> Option<crate::i18n::Text> {
         None
     }
 }

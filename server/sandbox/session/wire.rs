@@ -456,16 +456,13 @@ impl SessionTask {
             }
             None => crate::sandbox::tracer::CaptureStats {
                 enabled: false,
-                reason: Some(
-                    self.network
-                        .capture_unavailable()
-                        .unwrap_or(if self.log.info.limits.capture {
-                            "this session's hosts have no capture"
-                        } else {
-                            crate::sandbox::CAPTURE_TURNED_OFF
-                        })
-                        .to_owned(),
-                ),
+                reason: Some(self.network.capture_unavailable().unwrap_or(
+                    if self.log.info.limits.capture {
+                        crate::sandbox::tracer::NO_HOST_CAPTURE
+                    } else {
+                        crate::sandbox::CAPTURE_TURNED_OFF
+                    },
+                )),
                 ..Default::default()
             },
         }
