@@ -7,10 +7,10 @@
 use std::fmt::Write as _;
 
 use super::plan::{Endpoint, Expect, HostPlan, Op, Plan, STEP_PAUSE_MS, SocketVar, Step};
-use super::{ProgramFile, Recipe, file_stem, header, step_lines, wrap};
+use super::{ProgramFile, Recipe, file_stem, header, posix_how, posix_level, step_lines, wrap};
 use crate::i18n::Lang;
 use crate::sandbox::net::OptShape;
-use crate::sandbox::{Family, OptValue, ShutdownHow, SockOpt};
+use crate::sandbox::{Family, OptValue};
 
 /// Columns of a comment line.
 const WIDTH: usize = 92;
@@ -375,7 +375,7 @@ fn write_step(
                 var(*sock)
             )
         }
-        Op::Shutdown { sock, how } => format!("shutdown({}, {})", var(*sock), how_name(*how)),
+        Op::Shutdown { sock, how } => format!("shutdown({}, {})", var(*sock), posix_how(*how)),
         Op::Close { sock } => format!("close({})", var(*sock)),
         Op::Setsockopt {
             sock,
@@ -394,7 +394,7 @@ fn write_step(
             format!(
                 "setsockopt({}, {}, {}, &value, sizeof value)",
                 var(*sock),
-                level_name(*option),
+                posix_level(*option),
                 option.name()
             )
         }
@@ -408,7 +408,7 @@ fn write_step(
             format!(
                 "getsockopt({}, {}, {}, &value, &value_len)",
                 var(*sock),
-                level_name(*option),
+                posix_level(*option),
                 option.name()
             )
         }
@@ -484,32 +484,6 @@ fn family_name(family: Family) -> &'static str {
         Family::Inet => "AF_INET",
         Family::Inet6 => "AF_INET6",
         Family::Unix => "AF_UNIX",
-    }
-}
-
-fn how_name(how: ShutdownHow) -> &'static str {
-    match how {
-        ShutdownHow::Read => "SHUT_RD",
-        ShutdownHow::Write => "SHUT_WR",
-        ShutdownHow::Both => "SHUT_RDWR",
-    }
-}
-
-/// The level an option lives at, by its C name.
-fn level_name(option: SockOpt) -> &'static str {
-    match option {
-        SockOpt::TcpNodelay => "IPPROTO_TCP",
-        SockOpt::Ipv6V6only => "IPPROTO_IPV6",
-        SockOpt::IpTtl => "IPPROTO_IP",
-        SockOpt::SoReuseaddr
-        | SockOpt::SoReuseport
-        | SockOpt::SoLinger
-        | SockOpt::SoRcvbuf
-        | SockOpt::SoSndbuf
-        | SockOpt::SoBroadcast
-        | SockOpt::SoKeepalive
-        | SockOpt::SoError
-        | SockOpt::SoType => "SOL_SOCKET",
     }
 }
 

@@ -4,25 +4,8 @@
 //! falls behind; a text missing in a language falls back to English. Generators for every
 //! programming language share these texts; only the code around them differs.
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::sandbox::SockOpt;
-
-/// One text in every language.
-#[derive(Debug, Clone, Copy)]
-pub struct Text {
-    pub en: &'static str,
-    pub zh: &'static str,
-}
-
-impl Text {
-    /// The text in `lang`, English when it has none.
-    pub fn get(self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Zh if !self.zh.is_empty() => self.zh,
-            _ => self.en,
-        }
-    }
-}
 
 const fn t(en: &'static str, zh: &'static str) -> Text {
     Text { en, zh }

@@ -31,7 +31,7 @@ pub mod python;
 pub mod rust;
 
 use crate::i18n::Lang;
-use crate::sandbox::{Event, HostId};
+use crate::sandbox::{Event, HostId, ShutdownHow, SockOpt};
 
 pub use plan::{Plan, Skipped};
 
@@ -255,4 +255,31 @@ fn step_lines(host: &plan::HostPlan, step: &plan::Step, lang: Lang) -> Vec<Strin
         lines.push(lesson::WAITS_TURN.get(lang).to_owned());
     }
     lines
+}
+
+/// `shutdown`'s constant by its POSIX name, which C and Python's `socket` module share.
+fn posix_how(how: ShutdownHow) -> &'static str {
+    match how {
+        ShutdownHow::Read => "SHUT_RD",
+        ShutdownHow::Write => "SHUT_WR",
+        ShutdownHow::Both => "SHUT_RDWR",
+    }
+}
+
+/// The level an option lives at, by its POSIX name (C and Python's `socket` module alike).
+fn posix_level(option: SockOpt) -> &'static str {
+    match option {
+        SockOpt::TcpNodelay => "IPPROTO_TCP",
+        SockOpt::Ipv6V6only => "IPPROTO_IPV6",
+        SockOpt::IpTtl => "IPPROTO_IP",
+        SockOpt::SoReuseaddr
+        | SockOpt::SoReuseport
+        | SockOpt::SoLinger
+        | SockOpt::SoRcvbuf
+        | SockOpt::SoSndbuf
+        | SockOpt::SoBroadcast
+        | SockOpt::SoKeepalive
+        | SockOpt::SoError
+        | SockOpt::SoType => "SOL_SOCKET",
+    }
 }

@@ -7,10 +7,10 @@
 use std::fmt::Write as _;
 
 use super::plan::{Endpoint, HostPlan, Op, Plan, STEP_PAUSE_MS, SocketVar, Step};
-use super::{ProgramFile, Recipe, file_stem, header, step_lines, wrap};
+use super::{ProgramFile, Recipe, file_stem, header, posix_how, posix_level, step_lines, wrap};
 use crate::i18n::Lang;
 use crate::sandbox::net::OptShape;
-use crate::sandbox::{Family, OptValue, ShutdownHow, SockOpt, SockType};
+use crate::sandbox::{Family, OptValue, SockType};
 
 /// Columns of a comment line.
 const WIDTH: usize = 92;
@@ -212,7 +212,7 @@ fn write_step(out: &mut String, plan: &Plan, host: &HostPlan, step: &Step, lang:
         ),
         Op::Shutdown { sock, how } => (
             None,
-            format!("{}.shutdown(socket.{})", var(*sock), how_name(*how)),
+            format!("{}.shutdown(socket.{})", var(*sock), posix_how(*how)),
         ),
         Op::Close { sock } => (None, format!("{}.close()", var(*sock))),
         Op::Setsockopt {
@@ -232,7 +232,7 @@ fn write_step(out: &mut String, plan: &Plan, host: &HostPlan, step: &Step, lang:
                 format!(
                     "{}.setsockopt(socket.{}, socket.{}, {value})",
                     var(*sock),
-                    level_name(*option),
+                    posix_level(*option),
                     option.name()
                 ),
             )
@@ -247,7 +247,7 @@ fn write_step(out: &mut String, plan: &Plan, host: &HostPlan, step: &Step, lang:
                 format!(
                     "{}.getsockopt(socket.{}, socket.{}{size})",
                     var(*sock),
-                    level_name(*option),
+                    posix_level(*option),
                     option.name()
                 ),
             )
@@ -285,32 +285,6 @@ fn type_name(ty: SockType) -> &'static str {
         SockType::Dgram => "socket.SOCK_DGRAM",
         SockType::Seqpacket => "socket.SOCK_SEQPACKET",
         SockType::Raw => "socket.SOCK_RAW",
-    }
-}
-
-fn how_name(how: ShutdownHow) -> &'static str {
-    match how {
-        ShutdownHow::Read => "SHUT_RD",
-        ShutdownHow::Write => "SHUT_WR",
-        ShutdownHow::Both => "SHUT_RDWR",
-    }
-}
-
-/// The level an option lives at, as the `socket` module names it.
-fn level_name(option: SockOpt) -> &'static str {
-    match option {
-        SockOpt::TcpNodelay => "IPPROTO_TCP",
-        SockOpt::Ipv6V6only => "IPPROTO_IPV6",
-        SockOpt::IpTtl => "IPPROTO_IP",
-        SockOpt::SoReuseaddr
-        | SockOpt::SoReuseport
-        | SockOpt::SoLinger
-        | SockOpt::SoRcvbuf
-        | SockOpt::SoSndbuf
-        | SockOpt::SoBroadcast
-        | SockOpt::SoKeepalive
-        | SockOpt::SoError
-        | SockOpt::SoType => "SOL_SOCKET",
     }
 }
 
