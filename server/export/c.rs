@@ -362,17 +362,18 @@ fn write_step(
                 var(*sock)
             )
         }
-        Op::Recv { sock, max } => {
+        Op::Recv { sock, max, peek } => {
             let _ = writeln!(block, "        char buf[{}];", max + 1);
-            format!("recv({}, buf, {max}, 0)", var(*sock))
+            format!("recv({}, buf, {max}, {})", var(*sock), recv_flags(*peek))
         }
-        Op::Recvfrom { sock, max } => {
+        Op::Recvfrom { sock, max, peek } => {
             let _ = writeln!(block, "        char buf[{}];", max + 1);
             let _ = writeln!(block, "        struct sockaddr_storage from;");
             let _ = writeln!(block, "        socklen_t from_len = sizeof from;");
             format!(
-                "recvfrom({}, buf, {max}, 0, (struct sockaddr *)&from, &from_len)",
-                var(*sock)
+                "recvfrom({}, buf, {max}, {}, (struct sockaddr *)&from, &from_len)",
+                var(*sock),
+                recv_flags(*peek)
             )
         }
         Op::Shutdown { sock, how } => format!("shutdown({}, {})", var(*sock), posix_how(*how)),
@@ -477,6 +478,11 @@ fn check(
             )
         }
     };
+}
+
+/// A receive's flags: MSG_PEEK leaves the bytes queued.
+fn recv_flags(peek: bool) -> &'static str {
+    if peek { "MSG_PEEK" } else { "0" }
 }
 
 fn family_name(family: Family) -> &'static str {

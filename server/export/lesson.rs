@@ -5,7 +5,7 @@
 //! programming language share these texts; only the code around them differs.
 
 use crate::i18n::{Lang, Text};
-use crate::sandbox::SockOpt;
+use crate::sandbox::{OptValue, SockOpt};
 
 const fn t(en: &'static str, zh: &'static str) -> Text {
     Text { en, zh }
@@ -56,7 +56,7 @@ const CALLS: &[(&str, Text)] = &[
         t(
             "send() copies the bytes into the kernel's send buffer and returns once they are queued, \
          not when the peer has read them.",
-            "send() 把数据复制到内核的发送缓冲区，入队即返回，而不是等对方读到。",
+            "send() 把数据复制到内核的发送缓冲区，入队即返回，而不是等对端读到。",
         ),
     ),
     (
@@ -64,7 +64,7 @@ const CALLS: &[(&str, Text)] = &[
         t(
             "recv() returns what waits in the receive buffer, up to the buffer's size; 0 means the \
          peer closed its side (FIN).",
-            "recv() 返回接收缓冲区中已有的数据（不超过缓冲区大小）；返回 0 表示对方已关闭它的一端（FIN）。",
+            "recv() 返回接收缓冲区中已有的数据（不超过缓冲区大小）；返回 0 表示对端已关闭它的一端（FIN）。",
         ),
     ),
     (
@@ -169,7 +169,7 @@ const ERRNOS: &[(&str, Text)] = &[
         t(
             "Expected ECONNREFUSED: nothing listened on that port, so the peer's kernel answered \
          the SYN with RST.",
-            "预期 ECONNREFUSED：该端口上没有套接字在监听，对方内核用 RST 回应了 SYN。",
+            "预期 ECONNREFUSED：该端口上没有套接字在监听，对端内核用 RST 回应了 SYN。",
         ),
     ),
     (
@@ -201,7 +201,7 @@ const ERRNOS: &[(&str, Text)] = &[
         t(
             "Expected ECONNRESET: the peer reset the connection (RST), e.g. it closed with \
          SO_LINGER 0.",
-            "预期 ECONNRESET：对方重置了连接（RST），例如它以 SO_LINGER 0 关闭了套接字。",
+            "预期 ECONNRESET：对端重置了连接（RST），例如它以 SO_LINGER 0 关闭了套接字。",
         ),
     ),
     (
@@ -209,7 +209,7 @@ const ERRNOS: &[(&str, Text)] = &[
         t(
             "Expected EPIPE: this side may no longer send (it shut down writing, or the peer reset \
          the connection).",
-            "预期 EPIPE：这一端已不能再发送（已关闭写方向，或对方已重置连接）。",
+            "预期 EPIPE：这一端已不能再发送（已关闭写方向，或对端已重置连接）。",
         ),
     ),
     (
@@ -254,7 +254,7 @@ pub const BLOCKED: Text = t(
 pub const END_OF_STREAM: Text = t(
     "Returns 0: the peer sent FIN and everything before it has been read; the stream has \
      ended.",
-    "返回 0：对方已发送 FIN，之前的数据都已读完，字节流到此结束。",
+    "返回 0：对端已发送 FIN，之前的数据都已读完，字节流到此结束。",
 );
 
 /// Said of a step that waits for another host's step.
@@ -287,9 +287,20 @@ pub const SKIP_REASONS: &[(&str, Text)] = &[
     (
         "never_finished",
         t(
-            "the call was still blocked when the session's log ends, so a program would wait \
-         forever",
-            "会话日志结束时该调用仍在阻塞，程序会永远等待",
+            "the call never finished on its own: it was still blocked when the log ends, or \
+         the session ended it (the session ended, or its descriptor was closed under it), so \
+         a program would wait forever",
+            "该调用没有自己完成：日志结束时它仍在阻塞，或者是会话结束了它（会话结束，或它阻塞时\
+         描述符被关闭），程序会永远等待",
+        ),
+    ),
+    (
+        "sandbox",
+        t(
+            "the sandbox refused it, not the kernel (an address outside the session, a port \
+         below 1024), so a program on its own machine would not see the same",
+            "拒绝它的是沙箱而不是内核（会话之外的地址、1024 以下的端口），在自己的机器上运行的\
+         程序不会遇到同样的结果",
         ),
     ),
 ];
@@ -340,8 +351,18 @@ pub fn call(call: &str, lang: Lang) -> Option<&'static str> {
         .map(|(_, text)| text.get(lang))
 }
 
-/// What setting `option` does, when it is a lesson of its own.
-pub fn option(option: SockOpt, lang: Lang) -> Option<&'static str> {
+/// What setting `option` to `value` does, when it is a lesson of its own. Only a value that
+/// turns the effect on teaches it: SO_LINGER off, or with a timeout, sends no RST;
+/// SO_REUSEADDR 0 allows nothing.
+pub fn option(option: SockOpt, value: OptValue, lang: Lang) -> Option<&'static str> {
+    let on = match value {
+        OptValue::Int(v) => v != 0,
+        OptValue::Bool(b) => b,
+        OptValue::Linger { onoff, seconds } => onoff && seconds == 0,
+    };
+    if !on {
+        return None;
+    }
     OPTIONS
         .iter()
         .find(|(o, _)| *o == option)

@@ -236,8 +236,8 @@ fn step_lines(host: &plan::HostPlan, step: &plan::Step, lang: Lang) -> Vec<Strin
     if let Some(text) = lesson::call(step.call, lang) {
         lines[0].push_str(&format!(" — {text}"));
     }
-    if let plan::Op::Setsockopt { option, .. } = step.op {
-        lines.extend(lesson::option(option, lang).map(str::to_owned));
+    if let plan::Op::Setsockopt { option, value, .. } = step.op {
+        lines.extend(lesson::option(option, value, lang).map(str::to_owned));
     }
     if step.blocked {
         lines.push(lesson::BLOCKED.get(lang).to_owned());

@@ -12,7 +12,7 @@
 //! hosts' addresses become parameters whose defaults work on one machine.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::sandbox::{
@@ -93,6 +93,8 @@ pub enum Op {
     Recv {
         sock: SocketIndex,
         max: usize,
+        /// MSG_PEEK: the bytes stay queued for the next receive.
+        peek: bool,
     },
     Sendto {
         sock: SocketIndex,
@@ -102,6 +104,8 @@ pub enum Op {
     Recvfrom {
         sock: SocketIndex,
         max: usize,
+        /// MSG_PEEK: the datagram stays queued for the next receive.
+        peek: bool,
     },
     Shutdown {
         sock: SocketIndex,
@@ -143,8 +147,12 @@ pub enum SkipReason {
     /// The descriptor was not made by a call of the session (an exercise's setup) or is not
     /// open; the program has no variable for it.
     UnknownDescriptor,
-    /// The call was still blocked when the log ends (or the session ended it).
+    /// The call was still blocked when the log ends, or the session ended it (the session
+    /// ended, or its descriptor was closed under it): it never finished on its own.
     NeverFinished,
+    /// The sandbox, not the kernel, refused it (an address outside the session, a privileged
+    /// port): on a machine of its own a program's call would not be refused so.
+    Sandbox,
 }
 
 impl SkipReason {
@@ -154,6 +162,7 @@ impl SkipReason {
             SkipReason::Unsupported => "unsupported",
             SkipReason::UnknownDescriptor => "unknown_descriptor",
             SkipReason::NeverFinished => "never_finished",
+            SkipReason::Sandbox => "sandbox",
         }
     }
 }
@@ -237,6 +246,33 @@ struct LoggedCall<'a> {
 struct FdMap {
     open: HashMap<i32, Option<SocketIndex>>,
     sockets: Vec<SocketVar>,
+    names: Names,
+}
+
+/// The socket variables' names in one program: never two alike, the first of a role plain
+/// (`client`), the next numbered from 2 (`client2`).
+#[derive(Default)]
+struct Names {
+    used: HashSet<String>,
+    /// Per role, the next number to try: a program of many sockets is named in one pass.
+    next: HashMap<&'static str, u32>,
+}
+
+impl Names {
+    /// A name for a variable of `role` that no other variable has.
+    fn fresh(&mut self, role: &'static str) -> String {
+        if self.used.insert(role.to_owned()) {
+            return role.to_owned();
+        }
+        let n = self.next.entry(role).or_insert(2);
+        loop {
+            let name = format!("{role}{n}");
+            *n += 1;
+            if self.used.insert(name.clone()) {
+                return name;
+            }
+        }
+    }
 }
 
 impl Plan {
@@ -255,11 +291,15 @@ impl Plan {
             .collect();
         // Where each call runs in its program: where it was made, unless the same host made
         // another call while it blocked (then where it finished).
+        let mut made: HashMap<Option<HostId>, Vec<Seq>> = HashMap::new();
+        for c in &order {
+            made.entry(c.first.host).or_default().push(c.first.seq);
+        }
         let position = |c: &LoggedCall| -> Seq {
-            let host = c.first.host;
-            let overlapped = order.iter().any(|o| {
-                o.first.host == host && o.first.seq > c.first.seq && o.first.seq < c.last.seq
-            });
+            // The host's next call after this one (its calls are in seq order).
+            let mine = &made[&c.first.host];
+            let next = mine.get(mine.partition_point(|&s| s <= c.first.seq));
+            let overlapped = next.is_some_and(|&s| s < c.last.seq);
             if overlapped && c.last.status != Status::Pending {
                 c.last.seq
             } else {
@@ -414,23 +454,9 @@ fn endpoint(addr: Option<Addr>, params: &[AddrParam]) -> Option<Endpoint> {
     })
 }
 
-/// A name for a new socket variable of role `role`, numbered from the second on.
-fn new_var(fds: &mut FdMap, role: &str, family: Family, ty: SockType) -> SocketIndex {
-    let same = fds
-        .sockets
-        .iter()
-        .filter(|s| {
-            s.name == role
-                || s.name
-                    .strip_prefix(role)
-                    .is_some_and(|n| n.parse::<u32>().is_ok())
-        })
-        .count();
-    let name = if same == 0 {
-        role.to_owned()
-    } else {
-        format!("{role}{}", same + 1)
-    };
+/// A new socket variable of role `role`.
+fn new_var(fds: &mut FdMap, role: &'static str, family: Family, ty: SockType) -> SocketIndex {
+    let name = fds.names.fresh(role);
     fds.sockets.push(SocketVar { name, family, ty });
     fds.sockets.len() - 1
 }
@@ -456,6 +482,15 @@ fn op_of(call: &LoggedCall, fds: &mut FdMap, params: &[AddrParam]) -> Op {
         return Op::Skip {
             why: SkipReason::NeverFinished,
         };
+    }
+    if last.sandbox && last.status == Status::Error {
+        // Decided by the sandbox: a blocked call it ended never finished; any other it refused.
+        let why = if first.status == Status::Pending {
+            SkipReason::NeverFinished
+        } else {
+            SkipReason::Sandbox
+        };
+        return Op::Skip { why };
     }
     let ok = last.status == Status::Ok;
     if first.kind == EventKind::Socket {
@@ -520,12 +555,12 @@ fn op_of(call: &LoggedCall, fds: &mut FdMap, params: &[AddrParam]) -> Op {
             if fds.sockets[sock].ty == SockType::Stream
                 && fds.sockets[sock].name.starts_with("sock")
             {
-                fds.sockets[sock].name = rename(fds, sock, "client");
+                rename(fds, sock, "client");
             }
             addr().map_or(unsupported, |addr| Op::Connect { sock, addr })
         }
         EventKind::Listen => {
-            fds.sockets[sock].name = rename(fds, sock, "listener");
+            rename(fds, sock, "listener");
             Op::Listen {
                 sock,
                 backlog: first
@@ -554,10 +589,12 @@ fn op_of(call: &LoggedCall, fds: &mut FdMap, params: &[AddrParam]) -> Op {
         EventKind::Recv => Op::Recv {
             sock,
             max: max(first),
+            peek: first.peek,
         },
         EventKind::Recvfrom => Op::Recvfrom {
             sock,
             max: max(first),
+            peek: first.peek,
         },
         EventKind::Shutdown => first
             .how
@@ -588,20 +625,21 @@ fn op_of(call: &LoggedCall, fds: &mut FdMap, params: &[AddrParam]) -> Op {
     }
 }
 
-/// The socket's variable renamed for its role (a socket that listens is a listener; a
-/// stream socket that connects stays `sock` until then and becomes a client).
-fn rename(fds: &FdMap, sock: SocketIndex, role: &str) -> String {
-    let same = fds
-        .sockets
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| *i != sock && s.name.starts_with(role))
-        .count();
-    if same == 0 {
-        role.to_owned()
-    } else {
-        format!("{role}{}", same + 1)
+/// Rename the socket's variable for its role (a socket that listens is a listener; a stream
+/// socket that connects stays `sock` until then and becomes a client). A variable already of
+/// that role keeps its name.
+fn rename(fds: &mut FdMap, sock: SocketIndex, role: &'static str) {
+    let old = &fds.sockets[sock].name;
+    if old == role
+        || old
+            .strip_prefix(role)
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+    {
+        return;
     }
+    let name = fds.names.fresh(role);
+    let old = std::mem::replace(&mut fds.sockets[sock].name, name);
+    fds.names.used.remove(&old);
 }
 
 /// The bytes a send carried: its preview, made as long as the bytes it moved when the preview
@@ -773,6 +811,86 @@ mod tests {
         assert_eq!(plan.params[0].default, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(plan.params[1].default.to_string(), "127.0.0.2");
         assert_eq!(plan.skipped().len(), 1);
+    }
+
+    #[test]
+    fn variables_never_share_a_name_however_sockets_are_renamed() {
+        let mut log = Log::default();
+        log.hosts();
+        // socket → sock; socket → sock2; sock connects → client (sock is free again); a third
+        // socket must not be a second sock2.
+        log.socket(HostId::A, 1, 3);
+        log.socket(HostId::A, 2, 4);
+        let e = log.call(HostId::A, 3, EventKind::Connect, Status::Ok);
+        e.fd = Some(3);
+        e.addr = b_8080();
+        log.socket(HostId::A, 4, 5);
+        // Two listens on one socket keep one listener.
+        log.call(HostId::A, 5, EventKind::Listen, Status::Ok).fd = Some(4);
+        log.call(HostId::A, 6, EventKind::Listen, Status::Ok).fd = Some(4);
+        let plan = Plan::from_log(&log.events);
+        let names: Vec<&str> = plan.hosts[0]
+            .sockets
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["client", "listener", "sock"]);
+    }
+
+    #[test]
+    fn calls_the_session_decided_are_left_out_and_a_peek_stays_a_peek() {
+        let mut log = Log::default();
+        log.hosts();
+        log.socket(HostId::A, 1, 3);
+        // The sandbox refused an address outside the session: not the kernel's answer.
+        let e = log.call(HostId::A, 2, EventKind::Connect, Status::Error);
+        e.fd = Some(3);
+        e.addr = Some(Addr::Ip("192.0.2.1:80".parse().unwrap()));
+        e.errno = Some(Errno::from_code(libc::ENETUNREACH));
+        e.sandbox = true;
+        // A recv the session's end cancelled never finished on its own.
+        log.call(HostId::A, 3, EventKind::Recv, Status::Pending).fd = Some(3);
+        let e = log.call(HostId::A, 3, EventKind::Recv, Status::Error);
+        e.fd = Some(3);
+        e.errno = Some(Errno::from_code(libc::ECANCELED));
+        e.sandbox = true;
+        let e = log.call(HostId::A, 4, EventKind::Recv, Status::Ok);
+        e.fd = Some(3);
+        e.peek = true;
+        e.bytes = Some(2);
+        let plan = Plan::from_log(&log.events);
+        let ops: Vec<&Op> = plan.hosts[0].steps.iter().map(|s| &s.op).collect();
+        assert_eq!(
+            ops[1],
+            &Op::Skip {
+                why: SkipReason::Sandbox
+            }
+        );
+        assert_eq!(
+            ops[2],
+            &Op::Skip {
+                why: SkipReason::NeverFinished
+            }
+        );
+        assert!(
+            matches!(ops[3], Op::Recv { peek: true, .. }),
+            "{:?}",
+            ops[3]
+        );
+        for generate in [super::super::c::generate, super::super::python::generate] {
+            let (files, _) = generate(&plan, crate::i18n::Lang::En);
+            assert!(
+                files[0].content.contains("MSG_PEEK"),
+                "{}",
+                files[0].content
+            );
+        }
+        let (files, _) = super::super::rust::generate(&plan, crate::i18n::Lang::En);
+        assert!(
+            files[0].content.contains(".peek(&mut buf)"),
+            "{}",
+            files[0].content
+        );
     }
 
     #[test]

@@ -204,11 +204,14 @@ fn write_step(out: &mut String, plan: &Plan, host: &HostPlan, step: &Step, lang:
             None,
             format!("{}.sendto({}, {})", var(*sock), py_bytes(data), addr(*a)),
         ),
-        Op::Recv { sock, max } => (None, format!("len({}.recv({max}))", var(*sock))),
-        Op::Recvfrom { sock, max } => (
+        Op::Recv { sock, max, peek } => (
+            None,
+            format!("len({}.recv({max}{}))", var(*sock), peek_flag(*peek)),
+        ),
+        Op::Recvfrom { sock, max, peek } => (
             None,
             // recvfrom() gives (data, sender); the line shows the data's length.
-            format!("len({}.recvfrom({max})[0])", var(*sock)),
+            format!("len({}.recvfrom({max}{})[0])", var(*sock), peek_flag(*peek)),
         ),
         Op::Shutdown { sock, how } => (
             None,
@@ -269,6 +272,11 @@ fn write_step(out: &mut String, plan: &Plan, host: &HostPlan, step: &Step, lang:
         out,
         "    {assign}run({n}, \"{call}\", \"{expected}\", lambda: {action})"
     );
+}
+
+/// A receive's flags argument: MSG_PEEK leaves the bytes queued; none otherwise.
+fn peek_flag(peek: bool) -> &'static str {
+    if peek { ", socket.MSG_PEEK" } else { "" }
 }
 
 fn family_name(family: Family) -> &'static str {

@@ -413,20 +413,38 @@ fn write_step(
             data,
             addr: a,
         } => format!("{}.send_to({}, {})", var(*sock), rs_bytes(data), addr(*a)),
-        Op::Recv { sock, max } => {
+        Op::Recv {
+            sock,
+            max,
+            peek: false,
+        } => {
             needs.read = true;
             let _ = writeln!(before, "    let mut buf = vec![0u8; {max}];");
             // Read for &Socket is recv().
             format!("(&{}).read(&mut buf)", var(*sock))
         }
-        Op::Recvfrom { sock, max } => {
+        Op::Recv {
+            sock,
+            max,
+            peek: true,
+        } => {
+            needs.uninit = true;
+            let _ = writeln!(
+                before,
+                "    let mut buf = vec![MaybeUninit::<u8>::uninit(); {max}];"
+            );
+            // recv(MSG_PEEK): the bytes stay queued for the next receive.
+            format!("{}.peek(&mut buf)", var(*sock))
+        }
+        Op::Recvfrom { sock, max, peek } => {
             needs.uninit = true;
             let _ = writeln!(
                 before,
                 "    let mut buf = vec![MaybeUninit::<u8>::uninit(); {max}];"
             );
             // recv_from gives the length and the sender; the line shows the length.
-            format!("{}.recv_from(&mut buf).map(|(n, _from)| n)", var(*sock))
+            let call = if *peek { "peek_from" } else { "recv_from" };
+            format!("{}.{call}(&mut buf).map(|(n, _from)| n)", var(*sock))
         }
         Op::Shutdown { sock, how } => {
             needs.shutdown = true;
@@ -449,7 +467,8 @@ fn write_step(
             None => {
                 let _ = writeln!(
                     out,
-                    "    // {} cannot be set; socket2 has no setter for it.",
+                    "    // {} cannot be set so: socket2 has no setter for it, or none that takes \
+                     this value.",
                     option.name()
                 );
                 let _ = writeln!(out, "    println!(\"step {n} {call} -> skipped\");");
@@ -519,7 +538,9 @@ fn setter(option: SockOpt, value: OptValue, needs: &mut Needs) -> Option<String>
         SockOpt::Ipv6V6only => format!("set_only_v6({flag})"),
         SockOpt::SoRcvbuf => format!("set_recv_buffer_size({})", int.max(0)),
         SockOpt::SoSndbuf => format!("set_send_buffer_size({})", int.max(0)),
-        SockOpt::IpTtl => format!("set_ttl_v4({})", int.max(0)),
+        // -1 asks for the system's default, which socket2's unsigned TTL cannot say.
+        SockOpt::IpTtl if int < 0 => return None,
+        SockOpt::IpTtl => format!("set_ttl_v4({int})"),
         SockOpt::SoLinger => match value {
             OptValue::Linger {
                 onoff: true,

@@ -50,7 +50,8 @@ pub struct SkippedBody {
     #[schema(example = "socketpair")]
     pub call: String,
     /// Why: `unsupported` (not TCP or UDP over IP), `unknown_descriptor` (a descriptor no
-    /// call of the session made) or `never_finished` (still blocked when the log ends).
+    /// call of the session made), `never_finished` (still blocked when the log ends, or ended
+    /// by the session) or `sandbox` (refused by the sandbox, not the kernel).
     pub reason: String,
 }
 
@@ -144,12 +145,15 @@ pub async fn export_session(
     let Query(query) = query?;
     let language = Language::from_name(&query.lang).ok_or_else(|| {
         let names: Vec<&str> = Language::ALL.iter().map(|l| l.name()).collect();
+        let names = names.join(", ");
         ApiError::field(
             "lang",
-            format!(
-                "cannot export as `{}`: lang must be one of {}",
-                query.lang,
-                names.join(", ")
+            crate::i18n::Message::new(
+                format!(
+                    "cannot export as `{}`: lang must be one of {names}",
+                    query.lang
+                ),
+                format!("无法导出为 `{}`：lang 必须是 {names} 之一", query.lang),
             ),
         )
     })?;

@@ -95,19 +95,20 @@ pub async fn page_json(
         .map_err(store_failed)?;
     // The store keeps events as the writer wrote them: fixed texts in English, messages in
     // every language they have (i18n::for_storage). A body is served as stored only when it
-    // reads so in the language asked; any other is read and written again in it.
+    // reads so in the language asked; any other is read and written again in it (or, should
+    // an old row no longer read as an event, served as stored rather than failing the page).
     let english = Lang::current() == Lang::En;
-    bodies
+    Ok(bodies
         .into_iter()
         .map(|body| {
             if english && crate::i18n::stored_in_english_only(&body) {
-                return Ok(body);
+                return body;
             }
             serde_json::from_str::<Event>(&body)
                 .and_then(|event| serde_json::to_string(&event))
-                .map_err(store_failed)
+                .unwrap_or(body)
         })
-        .collect()
+        .collect())
 }
 
 /// Every event of the log, in seq order (a live session's up to its newest shown).

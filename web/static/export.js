@@ -29,7 +29,8 @@ export const TEXTS = {
     skippedItem: 'step {step}, {call} on host {host}: {reason}',
     unsupported: 'not TCP or UDP over IP, which the programs do not make',
     unknown_descriptor: 'its descriptor was not made by a call of this session',
-    never_finished: 'still blocked when the log ends',
+    never_finished: 'it never finished on its own (still blocked when the log ends, or ended by the session)',
+    sandbox: 'the sandbox refused it, not the kernel',
   },
   'zh-CN': {
     intro: '把这个会话里的调用导出为每台主机一个程序，可以在你自己的机器上编译运行。每个程序按会话中的顺序发起该主机的调用，并逐一核对结果是否与本会话相同。',
@@ -51,7 +52,8 @@ export const TEXTS = {
     skippedItem: '第 {step} 步，主机 {host} 上的 {call}：{reason}',
     unsupported: '不是基于 IP 的 TCP 或 UDP，程序不做这类调用',
     unknown_descriptor: '它的描述符不是本会话中的调用创建的',
-    never_finished: '日志结束时仍在阻塞',
+    never_finished: '它没有自己完成（日志结束时仍在阻塞，或被会话结束）',
+    sandbox: '拒绝它的是沙箱，不是内核',
   },
 };
 const T = localize(TEXTS);
@@ -105,6 +107,7 @@ export function mountExport(panel, el, store, { api }) {
     } catch (e) {
       if (mine !== request) return;
       error = e.message;
+      chosen = result ? result.lang : null; // the programs shown stay those of the last export
     }
     loading = false;
     redraw();

@@ -371,7 +371,7 @@ impl SessionNetwork for LoopbackNetwork {
                         mapped.ip()
                     ),
                     format!(
-                        "{what_zh} {ip} 换成了主机 {host} 自己的地址 {}（回环隔离：各主机共用一个\
+                        "{what_zh} {ip} 换成了主机 {host} 自己的地址 {}（loopback 隔离：各主机共用一个\
                          内核，所以每台主机只绑定自己的地址）",
                         mapped.ip()
                     ),
@@ -408,7 +408,7 @@ impl SessionNetwork for LoopbackNetwork {
                         mapped.ip()
                     ),
                     format!(
-                        "{ip} 指主机 {host} 自己：换成了它的地址 {}（回环隔离）",
+                        "{ip} 指主机 {host} 自己：换成了它的地址 {}（loopback 隔离）",
                         mapped.ip()
                     ),
                 )),
@@ -461,7 +461,7 @@ pub const CAPTURE_UNAVAILABLE: crate::i18n::Text = crate::i18n::Text {
          capabilities (cap_add). This server runs in loopback isolation.",
     zh: "要看到线路上的数据包，需要 netns 隔离：抓取一台主机的流量要给它一个独立的网络命名空间，\
          这需要 root 权限，在 Docker 中则需要 SYS_ADMIN 和 NET_ADMIN 能力（cap_add）。这台服务器\
-         运行在回环隔离模式下。",
+         运行在 loopback 隔离模式下。",
 };
 
 #[cfg(test)]

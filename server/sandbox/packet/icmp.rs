@@ -307,7 +307,7 @@ pub fn judge_sent(
                         "{n} bytes are fewer than the 8-byte ICMP header: the kernel sent them \
                          as given"
                     ),
-                    format!("{n} 字节不到 8 字节的 ICMP 首部：内核按原样发送了它们"),
+                    format!("只有 {n} 字节，不足 8 字节的 ICMP 首部：内核按原样发送了它们"),
                 ));
                 hint = Some(Message::new(
                     format!(

@@ -146,7 +146,7 @@ impl SessionTask {
                 ),
                 format!(
                     "本会话没有任何套接字在 {to} 上{zh}。loopback 隔离只允许会话访问自己的\
-                     套接字；请先启动服务器一端。"
+                     套接字；请先启动服务器端。"
                 ),
             ),
         ))
@@ -184,7 +184,7 @@ pub(super) fn no_files(host: HostId) -> CallFailure {
             ),
             format!(
                 "服务器未能为主机 {host} 创建存放套接字路径的目录，所以本会话不能使用 Unix 域\
-                 名字；原因见服务器日志。"
+                 套接字的路径名；原因见服务器日志。"
             ),
         ),
     )

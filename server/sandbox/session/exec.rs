@@ -310,8 +310,8 @@ impl SessionTask {
                             ),
                             format!(
                                 "1024 以下的端口是知名端口，保留给有特权的程序（root，或具有 \
-                                 CAP_NET_BIND_SERVICE），而会话以无特权程序的身份运行：请改为 \
-                                 bind 端口 {}，或任何大于 1023 的端口。",
+                                 CAP_NET_BIND_SERVICE 能力），而会话以无特权程序的身份运行：请改为\
+                                 绑定端口 {}，或任何大于 1023 的端口。",
                                 UNPRIVILEGED_PORT_OFFSET + ip.port()
                             ),
                         ),

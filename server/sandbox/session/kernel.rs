@@ -260,7 +260,7 @@ fn kernel_event(
                      can make a new connection. No descriptor holds it."
                 ),
                 format!(
-                    "TIME_WAIT：这一端先关闭，所以内核把连接再保留 {secs} 秒，等迟到的报文段都\
+                    "TIME_WAIT：这一端主动关闭（先发出 FIN），所以内核把连接再保留 {secs} 秒，等迟到的报文段都\
                      消失，之后同样的端口才能建立新连接。已经没有描述符持有它。"
                 ),
             )

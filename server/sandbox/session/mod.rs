@@ -608,6 +608,7 @@ impl SessionTask {
                     "The session ended while this call was blocked.",
                     "这个调用还在阻塞时，会话就结束了。",
                 )),
+                sandbox: true,
                 ..CallFailure::code(libc::ECANCELED)
             };
             self.complete_pending(p, Err(failure));

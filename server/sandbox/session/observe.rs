@@ -138,7 +138,7 @@ impl SessionTask {
                         "a client connected and waits for accept ({queue} of {backlog} in the \
                          accept queue)"
                     ),
-                    format!("一个客户端连了进来，等待 accept（监听队列中 {queue}/{backlog}）"),
+                    format!("一个客户端发起了连接，等待 accept（监听队列中 {queue}/{backlog}）"),
                 ));
                 self.log_event(e);
             }
@@ -214,12 +214,12 @@ pub(super) fn observe(
                 Message::new(
                     "the connection was reset: the peer closed with bytes it never read; the \
                      next call reports ECONNRESET",
-                    "连接被重置：对端关闭时还有没读的字节；下一次调用会报告 ECONNRESET",
+                    "连接被重置：对端关闭时还有未读的数据；下一次调用会报告 ECONNRESET",
                 )
             } else if before.tcp_state == Some(TcpState::SynSent) {
                 Message::new(
                     "the connection was refused: the other side answered the SYN with RST",
-                    "连接被拒绝：对方用 RST 回答了 SYN",
+                    "连接被拒绝：对端用 RST 回答了 SYN",
                 )
             } else {
                 Message::new(

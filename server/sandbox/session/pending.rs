@@ -153,6 +153,9 @@ impl SessionTask {
                         "The descriptor was closed while this call was blocked on it, so the call ended.",
                         "这个调用阻塞在该描述符上时，描述符被关闭了，于是调用结束。",
                     )),
+                    // The session ends it: a kernel leaves a call blocked on a descriptor
+                    // another thread closes.
+                    sandbox: true,
                     ..CallFailure::code(libc::EBADF)
                 };
                 self.complete_pending(p, Err(failure));

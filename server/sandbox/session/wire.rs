@@ -325,8 +325,8 @@ impl SessionTask {
                         listener.map_or(String::new(), |fd| format!(" for listener fd {fd}")),
                     ),
                     format!(
-                        "由数据包 #{} 得知：内核用 SYN+ACK 回答了{} SYN，所以这个即将建立的连接\
-                         在 ACK 到达之前处于 SYN_RECV（时间太短，任何探测都看不到）",
+                        "由数据包 #{} 得知：内核用 SYN+ACK 回答了{} SYN，所以这个半连接（在 SYN \
+                         队列中）在 ACK 到达之前处于 SYN_RECV（时间太短，任何探测都看不到）",
                         logged.seq,
                         listener.map_or(String::new(), |fd| format!("发给监听套接字 fd {fd} 的")),
                     ),
