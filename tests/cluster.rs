@@ -228,6 +228,18 @@ async fn a_session_is_served_alike_by_every_node() {
             "{path}: {answers:?}"
         );
     }
+    // The session's programs are the same whichever node writes them.
+    let mut exports = Vec::new();
+    for node in &nodes {
+        let (status, body) = client_get(&node.base, &s.path("/export?lang=c"), &s.token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        exports.push(body);
+    }
+    assert!(
+        !exports[0]["files"].as_array().unwrap().is_empty()
+            && exports.iter().all(|e| *e == exports[0]),
+        "{exports:?}"
+    );
     // A request that claims to come from a node without the secret is refused.
     let forged = client()
         .get(format!("{}{}", nodes[0].base, s.path("")))

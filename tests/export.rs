@@ -740,3 +740,23 @@ async fn a_language_not_exported_is_a_clear_400() {
     let (status, _) = app.get(&s.path("/export?lang=c"), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// In loopback isolation the sandbox, not the kernel, refuses a connect nobody of the session
+/// listens for; it refuses as a kernel would, so the programs expect and meet the same
+/// ECONNREFUSED on a machine of their own. Recorded in loopback mode whatever this process
+/// may do; the programs run on the session's loopback addresses.
+#[tokio::test]
+async fn a_loopback_sessions_refused_connect_replays_too() {
+    let app = TestApp::start().await;
+    let s = app.session().await;
+    common::timeout(record_refused(&s)).await;
+    s.end().await;
+    for toolchain in [&C, &PYTHON] {
+        let export = replay(&app, &s, false, toolchain, "en").await;
+        assert_eq!(
+            export["skipped"],
+            json!([]),
+            "the refusal is the kernel's too"
+        );
+    }
+}

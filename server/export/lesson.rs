@@ -297,10 +297,11 @@ pub const SKIP_REASONS: &[(&str, Text)] = &[
     (
         "sandbox",
         t(
-            "the sandbox refused it, not the kernel (an address outside the session, a port \
-         below 1024), so a program on its own machine would not see the same",
-            "拒绝它的是沙箱而不是内核（会话之外的地址、1024 以下的端口），在自己的机器上运行的\
-         程序不会遇到同样的结果",
+            "the sandbox refused it, not the kernel (an address outside the session, a datagram \
+         to a port no socket of the session holds), so a program on its own machine would not \
+         see the same",
+            "拒绝它的是沙箱而不是内核（会话之外的地址、发往会话中没有套接字占用的端口的数据报），\
+         在自己的机器上运行的程序不会遇到同样的结果",
         ),
     ),
 ];

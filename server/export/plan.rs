@@ -150,8 +150,9 @@ pub enum SkipReason {
     /// The call was still blocked when the log ends, or the session ended it (the session
     /// ended, or its descriptor was closed under it): it never finished on its own.
     NeverFinished,
-    /// The sandbox, not the kernel, refused it (an address outside the session, a privileged
-    /// port): on a machine of its own a program's call would not be refused so.
+    /// The sandbox, not the kernel, refused it (an address outside the session, a datagram to
+    /// a port no session socket holds): on a machine of its own a program's call would not be
+    /// refused so.
     Sandbox,
 }
 
@@ -484,13 +485,18 @@ fn op_of(call: &LoggedCall, fds: &mut FdMap, params: &[AddrParam]) -> Op {
         };
     }
     if last.sandbox && last.status == Status::Error {
-        // Decided by the sandbox: a blocked call it ended never finished; any other it refused.
-        let why = if first.status == Status::Pending {
-            SkipReason::NeverFinished
-        } else {
-            SkipReason::Sandbox
-        };
-        return Op::Skip { why };
+        // Decided by the session: a blocked call it ended never finished; a refusal no kernel
+        // would give on a machine of the program's own is not the program's to expect.
+        if first.status == Status::Pending {
+            return Op::Skip {
+                why: SkipReason::NeverFinished,
+            };
+        }
+        if !kernel_alike(first.kind, last.errno) {
+            return Op::Skip {
+                why: SkipReason::Sandbox,
+            };
+        }
     }
     let ok = last.status == Status::Ok;
     if first.kind == EventKind::Socket {
@@ -623,6 +629,17 @@ fn op_of(call: &LoggedCall, fds: &mut FdMap, params: &[AddrParam]) -> Op {
             .map_or(unsupported, |on| Op::Nonblocking { sock, on }),
         _ => unsupported,
     }
+}
+
+/// Whether the sandbox's refusal is the one a kernel gives on a machine of the program's own:
+/// a TCP connect where no socket listens is refused, a port below 1024 is root's. Others are
+/// the boundary's (an address outside the session, a datagram to a port no session socket
+/// holds, which a kernel would send).
+fn kernel_alike(kind: EventKind, errno: Option<Errno>) -> bool {
+    matches!(
+        (kind, errno.map(|e| e.code)),
+        (EventKind::Connect, Some(libc::ECONNREFUSED)) | (EventKind::Bind, Some(libc::EACCES))
+    )
 }
 
 /// Rename the socket's variable for its role (a socket that listens is a listener; a stream
@@ -848,6 +865,12 @@ mod tests {
         e.addr = Some(Addr::Ip("192.0.2.1:80".parse().unwrap()));
         e.errno = Some(Errno::from_code(libc::ENETUNREACH));
         e.sandbox = true;
+        // Where nothing of the session listens, the sandbox refuses as a kernel would.
+        let e = log.call(HostId::A, 9, EventKind::Connect, Status::Error);
+        e.fd = Some(3);
+        e.addr = b_8080();
+        e.errno = Some(Errno::from_code(libc::ECONNREFUSED));
+        e.sandbox = true;
         // A recv the session's end cancelled never finished on its own.
         log.call(HostId::A, 3, EventKind::Recv, Status::Pending).fd = Some(3);
         let e = log.call(HostId::A, 3, EventKind::Recv, Status::Error);
@@ -866,16 +889,18 @@ mod tests {
                 why: SkipReason::Sandbox
             }
         );
+        assert!(matches!(ops[2], Op::Connect { .. }), "{:?}", ops[2]);
+        assert_eq!(plan.hosts[0].steps[2].expect.shown(), "ECONNREFUSED");
         assert_eq!(
-            ops[2],
+            ops[3],
             &Op::Skip {
                 why: SkipReason::NeverFinished
             }
         );
         assert!(
-            matches!(ops[3], Op::Recv { peek: true, .. }),
+            matches!(ops[4], Op::Recv { peek: true, .. }),
             "{:?}",
-            ops[3]
+            ops[4]
         );
         for generate in [super::super::c::generate, super::super::python::generate] {
             let (files, _) = generate(&plan, crate::i18n::Lang::En);
