@@ -20,8 +20,16 @@ use crate::export::{Export, Language, ProgramFile, Skipped};
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// The programs' language: `c`, `python` or `rust`.
-    #[param(example = "c")]
+    #[param(schema_with = language_schema, example = "c")]
     pub lang: String,
+}
+
+/// `lang`'s schema: the names of [`Language::ALL`], so the document lists exactly the
+/// languages the handler takes.
+fn language_schema() -> utoipa::openapi::ObjectBuilder {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(Language::ALL.iter().map(|l| l.name())))
 }
 
 /// One program of an export.
