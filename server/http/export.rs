@@ -20,17 +20,26 @@ use crate::export::{Export, Language, ProgramFile, Skipped};
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// The programs' language: `c`, `python` or `rust`.
-    #[param(schema_with = language_schema, example = "c")]
-    pub lang: String,
+    #[param(inline, example = "c")]
+    pub lang: LanguageName,
 }
 
-/// `lang`'s schema: the names of [`Language::ALL`], so the document lists exactly the
-/// languages the handler takes.
-fn language_schema() -> utoipa::openapi::ObjectBuilder {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(Language::ALL.iter().map(|l| l.name())))
+/// `lang` as the query gives it: any text, which the handler checks itself (a clear 400 with
+/// the names it takes); the document lists exactly [`Language::ALL`]'s names.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct LanguageName(String);
+
+impl utoipa::PartialSchema for LanguageName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Language::ALL.iter().map(|l| l.name())))
+            .into()
+    }
 }
+
+impl utoipa::ToSchema for LanguageName {}
 
 /// One program of an export.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -151,7 +160,7 @@ pub async fn export_session(
     access: Result<SessionAccess, ApiError>,
 ) -> Result<Json<ExportBody>, ApiError> {
     let Query(query) = query?;
-    let language = Language::from_name(&query.lang).ok_or_else(|| {
+    let language = Language::from_name(&query.lang.0).ok_or_else(|| {
         let names: Vec<&str> = Language::ALL.iter().map(|l| l.name()).collect();
         let names = names.join(", ");
         ApiError::field(
@@ -159,9 +168,9 @@ pub async fn export_session(
             crate::i18n::Message::new(
                 format!(
                     "cannot export as `{}`: lang must be one of {names}",
-                    query.lang
+                    query.lang.0
                 ),
-                format!("无法导出为 `{}`：lang 必须是 {names} 之一", query.lang),
+                format!("无法导出为 `{}`：lang 必须是 {names} 之一", query.lang.0),
             ),
         )
     })?;
