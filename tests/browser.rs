@@ -719,23 +719,30 @@ async fn share_link_opens_a_read_only_view_that_follows_live() {
     .await;
 }
 
+/// B listens on 7070 (fd 3), A connects from its fd 3 and B accepts: the server's address
+/// and the accept's answer.
+async fn connected_pair(s: &common::app::ApiSession) -> (String, Value) {
+    let server = s.addr("B", 7070);
+    s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
+        .await;
+    s.ok(json!({"host":"B","call":"bind","fd":3,"addr":server}))
+        .await;
+    s.ok(json!({"host":"B","call":"listen","fd":3,"backlog":2}))
+        .await;
+    s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
+        .await;
+    s.ok(json!({"host":"A","call":"connect","fd":3,"addr":server}))
+        .await;
+    let accepted = s.ok(json!({"host":"B","call":"accept","fd":3})).await;
+    (server, accepted)
+}
+
 #[tokio::test]
 async fn an_ended_session_opens_as_a_recording() {
     with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let s = app.session().await;
-        let server = s.addr("B", 7070);
-        s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
-            .await;
-        s.ok(json!({"host":"B","call":"bind","fd":3,"addr":server}))
-            .await;
-        s.ok(json!({"host":"B","call":"listen","fd":3,"backlog":2}))
-            .await;
-        s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
-            .await;
-        s.ok(json!({"host":"A","call":"connect","fd":3,"addr":server}))
-            .await;
-        let accepted = s.ok(json!({"host":"B","call":"accept","fd":3})).await;
+        let (server, accepted) = connected_pair(&s).await;
         let ended = s.end().await;
         // An ended session is read from the database, which the store's writer fills in
         // batches: for a moment after the end it may be missing or short there. Wait until
@@ -1717,18 +1724,7 @@ async fn a_session_exports_as_code_to_read_copy_and_download() {
     with_browser(TEST_TIMEOUT, async |browser: &Browser| {
         let app = TestApp::start().await;
         let s = app.session().await;
-        let server = s.addr("B", 7070);
-        s.ok(json!({"host":"B","call":"socket","domain":"inet","type":"stream"}))
-            .await;
-        s.ok(json!({"host":"B","call":"bind","fd":3,"addr":server}))
-            .await;
-        s.ok(json!({"host":"B","call":"listen","fd":3,"backlog":2}))
-            .await;
-        s.ok(json!({"host":"A","call":"socket","domain":"inet","type":"stream"}))
-            .await;
-        s.ok(json!({"host":"A","call":"connect","fd":3,"addr":server}))
-            .await;
-        s.ok(json!({"host":"B","call":"accept","fd":3})).await;
+        connected_pair(&s).await;
 
         // The owner exports C: a tab per host, the first program shown as the API wrote it.
         let page = browser.new_page(1280, 900).await;
